@@ -1,0 +1,44 @@
+// skiff lint FILE...: every problem in every file at once; exit 2 when there is any.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/load.h"
+
+namespace skiff::cli {
+
+namespace {
+
+struct LintFlags {
+  std::vector<std::string> files;
+  std::vector<std::string> parameters;
+};
+
+int lint(const LintFlags& flags) {
+  Loaded loaded;
+  load_files(flags.files, loaded);
+  std::vector<std::string> supplied;
+  for (const auto& p : flags.parameters) supplied.push_back(p.substr(0, p.find('=')));
+  for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, loaded.diagnostics, supplied);
+  if (!loaded.diagnostics.empty()) {
+    std::fputs(format_all(loaded.diagnostics).c_str(), stderr);
+    std::fprintf(stderr, "%zu problem%s found\n", loaded.diagnostics.size(),
+                 loaded.diagnostics.size() == 1 ? "" : "s");
+    return kExitInvalid;
+  }
+  std::printf("no linting errors found in %zu object%s\n", loaded.objects.size(),
+              loaded.objects.size() == 1 ? "" : "s");
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_lint_command(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<LintFlags>();
+  auto* cmd = app.add_subcommand("lint", "check workflows and templates as `argo lint` does");
+  cmd->add_option("files", flags->files, "YAML or JSON files (several documents each)")->required();
+  cmd->add_option("-p,--parameter", flags->parameters, "name=value supplied at submission");
+  cmd->callback([flags, exit_code] { *exit_code = lint(*flags); });
+}
+
+}  // namespace skiff::cli

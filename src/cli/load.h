@@ -1,0 +1,30 @@
+// Loading what the user names on the command line: spec files (many documents each) and
+// parameters (-p name=value, --parameter-file). Shared by `run` and `lint`.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "spec/types.h"
+#include "spec/validate.h"
+#include "util/diagnostic.h"
+#include "util/status.h"
+
+namespace skiff::cli {
+
+struct Loaded {
+  std::deque<spec::Object> objects;  // deque: the library points into it
+  spec::Library library;             // every WorkflowTemplate / ClusterWorkflowTemplate loaded
+  Diagnostics diagnostics;
+};
+
+// Decodes every file; a file that cannot be read or parsed adds diagnostics.
+void load_files(const std::vector<std::string>& files, Loaded& out);
+
+// "-p name=value" flags over the entries of a YAML/JSON parameter file (a map).
+Result<std::map<std::string, std::string>> load_parameters(const std::vector<std::string>& flags,
+                                                           const std::string& parameter_file);
+
+}  // namespace skiff::cli

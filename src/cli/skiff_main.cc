@@ -1,0 +1,3 @@
+#include "cli/commands.h"
+
+int main(int argc, char** argv) { return skiff::cli::skiff_main(argc, argv); }

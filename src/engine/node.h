@@ -1,0 +1,63 @@
+// Node and workflow status: what the engine knows about a run, in Argo's vocabulary.
+//
+// Passive data owned by the Operator; observers get const references. Phases and types are
+// enum classes with Argo's names (phase_name/type_name give the exact strings Argo uses in
+// status.nodes). Times are milliseconds since the Unix epoch, from the injected Clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace skiff::engine {
+
+enum class NodePhase { kPending, kRunning, kSucceeded, kFailed, kError, kSkipped, kOmitted };
+enum class NodeType { kPod, kContainer, kSteps, kStepGroup, kDag, kTaskGroup, kRetry, kSkipped, kSuspend, kHttp, kPlugin };
+enum class WorkflowPhase { kPending, kRunning, kSucceeded, kFailed, kError };
+
+const char* phase_name(NodePhase p);
+const char* type_name(NodeType t);
+const char* workflow_phase_name(WorkflowPhase p);
+bool is_finished(NodePhase p);  // Succeeded, Failed, Error, Skipped, Omitted
+
+using NameValues = std::vector<std::pair<std::string, std::string>>;
+
+struct NodeOutputs {
+  std::optional<std::string> result;  // stdout, one trailing newline trimmed, capped
+  std::optional<int> exit_code;
+  NameValues parameters;
+};
+
+struct Node {
+  std::string id;            // root: workflow name; others: "<wf>-<fnv32a(name)>" as Argo
+  std::string name;          // "wf.task", "wf[0].step", "wf.task(0:a)", "wf.task(1)", "wf.onExit"
+  std::string display_name;  // last component: "task", "[0]", "task(0:a)", "task(1)"
+  NodeType type = NodeType::kPod;
+  std::string template_name;
+  std::string template_ref_name;  // set when reached through templateRef (its WorkflowTemplate)
+  NodePhase phase = NodePhase::kPending;
+  std::string message;
+  std::string boundary_id;
+  std::vector<std::string> children;
+  std::vector<std::string> outbound_nodes;
+  int64_t started_at_ms = 0;
+  int64_t finished_at_ms = 0;
+  NameValues inputs;  // resolved input parameters
+  NodeOutputs outputs;
+  std::string pod_name;  // Pod nodes: "<wf>-<template>-<fnv32a(name)>" as Argo's POD_NAMES=v2
+  int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
+};
+
+struct WorkflowStatus {
+  WorkflowPhase phase = WorkflowPhase::kPending;
+  std::string message;
+  int64_t started_at_ms = 0;
+  int64_t finished_at_ms = 0;
+  std::vector<Node> nodes;  // creation order; look up by id with Operator::node()
+  NameValues outputs;       // workflow outputs (globalName)
+  std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
+};
+
+}  // namespace skiff::engine

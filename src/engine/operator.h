@@ -1,0 +1,113 @@
+// The workflow operator: Argo's semantics as a state machine over nodes, with no I/O.
+//
+// It takes a Workflow (and the WorkflowTemplates that templateRef/workflowTemplateRef may
+// name) and events (a step started, a step exited, time passed) and returns actions (start
+// this step with this fully resolved template, kill that one). It reads time only from the
+// injected Clock and never blocks, so tests drive it by hand and a 10,000-node DAG costs
+// only its bookkeeping. Work per event is proportional to what the event touches (a task's
+// dependents, its scope), not to the size of the workflow.
+//
+// Single-threaded: one owner calls everything. The spec::Object and Library must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/node.h"
+#include "spec/types.h"
+#include "spec/validate.h"
+#include "util/status.h"
+
+namespace skiff::engine {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t now_ms() const = 0;  // wall-clock milliseconds since the Unix epoch
+};
+
+struct RunOptions {
+  std::map<std::string, std::string> parameters;  // -p name=value, override spec.arguments
+  std::string entrypoint;                         // --entrypoint; empty = spec.entrypoint
+  std::string name;      // the workflow's name; empty = metadata.name or generateName + suffix
+  std::string namespace_ = "default";
+  std::string uid;
+};
+
+// Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,
+// args, env, source, image, workingDir, volume mounts) and inputs applied.
+struct StartStep {
+  std::string node_id;
+  std::string pod_name;
+  spec::Template tmpl;
+  std::vector<spec::Volume> volumes;              // workflow volumes + template volumes
+  std::vector<spec::ClaimTemplate> claims;        // the workflow's volumeClaimTemplates
+};
+
+// Stop a running step (deadline, failFast, workflow stop). The runner reports its exit
+// with StepExit as usual; the engine uses `reason` as the node's message.
+struct KillStep {
+  std::string node_id;
+  std::string reason;
+};
+
+using Action = std::variant<StartStep, KillStep>;
+
+// What a runner reports when a step has ended.
+struct StepExit {
+  std::string node_id;
+  int exit_code = 0;
+  std::string stdout_text;              // the main container's stdout (for outputs.result)
+  std::map<std::string, std::string> output_parameters;  // valueFrom.path, by parameter name
+  std::string message;                  // set when the runner has something to say
+  bool error = false;                   // the step could not run (not an exit code): phase Error
+};
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void node_changed(const Node& node) = 0;  // created or phase/message/outputs changed
+  virtual void workflow_changed(const WorkflowStatus& status) = 0;
+};
+
+class Operator {
+ public:
+  // Resolves workflowTemplateRef, merges arguments, checks that the entrypoint exists.
+  // Errors here are the user's (kInvalid) and carry a location when one is known.
+  static Result<std::unique_ptr<Operator>> create(const spec::Object& workflow,
+                                                  const spec::Library& library,
+                                                  const RunOptions& options, const Clock& clock);
+  virtual ~Operator() = default;
+
+  virtual void set_observer(Observer* observer) = 0;
+  virtual void start() = 0;  // creates the root node; call once
+
+  // Actions produced since the last call, in the order they should be carried out.
+  virtual std::vector<Action> take_actions() = 0;
+
+  virtual void step_started(const std::string& node_id) = 0;
+  virtual void step_exited(const StepExit& exit) = 0;
+  // Call when now >= next_wakeup_ms(): fires deadlines, retry backoffs, suspend durations.
+  virtual void tick() = 0;
+  virtual int64_t next_wakeup_ms() const = 0;  // -1 when nothing is scheduled
+
+  // `argo stop` (runs exit handlers) and `argo terminate` (does not).
+  virtual void stop(const std::string& message) = 0;
+  virtual void terminate(const std::string& message) = 0;
+
+  virtual bool done() const = 0;
+  virtual const WorkflowStatus& status() const = 0;
+  virtual const Node* node(const std::string& id) const = 0;
+  virtual const std::string& workflow_name() const = 0;
+  // The effective spec after workflowTemplateRef merging (for `--output json`).
+  virtual const spec::WorkflowSpec& effective_spec() const = 0;
+};
+
+// Argo's node id for a node name: "<workflow>-<fnv32a(name)>" (the root's id is the name).
+std::string node_id(const std::string& workflow_name, const std::string& node_name);
+
+}  // namespace skiff::engine

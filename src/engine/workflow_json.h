@@ -1,0 +1,14 @@
+// The Workflow in Argo's JSON shape: apiVersion, kind, metadata, spec, status with
+// status.nodes keyed by id (DESIGN.md). Times as RFC 3339 UTC ("2026-01-02T03:04:05Z").
+#pragma once
+
+#include <string>
+
+#include "engine/operator.h"
+
+namespace skiff::engine {
+
+std::string workflow_json(const spec::Object& workflow, const Operator& op, int indent = 2);
+std::string rfc3339(int64_t ms_since_epoch);
+
+}  // namespace skiff::engine

@@ -1,0 +1,61 @@
+// Executor: runs the steps the engine asks for and reports how they ended.
+//
+// One implementation per place a step can run: HostExecutor (the host's tools in a private
+// mount and PID namespace), later runc containers and Kubernetes Pods. start() never blocks
+// on the step; wait() blocks up to a timeout for exits, driving the process poll loop.
+// Single-threaded: the run loop owns the executor.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/types.h"
+
+namespace skiff::runtime {
+
+struct StepRequest {
+  std::string node_id;
+  std::string pod_name;
+  spec::Template tmpl;  // fully resolved: container or script (with source)
+  std::vector<spec::Volume> volumes;
+  std::vector<spec::ClaimTemplate> claims;
+};
+
+struct StepResult {
+  std::string node_id;
+  int exit_code = 0;
+  std::string stdout_text;  // capped (see ExecutorOptions::max_stdout)
+  std::map<std::string, std::string> output_parameters;  // outputs.parameters[].valueFrom.path
+  std::string message;
+  bool error = false;  // could not start / infrastructure failure, not the step's own exit
+};
+
+enum class Stream { kStdout, kStderr };
+using LogSink = std::function<void(const std::string& node_id, Stream stream, std::string_view line)>;
+
+struct ExecutorOptions {
+  std::string run_dir;             // per-workflow directory: logs/, volumes/, tmp/
+  int kill_grace_ms = 10000;       // SIGTERM, then SIGKILL after this long
+  size_t max_stdout = 256 * 1024;  // kept for outputs.result (Argo caps result similarly)
+  size_t max_output_parameter = 256 * 1024;
+  LogSink log_sink;                // optional: every log line as it is produced
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual void start(StepRequest request) = 0;
+  // Kills the step's process group: SIGTERM, then SIGKILL after the grace period. The
+  // result is reported by wait() with `message` = reason.
+  virtual void kill(const std::string& node_id, const std::string& reason) = 0;
+  // Results of steps that ended, waiting at most timeout_ms (-1: until one ends).
+  virtual std::vector<StepResult> wait(int timeout_ms) = 0;
+  virtual size_t running() const = 0;
+  // Path of the node's combined log file ("" if none).
+  virtual std::string log_path(const std::string& node_id) const = 0;
+};
+
+}  // namespace skiff::runtime

@@ -1,0 +1,44 @@
+// Strict decoding of Argo objects from YAML (one or many documents) or JSON.
+//
+// Every unknown field is a diagnostic naming its JSON path and the nearest known field;
+// every wrong type (a list where a map belongs, a map where a string belongs) is one too.
+// Decoding never stops at the first problem: it returns what it could decode and all the
+// diagnostics, so `skiff lint` reports everything at once. Stateless and thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/types.h"
+#include "util/diagnostic.h"
+#include "util/status.h"
+
+namespace skiff::spec {
+
+struct DecodeLimits {
+  size_t max_bytes = 16 << 20;  // refuse documents larger than this
+  int max_depth = 64;           // nesting depth of maps and lists
+  size_t max_documents = 1000;
+};
+
+struct Decoded {
+  std::vector<Object> objects;
+  Diagnostics diagnostics;  // empty when every document decoded cleanly
+};
+
+// `file` is used only for diagnostics. Documents that are empty (a lone `---`) are skipped.
+Decoded decode_documents(std::string_view text, const std::string& file,
+                         const DecodeLimits& limits = {});
+
+// Reads and decodes a file ("-" reads stdin).
+Decoded decode_file(const std::string& path, const DecodeLimits& limits = {});
+
+// Decodes one template from JSON text (used for a task's `inline` template).
+Result<Template> decode_template_json(std::string_view json, const SourcePos& pos);
+
+// Serialises the object back to JSON in Argo's field names (spec part only; used to echo
+// the workflow's spec in `--output json`).
+std::string source_json(const Object& obj);
+
+}  // namespace skiff::spec

@@ -1,0 +1,308 @@
+// Argo object types: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow.
+//
+// Plain data, decoded by spec/decode.h and checked by spec/validate.h. Field names follow
+// Argo's JSON names in snake_case. Values that Argo lets be "int or string" (retry limits,
+// deadlines) are kept as the user's text so that `{{...}}` in them can be resolved at run
+// time. Kubernetes sub-objects skiff passes through without interpreting them yet
+// (resources, securityContext, volume sources) are kept as compact JSON text in `*_json`
+// fields. Every struct that a diagnostic can point at carries its SourcePos.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/diagnostic.h"
+
+namespace skiff::spec {
+
+// --- parameters and arguments ----------------------------------------------------------
+
+struct ValueFrom {
+  std::string path;        // outputs: file to read inside the step
+  std::string expression;  // outputs: {{=...}}-style expression evaluated by the engine
+  std::string parameter;   // outputs of DAG/steps: "{{tasks.a.outputs.parameters.x}}"
+  std::string json_path;
+  std::string jq_filter;
+  std::string event;
+  std::string supplied;  // "{}" when supplied: {} (suspend inputs); empty otherwise
+  std::string config_map_key_ref_json;
+  std::optional<std::string> default_value;
+};
+
+struct Parameter {
+  std::string name;
+  std::optional<std::string> value;          // scalars are kept as text; objects as JSON text
+  std::optional<std::string> default_value;  // "default"
+  std::vector<std::string> enum_values;      // "enum"
+  std::optional<ValueFrom> value_from;
+  std::string global_name;
+  std::string description;
+  SourcePos pos;
+};
+
+struct Artifact {
+  std::string name;
+  std::string path;
+  std::string from;
+  std::string global_name;
+  bool optional = false;
+  std::string source_json;  // the whole artifact object as JSON (s3, git, http, raw, ...)
+  SourcePos pos;
+};
+
+struct Arguments {
+  std::vector<Parameter> parameters;
+  std::vector<Artifact> artifacts;
+};
+
+struct Inputs {
+  std::vector<Parameter> parameters;
+  std::vector<Artifact> artifacts;
+};
+
+struct Outputs {
+  std::vector<Parameter> parameters;
+  std::vector<Artifact> artifacts;
+  std::string result;     // only in status; not user-written
+  std::string exit_code;  // likewise
+};
+
+// --- containers ----------------------------------------------------------------------
+
+struct EnvVar {
+  std::string name;
+  std::optional<std::string> value;
+  std::string value_from_json;  // secretKeyRef / configMapKeyRef / fieldRef, as JSON
+};
+
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  std::string sub_path;
+  bool read_only = false;
+};
+
+struct Container {
+  std::string name;
+  std::string image;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::vector<EnvVar> env;
+  std::string env_from_json;
+  std::string working_dir;
+  std::vector<VolumeMount> volume_mounts;
+  std::string image_pull_policy;
+  std::string resources_json;
+  std::string security_context_json;
+  std::string source;  // script templates only
+  SourcePos pos;
+};
+
+struct Volume {
+  std::string name;
+  std::string source_json;  // the whole volume object (emptyDir, secret, hostPath, ...)
+  SourcePos pos;
+};
+
+// A volumeClaimTemplate: a PersistentVolumeClaim created for the workflow's lifetime.
+struct ClaimTemplate {
+  std::string name;
+  std::string source_json;
+  SourcePos pos;
+};
+
+// --- tasks and steps -------------------------------------------------------------------
+
+struct TemplateRef {
+  std::string name;      // the WorkflowTemplate's (or ClusterWorkflowTemplate's) name
+  std::string template_name;
+  bool cluster_scope = false;
+};
+
+struct ContinueOn {
+  bool error = false;
+  bool failed = false;
+};
+
+struct Sequence {
+  std::string count;  // int or string, may hold {{...}}
+  std::string start;
+  std::string end;
+  std::string format;
+};
+
+struct Item {
+  std::string json;  // the item as JSON text: "\"a\"", "1", "{\"k\":\"v\"}"
+  SourcePos pos;
+};
+
+// One DAG task or one step. `dependencies` and `depends` only appear in DAG tasks.
+struct Task {
+  std::string name;
+  std::string template_name;  // "template"
+  std::optional<TemplateRef> template_ref;
+  std::string inline_template_json;  // "inline": decoded on demand by the engine
+  Arguments arguments;
+  std::vector<std::string> dependencies;
+  std::string depends;
+  std::string when;
+  std::optional<std::vector<Item>> with_items;
+  std::string with_param;
+  std::optional<Sequence> with_sequence;
+  std::optional<ContinueOn> continue_on;
+  std::string on_exit;
+  std::string hooks_json;
+  SourcePos pos;
+};
+
+struct Dag {
+  std::string target;
+  std::optional<bool> fail_fast;
+  std::vector<Task> tasks;
+};
+
+// --- templates ---------------------------------------------------------------------------
+
+enum class TemplateType { kNone, kContainer, kScript, kDag, kSteps, kSuspend, kResource, kData, kContainerSet, kHttp, kPlugin };
+const char* template_type_name(TemplateType t);
+
+struct Backoff {
+  std::string duration;      // "1s", "2m", or seconds as text
+  std::string factor;        // int or string
+  std::string max_duration;  // "maxDuration"
+};
+
+struct RetryStrategy {
+  std::string limit;         // int or string; empty = unlimited when retryStrategy is present
+  std::string retry_policy;  // Always | OnFailure (default) | OnError | OnTransientError
+  std::optional<Backoff> backoff;
+  std::string expression;
+  SourcePos pos;
+};
+
+struct Suspend {
+  std::string duration;
+};
+
+struct Resource {
+  std::string action;
+  std::string manifest;
+  std::string success_condition;
+  std::string failure_condition;
+  std::string set_owner_reference;
+  std::string merge_strategy;
+  std::string flags_json;
+};
+
+struct Metadata {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+struct Template {
+  std::string name;
+  TemplateType type = TemplateType::kNone;  // set by the decoder from which field is present
+  int type_count = 0;                       // how many type fields were present (lint: exactly 1)
+  Inputs inputs;
+  Outputs outputs;
+  Metadata metadata;
+
+  std::optional<Container> container;  // also holds script templates (with `source`)
+  std::optional<Dag> dag;
+  std::vector<std::vector<Task>> steps;  // parallel groups run one after another
+  std::optional<Suspend> suspend;
+  std::optional<Resource> resource;
+  std::string other_type_json;  // data / containerSet / http / plugin, kept as JSON
+
+  std::vector<Container> sidecars;
+  std::vector<Container> init_containers;
+  std::vector<Volume> volumes;
+  std::optional<RetryStrategy> retry_strategy;
+  std::string active_deadline_seconds;  // int or string, may hold {{...}}
+  std::string timeout;
+  std::optional<int64_t> parallelism;
+  std::optional<bool> fail_fast;  // steps' failFast
+  bool daemon = false;
+  std::string metrics_json;
+  std::string memoize_json;
+  SourcePos pos;
+};
+
+// --- workflows -----------------------------------------------------------------------
+
+struct ObjectMeta {
+  std::string name;
+  std::string generate_name;
+  std::string namespace_;
+  std::string uid;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+struct WorkflowTemplateRef {
+  std::string name;
+  bool cluster_scope = false;
+};
+
+struct TtlStrategy {
+  std::optional<int64_t> seconds_after_completion;
+  std::optional<int64_t> seconds_after_success;
+  std::optional<int64_t> seconds_after_failure;
+};
+
+struct WorkflowSpec {
+  std::string entrypoint;
+  Arguments arguments;
+  std::vector<Template> templates;
+  std::string on_exit;
+  std::optional<int64_t> parallelism;
+  std::string active_deadline_seconds;
+  std::vector<Volume> volumes;
+  std::vector<ClaimTemplate> volume_claim_templates;
+  std::optional<WorkflowTemplateRef> workflow_template_ref;
+  std::string service_account_name;
+  std::optional<TtlStrategy> ttl_strategy;
+  std::string pod_gc_json;
+  std::string metrics_json;
+  std::string hooks_json;
+  std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
+  std::string template_defaults_json;
+  bool suspend = false;
+  bool shutdown = false;
+  std::string other_json;  // fields skiff accepts but does not act on yet, as a JSON object
+};
+
+enum class Kind { kWorkflow, kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow };
+const char* kind_name(Kind k);
+
+struct CronSpec {
+  std::vector<std::string> schedules;  // "schedule" and "schedules" merged
+  std::string timezone;
+  std::string concurrency_policy;  // Allow | Forbid | Replace
+  std::optional<int64_t> starting_deadline_seconds;
+  std::optional<int64_t> successful_jobs_history_limit;
+  std::optional<int64_t> failed_jobs_history_limit;
+  bool suspend = false;
+  std::string when;
+  std::string stop_strategy_json;
+  ObjectMeta workflow_metadata;
+};
+
+// One decoded document. For CronWorkflow, `spec` is spec.workflowSpec and `cron` the rest.
+struct Object {
+  std::string api_version;
+  Kind kind = Kind::kWorkflow;
+  ObjectMeta metadata;
+  WorkflowSpec spec;
+  std::optional<CronSpec> cron;
+  std::string source_json;  // the document as the user wrote it, converted to JSON
+  SourcePos pos;            // the document's first line
+};
+
+// Finds a template by name; nullptr when absent.
+const Template* find_template(const WorkflowSpec& spec, const std::string& name);
+
+}  // namespace skiff::spec

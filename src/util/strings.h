@@ -1,0 +1,25 @@
+// Small string helpers shared by every module.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace skiff {
+
+std::vector<std::string> split(std::string_view s, char sep);
+std::string_view trim(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Edit distance, for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate nearest to `word`, or "" when none is close enough to be a useful hint.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+
+// Parses a Go-style duration ("90s", "1m30s", "2h", "500ms") or a bare number of seconds.
+// Returns milliseconds, or -1 when the text is not a duration.
+long long parse_duration_ms(std::string_view s);
+
+}  // namespace skiff

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Runs one workflow case through the real skiff binary and checks its expectations.
+
+A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTemplates) with
+<case>.expect.yaml beside it:
+
+  command: run          # run (default) | lint
+  args: [-p, x=1]       # extra flags; {case_dir} is the case's directory
+  exit: 0               # expected exit code (default: 0 if phase Succeeded, 1 otherwise, 2 for lint problems)
+  phase: Succeeded      # workflow phase
+  message: "..."        # substring of status.message
+  outputs: {name: v}    # workflow output parameters (globalName)
+  node_count: 4         # number of nodes in status.nodes
+  nodes:                # by node name; {wf} is the workflow's name
+    wf.a: {phase: Succeeded, type: Pod, result: "hi", exitCode: "0",
+           parameters: {p: v}, message: "substring", children: [wf.b],
+           displayName: a, templateName: t}
+    wf.x: {absent: true}
+  stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
+  stderr: ["substring", ...]
+  host_absent: [/tmp/x]        # paths that must not exist on the host afterwards
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def check_node(name, node, want, by_id):
+    if want.get("absent"):
+        fail(f"node {name} exists but should not: {json.dumps(node)[:300]}")
+    for key, value in want.items():
+        if key == "result":
+            got = node.get("outputs", {}).get("result")
+        elif key == "exitCode":
+            got = node.get("outputs", {}).get("exitCode")
+        elif key == "parameters":
+            got = {p["name"]: p.get("value") for p in node.get("outputs", {}).get("parameters", [])}
+            for k, v in value.items():
+                if got.get(k) != str(v):
+                    fail(f"node {name}: output parameter {k} = {got.get(k)!r}, want {str(v)!r}")
+            continue
+        elif key == "inputs":
+            got = {p["name"]: p.get("value") for p in node.get("inputs", {}).get("parameters", [])}
+            for k, v in value.items():
+                if got.get(k) != str(v):
+                    fail(f"node {name}: input parameter {k} = {got.get(k)!r}, want {str(v)!r}")
+            continue
+        elif key == "message":
+            got = node.get("message", "")
+            if str(value) not in got:
+                fail(f"node {name}: message {got!r} does not contain {value!r}")
+            continue
+        elif key == "children":
+            got = sorted(by_id[c]["name"] for c in node.get("children", []) if c in by_id)
+            if got != sorted(value):
+                fail(f"node {name}: children {got}, want {sorted(value)}")
+            continue
+        else:
+            got = node.get(key)
+        if str(got) != str(value):
+            fail(f"node {name}: {key} = {got!r}, want {value!r}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skiff", required=True)
+    ap.add_argument("case")
+    a = ap.parse_args()
+    expect_path = a.case[: -len(".yaml")] + ".expect.yaml"
+    with open(expect_path) as f:
+        want = yaml.safe_load(f) or {}
+    command = want.get("command", "run")
+    with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
+        case_dir = os.path.dirname(os.path.abspath(a.case))
+        extra = [str(x).replace("{case_dir}", case_dir) for x in want.get("args", [])]
+        argv = [a.skiff, command, a.case] + extra
+        if command == "run":
+            argv += ["--executor", "host", "-o", "json", "--data", data]
+        env = dict(os.environ, SKIFF_DATA=data)
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env, cwd=data)
+        except subprocess.TimeoutExpired:
+            fail("skiff did not finish within 100 s: " + " ".join(argv))
+    out, err = proc.stdout, proc.stderr
+    default_exit = 0
+    if command == "lint":
+        default_exit = 2 if want.get("stderr") else 0
+    elif want.get("phase") and want["phase"] != "Succeeded":
+        default_exit = 1
+    elif want.get("stderr") and not want.get("phase"):
+        default_exit = 2
+    if proc.returncode != want.get("exit", default_exit):
+        fail(f"exit code {proc.returncode}, want {want.get('exit', default_exit)}\nstderr:\n{err[-3000:]}\nstdout:\n{out[-2000:]}")
+    for s in want.get("stderr", []):
+        if s not in err:
+            fail(f"stderr does not contain {s!r}:\n{err[-3000:]}")
+    for s in want.get("stdout", []):
+        if s not in out:
+            fail(f"stdout does not contain {s!r}:\n{out[-3000:]}")
+    if command == "run" and proc.returncode in (0, 1):
+        try:
+            wf = json.loads(out)
+        except json.JSONDecodeError as e:
+            fail(f"output is not JSON ({e}):\n{out[:2000]}\nstderr:\n{err[-2000:]}")
+        status = wf.get("status", {})
+        if "phase" in want and status.get("phase") != want["phase"]:
+            fail(f"workflow phase {status.get('phase')!r}, want {want['phase']!r}; message: {status.get('message')!r}")
+        if "message" in want and want["message"] not in status.get("message", ""):
+            fail(f"workflow message {status.get('message')!r} does not contain {want['message']!r}")
+        nodes = status.get("nodes", {})
+        by_name = {n["name"]: n for n in nodes.values()}
+        if "node_count" in want and len(nodes) != want["node_count"]:
+            fail(f"{len(nodes)} nodes, want {want['node_count']}: {sorted(by_name)}")
+        wf_name = wf.get("metadata", {}).get("name", "")
+        for name, w in (want.get("nodes") or {}).items():
+            name = name.replace("{wf}", wf_name)
+            if name not in by_name:
+                if (w or {}).get("absent"):
+                    continue
+                fail(f"no node named {name!r}; nodes: {sorted(by_name)}")
+            check_node(name, by_name[name], w or {}, nodes)
+        got_out = {p["name"]: p.get("value") for p in status.get("outputs", {}).get("parameters", [])}
+        for k, v in (want.get("outputs") or {}).items():
+            if got_out.get(k) != str(v):
+                fail(f"workflow output {k} = {got_out.get(k)!r}, want {str(v)!r}")
+    for path in want.get("host_absent", []):
+        if os.path.exists(path):
+            fail(f"{path} exists on the host: a step's private file escaped its sandbox")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

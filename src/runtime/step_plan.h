@@ -1,0 +1,47 @@
+// StepPlan: what the host sandbox will run for one StepRequest — argv, environment,
+// working directory, mounts — and where its outputs will be found afterwards.
+//
+// Follows Kubernetes where the host allows: `command` and `args` with $(VAR) references
+// expanded from the container's env; with no image there is no ENTRYPOINT, so args alone
+// are the argv. Script templates run `command args <script file>` as Argo does. The host's
+// environment is not inherited: PATH, HOME and HOSTNAME, then the container's env.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "runtime/sandbox.h"
+#include "util/status.h"
+
+namespace skiff::runtime {
+
+struct StepPlan {
+  SandboxSpec sandbox;
+  std::string step_dir;  // private tmp and emptyDirs; removed afterwards
+  std::string log_path;  // <run_dir>/logs/<node>.log
+  std::vector<std::pair<std::string, std::string>> output_files;  // parameter name, host path
+};
+
+struct PlanDefaults {
+  std::string home = "/root";
+  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+};
+
+// Where a script's source is written, as the step sees it.
+inline constexpr const char* kScriptPath = "/tmp/.skiff/script";
+
+// Builds the plan and the step's directories under `step_dir` (private tmp, emptyDirs,
+// script file). run_dir/logs must exist.
+Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_dir, const std::string& step_dir,
+                           const PlanDefaults& defaults);
+
+// A node id made safe as a file name (anything but [A-Za-z0-9._-] becomes '_').
+std::string file_name_for(const std::string& node_id);
+
+// Kubernetes' $(VAR) expansion: "$(NAME)" becomes NAME's value when NAME is defined
+// (otherwise stays as written) and "$$" is a literal "$".
+std::string expand_vars(const std::string& text, const std::vector<std::pair<std::string, std::string>>& vars);
+
+}  // namespace skiff::runtime

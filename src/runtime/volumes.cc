@@ -1,0 +1,189 @@
+#include "runtime/volumes.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "runtime/fd.h"
+#include "util/strings.h"
+
+namespace skiff::runtime {
+namespace {
+
+using Json = nlohmann::json;
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && starts_with(path, dir) && path[dir.size()] == '/');
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+  });
+}
+
+// A volume's host directory or file, plus whether it is a file.
+struct Source {
+  std::string path;
+  bool is_file = false;
+};
+
+Result<Source> host_path_source(const std::string& name, const Json& spec) {
+  if (!spec.is_object() || !spec.contains("path") || !spec["path"].is_string()) {
+    return invalid("volume " + name + ": hostPath needs a string `path`");
+  }
+  auto path = clean_absolute_path(spec["path"].get<std::string>());
+  if (!path) return path.status().with_context("volume " + name + ": hostPath");
+  std::string type = spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "";
+  struct stat st;
+  bool exists = ::stat(path->c_str(), &st) == 0;
+  if (type == "FileOrCreate" || type == "File") {
+    if (!exists) {
+      if (type == "File") return not_found("volume " + name + ": hostPath " + *path + " does not exist");
+      Fd fd(::open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      if (!fd.valid()) return errno_status("volume " + name + ": creating " + *path, errno);
+    }
+    return Source{*path, true};
+  }
+  if (exists) return Source{*path, !S_ISDIR(st.st_mode)};
+  if (type == "Directory" || type == "Socket" || type == "CharDevice" || type == "BlockDevice") {
+    return not_found("volume " + name + ": hostPath " + *path + " does not exist (type " + type + ")");
+  }
+  if (Status s = make_dirs(*path); !s) return s.with_context("volume " + name);
+  return Source{*path, false};
+}
+
+Result<Source> volume_source(const spec::Volume& volume, const std::string& step_dir) {
+  Json doc;
+  try {
+    doc = Json::parse(volume.source_json.empty() ? "{}" : volume.source_json);
+  } catch (const std::exception& e) {
+    return invalid("volume " + volume.name + ": bad source: " + e.what());
+  }
+  if (!doc.is_object()) return invalid("volume " + volume.name + ": source must be an object");
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& kind = it.key();
+    if (kind == "name") continue;
+    if (kind == "emptyDir") {
+      std::string dir = step_dir + "/volumes/" + volume.name;
+      if (Status s = make_dirs(dir); !s) return s.with_context("volume " + volume.name);
+      ::chmod(dir.c_str(), 0777);  // like Kubernetes: any user in the step may write
+      return Source{dir, false};
+    }
+    if (kind == "hostPath") return host_path_source(volume.name, it.value());
+    return invalid("volume " + volume.name + ": " + kind + " volumes need --executor container");
+  }
+  return invalid("volume " + volume.name + ": no volume source (emptyDir, hostPath, ...)");
+}
+
+Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest& request,
+                              const std::string& run_dir, const std::string& step_dir) {
+  for (const auto& claim : request.claims) {
+    if (claim.name != mount.name) continue;
+    std::string dir = run_dir + "/volumes/" + claim.name;
+    if (Status s = make_dirs(dir); !s) return s.with_context("volumeClaimTemplate " + claim.name);
+    ::chmod(dir.c_str(), 0777);
+    return Source{dir, false};
+  }
+  for (const auto& volume : request.volumes) {
+    if (volume.name == mount.name) return volume_source(volume, step_dir);
+  }
+  return not_found("volumeMount " + mount.name + ": no volume or volumeClaimTemplate named " + mount.name +
+                   "; declare it under spec.volumes, the template's volumes or volumeClaimTemplates");
+}
+
+// Makes the mount point for `mount` exist (a directory, or an empty file for file mounts).
+Status make_mount_point(const BindMount& mount, const std::vector<BindMount>& earlier, const std::string& tmp_dir) {
+  std::string where = host_path(earlier, tmp_dir, mount.target);
+  struct stat st;
+  if (::stat(where.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode) == !mount.is_file) return Status::ok();
+    return invalid("mountPath " + mount.target + ": " + (mount.is_file ? "is a directory but the volume is a file"
+                                                                        : "is a file but the volume is a directory"));
+  }
+  if (!mount.is_file) return make_dirs(where);
+  size_t slash = where.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (Status s = make_dirs(where.substr(0, slash)); !s) return s;
+  }
+  Fd fd(::open(where.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_status("creating mount point " + where, errno);
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::string> clean_absolute_path(const std::string& path) {
+  if (path.empty() || path[0] != '/') return invalid("path \"" + path + "\" must be absolute");
+  if (path.size() > 4096) return invalid("path is longer than 4096 characters");
+  std::string out;
+  for (const std::string& part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return invalid("path \"" + path + "\" must not contain \"..\"");
+    if (part.find('\0') != std::string::npos) return invalid("path contains a NUL character");
+    out += "/" + part;
+  }
+  return out.empty() ? std::string("/") : out;
+}
+
+Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const std::string& run_dir,
+                                              const std::string& step_dir, const std::string& tmp_dir) {
+  std::vector<BindMount> mounts;
+  if (!request.tmpl.container) return mounts;
+  for (const auto& vm : request.tmpl.container->volume_mounts) {
+    if (!valid_name(vm.name)) return invalid("volumeMount \"" + vm.name + "\": not a valid volume name");
+    auto target = clean_absolute_path(vm.mount_path);
+    if (!target) return target.status().with_context("volumeMount " + vm.name + ": mountPath");
+    if (*target == "/" || under(*target, "/proc") || under(*target, "/sys") || under(*target, "/dev")) {
+      return invalid("volumeMount " + vm.name + ": cannot mount over " + *target + " in the host sandbox");
+    }
+    auto source = resolve_source(vm, request, run_dir, step_dir);
+    if (!source) return source.status();
+    BindMount mount{source->path, *target, vm.read_only, source->is_file};
+    if (!vm.sub_path.empty()) {
+      auto sub = clean_absolute_path("/" + vm.sub_path);
+      if (!sub || vm.sub_path[0] == '/') {
+        return invalid("volumeMount " + vm.name + ": subPath \"" + vm.sub_path +
+                       "\" must be a relative path without \"..\"");
+      }
+      if (source->is_file) return invalid("volumeMount " + vm.name + ": subPath needs a directory volume");
+      mount.source += *sub;
+      struct stat st;
+      if (::stat(mount.source.c_str(), &st) == 0) {
+        mount.is_file = !S_ISDIR(st.st_mode);
+      } else if (Status s = make_dirs(mount.source); !s) {
+        return s.with_context("volumeMount " + vm.name + ": subPath");
+      }
+    }
+    mounts.push_back(std::move(mount));
+  }
+  // Parents before children; equal paths keep their order (the later one wins, as in runc).
+  std::stable_sort(mounts.begin(), mounts.end(), [](const BindMount& a, const BindMount& b) {
+    return std::count(a.target.begin(), a.target.end(), '/') < std::count(b.target.begin(), b.target.end(), '/');
+  });
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    std::vector<BindMount> earlier(mounts.begin(), mounts.begin() + static_cast<long>(i));
+    if (Status s = make_mount_point(mounts[i], earlier, tmp_dir); !s) {
+      return s.with_context("volumeMount at " + mounts[i].target);
+    }
+  }
+  return mounts;
+}
+
+std::string host_path(const std::vector<BindMount>& mounts, const std::string& tmp_dir, const std::string& path) {
+  const BindMount* best = nullptr;
+  for (const auto& m : mounts) {
+    if (under(path, m.target) && (!best || m.target.size() >= best->target.size())) best = &m;
+  }
+  if (best) return best->source + path.substr(best->target == "/" ? 0 : best->target.size());
+  if (under(path, "/tmp")) return tmp_dir + path.substr(4);
+  return path;
+}
+
+}  // namespace skiff::runtime

@@ -1,0 +1,42 @@
+// Volumes for the host sandbox: turns a step's volumeMounts into bind mounts of host
+// directories, and maps paths as seen inside a step back to host paths.
+//
+// Where each volume kind lives on the host (run_dir is ExecutorOptions::run_dir):
+//   volumeClaimTemplates  <run_dir>/volumes/<claim>            shared by all steps of the run
+//   emptyDir              <step_dir>/volumes/<name>            one per step, removed after it
+//   hostPath              the path given                       as is
+// Other kinds (secret, configMap, persistentVolumeClaim, ...) need the container executor.
+// Plain functions, no state; they create the directories they resolve.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "util/status.h"
+
+namespace skiff::runtime {
+
+struct BindMount {
+  std::string source;  // host path (directory or file)
+  std::string target;  // absolute, normalised path inside the step
+  bool read_only = false;
+  bool is_file = false;
+};
+
+// Normalises an absolute path ("/a//b/./c/" -> "/a/b/c"). Fails on relative paths and on
+// ".." components, so user paths cannot climb out of where they are put.
+Result<std::string> clean_absolute_path(const std::string& path);
+
+// Resolves the request's volumeMounts, ordered so that a mount's parent is mounted first.
+// Creates claim, emptyDir and subPath directories, and missing mount points: under /tmp
+// they are made in the step's private tmp (`tmp_dir`); elsewhere on the host itself.
+Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const std::string& run_dir,
+                                              const std::string& step_dir, const std::string& tmp_dir);
+
+// The host path behind `path` as the step sees it: through the longest matching mount,
+// then the private /tmp, else the host path itself. `path` must be clean and absolute.
+std::string host_path(const std::vector<BindMount>& mounts, const std::string& tmp_dir,
+                      const std::string& path);
+
+}  // namespace skiff::runtime

@@ -27,6 +27,7 @@ struct TaskOutcome {
   bool daemoned = false;
   bool any_succeeded = false;  // for expanded (loop) tasks: some child Succeeded
   bool all_failed = false;     // for expanded tasks: every child Failed
+  bool continues = false;      // Failed/Error allowed by the task's continueOn: a bare name accepts it
 };
 
 class TaskOutcomes {

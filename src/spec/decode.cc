@@ -1,0 +1,568 @@
+// Mapping of YAML documents onto spec::Object, field by field, with strict key checks.
+#include "spec/decode.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "spec/yaml_tree.h"
+#include "util/strings.h"
+
+namespace skiff::spec {
+
+using detail::Ctx;
+using detail::index_path;
+using Y = YAML::Node;
+
+namespace {
+
+ValueFrom decode_value_from(Ctx& c, const Y& n, const std::string& p) {
+  ValueFrom v;
+  if (!c.map(n, p)) return v;
+  c.keys(n, p, {"path", "jsonPath", "jqFilter", "event", "parameter", "supplied", "configMapKeyRef", "default", "expression"});
+  v.path = c.str(n["path"], p + ".path");
+  v.json_path = c.str(n["jsonPath"], p + ".jsonPath");
+  v.jq_filter = c.str(n["jqFilter"], p + ".jqFilter");
+  v.event = c.str(n["event"], p + ".event");
+  v.parameter = c.str(n["parameter"], p + ".parameter");
+  v.expression = c.str(n["expression"], p + ".expression");
+  if (n["supplied"]) v.supplied = c.json_text(n["supplied"]).empty() ? "{}" : c.json_text(n["supplied"]);
+  v.config_map_key_ref_json = c.json_text(n["configMapKeyRef"]);
+  if (n["default"] && !n["default"].IsNull()) v.default_value = c.any_text(n["default"]);
+  return v;
+}
+
+std::vector<Parameter> decode_parameters(Ctx& c, const Y& n, const std::string& p) {
+  std::vector<Parameter> out;
+  if (!c.seq(n, p)) return out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const Y& e = n[i];
+    std::string ep = index_path(p, i);
+    if (!c.map(e, ep)) continue;
+    c.keys(e, ep, {"name", "default", "value", "valueFrom", "enum", "globalName", "description"});
+    Parameter param;
+    param.pos = c.pos(e);
+    param.name = c.str(e["name"], ep + ".name");
+    if (param.name.empty()) c.error(e, ep + ".name", "a parameter needs a name");
+    if (e["value"] && !e["value"].IsNull()) param.value = c.any_text(e["value"]);
+    if (e["default"] && !e["default"].IsNull()) param.default_value = c.any_text(e["default"]);
+    if (e["enum"]) {
+      if (c.seq(e["enum"], ep + ".enum"))
+        for (const auto& v : e["enum"]) param.enum_values.push_back(c.any_text(v));
+    }
+    if (e["valueFrom"]) param.value_from = decode_value_from(c, e["valueFrom"], ep + ".valueFrom");
+    param.global_name = c.str(e["globalName"], ep + ".globalName");
+    param.description = c.str(e["description"], ep + ".description");
+    out.push_back(std::move(param));
+  }
+  return out;
+}
+
+std::vector<Artifact> decode_artifacts(Ctx& c, const Y& n, const std::string& p) {
+  std::vector<Artifact> out;
+  if (!c.seq(n, p)) return out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const Y& e = n[i];
+    std::string ep = index_path(p, i);
+    if (!c.map(e, ep)) continue;
+    c.keys(e, ep, {"name", "path", "mode", "from", "archiveLogs", "s3", "git", "http", "artifactory", "hdfs", "raw",
+                   "oss", "gcs", "azure", "globalName", "archive", "optional", "subPath", "recurseMode",
+                   "fromExpression", "artifactGC", "deleted", "plugin"});
+    Artifact a;
+    a.pos = c.pos(e);
+    a.name = c.str(e["name"], ep + ".name");
+    a.path = c.str(e["path"], ep + ".path");
+    a.from = c.str(e["from"], ep + ".from");
+    a.global_name = c.str(e["globalName"], ep + ".globalName");
+    a.optional = c.boolean(e["optional"], ep + ".optional");
+    a.source_json = c.json_text(e);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Arguments decode_arguments(Ctx& c, const Y& n, const std::string& p) {
+  Arguments a;
+  if (!c.map(n, p)) return a;
+  c.keys(n, p, {"parameters", "artifacts"});
+  a.parameters = decode_parameters(c, n["parameters"], p + ".parameters");
+  a.artifacts = decode_artifacts(c, n["artifacts"], p + ".artifacts");
+  return a;
+}
+
+Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script) {
+  Container k;
+  k.pos = c.pos(n);
+  if (!c.map(n, p)) return k;
+  std::initializer_list<const char*> fields = {
+      "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "volumeMounts",
+      "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
+      "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty",
+      "restartPolicy", "resizePolicy", "mirrorVolumeMounts", "dependencies", "source"};
+  c.keys(n, p, fields);
+  if (!script && n["source"]) c.error(n["source"], p + ".source", "\"source\" belongs to script templates; use script: instead of container:");
+  k.name = c.str(n["name"], p + ".name");
+  k.image = c.str(n["image"], p + ".image");
+  k.command = c.strings(n["command"], p + ".command");
+  k.args = c.strings(n["args"], p + ".args");
+  k.working_dir = c.str(n["workingDir"], p + ".workingDir");
+  k.image_pull_policy = c.str(n["imagePullPolicy"], p + ".imagePullPolicy");
+  k.resources_json = c.json_text(n["resources"]);
+  k.security_context_json = c.json_text(n["securityContext"]);
+  k.env_from_json = c.json_text(n["envFrom"]);
+  k.source = c.str(n["source"], p + ".source");
+  if (c.seq(n["env"], p + ".env")) {
+    for (size_t i = 0; i < n["env"].size(); ++i) {
+      const Y& e = n["env"][i];
+      std::string ep = index_path(p + ".env", i);
+      if (!c.map(e, ep)) continue;
+      c.keys(e, ep, {"name", "value", "valueFrom"});
+      EnvVar v;
+      v.name = c.str(e["name"], ep + ".name");
+      if (v.name.empty()) c.error(e, ep + ".name", "an env entry needs a name");
+      if (e["value"] && !e["value"].IsNull()) v.value = c.any_text(e["value"]);
+      v.value_from_json = c.json_text(e["valueFrom"]);
+      k.env.push_back(std::move(v));
+    }
+  }
+  if (c.seq(n["volumeMounts"], p + ".volumeMounts")) {
+    for (size_t i = 0; i < n["volumeMounts"].size(); ++i) {
+      const Y& e = n["volumeMounts"][i];
+      std::string ep = index_path(p + ".volumeMounts", i);
+      if (!c.map(e, ep)) continue;
+      c.keys(e, ep, {"name", "mountPath", "subPath", "readOnly", "mountPropagation", "subPathExpr", "recursiveReadOnly"});
+      VolumeMount m;
+      m.name = c.str(e["name"], ep + ".name");
+      m.mount_path = c.str(e["mountPath"], ep + ".mountPath");
+      m.sub_path = c.str(e["subPath"], ep + ".subPath");
+      m.read_only = c.boolean(e["readOnly"], ep + ".readOnly");
+      if (m.name.empty() || m.mount_path.empty()) c.error(e, ep, "a volume mount needs a name and a mountPath");
+      k.volume_mounts.push_back(std::move(m));
+    }
+  }
+  return k;
+}
+
+std::vector<Volume> decode_volumes(Ctx& c, const Y& n, const std::string& p) {
+  std::vector<Volume> out;
+  if (!c.seq(n, p)) return out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string ep = index_path(p, i);
+    if (!c.map(n[i], ep)) continue;
+    Volume v;
+    v.pos = c.pos(n[i]);
+    v.name = c.str(n[i]["name"], ep + ".name");
+    if (v.name.empty()) c.error(n[i], ep + ".name", "a volume needs a name");
+    v.source_json = c.json_text(n[i]);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::optional<RetryStrategy> decode_retry(Ctx& c, const Y& n, const std::string& p) {
+  if (!c.map(n, p)) return std::nullopt;
+  c.keys(n, p, {"limit", "retryPolicy", "backoff", "affinity", "expression"});
+  RetryStrategy r;
+  r.pos = c.pos(n);
+  r.limit = c.str(n["limit"], p + ".limit");
+  r.retry_policy = c.str(n["retryPolicy"], p + ".retryPolicy");
+  r.expression = c.str(n["expression"], p + ".expression");
+  if (c.map(n["backoff"], p + ".backoff")) {
+    const Y& b = n["backoff"];
+    c.keys(b, p + ".backoff", {"duration", "factor", "maxDuration", "cap"});
+    Backoff bo;
+    bo.duration = c.str(b["duration"], p + ".backoff.duration");
+    bo.factor = c.str(b["factor"], p + ".backoff.factor");
+    bo.max_duration = c.str(b["maxDuration"], p + ".backoff.maxDuration");
+    r.backoff = bo;
+  }
+  return r;
+}
+
+Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
+  Task t;
+  t.pos = c.pos(n);
+  if (!c.map(n, p)) return t;
+  if (dag)
+    c.keys(n, p, {"name", "template", "arguments", "templateRef", "dependencies", "withItems", "withParam",
+                  "withSequence", "when", "continueOn", "onExit", "depends", "hooks", "inline"});
+  else
+    c.keys(n, p, {"name", "template", "inline", "arguments", "templateRef", "withItems", "withParam", "withSequence",
+                  "when", "continueOn", "onExit", "hooks"});
+  t.name = c.str(n["name"], p + ".name");
+  t.template_name = c.str(n["template"], p + ".template");
+  t.inline_template_json = c.json_text(n["inline"]);
+  t.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
+  if (c.map(n["templateRef"], p + ".templateRef")) {
+    const Y& r = n["templateRef"];
+    c.keys(r, p + ".templateRef", {"name", "template", "clusterScope"});
+    TemplateRef ref;
+    ref.name = c.str(r["name"], p + ".templateRef.name");
+    ref.template_name = c.str(r["template"], p + ".templateRef.template");
+    ref.cluster_scope = c.boolean(r["clusterScope"], p + ".templateRef.clusterScope");
+    t.template_ref = ref;
+  }
+  t.dependencies = c.strings(n["dependencies"], p + ".dependencies");
+  t.depends = c.str(n["depends"], p + ".depends");
+  t.when = c.str(n["when"], p + ".when");
+  if (n["withItems"] && !n["withItems"].IsNull()) {
+    if (!n["withItems"].IsSequence()) {
+      c.error(n["withItems"], p + ".withItems", "withItems must be a list of items, e.g. [a, b] or [{k: v}]");
+    } else {
+      std::vector<Item> items;
+      for (const auto& e : n["withItems"]) items.push_back(Item{c.json(e).dump(), c.pos(e)});
+      t.with_items = std::move(items);
+    }
+  }
+  t.with_param = c.str(n["withParam"], p + ".withParam");
+  if (c.map(n["withSequence"], p + ".withSequence")) {
+    const Y& s = n["withSequence"];
+    c.keys(s, p + ".withSequence", {"count", "start", "end", "format"});
+    Sequence seq;
+    seq.count = c.str(s["count"], p + ".withSequence.count");
+    seq.start = c.str(s["start"], p + ".withSequence.start");
+    seq.end = c.str(s["end"], p + ".withSequence.end");
+    seq.format = c.str(s["format"], p + ".withSequence.format");
+    t.with_sequence = seq;
+  }
+  if (c.map(n["continueOn"], p + ".continueOn")) {
+    c.keys(n["continueOn"], p + ".continueOn", {"error", "failed"});
+    t.continue_on = ContinueOn{c.boolean(n["continueOn"]["error"], p + ".continueOn.error"),
+                               c.boolean(n["continueOn"]["failed"], p + ".continueOn.failed")};
+  }
+  t.on_exit = c.str(n["onExit"], p + ".onExit");
+  t.hooks_json = c.json_text(n["hooks"]);
+  return t;
+}
+
+Template decode_template(Ctx& c, const Y& n, const std::string& p) {
+  Template t;
+  t.pos = c.pos(n);
+  if (!c.map(n, p)) return t;
+  c.keys(n, p, {"name", "inputs", "outputs", "nodeSelector", "affinity", "metadata", "daemon", "steps", "container",
+                "containerSet", "script", "resource", "dag", "suspend", "data", "http", "plugin", "volumes",
+                "initContainers", "sidecars", "archiveLocation", "activeDeadlineSeconds", "retryStrategy",
+                "parallelism", "failFast", "tolerations", "schedulerName", "priorityClassName", "priority",
+                "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
+                "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
+  t.name = c.str(n["name"], p + ".name");
+  if (c.map(n["inputs"], p + ".inputs")) {
+    c.keys(n["inputs"], p + ".inputs", {"parameters", "artifacts"});
+    t.inputs.parameters = decode_parameters(c, n["inputs"]["parameters"], p + ".inputs.parameters");
+    t.inputs.artifacts = decode_artifacts(c, n["inputs"]["artifacts"], p + ".inputs.artifacts");
+  }
+  if (c.map(n["outputs"], p + ".outputs")) {
+    c.keys(n["outputs"], p + ".outputs", {"parameters", "artifacts", "result", "exitCode"});
+    t.outputs.parameters = decode_parameters(c, n["outputs"]["parameters"], p + ".outputs.parameters");
+    t.outputs.artifacts = decode_artifacts(c, n["outputs"]["artifacts"], p + ".outputs.artifacts");
+  }
+  if (c.map(n["metadata"], p + ".metadata")) {
+    c.keys(n["metadata"], p + ".metadata", {"labels", "annotations"});
+    t.metadata.labels = c.string_map(n["metadata"]["labels"], p + ".metadata.labels");
+    t.metadata.annotations = c.string_map(n["metadata"]["annotations"], p + ".metadata.annotations");
+  }
+  auto present = [&](const char* k) { return n[k] && !n[k].IsNull(); };
+  if (present("container")) {
+    t.type = TemplateType::kContainer, ++t.type_count;
+    t.container = decode_container(c, n["container"], p + ".container", false);
+  }
+  if (present("script")) {
+    t.type = TemplateType::kScript, ++t.type_count;
+    t.container = decode_container(c, n["script"], p + ".script", true);
+  }
+  if (present("dag")) {
+    t.type = TemplateType::kDag, ++t.type_count;
+    std::string dp = p + ".dag";
+    Dag d;
+    if (c.map(n["dag"], dp)) {
+      c.keys(n["dag"], dp, {"target", "tasks", "failFast"});
+      d.target = c.str(n["dag"]["target"], dp + ".target");
+      if (n["dag"]["failFast"]) d.fail_fast = c.boolean(n["dag"]["failFast"], dp + ".failFast");
+      const Y& tasks = n["dag"]["tasks"];
+      if (c.seq(tasks, dp + ".tasks"))
+        for (size_t i = 0; i < tasks.size(); ++i) d.tasks.push_back(decode_task(c, tasks[i], index_path(dp + ".tasks", i), true));
+    }
+    t.dag = std::move(d);
+  }
+  if (present("steps")) {
+    t.type = TemplateType::kSteps, ++t.type_count;
+    const Y& groups = n["steps"];
+    if (c.seq(groups, p + ".steps")) {
+      for (size_t g = 0; g < groups.size(); ++g) {
+        std::string gp = index_path(p + ".steps", g);
+        std::vector<Task> group;
+        if (!groups[g].IsSequence()) {
+          c.error(groups[g], gp, "each entry of steps must be a list of parallel steps (- - name: ...)");
+        } else {
+          for (size_t i = 0; i < groups[g].size(); ++i) group.push_back(decode_task(c, groups[g][i], index_path(gp, i), false));
+        }
+        t.steps.push_back(std::move(group));
+      }
+    }
+  }
+  if (present("suspend")) {
+    t.type = TemplateType::kSuspend, ++t.type_count;
+    Suspend s;
+    if (c.map(n["suspend"], p + ".suspend")) {
+      c.keys(n["suspend"], p + ".suspend", {"duration"});
+      s.duration = c.str(n["suspend"]["duration"], p + ".suspend.duration");
+    }
+    t.suspend = s;
+  }
+  if (present("resource")) {
+    t.type = TemplateType::kResource, ++t.type_count;
+    const Y& r = n["resource"];
+    std::string rp = p + ".resource";
+    Resource res;
+    if (c.map(r, rp)) {
+      c.keys(r, rp, {"action", "mergeStrategy", "manifest", "manifestFrom", "setOwnerReference", "successCondition",
+                     "failureCondition", "flags"});
+      res.action = c.str(r["action"], rp + ".action");
+      res.manifest = c.str(r["manifest"], rp + ".manifest");
+      res.success_condition = c.str(r["successCondition"], rp + ".successCondition");
+      res.failure_condition = c.str(r["failureCondition"], rp + ".failureCondition");
+      res.merge_strategy = c.str(r["mergeStrategy"], rp + ".mergeStrategy");
+      res.flags_json = c.json_text(r["flags"]);
+    }
+    t.resource = res;
+  }
+  static const std::pair<const char*, TemplateType> kOther[] = {{"data", TemplateType::kData},
+                                                                {"containerSet", TemplateType::kContainerSet},
+                                                                {"http", TemplateType::kHttp},
+                                                                {"plugin", TemplateType::kPlugin}};
+  for (const auto& [key, type] : kOther) {
+    if (!present(key)) continue;
+    t.type = type, ++t.type_count;
+    t.other_type_json = c.json_text(n[key]);
+  }
+  t.volumes = decode_volumes(c, n["volumes"], p + ".volumes");
+  if (c.seq(n["sidecars"], p + ".sidecars"))
+    for (size_t i = 0; i < n["sidecars"].size(); ++i)
+      t.sidecars.push_back(decode_container(c, n["sidecars"][i], index_path(p + ".sidecars", i), false));
+  if (c.seq(n["initContainers"], p + ".initContainers"))
+    for (size_t i = 0; i < n["initContainers"].size(); ++i)
+      t.init_containers.push_back(decode_container(c, n["initContainers"][i], index_path(p + ".initContainers", i), false));
+  if (n["retryStrategy"]) t.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
+  t.active_deadline_seconds = c.str(n["activeDeadlineSeconds"], p + ".activeDeadlineSeconds");
+  t.timeout = c.str(n["timeout"], p + ".timeout");
+  t.parallelism = c.integer(n["parallelism"], p + ".parallelism");
+  if (n["failFast"]) t.fail_fast = c.boolean(n["failFast"], p + ".failFast");
+  t.daemon = c.boolean(n["daemon"], p + ".daemon");
+  t.metrics_json = c.json_text(n["metrics"]);
+  t.memoize_json = c.json_text(n["memoize"]);
+  return t;
+}
+
+void decode_meta(Ctx& c, const Y& n, const std::string& p, ObjectMeta& m) {
+  if (!c.map(n, p)) return;
+  c.keys(n, p, {"name", "generateName", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
+                "creationTimestamp", "ownerReferences", "finalizers", "managedFields", "deletionTimestamp",
+                "deletionGracePeriodSeconds", "selfLink"});
+  m.name = c.str(n["name"], p + ".name");
+  m.generate_name = c.str(n["generateName"], p + ".generateName");
+  m.namespace_ = c.str(n["namespace"], p + ".namespace");
+  m.uid = c.str(n["uid"], p + ".uid");
+  m.labels = c.string_map(n["labels"], p + ".labels");
+  m.annotations = c.string_map(n["annotations"], p + ".annotations");
+}
+
+void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec& s) {
+  if (!c.map(n, p)) return;
+  c.keys(n, p, {"templates", "entrypoint", "arguments", "serviceAccountName", "automountServiceAccountToken", "executor",
+                "volumes", "volumeClaimTemplates", "parallelism", "artifactRepositoryRef", "suspend", "nodeSelector",
+                "affinity", "tolerations", "imagePullSecrets", "hostNetwork", "dnsPolicy", "dnsConfig", "onExit",
+                "ttlStrategy", "activeDeadlineSeconds", "priority", "schedulerName", "podGC", "podPriorityClassName",
+                "podPriority", "hostAliases", "securityContext", "podSpecPatch", "podDisruptionBudget", "metrics",
+                "shutdown", "workflowTemplateRef", "synchronization", "volumeClaimGC", "retryStrategy", "podMetadata",
+                "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC"});
+  s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
+  s.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
+  if (c.seq(n["templates"], p + ".templates"))
+    for (size_t i = 0; i < n["templates"].size(); ++i)
+      s.templates.push_back(decode_template(c, n["templates"][i], index_path(p + ".templates", i)));
+  s.on_exit = c.str(n["onExit"], p + ".onExit");
+  s.parallelism = c.integer(n["parallelism"], p + ".parallelism");
+  s.active_deadline_seconds = c.str(n["activeDeadlineSeconds"], p + ".activeDeadlineSeconds");
+  s.volumes = decode_volumes(c, n["volumes"], p + ".volumes");
+  if (c.seq(n["volumeClaimTemplates"], p + ".volumeClaimTemplates")) {
+    for (size_t i = 0; i < n["volumeClaimTemplates"].size(); ++i) {
+      const Y& e = n["volumeClaimTemplates"][i];
+      std::string ep = index_path(p + ".volumeClaimTemplates", i);
+      if (!c.map(e, ep)) continue;
+      ClaimTemplate ct;
+      ct.pos = c.pos(e);
+      if (c.map(e["metadata"], ep + ".metadata")) ct.name = c.str(e["metadata"]["name"], ep + ".metadata.name");
+      if (ct.name.empty()) c.error(e, ep + ".metadata.name", "a volumeClaimTemplate needs metadata.name");
+      ct.source_json = c.json_text(e);
+      s.volume_claim_templates.push_back(std::move(ct));
+    }
+  }
+  if (c.map(n["workflowTemplateRef"], p + ".workflowTemplateRef")) {
+    const Y& r = n["workflowTemplateRef"];
+    c.keys(r, p + ".workflowTemplateRef", {"name", "clusterScope"});
+    s.workflow_template_ref = WorkflowTemplateRef{c.str(r["name"], p + ".workflowTemplateRef.name"),
+                                                  c.boolean(r["clusterScope"], p + ".workflowTemplateRef.clusterScope")};
+  }
+  s.service_account_name = c.str(n["serviceAccountName"], p + ".serviceAccountName");
+  if (c.map(n["ttlStrategy"], p + ".ttlStrategy")) {
+    const Y& t = n["ttlStrategy"];
+    c.keys(t, p + ".ttlStrategy", {"secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"});
+    s.ttl_strategy = TtlStrategy{c.integer(t["secondsAfterCompletion"], p + ".ttlStrategy.secondsAfterCompletion"),
+                                 c.integer(t["secondsAfterSuccess"], p + ".ttlStrategy.secondsAfterSuccess"),
+                                 c.integer(t["secondsAfterFailure"], p + ".ttlStrategy.secondsAfterFailure")};
+  }
+  s.pod_gc_json = c.json_text(n["podGC"]);
+  s.metrics_json = c.json_text(n["metrics"]);
+  s.hooks_json = c.json_text(n["hooks"]);
+  if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
+  s.template_defaults_json = c.json_text(n["templateDefaults"]);
+  s.suspend = c.boolean(n["suspend"], p + ".suspend");
+  s.shutdown = !c.str(n["shutdown"], p + ".shutdown").empty();
+}
+
+void decode_cron(Ctx& c, const Y& n, const std::string& p, Object& obj) {
+  if (!c.map(n, p)) return;
+  c.keys(n, p, {"workflowSpec", "schedule", "schedules", "concurrencyPolicy", "suspend", "startingDeadlineSeconds",
+                "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "timezone", "workflowMetadata", "stopStrategy",
+                "when"});
+  CronSpec cron;
+  if (auto s = c.opt_str(n["schedule"], p + ".schedule")) cron.schedules.push_back(*s);
+  for (auto& s : c.strings(n["schedules"], p + ".schedules")) cron.schedules.push_back(s);
+  if (cron.schedules.empty()) c.error(n, p + ".schedule", "a CronWorkflow needs schedule or schedules");
+  cron.timezone = c.str(n["timezone"], p + ".timezone");
+  cron.concurrency_policy = c.str(n["concurrencyPolicy"], p + ".concurrencyPolicy");
+  cron.starting_deadline_seconds = c.integer(n["startingDeadlineSeconds"], p + ".startingDeadlineSeconds");
+  cron.successful_jobs_history_limit = c.integer(n["successfulJobsHistoryLimit"], p + ".successfulJobsHistoryLimit");
+  cron.failed_jobs_history_limit = c.integer(n["failedJobsHistoryLimit"], p + ".failedJobsHistoryLimit");
+  cron.suspend = c.boolean(n["suspend"], p + ".suspend");
+  cron.when = c.str(n["when"], p + ".when");
+  cron.stop_strategy_json = c.json_text(n["stopStrategy"]);
+  decode_meta(c, n["workflowMetadata"], p + ".workflowMetadata", cron.workflow_metadata);
+  if (!n["workflowSpec"]) c.error(n, p + ".workflowSpec", "a CronWorkflow needs workflowSpec");
+  decode_workflow_spec(c, n["workflowSpec"], p + ".workflowSpec", obj.spec);
+  obj.cron = std::move(cron);
+}
+
+void decode_object(Ctx& c, const Y& doc, Object& obj) {
+  obj.pos = c.pos(doc);
+  c.keys(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"});
+  obj.api_version = c.str(doc["apiVersion"], "apiVersion");
+  if (obj.api_version != "argoproj.io/v1alpha1")
+    c.error(doc["apiVersion"] ? doc["apiVersion"] : doc, "apiVersion",
+            "apiVersion must be argoproj.io/v1alpha1, got \"" + obj.api_version + "\"");
+  std::string kind = c.str(doc["kind"], "kind");
+  static const std::pair<const char*, Kind> kKinds[] = {{"Workflow", Kind::kWorkflow},
+                                                        {"WorkflowTemplate", Kind::kWorkflowTemplate},
+                                                        {"ClusterWorkflowTemplate", Kind::kClusterWorkflowTemplate},
+                                                        {"CronWorkflow", Kind::kCronWorkflow}};
+  bool known = false;
+  for (const auto& [name, k] : kKinds)
+    if (kind == name) obj.kind = k, known = true;
+  if (!known) {
+    std::string hint = nearest(kind, {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"});
+    c.error(doc["kind"] ? doc["kind"] : doc, "kind",
+            "unknown kind \"" + kind + "\"; expected Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow" +
+                (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+  }
+  decode_meta(c, doc["metadata"], "metadata", obj.metadata);
+  if (obj.metadata.name.empty() && obj.metadata.generate_name.empty())
+    c.error(doc["metadata"] ? doc["metadata"] : doc, "metadata.name", "metadata needs a name or a generateName");
+  if (!doc["spec"]) {
+    c.error(doc, "spec", "missing spec");
+  } else if (obj.kind == Kind::kCronWorkflow) {
+    decode_cron(c, doc["spec"], "spec", obj);
+  } else {
+    decode_workflow_spec(c, doc["spec"], "spec", obj.spec);
+  }
+  obj.source_json = c.json_text(doc);
+}
+
+}  // namespace
+
+Decoded decode_documents(std::string_view text, const std::string& file, const DecodeLimits& limits) {
+  Decoded out;
+  Ctx c(file, &out.diagnostics, limits.max_depth);
+  if (text.size() > limits.max_bytes) {
+    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "larger than " + std::to_string(limits.max_bytes >> 20) + " MiB; refusing to read it"});
+    return out;
+  }
+  // yaml-cpp recurses per nesting level; refuse absurd depth before it parses.
+  int depth = 0, max_seen = 0;
+  for (char ch : text) {
+    if (ch == '[' || ch == '{') max_seen = std::max(max_seen, ++depth);
+    else if ((ch == ']' || ch == '}') && depth > 0) --depth;
+  }
+  if (max_seen > limits.max_depth * 4) {
+    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "nested more than " + std::to_string(limits.max_depth) + " levels deep"});
+    return out;
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    out.diagnostics.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg});
+    return out;
+  }
+  if (docs.size() > limits.max_documents) {
+    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
+    return out;
+  }
+  for (const auto& doc : docs) {
+    if (!doc.IsDefined() || doc.IsNull()) continue;
+    if (!doc.IsMap()) {
+      c.error(doc, "", "a document must be a map with apiVersion, kind, metadata and spec");
+      continue;
+    }
+    Object obj;
+    try {
+      decode_object(c, doc, obj);
+    } catch (const YAML::Exception& e) {
+      out.diagnostics.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg});
+      continue;
+    }
+    obj.pos.file = file;
+    out.objects.push_back(std::move(obj));
+  }
+  return out;
+}
+
+Decoded decode_file(const std::string& path, const DecodeLimits& limits) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      Decoded out;
+      out.diagnostics.push_back({SourcePos{path, 0, 0}, "", "cannot read the file; check that it exists and is readable"});
+      return out;
+    }
+    in.seekg(0, std::ios::end);
+    if (static_cast<size_t>(in.tellg()) > limits.max_bytes) {
+      Decoded out;
+      out.diagnostics.push_back({SourcePos{path, 0, 0}, "", "larger than " + std::to_string(limits.max_bytes >> 20) + " MiB; refusing to read it"});
+      return out;
+    }
+    in.seekg(0);
+    text << in.rdbuf();
+  }
+  return decode_documents(text.str(), path, limits);
+}
+
+Result<Template> decode_template_json(std::string_view json, const SourcePos& pos) {
+  Diagnostics diags;
+  Ctx c(pos.file, &diags, 64);
+  Template t;
+  try {
+    t = decode_template(c, YAML::Load(std::string(json)), "inline");
+  } catch (const YAML::Exception& e) {
+    return invalid("inline template: " + e.msg);
+  }
+  if (!diags.empty()) return invalid("inline template: " + diags[0].path + ": " + diags[0].message);
+  t.pos = pos;
+  return t;
+}
+
+std::string source_json(const Object& obj) { return obj.source_json; }
+
+}  // namespace skiff::spec

@@ -1,0 +1,100 @@
+#include "spec/decode.h"
+
+#include <gtest/gtest.h>
+
+namespace skiff::spec {
+
+TEST(Decode, WorkflowWithDagAndScript) {
+  auto d = decode_documents(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: ci-}
+spec:
+  entrypoint: main
+  arguments:
+    parameters: [{name: n, value: 3}, {name: obj, value: {a: 1}}]
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: s, withItems: [x, 2, {k: v}]}
+          - {name: b, depends: a, templateRef: {name: lib, template: t}}
+    - name: s
+      retryStrategy: {limit: 2, backoff: {duration: 1s, factor: 2}}
+      script: {image: alpine, command: [sh], source: echo hi}
+---
+)", "wf.yaml");
+  ASSERT_TRUE(d.diagnostics.empty()) << format_all(d.diagnostics);
+  ASSERT_EQ(d.objects.size(), 1u);
+  const Object& o = d.objects[0];
+  EXPECT_EQ(o.kind, Kind::kWorkflow);
+  EXPECT_EQ(o.metadata.generate_name, "ci-");
+  EXPECT_EQ(*o.spec.arguments.parameters[0].value, "3");
+  EXPECT_EQ(*o.spec.arguments.parameters[1].value, R"({"a":1})");
+  const Template& main = o.spec.templates[0];
+  EXPECT_EQ(main.type, TemplateType::kDag);
+  ASSERT_EQ(main.dag->tasks[0].with_items->size(), 3u);
+  EXPECT_EQ((*main.dag->tasks[0].with_items)[0].json, "\"x\"");
+  EXPECT_EQ((*main.dag->tasks[0].with_items)[2].json, R"({"k":"v"})");
+  EXPECT_EQ(main.dag->tasks[1].template_ref->template_name, "t");
+  EXPECT_EQ(main.dag->tasks[1].pos.line, 13);
+  const Template& s = o.spec.templates[1];
+  EXPECT_EQ(s.type, TemplateType::kScript);
+  EXPECT_EQ(s.container->source, "echo hi");
+  EXPECT_EQ(s.retry_strategy->limit, "2");
+  EXPECT_EQ(s.retry_strategy->backoff->duration, "1s");
+}
+
+TEST(Decode, UnknownFieldNamesPathLineAndHint) {
+  auto d = decode_documents("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec:\n  entrypont: main\n", "f.yaml");
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_EQ(d.diagnostics[0].format(), "f.yaml:5:3: spec.entrypont: unknown field \"entrypont\"; did you mean \"entrypoint\"?");
+}
+
+TEST(Decode, WrongTypesAndDuplicateKeys) {
+  auto d = decode_documents(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: x}
+spec:
+  entrypoint: [a]
+  parallelism: lots
+  templates:
+    - name: a
+      name: b
+      container: {image: x, command: echo}
+)", "f.yaml");
+  std::string all = format_all(d.diagnostics);
+  EXPECT_NE(all.find("f.yaml:5:15: spec.entrypoint: must be a string, not a list"), std::string::npos) << all;
+  EXPECT_NE(all.find("spec.parallelism: must be an integer"), std::string::npos) << all;
+  EXPECT_NE(all.find("duplicate field \"name\""), std::string::npos) << all;
+  EXPECT_NE(all.find("spec.templates[0].container.command: must be a list"), std::string::npos) << all;
+}
+
+TEST(Decode, BadYamlAndLimits) {
+  auto d = decode_documents("a: [unclosed", "bad.yaml");
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_NE(d.diagnostics[0].format().find("bad.yaml:1:"), std::string::npos);
+  auto deep = decode_documents(std::string(10000, '['), "deep.yaml");
+  ASSERT_EQ(deep.diagnostics.size(), 1u);
+  EXPECT_NE(deep.diagnostics[0].message.find("nested"), std::string::npos);
+  DecodeLimits small;
+  small.max_bytes = 10;
+  EXPECT_FALSE(decode_documents("apiVersion: argoproj.io/v1alpha1", "big.yaml", small).diagnostics.empty());
+}
+
+TEST(Decode, CronWorkflowAndJson) {
+  auto d = decode_documents(R"({"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "c"},
+    "spec": {"schedule": "*/5 * * * *", "timezone": "UTC", "concurrencyPolicy": "Forbid",
+             "workflowSpec": {"entrypoint": "m", "templates": [{"name": "m", "suspend": {}}]}}})", "c.json");
+  ASSERT_TRUE(d.diagnostics.empty()) << format_all(d.diagnostics);
+  EXPECT_EQ(d.objects[0].kind, Kind::kCronWorkflow);
+  EXPECT_EQ(d.objects[0].cron->schedules[0], "*/5 * * * *");
+  EXPECT_EQ(d.objects[0].spec.templates[0].type, TemplateType::kSuspend);
+}
+
+TEST(Decode, MissingFileIsADiagnostic) {
+  auto d = decode_file("/nonexistent/wf.yaml");
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_NE(d.diagnostics[0].format().find("/nonexistent/wf.yaml"), std::string::npos);
+}
+
+}  // namespace skiff::spec

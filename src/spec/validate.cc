@@ -1,0 +1,359 @@
+// `argo lint`-like checks over decoded objects. Each check appends a Diagnostic that says
+// where (file:line:col and JSON path), what, and how to fix.
+#include "spec/validate.h"
+
+#include <cctype>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "expr/depends.h"
+#include "expr/template.h"
+#include "util/strings.h"
+
+namespace skiff::spec {
+
+namespace {
+
+constexpr size_t kMaxNameLength = 128;
+
+bool valid_field_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  return true;
+}
+
+bool is_int_text(const std::string& s) {
+  if (s.empty()) return false;
+  size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+// What a reference inside a template may name.
+struct RefScope {
+  const Template* tmpl = nullptr;             // inputs.parameters.X must be declared here
+  const std::set<std::string>* tasks = nullptr;  // tasks.X (DAG) — nullptr outside a DAG
+  const std::set<std::string>* steps = nullptr;  // steps.X (steps) — nullptr outside steps
+  const std::set<std::string>* workflow_params = nullptr;  // nullptr: unknown, don't check
+};
+
+class Validator {
+ public:
+  Validator(const Object& obj, const Library& lib, Diagnostics& out, const std::vector<std::string>& supplied)
+      : obj_(obj), lib_(lib), out_(out), supplied_(supplied.begin(), supplied.end()) {}
+
+  void run() {
+    const WorkflowSpec& spec = obj_.spec;
+    bool is_workflow = obj_.kind == Kind::kWorkflow || obj_.kind == Kind::kCronWorkflow;
+    const WorkflowSpec* effective = &spec;
+    if (spec.workflow_template_ref) {
+      const Object* ref = lib_.find(spec.workflow_template_ref->name, spec.workflow_template_ref->cluster_scope);
+      if (!ref) {
+        report(obj_.pos, "spec.workflowTemplateRef.name",
+               "WorkflowTemplate \"" + spec.workflow_template_ref->name +
+                   "\" not found; give its file to skiff too (skiff run wf.yaml templates.yaml)");
+        return;
+      }
+      effective = &ref->spec;
+    } else if (is_workflow && spec.templates.empty()) {
+      report(obj_.pos, "spec.templates", "a Workflow needs templates or a workflowTemplateRef");
+      return;
+    }
+    // Workflow parameters: the object's own plus, with a workflowTemplateRef, the template's.
+    for (const auto& p : spec.arguments.parameters) wf_params_.insert(p.name);
+    for (const auto& p : effective->arguments.parameters) wf_params_.insert(p.name);
+    for (const auto& s : supplied_) wf_params_.insert(s);
+    check_arguments(spec.arguments, "spec.arguments", is_workflow && !spec.workflow_template_ref);
+
+    std::string entry = spec.entrypoint.empty() ? effective->entrypoint : spec.entrypoint;
+    if (is_workflow) {
+      if (entry.empty()) report(obj_.pos, "spec.entrypoint", "no entrypoint: set spec.entrypoint to a template name");
+      else if (!find_template(*effective, entry))
+        report(obj_.pos, "spec.entrypoint", "entrypoint template \"" + entry + "\" not found" + hint(entry, *effective));
+    }
+    for (const auto* hook : {&spec.on_exit}) {
+      if (!hook->empty() && !find_template(*effective, *hook))
+        report(obj_.pos, "spec.onExit", "onExit template \"" + *hook + "\" not found" + hint(*hook, *effective));
+    }
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < spec.templates.size(); ++i) {
+      const Template& t = spec.templates[i];
+      std::string p = "spec.templates[" + std::to_string(i) + "]";
+      if (!seen.emplace(t.name, i).second)
+        report(t.pos, p + ".name", "duplicate template name \"" + t.name + "\"; template names must be unique");
+      check_template(t, p, spec);
+    }
+  }
+
+ private:
+  void report(const SourcePos& pos, const std::string& path, const std::string& message) {
+    SourcePos p = pos;
+    if (p.file.empty()) p.file = obj_.pos.file;
+    out_.push_back(Diagnostic{p, path, message});
+  }
+
+  static std::string hint(const std::string& name, const WorkflowSpec& spec) {
+    std::vector<std::string> names;
+    for (const auto& t : spec.templates) names.push_back(t.name);
+    std::string n = nearest(name, names);
+    return n.empty() ? "" : "; did you mean \"" + n + "\"?";
+  }
+
+  void check_arguments(const Arguments& args, const std::string& path, bool require_values) {
+    for (size_t i = 0; i < args.parameters.size(); ++i) {
+      const Parameter& p = args.parameters[i];
+      std::string pp = path + ".parameters[" + std::to_string(i) + "]";
+      if (require_values && !p.value && !p.value_from && !supplied_.count(p.name))
+        report(p.pos, pp + ".value", "workflow parameter \"" + p.name + "\" has no value; set value or pass -p " + p.name + "=...");
+      if (p.value && !p.enum_values.empty() && p.value->find("{{") == std::string::npos) {
+        bool ok = false;
+        for (const auto& e : p.enum_values) ok |= e == *p.value;
+        if (!ok)
+          report(p.pos, pp + ".value", "value \"" + *p.value + "\" is not one of the enum values [" + join(p.enum_values, ", ") + "]");
+      }
+    }
+  }
+
+  void check_template(const Template& t, const std::string& p, const WorkflowSpec& spec) {
+    if (!valid_field_name(t.name))
+      report(t.pos, p + ".name", "template name \"" + t.name + "\" must be 1-128 letters, digits and '-', starting with a letter or digit");
+    if (t.type_count == 0)
+      report(t.pos, p, "template \"" + t.name + "\" has no type; give it one of container, script, dag, steps, suspend or resource");
+    else if (t.type_count > 1)
+      report(t.pos, p, "template \"" + t.name + "\" has more than one type; keep exactly one of container, script, dag, steps, suspend, resource");
+    if (t.retry_strategy) check_retry(*t.retry_strategy, p + ".retryStrategy");
+    if (!t.active_deadline_seconds.empty() && is_int_text(t.active_deadline_seconds) && t.active_deadline_seconds[0] == '-')
+      report(t.pos, p + ".activeDeadlineSeconds", "must not be negative");
+
+    RefScope scope;
+    scope.tmpl = &t;
+    if (obj_.kind == Kind::kWorkflow && !obj_.spec.workflow_template_ref) scope.workflow_params = &wf_params_;
+    if (t.container) {
+      const Container& c = *t.container;
+      std::string cp = p + (t.type == TemplateType::kScript ? ".script" : ".container");
+      for (const auto* s : {&c.image, &c.working_dir, &c.source}) check_refs(*s, scope, c.pos, cp);
+      for (const auto& s : c.command) check_refs(s, scope, c.pos, cp + ".command");
+      for (const auto& s : c.args) check_refs(s, scope, c.pos, cp + ".args");
+      for (const auto& e : c.env)
+        if (e.value) check_refs(*e.value, scope, c.pos, cp + ".env");
+    }
+    if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
+    if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
+  }
+
+  void check_retry(const RetryStrategy& r, const std::string& p) {
+    if (!r.limit.empty() && !is_int_text(r.limit) && r.limit.find("{{") == std::string::npos)
+      report(r.pos, p + ".limit", "limit \"" + r.limit + "\" must be an integer or a {{...}} reference");
+    static const std::set<std::string> kPolicies = {"", "Always", "OnFailure", "OnError", "OnTransientError"};
+    if (!kPolicies.count(r.retry_policy))
+      report(r.pos, p + ".retryPolicy", "retryPolicy \"" + r.retry_policy + "\" must be Always, OnFailure, OnError or OnTransientError");
+    if (!r.expression.empty()) {
+      auto vars = expr::expression_variables(r.expression);
+      if (!vars) report(r.pos, p + ".expression", vars.status().message());
+    }
+  }
+
+  void check_refs(const std::string& text, const RefScope& scope, const SourcePos& pos, const std::string& path) {
+    if (text.find("{{") == std::string::npos) return;
+    auto refs = expr::references(text);
+    if (!refs) {
+      report(pos, path, refs.status().message());
+      return;
+    }
+    for (const auto& r : *refs) {
+      if (r.is_expression) {
+        auto vars = expr::expression_variables(r.text);
+        if (!vars) report(pos, path, vars.status().message());
+        continue;
+      }
+      std::vector<std::string> parts = split(r.text, '.');
+      const std::string& head = parts[0];
+      if (head == "inputs" && parts.size() >= 3 && parts[1] == "parameters" && scope.tmpl) {
+        std::string name = r.text.substr(std::string("inputs.parameters.").size());
+        bool declared = false;
+        for (const auto& ip : scope.tmpl->inputs.parameters) declared |= ip.name == name;
+        if (!declared)
+          report(pos, path, "{{" + r.text + "}} names an input parameter that template \"" + scope.tmpl->name +
+                                "\" does not declare; add it to inputs.parameters");
+      } else if ((head == "tasks" || head == "steps") && parts.size() >= 3) {
+        const std::set<std::string>* names = head == "tasks" ? scope.tasks : scope.steps;
+        if (names && !names->count(parts[1]))
+          report(pos, path, "{{" + r.text + "}} refers to " + (head == "tasks" ? "task" : "step") + " \"" + parts[1] +
+                                "\", which does not exist here");
+      } else if (head == "workflow" && parts.size() >= 3 && parts[1] == "parameters" && scope.workflow_params) {
+        std::string name = r.text.substr(std::string("workflow.parameters.").size());
+        if (!scope.workflow_params->count(name))
+          report(pos, path, "{{" + r.text + "}} names a workflow parameter that spec.arguments does not declare");
+      }
+    }
+  }
+
+  // The template a task calls, or nullptr (after reporting) when it cannot be found.
+  const Template* callee(const Task& task, const std::string& p, const WorkflowSpec& spec) {
+    if (task.template_ref) {
+      const TemplateRef& ref = *task.template_ref;
+      const Object* o = lib_.find(ref.name, ref.cluster_scope);
+      if (!o) {
+        report(task.pos, p + ".templateRef.name",
+               std::string(ref.cluster_scope ? "ClusterWorkflowTemplate" : "WorkflowTemplate") + " \"" + ref.name +
+                   "\" not found; give its file to skiff too");
+        return nullptr;
+      }
+      const Template* t = find_template(o->spec, ref.template_name);
+      if (!t)
+        report(task.pos, p + ".templateRef.template",
+               "template \"" + ref.template_name + "\" not found in WorkflowTemplate \"" + ref.name + "\"" + hint(ref.template_name, o->spec));
+      return t;
+    }
+    if (!task.inline_template_json.empty()) return nullptr;
+    if (task.template_name.empty()) {
+      report(task.pos, p, "\"" + task.name + "\" needs template, templateRef or inline");
+      return nullptr;
+    }
+    const Template* t = find_template(spec, task.template_name);
+    if (!t) report(task.pos, p + ".template", "template \"" + task.template_name + "\" not found" + hint(task.template_name, spec));
+    return t;
+  }
+
+  void check_call(const Task& task, const std::string& p, const WorkflowSpec& spec, const RefScope& scope) {
+    if (!valid_field_name(task.name))
+      report(task.pos, p + ".name", "name \"" + task.name + "\" must be 1-128 letters, digits and '-', starting with a letter or digit");
+    int loops = (task.with_items ? 1 : 0) + (task.with_param.empty() ? 0 : 1) + (task.with_sequence ? 1 : 0);
+    if (loops > 1) report(task.pos, p, "use only one of withItems, withParam and withSequence");
+    if (task.with_sequence && !task.with_sequence->count.empty() && !task.with_sequence->end.empty())
+      report(task.pos, p + ".withSequence", "set either count or end, not both");
+    for (const auto& a : task.arguments.parameters)
+      if (a.value) check_refs(*a.value, scope, task.pos, p + ".arguments");
+    check_refs(task.when, scope, task.pos, p + ".when");
+    check_refs(task.with_param, scope, task.pos, p + ".withParam");
+    if (!task.on_exit.empty() && !find_template(spec, task.on_exit))
+      report(task.pos, p + ".onExit", "onExit template \"" + task.on_exit + "\" not found" + hint(task.on_exit, spec));
+    const Template* t = callee(task, p, spec);
+    if (!t) return;
+    for (const auto& in : t->inputs.parameters) {
+      if (in.value || in.default_value || in.value_from) continue;
+      bool given = false;
+      for (const auto& a : task.arguments.parameters) given |= a.name == in.name;
+      if (!given)
+        report(task.pos, p + ".arguments", "\"" + task.name + "\" does not pass input parameter \"" + in.name +
+                                               "\" that template \"" + t->name + "\" requires");
+    }
+    for (const auto& a : task.arguments.parameters) {
+      if (!a.value || a.value->find("{{") != std::string::npos) continue;
+      for (const auto& in : t->inputs.parameters) {
+        if (in.name != a.name || in.enum_values.empty()) continue;
+        bool ok = false;
+        for (const auto& e : in.enum_values) ok |= e == *a.value;
+        if (!ok)
+          report(task.pos, p + ".arguments", "value \"" + *a.value + "\" of \"" + a.name + "\" is not one of [" +
+                                                 join(in.enum_values, ", ") + "]");
+      }
+    }
+  }
+
+  void check_dag(const Template& t, const Dag& dag, const std::string& p, const WorkflowSpec& spec, RefScope scope) {
+    std::set<std::string> names;
+    std::map<std::string, std::vector<std::string>> deps;
+    for (size_t i = 0; i < dag.tasks.size(); ++i) {
+      const Task& task = dag.tasks[i];
+      if (!names.insert(task.name).second)
+        report(task.pos, p + ".tasks[" + std::to_string(i) + "].name", "duplicate task name \"" + task.name + "\"");
+    }
+    scope.tasks = &names;
+    for (size_t i = 0; i < dag.tasks.size(); ++i) {
+      const Task& task = dag.tasks[i];
+      std::string tp = p + ".tasks[" + std::to_string(i) + "]";
+      check_call(task, tp, spec, scope);
+      std::vector<std::string> named = task.dependencies;
+      if (!task.depends.empty()) {
+        if (!task.dependencies.empty()) report(task.pos, tp, "use either depends or dependencies, not both");
+        auto d = expr::DependsExpr::parse(task.depends);
+        if (!d) report(task.pos, tp + ".depends", d.status().message());
+        else named = d->tasks();
+      }
+      for (const auto& dep : named) {
+        if (!names.count(dep)) {
+          std::string n = nearest(dep, std::vector<std::string>(names.begin(), names.end()));
+          report(task.pos, tp + (task.depends.empty() ? ".dependencies" : ".depends"),
+                 "\"" + task.name + "\" depends on unknown task \"" + dep + "\"" + (n.empty() ? "" : "; did you mean \"" + n + "\"?"));
+        }
+      }
+      deps[task.name] = named;
+    }
+    if (!dag.target.empty())
+      for (const auto& target : split(dag.target, ' '))
+        if (!target.empty() && !names.count(target)) report(t.pos, p + ".target", "target task \"" + target + "\" does not exist");
+    for (size_t i = 0; i < t.outputs.parameters.size(); ++i) {
+      const auto& op = t.outputs.parameters[i];
+      if (op.value_from) check_refs(op.value_from->parameter, scope, op.pos, "outputs.parameters");
+    }
+    find_cycles(dag, deps, p);
+  }
+
+  void find_cycles(const Dag& dag, const std::map<std::string, std::vector<std::string>>& deps, const std::string& p) {
+    std::map<std::string, int> state;  // 0 new, 1 on the path, 2 done
+    std::vector<std::string> path;
+    std::function<bool(const std::string&)> visit = [&](const std::string& n) -> bool {
+      state[n] = 1;
+      path.push_back(n);
+      auto it = deps.find(n);
+      if (it != deps.end()) {
+        for (const auto& d : it->second) {
+          if (!deps.count(d)) continue;
+          if (state[d] == 1) {
+            std::string cycle;
+            bool on = false;
+            for (const auto& x : path) {
+              on |= x == d;
+              if (on) cycle += x + " -> ";
+            }
+            cycle += d;
+            for (const auto& task : dag.tasks)
+              if (task.name == d) report(task.pos, p + ".tasks", "dependency cycle: " + cycle + "; remove one of these dependencies");
+            return true;
+          }
+          if (state[d] == 0 && visit(d)) return true;
+        }
+      }
+      path.pop_back();
+      state[n] = 2;
+      return false;
+    };
+    for (const auto& task : dag.tasks)
+      if (state[task.name] == 0 && visit(task.name)) return;  // one cycle report is enough
+  }
+
+  void check_steps(const Template& t, const std::string& p, const WorkflowSpec& spec, RefScope scope) {
+    std::set<std::string> names;
+    for (size_t g = 0; g < t.steps.size(); ++g)
+      for (size_t i = 0; i < t.steps[g].size(); ++i) {
+        const Task& s = t.steps[g][i];
+        if (!names.insert(s.name).second)
+          report(s.pos, p + "[" + std::to_string(g) + "][" + std::to_string(i) + "].name", "duplicate step name \"" + s.name + "\"");
+      }
+    scope.steps = &names;
+    for (size_t g = 0; g < t.steps.size(); ++g)
+      for (size_t i = 0; i < t.steps[g].size(); ++i)
+        check_call(t.steps[g][i], p + "[" + std::to_string(g) + "][" + std::to_string(i) + "]", spec, scope);
+    for (const auto& op : t.outputs.parameters)
+      if (op.value_from) check_refs(op.value_from->parameter, scope, op.pos, "outputs.parameters");
+  }
+
+  const Object& obj_;
+  const Library& lib_;
+  Diagnostics& out_;
+  std::set<std::string> supplied_;
+  std::set<std::string> wf_params_;
+};
+
+}  // namespace
+
+void validate(const Object& obj, const Library& library, Diagnostics& out, const std::vector<std::string>& supplied) {
+  Validator(obj, library, out, supplied).run();
+}
+
+}  // namespace skiff::spec

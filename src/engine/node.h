@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -55,7 +56,7 @@ struct WorkflowStatus {
   std::string message;
   int64_t started_at_ms = 0;
   int64_t finished_at_ms = 0;
-  std::vector<Node> nodes;  // creation order; look up by id with Operator::node()
+  std::deque<Node> nodes;  // creation order (a deque: references stay valid); by id: Operator::node()
   NameValues outputs;       // workflow outputs (globalName)
   std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
 };

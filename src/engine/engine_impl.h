@@ -1,0 +1,161 @@
+// Internal to engine/: the Operator's implementation and the controllers that drive DAG,
+// steps and retry nodes. Passive Node records live in WorkflowStatus; each running DAG or
+// Steps node has a controller that knows which of its children are waiting on which, so
+// that an event touches only the node, its controller and the dependents it unblocks.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "engine/operator.h"
+#include "expr/scope.h"
+
+namespace skiff::engine::detail {
+
+using DoneFn = std::function<void(const std::string& node_id)>;
+
+// Runs callbacks with at most `limit` of them outstanding (parallelism); 0 = unlimited.
+class Limiter {
+ public:
+  explicit Limiter(int64_t limit = 0) : limit_(limit) {}
+  void run(std::function<void()> fn);
+  void release();
+
+ private:
+  int64_t limit_;
+  int64_t running_ = 0;
+  std::deque<std::function<void()>> waiting_;
+};
+
+// A request to run a template as a node.
+struct Call {
+  std::string name;
+  std::string display_name;
+  const spec::Template* tmpl = nullptr;
+  const spec::WorkflowSpec* tmpl_scope = nullptr;  // where plain `template:` names resolve
+  std::string template_ref_name;                  // the WorkflowTemplate reached via templateRef
+  NameValues args;                                // argument parameters, already resolved
+  std::string boundary_id;
+  std::string parent_id;  // the node this one becomes a child of ("" = none)
+  int attempt = -1;       // retry attempt number, when a child of a Retry node
+  bool exit_handler = false;  // part of an onExit branch: still runs after stop/deadline
+  DoneFn done;
+};
+
+class Controller {
+ public:
+  virtual ~Controller() = default;
+};
+
+class OperatorImpl final : public Operator {
+ public:
+  OperatorImpl(const spec::Object& wf, const spec::Library& lib, RunOptions options, const Clock& clock);
+  Status init();
+
+  void set_observer(Observer* observer) override { observer_ = observer; }
+  void start() override;
+  std::vector<Action> take_actions() override;
+  void step_started(const std::string& node_id) override;
+  void step_exited(const StepExit& exit) override;
+  void tick() override;
+  int64_t next_wakeup_ms() const override;
+  void stop(const std::string& message) override;
+  void terminate(const std::string& message) override;
+  bool done() const override { return done_; }
+  const WorkflowStatus& status() const override { return status_; }
+  const Node* node(const std::string& id) const override;
+  const std::string& workflow_name() const override { return name_; }
+  const spec::WorkflowSpec& effective_spec() const override { return spec_; }
+
+  // --- used by the controllers ---------------------------------------------------------
+  void execute(Call call);  // creates the node (or Retry node) and starts it
+  Node& add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message = {});
+  void finish(Node& node, NodePhase phase, const std::string& message = {});
+  void changed(const Node& node);
+  void add_child(const std::string& parent_id, const std::string& child_id);
+  Node* find(const std::string& id);
+  void at(int64_t when_ms, std::function<void()> fn);
+  int64_t now() const { return clock_.now_ms(); }
+  const expr::Scope& global_scope() const { return global_; }
+  bool stopping() const { return stopping_; }
+  // Finds the template a task names (template, templateRef or inline) for a caller whose
+  // templates resolve in `scope`. Fills call.tmpl / tmpl_scope / template_ref_name.
+  Status resolve_task_template(const spec::Task& task, const spec::WorkflowSpec* scope, Call& call);
+  // Publishes a node's output parameters that carry a globalName.
+  void publish_globals(const spec::Template& tmpl, const Node& node);
+  template <typename T, typename... A>
+  T* own(A&&... args) {
+    auto c = std::make_unique<T>(std::forward<A>(args)...);
+    T* raw = c.get();
+    controllers_.push_back(std::move(c));
+    return raw;
+  }
+
+ private:
+  void run_template(Call call);
+  void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
+  void start_pod(const std::string& node_id, spec::Template resolved);
+  void run_suspend(Call call, const expr::Scope& scope);
+  void entry_done(const std::string& id);
+  void finish_workflow();
+  void kill_all(const std::string& reason);
+  Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs);
+
+  const spec::Object& wf_;
+  const spec::Library& lib_;
+  RunOptions options_;
+  const Clock& clock_;
+  spec::WorkflowSpec spec_;
+  std::string name_;
+  WorkflowStatus status_;
+  std::unordered_map<std::string, Node*> by_id_;
+  std::unordered_map<std::string, DoneFn> done_fns_;
+  std::unordered_map<std::string, const spec::Template*> pod_templates_;  // running pods
+  std::unordered_map<std::string, std::string> kill_reasons_;
+  std::set<std::string> live_pods_;  // started and not yet exited
+  std::vector<Action> actions_;
+  std::multimap<int64_t, std::function<void()>> timers_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::vector<std::unique_ptr<spec::Template>> inline_templates_;
+  expr::Scope global_;
+  Limiter pods_;
+  Observer* observer_ = nullptr;
+  std::string entry_id_;
+  bool stopping_ = false;
+  bool terminated_ = false;
+  bool deadline_exceeded_ = false;
+  bool done_ = false;
+  std::string stop_message_;
+  int64_t pods_total_ = 0, pods_done_ = 0;
+};
+
+// The controllers, each in its own file.
+void run_dag(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);
+void run_steps(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);
+void run_retry(OperatorImpl& op, Call call);
+
+// Loop expansion shared by DAG and steps: the items of withItems/withParam/withSequence,
+// rendered with `scope`. Returns nullopt items when the task has no loop.
+struct LoopItem {
+  std::string label;  // as in the node name: task(i:label)
+  std::string json;   // the item as JSON
+};
+Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task, const expr::Scope& scope);
+// Sets item / item.KEY in `scope`.
+void bind_item(expr::Scope& scope, const LoopItem& item);
+// Resolves a task's arguments in `scope`.
+Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& scope);
+// Adds <prefix>.outputs.result / .parameters.X / .exitCode / .status / .id ... for a node.
+void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node);
+// Aggregated outputs of loop children (JSON lists), as Argo's processAggregateNodeOutputs.
+void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children);
+// Outputs of a DAG/steps template from valueFrom.parameter / expression in `scope`.
+Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, NodeOutputs& out);
+bool failed_or_error(NodePhase p);
+
+}  // namespace skiff::engine::detail

@@ -1,0 +1,574 @@
+// The Operator: creating nodes, running pod/suspend templates, events, timers, and the
+// workflow's own lifecycle (entrypoint, exit handler, deadline, stop/terminate).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine_impl.h"
+#include "expr/template.h"
+#include "spec/decode.h"
+#include "util/strings.h"
+
+namespace skiff::engine {
+
+namespace {
+
+constexpr size_t kMaxResult = 256 * 1024;
+const char kPodDeadlineMessage[] = "Pod was active on the node longer than the specified deadline";
+const char kWorkflowDeadlineMessage[] = "Max duration limit exceeded";
+
+std::string trim_one_newline(std::string s) {
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  if (!s.empty() && s.back() == '\r') s.pop_back();
+  return s;
+}
+
+uint32_t fnv32a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+// Argo's pod name (POD_NAMES=v2): <workflow>-<template>-<fnv32a(node name)>.
+std::string pod_name(const std::string& wf, const std::string& node_name, const std::string& tmpl) {
+  if (node_name == wf) return wf;
+  std::string prefix = wf + "-" + tmpl;
+  if (prefix.size() > 242) prefix.resize(242);
+  return prefix + "-" + std::to_string(fnv32a(node_name));
+}
+
+}  // namespace
+
+std::string node_id(const std::string& workflow_name, const std::string& node_name) {
+  if (node_name == workflow_name) return workflow_name;
+  return workflow_name + "-" + std::to_string(fnv32a(node_name));
+}
+
+Result<std::unique_ptr<Operator>> Operator::create(const spec::Object& workflow, const spec::Library& library,
+                                                   const RunOptions& options, const Clock& clock) {
+  auto op = std::make_unique<detail::OperatorImpl>(workflow, library, options, clock);
+  if (Status st = op->init(); !st) return st;
+  return std::unique_ptr<Operator>(std::move(op));
+}
+
+namespace detail {
+
+void Limiter::run(std::function<void()> fn) {
+  if (limit_ > 0 && running_ >= limit_) {
+    waiting_.push_back(std::move(fn));
+    return;
+  }
+  ++running_;
+  fn();
+}
+
+void Limiter::release() {
+  --running_;
+  if (!waiting_.empty() && (limit_ <= 0 || running_ < limit_)) {
+    auto fn = std::move(waiting_.front());
+    waiting_.pop_front();
+    ++running_;
+    fn();
+  }
+}
+
+bool failed_or_error(NodePhase p) { return p == NodePhase::kFailed || p == NodePhase::kError; }
+
+OperatorImpl::OperatorImpl(const spec::Object& wf, const spec::Library& lib, RunOptions options, const Clock& clock)
+    : wf_(wf), lib_(lib), options_(std::move(options)), clock_(clock) {}
+
+// Argo's merge of a workflowTemplateRef: the template's spec, with the workflow's own
+// fields winning and arguments merged by name (the workflow's values first).
+Status OperatorImpl::init() {
+  spec_ = wf_.spec;
+  if (wf_.spec.workflow_template_ref) {
+    const auto& ref = *wf_.spec.workflow_template_ref;
+    const spec::Object* tmpl = lib_.find(ref.name, ref.cluster_scope);
+    if (!tmpl) return invalid("workflowTemplateRef: WorkflowTemplate \"" + ref.name + "\" not found");
+    spec::WorkflowSpec merged = tmpl->spec;
+    if (!wf_.spec.entrypoint.empty()) merged.entrypoint = wf_.spec.entrypoint;
+    if (!wf_.spec.on_exit.empty()) merged.on_exit = wf_.spec.on_exit;
+    if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
+    if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
+    for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
+    for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
+    for (const auto& c : wf_.spec.volume_claim_templates) merged.volume_claim_templates.push_back(c);
+    for (const auto& p : wf_.spec.arguments.parameters) {
+      auto it = std::find_if(merged.arguments.parameters.begin(), merged.arguments.parameters.end(),
+                             [&](const spec::Parameter& q) { return q.name == p.name; });
+      if (it == merged.arguments.parameters.end()) merged.arguments.parameters.push_back(p);
+      else if (p.value) it->value = p.value;
+    }
+    merged.workflow_template_ref.reset();
+    spec_ = std::move(merged);
+  }
+  if (!options_.entrypoint.empty()) spec_.entrypoint = options_.entrypoint;
+  for (const auto& [k, v] : options_.parameters) {
+    auto it = std::find_if(spec_.arguments.parameters.begin(), spec_.arguments.parameters.end(),
+                           [&](const spec::Parameter& q) { return q.name == k; });
+    if (it == spec_.arguments.parameters.end()) {
+      spec::Parameter p;
+      p.name = k;
+      p.value = v;
+      spec_.arguments.parameters.push_back(p);
+    } else {
+      it->value = v;
+    }
+  }
+  name_ = options_.name.empty() ? wf_.metadata.name : options_.name;
+  if (name_.empty()) return invalid("the workflow has no name: set metadata.name or metadata.generateName");
+  if (spec_.entrypoint.empty()) return invalid("no entrypoint: set spec.entrypoint or pass --entrypoint");
+  if (!spec::find_template(spec_, spec_.entrypoint))
+    return invalid("entrypoint template \"" + spec_.entrypoint + "\" not found");
+
+  // Workflow-level variables.
+  global_.set("workflow.name", name_);
+  global_.set("workflow.namespace", options_.namespace_);
+  global_.set("workflow.uid", options_.uid);
+  global_.set("workflow.mainEntrypoint", spec_.entrypoint);
+  global_.set("workflow.serviceAccountName", spec_.service_account_name);
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& p : spec_.arguments.parameters) {
+    if (!p.value) return invalid("workflow parameter \"" + p.name + "\" has no value; pass -p " + p.name + "=...");
+    if (!p.enum_values.empty() && std::find(p.enum_values.begin(), p.enum_values.end(), *p.value) == p.enum_values.end())
+      return invalid("workflow parameter \"" + p.name + "\": value \"" + *p.value + "\" is not one of [" +
+                     join(p.enum_values, ", ") + "]");
+    global_.set("workflow.parameters." + p.name, *p.value);
+    params[p.name] = *p.value;
+  }
+  global_.set_json("workflow.parameters", params.dump());
+  for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
+  for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
+  pods_ = Limiter(spec_.parallelism.value_or(0));
+  return Status::ok();
+}
+
+void OperatorImpl::start() {
+  status_.phase = WorkflowPhase::kRunning;
+  status_.started_at_ms = now();
+  global_.set("workflow.creationTimestamp", std::to_string(status_.started_at_ms / 1000));
+  global_.set("workflow.creationTimestamp.RFC3339", "");
+  if (observer_) observer_->workflow_changed(status_);
+  if (!spec_.active_deadline_seconds.empty()) {
+    long long secs = std::atoll(spec_.active_deadline_seconds.c_str());
+    at(status_.started_at_ms + secs * 1000, [this] {
+      if (done_ || stopping_) return;
+      deadline_exceeded_ = true;
+      stopping_ = true;
+      stop_message_ = kWorkflowDeadlineMessage;
+      kill_all("Step exceeded its deadline");
+    });
+  }
+  Call call;
+  call.name = name_;
+  call.display_name = name_;
+  call.tmpl = spec::find_template(spec_, spec_.entrypoint);
+  call.tmpl_scope = &spec_;
+  for (const auto& p : spec_.arguments.parameters) call.args.emplace_back(p.name, *p.value);
+  call.done = [this](const std::string& id) { entry_done(id); };
+  entry_id_ = node_id(name_, name_);
+  execute(std::move(call));
+}
+
+void OperatorImpl::entry_done(const std::string& id) {
+  const Node* entry = find(id);
+  if (!spec_.on_exit.empty() && !terminated_) {
+    const spec::Template* t = spec::find_template(spec_, spec_.on_exit);
+    std::string wf_status = failed_or_error(entry->phase) || deadline_exceeded_ ? (entry->phase == NodePhase::kError ? "Error" : "Failed") : "Succeeded";
+    global_.set("workflow.status", wf_status);
+    global_.set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& n : status_.nodes)
+      if (failed_or_error(n.phase) && n.type == NodeType::kPod)
+        failures.push_back({{"displayName", n.display_name}, {"message", n.message}, {"templateName", n.template_name},
+                            {"phase", phase_name(n.phase)}, {"podName", n.pod_name}, {"finishedAt", ""}});
+    global_.set_json("workflow.failures", failures.dump());
+    if (t) {
+      Call call;
+      call.name = name_ + ".onExit";
+      call.display_name = call.name;
+      call.tmpl = t;
+      call.tmpl_scope = &spec_;
+      call.exit_handler = true;
+      call.done = [this](const std::string&) { finish_workflow(); };
+      execute(std::move(call));
+      return;
+    }
+  }
+  finish_workflow();
+}
+
+void OperatorImpl::finish_workflow() {
+  const Node* entry = find(entry_id_);
+  const Node* exit = find(node_id(name_, name_ + ".onExit"));
+  WorkflowPhase phase = WorkflowPhase::kSucceeded;
+  if (entry && entry->phase == NodePhase::kError) phase = WorkflowPhase::kError;
+  else if (entry && entry->phase == NodePhase::kFailed) phase = WorkflowPhase::kFailed;
+  if (phase == WorkflowPhase::kSucceeded && exit && failed_or_error(exit->phase)) phase = WorkflowPhase::kFailed;
+  if (stopping_ && phase == WorkflowPhase::kSucceeded && !stop_message_.empty()) phase = WorkflowPhase::kFailed;
+  status_.phase = phase;
+  if (!stop_message_.empty()) status_.message = stop_message_;
+  else if (phase != WorkflowPhase::kSucceeded && entry && !entry->message.empty()) status_.message = entry->message;
+  else if (phase != WorkflowPhase::kSucceeded && exit && !exit->message.empty()) status_.message = exit->message;
+  status_.finished_at_ms = now();
+  done_ = true;
+  timers_.clear();
+  if (observer_) observer_->workflow_changed(status_);
+}
+
+Node* OperatorImpl::find(const std::string& id) {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+const Node* OperatorImpl::node(const std::string& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message) {
+  Node& n = status_.nodes.emplace_back();
+  n.id = node_id(name_, call.name);
+  // fnv32a can collide in very large workflows; keep ids unique rather than lose a node.
+  for (int i = 1; by_id_.count(n.id); ++i) n.id = node_id(name_, call.name) + "-" + std::to_string(i);
+  n.name = call.name;
+  n.display_name = call.display_name;
+  n.type = type;
+  n.template_name = call.tmpl ? call.tmpl->name : "";
+  n.template_ref_name = call.template_ref_name;
+  n.phase = phase;
+  n.message = message;
+  n.boundary_id = call.boundary_id;
+  n.started_at_ms = now();
+  n.retry_attempt = call.attempt;
+  if (is_finished(phase)) n.finished_at_ms = n.started_at_ms;
+  by_id_[n.id] = &n;
+  if (!call.parent_id.empty()) add_child(call.parent_id, n.id);
+  changed(n);
+  return n;
+}
+
+void OperatorImpl::add_child(const std::string& parent_id, const std::string& child_id) {
+  Node* p = find(parent_id);
+  if (!p) return;
+  if (std::find(p->children.begin(), p->children.end(), child_id) == p->children.end()) p->children.push_back(child_id);
+}
+
+void OperatorImpl::changed(const Node& node) {
+  if (observer_) observer_->node_changed(node);
+}
+
+void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& message) {
+  if (is_finished(node.phase)) return;
+  node.phase = phase;
+  if (!message.empty()) node.message = message;
+  node.finished_at_ms = now();
+  changed(node);
+  auto it = done_fns_.find(node.id);
+  if (it != done_fns_.end()) {
+    DoneFn fn = std::move(it->second);
+    done_fns_.erase(it);
+    fn(node.id);
+  }
+}
+
+void OperatorImpl::at(int64_t when_ms, std::function<void()> fn) { timers_.emplace(when_ms, std::move(fn)); }
+
+int64_t OperatorImpl::next_wakeup_ms() const { return timers_.empty() ? -1 : timers_.begin()->first; }
+
+void OperatorImpl::tick() {
+  int64_t t = now();
+  while (!timers_.empty() && timers_.begin()->first <= t) {
+    auto fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    fn();
+  }
+}
+
+std::vector<Action> OperatorImpl::take_actions() {
+  std::vector<Action> out;
+  out.swap(actions_);
+  return out;
+}
+
+Status OperatorImpl::resolve_task_template(const spec::Task& task, const spec::WorkflowSpec* scope, Call& call) {
+  if (task.template_ref) {
+    const auto& ref = *task.template_ref;
+    const spec::Object* o = lib_.find(ref.name, ref.cluster_scope);
+    if (!o) return invalid("templateRef: WorkflowTemplate \"" + ref.name + "\" not found");
+    call.tmpl = spec::find_template(o->spec, ref.template_name);
+    if (!call.tmpl) return invalid("templateRef: template \"" + ref.template_name + "\" not found in \"" + ref.name + "\"");
+    call.tmpl_scope = &o->spec;
+    call.template_ref_name = ref.name;
+    return Status::ok();
+  }
+  if (!task.inline_template_json.empty()) {
+    auto t = spec::decode_template_json(task.inline_template_json, task.pos);
+    if (!t) return t.status();
+    inline_templates_.push_back(std::make_unique<spec::Template>(std::move(*t)));
+    call.tmpl = inline_templates_.back().get();
+    call.tmpl_scope = scope;
+    return Status::ok();
+  }
+  call.tmpl = spec::find_template(*scope, task.template_name);
+  if (!call.tmpl) return invalid("template \"" + task.template_name + "\" not found");
+  call.tmpl_scope = scope;
+  return Status::ok();
+}
+
+void OperatorImpl::execute(Call call) {
+  if (call.done) done_fns_[node_id(name_, call.name)] = call.done;
+  const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
+  bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript;
+  if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
+  if (retry && call.attempt < 0) {
+    run_retry(*this, std::move(call));
+    return;
+  }
+  run_template(std::move(call));
+}
+
+Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs) {
+  nlohmann::json all = nlohmann::json::object();
+  for (const auto& in : call.tmpl->inputs.parameters) {
+    std::optional<std::string> value;
+    if (in.value) value = *in.value;
+    else if (in.default_value) value = *in.default_value;
+    for (const auto& [k, v] : call.args)
+      if (k == in.name) value = v;
+    if (!value) return invalid("inputs.parameters." + in.name + " was not supplied");
+    auto resolved = expr::substitute(*value, global_);
+    if (!resolved) return resolved.status();
+    if (!in.enum_values.empty() &&
+        std::find(in.enum_values.begin(), in.enum_values.end(), *resolved) == in.enum_values.end())
+      return invalid("inputs.parameters." + in.name + ": value \"" + *resolved + "\" is not one of [" +
+                     join(in.enum_values, ", ") + "]");
+    scope.set("inputs.parameters." + in.name, *resolved);
+    all[in.name] = *resolved;
+    inputs.emplace_back(in.name, *resolved);
+  }
+  scope.set_json("inputs.parameters", all.dump());
+  return Status::ok();
+}
+
+void OperatorImpl::run_template(Call call) {
+  auto scope = std::make_unique<expr::Scope>(&global_);
+  NameValues inputs;
+  Status st = bind_inputs(call, *scope, inputs);
+  if (st.is_ok() && stopping_ && !call.exit_handler)
+    st = Status(Code::kFailed, stop_message_.empty() ? "workflow shutting down" : stop_message_);
+  if (!st) {
+    Node& n = add_node(call, call.tmpl->type == spec::TemplateType::kDag ? NodeType::kDag : NodeType::kPod,
+                       NodePhase::kPending);
+    n.inputs = inputs;
+    finish(n, st.code() == Code::kFailed ? NodePhase::kFailed : NodePhase::kError, st.message());
+    return;
+  }
+  std::string id = node_id(name_, call.name);
+  switch (call.tmpl->type) {
+    case spec::TemplateType::kContainer:
+    case spec::TemplateType::kScript:
+      scope->set("node.name", call.name);
+      if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
+      run_pod(std::move(call), std::move(scope));
+      break;
+    case spec::TemplateType::kDag:
+      run_dag(*this, std::move(call), std::move(scope));
+      break;
+    case spec::TemplateType::kSteps:
+      run_steps(*this, std::move(call), std::move(scope));
+      break;
+    case spec::TemplateType::kSuspend:
+      run_suspend(std::move(call), *scope);
+      break;
+    default: {
+      Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+      finish(n, NodePhase::kError,
+             std::string(spec::template_type_name(call.tmpl->type)) + " templates are not supported by skiff run yet");
+      return;
+    }
+  }
+  if (Node* n = find(id); n && n->inputs.empty()) n->inputs = std::move(inputs);
+}
+
+void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
+  Node& n = add_node(call, NodeType::kSuspend, NodePhase::kRunning);
+  std::string id = n.id;
+  const std::string& duration = call.tmpl->suspend->duration;
+  if (duration.empty()) return;  // waits for resume (not available in `skiff run`) or stop
+  auto text = expr::substitute(duration, scope);
+  long long ms = text ? parse_duration_ms(*text) : -1;
+  if (ms < 0) {
+    finish(n, NodePhase::kError, "suspend.duration \"" + duration + "\" is not a duration like 30s or 5m");
+    return;
+  }
+  at(now() + ms, [this, id] {
+    if (Node* s = find(id)) finish(*s, NodePhase::kSucceeded);
+  });
+}
+
+void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
+  Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+  n.pod_name = pod_name(name_, call.name, call.tmpl->name);
+  scope->set("pod.name", n.pod_name);
+  ++pods_total_;
+  std::string id = n.id;
+  // Resolve every {{...}} of the template now, so the runner gets plain values.
+  spec::Template t = *call.tmpl;
+  Status st;
+  auto sub = [&](std::string& s) {
+    if (!st || s.find("{{") == std::string::npos) return;
+    auto r = expr::substitute(s, *scope);
+    if (r) s = std::move(*r);
+    else st = r.status();
+  };
+  spec::Container& c = *t.container;
+  sub(c.image);
+  for (auto& a : c.command) sub(a);
+  for (auto& a : c.args) sub(a);
+  for (auto& e : c.env)
+    if (e.value) sub(*e.value);
+  sub(c.working_dir);
+  sub(c.source);
+  for (auto& m : c.volume_mounts) sub(m.sub_path);
+  for (auto& p : t.outputs.parameters)
+    if (p.value_from) sub(p.value_from->path);
+  if (!st) {
+    finish(n, NodePhase::kError, st.message());
+    return;
+  }
+  long long deadline_s = -1;
+  if (!t.active_deadline_seconds.empty()) {
+    std::string d = t.active_deadline_seconds;
+    sub(d);
+    deadline_s = st ? std::atoll(d.c_str()) : -1;
+  }
+  pod_templates_[id] = call.tmpl;
+  pods_.run([this, id, t = std::move(t), deadline_s, exit_handler = call.exit_handler]() mutable {
+    Node* node = find(id);
+    if (!node || is_finished(node->phase)) {
+      pods_.release();
+      return;
+    }
+    if (stopping_ && !exit_handler) {
+      pods_.release();
+      finish(*node, NodePhase::kFailed, stop_message_.empty() ? "workflow shutting down" : stop_message_);
+      return;
+    }
+    if (deadline_s >= 0)
+      at(now() + deadline_s * 1000, [this, id] {
+        Node* p = find(id);
+        if (p && !is_finished(p->phase) && !kill_reasons_.count(id)) {
+          kill_reasons_[id] = kPodDeadlineMessage;
+          actions_.push_back(KillStep{id, kPodDeadlineMessage});
+        }
+      });
+    start_pod(id, std::move(t));
+  });
+}
+
+void OperatorImpl::start_pod(const std::string& id, spec::Template resolved) {
+  Node* n = find(id);
+  StartStep s;
+  s.node_id = id;
+  s.pod_name = n->pod_name;
+  s.tmpl = std::move(resolved);
+  s.volumes = spec_.volumes;
+  for (const auto& v : s.tmpl.volumes) s.volumes.push_back(v);
+  s.claims = spec_.volume_claim_templates;
+  live_pods_.insert(id);
+  actions_.push_back(std::move(s));
+}
+
+void OperatorImpl::step_started(const std::string& node_id) {
+  Node* n = find(node_id);
+  if (!n || n->phase != NodePhase::kPending) return;
+  n->phase = NodePhase::kRunning;
+  changed(*n);
+}
+
+void OperatorImpl::step_exited(const StepExit& exit) {
+  Node* n = find(exit.node_id);
+  if (!n || is_finished(n->phase)) return;
+  live_pods_.erase(exit.node_id);
+  pods_.release();
+  ++pods_done_;
+  status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
+  const spec::Template* t = pod_templates_[exit.node_id];
+  pod_templates_.erase(exit.node_id);
+  std::string result = trim_one_newline(exit.stdout_text);
+  if (result.size() > kMaxResult) result.resize(kMaxResult);
+  n->outputs.result = result;
+  n->outputs.exit_code = exit.exit_code;
+  NodePhase phase = exit.error ? NodePhase::kError : exit.exit_code == 0 ? NodePhase::kSucceeded : NodePhase::kFailed;
+  std::string message;
+  auto killed = kill_reasons_.find(exit.node_id);
+  if (killed != kill_reasons_.end()) {
+    message = killed->second;
+    phase = NodePhase::kFailed;
+    kill_reasons_.erase(killed);
+  } else if (exit.error) {
+    message = exit.message.empty() ? "the step could not run" : exit.message;
+  } else if (exit.exit_code != 0) {
+    message = "Error (exit code " + std::to_string(exit.exit_code) + ")";
+  }
+  if (t) {
+    for (const auto& p : t->outputs.parameters) {
+      auto it = exit.output_parameters.find(p.name);
+      if (it != exit.output_parameters.end()) {
+        n->outputs.parameters.emplace_back(p.name, trim_one_newline(it->second));
+      } else if (p.value_from && p.value_from->default_value) {
+        n->outputs.parameters.emplace_back(p.name, *p.value_from->default_value);
+      } else if (p.value_from && !p.value_from->path.empty() && phase == NodePhase::kSucceeded) {
+        phase = NodePhase::kError;
+        message = "output parameter \"" + p.name + "\": " + p.value_from->path + " was not written by the step and has no default";
+      }
+    }
+    publish_globals(*t, *n);
+  }
+  finish(*n, phase, message);
+}
+
+void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node) {
+  for (const auto& p : tmpl.outputs.parameters) {
+    if (p.global_name.empty()) continue;
+    for (const auto& [k, v] : node.outputs.parameters) {
+      if (k != p.name) continue;
+      global_.set("workflow.outputs.parameters." + p.global_name, v);
+      auto it = std::find_if(status_.outputs.begin(), status_.outputs.end(), [&](auto& kv) { return kv.first == p.global_name; });
+      if (it == status_.outputs.end()) status_.outputs.emplace_back(p.global_name, v);
+      else it->second = v;
+    }
+  }
+}
+
+void OperatorImpl::kill_all(const std::string& reason) {
+  // Pods waiting for a parallelism slot fail when their turn comes (see run_pod).
+  for (const auto& id : live_pods_) {
+    if (kill_reasons_.count(id)) continue;
+    kill_reasons_[id] = reason;
+    actions_.push_back(KillStep{id, reason});
+  }
+  // Suspended nodes end as well.
+  for (auto& n : status_.nodes)
+    if (n.type == NodeType::kSuspend && !is_finished(n.phase)) finish(n, NodePhase::kFailed, reason);
+}
+
+void OperatorImpl::stop(const std::string& message) {
+  if (done_ || stopping_) return;
+  stopping_ = true;
+  stop_message_ = message;
+  kill_all(message);
+}
+
+void OperatorImpl::terminate(const std::string& message) {
+  terminated_ = true;
+  stop(message);
+}
+
+}  // namespace detail
+}  // namespace skiff::engine

@@ -1,0 +1,222 @@
+// Helpers shared by the DAG and steps controllers: loop expansion, argument resolution,
+// and the variables a finished node contributes to its siblings' scope.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine_impl.h"
+#include "engine/workflow_json.h"
+#include "expr/eval.h"
+#include "expr/template.h"
+#include "util/strings.h"
+
+namespace skiff::engine::detail {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxItems = 100000;
+
+// How Go's %v prints an item value inside a node name.
+std::string label_value(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+std::string item_label(const Json& item) {
+  if (item.is_object()) {
+    std::vector<std::string> parts;
+    for (auto it = item.begin(); it != item.end(); ++it) parts.push_back(it.key() + ":" + label_value(it.value()));
+    std::sort(parts.begin(), parts.end());
+    return join(parts, ",");
+  }
+  return label_value(item);
+}
+
+// A printf format for withSequence: exactly one integer conversion, nothing dangerous.
+// On success `*ll` is the same format with the conversion widened to long long.
+bool safe_int_format(const std::string& f, std::string* ll) {
+  int conversions = 0;
+  *ll = f;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') continue;
+    if (i + 1 < f.size() && f[i + 1] == '%') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < f.size() && (std::isdigit(static_cast<unsigned char>(f[j])) || f[j] == '-' || f[j] == '+' || f[j] == ' ' || f[j] == '#')) ++j;
+    if (j >= f.size() || !std::strchr("dioxX", f[j]) || j - i > 6) return false;
+    ll->insert(j + ll->size() - f.size(), "ll");
+    ++conversions;
+    i = j;
+  }
+  return conversions == 1 && f.size() < 256;
+}
+
+Result<long long> int_field(const std::string& text, const expr::Scope& scope, const char* what) {
+  auto v = expr::substitute(text, scope);
+  if (!v) return v.status();
+  char* end = nullptr;
+  long long n = std::strtoll(v->c_str(), &end, 10);
+  if (v->empty() || !end || *end) return invalid(std::string("withSequence.") + what + " \"" + *v + "\" is not an integer");
+  return n;
+}
+
+}  // namespace
+
+Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task, const expr::Scope& scope) {
+  std::vector<Json> items;
+  if (task.with_items) {
+    for (const auto& it : *task.with_items) {
+      Json v = Json::parse(it.json, nullptr, false);
+      if (v.is_string()) {
+        auto s = expr::substitute(v.get<std::string>(), scope);
+        if (!s) return s.status();
+        v = *s;
+      }
+      items.push_back(std::move(v));
+    }
+  } else if (!task.with_param.empty()) {
+    auto text = expr::substitute(task.with_param, scope);
+    if (!text) return text.status();
+    Json v = Json::parse(*text, nullptr, false);
+    if (v.is_discarded() || !v.is_array())
+      return invalid("withParam value could not be parsed as a JSON list: " + std::string(trim(*text)).substr(0, 200));
+    for (auto& e : v) items.push_back(std::move(e));
+  } else if (task.with_sequence) {
+    const auto& seq = *task.with_sequence;
+    long long start = 0, end = -1;
+    if (!seq.start.empty()) {
+      auto s = int_field(seq.start, scope, "start");
+      if (!s) return s.status();
+      start = *s;
+    }
+    if (!seq.count.empty()) {
+      auto c = int_field(seq.count, scope, "count");
+      if (!c) return c.status();
+      if (*c < 0) return invalid("withSequence.count must not be negative");
+      end = start + *c - 1;
+    } else if (!seq.end.empty()) {
+      auto e = int_field(seq.end, scope, "end");
+      if (!e) return e.status();
+      end = *e;
+    } else {
+      return invalid("withSequence needs count or end");
+    }
+    std::string format;
+    if (!seq.format.empty() && !safe_int_format(seq.format, &format))
+      return invalid("withSequence.format \"" + seq.format + "\" must hold one integer conversion such as %d or %02d");
+    long long span = seq.count.empty() ? std::llabs(end - start) + 1 : end - start + 1;
+    if (span > static_cast<long long>(kMaxItems)) return invalid("withSequence: more than 100000 items");
+    long long step = seq.count.empty() && end < start ? -1 : 1;
+    for (long long k = 0, i = start; k < span; ++k, i += step) {
+      std::string s = std::to_string(i);
+      if (!seq.format.empty()) {
+        char buf[300];
+        std::snprintf(buf, sizeof buf, format.c_str(), i);
+        s = buf;
+      }
+      items.push_back(s);
+    }
+  } else {
+    return std::optional<std::vector<LoopItem>>();
+  }
+  if (items.size() > kMaxItems) return invalid("more than 100000 loop items");
+  std::vector<LoopItem> out;
+  out.reserve(items.size());
+  for (const auto& v : items) out.push_back(LoopItem{item_label(v), v.dump()});
+  return std::optional<std::vector<LoopItem>>(std::move(out));
+}
+
+void bind_item(expr::Scope& scope, const LoopItem& item) {
+  Json v = Json::parse(item.json, nullptr, false);
+  if (v.is_string()) {
+    scope.set("item", v.get<std::string>());
+    return;
+  }
+  if (v.is_object()) {
+    scope.set_json("item", item.json);
+    for (auto it = v.begin(); it != v.end(); ++it)
+      scope.set("item." + it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+    return;
+  }
+  if (v.is_array()) scope.set_json("item", item.json);
+  else scope.set("item", item.json);  // numbers and bools as their text
+}
+
+Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& scope) {
+  NameValues out;
+  for (const auto& p : task.arguments.parameters) {
+    std::string value;
+    if (p.value) {
+      auto v = expr::substitute(*p.value, scope);
+      if (!v) return v.status();
+      value = std::move(*v);
+    } else if (p.value_from && !p.value_from->expression.empty()) {
+      auto v = expr::evaluate_to_string(p.value_from->expression, scope);
+      if (!v) return v.status();
+      value = std::move(*v);
+    } else {
+      return invalid("argument \"" + p.name + "\" of \"" + task.name + "\" has no value");
+    }
+    out.emplace_back(p.name, std::move(value));
+  }
+  return out;
+}
+
+void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node) {
+  scope.set(prefix + ".id", node.id);
+  scope.set(prefix + ".status", phase_name(node.phase));
+  scope.set(prefix + ".startedAt", rfc3339(node.started_at_ms));
+  scope.set(prefix + ".finishedAt", rfc3339(node.finished_at_ms));
+  if (node.outputs.result) scope.set(prefix + ".outputs.result", *node.outputs.result);
+  if (node.outputs.exit_code) {
+    scope.set(prefix + ".exitCode", std::to_string(*node.outputs.exit_code));
+    scope.set(prefix + ".outputs.exitCode", std::to_string(*node.outputs.exit_code));
+  }
+  for (const auto& [k, v] : node.outputs.parameters) scope.set(prefix + ".outputs.parameters." + k, v);
+  if (!node.pod_name.empty()) scope.set(prefix + ".ip", "127.0.0.1");
+}
+
+void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children) {
+  Json results = Json::array();
+  std::map<std::string, Json> params;
+  for (const Node* c : children) {
+    if (c->outputs.result) {
+      // Argo puts each result in the list as JSON when it parses, else as a string.
+      Json r = Json::parse(*c->outputs.result, nullptr, false);
+      results.push_back(r.is_discarded() || r.is_string() ? Json(*c->outputs.result) : r);
+    }
+    for (const auto& [k, v] : c->outputs.parameters) {
+      auto& list = params[k];
+      if (list.is_null()) list = Json::array();
+      list.push_back(v);
+    }
+  }
+  if (!results.empty()) scope.set(prefix + ".outputs.result", results.dump());
+  for (const auto& [k, v] : params) scope.set(prefix + ".outputs.parameters." + k, v.dump());
+}
+
+Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, NodeOutputs& out) {
+  for (const auto& p : tmpl.outputs.parameters) {
+    if (!p.value_from) continue;
+    std::optional<std::string> value;
+    if (!p.value_from->parameter.empty()) {
+      auto v = expr::substitute(p.value_from->parameter, scope);
+      if (v) value = *v;
+    } else if (!p.value_from->expression.empty()) {
+      auto v = expr::evaluate_to_string(p.value_from->expression, scope);
+      if (v) value = *v;
+    }
+    if (!value) value = p.value_from->default_value;
+    if (!value) return invalid("output parameter \"" + p.name + "\" could not be resolved and has no default");
+    out.parameters.emplace_back(p.name, *value);
+  }
+  return Status::ok();
+}
+
+}  // namespace skiff::engine::detail

@@ -1,0 +1,92 @@
+#include "engine/workflow_json.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace skiff::engine {
+
+using Json = nlohmann::ordered_json;
+
+std::string rfc3339(int64_t ms) {
+  if (ms <= 0) return "";
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+Json parameters(const NameValues& values) {
+  Json out = Json::array();
+  for (const auto& [k, v] : values) out.push_back({{"name", k}, {"value", v}});
+  return out;
+}
+
+Json node_json(const Node& n) {
+  Json j;
+  j["id"] = n.id;
+  j["name"] = n.name;
+  j["displayName"] = n.display_name;
+  j["type"] = type_name(n.type);
+  if (!n.template_name.empty()) j["templateName"] = n.template_name;
+  if (!n.template_ref_name.empty())
+    j["templateRef"] = {{"name", n.template_ref_name}, {"template", n.template_name}};
+  j["templateScope"] = n.template_ref_name.empty() ? "local/" : "namespaced/" + n.template_ref_name;
+  j["phase"] = phase_name(n.phase);
+  if (!n.boundary_id.empty()) j["boundaryID"] = n.boundary_id;
+  if (!n.message.empty()) j["message"] = n.message;
+  j["startedAt"] = rfc3339(n.started_at_ms);
+  j["finishedAt"] = n.finished_at_ms ? Json(rfc3339(n.finished_at_ms)) : Json(nullptr);
+  if (n.type == NodeType::kPod && n.finished_at_ms) j["progress"] = "1/1";
+  if (!n.inputs.empty()) j["inputs"] = {{"parameters", parameters(n.inputs)}};
+  Json outputs = Json::object();
+  if (!n.outputs.parameters.empty()) outputs["parameters"] = parameters(n.outputs.parameters);
+  if (n.outputs.result) outputs["result"] = *n.outputs.result;
+  if (n.outputs.exit_code) outputs["exitCode"] = std::to_string(*n.outputs.exit_code);
+  if (!outputs.empty()) j["outputs"] = outputs;
+  if (!n.children.empty()) j["children"] = n.children;
+  if (!n.outbound_nodes.empty()) j["outboundNodes"] = n.outbound_nodes;
+  if (n.type == NodeType::kPod && !n.pod_name.empty()) j["hostNodeName"] = "skiff";
+  return j;
+}
+
+}  // namespace
+
+std::string workflow_json(const spec::Object& workflow, const Operator& op, int indent) {
+  const WorkflowStatus& st = op.status();
+  Json wf;
+  wf["apiVersion"] = "argoproj.io/v1alpha1";
+  wf["kind"] = "Workflow";
+  Json meta;
+  meta["name"] = op.workflow_name();
+  if (!workflow.metadata.generate_name.empty()) meta["generateName"] = workflow.metadata.generate_name;
+  meta["namespace"] = workflow.metadata.namespace_.empty() ? "default" : workflow.metadata.namespace_;
+  meta["creationTimestamp"] = rfc3339(st.started_at_ms);
+  Json labels = Json::object();
+  for (const auto& [k, v] : workflow.metadata.labels) labels[k] = v;
+  labels["workflows.argoproj.io/phase"] = workflow_phase_name(st.phase);
+  if (st.finished_at_ms) labels["workflows.argoproj.io/completed"] = "true";
+  meta["labels"] = labels;
+  if (!workflow.metadata.annotations.empty()) meta["annotations"] = workflow.metadata.annotations;
+  wf["metadata"] = meta;
+  Json source = Json::parse(workflow.source_json.empty() ? "{}" : workflow.source_json, nullptr, false);
+  wf["spec"] = source.is_object() && source.contains("spec") ? source["spec"] : Json::object();
+
+  Json status;
+  status["phase"] = workflow_phase_name(st.phase);
+  status["startedAt"] = rfc3339(st.started_at_ms);
+  status["finishedAt"] = st.finished_at_ms ? Json(rfc3339(st.finished_at_ms)) : Json(nullptr);
+  if (!st.progress.empty()) status["progress"] = st.progress;
+  if (!st.message.empty()) status["message"] = st.message;
+  Json nodes = Json::object();
+  for (const auto& n : st.nodes) nodes[n.id] = node_json(n);
+  status["nodes"] = nodes;
+  if (!st.outputs.empty()) status["outputs"] = {{"parameters", parameters(st.outputs)}};
+  wf["status"] = status;
+  return wf.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace skiff::engine

@@ -136,7 +136,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
   void settle(size_t i, NodePhase phase, const std::string& message) {
     const spec::Task& t = *tasks_[i].task;
     Call c = child_call(node_name(t.name), t.name);
-    c.tmpl = spec::find_template(*call_.tmpl_scope, t.template_name);
+    (void)op_.resolve_task_template(t, call_.tmpl_scope, c);  // only for the node's template name
     Node& n = op_.add_node(c, NodeType::kSkipped, phase, message);
     tasks_[i].node_id = n.id;
     link(i, n.id);
@@ -154,7 +154,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     if (!*loop) return launch(i, child_call(node_name(t.name), t.name), task_scope, -1);
     if ((*loop)->empty()) return settle(i, NodePhase::kSkipped, "Skipped, empty params");
     Call group = child_call(node_name(t.name), t.name);
-    group.tmpl = spec::find_template(*call_.tmpl_scope, t.template_name);
+    (void)op_.resolve_task_template(t, call_.tmpl_scope, group);
     Node& g = op_.add_node(group, NodeType::kTaskGroup, NodePhase::kRunning);
     ts.node_id = g.id;
     link(i, g.id);
@@ -175,7 +175,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
   void launch(size_t i, Call c, const expr::Scope& scope, int item) {
     const spec::Task& t = *tasks_[i].task;
     auto fail_child = [&](NodePhase phase, const std::string& message) {
-      c.tmpl = spec::find_template(*call_.tmpl_scope, t.template_name);
+      (void)op_.resolve_task_template(t, call_.tmpl_scope, c);
       Node& n = op_.add_node(c, NodeType::kSkipped, phase, message);
       if (item < 0) {
         tasks_[i].node_id = n.id;

@@ -55,7 +55,7 @@ class StepsRun final : public Controller {
     if (open_ == 0) return group_done();
     for (auto& l : launches) {
       if (l.settled != NodePhase::kPending) {
-        l.call.tmpl = spec::find_template(*call_.tmpl_scope, l.step->template_name);
+        (void)op_.resolve_task_template(*l.step, call_.tmpl_scope, l.call);
         Node& n = op_.add_node(l.call, NodeType::kSkipped, l.settled, l.message);
         step_done(l.step, n.id);
         continue;

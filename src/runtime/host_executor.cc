@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -296,6 +298,11 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   for (const char* sub : {"/logs", "/steps", "/volumes"}) {
     if (Status s = make_dirs(opts.run_dir + sub); !s) return s.with_context("host executor: run_dir");
   }
+  // Step directories are created and removed thousands of times a run; on ext4 that slows
+  // down as deleted inodes pile up. Keep them on a tmpfs that only this process (and its
+  // steps) can see: a private mount namespace, entered before any thread exists.
+  if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
+    ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   // Each running step holds four descriptors; lift the soft limit so thousands can run.
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

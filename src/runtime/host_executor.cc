@@ -114,7 +114,7 @@ void HostExecutor::start(StepRequest request) {
                   plan.status());
     return;
   }
-  Fd log(::open(plan->log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  ::unlink(plan->log_path.c_str());  // a log left by an earlier run of the same node
   auto proc = spawn_sandbox(plan->sandbox);
   if (!proc) {
     janitor_.remove(plan->step_dir);
@@ -124,7 +124,7 @@ void HostExecutor::start(StepRequest request) {
   Step& step = steps_.emplace_back();
   step.node_id = request.node_id;
   step.proc = std::move(*proc);
-  step.output = std::make_unique<StepOutput>(request.node_id, std::move(log), options_.max_stdout,
+  step.output = std::make_unique<StepOutput>(request.node_id, plan->log_path, options_.max_stdout,
                                              options_.log_sink ? &options_.log_sink : nullptr);
   step.step_dir = std::move(plan->step_dir);
   step.output_files = std::move(plan->output_files);
@@ -303,6 +303,7 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   // steps) can see: a private mount namespace, entered before any thread exists.
   if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
     ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  if (Status s = start_spawner(); !s) return s;
   // Each running step holds four descriptors; lift the soft limit so thousands can run.
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

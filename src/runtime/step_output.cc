@@ -1,5 +1,7 @@
 #include "runtime/step_output.h"
 
+#include <fcntl.h>
+
 #include <errno.h>
 #include <unistd.h>
 
@@ -28,6 +30,10 @@ void StepOutput::note(std::string_view text) {
 }
 
 void StepOutput::write_log(std::string_view data) {
+  if (!log_.valid() && !log_failed_) {
+    log_.reset(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    log_failed_ = !log_.valid();
+  }
   if (log_.valid()) {
     size_t done = 0;
     while (done < data.size()) {
@@ -35,6 +41,7 @@ void StepOutput::write_log(std::string_view data) {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         log_.reset();  // disk full or similar: keep the step running, stop logging
+        log_failed_ = true;
         break;
       }
       done += static_cast<size_t>(n);

@@ -1,6 +1,7 @@
 // StepOutput: collects what one step writes to stdout and stderr.
 //
-// Every chunk goes to the step's combined log file as it arrives; complete lines go to the
+// Every chunk goes to the step's combined log file as it arrives (the file is created on
+// the first byte: most steps of a big DAG print nothing); complete lines go to the
 // LogSink (a line longer than kMaxLine is passed on in pieces); stdout is also kept in
 // memory up to a cap for outputs.result. Owned by the executor's loop, single-threaded.
 #pragma once
@@ -17,8 +18,8 @@ class StepOutput {
  public:
   static constexpr size_t kMaxLine = 64 * 1024;
 
-  StepOutput(std::string node_id, Fd log, size_t max_stdout, const LogSink* sink)
-      : node_id_(std::move(node_id)), log_(std::move(log)), max_stdout_(max_stdout), sink_(sink) {}
+  StepOutput(std::string node_id, std::string log_path, size_t max_stdout, const LogSink* sink)
+      : node_id_(std::move(node_id)), log_path_(std::move(log_path)), max_stdout_(max_stdout), sink_(sink) {}
 
   // Reads what `fd` has now (at most `budget` bytes). Returns false at end of stream or on
   // error, when the caller should close it.
@@ -37,7 +38,9 @@ class StepOutput {
   void emit(Stream stream, std::string_view line);
 
   std::string node_id_;
+  std::string log_path_;  // opened on first write
   Fd log_;
+  bool log_failed_ = false;
   size_t max_stdout_;
   const LogSink* sink_;
   std::string stdout_;

@@ -19,13 +19,17 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
   stderr: ["substring", ...]
   host_absent: [/tmp/x]        # paths that must not exist on the host afterwards
+  interrupt_after: 0.5          # send SIGINT after this many seconds
+  raw: true                    # don't add `-o json`: check only exit code, stdout, stderr
 """
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -43,17 +47,12 @@ def check_node(name, node, want, by_id):
             got = node.get("outputs", {}).get("result")
         elif key == "exitCode":
             got = node.get("outputs", {}).get("exitCode")
-        elif key == "parameters":
-            got = {p["name"]: p.get("value") for p in node.get("outputs", {}).get("parameters", [])}
+        elif key in ("parameters", "inputs"):
+            section = node.get("outputs" if key == "parameters" else "inputs", {})
+            got = {p["name"]: p.get("value") for p in section.get("parameters", [])}
             for k, v in value.items():
                 if got.get(k) != str(v):
-                    fail(f"node {name}: output parameter {k} = {got.get(k)!r}, want {str(v)!r}")
-            continue
-        elif key == "inputs":
-            got = {p["name"]: p.get("value") for p in node.get("inputs", {}).get("parameters", [])}
-            for k, v in value.items():
-                if got.get(k) != str(v):
-                    fail(f"node {name}: input parameter {k} = {got.get(k)!r}, want {str(v)!r}")
+                    fail(f"node {name}: {key} parameter {k} = {got.get(k)!r}, want {str(v)!r}")
             continue
         elif key == "message":
             got = node.get("message", "")
@@ -85,10 +84,17 @@ def main():
         extra = [str(x).replace("{case_dir}", case_dir) for x in want.get("args", [])]
         argv = [a.skiff, command, a.case] + extra
         if command == "run":
-            argv += ["--executor", "host", "-o", "json", "--data", data]
+            argv += ["--executor", "host", "--data", data] + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env, cwd=data)
+            if "interrupt_after" in want:
+                p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=data)
+                time.sleep(float(want["interrupt_after"]))
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=100)
+                proc = subprocess.CompletedProcess(argv, p.returncode, out, err)
+            else:
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env, cwd=data)
         except subprocess.TimeoutExpired:
             fail("skiff did not finish within 100 s: " + " ".join(argv))
     out, err = proc.stdout, proc.stderr
@@ -107,7 +113,7 @@ def main():
     for s in want.get("stdout", []):
         if s not in out:
             fail(f"stdout does not contain {s!r}:\n{out[-3000:]}")
-    if command == "run" and proc.returncode in (0, 1):
+    if command == "run" and proc.returncode in (0, 1) and not want.get("raw"):
         try:
             wf = json.loads(out)
         except json.JSONDecodeError as e:

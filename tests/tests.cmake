@@ -4,7 +4,7 @@ include(GoogleTest)
 gtest_discover_tests(skiff_tests DISCOVERY_MODE PRE_TEST PROPERTIES LABELS unit)
 
 find_program(SKIFF_PYTHON NAMES python3 REQUIRED)
-file(GLOB_RECURSE skiff_cases RELATIVE ${CMAKE_SOURCE_DIR}/tests/workflows
+file(GLOB_RECURSE skiff_cases CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tests/workflows
      ${CMAKE_SOURCE_DIR}/tests/workflows/*.yaml)
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.h"
+#include "engine/workflow_json.h"
 #include "expr/template.h"
 #include "spec/decode.h"
 #include "util/strings.h"
@@ -150,8 +151,7 @@ Status OperatorImpl::init() {
 void OperatorImpl::start() {
   status_.phase = WorkflowPhase::kRunning;
   status_.started_at_ms = now();
-  global_.set("workflow.creationTimestamp", std::to_string(status_.started_at_ms / 1000));
-  global_.set("workflow.creationTimestamp.RFC3339", "");
+  global_.set("workflow.creationTimestamp", rfc3339(status_.started_at_ms));
   if (observer_) observer_->workflow_changed(status_);
   if (!spec_.active_deadline_seconds.empty()) {
     long long secs = std::atoll(spec_.active_deadline_seconds.c_str());

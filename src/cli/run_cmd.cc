@@ -72,7 +72,7 @@ void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
   } else if (j.is_null()) {
     out << YAML::Null;
   } else {
-    out << j.dump();
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 

@@ -122,6 +122,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     c.display_name = display;
     c.boundary_id = id_;
     c.exit_handler = call_.exit_handler;
+    c.depth = call_.depth + 1;
     return c;
   }
 

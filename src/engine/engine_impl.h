@@ -44,6 +44,7 @@ struct Call {
   std::string parent_id;  // the node this one becomes a child of ("" = none)
   int attempt = -1;       // retry attempt number, when a child of a Retry node
   bool exit_handler = false;  // part of an onExit branch: still runs after stop/deadline
+  int depth = 0;              // template nesting, to stop runaway recursion
   DoneFn done;
 };
 

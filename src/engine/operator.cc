@@ -16,6 +16,7 @@ namespace skiff::engine {
 namespace {
 
 constexpr size_t kMaxResult = 256 * 1024;
+constexpr int kMaxDepth = 100;  // as Argo's maximum template stack depth
 const char kPodDeadlineMessage[] = "Pod was active on the node longer than the specified deadline";
 const char kWorkflowDeadlineMessage[] = "Max duration limit exceeded";
 
@@ -141,7 +142,7 @@ Status OperatorImpl::init() {
     global_.set("workflow.parameters." + p.name, *p.value);
     params[p.name] = *p.value;
   }
-  global_.set_json("workflow.parameters", params.dump());
+  global_.set_json("workflow.parameters", params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
   pods_ = Limiter(spec_.parallelism.value_or(0));
@@ -186,7 +187,7 @@ void OperatorImpl::entry_done(const std::string& id) {
       if (failed_or_error(n.phase) && n.type == NodeType::kPod)
         failures.push_back({{"displayName", n.display_name}, {"message", n.message}, {"templateName", n.template_name},
                             {"phase", phase_name(n.phase)}, {"podName", n.pod_name}, {"finishedAt", ""}});
-    global_.set_json("workflow.failures", failures.dump());
+    global_.set_json("workflow.failures", failures.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (t) {
       Call call;
       call.name = name_ + ".onExit";
@@ -322,6 +323,12 @@ Status OperatorImpl::resolve_task_template(const spec::Task& task, const spec::W
 
 void OperatorImpl::execute(Call call) {
   if (call.done) done_fns_[node_id(name_, call.name)] = call.done;
+  if (call.depth > kMaxDepth) {
+    Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+    finish(n, NodePhase::kError, "templates nested more than " + std::to_string(kMaxDepth) +
+                                     " deep; does a template call itself without an end?");
+    return;
+  }
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript;
   if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
@@ -351,7 +358,7 @@ Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValue
     all[in.name] = *resolved;
     inputs.emplace_back(in.name, *resolved);
   }
-  scope.set_json("inputs.parameters", all.dump());
+  scope.set_json("inputs.parameters", all.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return Status::ok();
 }
 

@@ -23,7 +23,7 @@ constexpr size_t kMaxItems = 100000;
 // How Go's %v prints an item value inside a node name.
 std::string label_value(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string item_label(const Json& item) {
@@ -128,7 +128,7 @@ Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task,
   if (items.size() > kMaxItems) return invalid("more than 100000 loop items");
   std::vector<LoopItem> out;
   out.reserve(items.size());
-  for (const auto& v : items) out.push_back(LoopItem{item_label(v), v.dump()});
+  for (const auto& v : items) out.push_back(LoopItem{item_label(v), v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   return std::optional<std::vector<LoopItem>>(std::move(out));
 }
 
@@ -141,7 +141,7 @@ void bind_item(expr::Scope& scope, const LoopItem& item) {
   if (v.is_object()) {
     scope.set_json("item", item.json);
     for (auto it = v.begin(); it != v.end(); ++it)
-      scope.set("item." + it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+      scope.set("item." + it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   if (v.is_array()) scope.set_json("item", item.json);
@@ -197,8 +197,8 @@ void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const
       list.push_back(v);
     }
   }
-  if (!results.empty()) scope.set(prefix + ".outputs.result", results.dump());
-  for (const auto& [k, v] : params) scope.set(prefix + ".outputs.parameters." + k, v.dump());
+  if (!results.empty()) scope.set(prefix + ".outputs.result", results.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  for (const auto& [k, v] : params) scope.set(prefix + ".outputs.parameters." + k, v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, NodeOutputs& out) {

@@ -34,6 +34,7 @@ class StepsRun final : public Controller {
     c.boundary_id = id_;
     c.parent_id = parent;
     c.exit_handler = call_.exit_handler;
+    c.depth = call_.depth + 1;
     return c;
   }
 

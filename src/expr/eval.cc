@@ -23,7 +23,7 @@ std::string render(const Value& v) {
       if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) return fmt::format("{}", static_cast<int64_t>(d));
       return fmt::format("{}", d);
     }
-    default: return v.dump();
+    default: return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 
@@ -299,7 +299,7 @@ Result<bool> evaluate_bool(std::string_view expression, const Scope& scope) {
 Result<std::string> evaluate_to_json(std::string_view expression, const Scope& scope) {
   auto v = eval_text(expression, scope);
   if (!v) return v.status();
-  return v->dump();
+  return v->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<bool> evaluate_when(std::string_view condition) {

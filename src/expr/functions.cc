@@ -245,8 +245,8 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
   if (name == "asInt" || name == "int" || name == "atoi" || name == "toInt" || name == "int64") { ARGS(1, 1); return to_int(a[0]); }
   if (name == "asFloat" || name == "float" || name == "float64" || name == "toFloat") { ARGS(1, 1); return to_float(a[0]); }
   if (name == "string" || name == "toString" || name == "toStr") { ARGS(1, 1); return Value(str(a[0])); }
-  if (name == "toJson" || name == "toRawJson" || name == "mustToJson") { ARGS(1, 1); return Value(a[0].dump()); }
-  if (name == "toPrettyJson") { ARGS(1, 1); return Value(a[0].dump(2)); }
+  if (name == "toJson" || name == "toRawJson" || name == "mustToJson") { ARGS(1, 1); return Value(a[0].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)); }
+  if (name == "toPrettyJson") { ARGS(1, 1); return Value(a[0].dump(2, ' ', false, nlohmann::json::error_handler_t::replace)); }
   if (name == "fromJson" || name == "mustFromJson") {
     ARGS(1, 1);
     Value v = Value::parse(str(a[0]), nullptr, false);

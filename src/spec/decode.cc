@@ -210,7 +210,7 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
       c.error(n["withItems"], p + ".withItems", "withItems must be a list of items, e.g. [a, b] or [{k: v}]");
     } else {
       std::vector<Item> items;
-      for (const auto& e : n["withItems"]) items.push_back(Item{c.json(e).dump(), c.pos(e)});
+      for (const auto& e : n["withItems"]) items.push_back(Item{c.json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), c.pos(e)});
       t.with_items = std::move(items);
     }
   }

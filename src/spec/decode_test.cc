@@ -98,3 +98,16 @@ TEST(Decode, MissingFileIsADiagnostic) {
 }
 
 }  // namespace skiff::spec
+
+namespace skiff::spec {
+
+TEST(Decode, InvalidUtf8IsKeptNotFatal) {
+  std::string yaml = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec:\n"
+                     "  entrypoint: m\n  templates: [{name: m, container: {image: a, command: [\"\xff\xfe\"]}}]\n";
+  auto d = decode_documents(yaml, "u.yaml");
+  ASSERT_EQ(d.objects.size(), 1u);
+  EXPECT_EQ(d.objects[0].spec.templates[0].container->command[0], "\xff\xfe");
+  EXPECT_NE(d.objects[0].source_json.find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD in the JSON copy
+}
+
+}  // namespace skiff::spec

@@ -79,7 +79,7 @@ std::optional<std::string> Ctx::opt_str(const YAML::Node& n, const std::string& 
 
 std::string Ctx::any_text(const YAML::Node& n) {
   if (n.IsScalar()) return n.Scalar();
-  return json(n).dump();
+  return json(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool Ctx::boolean(const YAML::Node& n, const std::string& path) {
@@ -129,7 +129,7 @@ std::map<std::string, std::string> Ctx::string_map(const YAML::Node& n, const st
 
 std::string Ctx::json_text(const YAML::Node& n) {
   if (!n.IsDefined() || n.IsNull()) return "";
-  return json(n).dump();
+  return json(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json Ctx::json(const YAML::Node& n) { return json_at(n, 0); }

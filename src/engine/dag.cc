@@ -311,6 +311,8 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
   void complete() {
     NodePhase phase = assess();
     Node* n = op_.find(id_);
+    for (size_t t : targets_)
+      if (!tasks_[t].node_id.empty()) n->outbound_nodes.push_back(tasks_[t].node_id);
     if (phase == NodePhase::kSucceeded) {
       if (Status st = template_outputs(*call_.tmpl, *scope_, n->outputs); !st) return op_.finish(*n, NodePhase::kError, st.message());
       op_.publish_globals(*call_.tmpl, *n);

@@ -141,11 +141,13 @@ class StepsRun final : public Controller {
       return complete(phase, message);
     }
     op_.finish(*g, NodePhase::kSucceeded);
+    if (group_ + 1 == call_.tmpl->steps.size()) return complete(NodePhase::kSucceeded, "");
     start_group(group_ + 1);
   }
 
   void complete(NodePhase phase, const std::string& message) {
     Node* n = op_.find(id_);
+    n->outbound_nodes = previous_;
     if (phase == NodePhase::kSucceeded) {
       if (Status st = template_outputs(*call_.tmpl, *scope_, n->outputs); !st) return op_.finish(*n, NodePhase::kError, st.message());
       op_.publish_globals(*call_.tmpl, *n);

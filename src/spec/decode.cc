@@ -563,6 +563,4 @@ Result<Template> decode_template_json(std::string_view json, const SourcePos& po
   return t;
 }
 
-std::string source_json(const Object& obj) { return obj.source_json; }
-
 }  // namespace skiff::spec

@@ -37,8 +37,4 @@ Decoded decode_file(const std::string& path, const DecodeLimits& limits = {});
 // Decodes one template from JSON text (used for a task's `inline` template).
 Result<Template> decode_template_json(std::string_view json, const SourcePos& pos);
 
-// Serialises the object back to JSON in Argo's field names (spec part only; used to echo
-// the workflow's spec in `--output json`).
-std::string source_json(const Object& obj);
-
 }  // namespace skiff::spec

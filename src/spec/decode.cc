@@ -12,6 +12,7 @@ namespace skiff::spec {
 
 using detail::Ctx;
 using detail::index_path;
+using detail::within_limits;
 using Y = YAML::Node;
 
 namespace {
@@ -507,8 +508,15 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
     out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
     return out;
   }
+  size_t budget = limits.max_nodes;
   for (const auto& doc : docs) {
     if (!doc.IsDefined() || doc.IsNull()) continue;
+    if (!within_limits(doc, budget, limits.max_depth)) {
+      c.error(doc, "", "too large or too deeply nested once YAML aliases are expanded (limits: " +
+                           std::to_string(limits.max_nodes) + " values, " + std::to_string(limits.max_depth) +
+                           " levels)");
+      return out;
+    }
     if (!doc.IsMap()) {
       c.error(doc, "", "a document must be a map with apiVersion, kind, metadata and spec");
       continue;

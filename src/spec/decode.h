@@ -20,6 +20,7 @@ struct DecodeLimits {
   size_t max_bytes = 16 << 20;  // refuse documents larger than this
   int max_depth = 64;           // nesting depth of maps and lists
   size_t max_documents = 1000;
+  size_t max_nodes = 2'000'000;  // maps, lists and scalars in all documents, aliases expanded
 };
 
 struct Decoded {

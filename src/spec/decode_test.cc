@@ -111,3 +111,18 @@ TEST(Decode, InvalidUtf8IsKeptNotFatal) {
 }
 
 }  // namespace skiff::spec
+
+namespace skiff::spec {
+
+TEST(Decode, AliasBombIsRefused) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'k'; ++c, ++prev)
+    yaml += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n";
+  auto d = decode_documents(yaml, "bomb.yaml");
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_NE(d.diagnostics[0].message.find("aliases are expanded"), std::string::npos);
+}
+
+}  // namespace skiff::spec

@@ -10,6 +10,19 @@ namespace skiff::spec::detail {
 
 std::string index_path(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
+bool within_limits(const YAML::Node& n, size_t& budget, int max_depth) {
+  if (budget == 0 || max_depth < 0) return false;
+  --budget;
+  if (n.IsMap()) {
+    for (const auto& kv : n)
+      if (!within_limits(kv.first, budget, max_depth - 1) || !within_limits(kv.second, budget, max_depth - 1)) return false;
+  } else if (n.IsSequence()) {
+    for (const auto& e : n)
+      if (!within_limits(e, budget, max_depth - 1)) return false;
+  }
+  return true;
+}
+
 SourcePos Ctx::pos(const YAML::Node& n) const {
   SourcePos p;
   p.file = file_;

@@ -52,4 +52,9 @@ class Ctx {
 
 std::string index_path(const std::string& path, size_t i);
 
+// Counts the nodes of `n` as decoding would visit them, YAML aliases expanded, stopping
+// once `budget` or `max_depth` is passed (aliases make "billion laughs" documents tiny
+// on disk and huge in memory). Returns false when a limit was passed.
+bool within_limits(const YAML::Node& n, size_t& budget, int max_depth);
+
 }  // namespace skiff::spec::detail

@@ -1,6 +1,7 @@
 // Mapping of YAML documents onto spec::Object, field by field, with strict key checks.
 #include "spec/decode.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -508,7 +509,9 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
     out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
     return out;
   }
-  size_t budget = limits.max_nodes;
+  // Aliases let a few bytes stand for millions of values; real documents have at most
+  // about one value per two bytes of text, so allow that (and at least 100,000).
+  size_t budget = std::min(limits.max_nodes, std::max<size_t>(100000, text.size() / 2));
   for (const auto& doc : docs) {
     if (!doc.IsDefined() || doc.IsNull()) continue;
     if (!within_limits(doc, budget, limits.max_depth)) {

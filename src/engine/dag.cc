@@ -66,7 +66,8 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       }
     if (remaining_ == 0) return complete();
     for (size_t i = 0; i < tasks_.size(); ++i)
-      if (tasks_[i].relevant && tasks_[i].deps.empty()) ready(i);
+      if (tasks_[i].relevant && tasks_[i].deps.empty()) ready_.push_back(i);
+    drain();
   }
 
   expr::TaskOutcome outcome(const std::string& name) const override {
@@ -272,8 +273,26 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     ts.fulfilled = true;
     ts.phase = phase;
     for (size_t d : ts.dependents)
-      if (--tasks_[d].unfinished == 0) ready(d);
-    if (--remaining_ == 0) complete();
+      if (--tasks_[d].unfinished == 0) ready_.push_back(d);
+    --remaining_;
+    drain();
+  }
+
+  // Starts ready tasks from a queue rather than by recursion: a long chain of tasks that
+  // settle at once (omitted, skipped) must not grow the stack with its length.
+  void drain() {
+    if (draining_) return;
+    draining_ = true;
+    while (!ready_.empty()) {
+      size_t d = ready_.front();
+      ready_.pop_front();
+      ready(d);
+    }
+    draining_ = false;
+    if (remaining_ == 0 && !completed_) {
+      completed_ = true;
+      complete();
+    }
   }
 
   // Argo's assessDAGPhase. Worked example, tasks a -> b (depends a.Succeeded), a -> c
@@ -334,6 +353,9 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
   std::unordered_map<std::string, size_t> index_;
   std::vector<size_t> targets_;
   size_t remaining_ = 0;
+  std::deque<size_t> ready_;
+  bool draining_ = false;
+  bool completed_ = false;
 };
 
 }  // namespace

@@ -290,3 +290,19 @@ TEST(Operator, LayeredDagOfTenThousandNodes) {
 }
 
 }  // namespace skiff::engine
+
+namespace skiff::engine {
+
+TEST(Operator, LongChainOfOmittedTasksDoesNotRecurse) {
+  std::string yaml = wf("  entrypoint: main\n  templates:\n    - name: main\n      dag:\n        tasks:\n"
+                        "          - {name: t0, template: fail}\n");
+  for (int i = 1; i < 50000; ++i)
+    yaml += "          - {name: t" + std::to_string(i) + ", template: ok, depends: t" + std::to_string(i - 1) + ".Succeeded}\n";
+  yaml += kOkFail;
+  Harness r(yaml);
+  r.run(by_command);
+  EXPECT_EQ(r.node("w.t49999").phase, NodePhase::kOmitted);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kFailed);
+}
+
+}  // namespace skiff::engine

@@ -3,7 +3,6 @@
 #include "spec/validate.h"
 
 #include <cctype>
-#include <functional>
 #include <map>
 #include <set>
 
@@ -294,37 +293,41 @@ class Validator {
     find_cycles(dag, deps, p);
   }
 
+  // Iterative depth-first search (a 100,000-task chain must not exhaust the stack).
   void find_cycles(const Dag& dag, const std::map<std::string, std::vector<std::string>>& deps, const std::string& p) {
     std::map<std::string, int> state;  // 0 new, 1 on the path, 2 done
-    std::vector<std::string> path;
-    std::function<bool(const std::string&)> visit = [&](const std::string& n) -> bool {
-      state[n] = 1;
-      path.push_back(n);
-      auto it = deps.find(n);
-      if (it != deps.end()) {
-        for (const auto& d : it->second) {
-          if (!deps.count(d)) continue;
-          if (state[d] == 1) {
-            std::string cycle;
-            bool on = false;
-            for (const auto& x : path) {
-              on |= x == d;
-              if (on) cycle += x + " -> ";
-            }
-            cycle += d;
-            for (const auto& task : dag.tasks)
-              if (task.name == d) report(task.pos, p + ".tasks", "dependency cycle: " + cycle + "; remove one of these dependencies");
-            return true;
-          }
-          if (state[d] == 0 && visit(d)) return true;
+    std::vector<std::pair<std::string, size_t>> stack;  // node, index of the next dependency
+    for (const auto& root : dag.tasks) {
+      if (state[root.name] != 0) continue;
+      stack.emplace_back(root.name, 0);
+      state[root.name] = 1;
+      while (!stack.empty()) {
+        auto& [node, next] = stack.back();
+        auto it = deps.find(node);
+        if (it == deps.end() || next >= it->second.size()) {
+          state[node] = 2;
+          stack.pop_back();
+          continue;
         }
+        const std::string& d = it->second[next++];
+        if (!deps.count(d) || state[d] == 2) continue;
+        if (state[d] == 0) {
+          state[d] = 1;
+          stack.emplace_back(d, 0);
+          continue;
+        }
+        std::string cycle;  // d is on the path: report path from d back to d
+        bool on = false;
+        for (const auto& [x, unused] : stack) {
+          on |= x == d;
+          if (on) cycle += x + " -> ";
+        }
+        cycle += d;
+        for (const auto& task : dag.tasks)
+          if (task.name == d) report(task.pos, p + ".tasks", "dependency cycle: " + cycle + "; remove one of these dependencies");
+        return;  // one cycle report is enough
       }
-      path.pop_back();
-      state[n] = 2;
-      return false;
-    };
-    for (const auto& task : dag.tasks)
-      if (state[task.name] == 0 && visit(task.name)) return;  // one cycle report is enough
+    }
   }
 
   void check_steps(const Template& t, const std::string& p, const WorkflowSpec& spec, RefScope scope) {

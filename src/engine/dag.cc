@@ -118,13 +118,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
   std::string node_name(const std::string& task) const { return call_.name + "." + task; }
 
   Call child_call(const std::string& name, const std::string& display) const {
-    Call c;
-    c.name = name;
-    c.display_name = display;
-    c.boundary_id = id_;
-    c.exit_handler = call_.exit_handler;
-    c.depth = call_.depth + 1;
-    return c;
+    return child_of(call_, name, display, id_);
   }
 
   // Argo's edges: a root task hangs off the DAG node, others off each dependency's node.

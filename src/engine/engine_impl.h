@@ -135,6 +135,9 @@ class OperatorImpl final : public Operator {
   int64_t pods_total_ = 0, pods_done_ = 0;
 };
 
+// A call for a child node of `parent`'s node: same exit-handler branch, one level deeper.
+Call child_of(const Call& parent, std::string name, std::string display, std::string boundary_id);
+
 // The controllers, each in its own file.
 void run_dag(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);
 void run_steps(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);

@@ -132,6 +132,16 @@ Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task,
   return std::optional<std::vector<LoopItem>>(std::move(out));
 }
 
+Call child_of(const Call& parent, std::string name, std::string display, std::string boundary_id) {
+  Call c;
+  c.name = std::move(name);
+  c.display_name = std::move(display);
+  c.boundary_id = std::move(boundary_id);
+  c.exit_handler = parent.exit_handler;
+  c.depth = parent.depth + 1;
+  return c;
+}
+
 void bind_item(expr::Scope& scope, const LoopItem& item) {
   Json v = Json::parse(item.json, nullptr, false);
   if (v.is_string()) {

@@ -28,13 +28,8 @@ class StepsRun final : public Controller {
   };
 
   Call child_call(const std::string& name, const std::string& display, const std::string& parent) const {
-    Call c;
-    c.name = name;
-    c.display_name = display;
-    c.boundary_id = id_;
+    Call c = child_of(call_, name, display, id_);
     c.parent_id = parent;
-    c.exit_handler = call_.exit_handler;
-    c.depth = call_.depth + 1;
     return c;
   }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
@@ -479,6 +480,26 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
   obj.source_json = c.json_text(doc);
 }
 
+// Offset of the first byte that cannot start or continue valid UTF-8 text, or of a C0
+// control character other than tab, LF and CR (YAML forbids them); nullopt if none.
+std::optional<size_t> first_invalid_byte(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
+      if (c == 0x7f) return i;
+      ++i;
+      continue;
+    }
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    i += len;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Decoded decode_documents(std::string_view text, const std::string& file, const DecodeLimits& limits) {
@@ -486,6 +507,18 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
   Ctx c(file, &out.diagnostics, limits.max_depth);
   if (text.size() > limits.max_bytes) {
     out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "larger than " + std::to_string(limits.max_bytes >> 20) + " MiB; refusing to read it"});
+    return out;
+  }
+  // YAML and JSON are Unicode text; control characters and bytes that are not UTF-8 are
+  // refused here, also because yaml-cpp 0.7 can loop forever on some of them.
+  if (auto bad = first_invalid_byte(text)) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < *bad; ++i) {
+      if (text[i] == '\n') ++line, col = 1;
+      else ++col;
+    }
+    out.diagnostics.push_back({SourcePos{file, line, col}, "",
+                               "not UTF-8 text (a control character or invalid byte); save the file as UTF-8"});
     return out;
   }
   // yaml-cpp recurses per nesting level; refuse absurd depth before it parses.

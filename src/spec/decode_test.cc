@@ -101,13 +101,16 @@ TEST(Decode, MissingFileIsADiagnostic) {
 
 namespace skiff::spec {
 
-TEST(Decode, InvalidUtf8IsKeptNotFatal) {
+TEST(Decode, TextThatIsNotUtf8IsRefusedWithItsPlace) {
   std::string yaml = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec:\n"
                      "  entrypoint: m\n  templates: [{name: m, container: {image: a, command: [\"\xff\xfe\"]}}]\n";
   auto d = decode_documents(yaml, "u.yaml");
-  ASSERT_EQ(d.objects.size(), 1u);
-  EXPECT_EQ(d.objects[0].spec.templates[0].container->command[0], "\xff\xfe");
-  EXPECT_NE(d.objects[0].source_json.find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD in the JSON copy
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_EQ(d.diagnostics[0].pos.line, 6);
+  EXPECT_NE(d.diagnostics[0].message.find("not UTF-8"), std::string::npos);
+  EXPECT_EQ(decode_documents(std::string("a: b\0c\n", 7), "nul.yaml").diagnostics.size(), 1u);
+  for (const auto& diag : decode_documents("a: \"caf\xc3\xa9 \xe2\x9c\x94\"\n", "ok.yaml").diagnostics)
+    EXPECT_EQ(diag.message.find("not UTF-8"), std::string::npos);  // valid multi-byte text is fine
 }
 
 }  // namespace skiff::spec

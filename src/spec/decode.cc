@@ -2,7 +2,10 @@
 #include "spec/decode.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <thread>
 #include <optional>
 #include <iostream>
 #include <sstream>
@@ -531,13 +534,40 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
     out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "nested more than " + std::to_string(limits.max_depth) + " levels deep"});
     return out;
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    out.diagnostics.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg});
+  // yaml-cpp 0.7 loops forever on some malformed input (a ',' where a document's node
+  // should start). Parse on a helper thread and give up after a deadline, so a bad file
+  // costs seconds, not a hung process.
+  struct Parse {
+    std::string text;
+    std::vector<YAML::Node> docs;
+    std::optional<Diagnostic> error;
+    std::promise<void> done;
+  };
+  auto parse = std::make_shared<Parse>();
+  parse->text = std::string(text);
+  std::future<void> finished = parse->done.get_future();
+  std::thread worker([parse, file] {
+    try {
+      parse->docs = YAML::LoadAll(parse->text);
+    } catch (const YAML::Exception& e) {
+      parse->error = Diagnostic{SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg};
+    }
+    parse->done.set_value();
+  });
+  int64_t deadline_ms = limits.parse_timeout_ms + static_cast<int64_t>(text.size() / 1000);  // +1 s per MB
+  if (finished.wait_for(std::chrono::milliseconds(deadline_ms)) != std::future_status::ready) {
+    worker.detach();  // it holds only its own copy of the text
+    out.diagnostics.push_back({SourcePos{file, 0, 0}, "",
+                               "the YAML parser did not finish within " + std::to_string(deadline_ms / 1000) +
+                                   " s; the file is probably malformed (look for a stray ',' at the start of a line)"});
     return out;
   }
+  worker.join();
+  if (parse->error) {
+    out.diagnostics.push_back(*parse->error);
+    return out;
+  }
+  std::vector<YAML::Node> docs = std::move(parse->docs);
   if (docs.size() > limits.max_documents) {
     out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
     return out;

@@ -21,6 +21,7 @@ struct DecodeLimits {
   int max_depth = 64;           // nesting depth of maps and lists
   size_t max_documents = 1000;
   size_t max_nodes = 2'000'000;  // maps, lists and scalars in all documents, aliases expanded
+  int parse_timeout_ms = 10000;   // the YAML parser's deadline, plus 1 s per MB (see decode.cc)
 };
 
 struct Decoded {

@@ -129,3 +129,15 @@ TEST(Decode, AliasBombIsRefused) {
 }
 
 }  // namespace skiff::spec
+
+namespace skiff::spec {
+
+TEST(Decode, ParserThatNeverFinishesIsCutOff) {
+  DecodeLimits limits;
+  limits.parse_timeout_ms = 300;
+  auto d = decode_documents(", x\n", "loop.yaml", limits);  // yaml-cpp 0.7 never returns on this
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_NE(d.diagnostics[0].message.find("did not finish"), std::string::npos);
+}
+
+}  // namespace skiff::spec

@@ -23,8 +23,7 @@ struct TaskState {
   NodePhase phase = NodePhase::kPending;
   std::string node_id;
   bool any_succeeded = false, all_failed = false;
-  std::vector<std::string> children;  // loop children still to finish, then all of them
-  size_t open_children = 0;
+  size_t open_children = 0;  // loop children still running
 };
 
 class DagRun final : public Controller, public expr::TaskOutcomes {
@@ -209,25 +208,22 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
 
   void child_done(size_t i, const std::string& id, bool loop_child) {
     TaskState& ts = tasks_[i];
-    const Node* n = op_.find(id);
     if (!loop_child) {
       ts.node_id = id;
       return task_node_done(i);
     }
-    ts.children.push_back(id);
     if (--ts.open_children > 0) return;
-    // Every loop child is done: the TaskGroup's phase is the last failure, else Succeeded.
+    // Every loop child is done: the TaskGroup's phase is the last failure, else Succeeded;
+    // outputs aggregate in item order (the group's children), not in order of completion.
     NodePhase phase = NodePhase::kSucceeded;
-    ts.all_failed = !ts.children.empty();
     std::vector<const Node*> kids;
-    for (const auto& cid : ts.children) {
-      const Node* c = op_.find(cid);
-      kids.push_back(c);
+    for (const auto& cid : op_.find(ts.node_id)->children) kids.push_back(op_.find(cid));
+    ts.all_failed = !kids.empty();
+    for (const Node* c : kids) {
       if (failed_or_error(c->phase)) phase = c->phase;
       ts.any_succeeded |= c->phase == NodePhase::kSucceeded;
       ts.all_failed &= c->phase == NodePhase::kFailed;
     }
-    (void)n;
     bind_aggregate_outputs(*scope_, "tasks." + ts.task->name, kids);
     Node* g = op_.find(ts.node_id);
     op_.finish(*g, phase);

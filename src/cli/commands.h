@@ -2,6 +2,8 @@
 // sees everything; it parses flags, calls a module, prints, and maps outcomes to exit codes.
 #pragma once
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -21,5 +23,9 @@ int skiff_main(int argc, char** argv);
 // Each registers its subcommand on `app`; the callback stores the exit code in `*exit_code`.
 void add_run_command(CLI::App& app, int* exit_code);
 void add_lint_command(CLI::App& app, int* exit_code);
+void add_image_command(CLI::App& app, int* exit_code);
+
+// $SKIFF_DATA, else $XDG_STATE_HOME/skiff, else ~/.local/state/skiff.
+std::string default_data_dir();
 
 }  // namespace skiff::cli

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 
@@ -9,6 +10,13 @@
 
 namespace skiff::cli {
 
+std::string default_data_dir() {
+  if (const char* d = std::getenv("SKIFF_DATA")) return d;
+  if (const char* x = std::getenv("XDG_STATE_HOME")) return std::string(x) + "/skiff";
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.local/state/skiff";
+  return "/tmp/skiff";
+}
+
 int skiff_main(int argc, char** argv) {
   CLI::App app{"skiff: Argo-compatible workflows on one machine"};
   app.require_subcommand(1);
@@ -16,6 +24,7 @@ int skiff_main(int argc, char** argv) {
   int exit_code = kExitOk;
   add_run_command(app, &exit_code);
   add_lint_command(app, &exit_code);
+  add_image_command(app, &exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("skiff %s\n", SKIFF_VERSION);
   });

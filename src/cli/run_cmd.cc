@@ -47,13 +47,6 @@ std::string random_suffix() {
   return s;
 }
 
-std::string default_data_dir() {
-  if (const char* d = std::getenv("SKIFF_DATA")) return d;
-  if (const char* x = std::getenv("XDG_STATE_HOME")) return std::string(x) + "/skiff";
-  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.local/state/skiff";
-  return "/tmp/skiff";
-}
-
 // YAML rendering of the JSON document, for --output yaml.
 void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
   if (j.is_object()) {

@@ -1,0 +1,77 @@
+#include "cli/registry_flags.h"
+
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+namespace skiff::cli {
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string home() {
+  const char* h = std::getenv("HOME");
+  return h ? h : "/root";
+}
+
+}  // namespace
+
+void add_registry_flags(CLI::App* cmd, RegistryFlags* flags) {
+  cmd->add_option("--registry-mirror", flags->mirrors, "REGISTRY=URL[,URL]: try these mirrors first (e.g. docker.io=https://mirror.local)")->allow_extra_args(false);
+  cmd->add_option("--registry-config", flags->docker_configs, "docker config.json with registry credentials (default ~/.docker/config.json)")->allow_extra_args(false);
+  cmd->add_option("--registries", flags->registries_file, "registries file: mirrors and per-registry CA (default ~/.config/skiff/registries.yaml)");
+  cmd->add_option("--registry-ca", flags->cas, "HOST=CA.pem: trust this CA for that registry")->allow_extra_args(false);
+  cmd->add_option("--plain-http", flags->plain_http, "HOST: allow plain http:// for this registry")->allow_extra_args(false);
+}
+
+Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags) {
+  runtime::RegistryConfig config;
+  for (const auto& m : flags.mirrors) {
+    if (Status s = runtime::add_mirror(&config, m); !s) return s;
+  }
+  for (const auto& c : flags.cas) {
+    size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
+      return invalid("--registry-ca \"" + c + "\": expected HOST=CA.pem");
+    }
+    std::string file = c.substr(eq + 1);
+    if (!exists(file)) return invalid("--registry-ca " + c.substr(0, eq) + ": " + file + " does not exist");
+    config.hosts[c.substr(0, eq)].ca_file = file;
+  }
+  for (const auto& h : flags.plain_http) config.hosts[h].plain_http = true;
+  std::string registries = flags.registries_file;
+  if (registries.empty()) {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    std::string candidate = (xdg ? std::string(xdg) : home() + "/.config") + "/skiff/registries.yaml";
+    if (exists(candidate)) registries = candidate;
+  }
+  if (!registries.empty()) {
+    runtime::RegistryConfig from_file;
+    if (Status s = runtime::load_registries_file(&from_file, registries); !s) return s;
+    for (auto& [reg, urls] : from_file.mirrors) {
+      auto& list = config.mirrors[reg];
+      list.insert(list.end(), urls.begin(), urls.end());
+    }
+    for (auto& [host, hc] : from_file.hosts) {
+      auto& mine = config.hosts[host];
+      if (mine.ca_file.empty()) mine.ca_file = hc.ca_file;
+      mine.plain_http = mine.plain_http || hc.plain_http;
+    }
+  }
+  std::vector<std::string> configs = flags.docker_configs;
+  if (configs.empty()) {
+    const char* dc = std::getenv("DOCKER_CONFIG");
+    std::string candidate = (dc ? std::string(dc) : home() + "/.docker") + "/config.json";
+    if (exists(candidate)) configs.push_back(candidate);
+  }
+  for (const auto& path : configs) {
+    if (Status s = runtime::load_docker_config(&config, path); !s) return s;
+  }
+  return config;
+}
+
+}  // namespace skiff::cli

@@ -1,0 +1,32 @@
+// Flags shared by every command that pulls images (run, image pull, later server):
+// where registries are, which mirrors to try, whom to trust, which credentials to use.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/registry.h"
+#include "util/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace skiff::cli {
+
+struct RegistryFlags {
+  std::vector<std::string> mirrors;        // REGISTRY=URL[,URL]
+  std::vector<std::string> docker_configs;  // docker config.json files
+  std::string registries_file;             // skiff's registries.yaml
+  std::vector<std::string> cas;            // HOST=CA.pem
+  std::vector<std::string> plain_http;     // hosts allowed over http://
+};
+
+void add_registry_flags(CLI::App* cmd, RegistryFlags* flags);
+
+// Flags first, then the registries file (--registries, else
+// $XDG_CONFIG_HOME/skiff/registries.yaml if present), then docker config.json files
+// (--registry-config, else $DOCKER_CONFIG/config.json or ~/.docker/config.json if present).
+Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags);
+
+}  // namespace skiff::cli

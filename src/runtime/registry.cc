@@ -1,0 +1,646 @@
+#include "runtime/registry.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <sys/utsname.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "runtime/fd.h"
+#include "util/strings.h"
+
+namespace skiff::runtime {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxManifest = 4 << 20;
+constexpr size_t kMaxToken = 1 << 20;
+constexpr size_t kMaxErrorBody = 4096;
+
+const char* kManifestAccept =
+    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+std::once_flag curl_once;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "https://host:port/path" -> "host:port"; "host" -> "host".
+std::string host_of(std::string url) {
+  if (size_t scheme = url.find("://"); scheme != std::string::npos) url = url.substr(scheme + 3);
+  if (size_t slash = url.find('/'); slash != std::string::npos) url.resize(slash);
+  if (url == "index.docker.io" || url == "registry-1.docker.io") return "docker.io";
+  return url;
+}
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> unbase64(std::string in) {
+  in.erase(std::remove_if(in.begin(), in.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
+           in.end());
+  if (in.size() % 4 != 0) return invalid("not valid base64");
+  std::string out(in.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return invalid("not valid base64");
+  size_t len = static_cast<size_t>(n);
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void add(const void* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
+  std::string digest() {
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx_, md, &n);
+    static const char* hex = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (unsigned int i = 0; i < n; ++i) {
+      out += hex[md[i] >> 4];
+      out += hex[md[i] & 15];
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+std::string machine_arch() {
+  struct utsname u;
+  if (::uname(&u) != 0) return "amd64";
+  std::string m = u.machine;
+  if (m == "x86_64") return "amd64";
+  if (m == "aarch64") return "arm64";
+  if (m.rfind("arm", 0) == 0) return "arm";
+  return m;
+}
+
+// One place to talk to: scheme + host, with its trust settings.
+struct Endpoint {
+  std::string base;  // "https://host:port"
+  std::string host;  // "host:port"
+  std::string ca_file;
+};
+
+struct Response {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names; last value wins
+  std::string body;                            // unless streamed to a sink
+  std::string error;                           // transport failure (curl's words)
+  CURLcode code = CURLE_OK;
+};
+
+using Sink = std::function<bool(const char*, size_t)>;
+
+struct Transfer {
+  Response* response;
+  const Sink* sink;
+  size_t cap;
+  bool overflow = false;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t len = size * n;
+  bool success = t->response->status >= 200 && t->response->status < 300;
+  if (t->sink && *t->sink && success) return (*t->sink)(data, len) ? len : 0;
+  if (t->response->body.size() + len > t->cap) {
+    t->overflow = true;
+    return 0;
+  }
+  t->response->body.append(data, len);
+  return len;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string line(data, size * n);
+  if (starts_with(line, "HTTP/")) {
+    t->response->headers.clear();
+    size_t sp = line.find(' ');
+    if (sp != std::string::npos) t->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    t->response->headers[lower(std::string(trim(line.substr(0, colon))))] = std::string(trim(line.substr(colon + 1)));
+  }
+  return size * n;
+}
+
+// Parses `Bearer realm="...",service="...",scope="..."` into its scheme and parameters.
+std::pair<std::string, std::map<std::string, std::string>> parse_challenge(const std::string& header) {
+  std::map<std::string, std::string> params;
+  size_t sp = header.find(' ');
+  std::string scheme = lower(header.substr(0, sp));
+  size_t i = sp == std::string::npos ? header.size() : sp + 1;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    size_t eq = header.find('=', i);
+    if (eq == std::string::npos) break;
+    std::string key = lower(std::string(trim(header.substr(i, eq - i))));
+    std::string value;
+    i = eq + 1;
+    if (i < header.size() && header[i] == '"') {
+      ++i;
+      while (i < header.size() && header[i] != '"') {
+        if (header[i] == '\\' && i + 1 < header.size()) ++i;
+        value += header[i++];
+      }
+      ++i;
+    } else {
+      size_t end = header.find(',', i);
+      value = std::string(trim(header.substr(i, end == std::string::npos ? std::string::npos : end - i)));
+      i = end == std::string::npos ? header.size() : end;
+    }
+    params[key] = value;
+  }
+  return {scheme, params};
+}
+
+std::string url_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string tls_hint(const Endpoint& ep) {
+  return "; if " + ep.host + " uses a private CA, trust it with --registry-ca " + ep.host +
+         "=CA.pem (or `registries: {\"" + ep.host + "\": {ca: CA.pem}}` in the registries file)";
+}
+
+}  // namespace
+
+std::string sha256_digest(const std::string& data) {
+  Sha256 h;
+  h.add(data.data(), data.size());
+  return h.digest();
+}
+
+Status add_mirror(RegistryConfig* config, const std::string& spec) {
+  size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    return invalid("--registry-mirror \"" + spec + "\": expected REGISTRY=URL[,URL], e.g. docker.io=https://mirror.local");
+  }
+  std::string registry = host_of(spec.substr(0, eq));
+  for (std::string url : split(spec.substr(eq + 1), ',')) {
+    url = std::string(trim(url));
+    if (url.empty()) continue;
+    if (url.find("://") == std::string::npos) url = "https://" + url;
+    if (!starts_with(url, "https://") && !starts_with(url, "http://")) {
+      return invalid("--registry-mirror \"" + spec + "\": mirror " + url + " must be an http(s) URL");
+    }
+    while (url.back() == '/') url.pop_back();
+    config->mirrors[registry].push_back(url);
+  }
+  return Status::ok();
+}
+
+Status load_docker_config_text(RegistryConfig* config, const std::string& text, const std::string& origin) {
+  Json doc;
+  try {
+    doc = Json::parse(text);
+  } catch (const std::exception& e) {
+    return invalid(origin + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) return invalid(origin + ": expected a JSON object with \"auths\"");
+  if (!doc.contains("auths")) return Status::ok();
+  if (!doc["auths"].is_object()) return invalid(origin + ": .auths must be an object keyed by registry host");
+  for (auto it = doc["auths"].begin(); it != doc["auths"].end(); ++it) {
+    std::string host = host_of(it.key());
+    if (config->auths.count(host)) continue;
+    const Json& entry = it.value();
+    if (!entry.is_object()) return invalid(origin + ": .auths[\"" + it.key() + "\"] must be an object");
+    RegistryCredentials creds;
+    if (entry.contains("auth") && entry["auth"].is_string() && !entry["auth"].get<std::string>().empty()) {
+      auto decoded = unbase64(entry["auth"].get<std::string>());
+      size_t colon = decoded ? decoded->find(':') : std::string::npos;
+      if (!decoded || colon == std::string::npos) {
+        return invalid(origin + ": .auths[\"" + it.key() + "\"].auth must be base64 of \"user:password\"");
+      }
+      creds.username = decoded->substr(0, colon);
+      creds.password = decoded->substr(colon + 1);
+    } else if (entry.contains("username") && entry["username"].is_string()) {
+      creds.username = entry["username"].get<std::string>();
+      if (entry.contains("password") && entry["password"].is_string()) creds.password = entry["password"];
+    } else {
+      continue;  // credential helpers and identity tokens are not supported; the host stays anonymous
+    }
+    config->auths[host] = std::move(creds);
+  }
+  return Status::ok();
+}
+
+Status load_docker_config(RegistryConfig* config, const std::string& path) {
+  auto text = read_file_capped(path, 1 << 20);
+  if (!text) return text.status().with_context("docker config " + path);
+  return load_docker_config_text(config, *text, path);
+}
+
+Status load_registries_file(RegistryConfig* config, const std::string& path) {
+  auto text = read_file_capped(path, 1 << 20);
+  if (!text) return text.status().with_context("registries file " + path);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(*text);
+  } catch (const YAML::Exception& e) {
+    return invalid(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (doc.IsNull()) return Status::ok();
+  if (!doc.IsMap()) return invalid(path + ": expected a map with `mirrors` and `registries`");
+  auto where = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1); };
+  for (auto top : doc) {
+    std::string key = top.first.as<std::string>();
+    if (key == "mirrors") {
+      if (!top.second.IsMap()) return invalid(where(top.second) + ": mirrors must map a registry to a list of URLs");
+      for (auto m : top.second) {
+        std::string urls;
+        if (m.second.IsSequence()) {
+          for (auto u : m.second) urls += (urls.empty() ? "" : ",") + u.as<std::string>();
+        } else if (m.second.IsScalar()) {
+          urls = m.second.as<std::string>();
+        } else {
+          return invalid(where(m.second) + ": mirrors." + m.first.as<std::string>() + " must be a URL or a list of URLs");
+        }
+        if (Status s = add_mirror(config, m.first.as<std::string>() + "=" + urls); !s) {
+          return s.with_context(where(m.second));
+        }
+      }
+    } else if (key == "registries") {
+      if (!top.second.IsMap()) return invalid(where(top.second) + ": registries must map a host to its settings");
+      for (auto r : top.second) {
+        std::string host = host_of(r.first.as<std::string>());
+        if (!r.second.IsMap()) return invalid(where(r.second) + ": registries." + host + " must be a map");
+        RegistryHostConfig& hc = config->hosts[host];
+        for (auto field : r.second) {
+          std::string name = field.first.as<std::string>();
+          if (name == "ca") {
+            hc.ca_file = field.second.as<std::string>();
+          } else if (name == "plainHTTP") {
+            hc.plain_http = field.second.as<bool>();
+          } else {
+            return invalid(where(field.first) + ": unknown field registries." + host + "." + name +
+                           " (known: ca, plainHTTP)");
+          }
+        }
+      }
+    } else {
+      std::string near = nearest(key, {"mirrors", "registries"});
+      return invalid(where(top.first) + ": unknown field `" + key + "`" +
+                     (near.empty() ? "" : " (did you mean `" + near + "`?)"));
+    }
+  }
+  return Status::ok();
+}
+
+struct RegistryClient::Impl {
+  RegistryConfig config;
+  std::mutex mu;
+  std::map<std::string, std::string> tokens;  // "host|scope" -> "Bearer ..." or "Basic ..."
+
+  Endpoint endpoint(const std::string& url) const {
+    Endpoint ep;
+    ep.base = url;
+    ep.host = host_of(url);
+    auto it = config.hosts.find(ep.host);
+    if (it != config.hosts.end()) ep.ca_file = it->second.ca_file;
+    return ep;
+  }
+
+  std::vector<Endpoint> endpoints(const std::string& registry) const {
+    std::vector<Endpoint> out;
+    if (auto it = config.mirrors.find(registry); it != config.mirrors.end()) {
+      for (const auto& url : it->second) out.push_back(endpoint(url));
+    }
+    std::string host = registry == "docker.io" ? "registry-1.docker.io" : registry;
+    auto hc = config.hosts.find(registry);
+    bool plain = hc != config.hosts.end() && hc->second.plain_http;
+    Endpoint ep = endpoint((plain ? "http://" : "https://") + host);
+    ep.host = registry;
+    if (hc != config.hosts.end()) ep.ca_file = hc->second.ca_file;
+    out.push_back(ep);
+    return out;
+  }
+
+  Response get(const Endpoint& ep, const std::string& url, const std::vector<std::string>& headers, size_t cap,
+               const Sink* sink) {
+    Response r;
+    CURL* curl = curl_easy_init();
+    if (!curl) {
+      r.error = "cannot initialise libcurl";
+      return r;
+    }
+    Transfer t{&r, sink, cap};
+    curl_slist* list = nullptr;
+    for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, config.connect_timeout_s);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, config.stall_timeout_s);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "skiff");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    if (!ep.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ep.ca_file.c_str());
+    r.code = curl_easy_perform(curl);
+    if (r.code != CURLE_OK && !(r.code == CURLE_WRITE_ERROR && (t.overflow || (sink && r.status >= 200)))) {
+      r.error = curl_easy_strerror(r.code);
+      if (r.code == CURLE_PEER_FAILED_VERIFICATION || r.code == CURLE_SSL_CACERT_BADFILE ||
+          r.code == CURLE_SSL_CONNECT_ERROR) {
+        r.error += tls_hint(ep);
+      }
+    } else if (t.overflow) {
+      r.error = "response larger than " + std::to_string(cap) + " bytes";
+    }
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code) r.status = code;
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+    return r;
+  }
+
+  // Answers a 401 challenge: returns the Authorization header to retry with, or why not.
+  Result<std::string> authorize(const Endpoint& ep, const std::string& challenge, const std::string& repository) {
+    auto [scheme, params] = parse_challenge(challenge);
+    auto creds = config.auths.find(ep.host);
+    bool have = creds != config.auths.end();
+    std::string basic = have ? "Basic " + base64(creds->second.username + ":" + creds->second.password) : "";
+    if (scheme == "basic") {
+      if (!have) {
+        return Status(Code::kFailed, "registry " + ep.host + " needs a username and password: add them to a docker "
+                                     "config.json (--registry-config) or an imagePullSecret");
+      }
+      return basic;
+    }
+    if (scheme != "bearer" || params["realm"].empty()) {
+      return Status(Code::kFailed, "registry " + ep.host + " asks for unsupported authentication \"" + challenge + "\"");
+    }
+    std::string realm = params["realm"];
+    if (!starts_with(realm, "https://") && !starts_with(realm, "http://")) {
+      return Status(Code::kFailed, "registry " + ep.host + " gave a token realm that is not an http(s) URL");
+    }
+    std::string scope = params.count("scope") ? params["scope"] : "repository:" + repository + ":pull";
+    std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
+                      "service=" + url_escape(params["service"]) + "&scope=" + url_escape(scope);
+    std::vector<std::string> headers;
+    // Credentials go to the realm only over TLS (or when the registry itself is plain HTTP).
+    if (have && (starts_with(realm, "https://") || starts_with(ep.base, "http://"))) {
+      headers.push_back("Authorization: " + basic);
+    }
+    Endpoint token_ep = endpoint(realm);
+    if (token_ep.ca_file.empty()) token_ep.ca_file = ep.ca_file;
+    Response r = get(token_ep, url, headers, kMaxToken, nullptr);
+    if (!r.error.empty()) return Status(Code::kUnavailable, "token server " + token_ep.host + ": " + r.error);
+    if (r.status == 401 || r.status == 403) {
+      return Status(Code::kFailed, have ? "registry " + ep.host + " refused the credentials of user " +
+                                              creds->second.username + " (wrong username or password?)"
+                                        : "registry " + ep.host + " needs a username and password: add them to a "
+                                          "docker config.json (--registry-config) or an imagePullSecret");
+    }
+    if (r.status != 200) {
+      return Status(Code::kFailed, "token server " + token_ep.host + " answered HTTP " + std::to_string(r.status));
+    }
+    try {
+      Json doc = Json::parse(r.body);
+      for (const char* key : {"token", "access_token"}) {
+        if (doc.contains(key) && doc[key].is_string()) return "Bearer " + doc[key].get<std::string>();
+      }
+    } catch (const std::exception&) {
+    }
+    return Status(Code::kFailed, "token server " + token_ep.host + " gave no token");
+  }
+
+  // GET on one endpoint with the authentication dance. Statuses other than 2xx come back
+  // in the response; transport and auth failures as errors.
+  Result<Response> fetch(const Endpoint& ep, const ImageRef& ref, const std::string& path,
+                         std::vector<std::string> headers, size_t cap, const Sink* sink) {
+    std::string url = ep.base + "/v2/" + ref.repository + path;
+    std::string key = ep.host + "|" + ref.repository;
+    std::string auth;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (auto it = tokens.find(key); it != tokens.end()) auth = it->second;
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::vector<std::string> h = headers;
+      if (!auth.empty()) h.push_back("Authorization: " + auth);
+      Response r = get(ep, url, h, cap, sink);
+      if (!r.error.empty()) return Status(Code::kUnavailable, ep.base + ": " + r.error);
+      if (r.status != 401) return r;
+      if (attempt == 1 || r.headers["www-authenticate"].empty()) {
+        auto creds = config.auths.find(ep.host);
+        return Status(Code::kFailed, creds != config.auths.end()
+                                         ? "registry " + ep.host + " refused the credentials of user " +
+                                               creds->second.username + " (wrong username or password?)"
+                                         : "registry " + ep.host + " needs a username and password: add them to a "
+                                           "docker config.json (--registry-config) or an imagePullSecret");
+      }
+      auto next = authorize(ep, r.headers["www-authenticate"], ref.repository);
+      if (!next) return next.status();
+      auth = *next;
+      std::lock_guard<std::mutex> lock(mu);
+      tokens[key] = auth;
+    }
+    return Status(Code::kInternal, "unreachable");
+  }
+
+  Result<Response> fetch_manifest_bytes(const Endpoint& ep, const ImageRef& ref, const std::string& reference) {
+    auto r = fetch(ep, ref, "/manifests/" + reference, {kManifestAccept}, kMaxManifest, nullptr);
+    if (!r) return r;
+    if (r->status == 404) {
+      return Status(Code::kNotFound, "manifest " + ref.repository + ":" + reference + " not found at " + ep.base);
+    }
+    if (r->status != 200) {
+      return Status(Code::kFailed, ep.base + " answered HTTP " + std::to_string(r->status) + " for manifest " +
+                                       ref.repository + ":" + reference + ": " + r->body.substr(0, 200));
+    }
+    std::string digest = sha256_digest(r->body);
+    if (valid_digest(reference) && digest != reference) {
+      return Status(Code::kFailed, "manifest from " + ep.base + " does not match its digest " + reference);
+    }
+    return r;
+  }
+
+  Result<Manifest> manifest_at(const Endpoint& ep, const ImageRef& ref) {
+    auto r = fetch_manifest_bytes(ep, ref, ref.reference());
+    if (!r) return r.status();
+    Json doc;
+    try {
+      doc = Json::parse(r->body);
+    } catch (const std::exception& e) {
+      return Status(Code::kFailed, "manifest from " + ep.base + " is not JSON: " + e.what());
+    }
+    std::string media = doc.value("mediaType", r->headers["content-type"]);
+    if (doc.contains("manifests")) {  // an index: choose this machine's platform
+      std::string arch = machine_arch();
+      std::string chosen;
+      for (const auto& m : doc["manifests"]) {
+        if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object()) continue;
+        if (m["platform"].value("os", "") == "linux" && m["platform"].value("architecture", "") == arch) {
+          chosen = m.value("digest", "");
+          break;
+        }
+      }
+      if (!valid_digest(chosen)) {
+        return Status(Code::kNotFound, "image " + ref.canonical() + " has no linux/" + arch + " variant");
+      }
+      r = fetch_manifest_bytes(ep, ref, chosen);
+      if (!r) return r.status();
+      try {
+        doc = Json::parse(r->body);
+      } catch (const std::exception& e) {
+        return Status(Code::kFailed, "manifest from " + ep.base + " is not JSON: " + e.what());
+      }
+    }
+    Manifest out;
+    out.digest = sha256_digest(r->body);
+    out.body = r->body;
+    auto descriptor = [&](const Json& d) -> Result<Descriptor> {
+      if (!d.is_object() || !d.contains("digest") || !d["digest"].is_string() || !valid_digest(d["digest"])) {
+        return Status(Code::kFailed, "manifest of " + ref.canonical() + " has a descriptor without a sha256 digest");
+      }
+      Descriptor desc{d.value("mediaType", ""), d["digest"].get<std::string>(), d.value("size", int64_t{0})};
+      if (desc.size < 0) return Status(Code::kFailed, "manifest of " + ref.canonical() + " has a negative size");
+      return desc;
+    };
+    if (!doc.contains("config") || !doc.contains("layers") || !doc["layers"].is_array()) {
+      return Status(Code::kFailed, "manifest of " + ref.canonical() + " (" + media +
+                                       ") is not an image manifest (schema 2 or OCI)");
+    }
+    auto config = descriptor(doc["config"]);
+    if (!config) return config.status();
+    out.config = *config;
+    for (const auto& l : doc["layers"]) {
+      auto layer = descriptor(l);
+      if (!layer) return layer.status();
+      out.layers.push_back(*layer);
+    }
+    return out;
+  }
+
+  // Runs `attempt` on each endpoint in turn; the first success wins, else every failure
+  // is reported.
+  template <typename T, typename F>
+  Result<T> each_endpoint(const ImageRef& ref, F attempt) {
+    std::string errors;
+    Code code = Code::kUnavailable;
+    for (const Endpoint& ep : endpoints(ref.registry)) {
+      Result<T> r = attempt(ep);
+      if (r) return r;
+      errors += (errors.empty() ? "" : "; ") + r.status().message();
+      if (r.status().code() != Code::kUnavailable) code = r.status().code();
+    }
+    return Status(code, "pulling " + ref.canonical() + ": " + errors);
+  }
+};
+
+RegistryClient::RegistryClient(RegistryConfig config) : impl_(std::make_unique<Impl>()) {
+  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  impl_->config = std::move(config);
+}
+
+RegistryClient::~RegistryClient() = default;
+
+Result<Manifest> RegistryClient::manifest(const ImageRef& ref) {
+  return impl_->each_endpoint<Manifest>(ref, [&](const Endpoint& ep) { return impl_->manifest_at(ep, ref); });
+}
+
+Result<std::string> RegistryClient::small_blob(const ImageRef& ref, const Descriptor& blob) {
+  if (blob.size > (8 << 20)) return Status(Code::kFailed, "blob " + blob.digest + " is larger than 8 MiB");
+  return impl_->each_endpoint<std::string>(ref, [&](const Endpoint& ep) -> Result<std::string> {
+    auto r = impl_->fetch(ep, ref, "/blobs/" + blob.digest, {}, 8 << 20, nullptr);
+    if (!r) return r.status();
+    if (r->status != 200) {
+      return Status(r->status == 404 ? Code::kNotFound : Code::kFailed,
+                    ep.base + " answered HTTP " + std::to_string(r->status) + " for blob " + blob.digest);
+    }
+    if (sha256_digest(r->body) != blob.digest) {
+      return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " does not match its digest");
+    }
+    return std::move(r->body);
+  });
+}
+
+Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const std::string& path,
+                            const PullProgress& progress) {
+  auto done = impl_->each_endpoint<bool>(ref, [&](const Endpoint& ep) -> Result<bool> {
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return errno_status("creating " + path, errno);
+    Sha256 hash;
+    int64_t got = 0;
+    bool write_failed = false;
+    Sink sink = [&](const char* data, size_t n) {
+      got += static_cast<int64_t>(n);
+      if (blob.size > 0 && got > blob.size) return false;
+      hash.add(data, n);
+      size_t off = 0;
+      while (off < n) {
+        ssize_t w = ::write(fd.get(), data + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          write_failed = true;
+          return false;
+        }
+        off += static_cast<size_t>(w);
+      }
+      if (progress) progress(blob.digest, got, blob.size);
+      return true;
+    };
+    auto r = impl_->fetch(ep, ref, "/blobs/" + blob.digest, {}, kMaxErrorBody, &sink);
+    if (write_failed) return errno_status("writing " + path, errno);
+    if (blob.size > 0 && got > blob.size) {
+      return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " is larger than announced");
+    }
+    if (!r) return r.status();
+    if (r->status != 200) {
+      return Status(r->status == 404 ? Code::kNotFound : Code::kFailed,
+                    ep.base + " answered HTTP " + std::to_string(r->status) + " for blob " + blob.digest);
+    }
+    if (hash.digest() != blob.digest || (blob.size > 0 && got != blob.size)) {
+      return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " does not match its digest");
+    }
+    return true;
+  });
+  return done ? Status::ok() : done.status();
+}
+
+}  // namespace skiff::runtime

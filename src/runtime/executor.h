@@ -38,6 +38,8 @@ using LogSink = std::function<void(const std::string& node_id, Stream stream, st
 
 struct ExecutorOptions {
   std::string run_dir;             // per-workflow directory: logs/, volumes/, tmp/
+  std::string data_dir;            // secrets, config maps, named volumes, images ("" = run_dir/../..)
+  std::string namespace_ = "default";
   int kill_grace_ms = 10000;       // SIGTERM, then SIGKILL after this long
   size_t max_stdout = 256 * 1024;  // kept for outputs.result (Argo caps result similarly)
   size_t max_output_parameter = 256 * 1024;

@@ -312,6 +312,8 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   }
   PlanDefaults defaults;
   defaults.home = home_directory();
+  defaults.data_dir = opts.data_dir.empty() ? opts.run_dir + "/../.." : opts.data_dir;
+  defaults.namespace_ = opts.namespace_;
   return std::unique_ptr<Executor>(std::make_unique<HostExecutor>(std::move(opts), std::move(defaults)));
 }
 

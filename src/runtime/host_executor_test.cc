@@ -1,4 +1,5 @@
 #include "runtime/host_executor.h"
+#include "runtime/secret_store.h"
 
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -55,6 +56,7 @@ class HostExecutorTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     options_.run_dir = dir_ + "/run";
+    options_.data_dir = dir_ + "/data";
     options_.kill_grace_ms = 2000;
     options_.log_sink = [this](const std::string& node, Stream s, std::string_view line) {
       lines_.push_back({node, s, std::string(line)});
@@ -255,19 +257,34 @@ TEST_F(HostExecutorTest, HostPathVolume) {
   EXPECT_EQ(slurp(host + "/out"), "back\n");
 }
 
-TEST_F(HostExecutorTest, UnsupportedVolumeKindAndEnvValueFrom) {
+TEST_F(HostExecutorTest, MissingSecretFailsTheStepWithItsName) {
   StepRequest r = shell("sec", "true");
   r.volumes.push_back({"creds", R"({"secret":{"secretName":"x"}})", {}});
   r.tmpl.container->volume_mounts.push_back({"creds", "/tmp/creds", "", true});
   StepResult res = run(r);
   EXPECT_TRUE(res.error);
-  EXPECT_EQ(res.message, "volume creds: secret volumes need --executor container");
+  EXPECT_EQ(res.message, "volume creds: secret: secret \"x\" not found in namespace default; create it with "
+                         "`skiff secret create x ...`");
 
   StepRequest e = shell("vf", "true");
   e.tmpl.container->env = {{"TOKEN", std::nullopt, R"({"secretKeyRef":{"name":"a","key":"b"}})"}};
   StepResult er = run(e);
   EXPECT_TRUE(er.error);
-  EXPECT_EQ(er.message, "env TOKEN: valueFrom needs --executor container");
+  EXPECT_NE(er.message.find("env TOKEN: secretKeyRef: secret \"a\" not found"), std::string::npos) << er.message;
+}
+
+TEST_F(HostExecutorTest, SecretVolumeItemsAndEnvFromTheLocalStore) {
+  ConfigObject secret;
+  secret.data = {{"token", "t0k"}, {"ca.crt", "PEM"}};
+  ASSERT_TRUE(write_config_object(options_.data_dir, ConfigKind::kSecret, "default", "creds", secret, false).is_ok());
+  StepRequest r = shell("sec", "cat /tmp/creds/certs/ca.pem; echo; echo $TOKEN; ls /tmp/creds/certs; "
+                               "stat -c %a /tmp/creds/certs/ca.pem; touch /tmp/creds/x 2>/dev/null || echo read-only");
+  r.volumes.push_back({"creds", R"({"secret":{"secretName":"creds","items":[{"key":"ca.crt","path":"certs/ca.pem","mode":256}]}})", {}});
+  r.tmpl.container->volume_mounts.push_back({"creds", "/tmp/creds", "", false});
+  r.tmpl.container->env = {{"TOKEN", std::nullopt, R"({"secretKeyRef":{"name":"creds","key":"token"}})"}};
+  StepResult res = run(r);
+  EXPECT_FALSE(res.error) << res.message;
+  EXPECT_EQ(res.stdout_text, "PEM\nt0k\nca.pem\n400\nread-only\n");
 }
 
 TEST_F(HostExecutorTest, OutputParametersFromPaths) {

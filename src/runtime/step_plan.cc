@@ -2,7 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
 #include "runtime/fd.h"
+#include "runtime/secret_store.h"
 #include "runtime/volumes.h"
 
 namespace skiff::runtime {
@@ -32,7 +37,77 @@ Status check_env_name(const std::string& name) {
   return Status::ok();
 }
 
+// One key of a secret or config map, for env valueFrom. Empty optional value -> not set.
+Result<std::optional<std::string>> key_ref(const nlohmann::json& ref, ConfigKind kind, const PlanDefaults& d,
+                                           const std::string& env_name) {
+  std::string what = "env " + env_name + ": " + (kind == ConfigKind::kSecret ? "secretKeyRef" : "configMapKeyRef");
+  if (!ref.is_object()) return invalid(what + " must be an object with name and key");
+  bool optional = ref.value("optional", false);
+  auto obj = read_config_object(d.data_dir, kind, d.namespace_, ref.value("name", ""));
+  if (!obj) {
+    if (optional && obj.status().code() == Code::kNotFound) return std::optional<std::string>();
+    return obj.status().with_context(what);
+  }
+  std::string key = ref.value("key", "");
+  auto it = obj->data.find(key);
+  if (it == obj->data.end()) {
+    if (optional) return std::optional<std::string>();
+    return not_found(what + ": " + ref.value("name", "") + " has no key \"" + key + "\"");
+  }
+  return std::optional<std::string>(it->second);
+}
+
 }  // namespace
+
+Result<EnvList> resolve_env(const spec::Container& c, EnvList vars, const PlanDefaults& defaults,
+                            const std::string& pod_name) {
+  using Json = nlohmann::json;
+  if (!c.env_from_json.empty()) {
+    Json list = Json::parse(c.env_from_json, nullptr, false);
+    if (!list.is_array()) return invalid("envFrom must be a list");
+    for (const auto& source : list) {
+      std::string prefix = source.value("prefix", "");
+      for (auto [field, kind] : {std::pair{"secretRef", ConfigKind::kSecret}, {"configMapRef", ConfigKind::kConfigMap}}) {
+        if (!source.contains(field)) continue;
+        const Json& ref = source[field];
+        auto obj = read_config_object(defaults.data_dir, kind, defaults.namespace_, ref.value("name", ""));
+        if (!obj) {
+          if (ref.value("optional", false) && obj.status().code() == Code::kNotFound) continue;
+          return obj.status().with_context(std::string("envFrom ") + field);
+        }
+        for (const auto& [k, v] : obj->data) set_var(vars, prefix + k, v);
+      }
+    }
+  }
+  for (const auto& e : c.env) {
+    if (Status s = check_env_name(e.name); !s) return s;
+    if (e.value_from_json.empty()) {
+      set_var(vars, e.name, expand_vars(e.value.value_or(""), vars));
+      continue;
+    }
+    Json from = Json::parse(e.value_from_json, nullptr, false);
+    Result<std::optional<std::string>> value = std::optional<std::string>();
+    if (from.contains("secretKeyRef")) {
+      value = key_ref(from["secretKeyRef"], ConfigKind::kSecret, defaults, e.name);
+    } else if (from.contains("configMapKeyRef")) {
+      value = key_ref(from["configMapKeyRef"], ConfigKind::kConfigMap, defaults, e.name);
+    } else if (from.contains("fieldRef")) {
+      std::string field = from["fieldRef"].value("fieldPath", "");
+      if (field == "metadata.name") {
+        value = std::optional<std::string>(pod_name);
+      } else if (field == "metadata.namespace") {
+        value = std::optional<std::string>(defaults.namespace_);
+      } else {
+        return invalid("env " + e.name + ": fieldRef " + field + " is not available here (metadata.name, metadata.namespace are)");
+      }
+    } else {
+      return invalid("env " + e.name + ": valueFrom needs secretKeyRef, configMapKeyRef or fieldRef");
+    }
+    if (!value) return value.status();
+    if (*value) set_var(vars, e.name, std::move(**value));
+  }
+  return vars;
+}
 
 std::string file_name_for(const std::string& node_id) {
   std::string out;
@@ -47,7 +122,7 @@ std::string file_name_for(const std::string& node_id) {
   return out;
 }
 
-std::string expand_vars(const std::string& text, const std::vector<std::pair<std::string, std::string>>& vars) {
+std::string expand_vars(const std::string& text, const EnvList& vars) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -95,15 +170,10 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   sb.hostname = (request.pod_name.empty() ? name : request.pod_name).substr(0, 63);
 
   // Environment first: command and args may refer to it with $(VAR).
-  std::vector<std::pair<std::string, std::string>> vars = {
-      {"PATH", defaults.path}, {"HOME", defaults.home}, {"HOSTNAME", sb.hostname}};
-  for (const auto& e : c.env) {
-    if (Status s = check_env_name(e.name); !s) return s;
-    if (!e.value_from_json.empty()) {
-      return invalid("env " + e.name + ": valueFrom needs --executor container");
-    }
-    set_var(vars, e.name, expand_vars(e.value.value_or(""), vars));
-  }
+  auto env = resolve_env(c, {{"PATH", defaults.path}, {"HOME", defaults.home}, {"HOSTNAME", sb.hostname}}, defaults,
+                         request.pod_name);
+  if (!env) return env.status();
+  const EnvList& vars = *env;
   for (const auto& [k, v] : vars) sb.env.push_back(k + "=" + v);
 
   std::vector<std::string> argv = c.command;
@@ -117,7 +187,8 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   if (Status s = make_dirs(sb.tmp_dir); !s) return s.with_context("creating the step's private /tmp");
   ::chmod(sb.tmp_dir.c_str(), 01777);
 
-  auto mounts = resolve_mounts(request, run_dir, plan.step_dir, sb.tmp_dir);
+  VolumeContext ctx{run_dir, plan.step_dir, defaults.data_dir, defaults.namespace_};
+  auto mounts = resolve_mounts(request, ctx, sb.tmp_dir);
   if (!mounts) return mounts.status();
   sb.mounts = std::move(*mounts);
 

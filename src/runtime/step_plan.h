@@ -25,6 +25,8 @@ struct StepPlan {
 };
 
 struct PlanDefaults {
+  std::string data_dir;  // secrets, config maps, named volumes
+  std::string namespace_ = "default";
   std::string home = "/root";
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 };
@@ -37,11 +39,20 @@ inline constexpr const char* kScriptPath = "/tmp/.skiff/script";
 Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_dir, const std::string& step_dir,
                            const PlanDefaults& defaults);
 
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// The container's environment on top of `base` (later entries win): envFrom first, then
+// env in order, each value with $(VAR) expanded from what came before. valueFrom reads
+// secretKeyRef / configMapKeyRef from the local store and fieldRef metadata.name /
+// metadata.namespace.
+Result<EnvList> resolve_env(const spec::Container& c, EnvList base, const PlanDefaults& defaults,
+                            const std::string& pod_name);
+
 // A node id made safe as a file name (anything but [A-Za-z0-9._-] becomes '_').
 std::string file_name_for(const std::string& node_id);
 
 // Kubernetes' $(VAR) expansion: "$(NAME)" becomes NAME's value when NAME is defined
 // (otherwise stays as written) and "$$" is a literal "$".
-std::string expand_vars(const std::string& text, const std::vector<std::pair<std::string, std::string>>& vars);
+std::string expand_vars(const std::string& text, const EnvList& vars);
 
 }  // namespace skiff::runtime

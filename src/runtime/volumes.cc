@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "runtime/secret_store.h"
 #include "util/strings.h"
 
 namespace skiff::runtime {
@@ -32,6 +33,7 @@ bool valid_name(const std::string& name) {
 struct Source {
   std::string path;
   bool is_file = false;
+  bool read_only = false;  // whatever the mount says (secrets, config maps)
 };
 
 Result<Source> host_path_source(const std::string& name, const Json& spec) {
@@ -59,7 +61,53 @@ Result<Source> host_path_source(const std::string& name, const Json& spec) {
   return Source{*path, false};
 }
 
-Result<Source> volume_source(const spec::Volume& volume, const std::string& step_dir) {
+// Writes a secret's or config map's keys (or the chosen items) as files in a new directory.
+Result<Source> config_source(const std::string& name, ConfigKind kind, const Json& spec, const VolumeContext& ctx) {
+  std::string what = std::string("volume ") + name + ": " + (kind == ConfigKind::kSecret ? "secret" : "configMap");
+  if (!spec.is_object()) return invalid(what + " must be an object");
+  const char* name_key = kind == ConfigKind::kSecret ? "secretName" : "name";
+  std::string object_name = spec.value(name_key, "");
+  bool optional = spec.value("optional", false);
+  int default_mode = spec.value("defaultMode", 0644);
+  if (default_mode < 0 || default_mode > 0777) return invalid(what + ": defaultMode must be between 0 and 0777 (511)");
+  std::string dir = ctx.step_dir + "/volumes/" + name;
+  if (Status s = make_dirs(dir); !s) return s.with_context(what);
+  auto object = read_config_object(ctx.data_dir, kind, ctx.namespace_, object_name);
+  if (!object) {
+    if (optional && object.status().code() == Code::kNotFound) return Source{dir, false, true};
+    return object.status().with_context(what);
+  }
+  std::vector<std::tuple<std::string, std::string, int>> files;  // key, relative path, mode
+  if (spec.contains("items") && spec["items"].is_array() && !spec["items"].empty()) {
+    for (const auto& item : spec["items"]) {
+      std::string key = item.value("key", "");
+      std::string path = item.value("path", key);
+      auto clean = clean_absolute_path("/" + path);
+      if (!clean || path.empty() || path[0] == '/') {
+        return invalid(what + ": items path \"" + path + "\" must be a relative path without \"..\"");
+      }
+      if (!object->data.count(key)) {
+        if (optional) continue;
+        return not_found(what + " " + object_name + " has no key \"" + key + "\"");
+      }
+      files.emplace_back(key, clean->substr(1), item.value("mode", default_mode));
+    }
+  } else {
+    for (const auto& [key, value] : object->data) files.emplace_back(key, key, default_mode);
+  }
+  for (const auto& [key, path, mode] : files) {
+    std::string file = dir + "/" + path;
+    if (size_t slash = file.find_last_of('/'); slash > dir.size()) {
+      if (Status s = make_dirs(file.substr(0, slash)); !s) return s.with_context(what);
+    }
+    if (Status s = write_file(file, object->data.at(key), mode & 0777); !s) return s.with_context(what);
+    ::chmod(file.c_str(), static_cast<mode_t>(mode & 0777));
+  }
+  return Source{dir, false, true};
+}
+
+Result<Source> volume_source(const spec::Volume& volume, const VolumeContext& ctx) {
+  const std::string& step_dir = ctx.step_dir;
   Json doc;
   try {
     doc = Json::parse(volume.source_json.empty() ? "{}" : volume.source_json);
@@ -77,13 +125,24 @@ Result<Source> volume_source(const spec::Volume& volume, const std::string& step
       return Source{dir, false};
     }
     if (kind == "hostPath") return host_path_source(volume.name, it.value());
-    return invalid("volume " + volume.name + ": " + kind + " volumes need --executor container");
+    if (kind == "secret") return config_source(volume.name, ConfigKind::kSecret, it.value(), ctx);
+    if (kind == "configMap") return config_source(volume.name, ConfigKind::kConfigMap, it.value(), ctx);
+    if (kind == "persistentVolumeClaim") {
+      std::string claim = it.value().is_object() ? it.value().value("claimName", "") : "";
+      if (Status s = check_object_name("persistentVolumeClaim", claim); !s) return s.with_context("volume " + volume.name);
+      std::string dir = ctx.data_dir + "/volumes/" + ctx.namespace_ + "/" + claim;
+      if (Status s = make_dirs(dir); !s) return s.with_context("volume " + volume.name);
+      ::chmod(dir.c_str(), 0777);
+      return Source{dir, false};
+    }
+    return invalid("volume " + volume.name + ": " + kind +
+                   " volumes are not supported here (emptyDir, hostPath, secret, configMap, persistentVolumeClaim are)");
   }
   return invalid("volume " + volume.name + ": no volume source (emptyDir, hostPath, ...)");
 }
 
-Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest& request,
-                              const std::string& run_dir, const std::string& step_dir) {
+Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest& request, const VolumeContext& ctx) {
+  const std::string& run_dir = ctx.run_dir;
   for (const auto& claim : request.claims) {
     if (claim.name != mount.name) continue;
     std::string dir = run_dir + "/volumes/" + claim.name;
@@ -92,7 +151,7 @@ Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest&
     return Source{dir, false};
   }
   for (const auto& volume : request.volumes) {
-    if (volume.name == mount.name) return volume_source(volume, step_dir);
+    if (volume.name == mount.name) return volume_source(volume, ctx);
   }
   return not_found("volumeMount " + mount.name + ": no volume or volumeClaimTemplate named " + mount.name +
                    "; declare it under spec.volumes, the template's volumes or volumeClaimTemplates");
@@ -132,8 +191,7 @@ Result<std::string> clean_absolute_path(const std::string& path) {
   return out.empty() ? std::string("/") : out;
 }
 
-Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const std::string& run_dir,
-                                              const std::string& step_dir, const std::string& tmp_dir) {
+Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const VolumeContext& ctx) {
   std::vector<BindMount> mounts;
   if (!request.tmpl.container) return mounts;
   for (const auto& vm : request.tmpl.container->volume_mounts) {
@@ -141,11 +199,11 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
     auto target = clean_absolute_path(vm.mount_path);
     if (!target) return target.status().with_context("volumeMount " + vm.name + ": mountPath");
     if (*target == "/" || under(*target, "/proc") || under(*target, "/sys") || under(*target, "/dev")) {
-      return invalid("volumeMount " + vm.name + ": cannot mount over " + *target + " in the host sandbox");
+      return invalid("volumeMount " + vm.name + ": cannot mount over " + *target);
     }
-    auto source = resolve_source(vm, request, run_dir, step_dir);
+    auto source = resolve_source(vm, request, ctx);
     if (!source) return source.status();
-    BindMount mount{source->path, *target, vm.read_only, source->is_file};
+    BindMount mount{source->path, *target, vm.read_only || source->read_only, source->is_file};
     if (!vm.sub_path.empty()) {
       auto sub = clean_absolute_path("/" + vm.sub_path);
       if (!sub || vm.sub_path[0] == '/') {
@@ -167,6 +225,14 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
   std::stable_sort(mounts.begin(), mounts.end(), [](const BindMount& a, const BindMount& b) {
     return std::count(a.target.begin(), a.target.end(), '/') < std::count(b.target.begin(), b.target.end(), '/');
   });
+  return mounts;
+}
+
+Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const VolumeContext& ctx,
+                                              const std::string& tmp_dir) {
+  auto binds = resolve_binds(request, ctx);
+  if (!binds) return binds;
+  std::vector<BindMount>& mounts = *binds;
   for (size_t i = 0; i < mounts.size(); ++i) {
     std::vector<BindMount> earlier(mounts.begin(), mounts.begin() + static_cast<long>(i));
     if (Status s = make_mount_point(mounts[i], earlier, tmp_dir); !s) {

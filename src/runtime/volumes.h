@@ -5,7 +5,8 @@
 //   volumeClaimTemplates  <run_dir>/volumes/<claim>            shared by all steps of the run
 //   emptyDir              <step_dir>/volumes/<name>            one per step, removed after it
 //   hostPath              the path given                       as is
-// Other kinds (secret, configMap, persistentVolumeClaim, ...) need the container executor.
+//   secret, configMap     <step_dir>/volumes/<name>/<key>      written from the local store, mounted read-only
+//   persistentVolumeClaim <data_dir>/volumes/<ns>/<claimName>  a named local volume that outlives runs
 // Plain functions, no state; they create the directories they resolve.
 #pragma once
 
@@ -28,11 +29,20 @@ struct BindMount {
 // ".." components, so user paths cannot climb out of where they are put.
 Result<std::string> clean_absolute_path(const std::string& path);
 
-// Resolves the request's volumeMounts, ordered so that a mount's parent is mounted first.
-// Creates claim, emptyDir and subPath directories, and missing mount points: under /tmp
-// they are made in the step's private tmp (`tmp_dir`); elsewhere on the host itself.
-Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const std::string& run_dir,
-                                              const std::string& step_dir, const std::string& tmp_dir);
+struct VolumeContext {
+  std::string run_dir;
+  std::string step_dir;
+  std::string data_dir;  // secrets, config maps and named volumes live under it
+  std::string namespace_ = "default";
+};
+
+// The request's volumeMounts as bind mounts (sources made, mount points not), parents first.
+Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const VolumeContext& ctx);
+
+// resolve_binds, then makes the mount points on the host (host sandbox): under /tmp in
+// the step's private tmp (`tmp_dir`); elsewhere on the host itself.
+Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const VolumeContext& ctx,
+                                              const std::string& tmp_dir);
 
 // The host path behind `path` as the step sees it: through the longest matching mount,
 // then the private /tmp, else the host path itself. `path` must be clean and absolute.

@@ -1,0 +1,139 @@
+// skiff secret|configmap create|ls|rm: the local store that steps read through secret and
+// configMap volumes, env valueFrom/envFrom and imagePullSecrets. Values are never printed.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "runtime/fd.h"
+#include "runtime/registry.h"
+#include "runtime/secret_store.h"
+
+namespace skiff::cli {
+namespace {
+
+using runtime::ConfigKind;
+
+struct SecretFlags {
+  std::vector<std::string> args;  // [generic|docker-registry] NAME
+  std::vector<std::string> literals;
+  std::vector<std::string> files;
+  std::string namespace_ = "default";
+  std::string data_dir;
+  std::string docker_server, docker_username, docker_password, docker_email;
+  bool replace = false;
+};
+
+std::string data_of(const SecretFlags& f) { return f.data_dir.empty() ? default_data_dir() : f.data_dir; }
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return s.code() == Code::kInvalid ? kExitInvalid : kExitFailed;
+}
+
+int create(ConfigKind kind, const SecretFlags& f) {
+  std::vector<std::string> args = f.args;
+  std::string type = "generic";
+  if (args.size() == 2 && (args[0] == "generic" || args[0] == "docker-registry")) {
+    type = args[0];
+    args.erase(args.begin());
+  }
+  if (args.size() != 1) {
+    return fail(invalid(fmt::format("expected `skiff {} create [generic{}] NAME`", runtime::kind_name(kind),
+                                    kind == ConfigKind::kSecret ? "|docker-registry" : "")));
+  }
+  if (type == "docker-registry" && kind != ConfigKind::kSecret) return fail(invalid("docker-registry is a secret type"));
+  runtime::ConfigObject obj;
+  if (type == "docker-registry") {
+    if (f.docker_server.empty() || f.docker_username.empty() || f.docker_password.empty()) {
+      return fail(invalid("docker-registry secrets need --docker-server, --docker-username and --docker-password"));
+    }
+    nlohmann::json entry = {{"username", f.docker_username}, {"password", f.docker_password}};
+    if (!f.docker_email.empty()) entry["email"] = f.docker_email;
+    obj.type = "kubernetes.io/dockerconfigjson";
+    obj.data[".dockerconfigjson"] = nlohmann::json({{"auths", {{f.docker_server, entry}}}}).dump();
+  }
+  for (const auto& lit : f.literals) {
+    size_t eq = lit.find('=');
+    if (eq == std::string::npos || eq == 0) return fail(invalid("--from-literal \"" + lit + "\": expected KEY=VALUE"));
+    obj.data[lit.substr(0, eq)] = lit.substr(eq + 1);
+  }
+  for (const auto& spec : f.files) {
+    size_t eq = spec.find('=');
+    std::string path = eq == std::string::npos ? spec : spec.substr(eq + 1);
+    std::string key = eq == std::string::npos ? path.substr(path.find_last_of('/') + 1) : spec.substr(0, eq);
+    auto content = runtime::read_file_capped(path, 1 << 20);
+    if (!content) return fail(content.status().with_context("--from-file"));
+    obj.data[key] = std::move(*content);
+  }
+  if (obj.data.empty()) return fail(invalid("nothing to store: give --from-literal or --from-file"));
+  if (Status s = runtime::write_config_object(data_of(f), kind, f.namespace_, args[0], obj, f.replace); !s) {
+    return fail(s);
+  }
+  std::printf("%s/%s created\n", runtime::kind_name(kind), args[0].c_str());
+  return kExitOk;
+}
+
+int list(ConfigKind kind, const SecretFlags& f) {
+  std::printf("%-40s %-34s %s\n", "NAME", "TYPE", "KEYS");
+  for (const auto& [name, obj] : runtime::list_config_objects(data_of(f), kind, f.namespace_)) {
+    std::string keys;
+    for (const auto& [k, v] : obj.data) keys += (keys.empty() ? "" : ",") + k;
+    std::printf("%-40s %-34s %s\n", name.c_str(), kind == ConfigKind::kSecret ? obj.type.c_str() : "-", keys.c_str());
+  }
+  return kExitOk;
+}
+
+int remove(ConfigKind kind, const SecretFlags& f) {
+  int rc = kExitOk;
+  for (const auto& name : f.args) {
+    if (Status s = runtime::delete_config_object(data_of(f), kind, f.namespace_, name); !s) {
+      rc = fail(s);
+    } else {
+      std::printf("%s/%s deleted\n", runtime::kind_name(kind), name.c_str());
+    }
+  }
+  return rc;
+}
+
+void add_kind(CLI::App& app, int* exit_code, ConfigKind kind) {
+  auto f = std::make_shared<SecretFlags>();
+  bool secret = kind == ConfigKind::kSecret;
+  auto* cmd = app.add_subcommand(runtime::kind_name(kind), secret ? "manage local secrets" : "manage local config maps");
+  cmd->require_subcommand(1);
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("-n,--namespace", f->namespace_, "namespace (default \"default\")");
+    sub->add_option("--data", f->data_dir, "data directory (default $SKIFF_DATA or ~/.local/state/skiff)");
+  };
+  auto* c = cmd->add_subcommand("create", secret ? "create a secret: [generic|docker-registry] NAME" : "create a config map");
+  c->add_option("args", f->args, "[generic|docker-registry] NAME")->required();
+  c->add_option("--from-literal", f->literals, "KEY=VALUE")->allow_extra_args(false);
+  c->add_option("--from-file", f->files, "[KEY=]PATH (the key defaults to the file's name)")->allow_extra_args(false);
+  c->add_flag("--replace", f->replace, "replace an existing one");
+  if (secret) {
+    c->add_option("--docker-server", f->docker_server, "registry host, e.g. registry.local:5000");
+    c->add_option("--docker-username", f->docker_username, "registry user");
+    c->add_option("--docker-password", f->docker_password, "registry password");
+    c->add_option("--docker-email", f->docker_email, "registry e-mail (optional)");
+  }
+  common(c);
+  c->callback([f, exit_code, kind] { *exit_code = create(kind, *f); });
+  auto* l = cmd->add_subcommand("ls", "list names, types and keys (never values)");
+  common(l);
+  l->callback([f, exit_code, kind] { *exit_code = list(kind, *f); });
+  auto* r = cmd->add_subcommand("rm", "delete");
+  r->add_option("names", f->args, "names")->required();
+  common(r);
+  r->callback([f, exit_code, kind] { *exit_code = remove(kind, *f); });
+}
+
+}  // namespace
+
+void add_secret_commands(CLI::App& app, int* exit_code) {
+  add_kind(app, exit_code, ConfigKind::kSecret);
+  add_kind(app, exit_code, ConfigKind::kConfigMap);
+}
+
+}  // namespace skiff::cli

@@ -14,10 +14,14 @@ Janitor::~Janitor() {
 }
 
 void Janitor::remove(std::string path) {
+  run([path = std::move(path)] { remove_tree(path); });
+}
+
+void Janitor::run(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(path));
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    queue_.push_back(std::move(task));
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
   }
   work_.notify_one();
 }
@@ -27,16 +31,16 @@ void Janitor::flush() {
   idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
 }
 
-void Janitor::run() {
+void Janitor::loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and nothing left
-    std::string path = std::move(queue_.front());
+    std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    remove_tree(path);
+    task();
     lock.lock();
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();

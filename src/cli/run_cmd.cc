@@ -18,6 +18,8 @@
 #include "cli/system_clock.h"
 #include "cli/view.h"
 #include "engine/workflow_json.h"
+#include "cli/registry_flags.h"
+#include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
 
 namespace skiff::cli {
@@ -29,7 +31,8 @@ struct RunFlags {
   std::vector<std::string> parameters;
   std::string parameter_file;
   std::string entrypoint;
-  std::string executor = "host";
+  std::string executor;  // "" = container when runc is usable, else host
+  RegistryFlags registry;
   std::string output;
   std::string data_dir;
   bool logs = false;
@@ -134,11 +137,38 @@ int run(const RunFlags& flags) {
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());
     };
   }
-  if (flags.executor != "host") {
-    std::fprintf(stderr, "error: --executor %s: only \"host\" is available in this build\n", flags.executor.c_str());
-    return kExitInvalid;
+  exec_options.data_dir = data_dir;
+  exec_options.namespace_ = options.namespace_;
+  const spec::WorkflowSpec& effective = oper.effective_spec();
+  exec_options.host_network = effective.host_network;
+  exec_options.pod_security_context_json = effective.security_context_json;
+  if (!effective.image_pull_secrets_json.empty()) {
+    auto secrets = nlohmann::json::parse(effective.image_pull_secrets_json, nullptr, false);
+    if (secrets.is_array()) {
+      for (const auto& s : secrets) {
+        if (s.is_object() && s.contains("name") && s["name"].is_string()) exec_options.image_pull_secrets.push_back(s["name"]);
+      }
+    }
   }
-  auto executor = runtime::make_host_executor(exec_options);
+  runtime::ContainerOptions container;
+  std::string executor_kind = flags.executor;
+  if (executor_kind.empty()) {
+    Status usable = runtime::probe_containers(container);
+    executor_kind = usable ? "container" : "host";
+    if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
+  }
+  Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
+  if (executor_kind == "container") {
+    auto registry = registry_config(flags.registry);
+    if (!registry) {
+      std::fprintf(stderr, "error: %s\n", registry.status().message().c_str());
+      return kExitInvalid;
+    }
+    container.registry = std::move(*registry);
+    executor = runtime::make_container_executor(exec_options, container);
+  } else {
+    executor = runtime::make_host_executor(exec_options);
+  }
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return kExitInternal;
@@ -190,7 +220,9 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-p,--parameter", flags->parameters, "name=value, overrides spec.arguments");
   cmd->add_option("--parameter-file", flags->parameter_file, "YAML/JSON map of parameters");
   cmd->add_option("--entrypoint", flags->entrypoint, "template to start from instead of spec.entrypoint");
-  cmd->add_option("--executor", flags->executor, "where steps run: host")->check(CLI::IsMember({"host", "container"}));
+  cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable) or host")
+      ->check(CLI::IsMember({"host", "container"}));
+  add_registry_flags(cmd, &flags->registry);
   cmd->add_option("-o,--output", flags->output, "json | yaml | name | wide")->check(CLI::IsMember({"json", "yaml", "name", "wide"}));
   cmd->add_option("--data", flags->data_dir, "directory for logs and volumes (default $SKIFF_DATA or ~/.local/state/skiff)");
   cmd->add_flag("--logs", flags->logs, "print the steps' log lines as they come");

@@ -40,6 +40,10 @@ struct ExecutorOptions {
   std::string run_dir;             // per-workflow directory: logs/, volumes/, tmp/
   std::string data_dir;            // secrets, config maps, named volumes, images ("" = run_dir/../..)
   std::string namespace_ = "default";
+  // From the workflow's spec, for container steps.
+  bool host_network = false;
+  std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
+  std::string pod_security_context_json;
   int kill_grace_ms = 10000;       // SIGTERM, then SIGKILL after this long
   size_t max_stdout = 256 * 1024;  // kept for outputs.result (Argo caps result similarly)
   size_t max_output_parameter = 256 * 1024;

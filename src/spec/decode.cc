@@ -410,6 +410,9 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                                                   c.boolean(r["clusterScope"], p + ".workflowTemplateRef.clusterScope")};
   }
   s.service_account_name = c.str(n["serviceAccountName"], p + ".serviceAccountName");
+  s.host_network = c.boolean(n["hostNetwork"], p + ".hostNetwork");
+  s.image_pull_secrets_json = c.json_text(n["imagePullSecrets"]);
+  s.security_context_json = c.json_text(n["securityContext"]);
   if (c.map(n["ttlStrategy"], p + ".ttlStrategy")) {
     const Y& t = n["ttlStrategy"];
     c.keys(t, p + ".ttlStrategy", {"secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"});

@@ -264,6 +264,9 @@ struct WorkflowSpec {
   std::vector<ClaimTemplate> volume_claim_templates;
   std::optional<WorkflowTemplateRef> workflow_template_ref;
   std::string service_account_name;
+  bool host_network = false;
+  std::string image_pull_secrets_json;  // [{name: ...}]
+  std::string security_context_json;    // the pod-level securityContext
   std::optional<TtlStrategy> ttl_strategy;
   std::string pod_gc_json;
   std::string metrics_json;

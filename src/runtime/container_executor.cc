@@ -1,0 +1,754 @@
+#include "runtime/container_executor.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/eventfd.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "runtime/image_store.h"
+#include "runtime/process_executor.h"
+#include "runtime/secret_store.h"
+#include "runtime/step_plan.h"
+#include "runtime/volumes.h"
+#include "util/strings.h"
+
+extern char** environ;
+
+namespace skiff::runtime {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kInitPath = "/.skiff/init";
+constexpr const char* kStatusDir = "/.skiff/status";
+constexpr const char* kScriptPath = "/argo/staging/script";
+constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+// Docker's and containerd's default set, which Kubernetes Pods get.
+const std::vector<std::string> kDefaultCaps = {
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
+    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+
+const std::vector<std::string> kAllCaps = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
+
+// The default seccomp profile: everything is allowed except what only an administrator of
+// the machine needs (modules, reboot, clocks, swap, kexec, keyrings, raw handles, BPF,
+// perf) and, without CAP_SYS_ADMIN, mounts and new namespaces. Denied calls fail with
+// EPERM, as under Docker's default profile.
+const std::vector<std::string> kDeniedSyscalls = {
+    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module", "finit_module",
+    "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load",
+    "keyctl", "lookup_dcookie", "mbind", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
+    "perf_event_open", "process_vm_readv", "process_vm_writev", "query_module", "quotactl", "reboot",
+    "request_key", "set_mempolicy", "settimeofday", "stime", "swapoff", "swapon", "sysfs", "_sysctl", "uselib",
+    "userfaultfd", "ustat", "vm86", "vm86old", "syslog"};
+const std::vector<std::string> kAdminSyscalls = {"mount", "umount", "umount2", "pivot_root", "unshare", "setns",
+                                                 "fsopen", "fsmount", "fsconfig", "fspick", "move_mount",
+                                                 "open_tree", "mount_setattr"};
+
+std::string self_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(0, path.find_last_of('/'));
+}
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  for (const std::string& dir : split(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin", ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+bool filesystem_supported(const std::string& fs) {
+  auto text = read_file_capped("/proc/filesystems", 1 << 16);
+  return text && text->find("\t" + fs + "\n") != std::string::npos;
+}
+
+// Kubernetes quantities: "128Mi", "1G", "500m", "2", "1.5", "1e9".
+Result<double> parse_quantity(const std::string& text, const std::string& what) {
+  static const std::vector<std::pair<std::string, double>> kSuffixes = {
+      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
+      {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12},             {"P", 1e15},
+      {"m", 1e-3}};
+  std::string number = text;
+  double scale = 1;
+  for (const auto& [suffix, factor] : kSuffixes) {
+    if (number.size() > suffix.size() && number.compare(number.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      number.resize(number.size() - suffix.size());
+      scale = factor;
+      break;
+    }
+  }
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (number.empty() || !end || *end != '\0' || !std::isfinite(v) || v < 0) {
+    return invalid(what + " \"" + text + "\" is not a quantity (e.g. 256Mi, 1Gi, 500m, 2)");
+  }
+  return v * scale;
+}
+
+// Reads `path` inside the directory tree `root` as the step saw it: symbolic links resolve
+// within `root`, never out of it.
+Result<std::string> read_in_root(const std::string& root, const std::string& path, size_t cap) {
+  Fd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return errno_status("opening " + root, errno);
+  std::string rel = path;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  if (rel.empty()) rel = ".";
+  open_how how = {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  Fd fd(static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how)));
+  if (!fd.valid()) return errno_status("reading " + path, errno);
+  return read_file_capped("/proc/self/fd/" + std::to_string(fd.get()), cap);
+}
+
+struct UserSpec {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;
+};
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() < 11 && std::all_of(s.begin(), s.end(), ::isdigit);
+}
+
+// Looks `name` up in the image's passwd/group file: returns fields split on ':'.
+std::vector<std::string> lookup_entry(const std::string& rootfs, const char* file, const std::string& key, size_t field) {
+  auto text = read_in_root(rootfs, file, 1 << 20);
+  if (!text) return {};
+  for (const std::string& line : split(*text, '\n')) {
+    auto parts = split(line, ':');
+    if (parts.size() > field && parts[field] == key) return parts;
+  }
+  return {};
+}
+
+// The image's USER ("name", "uid", "name:group", "uid:gid") as numbers, via its /etc files.
+Result<UserSpec> image_user(const std::string& rootfs, const std::string& user) {
+  UserSpec u;
+  if (user.empty()) return u;
+  std::string name = user.substr(0, user.find(':'));
+  std::string group = user.find(':') == std::string::npos ? "" : user.substr(user.find(':') + 1);
+  std::vector<std::string> pw = lookup_entry(rootfs, "/etc/passwd", name, all_digits(name) ? 2 : 0);
+  if (all_digits(name)) {
+    u.uid = static_cast<uint32_t>(std::stoul(name));
+  } else if (pw.size() > 3 && all_digits(pw[2])) {
+    u.uid = static_cast<uint32_t>(std::stoul(pw[2]));
+  } else {
+    return invalid("image user \"" + name + "\" is not in the image's /etc/passwd");
+  }
+  if (pw.size() > 3 && all_digits(pw[3])) u.gid = static_cast<uint32_t>(std::stoul(pw[3]));
+  if (!group.empty()) {
+    if (all_digits(group)) {
+      u.gid = static_cast<uint32_t>(std::stoul(group));
+    } else {
+      auto gr = lookup_entry(rootfs, "/etc/group", group, 0);
+      if (gr.size() < 3 || !all_digits(gr[2])) return invalid("image group \"" + group + "\" is not in /etc/group");
+      u.gid = static_cast<uint32_t>(std::stoul(gr[2]));
+    }
+  }
+  return u;
+}
+
+Json bind_mount(const std::string& source, const std::string& target, bool read_only) {
+  Json options = {"rbind", "rprivate"};
+  if (read_only) options.push_back("ro");
+  return {{"destination", target}, {"type", "bind"}, {"source", source}, {"options", options}};
+}
+
+Json base_mounts(bool privileged) {
+  return Json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+       {"options", privileged ? Json{"nosuid", "noexec", "nodev"} : Json{"nosuid", "noexec", "nodev", "ro"}}},
+      {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
+  });
+}
+
+Json seccomp_profile(const std::set<std::string>& caps) {
+  std::vector<std::string> denied = kDeniedSyscalls;
+  if (!caps.count("CAP_SYS_ADMIN")) denied.insert(denied.end(), kAdminSyscalls.begin(), kAdminSyscalls.end());
+#if defined(__x86_64__)
+  Json arches = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+#elif defined(__aarch64__)
+  Json arches = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
+#else
+  Json arches = Json::array();
+#endif
+  return {{"defaultAction", "SCMP_ACT_ALLOW"},
+          {"architectures", arches},
+          {"syscalls", {{{"names", denied}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+}
+
+// The securityContext fields that matter here, pod-level first, then the container's.
+struct Security {
+  std::optional<int64_t> run_as_user, run_as_group;
+  bool run_as_non_root = false;
+  bool privileged = false;
+  bool read_only_root = false;
+  std::optional<bool> allow_privilege_escalation;
+  std::vector<std::string> cap_add, cap_drop;
+  std::vector<int64_t> supplemental_groups;
+};
+
+Status merge_security(Security* s, const std::string& text, const std::string& where) {
+  if (text.empty()) return Status::ok();
+  Json j = Json::parse(text, nullptr, false);
+  if (!j.is_object()) return invalid(where + " must be an object");
+  try {
+    if (j.contains("runAsUser")) s->run_as_user = j["runAsUser"].get<int64_t>();
+    if (j.contains("runAsGroup")) s->run_as_group = j["runAsGroup"].get<int64_t>();
+    if (j.contains("runAsNonRoot")) s->run_as_non_root = j["runAsNonRoot"].get<bool>();
+    if (j.contains("privileged")) s->privileged = j["privileged"].get<bool>();
+    if (j.contains("readOnlyRootFilesystem")) s->read_only_root = j["readOnlyRootFilesystem"].get<bool>();
+    if (j.contains("allowPrivilegeEscalation")) s->allow_privilege_escalation = j["allowPrivilegeEscalation"].get<bool>();
+    if (j.contains("supplementalGroups")) s->supplemental_groups = j["supplementalGroups"].get<std::vector<int64_t>>();
+    if (j.contains("capabilities")) {
+      const Json& c = j["capabilities"];
+      if (c.contains("add")) s->cap_add = c["add"].get<std::vector<std::string>>();
+      if (c.contains("drop")) s->cap_drop = c["drop"].get<std::vector<std::string>>();
+    }
+  } catch (const std::exception& e) {
+    return invalid(where + ": " + e.what());
+  }
+  for (auto id : {s->run_as_user, s->run_as_group}) {
+    if (id && (*id < 0 || *id > 0x7fffffff)) return invalid(where + ": runAsUser/runAsGroup out of range");
+  }
+  return Status::ok();
+}
+
+std::string cap_name(std::string c) {
+  for (char& ch : c) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return starts_with(c, "CAP_") ? c : "CAP_" + c;
+}
+
+// One image pull shared by every step that needs it.
+struct Pull {
+  bool done = false;
+  Status status;
+  Image image;
+};
+
+bool cgroup2_unified() {
+  struct statfs fs;
+  return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// How many times the kernel's OOM killer struck in the container's cgroup.
+int64_t oom_kills(const std::string& cgroup) {
+  std::string path = cgroup2_unified() ? "/sys/fs/cgroup" + cgroup + "/memory.events"
+                                       : "/sys/fs/cgroup/memory" + cgroup + "/memory.oom_control";
+  auto text = read_file_capped(path, 1 << 16);
+  if (!text) return 0;
+  for (const std::string& line : split(*text, '\n')) {
+    if (starts_with(line, "oom_kill ")) return std::strtoll(line.c_str() + 9, nullptr, 10);
+  }
+  return 0;
+}
+
+// Runs a short helper (runc kill / delete) to completion, output discarded.
+void run_quietly(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  posix_spawn_file_actions_destroy(&fa);
+}
+
+class ContainerLauncher final : public Launcher {
+ public:
+  ContainerLauncher(ExecutorOptions options, ContainerOptions container, std::unique_ptr<ImageStore> store)
+      : options_(std::move(options)), container_(std::move(container)), store_(std::move(store)) {
+    wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    defaults_.data_dir = options_.data_dir;
+    defaults_.namespace_ = options_.namespace_;
+    // imagePullSecrets add their credentials to the configured ones.
+    for (const auto& name : options_.image_pull_secrets) {
+      auto secret = read_config_object(options_.data_dir, ConfigKind::kSecret, options_.namespace_, name);
+      if (!secret) {
+        pull_secret_error_ = secret.status().with_context("imagePullSecrets");
+        continue;
+      }
+      auto it = secret->data.find(".dockerconfigjson");
+      if (it == secret->data.end()) {
+        pull_secret_error_ = invalid("imagePullSecrets: secret " + name + " has no .dockerconfigjson (create it with "
+                                     "`skiff secret create docker-registry`)");
+        continue;
+      }
+      // Secrets come first: credentials a workflow names win over the machine's.
+      RegistryConfig from_secret;
+      if (Status s = load_docker_config_text(&from_secret, it->second, "secret " + name); !s) {
+        pull_secret_error_ = s;
+        continue;
+      }
+      for (auto& [host, creds] : from_secret.auths) container_.registry.auths[host] = creds;
+    }
+    client_ = std::make_unique<RegistryClient>(container_.registry);
+  }
+
+  ~ContainerLauncher() override {
+    for (auto& t : pullers_) t.join();
+  }
+
+  bool prepared(const StepRequest& request) override {
+    if (!request.tmpl.container || request.tmpl.container->image.empty()) return true;  // fails in launch
+    auto ref = parse_image_ref(request.tmpl.container->image);
+    if (!ref) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pulls_.find(request.tmpl.container->image);
+    if (it != pulls_.end()) return it->second.done;
+    Pull& pull = pulls_[request.tmpl.container->image];
+    auto policy = pull_policy_for(request.tmpl.container->image_pull_policy, *ref);
+    if (!policy) {
+      pull.done = true;
+      pull.status = policy.status();
+      return true;
+    }
+    if (*policy != PullPolicy::kAlways) {
+      auto local = store_->find(*ref);
+      if (local || *policy == PullPolicy::kNever) {
+        pull.done = true;
+        if (local) {
+          pull.image = std::move(*local);
+        } else {
+          pull.status = not_found("image " + ref->canonical() + " is not in the local store and imagePullPolicy is "
+                                  "Never; run `skiff image pull " + ref->canonical() + "` first");
+        }
+        return true;
+      }
+    }
+    std::string key = request.tmpl.container->image;
+    pullers_.emplace_back([this, key, ref = *ref] {
+      auto image = store_->pull(*client_, ref, nullptr);
+      std::lock_guard<std::mutex> lock(mu_);
+      Pull& p = pulls_[key];
+      p.done = true;
+      if (image) {
+        p.image = std::move(*image);
+      } else {
+        p.status = image.status();
+      }
+      uint64_t one = 1;
+      (void)!::write(wake_.get(), &one, sizeof one);
+    });
+    return false;
+  }
+
+  Status preparation_error(const StepRequest& request) override {
+    if (!pull_secret_error_.is_ok()) return pull_secret_error_;
+    if (!request.tmpl.container) return Status::ok();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pulls_.find(request.tmpl.container->image);
+    return it == pulls_.end() ? Status::ok() : it->second.status;
+  }
+
+  int wake_fd() const override { return wake_.get(); }
+  void clear_wake() override {
+    uint64_t n;
+    (void)!::read(wake_.get(), &n, sizeof n);
+  }
+
+  Result<Launched> launch(const StepRequest& request, const std::string& log_path) override;
+
+ private:
+  Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& step_dir,
+                              const std::vector<BindMount>& binds, std::string* cgroup, bool* keep);
+
+  ExecutorOptions options_;
+  ContainerOptions container_;
+  std::unique_ptr<ImageStore> store_;
+  std::unique_ptr<RegistryClient> client_;
+  PlanDefaults defaults_;
+  Status pull_secret_error_;
+  std::mutex mu_;
+  std::map<std::string, Pull> pulls_;  // by image as written in the template
+  std::vector<std::thread> pullers_;
+  Fd wake_;
+  uint64_t sequence_ = 0;
+};
+
+Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const Image& image,
+                                               const std::string& step_dir, const std::vector<BindMount>& binds,
+                                               std::string* cgroup, bool* keep) {
+  const spec::Container& c = *request.tmpl.container;
+  const bool script = !c.source.empty();
+  std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
+
+  Security sec;
+  if (Status s = merge_security(&sec, options_.pod_security_context_json, "spec.securityContext"); !s) return s;
+  if (Status s = merge_security(&sec, c.security_context_json, "securityContext"); !s) return s;
+
+  // Environment: the image's, then HOSTNAME, then the container's (which may refer to both).
+  EnvList base;
+  for (const std::string& e : image.config.env) {
+    size_t eq = e.find('=');
+    if (eq != std::string::npos && eq > 0) base.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+  }
+  if (std::none_of(base.begin(), base.end(), [](const auto& kv) { return kv.first == "PATH"; })) {
+    base.emplace_back("PATH", std::string(kDefaultPath).substr(5));
+  }
+  base.emplace_back("HOSTNAME", hostname);
+  auto env = resolve_env(c, std::move(base), defaults_, request.pod_name);
+  if (!env) return env.status();
+
+  // Kubernetes: command replaces ENTRYPOINT (and drops CMD); args replace CMD.
+  std::vector<std::string> argv;
+  if (!c.command.empty()) {
+    argv = c.command;
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+  } else if (script) {
+    argv = {"sh"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+  } else {
+    argv = image.config.entrypoint;
+    const auto& tail = c.args.empty() ? image.config.cmd : c.args;
+    argv.insert(argv.end(), tail.begin(), tail.end());
+  }
+  if (script) argv.push_back(kScriptPath);
+  if (argv.empty()) {
+    return invalid("container has no command: neither the template nor image " + image.name +
+                   " (ENTRYPOINT/CMD) gives one");
+  }
+  Json args = Json::array({kInitPath});
+  for (const auto& a : argv) args.push_back(expand_vars(a, *env));
+  if (args[1].get<std::string>().empty()) return invalid("container command is an empty string");
+
+  // User: securityContext, else the image's USER.
+  auto user = image_user(step_dir + "/rootfs", image.config.user);
+  if (!user) return user.status();
+  if (sec.run_as_user) {
+    user->uid = static_cast<uint32_t>(*sec.run_as_user);
+    if (!sec.run_as_group) {
+      auto pw = lookup_entry(step_dir + "/rootfs", "/etc/passwd", std::to_string(user->uid), 2);
+      user->gid = pw.size() > 3 && all_digits(pw[3]) ? static_cast<uint32_t>(std::stoul(pw[3])) : 0;
+    }
+  }
+  if (sec.run_as_group) user->gid = static_cast<uint32_t>(*sec.run_as_group);
+  if (sec.run_as_non_root && user->uid == 0) {
+    return invalid("securityContext.runAsNonRoot is set but the container would run as root (uid 0): set runAsUser "
+                   "or use an image with a non-root USER");
+  }
+  Json groups = Json::array();
+  for (auto g : sec.supplemental_groups) groups.push_back(g);
+
+  // Capabilities: the default set, plus add, minus drop ("ALL" drops every one).
+  std::set<std::string> caps;
+  if (sec.privileged) {
+    caps.insert(kAllCaps.begin(), kAllCaps.end());
+  } else {
+    caps.insert(kDefaultCaps.begin(), kDefaultCaps.end());
+    for (const auto& d : sec.cap_drop) {
+      if (cap_name(d) == "CAP_ALL") {
+        caps.clear();
+      } else {
+        caps.erase(cap_name(d));
+      }
+    }
+    for (const auto& a : sec.cap_add) {
+      if (cap_name(a) == "CAP_ALL") {
+        caps.insert(kAllCaps.begin(), kAllCaps.end());
+      } else if (std::find(kAllCaps.begin(), kAllCaps.end(), cap_name(a)) == kAllCaps.end()) {
+        return invalid("securityContext.capabilities.add: unknown capability \"" + a + "\"");
+      } else {
+        caps.insert(cap_name(a));
+      }
+    }
+  }
+  Json cap_list(std::vector<std::string>(caps.begin(), caps.end()));
+  Json effective = user->uid == 0 ? cap_list : Json::array();  // a non-root process starts without them
+
+  std::string cwd = c.working_dir.empty() ? image.config.working_dir : expand_vars(c.working_dir, *env);
+  if (cwd.empty()) cwd = "/";
+  auto clean_cwd = clean_absolute_path(cwd);
+  if (!clean_cwd) return clean_cwd.status().with_context("workingDir");
+
+  struct rlimit nofile;
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  uint64_t files = std::min<uint64_t>(nofile.rlim_max, 1048576);
+
+  Json process = {{"terminal", false},
+                  {"user", {{"uid", user->uid}, {"gid", user->gid}, {"additionalGids", groups}}},
+                  {"args", args},
+                  {"env", Json::array()},
+                  {"cwd", *clean_cwd},
+                  {"capabilities",
+                   {{"bounding", cap_list}, {"effective", effective}, {"permitted", effective},
+                    {"inheritable", Json::array()}, {"ambient", Json::array()}}},
+                  {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", files}, {"soft", files}}}},
+                  {"noNewPrivileges", !sec.privileged && !sec.allow_privilege_escalation.value_or(false)}};
+  for (const auto& [k, v] : *env) process["env"].push_back(k + "=" + v);
+
+  Json mounts = base_mounts(sec.privileged);
+  mounts.push_back(bind_mount(container_.init_path, kInitPath, true));
+  mounts.push_back(bind_mount(step_dir + "/status", kStatusDir, false));
+  mounts.push_back(bind_mount(step_dir + "/hosts", "/etc/hosts", true));
+  mounts.push_back(bind_mount(step_dir + "/hostname", "/etc/hostname", true));
+  if (::access("/etc/resolv.conf", R_OK) == 0) mounts.push_back(bind_mount("/etc/resolv.conf", "/etc/resolv.conf", true));
+  if (script) mounts.push_back(bind_mount(step_dir + "/script", kScriptPath, true));
+  for (const auto& b : binds) mounts.push_back(bind_mount(b.source, b.target, b.read_only));
+
+  Json namespaces = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}};
+  if (!options_.host_network) namespaces.push_back({{"type", "network"}});
+
+  Json resources = {{"devices", {{{"allow", sec.privileged}, {"access", "rwm"}}}}, {"pids", {{"limit", 32768}}}};
+  if (!c.resources_json.empty()) {
+    Json r = Json::parse(c.resources_json, nullptr, false);
+    const Json limits = r.is_object() ? r.value("limits", Json::object()) : Json::object();
+    if (limits.contains("memory")) {
+      std::string text = limits["memory"].is_string() ? limits["memory"].get<std::string>() : limits["memory"].dump();
+      auto bytes = parse_quantity(text, "resources.limits.memory");
+      if (!bytes) return bytes.status();
+      if (*bytes < 4 * 1048576.0) return invalid("resources.limits.memory " + text + " is below the 4Mi a container needs");
+      resources["memory"] = {{"limit", static_cast<int64_t>(*bytes)}, {"swap", static_cast<int64_t>(*bytes)}};
+      *keep = true;  // keep the cgroup until its OOM counter was read
+    }
+    if (limits.contains("cpu")) {
+      std::string text = limits["cpu"].is_string() ? limits["cpu"].get<std::string>() : limits["cpu"].dump();
+      auto cpus = parse_quantity(text, "resources.limits.cpu");
+      if (!cpus) return cpus.status();
+      int64_t quota = std::max<int64_t>(1000, static_cast<int64_t>(*cpus * 100000));
+      resources["cpu"] = {{"quota", quota}, {"period", 100000}};
+    }
+  }
+
+  Json linux_section = {{"namespaces", namespaces}, {"cgroupsPath", *cgroup}, {"resources", resources}};
+  if (!sec.privileged) {
+    linux_section["maskedPaths"] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                                    "/sys/firmware", "/sys/devices/virtual/powercap"};
+    linux_section["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    linux_section["seccomp"] = seccomp_profile(caps);
+  }
+  return Json{{"ociVersion", "1.0.2"},
+              {"process", process},
+              {"root", {{"path", "rootfs"}, {"readonly", sec.read_only_root}}},
+              {"hostname", hostname},
+              {"mounts", mounts},
+              {"linux", linux_section}};
+}
+
+Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std::string& log_path) {
+  if (!request.tmpl.container) {
+    return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
+  }
+  const spec::Container& c = *request.tmpl.container;
+  if (c.image.empty()) return invalid("container has no image: set `image` (e.g. busybox:1.36)");
+  Image image;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    image = pulls_[c.image].image;
+  }
+  std::string id = "skiff-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
+  std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(sequence_);
+  std::string rootfs = step_dir + "/rootfs";
+  auto undo = [&](const Status& s) -> Status {
+    ::umount2(rootfs.c_str(), MNT_DETACH);
+    remove_tree(step_dir);
+    return s;
+  };
+  for (const char* sub : {"/rootfs", "/upper", "/work", "/status"}) {
+    if (Status s = make_dirs(step_dir + sub); !s) return undo(s);
+  }
+  ::chmod((step_dir + "/status").c_str(), 0777);
+  std::string lower;
+  for (auto it = image.layer_dirs.rbegin(); it != image.layer_dirs.rend(); ++it) lower += (lower.empty() ? "" : ":") + *it;
+  std::string overlay = "lowerdir=" + lower + ",upperdir=" + step_dir + "/upper,workdir=" + step_dir + "/work";
+  if (overlay.size() >= 4000) {
+    return undo(invalid("image " + image.name + " has too many layers (" + std::to_string(image.layer_dirs.size()) +
+                        ") for one overlay mount from " + store_->root()));
+  }
+  if (::mount("overlay", rootfs.c_str(), "overlay", 0, overlay.c_str()) != 0) {
+    return undo(errno_status("mounting the rootfs of " + image.name + " (overlayfs)", errno));
+  }
+
+  VolumeContext ctx{options_.run_dir, step_dir, options_.data_dir, options_.namespace_};
+  auto binds = resolve_binds(request, ctx);
+  if (!binds) return undo(binds.status());
+  std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
+  write_file(step_dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
+                                      hostname + "\n", 0644);
+  write_file(step_dir + "/hostname", hostname + "\n", 0644);
+  if (!c.source.empty()) {
+    if (Status s = write_file(step_dir + "/script", c.source, 0755); !s) return undo(s.with_context("script"));
+  }
+  std::string cgroup = "/skiff/" + id;
+  bool keep = false;
+  auto config = runtime_config(request, image, step_dir, *binds, &cgroup, &keep);
+  if (!config) return undo(config.status());
+  if (Status s = write_file(step_dir + "/config.json", config->dump(), 0600); !s) return undo(s);
+
+  Fd out_r, out_w, err_r, err_w;
+  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo(s);
+  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo(s);
+  std::vector<std::string> args = {container_.runc, "--root", container_.state_root, "--log", step_dir + "/runc.log",
+                                   "--log-format", "json", "run", "--bundle", step_dir};
+  if (keep) args.push_back("--keep");
+  args.push_back(id);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return undo(errno_status("starting " + container_.runc, rc));
+  Launched l;
+  l.pid = pid;
+  l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!l.pidfd.valid()) {
+    ::kill(pid, SIGKILL);
+    int status;
+    ::waitpid(pid, &status, 0);
+    return undo(errno_status("pidfd_open", errno));
+  }
+  l.out = std::move(out_r);
+  l.err = std::move(err_r);
+  std::string runc = container_.runc, root = container_.state_root;
+  // runc forwards SIGTERM to the container's init, which passes it on to the command.
+  l.signal = [pid, runc, root, id](bool force) {
+    if (force) {
+      run_quietly({runc, "--root", root, "kill", id, "KILL"});
+    } else {
+      ::kill(pid, SIGTERM);
+    }
+  };
+  std::vector<std::pair<std::string, std::string>> outputs;  // name, path in the container
+  for (const auto& p : request.tmpl.outputs.parameters) {
+    if (p.value_from && !p.value_from->path.empty()) outputs.emplace_back(p.name, p.value_from->path);
+  }
+  size_t cap = options_.max_output_parameter;
+  l.finish = [step_dir, outputs, binds = *binds, cap, keep, cgroup](StepResult* result) {
+    if (auto err = read_file_capped(step_dir + "/status/error", 4096); err && !err->empty()) {
+      result->error = true;
+      result->message = *err;
+      return;
+    }
+    if (auto log = read_file_capped(step_dir + "/runc.log", 1 << 20); log) {
+      for (const std::string& line : split(*log, '\n')) {
+        Json entry = Json::parse(line, nullptr, false);
+        if (entry.is_object() && entry.value("level", "") == "error") {
+          result->error = true;
+          result->message = "runc: " + entry.value("msg", line);
+          return;
+        }
+      }
+    }
+    if (keep && result->exit_code == 137 && oom_kills(cgroup) > 0) result->message = "OOMKilled (exit code 137)";
+    for (const auto& [name, path] : outputs) {
+      auto clean = clean_absolute_path(path);
+      if (!clean) continue;
+      const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
+      for (const auto& b : binds) {
+        if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
+      }
+      std::string root = step_dir + "/rootfs", rel = *clean;
+      if (holder && holder->is_file) {
+        root = holder->source.substr(0, holder->source.find_last_of('/'));
+        rel = holder->source.substr(holder->source.find_last_of('/'));
+      } else if (holder) {
+        root = holder->source;
+        rel = clean->substr(holder->target.size());
+      }
+      auto value = read_in_root(root, rel, cap);
+      if (value) result->output_parameters[name] = std::move(*value);
+    }
+  };
+  l.cleanup = [step_dir, rootfs, keep, runc, root, id] {
+    if (keep) run_quietly({runc, "--root", root, "delete", "--force", id});
+    ::umount2(rootfs.c_str(), MNT_DETACH);
+    remove_tree(step_dir);
+  };
+  return l;
+}
+
+}  // namespace
+
+Status probe_containers(const ContainerOptions& options) {
+  if (::geteuid() != 0) return Status(Code::kUnavailable, "containers need root (rootless runc is not supported yet)");
+  if (find_program(options.runc).empty()) {
+    return Status(Code::kUnavailable, "runc not found (install it: apt-get install runc)");
+  }
+  if (!filesystem_supported("overlay")) return Status(Code::kUnavailable, "the kernel has no overlayfs");
+  std::string init = options.init_path.empty() ? self_dir() + "/skiff-init" : options.init_path;
+  if (::access(init.c_str(), X_OK) != 0) {
+    return Status(Code::kUnavailable, "skiff-init not found at " + init + " (it is built and installed with skiff)");
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Executor>> make_container_executor(const ExecutorOptions& options,
+                                                          const ContainerOptions& container) {
+  if (Status s = probe_containers(container); !s) return s;
+  ExecutorOptions opts = options;
+  if (Status s = prepare_run_dir(&opts); !s) return s;
+  ContainerOptions copts = container;
+  copts.runc = find_program(container.runc);
+  if (copts.init_path.empty()) copts.init_path = self_dir() + "/skiff-init";
+  auto store = ImageStore::open(opts.data_dir + "/images");
+  if (!store) return store.status();
+  // Rootfs mounts and step directories stay private to this process: a private mount
+  // namespace with a tmpfs for the steps, entered before any thread exists.
+  if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
+    ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  auto launcher = std::make_unique<ContainerLauncher>(opts, std::move(copts), std::move(*store));
+  return make_process_executor(std::move(opts), std::move(launcher));
+}
+
+}  // namespace skiff::runtime

@@ -1,0 +1,73 @@
+/* skiff-init: PID 1 of every container step (statically linked, bound read-only into the
+ * container at /.skiff/init).
+ *
+ * The step's command runs as PID 2 in its own process group, so it gets the default
+ * signal behaviour a command expects (a bare PID 1 ignores SIGTERM unless it installed a
+ * handler). SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to that
+ * group; orphans are reaped; when the command exits, the init exits with its code
+ * (128+N when killed by signal N), which ends the container. This is what Argo's
+ * executor does inside a Pod, and what the host sandbox's init does. If the command cannot
+ * be executed, the reason goes to /.skiff/status/error, so the node becomes an Error. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fputs("skiff-init: usage: skiff-init COMMAND [ARG...]\n", stderr);
+    return 127;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t child = fork();
+  if (child < 0) {
+    perror("skiff-init: fork");
+    return 126;
+  }
+  if (child == 0) {
+    setpgid(0, 0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    execvp(argv[1], argv + 1);
+    /* Tell skiff (through the status directory it mounted) that the step never started. */
+    int err = errno;
+    char msg[512];
+    if (err == ENOENT) {
+      snprintf(msg, sizeof msg, "executable \"%s\" not found%s", argv[1], strchr(argv[1], '/') ? "" : " in $PATH");
+    } else {
+      snprintf(msg, sizeof msg, "cannot run executable \"%s\": %s", argv[1], strerror(err));
+    }
+    FILE* f = fopen("/.skiff/status/error", "w");
+    if (f) {
+      fputs(msg, f);
+      fclose(f);
+    }
+    fprintf(stderr, "skiff-init: %s\n", msg);
+    _exit(err == ENOENT ? 127 : 126);
+  }
+  setpgid(child, child);
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      for (size_t i = 0; i < sizeof kForwarded / sizeof kForwarded[0]; ++i) {
+        if (sig == kForwarded[i]) kill(-child, sig);
+      }
+      continue;
+    }
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid != child) continue;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    }
+  }
+}

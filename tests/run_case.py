@@ -21,6 +21,13 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   host_absent: [/tmp/x]        # paths that must not exist on the host afterwards
   interrupt_after: 0.5          # send SIGINT after this many seconds
   raw: true                    # don't add `-o json`: check only exit code, stdout, stderr
+  executors: [container]       # run only with these executors (default: host and container)
+  container: {...}             # expectations that differ in containers, merged over the rest
+  setup: [[secret, create, ...]]   # skiff commands run first (same data directory)
+
+Every case runs with --executor host and, given --registry DIR (a registry started by
+tests/registry/registry.py), with --executor container, images pulled through its mirror.
+A case not meant for the executor exits 77 (skipped).
 """
 import argparse
 import json
@@ -73,19 +80,34 @@ def check_node(name, node, want, by_id):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skiff", required=True)
+    ap.add_argument("--executor", default="host", choices=["host", "container"])
+    ap.add_argument("--registry", help="directory of a running test registry (tests/registry/registry.py)")
     ap.add_argument("case")
     a = ap.parse_args()
     expect_path = a.case[: -len(".yaml")] + ".expect.yaml"
     with open(expect_path) as f:
         want = yaml.safe_load(f) or {}
+    if a.executor not in want.get("executors", ["host", "container"]):
+        print(f"skipped: this case is for {want['executors']}")
+        sys.exit(77)
+    if a.executor in want:
+        want = {**want, **want[a.executor]}
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
         extra = [str(x).replace("{case_dir}", case_dir) for x in want.get("args", [])]
         argv = [a.skiff, command, a.case] + extra
+        registry = []
+        if a.executor == "container" and a.registry:
+            registry = ["--registries", f"{a.registry}/registries.yaml", "--registry-config", f"{a.registry}/config.json"]
         if command == "run":
-            argv += ["--executor", "host", "--data", data] + ([] if want.get("raw") else ["-o", "json"])
+            argv += ["--executor", a.executor, "--data", data] + registry + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
+        for step in want.get("setup", []):
+            step = [str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "") for x in step]
+            done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)
+            if done.returncode != 0:
+                fail(f"setup {step} failed: {done.stderr}")
         try:
             if "interrupt_after" in want:
                 p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=data)

@@ -6,6 +6,13 @@ gtest_discover_tests(skiff_tests DISCOVERY_MODE PRE_TEST PROPERTIES LABELS unit)
 find_program(SKIFF_PYTHON NAMES python3 REQUIRED)
 file(GLOB_RECURSE skiff_cases CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tests/workflows
      ${CMAKE_SOURCE_DIR}/tests/workflows/*.yaml)
+# A real registry (TLS from a test CA, htpasswd auth) for the container runs of every case.
+set(SKIFF_TEST_REGISTRY ${CMAKE_BINARY_DIR}/test-registry)
+add_test(NAME registry/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/registry.py start ${SKIFF_TEST_REGISTRY})
+add_test(NAME registry/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/registry.py stop ${SKIFF_TEST_REGISTRY})
+set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container")
+set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container")
+
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")
     continue()
@@ -14,5 +21,10 @@ foreach(case ${skiff_cases})
   add_test(NAME wf/${name}
            COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/run_case.py
                    --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
-  set_tests_properties(wf/${name} PROPERTIES LABELS "e2e;host" TIMEOUT 120)
+  set_tests_properties(wf/${name} PROPERTIES LABELS "e2e;host" TIMEOUT 120 SKIP_RETURN_CODE 77)
+  add_test(NAME wfc/${name}
+           COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/run_case.py --executor container
+                   --registry ${SKIFF_TEST_REGISTRY} --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
+  set_tests_properties(wfc/${name} PROPERTIES LABELS "e2e;container" TIMEOUT 120 SKIP_RETURN_CODE 77
+                       FIXTURES_REQUIRED registry)
 endforeach()

@@ -15,7 +15,8 @@ busybox-static and pushes them over the distribution API. It writes, under DIR:
 `registry.py stop DIR` stops it. Images pushed (all also reachable as docker.io/... through
 the mirror): library/busybox:latest (and :1.36), skiff-test/entry:1 (ENTRYPOINT, CMD,
 WORKDIR, USER and ENV set), skiff-test/layers:1 (a second layer with a whiteout and an
-opaque directory), skiff-test/index:1 (an OCI index pointing at busybox for this machine).
+opaque directory), library/busybox:index (an OCI index pointing at busybox for this
+machine), alpine/git (busybox plus the host's git and its libraries).
 """
 import base64
 import gzip
@@ -155,6 +156,33 @@ def busybox_layer():
     return tar_of(entries)
 
 
+def host_binaries_layer(programs):
+    """The host's programs with the shared libraries they load (for tool images: git)."""
+    files = {}
+    for prog in programs:
+        path = shutil.which(prog)
+        files[path] = True
+        ldd = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+        for line in ldd.splitlines():
+            parts = line.split()
+            lib = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+            if lib.startswith("/"):
+                files[lib] = True
+    entries, dirs = [], set()
+    for path in files:
+        real = os.path.realpath(path)
+        for p in (path, real):
+            parent = os.path.dirname(p).lstrip("/")
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                parent = os.path.dirname(parent)
+        entries.append((real.lstrip("/"), "file", open(real, "rb").read(), 0o755, 0))
+        if real != path:
+            entries.append((path.lstrip("/"), "symlink", real, 0o777, 0))
+    dir_entries = [(d, "dir", None, 0o755, 0) for d in sorted(dirs) if d not in ("bin", "usr", "usr/bin", "etc")]
+    return tar_of(dir_entries + entries)
+
+
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -175,6 +203,9 @@ def push_images(reg):
     upper = tar_of([("etc/.wh.motd", "file", b"", 0o644, 0), ("etc/skel/.wh..wh..opq", "file", b"", 0o644, 0),
                     ("etc/skel/new", "file", b"from the upper layer\n", 0o644, 0)])
     reg.push_image("skiff-test/layers", ["1"], [base, upper], cfg)
+    # Stands in for alpine/git: busybox plus the host's git.
+    reg.push_image("alpine/git", ["latest"], [base, host_binaries_layer(["git"])],
+                   {"Env": [PATH_ENV], "Entrypoint": ["git"], "Cmd": ["--help"]})
 
 
 def wait_ready(reg, proc, log):

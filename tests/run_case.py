@@ -24,6 +24,8 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   executors: [container]       # run only with these executors (default: host and container)
   container: {...}             # expectations that differ in containers, merged over the rest
   setup: [[secret, create, ...]]   # skiff commands run first (same data directory)
+  registry_args: false         # don't pass the test registry's settings; args give their own
+                               # ({registry} is its directory, {registry_host} its host:port)
 
 Every case runs with --executor host and, given --registry DIR (a registry started by
 tests/registry/registry.py), with --executor container, images pulled through its mirror.
@@ -95,16 +97,25 @@ def main():
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
-        extra = [str(x).replace("{case_dir}", case_dir) for x in want.get("args", [])]
+        reg_host = ""
+        if a.registry:
+            with open(f"{a.registry}/env.json") as f:
+                reg_host = json.load(f)["host"]
+
+        def expand(x):
+            return str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "").replace(
+                "{registry_host}", reg_host)
+
+        extra = [expand(x) for x in want.get("args", [])]
         argv = [a.skiff, command, a.case] + extra
         registry = []
-        if a.executor == "container" and a.registry:
+        if a.executor == "container" and a.registry and want.get("registry_args", True):
             registry = ["--registries", f"{a.registry}/registries.yaml", "--registry-config", f"{a.registry}/config.json"]
         if command == "run":
             argv += ["--executor", a.executor, "--data", data] + registry + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
         for step in want.get("setup", []):
-            step = [str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "") for x in step]
+            step = [expand(x) for x in step]
             done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)
             if done.returncode != 0:
                 fail(f"setup {step} failed: {done.stderr}")

@@ -521,7 +521,8 @@ void OperatorImpl::step_exited(const StepExit& exit) {
   } else if (exit.error) {
     message = exit.message.empty() ? "the step could not run" : exit.message;
   } else if (exit.exit_code != 0) {
-    message = "Error (exit code " + std::to_string(exit.exit_code) + ")";
+    // The runner may know why (e.g. "OOMKilled (exit code 137)"); else Argo's generic words.
+    message = exit.message.empty() ? "Error (exit code " + std::to_string(exit.exit_code) + ")" : exit.message;
   }
   if (t) {
     for (const auto& p : t->outputs.parameters) {

@@ -25,7 +25,8 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   container: {...}             # expectations that differ in containers, merged over the rest
   setup: [[secret, create, ...]]   # skiff commands run first (same data directory)
   registry_args: false         # don't pass the test registry's settings; args give their own
-                               # ({registry} is its directory, {registry_host} its host:port)
+                               # ({registry} is its directory, {registry_KEY} a key of its env.json:
+                               # {registry_host}, {registry_busybox_digest})
 
 Every case runs with --executor host and, given --registry DIR (a registry started by
 tests/registry/registry.py), with --executor container, images pulled through its mirror.
@@ -97,14 +98,16 @@ def main():
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
-        reg_host = ""
+        reg_env = {}
         if a.registry:
             with open(f"{a.registry}/env.json") as f:
-                reg_host = json.load(f)["host"]
+                reg_env = json.load(f)
 
         def expand(x):
-            return str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "").replace(
-                "{registry_host}", reg_host)
+            x = str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "")
+            for k, v in reg_env.items():
+                x = x.replace("{registry_" + k + "}", str(v))
+            return x
 
         extra = [expand(x) for x in want.get("args", [])]
         argv = [a.skiff, command, a.case] + extra

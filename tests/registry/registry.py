@@ -187,6 +187,7 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def push_images(reg):
+    """Pushes the test images; returns facts the cases may refer to."""
     base = busybox_layer()
     cfg = {"Env": [PATH_ENV], "Cmd": ["sh"]}
     digest, size = reg.push_image("library/busybox", ["latest", "1.36"], [base], cfg)
@@ -206,6 +207,7 @@ def push_images(reg):
     # Stands in for alpine/git: busybox plus the host's git.
     reg.push_image("alpine/git", ["latest"], [base, host_binaries_layer(["git"])],
                    {"Env": [PATH_ENV], "Entrypoint": ["git"], "Cmd": ["--help"]})
+    return {"busybox_digest": digest}
 
 
 def wait_ready(reg, proc, log):
@@ -242,7 +244,7 @@ auth: {{htpasswd: {{realm: skiff-test, path: {d}/htpasswd}}}}
     host = f"127.0.0.1:{port}"
     reg = Registry(f"https://{host}", f"{d}/ca.pem")
     wait_ready(reg, proc, log)
-    push_images(reg)
+    facts = push_images(reg)
 
     def docker_config(password):
         auth = base64.b64encode(f"{USER}:{password}".encode()).decode()
@@ -255,7 +257,7 @@ auth: {{htpasswd: {{realm: skiff-test, path: {d}/htpasswd}}}}
     with open(f"{d}/registries.yaml", "w") as f:
         f.write(f"mirrors:\n  docker.io: [https://{host}]\nregistries:\n  \"{host}\": {{ca: {d}/ca.pem}}\n")
     with open(f"{d}/env.json", "w") as f:
-        json.dump({"host": host, "port": port, "pid": proc.pid, "user": USER, "password": PASSWORD}, f)
+        json.dump({"host": host, "port": port, "pid": proc.pid, "user": USER, "password": PASSWORD, **facts}, f)
     print(f"registry on https://{host} (pid {proc.pid}), settings in {d}")
 
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "runtime/image_store.h"
+#include "runtime/network.h"
 #include "runtime/process_executor.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_plan.h"
@@ -405,7 +407,8 @@ class ContainerLauncher final : public Launcher {
 
  private:
   Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& step_dir,
-                              const std::vector<BindMount>& binds, std::string* cgroup, bool* keep);
+                              const std::vector<BindMount>& binds, const std::string& netns,
+                              const std::string& cgroup, bool* keep);
 
   ExecutorOptions options_;
   ContainerOptions container_;
@@ -416,13 +419,14 @@ class ContainerLauncher final : public Launcher {
   std::mutex mu_;
   std::map<std::string, Pull> pulls_;  // by image as written in the template
   std::vector<std::thread> pullers_;
+  std::shared_ptr<Network> network_;  // made on first use; clean-ups hold it too
   Fd wake_;
   uint64_t sequence_ = 0;
 };
 
 Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const Image& image,
                                                const std::string& step_dir, const std::vector<BindMount>& binds,
-                                               std::string* cgroup, bool* keep) {
+                                               const std::string& netns, const std::string& cgroup, bool* keep) {
   const spec::Container& c = *request.tmpl.container;
   const bool script = !c.source.empty();
   std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
@@ -541,7 +545,9 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   for (const auto& b : binds) mounts.push_back(bind_mount(b.source, b.target, b.read_only));
 
   Json namespaces = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}};
-  if (!options_.host_network) namespaces.push_back({{"type", "network"}});
+  if (!options_.host_network) {
+    namespaces.push_back(netns.empty() ? Json{{"type", "network"}} : Json{{"type", "network"}, {"path", netns}});
+  }
 
   Json resources = {{"devices", {{{"allow", sec.privileged}, {"access", "rwm"}}}}, {"pids", {{"limit", 32768}}}};
   if (!c.resources_json.empty()) {
@@ -564,7 +570,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
     }
   }
 
-  Json linux_section = {{"namespaces", namespaces}, {"cgroupsPath", *cgroup}, {"resources", resources}};
+  Json linux_section = {{"namespaces", namespaces}, {"cgroupsPath", cgroup}, {"resources", resources}};
   if (!sec.privileged) {
     linux_section["maskedPaths"] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                                     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
@@ -625,14 +631,26 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
     if (Status s = write_file(step_dir + "/script", c.source, 0755); !s) return undo(s.with_context("script"));
   }
   std::string cgroup = "/skiff/" + id;
+  Attachment net;
+  if (!options_.host_network) {
+    if (!network_) network_ = std::make_shared<Network>(NetworkOptions{});
+    auto attached = network_->attach(id);
+    if (!attached) return undo(attached.status());
+    net = *attached;
+  }
+  std::shared_ptr<Network> network = options_.host_network ? nullptr : network_;
+  auto undo_net = [&](const Status& s) {
+    if (network) network->detach(id);
+    return undo(s);
+  };
   bool keep = false;
-  auto config = runtime_config(request, image, step_dir, *binds, &cgroup, &keep);
-  if (!config) return undo(config.status());
-  if (Status s = write_file(step_dir + "/config.json", config->dump(), 0600); !s) return undo(s);
+  auto config = runtime_config(request, image, step_dir, *binds, net.netns, cgroup, &keep);
+  if (!config) return undo_net(config.status());
+  if (Status s = write_file(step_dir + "/config.json", config->dump(), 0600); !s) return undo_net(s);
 
   Fd out_r, out_w, err_r, err_w;
-  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo(s);
-  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo(s);
+  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo_net(s);
+  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo_net(s);
   std::vector<std::string> args = {container_.runc, "--root", container_.state_root, "--log", step_dir + "/runc.log",
                                    "--log-format", "json", "run", "--bundle", step_dir};
   if (keep) args.push_back("--keep");
@@ -640,15 +658,19 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return undo(errno_status("starting " + container_.runc, rc));
+  Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  // runc dies with skiff (and the container's init with runc), so a killed skiff leaves
+  // no step running. vfork: the child only makes system calls before exec.
+  pid_t pid = ::vfork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(null.get(), 0);
+    ::dup2(out_w.get(), 1);
+    ::dup2(err_w.get(), 2);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  if (pid < 0) return undo_net(errno_status("starting " + container_.runc, errno));
   Launched l;
   l.pid = pid;
   l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
@@ -656,7 +678,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
     ::kill(pid, SIGKILL);
     int status;
     ::waitpid(pid, &status, 0);
-    return undo(errno_status("pidfd_open", errno));
+    return undo_net(errno_status("pidfd_open", errno));
   }
   l.out = std::move(out_r);
   l.err = std::move(err_r);
@@ -710,8 +732,9 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
       if (value) result->output_parameters[name] = std::move(*value);
     }
   };
-  l.cleanup = [step_dir, rootfs, keep, runc, root, id] {
+  l.cleanup = [step_dir, rootfs, keep, runc, root, id, network] {
     if (keep) run_quietly({runc, "--root", root, "delete", "--force", id});
+    if (network) network->detach(id);
     ::umount2(rootfs.c_str(), MNT_DETACH);
     remove_tree(step_dir);
   };

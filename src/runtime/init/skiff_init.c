@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
     fputs("skiff-init: usage: skiff-init COMMAND [ARG...]\n", stderr);
     return 127;
   }
+  /* If runc (our parent) dies, so does the container. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);

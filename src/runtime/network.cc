@@ -1,0 +1,166 @@
+#include "runtime/network.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <spawn.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "runtime/fd.h"
+
+extern char** environ;
+
+namespace skiff::runtime {
+namespace {
+
+// Runs argv with `input` on stdin; returns the exit status (-1 if it could not start) and
+// what it printed on stdout (capped).
+int run(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& input,
+        std::string* out) {
+  Fd in_r, in_w, out_r, out_w;
+  if (!make_pipe(&in_r, &in_w, false) || !make_pipe(&out_r, &out_w, false)) return -1;
+  std::vector<char*> argv, envp;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return -1;
+  in_r.reset();
+  out_w.reset();
+  (void)!::write(in_w.get(), input.data(), input.size());  // configs are small: fits the pipe
+  in_w.reset();
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0 && out && out->size() < (1 << 20)) out->append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int quiet(const std::vector<std::string>& args) { return run(args, {}, "", nullptr); }
+
+// Brings up the loopback interface of the calling thread's network namespace.
+bool loopback_up() {
+  Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return false;
+  ifreq req = {};
+  std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &req) != 0) return false;
+  req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+  return ::ioctl(sock.get(), SIOCSIFFLAGS, &req) == 0;
+}
+
+}  // namespace
+
+Network::Network(NetworkOptions options) : options_(std::move(options)) { bridge_ = setup(); }
+
+Status Network::setup() {
+  for (const char* p : {"/bridge", "/host-local"}) {
+    if (::access((options_.plugin_dir + p).c_str(), X_OK) != 0) {
+      return Status(Code::kUnavailable, "no CNI plugin " + options_.plugin_dir + p +
+                                            " (apt-get install containernetworking-plugins): steps have loopback only");
+    }
+  }
+  if (Status s = make_dirs(options_.state_dir + "/netns"); !s) return s;
+  write_file("/proc/sys/net/ipv4/ip_forward", "1\n", 0644);
+  const std::string& net = options_.subnet;
+  std::vector<std::vector<std::string>> rules = {
+      {"-t", "nat", "POSTROUTING", "-s", net, "!", "-d", net, "-j", "MASQUERADE"},
+      {"-t", "filter", "FORWARD", "-s", net, "-j", "ACCEPT"},
+      {"-t", "filter", "FORWARD", "-d", net, "-j", "ACCEPT"}};
+  std::string iptables = ::access("/usr/sbin/iptables", X_OK) == 0 ? "/usr/sbin/iptables" : "/sbin/iptables";
+  for (const auto& rule : rules) {  // -C checks whether the rule is there; -A adds it
+    std::vector<std::string> args = {iptables, "-w", rule[0], rule[1], "-C"};
+    args.insert(args.end(), rule.begin() + 2, rule.end());
+    if (quiet(args) == 0) continue;
+    args[4] = "-A";
+    if (quiet(args) != 0) {
+      return Status(Code::kUnavailable, "cannot add the NAT rule for " + net + " with iptables: steps have no outbound network");
+    }
+  }
+  return Status::ok();
+}
+
+std::string Network::cni_config() const {
+  nlohmann::json c = {
+      {"cniVersion", "1.0.0"}, {"name", "skiff"},     {"type", "bridge"}, {"bridge", options_.bridge},
+      {"isGateway", true},     {"ipMasq", false},     {"hairpinMode", true},
+      {"ipam",
+       {{"type", "host-local"},
+        {"ranges", {{{{"subnet", options_.subnet}}}}},
+        {"routes", {{{"dst", "0.0.0.0/0"}}}},
+        {"dataDir", options_.state_dir + "/cni"}}}};
+  return c.dump();
+}
+
+int Network::plugin(const std::string& command, const std::string& id, const std::string& netns, std::string* out) const {
+  return run({options_.plugin_dir + "/bridge"},
+             {"CNI_COMMAND=" + command, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netns, "CNI_IFNAME=eth0",
+              "CNI_PATH=" + options_.plugin_dir},
+             cni_config(), out);
+}
+
+Result<Attachment> Network::attach(const std::string& id) {
+  Attachment a;
+  a.netns = options_.state_dir + "/netns/" + id;
+  Fd file(::open(a.netns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!file.valid()) return errno_status("creating " + a.netns, errno);
+  file.reset();
+  // A network namespace belongs to a thread: make one on a short-lived thread and pin it
+  // to the file with a bind mount.
+  int err = 0;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0 || !loopback_up() ||
+        ::mount("/proc/thread-self/ns/net", a.netns.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      err = errno;
+    }
+  }).join();
+  if (err) {
+    ::unlink(a.netns.c_str());
+    return errno_status("creating a network namespace", err);
+  }
+  if (!bridge_.is_ok()) return a;
+  std::string out;
+  int rc = plugin("ADD", id, a.netns, &out);
+  nlohmann::json result = nlohmann::json::parse(out, nullptr, false);
+  if (rc != 0 || !result.is_object()) {
+    detach(id);
+    std::string why = result.is_object() ? result.value("msg", out) : out;
+    return Status(Code::kUnavailable, "attaching the step to bridge " + options_.bridge + ": " + why.substr(0, 300));
+  }
+  if (result.contains("ips") && result["ips"].is_array() && !result["ips"].empty()) {
+    std::string address = result["ips"][0].value("address", "");
+    a.ip = address.substr(0, address.find('/'));
+  }
+  return a;
+}
+
+void Network::detach(const std::string& id) const {
+  std::string netns = options_.state_dir + "/netns/" + id;
+  if (bridge_.is_ok()) plugin("DEL", id, netns, nullptr);
+  ::umount2(netns.c_str(), MNT_DETACH);
+  ::unlink(netns.c_str());
+}
+
+}  // namespace skiff::runtime

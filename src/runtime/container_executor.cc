@@ -634,18 +634,21 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   Attachment net;
   if (!options_.host_network) {
     if (!network_) network_ = std::make_shared<Network>(NetworkOptions{});
-    auto attached = network_->attach(id);
+    auto attached = network_->attach();
     if (!attached) return undo(attached.status());
     net = *attached;
   }
   std::shared_ptr<Network> network = options_.host_network ? nullptr : network_;
   auto undo_net = [&](const Status& s) {
-    if (network) network->detach(id);
+    if (network) network->detach(net);
     return undo(s);
   };
   bool keep = false;
   auto config = runtime_config(request, image, step_dir, *binds, net.netns, cgroup, &keep);
   if (!config) return undo_net(config.status());
+  // A step that could reconfigure its network namespace does not pass it on.
+  const Json& caps = (*config)["process"]["capabilities"]["bounding"];
+  bool reusable = std::find(caps.begin(), caps.end(), "CAP_NET_ADMIN") == caps.end();
   if (Status s = write_file(step_dir + "/config.json", config->dump(), 0600); !s) return undo_net(s);
 
   Fd out_r, out_w, err_r, err_w;
@@ -732,9 +735,9 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
       if (value) result->output_parameters[name] = std::move(*value);
     }
   };
-  l.cleanup = [step_dir, rootfs, keep, runc, root, id, network] {
+  l.cleanup = [step_dir, rootfs, keep, runc, root, id, network, net, reusable] {
     if (keep) run_quietly({runc, "--root", root, "delete", "--force", id});
-    if (network) network->detach(id);
+    if (network) network->release(net, reusable);
     ::umount2(rootfs.c_str(), MNT_DETACH);
     remove_tree(step_dir);
   };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -73,7 +74,68 @@ bool loopback_up() {
 
 }  // namespace
 
-Network::Network(NetworkOptions options) : options_(std::move(options)) { bridge_ = setup(); }
+Network::Network(NetworkOptions options) : options_(std::move(options)) {
+  bridge_ = setup();
+  // Namespaces left by a skiff that was killed: release their addresses.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.state_dir + "/netns", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("skiff-", 0) != 0) continue;
+    std::string pid = name.substr(6, name.find('-', 6) - 6);
+    if (::access(("/proc/" + pid).c_str(), F_OK) == 0) continue;
+    if (bridge_.is_ok()) plugin("DEL", name, "", nullptr);  // no namespace any more: frees the address
+    ::umount2(entry.path().c_str(), MNT_DETACH);
+    ::unlink(entry.path().c_str());
+  }
+  if (bridge_.is_ok() && options_.ready > 0) worker_ = std::thread([this] { keep_ready(); });
+}
+
+Network::~Network() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wanted_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  for (const Attachment& a : ready_) detach(a);
+}
+
+void Network::keep_ready() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wanted_.wait(lock, [this] { return stopping_ || ready_.size() < options_.ready; });
+    if (stopping_) return;
+    lock.unlock();
+    auto a = create();
+    lock.lock();
+    if (!a) return;  // attach() reports the error when it creates one itself
+    ready_.push_back(std::move(*a));
+  }
+}
+
+void Network::release(Attachment attachment, bool reusable) {
+  if (reusable && bridge_.is_ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_ && ready_.size() < options_.keep) {
+      ready_.push_back(std::move(attachment));
+      return;
+    }
+  }
+  detach(attachment);
+}
+
+Result<Attachment> Network::attach() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ready_.empty()) {
+      Attachment a = std::move(ready_.front());
+      ready_.pop_front();
+      wanted_.notify_one();
+      return a;
+    }
+  }
+  return create();
+}
 
 Status Network::setup() {
   for (const char* p : {"/bridge", "/host-local"}) {
@@ -121,9 +183,13 @@ int Network::plugin(const std::string& command, const std::string& id, const std
              cni_config(), out);
 }
 
-Result<Attachment> Network::attach(const std::string& id) {
+Result<Attachment> Network::create() {
   Attachment a;
-  a.netns = options_.state_dir + "/netns/" + id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    a.id = "skiff-" + std::to_string(::getpid()) + "-net" + std::to_string(++created_);
+  }
+  a.netns = options_.state_dir + "/netns/" + a.id;
   Fd file(::open(a.netns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (!file.valid()) return errno_status("creating " + a.netns, errno);
   file.reset();
@@ -142,10 +208,10 @@ Result<Attachment> Network::attach(const std::string& id) {
   }
   if (!bridge_.is_ok()) return a;
   std::string out;
-  int rc = plugin("ADD", id, a.netns, &out);
+  int rc = plugin("ADD", a.id, a.netns, &out);
   nlohmann::json result = nlohmann::json::parse(out, nullptr, false);
   if (rc != 0 || !result.is_object()) {
-    detach(id);
+    detach(a);
     std::string why = result.is_object() ? result.value("msg", out) : out;
     return Status(Code::kUnavailable, "attaching the step to bridge " + options_.bridge + ": " + why.substr(0, 300));
   }
@@ -156,11 +222,10 @@ Result<Attachment> Network::attach(const std::string& id) {
   return a;
 }
 
-void Network::detach(const std::string& id) const {
-  std::string netns = options_.state_dir + "/netns/" + id;
-  if (bridge_.is_ok()) plugin("DEL", id, netns, nullptr);
-  ::umount2(netns.c_str(), MNT_DETACH);
-  ::unlink(netns.c_str());
+void Network::detach(const Attachment& a) const {
+  if (bridge_.is_ok()) plugin("DEL", a.id, a.netns, nullptr);
+  ::umount2(a.netns.c_str(), MNT_DETACH);
+  ::unlink(a.netns.c_str());
 }
 
 }  // namespace skiff::runtime

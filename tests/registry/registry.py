@@ -12,7 +12,11 @@ busybox-static and pushes them over the distribution API. It writes, under DIR:
   bad-config.json   ... with a wrong password
   registries.yaml   mirrors docker.io to the registry and trusts ca.pem for it
 
-`registry.py stop DIR` stops it. Images pushed (all also reachable as docker.io/... through
+A second registry on the same storage asks for Bearer tokens instead (as Docker Hub does),
+from a small token server (`registry.py token-server DIR PORT`) that checks the same
+password and signs JWTs with a key the registry trusts.
+
+`registry.py stop DIR` stops them. Images pushed (all also reachable as docker.io/... through
 the mirror): library/busybox:latest (and :1.36), skiff-test/entry:1 (ENTRYPOINT, CMD,
 WORKDIR, USER and ENV set), skiff-test/layers:1 (a second layer with a whiteout and an
 opaque directory), library/busybox:index (an OCI index pointing at busybox for this
@@ -51,12 +55,66 @@ def make_ca(d, name):
 def make_certs(d):
     make_ca(d, "ca")
     make_ca(d, "other-ca")
+    make_ca(d, "token")
     with open(f"{d}/san.ext", "w") as f:
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
        "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr")
     sh("openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
        "-CAcreateserial", "-days", "2", "-extfile", f"{d}/san.ext", "-out", f"{d}/server.pem")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(d, service, scope):
+    """A JWT the registry accepts: RS256, signed with token.key, its certificate in x5c."""
+    der = subprocess.run(["openssl", "x509", "-in", f"{d}/token.pem", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+    now = int(time.time())
+    access = []
+    for s in scope.split(" ") if scope else []:
+        kind, _, rest = s.partition(":")
+        name, _, actions = rest.rpartition(":")
+        access.append({"type": kind, "name": name, "actions": actions.split(",")})
+    claims = {"iss": "skiff-test-issuer", "sub": USER, "aud": service, "exp": now + 300, "nbf": now - 10,
+              "iat": now, "jti": str(now) + str(os.getpid()), "access": access}
+    signing_input = (b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())).encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", f"{d}/token.key"], input=signing_input,
+                         check=True, capture_output=True).stdout
+    return signing_input.decode() + "." + b64url(sig)
+
+
+def token_server(d, port):
+    import http.server
+    import urllib.parse
+    expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.end_headers()
+                return
+            q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            token = make_token(d, q.get("service", [""])[0], " ".join(q.get("scope", [])))
+            body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{d}/server.pem", f"{d}/server.key")
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
 
 
 def free_port():
@@ -246,31 +304,61 @@ auth: {{htpasswd: {{realm: skiff-test, path: {d}/htpasswd}}}}
     wait_ready(reg, proc, log)
     facts = push_images(reg)
 
+    # The Bearer-token registry: same storage, token auth, and its token server.
+    token_port, tserver_port = free_port(), free_port()
+    with open(f"{d}/token-config.yml", "w") as f:
+        f.write(f"""version: 0.1
+log: {{level: warn}}
+storage: {{filesystem: {{rootdirectory: {d}/data}}}}
+http: {{addr: "127.0.0.1:{token_port}", tls: {{certificate: {d}/server.pem, key: {d}/server.key}}}}
+auth:
+  token: {{realm: "https://127.0.0.1:{tserver_port}/token", service: skiff-test-registry,
+          issuer: skiff-test-issuer, rootcertbundle: {d}/token.pem}}
+""")
+    tproc = subprocess.Popen(["docker-registry", "serve", f"{d}/token-config.yml"], stdout=open(f"{d}/token-registry.log", "w"),
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    sproc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "token-server", d, str(tserver_port)],
+                             stdout=open(f"{d}/token-server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    token_host = f"127.0.0.1:{token_port}"
+    treg = Registry(f"https://{token_host}", f"{d}/ca.pem")
+    treg.auth = "Bearer " + make_token(d, "skiff-test-registry", "repository:library/busybox:pull")
+    wait_ready(treg, tproc, f"{d}/token-registry.log")
+
     def docker_config(password):
         auth = base64.b64encode(f"{USER}:{password}".encode()).decode()
-        return json.dumps({"auths": {host: {"auth": auth}}})
+        return json.dumps({"auths": {host: {"auth": auth}, token_host: {"auth": auth}}})
 
     with open(f"{d}/config.json", "w") as f:
         f.write(docker_config(PASSWORD))
     with open(f"{d}/bad-config.json", "w") as f:
         f.write(docker_config("wrong-password"))
     with open(f"{d}/registries.yaml", "w") as f:
-        f.write(f"mirrors:\n  docker.io: [https://{host}]\nregistries:\n  \"{host}\": {{ca: {d}/ca.pem}}\n")
+        f.write(f"mirrors:\n  docker.io: [https://{host}]\nregistries:\n")
+        for h in (host, token_host, f"127.0.0.1:{tserver_port}"):
+            f.write(f"  \"{h}\": {{ca: {d}/ca.pem}}\n")
     with open(f"{d}/env.json", "w") as f:
-        json.dump({"host": host, "port": port, "pid": proc.pid, "user": USER, "password": PASSWORD, **facts}, f)
+        json.dump({"host": host, "port": port, "pids": [proc.pid, tproc.pid, sproc.pid], "token_host": token_host,
+                   "user": USER, "password": PASSWORD, **facts}, f)
     print(f"registry on https://{host} (pid {proc.pid}), settings in {d}")
 
 
 def stop(d):
     try:
-        pid = json.load(open(f"{d}/env.json"))["pid"]
-        os.killpg(pid, signal.SIGTERM)
+        pids = json.load(open(f"{d}/env.json"))["pids"]
     except (OSError, KeyError, ValueError):
-        pass
+        return
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+    if len(sys.argv) == 4 and sys.argv[1] == "token-server":
+        token_server(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
         raise SystemExit("usage: registry.py start|stop DIR")
-    directory = os.path.abspath(sys.argv[2])
-    start(directory) if sys.argv[1] == "start" else stop(directory)
+    else:
+        directory = os.path.abspath(sys.argv[2])
+        start(directory) if sys.argv[1] == "start" else stop(directory)

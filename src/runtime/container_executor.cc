@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
@@ -346,14 +347,53 @@ class ContainerLauncher final : public Launcher {
   }
 
   bool prepared(const StepRequest& request) override {
-    if (!request.tmpl.container || request.tmpl.container->image.empty()) return true;  // fails in launch
-    auto ref = parse_image_ref(request.tmpl.container->image);
-    if (!ref) return true;
+    bool all = true;
+    for (const spec::Container* c : containers_of(request)) all = ensure_pull(*c) && all;
+    return all;
+  }
+
+  Status preparation_error(const StepRequest& request) override {
+    if (!pull_secret_error_.is_ok()) return pull_secret_error_;
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pulls_.find(request.tmpl.container->image);
+    for (const spec::Container* c : containers_of(request)) {
+      auto it = pulls_.find(c->image);
+      if (it != pulls_.end() && !it->second.status.is_ok()) return it->second.status;
+    }
+    return Status::ok();
+  }
+
+  int wake_fd() const override { return wake_.get(); }
+  void clear_wake() override {
+    uint64_t n;
+    (void)!::read(wake_.get(), &n, sizeof n);
+  }
+
+  Result<Launched> launch(const StepRequest& request, const std::string& log_path) override;
+
+ private:
+  // The main container, then the sidecars.
+  static std::vector<const spec::Container*> containers_of(const StepRequest& request) {
+    std::vector<const spec::Container*> out;
+    if (request.tmpl.container && !request.tmpl.container->image.empty()) out.push_back(&*request.tmpl.container);
+    for (const auto& s : request.tmpl.sidecars) {
+      if (!s.image.empty()) out.push_back(&s);
+    }
+    return out;
+  }
+
+  // True when the container's image is ready (or failed); else starts pulling it.
+  bool ensure_pull(const spec::Container& c) {
+    auto ref = parse_image_ref(c.image);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pulls_.find(c.image);
     if (it != pulls_.end()) return it->second.done;
-    Pull& pull = pulls_[request.tmpl.container->image];
-    auto policy = pull_policy_for(request.tmpl.container->image_pull_policy, *ref);
+    Pull& pull = pulls_[c.image];
+    if (!ref) {
+      pull.done = true;
+      pull.status = ref.status();
+      return true;
+    }
+    auto policy = pull_policy_for(c.image_pull_policy, *ref);
     if (!policy) {
       pull.done = true;
       pull.status = policy.status();
@@ -372,8 +412,7 @@ class ContainerLauncher final : public Launcher {
         return true;
       }
     }
-    std::string key = request.tmpl.container->image;
-    pullers_.emplace_back([this, key, ref = *ref] {
+    pullers_.emplace_back([this, key = c.image, ref = *ref] {
       auto image = store_->pull(*client_, ref, nullptr);
       std::lock_guard<std::mutex> lock(mu_);
       Pull& p = pulls_[key];
@@ -389,24 +428,19 @@ class ContainerLauncher final : public Launcher {
     return false;
   }
 
-  Status preparation_error(const StepRequest& request) override {
-    if (!pull_secret_error_.is_ok()) return pull_secret_error_;
-    if (!request.tmpl.container) return Status::ok();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = pulls_.find(request.tmpl.container->image);
-    return it == pulls_.end() ? Status::ok() : it->second.status;
-  }
-
-  int wake_fd() const override { return wake_.get(); }
-  void clear_wake() override {
-    uint64_t n;
-    (void)!::read(wake_.get(), &n, sizeof n);
-  }
-
-  Result<Launched> launch(const StepRequest& request, const std::string& log_path) override;
-
- private:
-  Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& step_dir,
+  // One container's bundle (rootfs mounted, config written) under `dir`.
+  struct Bundle {
+    std::string id;
+    std::string dir;
+    std::string cgroup;
+    bool keep = false;  // runc --keep: the cgroup outlives the process until deleted
+    std::vector<BindMount> binds;
+    bool net_admin = false;
+  };
+  Result<Bundle> make_bundle(const StepRequest& request, const Image& image, const std::string& dir,
+                             const std::string& step_dir, const std::string& netns);
+  Result<pid_t> start_runc(const Bundle& bundle, int out, int err);
+  Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& dir,
                               const std::vector<BindMount>& binds, const std::string& netns,
                               const std::string& cgroup, bool* keep);
 
@@ -425,8 +459,9 @@ class ContainerLauncher final : public Launcher {
 };
 
 Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const Image& image,
-                                               const std::string& step_dir, const std::vector<BindMount>& binds,
+                                               const std::string& dir, const std::vector<BindMount>& binds,
                                                const std::string& netns, const std::string& cgroup, bool* keep) {
+  const std::string& step_dir = dir;
   const spec::Container& c = *request.tmpl.container;
   const bool script = !c.source.empty();
   std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
@@ -586,78 +621,54 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
               {"linux", linux_section}};
 }
 
-Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std::string& log_path) {
-  if (!request.tmpl.container) {
-    return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
-  }
+Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepRequest& request, const Image& image,
+                                                                  const std::string& dir, const std::string& step_dir,
+                                                                  const std::string& netns) {
   const spec::Container& c = *request.tmpl.container;
-  if (c.image.empty()) return invalid("container has no image: set `image` (e.g. busybox:1.36)");
-  Image image;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    image = pulls_[c.image].image;
-  }
-  std::string id = "skiff-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
-  std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(sequence_);
-  std::string rootfs = step_dir + "/rootfs";
-  auto undo = [&](const Status& s) -> Status {
-    ::umount2(rootfs.c_str(), MNT_DETACH);
-    remove_tree(step_dir);
-    return s;
-  };
+  Bundle b;
+  b.id = "skiff-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
+  b.dir = dir;
+  b.cgroup = "/skiff/" + b.id;
+  std::string rootfs = dir + "/rootfs";
   for (const char* sub : {"/rootfs", "/upper", "/work", "/status"}) {
-    if (Status s = make_dirs(step_dir + sub); !s) return undo(s);
+    if (Status s = make_dirs(dir + sub); !s) return s;
   }
-  ::chmod((step_dir + "/status").c_str(), 0777);
+  ::chmod((dir + "/status").c_str(), 0777);
   std::string lower;
   for (auto it = image.layer_dirs.rbegin(); it != image.layer_dirs.rend(); ++it) lower += (lower.empty() ? "" : ":") + *it;
-  std::string overlay = "lowerdir=" + lower + ",upperdir=" + step_dir + "/upper,workdir=" + step_dir + "/work";
+  std::string overlay = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
   if (overlay.size() >= 4000) {
-    return undo(invalid("image " + image.name + " has too many layers (" + std::to_string(image.layer_dirs.size()) +
-                        ") for one overlay mount from " + store_->root()));
+    return invalid("image " + image.name + " has too many layers (" + std::to_string(image.layer_dirs.size()) +
+                   ") for one overlay mount from " + store_->root());
   }
   if (::mount("overlay", rootfs.c_str(), "overlay", 0, overlay.c_str()) != 0) {
-    return undo(errno_status("mounting the rootfs of " + image.name + " (overlayfs)", errno));
+    return errno_status("mounting the rootfs of " + image.name + " (overlayfs)", errno);
   }
-
+  // Volumes resolve against the step's directory, so main and sidecars share emptyDirs.
   VolumeContext ctx{options_.run_dir, step_dir, options_.data_dir, options_.namespace_};
   auto binds = resolve_binds(request, ctx);
-  if (!binds) return undo(binds.status());
+  if (!binds) return binds.status();
+  b.binds = std::move(*binds);
   std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
-  write_file(step_dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
-                                      hostname + "\n", 0644);
-  write_file(step_dir + "/hostname", hostname + "\n", 0644);
+  write_file(dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
+                                 hostname + "\n", 0644);
+  write_file(dir + "/hostname", hostname + "\n", 0644);
   if (!c.source.empty()) {
-    if (Status s = write_file(step_dir + "/script", c.source, 0755); !s) return undo(s.with_context("script"));
+    if (Status s = write_file(dir + "/script", c.source, 0755); !s) return s.with_context("script");
   }
-  std::string cgroup = "/skiff/" + id;
-  Attachment net;
-  if (!options_.host_network) {
-    if (!network_) network_ = std::make_shared<Network>(NetworkOptions{});
-    auto attached = network_->attach();
-    if (!attached) return undo(attached.status());
-    net = *attached;
-  }
-  std::shared_ptr<Network> network = options_.host_network ? nullptr : network_;
-  auto undo_net = [&](const Status& s) {
-    if (network) network->detach(net);
-    return undo(s);
-  };
-  bool keep = false;
-  auto config = runtime_config(request, image, step_dir, *binds, net.netns, cgroup, &keep);
-  if (!config) return undo_net(config.status());
-  // A step that could reconfigure its network namespace does not pass it on.
+  auto config = runtime_config(request, image, dir, b.binds, netns, b.cgroup, &b.keep);
+  if (!config) return config.status();
   const Json& caps = (*config)["process"]["capabilities"]["bounding"];
-  bool reusable = std::find(caps.begin(), caps.end(), "CAP_NET_ADMIN") == caps.end();
-  if (Status s = write_file(step_dir + "/config.json", config->dump(), 0600); !s) return undo_net(s);
+  b.net_admin = std::find(caps.begin(), caps.end(), "CAP_NET_ADMIN") != caps.end();
+  if (Status s = write_file(dir + "/config.json", config->dump(), 0600); !s) return s;
+  return b;
+}
 
-  Fd out_r, out_w, err_r, err_w;
-  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo_net(s);
-  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo_net(s);
-  std::vector<std::string> args = {container_.runc, "--root", container_.state_root, "--log", step_dir + "/runc.log",
-                                   "--log-format", "json", "run", "--bundle", step_dir};
-  if (keep) args.push_back("--keep");
-  args.push_back(id);
+Result<pid_t> ContainerLauncher::start_runc(const Bundle& b, int out, int err) {
+  std::vector<std::string> args = {container_.runc, "--root", container_.state_root, "--log", b.dir + "/runc.log",
+                                   "--log-format", "json", "run", "--bundle", b.dir};
+  if (b.keep) args.push_back("--keep");
+  args.push_back(b.id);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -668,26 +679,162 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(null.get(), 0);
-    ::dup2(out_w.get(), 1);
-    ::dup2(err_w.get(), 2);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
     ::execve(argv[0], argv.data(), environ);
     ::_exit(127);
   }
-  if (pid < 0) return undo_net(errno_status("starting " + container_.runc, errno));
-  Launched l;
-  l.pid = pid;
-  l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!l.pidfd.valid()) {
-    ::kill(pid, SIGKILL);
+  if (pid < 0) return errno_status("starting " + container_.runc, errno);
+  return pid;
+}
+
+// After the main container exited: what runc or the init reported, the OOM killer, and
+// the output parameters, read inside the container's filesystem.
+void collect_outputs(const std::string& dir, const std::vector<BindMount>& binds,
+                     const std::vector<std::pair<std::string, std::string>>& outputs, size_t cap, bool keep,
+                     const std::string& cgroup, StepResult* result) {
+  if (auto err = read_file_capped(dir + "/status/error", 4096); err && !err->empty()) {
+    result->error = true;
+    result->message = *err;
+    return;
+  }
+  if (auto log = read_file_capped(dir + "/runc.log", 1 << 20); log) {
+    for (const std::string& line : split(*log, '\n')) {
+      Json entry = Json::parse(line, nullptr, false);
+      if (entry.is_object() && entry.value("level", "") == "error") {
+        result->error = true;
+        result->message = "runc: " + entry.value("msg", line);
+        return;
+      }
+    }
+  }
+  if (keep && result->exit_code == 137 && oom_kills(cgroup) > 0) result->message = "OOMKilled (exit code 137)";
+  for (const auto& [name, path] : outputs) {
+    auto clean = clean_absolute_path(path);
+    if (!clean) continue;
+    const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
+    for (const auto& b : binds) {
+      if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
+    }
+    std::string root = dir + "/rootfs", rel = *clean;
+    if (holder && holder->is_file) {
+      root = holder->source.substr(0, holder->source.find_last_of('/'));
+      rel = holder->source.substr(holder->source.find_last_of('/'));
+    } else if (holder) {
+      root = holder->source;
+      rel = clean->substr(holder->target.size());
+    }
+    auto value = read_in_root(root, rel, cap);
+    if (value) result->output_parameters[name] = std::move(*value);
+  }
+}
+
+struct Sidecar {
+  std::string name;
+  pid_t pid = -1;
+  std::string id;
+  std::string rootfs;
+};
+
+// Stops sidecars as Argo does once the main container is done: SIGTERM, then SIGKILL.
+void stop_sidecars(const std::vector<Sidecar>& sidecars, const std::string& runc, const std::string& root) {
+  for (const auto& s : sidecars) ::kill(s.pid, SIGTERM);  // runc passes it to the sidecar's init
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (const auto& s : sidecars) {
     int status;
-    ::waitpid(pid, &status, 0);
-    return undo_net(errno_status("pidfd_open", errno));
+    while (::waitpid(s.pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        run_quietly({runc, "--root", root, "kill", s.id, "KILL"});
+        while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::umount2(s.rootfs.c_str(), MNT_DETACH);
+  }
+}
+
+Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std::string& log_path) {
+  if (!request.tmpl.container) {
+    return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
+  }
+  for (const auto& s : request.tmpl.sidecars) {
+    if (s.image.empty()) return invalid("sidecar " + s.name + " has no image");
+    if (Status st = check_object_name("sidecar", s.name); !st) return st;
+  }
+  if (request.tmpl.container->image.empty()) return invalid("container has no image: set `image` (e.g. busybox:1.36)");
+  auto image_of = [&](const spec::Container& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pulls_[c.image].image;
+  };
+  std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
+  std::vector<std::string> mounted;  // rootfs mounts to undo on failure
+  std::vector<Sidecar> sidecars;
+  Attachment net;
+  std::shared_ptr<Network> network = options_.host_network ? nullptr : network_;
+  if (!options_.host_network && !network) network = network_ = std::make_shared<Network>(NetworkOptions{});
+  auto undo = [&](const Status& s) -> Status {
+    if (!sidecars.empty()) stop_sidecars(sidecars, container_.runc, container_.state_root);
+    for (const auto& m : mounted) ::umount2(m.c_str(), MNT_DETACH);
+    if (network && !net.netns.empty()) network->detach(net);
+    remove_tree(step_dir);
+    return s;
+  };
+  if (network) {
+    auto attached = network->attach();
+    if (!attached) return undo(attached.status());
+    net = *attached;
+  }
+  bool net_admin = false;
+
+  // Sidecars first, in the step's network namespace; their output goes to their own logs.
+  for (size_t i = 0; i < request.tmpl.sidecars.size(); ++i) {
+    const spec::Container& sc = request.tmpl.sidecars[i];
+    StepRequest sub = request;
+    sub.tmpl.container = sc;
+    sub.tmpl.outputs = {};
+    if (sc.mirror_volume_mounts) {
+      auto& mounts = sub.tmpl.container->volume_mounts;
+      mounts.insert(mounts.end(), request.tmpl.container->volume_mounts.begin(),
+                    request.tmpl.container->volume_mounts.end());
+    }
+    auto bundle = make_bundle(sub, image_of(sc), step_dir + "/sidecars/" + sc.name, step_dir, net.netns);
+    mounted.push_back(step_dir + "/sidecars/" + sc.name + "/rootfs");
+    if (!bundle) return undo(bundle.status().with_context("sidecar " + sc.name));
+    net_admin = net_admin || bundle->net_admin;
+    std::string log = log_path.substr(0, log_path.size() - 4) + "." + sc.name + ".log";
+    Fd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+    if (!out.valid()) return undo(errno_status("creating " + log, errno));
+    auto pid = start_runc(*bundle, out.get(), out.get());
+    if (!pid) return undo(pid.status().with_context("sidecar " + sc.name));
+    sidecars.push_back({sc.name, *pid, bundle->id, mounted.back()});
+  }
+
+  auto bundle = make_bundle(request, image_of(*request.tmpl.container), step_dir, step_dir, net.netns);
+  mounted.push_back(step_dir + "/rootfs");
+  if (!bundle) return undo(bundle.status());
+  net_admin = net_admin || bundle->net_admin;
+  Fd out_r, out_w, err_r, err_w;
+  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo(s);
+  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo(s);
+  auto pid = start_runc(*bundle, out_w.get(), err_w.get());
+  if (!pid) return undo(pid.status());
+  Launched l;
+  l.pid = *pid;
+  l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (!l.pidfd.valid()) {
+    int err = errno;
+    ::kill(*pid, SIGKILL);
+    int status;
+    ::waitpid(*pid, &status, 0);
+    return undo(errno_status("pidfd_open", err));
   }
   l.out = std::move(out_r);
   l.err = std::move(err_r);
-  std::string runc = container_.runc, root = container_.state_root;
+  std::string runc = container_.runc, root = container_.state_root, id = bundle->id;
   // runc forwards SIGTERM to the container's init, which passes it on to the command.
-  l.signal = [pid, runc, root, id](bool force) {
+  l.signal = [pid = *pid, runc, root, id](bool force) {
     if (force) {
       run_quietly({runc, "--root", root, "kill", id, "KILL"});
     } else {
@@ -698,47 +845,16 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   for (const auto& p : request.tmpl.outputs.parameters) {
     if (p.value_from && !p.value_from->path.empty()) outputs.emplace_back(p.name, p.value_from->path);
   }
-  size_t cap = options_.max_output_parameter;
-  l.finish = [step_dir, outputs, binds = *binds, cap, keep, cgroup](StepResult* result) {
-    if (auto err = read_file_capped(step_dir + "/status/error", 4096); err && !err->empty()) {
-      result->error = true;
-      result->message = *err;
-      return;
-    }
-    if (auto log = read_file_capped(step_dir + "/runc.log", 1 << 20); log) {
-      for (const std::string& line : split(*log, '\n')) {
-        Json entry = Json::parse(line, nullptr, false);
-        if (entry.is_object() && entry.value("level", "") == "error") {
-          result->error = true;
-          result->message = "runc: " + entry.value("msg", line);
-          return;
-        }
-      }
-    }
-    if (keep && result->exit_code == 137 && oom_kills(cgroup) > 0) result->message = "OOMKilled (exit code 137)";
-    for (const auto& [name, path] : outputs) {
-      auto clean = clean_absolute_path(path);
-      if (!clean) continue;
-      const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
-      for (const auto& b : binds) {
-        if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
-      }
-      std::string root = step_dir + "/rootfs", rel = *clean;
-      if (holder && holder->is_file) {
-        root = holder->source.substr(0, holder->source.find_last_of('/'));
-        rel = holder->source.substr(holder->source.find_last_of('/'));
-      } else if (holder) {
-        root = holder->source;
-        rel = clean->substr(holder->target.size());
-      }
-      auto value = read_in_root(root, rel, cap);
-      if (value) result->output_parameters[name] = std::move(*value);
-    }
+  l.finish = [step_dir, outputs, binds = bundle->binds, cap = options_.max_output_parameter, keep = bundle->keep,
+              cgroup = bundle->cgroup](StepResult* result) {
+    collect_outputs(step_dir, binds, outputs, cap, keep, cgroup, result);
   };
-  l.cleanup = [step_dir, rootfs, keep, runc, root, id, network, net, reusable] {
+  // A step that could reconfigure its network namespace does not pass it on.
+  l.cleanup = [step_dir, keep = bundle->keep, runc, root, id, network, net, reusable = !net_admin, sidecars] {
+    stop_sidecars(sidecars, runc, root);
     if (keep) run_quietly({runc, "--root", root, "delete", "--force", id});
     if (network) network->release(net, reusable);
-    ::umount2(rootfs.c_str(), MNT_DETACH);
+    ::umount2((step_dir + "/rootfs").c_str(), MNT_DETACH);
     remove_tree(step_dir);
   };
   return l;

@@ -115,6 +115,7 @@ Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script
   k.image_pull_policy = c.str(n["imagePullPolicy"], p + ".imagePullPolicy");
   k.resources_json = c.json_text(n["resources"]);
   k.security_context_json = c.json_text(n["securityContext"]);
+  k.mirror_volume_mounts = c.boolean(n["mirrorVolumeMounts"], p + ".mirrorVolumeMounts");
   k.env_from_json = c.json_text(n["envFrom"]);
   k.source = c.str(n["source"], p + ".source");
   if (c.seq(n["env"], p + ".env")) {

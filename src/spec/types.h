@@ -98,6 +98,7 @@ struct Container {
   std::string resources_json;
   std::string security_context_json;
   std::string source;  // script templates only
+  bool mirror_volume_mounts = false;  // sidecars: also mount the main container's volumeMounts
   SourcePos pos;
 };
 

@@ -28,6 +28,10 @@ engine::StepExit to_exit(runtime::StepResult&& r) {
   return exit;
 }
 
+void report_started(engine::Operator& op, runtime::Executor& executor) {
+  for (auto& s : executor.take_started()) op.step_ready(s.node_id, s.ip);
+}
+
 void carry_out(engine::Operator& op, runtime::Executor& executor) {
   // Starting a step can make the engine produce more actions (none today, but cheap to allow).
   for (auto actions = op.take_actions(); !actions.empty(); actions = op.take_actions()) {
@@ -36,6 +40,7 @@ void carry_out(engine::Operator& op, runtime::Executor& executor) {
         std::string id = start->node_id;
         executor.start(to_request(std::move(*start)));
         op.step_started(id);
+        report_started(op, executor);
       } else if (auto* kill = std::get_if<engine::KillStep>(&action)) {
         executor.kill(kill->node_id, kill->reason);
       }
@@ -66,7 +71,9 @@ void run_to_completion(engine::Operator& op, runtime::Executor& executor,
       // Nothing runs and nothing is scheduled: only an indefinite suspend gets here.
       if (!options.interrupted) break;
     }
-    for (auto& result : executor.wait(timeout)) op.step_exited(to_exit(std::move(result)));
+    auto results = executor.wait(timeout);
+    report_started(op, executor);
+    for (auto& result : results) op.step_exited(to_exit(std::move(result)));
     if (wake >= 0 && clock.now_ms() >= wake) op.tick();
   }
 }

@@ -77,6 +77,8 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     o.any_succeeded = t.any_succeeded;
     o.all_failed = t.all_failed;
     o.continues = continues(*t.task, t.phase);
+    const Node* n = t.node_id.empty() ? nullptr : op_.node(t.node_id);
+    o.daemoned = n && n->daemoned;
     return o;
   }
 

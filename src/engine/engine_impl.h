@@ -62,6 +62,7 @@ class OperatorImpl final : public Operator {
   void start() override;
   std::vector<Action> take_actions() override;
   void step_started(const std::string& node_id) override;
+  void step_ready(const std::string& node_id, const std::string& ip) override;
   void step_exited(const StepExit& exit) override;
   void tick() override;
   int64_t next_wakeup_ms() const override;
@@ -105,6 +106,7 @@ class OperatorImpl final : public Operator {
   void entry_done(const std::string& id);
   void finish_workflow();
   void kill_all(const std::string& reason);
+  void kill_daemons(const std::string& scope_id);
   Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs);
 
   const spec::Object& wf_;
@@ -119,6 +121,7 @@ class OperatorImpl final : public Operator {
   std::unordered_map<std::string, const spec::Template*> pod_templates_;  // running pods
   std::unordered_map<std::string, std::string> kill_reasons_;
   std::set<std::string> live_pods_;  // started and not yet exited
+  std::multimap<std::string, std::string> daemons_;  // scope (DAG/steps) node id -> daemoned pod id
   std::vector<Action> actions_;
   std::multimap<int64_t, std::function<void()>> timers_;
   std::vector<std::unique_ptr<Controller>> controllers_;

@@ -49,6 +49,8 @@ struct Node {
   NodeOutputs outputs;
   std::string pod_name;  // Pod nodes: "<wf>-<template>-<fnv32a(name)>" as Argo's POD_NAMES=v2
   int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
+  std::string pod_ip;      // Pod nodes, once running: {{steps.X.ip}} / {{tasks.X.ip}}
+  bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
 };
 
 struct WorkflowStatus {

@@ -216,6 +216,7 @@ void OperatorImpl::finish_workflow() {
   else if (phase != WorkflowPhase::kSucceeded && entry && !entry->message.empty()) status_.message = entry->message;
   else if (phase != WorkflowPhase::kSucceeded && exit && !exit->message.empty()) status_.message = exit->message;
   status_.finished_at_ms = now();
+  for (auto it = daemons_.begin(); it != daemons_.end();) kill_daemons((it++)->first);
   done_ = true;
   timers_.clear();
   if (observer_) observer_->workflow_changed(status_);
@@ -269,6 +270,7 @@ void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& messag
   if (!message.empty()) node.message = message;
   node.finished_at_ms = now();
   changed(node);
+  if (!daemons_.empty()) kill_daemons(node.id);  // a scope ends: its daemons go
   auto it = done_fns_.find(node.id);
   if (it != done_fns_.end()) {
     DoneFn fn = std::move(it->second);
@@ -498,9 +500,52 @@ void OperatorImpl::step_started(const std::string& node_id) {
   changed(*n);
 }
 
+void OperatorImpl::step_ready(const std::string& node_id, const std::string& ip) {
+  Node* n = find(node_id);
+  if (!n || is_finished(n->phase)) return;
+  n->pod_ip = ip;
+  const spec::Template* t = pod_templates_[node_id];
+  if (t && t->daemon && !n->daemoned) {
+    n->daemoned = true;
+    daemons_.emplace(n->boundary_id, node_id);
+    changed(*n);
+    // Done for its scope while it keeps running (Argo: "fulfilled" when daemoned).
+    auto it = done_fns_.find(node_id);
+    if (it != done_fns_.end()) {
+      DoneFn fn = std::move(it->second);
+      done_fns_.erase(it);
+      fn(node_id);
+    }
+    return;
+  }
+  changed(*n);
+}
+
+void OperatorImpl::kill_daemons(const std::string& scope_id) {
+  auto [first, last] = daemons_.equal_range(scope_id);
+  for (auto it = first; it != last; ++it) {
+    if (live_pods_.count(it->second) && !kill_reasons_.count(it->second)) {
+      kill_reasons_[it->second] = "";
+      actions_.push_back(KillStep{it->second, ""});
+    }
+  }
+  daemons_.erase(first, last);
+}
+
 void OperatorImpl::step_exited(const StepExit& exit) {
   Node* n = find(exit.node_id);
   if (!n || is_finished(n->phase)) return;
+  if (n->daemoned) {  // ended with its scope (or on its own): Succeeded whatever its exit code, as Argo
+    live_pods_.erase(exit.node_id);
+    pods_.release();
+    ++pods_done_;
+    status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
+    pod_templates_.erase(exit.node_id);
+    kill_reasons_.erase(exit.node_id);
+    n->outputs.exit_code = exit.exit_code;
+    finish(*n, NodePhase::kSucceeded);
+    return;
+  }
   live_pods_.erase(exit.node_id);
   pods_.release();
   ++pods_done_;

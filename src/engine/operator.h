@@ -90,6 +90,9 @@ class Operator {
   virtual std::vector<Action> take_actions() = 0;
 
   virtual void step_started(const std::string& node_id) = 0;
+  // The step's process is up and reachable at `ip`. A `daemon: true` step now counts as
+  // done for the steps or DAG that holds it; it is killed when that scope ends.
+  virtual void step_ready(const std::string& node_id, const std::string& ip) = 0;
   virtual void step_exited(const StepExit& exit) = 0;
   // Call when now >= next_wakeup_ms(): fires deadlines, retry backoffs, suspend durations.
   virtual void tick() = 0;

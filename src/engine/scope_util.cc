@@ -189,7 +189,7 @@ void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node
     scope.set(prefix + ".outputs.exitCode", std::to_string(*node.outputs.exit_code));
   }
   for (const auto& [k, v] : node.outputs.parameters) scope.set(prefix + ".outputs.parameters." + k, v);
-  if (!node.pod_name.empty()) scope.set(prefix + ".ip", "127.0.0.1");
+  if (!node.pod_name.empty()) scope.set(prefix + ".ip", node.pod_ip.empty() ? "127.0.0.1" : node.pod_ip);
 }
 
 void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children) {

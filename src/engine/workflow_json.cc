@@ -50,6 +50,8 @@ Json node_json(const Node& n) {
   if (!n.children.empty()) j["children"] = n.children;
   if (!n.outbound_nodes.empty()) j["outboundNodes"] = n.outbound_nodes;
   if (n.type == NodeType::kPod && !n.pod_name.empty()) j["hostNodeName"] = "skiff";
+  if (!n.pod_ip.empty()) j["podIP"] = n.pod_ip;
+  if (n.daemoned) j["daemoned"] = true;
   return j;
 }
 

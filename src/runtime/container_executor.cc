@@ -822,6 +822,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   if (!pid) return undo(pid.status());
   Launched l;
   l.pid = *pid;
+  l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
   l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   if (!l.pidfd.valid()) {
     int err = errno;

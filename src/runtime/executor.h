@@ -33,6 +33,12 @@ struct StepResult {
   bool error = false;  // could not start / infrastructure failure, not the step's own exit
 };
 
+// A step whose process is up (an image pull may delay this well after start()).
+struct StepStarted {
+  std::string node_id;
+  std::string ip;  // where it can be reached: its network namespace's address, or 127.0.0.1
+};
+
 enum class Stream { kStdout, kStderr };
 using LogSink = std::function<void(const std::string& node_id, Stream stream, std::string_view line)>;
 
@@ -60,6 +66,8 @@ class Executor {
   // Results of steps that ended, waiting at most timeout_ms (-1: until one ends).
   virtual std::vector<StepResult> wait(int timeout_ms) = 0;
   virtual size_t running() const = 0;
+  // Steps whose process came up since the last call.
+  virtual std::vector<StepStarted> take_started() = 0;
   // Path of the node's combined log file ("" if none).
   virtual std::string log_path(const std::string& node_id) const = 0;
 };

@@ -38,6 +38,7 @@ class HostLauncher final : public Launcher {
     auto shared = std::make_shared<SandboxProcess>(std::move(*proc));
     Launched out;
     out.pid = shared->pid;
+    out.ip = "127.0.0.1";  // the host's network
     out.pidfd = Fd(::dup(shared->pidfd.get()));
     out.out = std::move(shared->out);
     out.err = std::move(shared->err);

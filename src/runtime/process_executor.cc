@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <list>
+#include <utility>
 
 #include "runtime/step_output.h"
 #include "runtime/step_plan.h"
@@ -53,6 +54,7 @@ class ProcessExecutor final : public Executor {
   void kill(const std::string& node_id, const std::string& reason) override;
   std::vector<StepResult> wait(int timeout_ms) override;
   size_t running() const override { return steps_.size() + ready_.size() + waiting_.size(); }
+  std::vector<StepStarted> take_started() override { return std::exchange(started_, {}); }
   std::string log_path(const std::string& node_id) const override;
 
  private:
@@ -71,6 +73,7 @@ class ProcessExecutor final : public Executor {
   std::list<Step> steps_;
   std::list<StepRequest> waiting_;  // not prepared yet (image pulls)
   std::vector<StepResult> ready_;   // steps that could not start, reported by the next wait()
+  std::vector<StepStarted> started_;
   Janitor janitor_;                 // destroyed first; finishes its queue
 };
 
@@ -117,6 +120,7 @@ void ProcessExecutor::launch(StepRequest request) {
     fail_to_start(request.node_id, proc.status());
     return;
   }
+  started_.push_back({request.node_id, proc->ip});
   Step& step = steps_.emplace_back();
   step.node_id = request.node_id;
   step.proc = std::move(*proc);

@@ -23,6 +23,7 @@ namespace skiff::runtime {
 
 struct Launched {
   pid_t pid = -1;
+  std::string ip;  // the step's address (StepStarted::ip)
   Fd pidfd;
   Fd out;  // read ends (non-blocking) of the step's stdout and stderr
   Fd err;

@@ -13,6 +13,10 @@ add_test(NAME registry/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/re
 set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container")
 set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container")
 
+add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/image_cli_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
+
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")
     continue()

@@ -759,6 +759,9 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
   }
+  if (!request.tmpl.init_containers.empty()) {
+    return invalid("template " + request.tmpl.name + ": initContainers are not supported yet; run them as an earlier step");
+  }
   for (const auto& s : request.tmpl.sidecars) {
     if (s.image.empty()) return invalid("sidecar " + s.name + " has no image");
     if (Status st = check_object_name("sidecar", s.name); !st) return st;

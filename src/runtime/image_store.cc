@@ -105,10 +105,18 @@ int unpack_child(int blob_fd, const std::string& dest, int err_fd) {
                                           ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                                           ARCHIVE_EXTRACT_UNLINK);
   archive_entry* entry = nullptr;
+  // A small archive can expand without bound; stop well before it fills the disk.
+  constexpr int64_t kMaxUnpacked = int64_t{64} << 30;
+  constexpr int64_t kMaxEntries = 2'000'000;
+  int64_t unpacked = 0, entries = 0;
   for (;;) {
     int rc = archive_read_next_header(in, &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return fail(std::string("reading layer: ") + archive_error_string(in));
+    unpacked += std::max<int64_t>(0, archive_entry_size(entry));
+    if (++entries > kMaxEntries || unpacked > kMaxUnpacked) {
+      return fail("layer unpacks to more than 64 GiB or 2,000,000 entries; refusing it");
+    }
     std::string path = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
     if (!clean_entry_path(&path)) return fail("layer entry \"" + path + "\" climbs out with \"..\"");
     if (path.empty()) continue;

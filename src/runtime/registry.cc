@@ -23,6 +23,7 @@ using Json = nlohmann::json;
 constexpr size_t kMaxManifest = 4 << 20;
 constexpr size_t kMaxToken = 1 << 20;
 constexpr size_t kMaxErrorBody = 4096;
+constexpr int64_t kMaxBlob = int64_t{16} << 30;
 
 const char* kManifestAccept =
     "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
@@ -539,7 +540,10 @@ struct RegistryClient::Impl {
         return Status(Code::kFailed, "manifest of " + ref.canonical() + " has a descriptor without a sha256 digest");
       }
       Descriptor desc{d.value("mediaType", ""), d["digest"].get<std::string>(), d.value("size", int64_t{0})};
-      if (desc.size < 0) return Status(Code::kFailed, "manifest of " + ref.canonical() + " has a negative size");
+      if (desc.size < 0 || desc.size > kMaxBlob) {
+        return Status(Code::kFailed, "manifest of " + ref.canonical() + " announces a blob of " +
+                                         std::to_string(desc.size) + " bytes (at most 16 GiB are accepted)");
+      }
       return desc;
     };
     if (!doc.contains("config") || !doc.contains("layers") || !doc["layers"].is_array()) {
@@ -610,7 +614,7 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
     bool write_failed = false;
     Sink sink = [&](const char* data, size_t n) {
       got += static_cast<int64_t>(n);
-      if (blob.size > 0 && got > blob.size) return false;
+      if (got > blob.size) return false;  // more than the manifest announced: stop reading
       hash.add(data, n);
       size_t off = 0;
       while (off < n) {
@@ -627,7 +631,7 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
     };
     auto r = impl_->fetch(ep, ref, "/blobs/" + blob.digest, {}, kMaxErrorBody, &sink);
     if (write_failed) return errno_status("writing " + path, errno);
-    if (blob.size > 0 && got > blob.size) {
+    if (got > blob.size) {
       return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " is larger than announced");
     }
     if (!r) return r.status();
@@ -635,7 +639,7 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
       return Status(r->status == 404 ? Code::kNotFound : Code::kFailed,
                     ep.base + " answered HTTP " + std::to_string(r->status) + " for blob " + blob.digest);
     }
-    if (hash.digest() != blob.digest || (blob.size > 0 && got != blob.size)) {
+    if (hash.digest() != blob.digest || got != blob.size) {
       return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " does not match its digest");
     }
     return true;

@@ -1,6 +1,8 @@
 #include "runtime/volumes.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,6 +220,15 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
       } else if (Status s = make_dirs(mount.source); !s) {
         return s.with_context("volumeMount " + vm.name + ": subPath");
       }
+      // An earlier step may have left a symbolic link there: a subPath must stay inside
+      // its volume, or it would mount whatever the link names on the host.
+      char base[PATH_MAX], real[PATH_MAX];
+      if (!::realpath(source->path.c_str(), base) || !::realpath(mount.source.c_str(), real) ||
+          !under(real, base)) {
+        return invalid("volumeMount " + vm.name + ": subPath \"" + vm.sub_path +
+                       "\" leads outside the volume (through a symbolic link)");
+      }
+      mount.source = real;
     }
     mounts.push_back(std::move(mount));
   }

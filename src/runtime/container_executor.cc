@@ -4,7 +4,6 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -28,6 +27,7 @@
 #include "runtime/image_store.h"
 #include "runtime/network.h"
 #include "runtime/process_executor.h"
+#include "runtime/program.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_plan.h"
 #include "runtime/volumes.h"
@@ -293,23 +293,7 @@ int64_t oom_kills(const std::string& cgroup) {
 }
 
 // Runs a short helper (runc kill / delete) to completion, output discarded.
-void run_quietly(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  posix_spawn_file_actions_destroy(&fa);
-}
+void run_quietly(const std::vector<std::string>& args) { run_program(args, {}, "", nullptr); }
 
 class ContainerLauncher final : public Launcher {
  public:

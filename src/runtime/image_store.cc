@@ -250,16 +250,23 @@ Result<Image> ImageStore::load(const std::string& name, const std::string& manif
   return image;
 }
 
-Status ImageStore::record(const std::string& name, const std::string& manifest_digest) {
+Status ImageStore::update_refs(const std::function<Status(Json&)>& change) {
   StoreLock lock(root_);
   Json refs = Json::object();
   std::string path = root_ + "/refs.json";
   if (auto existing = read_json(path, 64 << 20); existing && existing->is_object()) refs = std::move(*existing);
-  refs[name] = manifest_digest;
+  if (Status s = change(refs); !s) return s;
   std::string tmp = unique_tmp(root_, "refs");
   if (Status s = write_file(tmp, refs.dump(1), 0644); !s) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_status("replacing " + path, errno);
   return Status::ok();
+}
+
+Status ImageStore::record(const std::string& name, const std::string& manifest_digest) {
+  return update_refs([&](Json& refs) {
+    refs[name] = manifest_digest;
+    return Status::ok();
+  });
 }
 
 Result<Image> ImageStore::find(const ImageRef& ref) {
@@ -347,16 +354,12 @@ std::vector<Image> ImageStore::list() {
 }
 
 Status ImageStore::remove(const ImageRef& ref) {
-  StoreLock lock(root_);
-  std::string path = root_ + "/refs.json";
-  auto refs = read_json(path, 64 << 20);
   std::string name = ref.canonical();
-  if (!refs || !refs->is_object() || !refs->contains(name)) return not_found("image " + name + " is not in the local store");
-  refs->erase(name);
-  std::string tmp = unique_tmp(root_, "refs");
-  if (Status s = write_file(tmp, refs->dump(1), 0644); !s) return s;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_status("replacing " + path, errno);
-  return Status::ok();
+  return update_refs([&](Json& refs) {
+    if (!refs.contains(name)) return not_found("image " + name + " is not in the local store");
+    refs.erase(name);
+    return Status::ok();
+  });
 }
 
 Result<int> ImageStore::prune() {

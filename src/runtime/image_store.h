@@ -14,8 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,9 +72,10 @@ class ImageStore {
   explicit ImageStore(std::string root) : root_(std::move(root)) {}
   Result<Image> load(const std::string& name, const std::string& manifest_digest);
   Status record(const std::string& name, const std::string& manifest_digest);
+  // Reads refs.json, lets `change` edit it, writes it back, all under the store's lock.
+  Status update_refs(const std::function<Status(nlohmann::json&)>& change);
 
   std::string root_;
-  std::mutex mu_;
 };
 
 // Unpacks a (possibly compressed) tar layer into `dest`, which must not exist yet.

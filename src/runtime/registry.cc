@@ -196,7 +196,11 @@ std::string url_escape(const std::string& s) {
   return out;
 }
 
-std::string tls_hint(const Endpoint& ep) {
+std::string tls_hint(const Endpoint& ep, CURLcode code) {
+  if (code == CURLE_SSL_CONNECT_ERROR) {
+    return "; if " + ep.host + " serves plain HTTP, allow it with --plain-http " + ep.host +
+           " (or `registries: {\"" + ep.host + "\": {plainHTTP: true}}` in the registries file)";
+  }
   return "; if " + ep.host + " uses a private CA, trust it with --registry-ca " + ep.host +
          "=CA.pem (or `registries: {\"" + ep.host + "\": {ca: CA.pem}}` in the registries file)";
 }
@@ -386,7 +390,7 @@ struct RegistryClient::Impl {
       r.error = curl_easy_strerror(r.code);
       if (r.code == CURLE_PEER_FAILED_VERIFICATION || r.code == CURLE_SSL_CACERT_BADFILE ||
           r.code == CURLE_SSL_CONNECT_ERROR) {
-        r.error += tls_hint(ep);
+        r.error += tls_hint(ep, r.code);
       }
     } else if (t.overflow) {
       r.error = "response larger than " + std::to_string(cap) + " bytes";

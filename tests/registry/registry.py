@@ -14,7 +14,7 @@ busybox-static and pushes them over the distribution API. It writes, under DIR:
 
 A second registry on the same storage asks for Bearer tokens instead (as Docker Hub does),
 from a small token server (`registry.py token-server DIR PORT`) that checks the same
-password and signs JWTs with a key the registry trusts.
+password and signs JWTs with a key the registry trusts. A third serves plain HTTP.
 
 `registry.py stop DIR` stops them. Images pushed (all also reachable as docker.io/... through
 the mirror): library/busybox:latest (and :1.36), skiff-test/entry:1 (ENTRYPOINT, CMD,
@@ -320,6 +320,18 @@ auth:
     sproc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "token-server", d, str(tserver_port)],
                              stdout=open(f"{d}/token-server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     token_host = f"127.0.0.1:{token_port}"
+
+    # A plain-HTTP registry without auth on the same storage (allowed only explicitly).
+    plain_port = free_port()
+    with open(f"{d}/plain-config.yml", "w") as f:
+        f.write(f"""version: 0.1
+log: {{level: warn}}
+storage: {{filesystem: {{rootdirectory: {d}/data}}}}
+http: {{addr: "127.0.0.1:{plain_port}"}}
+""")
+    pproc = subprocess.Popen(["docker-registry", "serve", f"{d}/plain-config.yml"], stdout=open(f"{d}/plain.log", "w"),
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    wait_ready(Registry(f"http://127.0.0.1:{plain_port}", f"{d}/ca.pem"), pproc, f"{d}/plain.log")
     treg = Registry(f"https://{token_host}", f"{d}/ca.pem")
     treg.auth = "Bearer " + make_token(d, "skiff-test-registry", "repository:library/busybox:pull")
     wait_ready(treg, tproc, f"{d}/token-registry.log")
@@ -337,7 +349,8 @@ auth:
         for h in (host, token_host, f"127.0.0.1:{tserver_port}"):
             f.write(f"  \"{h}\": {{ca: {d}/ca.pem}}\n")
     with open(f"{d}/env.json", "w") as f:
-        json.dump({"host": host, "port": port, "pids": [proc.pid, tproc.pid, sproc.pid], "token_host": token_host,
+        json.dump({"host": host, "port": port, "pids": [proc.pid, tproc.pid, sproc.pid, pproc.pid],
+                   "token_host": token_host, "plain_host": f"127.0.0.1:{plain_port}",
                    "user": USER, "password": PASSWORD, **facts}, f)
     print(f"registry on https://{host} (pid {proc.pid}), settings in {d}")
 

@@ -54,6 +54,7 @@ const std::vector<std::string> kDefaultCaps = {
     "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
 
+// Every capability, in the kernel's numbering (kAllCaps[n] is capability n).
 const std::vector<std::string> kAllCaps = {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
@@ -261,6 +262,23 @@ Status merge_security(Security* s, const std::string& text, const std::string& w
     if (id && (*id < 0 || *id > 0x7fffffff)) return invalid(where + ": runAsUser/runAsGroup out of range");
   }
   return Status::ok();
+}
+
+// The capabilities this process may hand on (its bounding set): a container cannot get
+// more, not even a privileged one.
+std::set<std::string> host_caps() {
+  std::set<std::string> out;
+  auto status = read_file_capped("/proc/self/status", 1 << 16);
+  uint64_t mask = ~uint64_t{0};
+  if (status) {
+    for (const std::string& line : split(*status, '\n')) {
+      if (starts_with(line, "CapBnd:")) mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    }
+  }
+  for (size_t i = 0; i < kAllCaps.size(); ++i) {
+    if (mask & (uint64_t{1} << i)) out.insert(kAllCaps[i]);
+  }
+  return out;
 }
 
 std::string cap_name(std::string c) {
@@ -508,11 +526,14 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   for (auto g : sec.supplemental_groups) groups.push_back(g);
 
   // Capabilities: the default set, plus add, minus drop ("ALL" drops every one).
+  static const std::set<std::string> available = host_caps();
   std::set<std::string> caps;
   if (sec.privileged) {
-    caps.insert(kAllCaps.begin(), kAllCaps.end());
+    caps = available;
   } else {
-    caps.insert(kDefaultCaps.begin(), kDefaultCaps.end());
+    for (const auto& c : kDefaultCaps) {
+      if (available.count(c)) caps.insert(c);
+    }
     for (const auto& d : sec.cap_drop) {
       if (cap_name(d) == "CAP_ALL") {
         caps.clear();
@@ -522,9 +543,11 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
     }
     for (const auto& a : sec.cap_add) {
       if (cap_name(a) == "CAP_ALL") {
-        caps.insert(kAllCaps.begin(), kAllCaps.end());
+        caps = available;
       } else if (std::find(kAllCaps.begin(), kAllCaps.end(), cap_name(a)) == kAllCaps.end()) {
         return invalid("securityContext.capabilities.add: unknown capability \"" + a + "\"");
+      } else if (!available.count(cap_name(a))) {
+        return invalid("securityContext.capabilities.add: " + cap_name(a) + " is not available to skiff on this host");
       } else {
         caps.insert(cap_name(a));
       }

@@ -293,6 +293,11 @@ struct Pull {
   Image image;
 };
 
+// The step's hostname: its pod name, as in Kubernetes (at most 63 characters).
+std::string pod_hostname(const StepRequest& request) {
+  return (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
+}
+
 bool cgroup2_unified() {
   struct statfs fs;
   return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
@@ -463,10 +468,9 @@ class ContainerLauncher final : public Launcher {
 Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const Image& image,
                                                const std::string& dir, const std::vector<BindMount>& binds,
                                                const std::string& netns, const std::string& cgroup, bool* keep) {
-  const std::string& step_dir = dir;
   const spec::Container& c = *request.tmpl.container;
   const bool script = !c.source.empty();
-  std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
+  std::string hostname = pod_hostname(request);
 
   Security sec;
   if (Status s = merge_security(&sec, options_.pod_security_context_json, "spec.securityContext"); !s) return s;
@@ -508,12 +512,12 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   if (args[1].get<std::string>().empty()) return invalid("container command is an empty string");
 
   // User: securityContext, else the image's USER.
-  auto user = image_user(step_dir + "/rootfs", image.config.user);
+  auto user = image_user(dir + "/rootfs", image.config.user);
   if (!user) return user.status();
   if (sec.run_as_user) {
     user->uid = static_cast<uint32_t>(*sec.run_as_user);
     if (!sec.run_as_group) {
-      auto pw = lookup_entry(step_dir + "/rootfs", "/etc/passwd", std::to_string(user->uid), 2);
+      auto pw = lookup_entry(dir + "/rootfs", "/etc/passwd", std::to_string(user->uid), 2);
       user->gid = pw.size() > 3 && all_digits(pw[3]) ? static_cast<uint32_t>(std::stoul(pw[3])) : 0;
     }
   }
@@ -579,11 +583,11 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
 
   Json mounts = base_mounts(sec.privileged);
   mounts.push_back(bind_mount(container_.init_path, kInitPath, true));
-  mounts.push_back(bind_mount(step_dir + "/status", kStatusDir, false));
-  mounts.push_back(bind_mount(step_dir + "/hosts", "/etc/hosts", true));
-  mounts.push_back(bind_mount(step_dir + "/hostname", "/etc/hostname", true));
+  mounts.push_back(bind_mount(dir + "/status", kStatusDir, false));
+  mounts.push_back(bind_mount(dir + "/hosts", "/etc/hosts", true));
+  mounts.push_back(bind_mount(dir + "/hostname", "/etc/hostname", true));
   if (::access("/etc/resolv.conf", R_OK) == 0) mounts.push_back(bind_mount("/etc/resolv.conf", "/etc/resolv.conf", true));
-  if (script) mounts.push_back(bind_mount(step_dir + "/script", kScriptPath, true));
+  if (script) mounts.push_back(bind_mount(dir + "/script", kScriptPath, true));
   for (const auto& b : binds) mounts.push_back(bind_mount(b.source, b.target, b.read_only));
 
   Json namespaces = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}};
@@ -656,7 +660,7 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
   auto binds = resolve_binds(request, ctx);
   if (!binds) return binds.status();
   b.binds = std::move(*binds);
-  std::string hostname = (request.pod_name.empty() ? file_name_for(request.node_id) : request.pod_name).substr(0, 63);
+  std::string hostname = pod_hostname(request);
   write_file(dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
                                  hostname + "\n", 0644);
   write_file(dir + "/hostname", hostname + "\n", 0644);

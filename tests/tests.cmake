@@ -17,6 +17,17 @@ add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/regist
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
 
+# The store's suite again, against a real PostgreSQL server started for it.
+set(SKIFF_TEST_POSTGRES ${CMAKE_BINARY_DIR}/test-postgres)
+add_test(NAME postgres/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py start ${SKIFF_TEST_POSTGRES})
+add_test(NAME postgres/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py stop ${SKIFF_TEST_POSTGRES})
+add_test(NAME store-postgres COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=Backends/StoreTest.*/postgres)
+set_tests_properties(postgres/start PROPERTIES FIXTURES_SETUP postgres LABELS postgres)
+set_tests_properties(postgres/stop PROPERTIES FIXTURES_CLEANUP postgres LABELS postgres)
+set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
+                     ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
+                     FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
+
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")
     continue()

@@ -1,0 +1,421 @@
+#include "store/store.h"
+
+#include <algorithm>
+
+#include "util/strings.h"
+
+namespace skiff::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr const char* kPhaseLabel = "workflows.argoproj.io/phase";
+constexpr const char* kCompletedLabel = "workflows.argoproj.io/completed";
+
+const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS workflows ("
+    " uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL, finished_ms BIGINT NOT NULL, object TEXT NOT NULL, status TEXT NOT NULL,"
+    " version BIGINT NOT NULL, UNIQUE (namespace, name))",
+    "CREATE INDEX IF NOT EXISTS workflows_by_age ON workflows (created_ms DESC, uid)",
+    "CREATE INDEX IF NOT EXISTS workflows_by_phase ON workflows (phase)",
+    "CREATE TABLE IF NOT EXISTS workflow_labels ("
+    " uid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (uid, key))",
+    "CREATE INDEX IF NOT EXISTS workflow_labels_by_key ON workflow_labels (key, value)",
+    "CREATE TABLE IF NOT EXISTS nodes (uid TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (uid, id))",
+    "CREATE TABLE IF NOT EXISTS objects ("
+    " kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL, version BIGINT NOT NULL, PRIMARY KEY (kind, namespace, name))",
+};
+
+bool finished_phase(const std::string& p) { return p == "Succeeded" || p == "Failed" || p == "Error"; }
+
+int64_t to_int(const std::optional<std::string>& s) { return s ? std::strtoll(s->c_str(), nullptr, 10) : 0; }
+
+bool label_char(char c, bool key) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || (key && c == '/');
+}
+
+bool valid_label(const std::string& s, bool key) {
+  if (s.empty()) return !key;
+  if (s.size() > (key ? 316u : 63u)) return false;
+  return std::all_of(s.begin(), s.end(), [key](char c) { return label_char(c, key); });
+}
+
+// Splits on commas outside parentheses.
+std::vector<std::string> requirements(const std::string& selector) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : selector) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      out.push_back(std::string(trim(cur)));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!trim(cur).empty() || !out.empty()) out.push_back(std::string(trim(cur)));
+  return out;
+}
+
+constexpr const char* kHas = "EXISTS (SELECT 1 FROM workflow_labels l WHERE l.uid = w.uid AND l.key = ?";
+
+WorkflowRecord workflow_from(const Row& r) {
+  WorkflowRecord wf;
+  wf.uid = r[0].value_or("");
+  wf.namespace_ = r[1].value_or("");
+  wf.name = r[2].value_or("");
+  wf.phase = r[3].value_or("");
+  wf.created_ms = to_int(r[4]);
+  wf.finished_ms = to_int(r[5]);
+  wf.object = r[6].value_or("");
+  wf.status = r[7].value_or("");
+  wf.version = to_int(r[8]);
+  return wf;
+}
+
+constexpr const char* kWorkflowColumns =
+    "w.uid, w.namespace, w.name, w.phase, w.created_ms, w.finished_ms, w.object, w.status, w.version";
+
+}  // namespace
+
+const char* kind_name(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kWorkflowTemplate: return "WorkflowTemplate";
+    case ObjectKind::kClusterWorkflowTemplate: return "ClusterWorkflowTemplate";
+    case ObjectKind::kCronWorkflow: return "CronWorkflow";
+  }
+  return "?";
+}
+
+Result<SqlCondition> label_selector_sql(const std::string& selector) {
+  SqlCondition out;
+  auto bad = [&](const std::string& req, const std::string& why) {
+    return invalid("labelSelector \"" + selector + "\": \"" + req + "\" " + why +
+                   " (expected key=value, key!=value, key in (a,b), key notin (a,b), key or !key)");
+  };
+  for (const std::string& req : requirements(selector)) {
+    if (req.empty()) return bad(req, "is empty");
+    std::string cond;
+    if (req[0] == '!') {
+      std::string key(trim(req.substr(1)));
+      if (!valid_label(key, true)) return bad(req, "has a bad key");
+      cond = std::string("NOT ") + kHas + ")";
+      out.params.push_back(key);
+    } else if (size_t in = req.find(" in "), notin = req.find(" notin "); in != std::string::npos || notin != std::string::npos) {
+      bool negate = notin != std::string::npos;
+      size_t at = negate ? notin : in;
+      std::string key(trim(req.substr(0, at)));
+      std::string rest(trim(req.substr(at + (negate ? 7 : 4))));
+      if (!valid_label(key, true)) return bad(req, "has a bad key");
+      if (rest.size() < 2 || rest.front() != '(' || rest.back() != ')') return bad(req, "needs a (list)");
+      std::vector<std::string> values;
+      for (const std::string& v : split(rest.substr(1, rest.size() - 2), ',')) {
+        std::string value(trim(v));
+        if (!valid_label(value, false)) return bad(req, "has a bad value \"" + value + "\"");
+        values.push_back(value);
+      }
+      if (values.empty()) return bad(req, "has an empty list");
+      std::string marks;
+      for (size_t i = 0; i < values.size(); ++i) marks += i ? ", ?" : "?";
+      cond = std::string(negate ? "NOT " : "") + kHas + " AND l.value IN (" + marks + "))";
+      out.params.push_back(key);
+      out.params.insert(out.params.end(), values.begin(), values.end());
+    } else if (size_t ne = req.find("!="); ne != std::string::npos) {
+      std::string key(trim(req.substr(0, ne))), value(trim(req.substr(ne + 2)));
+      if (!valid_label(key, true) || !valid_label(value, false)) return bad(req, "has a bad key or value");
+      cond = std::string("NOT ") + kHas + " AND l.value = ?)";
+      out.params.push_back(key);
+      out.params.push_back(value);
+    } else if (size_t eq = req.find('='); eq != std::string::npos) {
+      std::string key(trim(req.substr(0, eq)));
+      std::string value(trim(req.substr(eq + (req.compare(eq, 2, "==") == 0 ? 2 : 1))));
+      if (!valid_label(key, true) || !valid_label(value, false)) return bad(req, "has a bad key or value");
+      cond = std::string(kHas) + " AND l.value = ?)";
+      out.params.push_back(key);
+      out.params.push_back(value);
+    } else {
+      if (!valid_label(req, true)) return bad(req, "has a bad key");
+      cond = std::string(kHas) + ")";
+      out.params.push_back(req);
+    }
+    out.sql += (out.sql.empty() ? "" : " AND ") + cond;
+  }
+  return out;
+}
+
+Result<SqlCondition> field_selector_sql(const std::string& selector) {
+  SqlCondition out;
+  for (const std::string& req : requirements(selector)) {
+    bool negate = req.find("!=") != std::string::npos;
+    size_t op = negate ? req.find("!=") : req.find('=');
+    if (op == std::string::npos) {
+      return invalid("fieldSelector \"" + selector + "\": \"" + req + "\" is not field=value or field!=value");
+    }
+    std::string field(trim(req.substr(0, op)));
+    size_t skip = negate ? 2 : (req.compare(op, 2, "==") == 0 ? 2 : 1);
+    std::string value(trim(req.substr(op + skip)));
+    std::string column;
+    if (field == "metadata.name") column = "w.name";
+    else if (field == "metadata.namespace") column = "w.namespace";
+    else if (field == "metadata.uid") column = "w.uid";
+    else if (field == "status.phase") column = "w.phase";
+    else {
+      return invalid("fieldSelector \"" + selector + "\": field \"" + field +
+                     "\" is not supported (metadata.name, metadata.namespace, metadata.uid, status.phase)");
+    }
+    out.sql += (out.sql.empty() ? "" : " AND ") + column + (negate ? " <> ?" : " = ?");
+    out.params.push_back(value);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
+  auto db = open_db(url);
+  if (!db) return db.status();
+  auto store = std::make_unique<Store>(std::move(*db));
+  if (Status s = store->migrate(); !s) return s;
+  return store;
+}
+
+Status Store::migrate() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  for (const char* sql : kSchema) {
+    if (Status s = db_->exec(sql); !s) return s.with_context("creating the schema");
+  }
+  auto v = db_->query("SELECT value FROM meta WHERE key = 'schema'");
+  if (!v) return v.status();
+  if (!v->empty() && to_int((*v)[0][0]) > kSchemaVersion) {
+    return Status(Code::kUnavailable, std::string("the ") + db_->name() + " database was written by a newer skiff (schema " +
+                                          *(*v)[0][0] + "); upgrade skiff");
+  }
+  if (v->empty()) return db_->exec("INSERT INTO meta (key, value) VALUES ('schema', ?)", {std::to_string(kSchemaVersion)});
+  return Status::ok();
+}
+
+Status Store::transaction(const std::function<Status()>& body) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (Status s = db_->exec("BEGIN"); !s) return s;
+  Status s = body();
+  if (!s) {
+    db_->exec("ROLLBACK");
+    return s;
+  }
+  if (Status c = db_->exec("COMMIT"); !c) {
+    db_->exec("ROLLBACK");
+    return c;
+  }
+  return Status::ok();
+}
+
+Status Store::set_labels(const std::string& uid, const std::map<std::string, std::string>& labels) {
+  for (const auto& [k, v] : labels) {
+    if (Status s = db_->exec("INSERT INTO workflow_labels (uid, key, value) VALUES (?, ?, ?) "
+                             "ON CONFLICT (uid, key) DO UPDATE SET value = excluded.value",
+                             {uid, k, v});
+        !s) {
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+Status Store::create_workflow(const WorkflowRecord& wf) {
+  return transaction([&]() -> Status {
+    Status s = db_->exec(
+        "INSERT INTO workflows (uid, namespace, name, phase, created_ms, finished_ms, object, status, version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        {wf.uid, wf.namespace_, wf.name, wf.phase, std::to_string(wf.created_ms), std::to_string(wf.finished_ms),
+         wf.object, wf.status});
+    if (!s) {
+      if (s.code() == Code::kAlreadyExists) {
+        return Status(Code::kAlreadyExists, "workflows.argoproj.io \"" + wf.name + "\" already exists");
+      }
+      return s;
+    }
+    auto labels = wf.labels;
+    labels[kPhaseLabel] = wf.phase.empty() ? "Pending" : wf.phase;
+    labels[kCompletedLabel] = finished_phase(wf.phase) ? "true" : "false";
+    return set_labels(wf.uid, labels);
+  });
+}
+
+Result<WorkflowRecord> Store::get_workflow(const std::string& namespace_, const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query(std::string("SELECT ") + kWorkflowColumns +
+                             " FROM workflows w WHERE w.namespace = ? AND w.name = ?",
+                         {namespace_, name});
+  if (!rows) return rows.status();
+  if (rows->empty()) return not_found("workflows.argoproj.io \"" + name + "\" not found");
+  WorkflowRecord wf = workflow_from((*rows)[0]);
+  auto labels = db_->query("SELECT key, value FROM workflow_labels WHERE uid = ?", {wf.uid});
+  if (!labels) return labels.status();
+  for (const auto& r : *labels) wf.labels[r[0].value_or("")] = r[1].value_or("");
+  return wf;
+}
+
+Result<WorkflowPage> Store::list_workflows(const ListQuery& q) {
+  std::string where = "1 = 1";
+  std::vector<std::string> params;
+  if (!q.namespace_.empty()) {
+    where += " AND w.namespace = ?";
+    params.push_back(q.namespace_);
+  }
+  for (auto [selector, parse] : {std::pair{&q.label_selector, &label_selector_sql}, {&q.field_selector, &field_selector_sql}}) {
+    if (selector->empty()) continue;
+    auto cond = parse(*selector);
+    if (!cond) return cond.status();
+    where += " AND " + cond->sql;
+    params.insert(params.end(), cond->params.begin(), cond->params.end());
+  }
+  if (!q.continue_token.empty()) {  // "<created_ms>:<uid>" of the last item of the previous page
+    size_t colon = q.continue_token.find(':');
+    std::string created = q.continue_token.substr(0, colon);
+    if (colon == std::string::npos || created.empty() || !std::all_of(created.begin(), created.end(), ::isdigit)) {
+      return invalid("continue token \"" + q.continue_token + "\" is not one this server gave");
+    }
+    where += " AND (w.created_ms < ? OR (w.created_ms = ? AND w.uid > ?))";
+    params.insert(params.end(), {created, created, q.continue_token.substr(colon + 1)});
+  }
+  if (q.limit < 0) return invalid("listOptions.limit must not be negative");
+  std::string sql = std::string("SELECT ") + kWorkflowColumns + " FROM workflows w WHERE " + where +
+                    " ORDER BY w.created_ms DESC, w.uid ASC";
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit + 1);  // one more tells whether a page follows
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query(sql, params);
+  if (!rows) return rows.status();
+  WorkflowPage page;
+  for (const auto& r : *rows) page.items.push_back(workflow_from(r));
+  if (q.limit > 0 && static_cast<int64_t>(page.items.size()) > q.limit) {
+    page.items.resize(static_cast<size_t>(q.limit));
+    const WorkflowRecord& last = page.items.back();
+    page.continue_token = std::to_string(last.created_ms) + ":" + last.uid;
+  }
+  if (!page.items.empty()) {  // labels for the page in one query
+    std::string marks;
+    std::vector<std::string> uids;
+    std::map<std::string, WorkflowRecord*> by_uid;
+    for (auto& wf : page.items) {
+      marks += marks.empty() ? "?" : ", ?";
+      uids.push_back(wf.uid);
+      by_uid[wf.uid] = &wf;
+    }
+    auto labels = db_->query("SELECT uid, key, value FROM workflow_labels WHERE uid IN (" + marks + ")", uids);
+    if (!labels) return labels.status();
+    for (const auto& r : *labels) by_uid[r[0].value_or("")]->labels[r[1].value_or("")] = r[2].value_or("");
+  }
+  return page;
+}
+
+Status Store::delete_workflow(const std::string& namespace_, const std::string& name) {
+  return transaction([&]() -> Status {
+    auto rows = db_->query("SELECT uid FROM workflows WHERE namespace = ? AND name = ?", {namespace_, name});
+    if (!rows) return rows.status();
+    if (rows->empty()) return not_found("workflows.argoproj.io \"" + name + "\" not found");
+    std::string uid = (*rows)[0][0].value_or("");
+    for (const char* sql : {"DELETE FROM nodes WHERE uid = ?", "DELETE FROM workflow_labels WHERE uid = ?",
+                            "DELETE FROM workflows WHERE uid = ?"}) {
+      if (Status s = db_->exec(sql, {uid}); !s) return s;
+    }
+    return Status::ok();
+  });
+}
+
+Status Store::save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
+                            const std::string& status, const std::vector<NodeRecord>& nodes) {
+  return transaction([&]() -> Status {
+    Status s = db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
+                         {phase, std::to_string(finished_ms), status, uid});
+    if (!s) return s;
+    if (db_->changes() == 0) return not_found("workflow " + uid + " not found (deleted while it ran?)");
+    for (const auto& n : nodes) {
+      if (Status ns = db_->exec("INSERT INTO nodes (uid, id, body) VALUES (?, ?, ?) "
+                                "ON CONFLICT (uid, id) DO UPDATE SET body = excluded.body",
+                                {uid, n.id, n.body});
+          !ns) {
+        return ns;
+      }
+    }
+    return set_labels(uid, {{kPhaseLabel, phase.empty() ? "Pending" : phase},
+                            {kCompletedLabel, finished_phase(phase) ? "true" : "false"}});
+  });
+}
+
+Result<std::vector<NodeRecord>> Store::nodes(const std::string& uid) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query("SELECT id, body FROM nodes WHERE uid = ? ORDER BY id", {uid});
+  if (!rows) return rows.status();
+  std::vector<NodeRecord> out;
+  out.reserve(rows->size());
+  for (const auto& r : *rows) out.push_back({r[0].value_or(""), r[1].value_or("")});
+  return out;
+}
+
+Result<std::vector<WorkflowRecord>> Store::unfinished() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query(std::string("SELECT ") + kWorkflowColumns +
+                         " FROM workflows w WHERE w.phase NOT IN ('Succeeded', 'Failed', 'Error') ORDER BY w.created_ms, w.uid");
+  if (!rows) return rows.status();
+  std::vector<WorkflowRecord> out;
+  for (const auto& r : *rows) out.push_back(workflow_from(r));
+  return out;
+}
+
+Status Store::create_object(ObjectKind kind, const ObjectRecord& o) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Status s = db_->exec("INSERT INTO objects (kind, namespace, name, body, created_ms, version) VALUES (?, ?, ?, ?, ?, 1)",
+                       {kind_name(kind), o.namespace_, o.name, o.body, std::to_string(o.created_ms)});
+  if (s.code() == Code::kAlreadyExists) {
+    return Status(Code::kAlreadyExists, std::string(kind_name(kind)) + " \"" + o.name + "\" already exists");
+  }
+  return s;
+}
+
+Status Store::update_object(ObjectKind kind, const ObjectRecord& o) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Status s = db_->exec("UPDATE objects SET body = ?, version = version + 1 WHERE kind = ? AND namespace = ? AND name = ?",
+                       {o.body, kind_name(kind), o.namespace_, o.name});
+  if (!s) return s;
+  if (db_->changes() == 0) return not_found(std::string(kind_name(kind)) + " \"" + o.name + "\" not found");
+  return Status::ok();
+}
+
+Result<ObjectRecord> Store::get_object(ObjectKind kind, const std::string& namespace_, const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query("SELECT namespace, name, body, created_ms, version FROM objects "
+                         "WHERE kind = ? AND namespace = ? AND name = ?",
+                         {kind_name(kind), namespace_, name});
+  if (!rows) return rows.status();
+  if (rows->empty()) return not_found(std::string(kind_name(kind)) + " \"" + name + "\" not found");
+  const Row& r = (*rows)[0];
+  return ObjectRecord{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), to_int(r[3]), to_int(r[4])};
+}
+
+Result<std::vector<ObjectRecord>> Store::list_objects(ObjectKind kind, const std::string& namespace_) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = namespace_.empty()
+                  ? db_->query("SELECT namespace, name, body, created_ms, version FROM objects WHERE kind = ? "
+                               "ORDER BY namespace, name",
+                               {kind_name(kind)})
+                  : db_->query("SELECT namespace, name, body, created_ms, version FROM objects "
+                               "WHERE kind = ? AND namespace = ? ORDER BY name",
+                               {kind_name(kind), namespace_});
+  if (!rows) return rows.status();
+  std::vector<ObjectRecord> out;
+  for (const auto& r : *rows) out.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), to_int(r[3]), to_int(r[4])});
+  return out;
+}
+
+Status Store::delete_object(ObjectKind kind, const std::string& namespace_, const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Status s = db_->exec("DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                       {kind_name(kind), namespace_, name});
+  if (!s) return s;
+  if (db_->changes() == 0) return not_found(std::string(kind_name(kind)) + " \"" + name + "\" not found");
+  return Status::ok();
+}
+
+}  // namespace skiff::store

@@ -1,0 +1,118 @@
+// Store: what skiff keeps across restarts — workflows (one row each, plus one row per
+// node), their labels, and named objects (WorkflowTemplates, ClusterWorkflowTemplates,
+// CronWorkflows) — in SQLite (the default) or PostgreSQL, with the same behaviour.
+//
+// Workflows are listed newest first, filtered by namespace, Kubernetes label selectors
+// (`app=web,tier!=db,env in (a,b),!canary,team`) and field selectors (`metadata.name=x`,
+// `metadata.namespace!=y`), a page at a time with an opaque continue token. The labels
+// `workflows.argoproj.io/phase` and `workflows.argoproj.io/completed` follow the workflow's
+// phase, as Argo sets them, so clients filter by phase with a label selector.
+// A run's progress is saved as one transaction per loop turn: the workflow's status and
+// the nodes that changed. Thread-safe (one connection, serialised).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/db.h"
+#include "util/status.h"
+
+namespace skiff::store {
+
+struct WorkflowRecord {
+  std::string uid;
+  std::string namespace_;
+  std::string name;
+  std::string phase;  // Argo's workflow phase ("" = Pending)
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;
+  std::map<std::string, std::string> labels;  // as submitted (phase labels are added)
+  std::string object;  // the Workflow as submitted: apiVersion, kind, metadata, spec (JSON)
+  std::string status;  // status without nodes (JSON)
+  int64_t version = 0;  // bumped by every save
+};
+
+struct NodeRecord {
+  std::string id;
+  std::string body;  // the node as in status.nodes (JSON)
+};
+
+struct ListQuery {
+  std::string namespace_;       // "" = every namespace
+  std::string label_selector;   // Kubernetes syntax
+  std::string field_selector;   // metadata.name / metadata.namespace with = == !=
+  int64_t limit = 0;            // 0 = all
+  std::string continue_token;   // from the previous page
+};
+
+struct WorkflowPage {
+  std::vector<WorkflowRecord> items;
+  std::string continue_token;  // "" on the last page
+};
+
+// A kind of named object other than workflows.
+enum class ObjectKind { kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow };
+
+struct ObjectRecord {
+  std::string namespace_;  // "" for cluster-scoped objects
+  std::string name;
+  std::string body;  // JSON
+  int64_t created_ms = 0;
+  int64_t version = 0;
+};
+
+class Store {
+ public:
+  // "sqlite:PATH" or "postgres://...": connects and creates or upgrades the schema.
+  static Result<std::unique_ptr<Store>> open(const std::string& url);
+  explicit Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  // kAlreadyExists when the namespace already has a workflow of that name.
+  Status create_workflow(const WorkflowRecord& wf);
+  Result<WorkflowRecord> get_workflow(const std::string& namespace_, const std::string& name);
+  Result<WorkflowPage> list_workflows(const ListQuery& query);
+  // Removes the workflow, its nodes and labels; kNotFound if absent.
+  Status delete_workflow(const std::string& namespace_, const std::string& name);
+  // One loop turn of a run: the workflow's phase and status, and the nodes that changed
+  // (inserted or replaced), in one transaction.
+  Status save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
+                       const std::string& status, const std::vector<NodeRecord>& nodes);
+  Result<std::vector<NodeRecord>> nodes(const std::string& uid);
+  // Workflows that have not finished (to resume after a restart), oldest first.
+  Result<std::vector<WorkflowRecord>> unfinished();
+
+  // kAlreadyExists on create of an existing object; kNotFound on update of a missing one.
+  Status create_object(ObjectKind kind, const ObjectRecord& object);
+  Status update_object(ObjectKind kind, const ObjectRecord& object);
+  Result<ObjectRecord> get_object(ObjectKind kind, const std::string& namespace_, const std::string& name);
+  Result<std::vector<ObjectRecord>> list_objects(ObjectKind kind, const std::string& namespace_);
+  Status delete_object(ObjectKind kind, const std::string& namespace_, const std::string& name);
+
+  const char* backend() const { return db_->name(); }
+
+ private:
+  Status migrate();
+  Status transaction(const std::function<Status()>& body);
+  Status set_labels(const std::string& uid, const std::map<std::string, std::string>& labels);
+
+  std::unique_ptr<Db> db_;
+  std::recursive_mutex mu_;
+};
+
+// Parses a Kubernetes label selector into SQL conditions over workflow_labels (exposed for
+// tests). Fails with a message that points at the bad requirement.
+struct SqlCondition {
+  std::string sql;
+  std::vector<std::string> params;
+};
+Result<SqlCondition> label_selector_sql(const std::string& selector);
+Result<SqlCondition> field_selector_sql(const std::string& selector);
+
+const char* kind_name(ObjectKind kind);
+
+}  // namespace skiff::store

@@ -138,18 +138,7 @@ int run(const RunFlags& flags) {
     };
   }
   exec_options.data_dir = data_dir;
-  exec_options.namespace_ = options.namespace_;
-  const spec::WorkflowSpec& effective = oper.effective_spec();
-  exec_options.host_network = effective.host_network;
-  exec_options.pod_security_context_json = effective.security_context_json;
-  if (!effective.image_pull_secrets_json.empty()) {
-    auto secrets = nlohmann::json::parse(effective.image_pull_secrets_json, nullptr, false);
-    if (secrets.is_array()) {
-      for (const auto& s : secrets) {
-        if (s.is_object() && s.contains("name") && s["name"].is_string()) exec_options.image_pull_secrets.push_back(s["name"]);
-      }
-    }
-  }
+  exec_options.workflow = runtime::workflow_context(oper.effective_spec(), options.namespace_, exec_options.run_dir);
   runtime::ContainerOptions container;
   std::string executor_kind = flags.executor;
   if (executor_kind.empty()) {

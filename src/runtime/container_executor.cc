@@ -323,30 +323,6 @@ class ContainerLauncher final : public Launcher {
   ContainerLauncher(ExecutorOptions options, ContainerOptions container, std::unique_ptr<ImageStore> store)
       : options_(std::move(options)), container_(std::move(container)), store_(std::move(store)) {
     wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    defaults_.data_dir = options_.data_dir;
-    defaults_.namespace_ = options_.namespace_;
-    // imagePullSecrets add their credentials to the configured ones.
-    for (const auto& name : options_.image_pull_secrets) {
-      auto secret = read_config_object(options_.data_dir, ConfigKind::kSecret, options_.namespace_, name);
-      if (!secret) {
-        pull_secret_error_ = secret.status().with_context("imagePullSecrets");
-        continue;
-      }
-      auto it = secret->data.find(".dockerconfigjson");
-      if (it == secret->data.end()) {
-        pull_secret_error_ = invalid("imagePullSecrets: secret " + name + " has no .dockerconfigjson (create it with "
-                                     "`skiff secret create docker-registry`)");
-        continue;
-      }
-      // Secrets come first: credentials a workflow names win over the machine's.
-      RegistryConfig from_secret;
-      if (Status s = load_docker_config_text(&from_secret, it->second, "secret " + name); !s) {
-        pull_secret_error_ = s;
-        continue;
-      }
-      for (auto& [host, creds] : from_secret.auths) container_.registry.auths[host] = creds;
-    }
-    client_ = std::make_unique<RegistryClient>(container_.registry);
   }
 
   ~ContainerLauncher() override {
@@ -354,16 +330,19 @@ class ContainerLauncher final : public Launcher {
   }
 
   bool prepared(const StepRequest& request) override {
+    auto client = client_for(*request.workflow);
+    if (!client) return true;  // preparation_error reports it
     bool all = true;
-    for (const spec::Container* c : containers_of(request)) all = ensure_pull(*c) && all;
+    for (const spec::Container* c : containers_of(request)) all = ensure_pull(*c, pull_key(*c, *request.workflow), *client) && all;
     return all;
   }
 
   Status preparation_error(const StepRequest& request) override {
-    if (!pull_secret_error_.is_ok()) return pull_secret_error_;
+    auto client = client_for(*request.workflow);
+    if (!client) return client.status();
     std::lock_guard<std::mutex> lock(mu_);
     for (const spec::Container* c : containers_of(request)) {
-      auto it = pulls_.find(c->image);
+      auto it = pulls_.find(pull_key(*c, *request.workflow));
       if (it != pulls_.end() && !it->second.status.is_ok()) return it->second.status;
     }
     return Status::ok();
@@ -388,13 +367,47 @@ class ContainerLauncher final : public Launcher {
     return out;
   }
 
+  // Pulls are shared by steps that name the same image with the same pull secrets.
+  static std::string secrets_key(const WorkflowContext& w) {
+    std::string key = w.namespace_;
+    for (const auto& s : w.image_pull_secrets) key += "/" + s;
+    return key;
+  }
+  static std::string pull_key(const spec::Container& c, const WorkflowContext& w) {
+    return c.image + "|" + secrets_key(w);
+  }
+
+  // The registry client for a workflow: the configured credentials, with those of its
+  // imagePullSecrets (docker-registry secrets) taking precedence.
+  Result<RegistryClient*> client_for(const WorkflowContext& w) {
+    std::string key = secrets_key(w);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = clients_.find(key); it != clients_.end()) return it->second.get();
+    RegistryConfig config = container_.registry;
+    for (const auto& name : w.image_pull_secrets) {
+      auto secret = read_config_object(options_.data_dir, ConfigKind::kSecret, w.namespace_, name);
+      if (!secret) return secret.status().with_context("imagePullSecrets");
+      auto it = secret->data.find(".dockerconfigjson");
+      if (it == secret->data.end()) {
+        return invalid("imagePullSecrets: secret " + name + " has no .dockerconfigjson (create it with "
+                       "`skiff secret create docker-registry`)");
+      }
+      RegistryConfig from_secret;
+      if (Status s = load_docker_config_text(&from_secret, it->second, "secret " + name); !s) return s;
+      for (auto& [host, creds] : from_secret.auths) config.auths[host] = creds;
+    }
+    auto& client = clients_[key];
+    client = std::make_unique<RegistryClient>(std::move(config));
+    return client.get();
+  }
+
   // True when the container's image is ready (or failed); else starts pulling it.
-  bool ensure_pull(const spec::Container& c) {
+  bool ensure_pull(const spec::Container& c, const std::string& key, RegistryClient* client) {
     auto ref = parse_image_ref(c.image);
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pulls_.find(c.image);
+    auto it = pulls_.find(key);
     if (it != pulls_.end()) return it->second.done;
-    Pull& pull = pulls_[c.image];
+    Pull& pull = pulls_[key];
     if (!ref) {
       pull.done = true;
       pull.status = ref.status();
@@ -419,8 +432,8 @@ class ContainerLauncher final : public Launcher {
         return true;
       }
     }
-    pullers_.emplace_back([this, key = c.image, ref = *ref] {
-      auto image = store_->pull(*client_, ref, nullptr);
+    pullers_.emplace_back([this, key, client, ref = *ref] {
+      auto image = store_->pull(*client, ref, nullptr);
       std::lock_guard<std::mutex> lock(mu_);
       Pull& p = pulls_[key];
       p.done = true;
@@ -454,11 +467,9 @@ class ContainerLauncher final : public Launcher {
   ExecutorOptions options_;
   ContainerOptions container_;
   std::unique_ptr<ImageStore> store_;
-  std::unique_ptr<RegistryClient> client_;
-  PlanDefaults defaults_;
-  Status pull_secret_error_;
   std::mutex mu_;
-  std::map<std::string, Pull> pulls_;  // by image as written in the template
+  std::map<std::string, std::unique_ptr<RegistryClient>> clients_;  // by secrets_key
+  std::map<std::string, Pull> pulls_;  // by pull_key
   std::vector<std::thread> pullers_;
   std::shared_ptr<Network> network_;  // made on first use; clean-ups hold it too
   Fd wake_;
@@ -473,7 +484,8 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   std::string hostname = pod_hostname(request);
 
   Security sec;
-  if (Status s = merge_security(&sec, options_.pod_security_context_json, "spec.securityContext"); !s) return s;
+  const WorkflowContext& wf = *request.workflow;
+  if (Status s = merge_security(&sec, wf.pod_security_context_json, "spec.securityContext"); !s) return s;
   if (Status s = merge_security(&sec, c.security_context_json, "securityContext"); !s) return s;
 
   // Environment: the image's, then HOSTNAME, then the container's (which may refer to both).
@@ -486,7 +498,10 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
     base.emplace_back("PATH", std::string(kDefaultPath).substr(5));
   }
   base.emplace_back("HOSTNAME", hostname);
-  auto env = resolve_env(c, std::move(base), defaults_, request.pod_name);
+  PlanDefaults defaults;
+  defaults.data_dir = options_.data_dir;
+  defaults.namespace_ = wf.namespace_;
+  auto env = resolve_env(c, std::move(base), defaults, request.pod_name);
   if (!env) return env.status();
 
   // Kubernetes: command replaces ENTRYPOINT (and drops CMD); args replace CMD.
@@ -591,7 +606,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   for (const auto& b : binds) mounts.push_back(bind_mount(b.source, b.target, b.read_only));
 
   Json namespaces = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}};
-  if (!options_.host_network) {
+  if (!wf.host_network) {
     namespaces.push_back(netns.empty() ? Json{{"type", "network"}} : Json{{"type", "network"}, {"path", netns}});
   }
 
@@ -656,7 +671,7 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
     return errno_status("mounting the rootfs of " + image.name + " (overlayfs)", errno);
   }
   // Volumes resolve against the step's directory, so main and sidecars share emptyDirs.
-  VolumeContext ctx{options_.run_dir, step_dir, options_.data_dir, options_.namespace_};
+  VolumeContext ctx{request.workflow->run_dir, step_dir, options_.data_dir, request.workflow->namespace_};
   auto binds = resolve_binds(request, ctx);
   if (!binds) return binds.status();
   b.binds = std::move(*binds);
@@ -780,14 +795,15 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
   if (request.tmpl.container->image.empty()) return invalid("container has no image: set `image` (e.g. busybox:1.36)");
   auto image_of = [&](const spec::Container& c) {
     std::lock_guard<std::mutex> lock(mu_);
-    return pulls_[c.image].image;
+    return pulls_[pull_key(c, *request.workflow)].image;
   };
   std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
   std::vector<std::string> mounted;  // rootfs mounts to undo on failure
   std::vector<Sidecar> sidecars;
   Attachment net;
-  std::shared_ptr<Network> network = options_.host_network ? nullptr : network_;
-  if (!options_.host_network && !network) network = network_ = std::make_shared<Network>(NetworkOptions{});
+  const bool host_network = request.workflow->host_network;
+  std::shared_ptr<Network> network = host_network ? nullptr : network_;
+  if (!host_network && !network) network = network_ = std::make_shared<Network>(NetworkOptions{});
   auto undo = [&](const Status& s) -> Status {
     if (!sidecars.empty()) stop_sidecars(sidecars, container_.runc, container_.state_root);
     for (const auto& m : mounted) ::umount2(m.c_str(), MNT_DETACH);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +17,21 @@
 
 namespace skiff::runtime {
 
+// What a step inherits from its workflow. One executor may serve many workflows.
+struct WorkflowContext {
+  std::string run_dir;  // the workflow's directory: logs/, volumes/ (claims)
+  std::string namespace_ = "default";
+  bool host_network = false;
+  std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
+  std::string pod_security_context_json;        // the workflow's spec.securityContext
+};
+
+// The context of a workflow whose (effective) spec is `spec`.
+WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::string& namespace_,
+                                 const std::string& run_dir);
+
 struct StepRequest {
+  std::shared_ptr<const WorkflowContext> workflow;  // null: ExecutorOptions::workflow
   std::string node_id;
   std::string pod_name;
   spec::Template tmpl;  // fully resolved: container or script (with source)
@@ -43,13 +58,10 @@ enum class Stream { kStdout, kStderr };
 using LogSink = std::function<void(const std::string& node_id, Stream stream, std::string_view line)>;
 
 struct ExecutorOptions {
-  std::string run_dir;             // per-workflow directory: logs/, volumes/, tmp/
-  std::string data_dir;            // secrets, config maps, named volumes, images ("" = run_dir/../..)
-  std::string namespace_ = "default";
-  // From the workflow's spec, for container steps.
-  bool host_network = false;
-  std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
-  std::string pod_security_context_json;
+  std::string run_dir;    // the executor's own directory (steps/ scratch space), and the
+                          // default workflow's run_dir
+  std::string data_dir;   // secrets, config maps, named volumes, images ("" = run_dir/../..)
+  WorkflowContext workflow;  // for requests that name none (its run_dir defaults to run_dir)
   int kill_grace_ms = 10000;       // SIGTERM, then SIGKILL after this long
   size_t max_stdout = 256 * 1024;  // kept for outputs.result (Argo caps result similarly)
   size_t max_output_parameter = 256 * 1024;

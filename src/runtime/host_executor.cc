@@ -25,7 +25,9 @@ class HostLauncher final : public Launcher {
   Result<Launched> launch(const StepRequest& request, const std::string& log_path) override {
     // A sequence number makes step directories unique, so deleting one never races a new one.
     std::string step_dir = run_dir_ + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
-    auto plan = plan_step(request, run_dir_, step_dir, defaults_);
+    PlanDefaults defaults = defaults_;
+    defaults.namespace_ = request.workflow->namespace_;
+    auto plan = plan_step(request, request.workflow->run_dir, step_dir, defaults);
     if (!plan) {
       remove_tree(step_dir);
       return plan.status();
@@ -95,7 +97,6 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   PlanDefaults defaults;
   defaults.home = home_directory();
   defaults.data_dir = opts.data_dir;
-  defaults.namespace_ = opts.namespace_;
   auto launcher = std::make_unique<HostLauncher>(opts.run_dir, std::move(defaults));
   launcher->max_output_ = opts.max_output_parameter;
   return make_process_executor(std::move(opts), std::move(launcher));

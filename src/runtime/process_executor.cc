@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <list>
+#include <set>
 #include <utility>
 
 #include "runtime/step_output.h"
@@ -58,11 +59,11 @@ class ProcessExecutor final : public Executor {
   std::string log_path(const std::string& node_id) const override;
 
  private:
-  std::string log_file(const std::string& node_id) const {
-    return options_.run_dir + "/logs/" + file_name_for(node_id) + ".log";
+  static std::string log_file(const std::string& run_dir, const std::string& node_id) {
+    return run_dir + "/logs/" + file_name_for(node_id) + ".log";
   }
   void launch(StepRequest request);
-  void fail_to_start(const std::string& node_id, const Status& status);
+  void fail_to_start(const StepRequest& request, const Status& status);
   void retry_waiting();
   void reap(Step& step);
   void collect_finished(std::vector<StepResult>* results);
@@ -70,10 +71,12 @@ class ProcessExecutor final : public Executor {
 
   ExecutorOptions options_;
   std::unique_ptr<Launcher> launcher_;
+  std::shared_ptr<const WorkflowContext> default_workflow_ = std::make_shared<WorkflowContext>(options_.workflow);
   std::list<Step> steps_;
   std::list<StepRequest> waiting_;  // not prepared yet (image pulls)
   std::vector<StepResult> ready_;   // steps that could not start, reported by the next wait()
   std::vector<StepStarted> started_;
+  std::set<std::string> prepared_dirs_;  // workflow run_dirs whose logs/ and volumes/ exist
   Janitor janitor_;                 // destroyed first; finishes its queue
 };
 
@@ -89,11 +92,11 @@ ProcessExecutor::~ProcessExecutor() {
   }
 }
 
-void ProcessExecutor::fail_to_start(const std::string& node_id, const Status& status) {
-  make_dirs(options_.run_dir + "/logs");
-  write_file(log_file(node_id), "skiff: " + status.message() + "\n", 0644);
+void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
+  make_dirs(request.workflow->run_dir + "/logs");
+  write_file(log_file(request.workflow->run_dir, request.node_id), "skiff: " + status.message() + "\n", 0644);
   StepResult result;
-  result.node_id = node_id;
+  result.node_id = request.node_id;
   result.error = true;
   result.exit_code = -1;
   result.message = status.message();
@@ -101,6 +104,7 @@ void ProcessExecutor::fail_to_start(const std::string& node_id, const Status& st
 }
 
 void ProcessExecutor::start(StepRequest request) {
+  if (!request.workflow) request.workflow = default_workflow_;
   if (!launcher_->prepared(request)) {
     waiting_.push_back(std::move(request));
     return;
@@ -110,14 +114,18 @@ void ProcessExecutor::start(StepRequest request) {
 
 void ProcessExecutor::launch(StepRequest request) {
   if (Status s = launcher_->preparation_error(request); !s) {
-    fail_to_start(request.node_id, s);
+    fail_to_start(request, s);
     return;
   }
-  std::string log = log_file(request.node_id);
+  const std::string& run_dir = request.workflow->run_dir;
+  if (prepared_dirs_.insert(run_dir).second) {
+    for (const char* sub : {"/logs", "/volumes"}) make_dirs(run_dir + sub);
+  }
+  std::string log = log_file(run_dir, request.node_id);
   ::unlink(log.c_str());  // a log left by an earlier run of the same node
   auto proc = launcher_->launch(request, log);
   if (!proc) {
-    fail_to_start(request.node_id, proc.status());
+    fail_to_start(request, proc.status());
     return;
   }
   started_.push_back({request.node_id, proc->ip});
@@ -144,7 +152,7 @@ void ProcessExecutor::retry_waiting() {
 void ProcessExecutor::kill(const std::string& node_id, const std::string& reason) {
   for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
     if (it->node_id != node_id) continue;
-    fail_to_start(node_id, Status(Code::kFailed, reason.empty() ? "killed" : reason));
+    fail_to_start(*it, Status(Code::kFailed, reason.empty() ? "killed" : reason));
     ready_.back().error = false;  // stopped before it started: the reason is the message
     waiting_.erase(it);
     return;
@@ -293,7 +301,7 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
 }
 
 std::string ProcessExecutor::log_path(const std::string& node_id) const {
-  std::string path = log_file(node_id);
+  std::string path = log_file(options_.run_dir, node_id);
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? path : "";
 }
@@ -308,6 +316,11 @@ Status prepare_run_dir(ExecutorOptions* opts) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   opts->run_dir = dir;
   if (opts->data_dir.empty()) opts->data_dir = std::filesystem::path(dir).parent_path().parent_path().string();
+  if (opts->workflow.run_dir.empty()) {
+    opts->workflow.run_dir = dir;
+  } else {
+    opts->workflow.run_dir = std::filesystem::absolute(opts->workflow.run_dir, ec).lexically_normal().string();
+  }
   for (const char* sub : {"/logs", "/steps", "/volumes"}) {
     if (Status s = make_dirs(dir + sub); !s) return s.with_context("executor: run_dir");
   }

@@ -46,14 +46,15 @@ class Launcher {
   virtual Status preparation_error(const StepRequest& request) { return Status::ok(); }
   virtual int wake_fd() const { return -1; }
   virtual void clear_wake() {}
-  // Starts the step. `log_path` is where its combined output goes.
+  // Starts the step (request.workflow is always set). `log_path` is where its combined
+  // output goes.
   virtual Result<Launched> launch(const StepRequest& request, const std::string& log_path) = 0;
 };
 
 Result<std::unique_ptr<Executor>> make_process_executor(ExecutorOptions options, std::unique_ptr<Launcher> launcher);
 
 // Normalises ExecutorOptions::run_dir to an absolute path and makes logs/, steps/ and
-// volumes/ under it; fills in data_dir.
+// volumes/ under it; fills in data_dir and the default workflow's run_dir.
 Status prepare_run_dir(ExecutorOptions* options);
 
 }  // namespace skiff::runtime

@@ -1,0 +1,24 @@
+#include "runtime/executor.h"
+
+#include <nlohmann/json.hpp>
+
+namespace skiff::runtime {
+
+WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::string& namespace_,
+                                 const std::string& run_dir) {
+  WorkflowContext w;
+  w.run_dir = run_dir;
+  w.namespace_ = namespace_;
+  w.host_network = spec.host_network;
+  w.pod_security_context_json = spec.security_context_json;
+  auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
+                                       nullptr, false);
+  if (secrets.is_array()) {
+    for (const auto& s : secrets) {
+      if (s.is_object() && s.contains("name") && s["name"].is_string()) w.image_pull_secrets.push_back(s["name"]);
+    }
+  }
+  return w;
+}
+
+}  // namespace skiff::runtime

@@ -55,6 +55,18 @@ Json node_json(const Node& n) {
   return j;
 }
 
+// status without nodes
+Json status_summary(const WorkflowStatus& st) {
+  Json status;
+  status["phase"] = workflow_phase_name(st.phase);
+  status["startedAt"] = rfc3339(st.started_at_ms);
+  status["finishedAt"] = st.finished_at_ms ? Json(rfc3339(st.finished_at_ms)) : Json(nullptr);
+  if (!st.progress.empty()) status["progress"] = st.progress;
+  if (!st.message.empty()) status["message"] = st.message;
+  if (!st.outputs.empty()) status["outputs"] = {{"parameters", parameters(st.outputs)}};
+  return status;
+}
+
 }  // namespace
 
 std::string workflow_json(const spec::Object& workflow, const Operator& op, int indent) {
@@ -77,18 +89,20 @@ std::string workflow_json(const spec::Object& workflow, const Operator& op, int 
   Json source = Json::parse(workflow.source_json.empty() ? "{}" : workflow.source_json, nullptr, false);
   wf["spec"] = source.is_object() && source.contains("spec") ? source["spec"] : Json::object();
 
-  Json status;
-  status["phase"] = workflow_phase_name(st.phase);
-  status["startedAt"] = rfc3339(st.started_at_ms);
-  status["finishedAt"] = st.finished_at_ms ? Json(rfc3339(st.finished_at_ms)) : Json(nullptr);
-  if (!st.progress.empty()) status["progress"] = st.progress;
-  if (!st.message.empty()) status["message"] = st.message;
+  Json status = status_summary(st);
   Json nodes = Json::object();
   for (const auto& n : st.nodes) nodes[n.id] = node_json(n);
   status["nodes"] = nodes;
-  if (!st.outputs.empty()) status["outputs"] = {{"parameters", parameters(st.outputs)}};
   wf["status"] = status;
   return wf.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string node_json_text(const Node& node) {
+  return node_json(node).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string status_json_text(const WorkflowStatus& status) {
+  return status_summary(status).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace skiff::engine

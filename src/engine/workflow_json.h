@@ -10,5 +10,9 @@ namespace skiff::engine {
 
 std::string workflow_json(const spec::Object& workflow, const Operator& op, int indent = 2);
 std::string rfc3339(int64_t ms_since_epoch);
+// One entry of status.nodes, and status without its nodes (compact JSON): what the store
+// keeps per node and per workflow.
+std::string node_json_text(const Node& node);
+std::string status_json_text(const WorkflowStatus& status);
 
 }  // namespace skiff::engine

@@ -1,0 +1,58 @@
+// Runner: drives many workflows at once over one executor, and keeps the store current.
+//
+// Each workflow has its own Operator; the Runner gives the executor step keys
+// "<uid>/<node id>" (node ids are unique only within a workflow) and routes exits back by
+// them. One turn: wait for step events (or the earliest timer), hand them to their
+// operators, fire due timers, write every workflow's changed nodes and status to the store
+// (one transaction per workflow), and only then carry out the turn's actions — so a step
+// never starts before the decision to start it is on disk. Workflows take turns at
+// starting their steps from a rotating first one, so a huge DAG cannot starve the rest.
+// Single-threaded: one thread calls add() and turn().
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "engine/operator.h"
+#include "runtime/executor.h"
+#include "spec/types.h"
+#include "spec/validate.h"
+#include "store/store.h"
+
+namespace skiff::server {
+
+class Runner {
+ public:
+  Runner(runtime::Executor& executor, store::Store& store, const engine::Clock& clock, std::string data_dir);
+  ~Runner();
+
+  // Creates the workflow's record (kAlreadyExists if its namespace has one of that name)
+  // and starts it. `templates` (WorkflowTemplates, ClusterWorkflowTemplates) serve its
+  // workflowTemplateRef/templateRef; the run keeps its own copies. Returns the record.
+  Result<store::WorkflowRecord> add(spec::Object workflow, std::vector<spec::Object> templates,
+                                    engine::RunOptions options);
+
+  // One turn, waiting at most `max_wait_ms` for something to happen.
+  void turn(int max_wait_ms);
+  // Workflows not finished yet (or with steps still winding down).
+  size_t active() const { return runs_.size(); }
+
+ private:
+  struct Run;
+  void carry_out(Run& run, std::vector<engine::Action> actions);
+  void persist(Run& run);
+  void route_started();
+
+  runtime::Executor& executor_;
+  store::Store& store_;
+  const engine::Clock& clock_;
+  std::string data_dir_;
+  std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
+  size_t rotation_ = 0;
+};
+
+}  // namespace skiff::server

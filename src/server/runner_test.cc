@@ -1,0 +1,155 @@
+// The Runner with real parts: the host executor, a SQLite store, the system clock.
+#include "server/runner.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "runtime/fd.h"
+#include "runtime/host_executor.h"
+#include "spec/decode.h"
+
+namespace skiff::server {
+namespace {
+
+class WallClock final : public engine::Clock {
+ public:
+  int64_t now_ms() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+spec::Object decode_one(const std::string& yaml) {
+  spec::Decoded d = spec::decode_documents(yaml, "test.yaml");
+  EXPECT_TRUE(d.diagnostics.empty()) << format_all(d.diagnostics);
+  EXPECT_EQ(d.objects.size(), 1u);
+  return d.objects.empty() ? spec::Object{} : std::move(d.objects[0]);
+}
+
+constexpr const char* kDiamond = R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: diamond, labels: {team: ci}}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: echo, arguments: {parameters: [{name: m, value: a}]}}
+          - {name: b, template: echo, dependencies: [a], arguments: {parameters: [{name: m, value: "{{tasks.a.outputs.result}}-b"}]}}
+          - {name: c, template: echo, dependencies: [a], arguments: {parameters: [{name: m, value: c}]}}
+    - name: echo
+      inputs: {parameters: [{name: m}]}
+      container: {image: busybox, command: [echo, "{{inputs.parameters.m}}"]}
+)";
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/skiff-runner-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(dir_);
+    runtime::ExecutorOptions options;
+    options.run_dir = dir_ + "/executor";
+    options.data_dir = dir_;
+    auto ex = runtime::make_host_executor(options);
+    ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+    executor_ = std::move(*ex);
+    auto st = store::Store::open("sqlite:" + dir_ + "/skiff.db");
+    ASSERT_TRUE(st.is_ok()) << st.status().message();
+    store_ = std::move(*st);
+    runner_ = std::make_unique<Runner>(*executor_, *store_, clock_, dir_);
+  }
+  void TearDown() override {
+    runner_.reset();
+    executor_.reset();
+    ::umount2((dir_ + "/executor/steps").c_str(), MNT_DETACH);  // the executor's tmpfs
+    runtime::remove_tree(dir_);
+  }
+  void run_all() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (runner_->active() > 0 && std::chrono::steady_clock::now() < deadline) runner_->turn(100);
+    ASSERT_EQ(runner_->active(), 0u) << "workflows still running after 60 s";
+  }
+
+  std::string dir_;
+  WallClock clock_;
+  std::unique_ptr<runtime::Executor> executor_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Runner> runner_;
+};
+
+TEST_F(RunnerTest, ManyWorkflowsAtOnceEndInTheStore) {
+  spec::Object wf = decode_one(kDiamond);
+  constexpr int kCount = 30;
+  for (int i = 0; i < kCount; ++i) {
+    engine::RunOptions o;
+    o.name = "diamond-" + std::to_string(i);
+    o.namespace_ = i % 2 ? "team-a" : "team-b";
+    ASSERT_TRUE(runner_->add(wf, {}, o).is_ok());
+  }
+  // Names are per namespace: the same name elsewhere is fine, twice in one is not.
+  engine::RunOptions same;
+  same.name = "diamond-0";
+  same.namespace_ = "team-a";
+  ASSERT_TRUE(runner_->add(wf, {}, same).is_ok());
+  same.namespace_ = "team-b";
+  EXPECT_EQ(runner_->add(wf, {}, same).status().code(), Code::kAlreadyExists);
+  run_all();
+  store::ListQuery q;
+  q.label_selector = "team=ci,workflows.argoproj.io/phase=Succeeded";
+  auto page = store_->list_workflows(q);
+  ASSERT_TRUE(page.is_ok());
+  EXPECT_EQ(page->items.size(), static_cast<size_t>(kCount + 1));
+  for (const auto& rec : page->items) {
+    auto nodes = store_->nodes(rec.uid);
+    ASSERT_TRUE(nodes.is_ok());
+    ASSERT_EQ(nodes->size(), 4u) << rec.name;  // the DAG and its three pods
+    bool saw_b = false;
+    for (const auto& n : *nodes) {
+      auto j = nlohmann::json::parse(n.body);
+      EXPECT_EQ(j["phase"], "Succeeded") << rec.name << " " << n.body;
+      if (j["displayName"] == "b") {
+        saw_b = true;
+        EXPECT_EQ(j["outputs"]["result"], "a-b");
+      }
+    }
+    EXPECT_TRUE(saw_b);
+    auto status = nlohmann::json::parse(rec.status);
+    EXPECT_EQ(status["phase"], "Succeeded");
+    EXPECT_EQ(status["progress"], "3/3");
+    EXPECT_GT(rec.finished_ms, 0);
+  }
+  EXPECT_TRUE(store_->unfinished()->empty());
+}
+
+TEST_F(RunnerTest, AFailingWorkflowDoesNotDisturbTheOthers) {
+  spec::Object ok = decode_one(kDiamond);
+  spec::Object bad = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: bad}
+spec:
+  entrypoint: fail
+  templates:
+    - name: fail
+      container: {image: busybox, command: [sh, -c, "exit 3"]}
+)");
+  engine::RunOptions o;
+  ASSERT_TRUE(runner_->add(bad, {}, o).is_ok());
+  ASSERT_TRUE(runner_->add(ok, {}, o).is_ok());
+  run_all();
+  EXPECT_EQ(store_->get_workflow("default", "bad")->phase, "Failed");
+  EXPECT_EQ(store_->get_workflow("default", "diamond")->phase, "Succeeded");
+  auto failed = store_->get_workflow("default", "bad");
+  EXPECT_NE(nlohmann::json::parse(failed->status)["message"].get<std::string>().find("exit code 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skiff::server

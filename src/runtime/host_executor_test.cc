@@ -2,6 +2,7 @@
 #include "runtime/secret_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -67,6 +68,7 @@ class HostExecutorTest : public ::testing::Test {
   }
   void TearDown() override {
     ex_.reset();
+    ::umount2((dir_ + "/run/steps").c_str(), MNT_DETACH);  // the executor's private tmpfs
     remove_tree(dir_);
   }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,8 +18,9 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "sqlite") {
-      dir_ = ::testing::TempDir() + "/skiff-store-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      std::replace(test.begin(), test.end(), '/', '-');
+      dir_ = ::testing::TempDir() + "/skiff-store-" + std::to_string(::getpid()) + "-" + test;
       std::filesystem::remove_all(dir_);
       std::filesystem::create_directories(dir_);
       url_ = "sqlite:" + dir_ + "/skiff.db";

@@ -28,6 +28,12 @@ set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
                      FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
 
+# Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
+set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)
+add_test(NAME clients/hera
+         COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_CLIENTS}/bin/python' '${CMAKE_SOURCE_DIR}/tests/clients/hera_test.py' '$<TARGET_FILE:skiff>'")
+set_tests_properties(clients/hera PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
+
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")
     continue()

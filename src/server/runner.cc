@@ -19,6 +19,15 @@ std::string new_uid() {
   return buf;
 }
 
+// Kubernetes' generateName: the prefix and five random lowercase letters or digits.
+std::string generated_name(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string out = prefix;
+  for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
+  return out;
+}
+
 // Collects what changed in one workflow since it was last written.
 class Dirty final : public engine::Observer {
  public:
@@ -59,6 +68,9 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   }
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
+  if (options.name.empty() && run->object.metadata.name.empty()) {
+    options.name = generated_name(run->object.metadata.generate_name);
+  }
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);

@@ -1,0 +1,424 @@
+#include "server/api.h"
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engine/workflow_json.h"
+#include "server/runner.h"
+#include "spec/decode.h"
+#include "spec/validate.h"
+
+namespace skiff::server {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// gRPC status codes, as Argo Server puts them in error bodies.
+struct HttpError {
+  int http;
+  int grpc;
+};
+
+HttpError http_error(Code code) {
+  switch (code) {
+    case Code::kInvalid: return {400, 3};
+    case Code::kNotFound: return {404, 5};
+    case Code::kAlreadyExists: return {409, 6};
+    case Code::kUnavailable: return {503, 14};
+    case Code::kDeadline: return {504, 4};
+    default: return {500, 13};
+  }
+}
+
+void reply(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+void fail(httplib::Response& res, const Status& s) {
+  HttpError e = http_error(s.code());
+  reply(res, e.http, {{"code", e.grpc}, {"message", s.message()}});
+}
+
+bool valid_name(const std::string& n) {
+  return !n.empty() && n.size() <= 253 && std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+Status check_name(const std::string& what, const std::string& n) {
+  if (valid_name(n)) return Status::ok();
+  return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.'");
+}
+
+Result<Json> parse_body(const httplib::Request& req) {
+  Json body = Json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return invalid("the request body is not a JSON object");
+  return body;
+}
+
+// Decodes one object of `kind` from the request's `field` through the same strict decoder
+// as files, so the same mistakes get the same messages (with JSON paths).
+Result<spec::Object> decode_object(const Json& body, const char* field, spec::Kind kind, const char* kind_text,
+                                   const std::string& namespace_) {
+  if (!body.contains(field) || !body[field].is_object()) {
+    return invalid(std::string("the request body has no \"") + field + "\" object");
+  }
+  Json obj = body[field];
+  if (!obj.contains("apiVersion")) obj["apiVersion"] = "argoproj.io/v1alpha1";
+  if (!obj.contains("kind")) obj["kind"] = kind_text;
+  if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
+  Json& meta = obj["metadata"];
+  if (!namespace_.empty()) {
+    if (meta.contains("namespace") && meta["namespace"] != namespace_ && meta["namespace"] != "") {
+      return invalid("metadata.namespace \"" + meta["namespace"].dump() + "\" does not match the path's namespace " + namespace_);
+    }
+    meta["namespace"] = namespace_;
+  }
+  // Fields the server sets itself, which clients may echo back.
+  for (const char* server_field : {"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink"}) {
+    meta.erase(server_field);
+  }
+  obj.erase("status");
+  spec::Decoded d = spec::decode_documents(obj.dump(), std::string(field));
+  if (!d.diagnostics.empty()) return invalid(format_all(d.diagnostics));
+  if (d.objects.size() != 1 || d.objects[0].kind != kind) {
+    return invalid(std::string("\"") + field + "\" must be a " + kind_text);
+  }
+  return std::move(d.objects[0]);
+}
+
+Json object_json(const store::ObjectRecord& o, const char* kind) {
+  Json j = Json::parse(o.body, nullptr, false);
+  if (!j.is_object()) j = Json::object();
+  j["apiVersion"] = "argoproj.io/v1alpha1";
+  j["kind"] = kind;
+  Json& meta = j["metadata"];
+  if (!meta.is_object()) meta = Json::object();
+  meta["name"] = o.name;
+  if (!o.namespace_.empty()) meta["namespace"] = o.namespace_;
+  meta["creationTimestamp"] = engine::rfc3339(o.created_ms);
+  meta["resourceVersion"] = std::to_string(o.version);
+  return j;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  store::Store& store;
+  runtime::Executor& executor;
+  const engine::Clock& clock;
+  std::unique_ptr<httplib::Server> http;
+
+  struct Submission {
+    spec::Object workflow;
+    std::vector<spec::Object> templates;
+    engine::RunOptions options;
+    std::promise<Result<store::WorkflowRecord>> done;
+  };
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::unique_ptr<Submission>> queue;
+  bool stopping = false;
+  std::thread runner_thread;
+
+  Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
+      : options(std::move(o)), store(s), executor(e), clock(c) {}
+
+  void runner_loop() {
+    Runner runner(executor, store, clock, options.data_dir);
+    for (;;) {
+      std::deque<std::unique_ptr<Submission>> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (runner.active() == 0) {
+          wake.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping || !queue.empty(); });
+        }
+        if (stopping) {
+          for (auto& s : queue) s->done.set_value(Status(Code::kUnavailable, "the server is shutting down"));
+          queue.clear();
+          return;
+        }
+        batch.swap(queue);
+      }
+      for (auto& s : batch) {
+        s->done.set_value(runner.add(std::move(s->workflow), std::move(s->templates), s->options));
+      }
+      if (runner.active() > 0) runner.turn(20);
+    }
+  }
+
+  // The WorkflowTemplates and ClusterWorkflowTemplates a workflow in `ns` may refer to.
+  Result<std::vector<spec::Object>> templates_for(const std::string& ns) {
+    std::vector<spec::Object> out;
+    for (auto [kind, scope] : {std::pair{store::ObjectKind::kWorkflowTemplate, ns},
+                               {store::ObjectKind::kClusterWorkflowTemplate, std::string()}}) {
+      auto list = store.list_objects(kind, scope);
+      if (!list) return list.status();
+      for (const auto& o : *list) {
+        spec::Decoded d = spec::decode_documents(object_json(o, store::kind_name(kind)).dump(), o.name);
+        for (auto& obj : d.objects) out.push_back(std::move(obj));
+      }
+    }
+    return out;
+  }
+
+  Json workflow_json(const store::WorkflowRecord& wf, bool with_nodes) {
+    Json object = Json::parse(wf.object, nullptr, false);
+    Json j;
+    j["apiVersion"] = "argoproj.io/v1alpha1";
+    j["kind"] = "Workflow";
+    Json meta = Json::object();
+    Json submitted = object.is_object() && object.contains("metadata") ? object["metadata"] : Json::object();
+    meta["name"] = wf.name;
+    if (submitted.contains("generateName")) meta["generateName"] = submitted["generateName"];
+    meta["namespace"] = wf.namespace_;
+    meta["uid"] = wf.uid;
+    meta["resourceVersion"] = std::to_string(wf.version);
+    meta["creationTimestamp"] = engine::rfc3339(wf.created_ms);
+    meta["labels"] = Json(wf.labels);
+    if (submitted.contains("annotations")) meta["annotations"] = submitted["annotations"];
+    j["metadata"] = meta;
+    j["spec"] = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
+    Json status = Json::parse(wf.status, nullptr, false);
+    if (!status.is_object()) status = Json::object();
+    if (!status.contains("phase") && !wf.phase.empty() && wf.phase != "Pending") status["phase"] = wf.phase;
+    if (with_nodes) {
+      auto nodes = store.nodes(wf.uid);
+      if (nodes && !nodes->empty()) {
+        Json map = Json::object();
+        for (const auto& n : *nodes) map[n.id] = Json::parse(n.body, nullptr, false);
+        status["nodes"] = map;
+      }
+    }
+    j["status"] = status;
+    return j;
+  }
+
+  void routes() {
+    httplib::Server& s = *http;
+    s.set_payload_max_length(options.max_body);
+    s.Get("/api/v1/version", [](const httplib::Request&, httplib::Response& res) {
+      reply(res, 200, {{"version", "v3.6.0+skiff"}, {"buildDate", ""}, {"gitCommit", ""}, {"gitTag", "v3.6.0"},
+                       {"gitTreeState", "clean"}, {"goVersion", ""}, {"compiler", "skiff"}, {"platform", "linux/amd64"}});
+    });
+    s.Get("/api/v1/info", [](const httplib::Request&, httplib::Response& res) {
+      reply(res, 200, {{"managedNamespace", ""}, {"links", Json::array()}, {"modals", Json::object()}});
+    });
+    s.Get("/api/v1/userinfo", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, Json::object()); });
+
+    s.Post(R"(/api/v1/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      create_workflow(req, res);
+    });
+    s.Post(R"(/api/v1/workflows/([^/]+)/lint)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1];
+      auto body = parse_body(req);
+      if (!body) return fail(res, body.status());
+      auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+      if (!wf) return fail(res, wf.status());
+      auto templates = templates_for(ns);
+      if (!templates) return fail(res, templates.status());
+      if (Status st = validate(*wf, *templates); !st) return fail(res, st);
+      reply(res, 200, (*body)["workflow"]);
+    });
+    s.Get(R"(/api/v1/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      store::ListQuery q;
+      q.namespace_ = req.matches[1];
+      q.label_selector = req.get_param_value("listOptions.labelSelector");
+      q.field_selector = req.get_param_value("listOptions.fieldSelector");
+      q.continue_token = req.get_param_value("listOptions.continue");
+      std::string limit = req.get_param_value("listOptions.limit");
+      if (!limit.empty()) {
+        char* end = nullptr;
+        q.limit = std::strtoll(limit.c_str(), &end, 10);
+        if (*end || q.limit < 0) return fail(res, invalid("listOptions.limit \"" + limit + "\" is not a count"));
+      }
+      auto page = store.list_workflows(q);
+      if (!page) return fail(res, page.status());
+      Json items = Json::array();
+      for (const auto& wf : page->items) items.push_back(workflow_json(wf, false));
+      Json meta = Json::object();
+      if (!page->continue_token.empty()) meta["continue"] = page->continue_token;
+      reply(res, 200, {{"metadata", meta}, {"items", items}});
+    });
+    s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto wf = store.get_workflow(req.matches[1], req.matches[2]);
+      if (!wf) return fail(res, wf.status());
+      reply(res, 200, workflow_json(*wf, true));
+    });
+    s.Delete(R"(/api/v1/workflows/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (Status st = store.delete_workflow(req.matches[1], req.matches[2]); !st) return fail(res, st);
+      reply(res, 200, Json::object());
+    });
+
+    template_routes("/api/v1/workflow-templates", store::ObjectKind::kWorkflowTemplate, spec::Kind::kWorkflowTemplate,
+                    "WorkflowTemplate", true);
+    template_routes("/api/v1/cluster-workflow-templates", store::ObjectKind::kClusterWorkflowTemplate,
+                    spec::Kind::kClusterWorkflowTemplate, "ClusterWorkflowTemplate", false);
+  }
+
+  Status validate(const spec::Object& obj, const std::vector<spec::Object>& templates) {
+    spec::Library library;
+    for (const auto& t : templates) {
+      (t.kind == spec::Kind::kClusterWorkflowTemplate ? library.cluster_workflow_templates : library.workflow_templates)
+          .push_back(&t);
+    }
+    Diagnostics diags;
+    spec::validate(obj, library, diags);
+    if (!diags.empty()) return invalid(format_all(diags));
+    return Status::ok();
+  }
+
+  void create_workflow(const httplib::Request& req, httplib::Response& res) {
+    std::string ns = req.matches[1];
+    if (Status st = check_name("namespace", ns); !st) return fail(res, st);
+    auto body = parse_body(req);
+    if (!body) return fail(res, body.status());
+    auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    if (!wf) return fail(res, wf.status());
+    if (wf->metadata.name.empty() && wf->metadata.generate_name.empty()) {
+      return fail(res, invalid("workflow.metadata needs name or generateName"));
+    }
+    auto templates = templates_for(ns);
+    if (!templates) return fail(res, templates.status());
+    if (Status st = validate(*wf, *templates); !st) return fail(res, st);
+    auto sub = std::make_unique<Submission>();
+    sub->workflow = std::move(*wf);
+    sub->templates = std::move(*templates);
+    sub->options.namespace_ = ns;
+    auto done = sub->done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return fail(res, Status(Code::kUnavailable, "the server is shutting down"));
+      queue.push_back(std::move(sub));
+    }
+    wake.notify_one();
+    auto record = done.get();
+    if (!record) return fail(res, record.status());
+    reply(res, 200, workflow_json(*record, false));
+  }
+
+  void template_routes(const std::string& base, store::ObjectKind kind, spec::Kind spec_kind, const char* kind_text,
+                       bool namespaced) {
+    httplib::Server& s = *http;
+    const std::string collection = namespaced ? base + "/([^/]+)" : base;
+    const std::string item = collection + "/([^/]+)";
+    auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
+    auto name_of = [namespaced](const httplib::Request& req) { return std::string(req.matches[namespaced ? 2 : 1]); };
+    auto decode = [=](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
+      auto body = parse_body(req);
+      if (!body) return body.status();
+      auto obj = decode_object(*body, "template", spec_kind, kind_text, ns);
+      if (!obj) return obj.status();
+      Json doc = Json::parse(obj->source_json, nullptr, false);
+      return std::make_pair(std::move(*obj), doc);
+    };
+    s.Post(collection, [=](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = ns_of(req);
+      if (namespaced) {
+        if (Status st = check_name("namespace", ns); !st) return fail(res, st);
+      }
+      auto obj = decode(req, ns);
+      if (!obj) return fail(res, obj.status());
+      if (Status st = check_name("metadata.name", obj->first.metadata.name); !st) return fail(res, st);
+      auto known = templates_for(namespaced ? ns_of(req) : "");
+      if (!known) return fail(res, known.status());
+      if (Status st = validate(obj->first, *known); !st) return fail(res, st);
+      store::ObjectRecord rec{ns, obj->first.metadata.name, obj->second.dump(), clock.now_ms(), 1};
+      if (Status st = store.create_object(kind, rec); !st) return fail(res, st);
+      reply(res, 200, object_json(rec, kind_text));
+    });
+    s.Post(collection + "/lint", [=](const httplib::Request& req, httplib::Response& res) {
+      auto obj = decode(req, ns_of(req));
+      if (!obj) return fail(res, obj.status());
+      auto known = templates_for(namespaced ? ns_of(req) : "");
+      if (!known) return fail(res, known.status());
+      if (Status st = validate(obj->first, *known); !st) return fail(res, st);
+      reply(res, 200, obj->second);
+    });
+    s.Get(collection, [=](const httplib::Request& req, httplib::Response& res) {
+      auto list = store.list_objects(kind, ns_of(req));
+      if (!list) return fail(res, list.status());
+      Json items = Json::array();
+      for (const auto& o : *list) items.push_back(object_json(o, kind_text));
+      reply(res, 200, {{"metadata", Json::object()}, {"items", items}});
+    });
+    s.Get(item, [=](const httplib::Request& req, httplib::Response& res) {
+      auto o = store.get_object(kind, ns_of(req), name_of(req));
+      if (!o) return fail(res, o.status());
+      reply(res, 200, object_json(*o, kind_text));
+    });
+    s.Put(item, [=](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = ns_of(req), name = name_of(req);
+      auto obj = decode(req, ns);
+      if (!obj) return fail(res, obj.status());
+      if (obj->first.metadata.name != name) {
+        return fail(res, invalid("template.metadata.name \"" + obj->first.metadata.name + "\" is not " + name));
+      }
+      auto known = templates_for(namespaced ? ns_of(req) : "");
+      if (!known) return fail(res, known.status());
+      if (Status st = validate(obj->first, *known); !st) return fail(res, st);
+      store::ObjectRecord rec{ns, name, obj->second.dump(), 0, 0};
+      if (Status st = store.update_object(kind, rec); !st) return fail(res, st);
+      auto saved = store.get_object(kind, ns, name);
+      if (!saved) return fail(res, saved.status());
+      reply(res, 200, object_json(*saved, kind_text));
+    });
+    s.Delete(item, [=](const httplib::Request& req, httplib::Response& res) {
+      if (Status st = store.delete_object(kind, ns_of(req), name_of(req)); !st) return fail(res, st);
+      reply(res, 200, Json::object());
+    });
+  }
+};
+
+Server::Server(ServerOptions options, store::Store& store, runtime::Executor& executor, const engine::Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(options), store, executor, clock)) {
+  if (!impl_->options.tls_cert.empty() && !impl_->options.tls_key.empty()) {
+    impl_->http = std::make_unique<httplib::SSLServer>(impl_->options.tls_cert.c_str(), impl_->options.tls_key.c_str());
+  } else {
+    impl_->http = std::make_unique<httplib::Server>();
+  }
+  impl_->routes();
+}
+
+Server::~Server() {
+  stop();
+  if (impl_->runner_thread.joinable()) impl_->runner_thread.join();
+}
+
+Status Server::run() {
+  if (!impl_->http->is_valid()) {
+    return invalid("cannot load the TLS certificate " + impl_->options.tls_cert + " and key " + impl_->options.tls_key);
+  }
+  if (impl_->options.port == 0) {
+    impl_->options.port = impl_->http->bind_to_any_port(impl_->options.host.c_str());
+  } else if (!impl_->http->bind_to_port(impl_->options.host.c_str(), impl_->options.port)) {
+    impl_->options.port = -1;
+  }
+  if (impl_->options.port <= 0) {
+    return Status(Code::kUnavailable, "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                                          " (in use, or not allowed)");
+  }
+  impl_->runner_thread = std::thread([this] { impl_->runner_loop(); });
+  impl_->http->listen_after_bind();
+  return Status::ok();
+}
+
+int Server::port() const { return impl_->options.port; }
+
+void Server::stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->http->stop();
+}
+
+}  // namespace skiff::server

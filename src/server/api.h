@@ -1,0 +1,44 @@
+// The server: Argo Server's REST API over the store, with a Runner thread executing the
+// workflows it accepts (cpp-httplib; see docs/server.md).
+//
+// Threads: the HTTP library's workers decode, validate and read (the store serialises
+// itself); one runner thread owns the Runner and the executor, taking submissions from
+// a queue. The executor must be made before any thread starts (it enters a private
+// mount namespace), which is why it is passed in.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/operator.h"
+#include "runtime/executor.h"
+#include "store/store.h"
+#include "util/status.h"
+
+namespace skiff::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 2746;
+  std::string data_dir;
+  std::string base_url;            // for links; default http(s)://host:port
+  std::string tls_cert, tls_key;   // both set: HTTPS
+  size_t max_body = 8 << 20;       // request size limit
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, store::Store& store, runtime::Executor& executor, const engine::Clock& clock);
+  ~Server();
+  // Binds and serves until stop(); returns why it could not bind.
+  Status run();
+  // The port actually bound (after run() started; useful with port 0).
+  int port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace skiff::server

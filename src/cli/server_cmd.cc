@@ -11,6 +11,8 @@
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
 #include "server/api.h"
+#include "server/tls.h"
+#include "server/tokens.h"
 
 namespace skiff::cli {
 namespace {
@@ -21,7 +23,8 @@ struct ServerFlags {
   std::string host = "127.0.0.1";
   int port = 2746;
   std::string executor;
-  std::string auth_mode = "server";
+  std::string auth_mode = "client";
+  bool allow_remote_without_auth = false;
   bool secure = false;
   std::string tls_cert, tls_key;
   RegistryFlags registry;
@@ -29,18 +32,14 @@ struct ServerFlags {
 
 int serve(const ServerFlags& f) {
   std::string data = f.data_dir.empty() ? default_data_dir() : f.data_dir;
-  if (f.auth_mode != "server") {
-    std::fprintf(stderr, "error: --auth-mode %s is not available yet; use --auth-mode server (loopback only)\n",
-                 f.auth_mode.c_str());
+  bool loopback = f.host == "127.0.0.1" || f.host == "localhost" || f.host == "::1";
+  if (f.auth_mode == "server" && !loopback && !f.allow_remote_without_auth) {
+    std::fprintf(stderr, "error: --auth-mode server lets anyone who reaches the port run anything: it listens on "
+                         "loopback only (--host %s refused; --allow-remote-without-auth forces it)\n", f.host.c_str());
     return kExitInvalid;
   }
-  if (f.host != "127.0.0.1" && f.host != "localhost" && f.host != "::1") {
-    std::fprintf(stderr, "error: --auth-mode server has no client authentication: it listens on loopback only "
-                         "(--host %s refused)\n", f.host.c_str());
-    return kExitInvalid;
-  }
-  if (f.secure && (f.tls_cert.empty() || f.tls_key.empty())) {
-    std::fprintf(stderr, "error: --secure needs --tls-cert and --tls-key\n");
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    std::fprintf(stderr, "error: give both --tls-cert and --tls-key (or neither: --secure makes a self-signed pair)\n");
     return kExitInvalid;
   }
   // The executor first: it enters a private mount namespace, which needs a single thread.
@@ -81,9 +80,16 @@ int serve(const ServerFlags& f) {
   options.host = f.host;
   options.port = f.port;
   options.data_dir = data;
-  if (f.secure) {
+  options.require_token = f.auth_mode == "client";
+  if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;
+    if (options.tls_cert.empty()) {
+      if (Status s = server::ensure_self_signed(data + "/tls", &options.tls_cert, &options.tls_key); !s) {
+        std::fprintf(stderr, "error: %s\n", s.message().c_str());
+        return kExitInternal;
+      }
+    }
   }
   server::Server srv(options, **store, **executor, clock);
   std::thread([&srv, signals] {
@@ -91,8 +97,9 @@ int serve(const ServerFlags& f) {
     sigwait(&signals, &sig);
     srv.stop();
   }).detach();
-  std::fprintf(stderr, "skiff server: %s://%s:%d, %s executor, %s store in %s\n", f.secure ? "https" : "http",
-               f.host.c_str(), f.port, kind.c_str(), (*store)->backend(), data.c_str());
+  std::fprintf(stderr, "skiff server: %s://%s:%d, %s executor, %s store in %s, auth mode %s\n",
+               options.tls_cert.empty() ? "http" : "https", f.host.c_str(), f.port, kind.c_str(), (*store)->backend(), data.c_str(),
+               f.auth_mode.c_str());
   if (Status s = srv.run(); !s) {
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return kExitInternal;
@@ -101,6 +108,29 @@ int serve(const ServerFlags& f) {
 }
 
 }  // namespace
+
+void add_token_command(CLI::App& app, int* exit_code) {
+  struct TokenFlags {
+    std::vector<std::string> namespaces;
+    std::string data_dir;
+  };
+  auto f = std::make_shared<TokenFlags>();
+  auto* cmd = app.add_subcommand("token", "API tokens for skiff server");
+  cmd->require_subcommand(1);
+  auto* create = cmd->add_subcommand("create", "make a token and print it (it is shown only once)");
+  create->add_option("-n,--namespace", f->namespaces, "namespace the token may use ('*' for all)")
+      ->required()->allow_extra_args(false);
+  create->add_option("--data", f->data_dir, "the server's data directory (default $SKIFF_DATA or ~/.local/state/skiff)");
+  create->callback([f, exit_code] {
+    auto token = server::create_token(f->data_dir.empty() ? default_data_dir() : f->data_dir, f->namespaces);
+    if (!token) {
+      std::fprintf(stderr, "error: %s\n", token.status().message().c_str());
+      *exit_code = kExitInvalid;
+      return;
+    }
+    std::printf("%s\n", token->c_str());
+  });
+}
 
 void add_server_command(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ServerFlags>();
@@ -111,8 +141,10 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--port", f->port, "port (default 2746; 0 picks a free one)");
   cmd->add_option("--executor", f->executor, "container (default when runc is usable) or host")
       ->check(CLI::IsMember({"host", "container"}));
-  cmd->add_option("--auth-mode", f->auth_mode, "server: no client authentication, loopback only");
-  cmd->add_flag("--secure", f->secure, "serve HTTPS (with --tls-cert and --tls-key)");
+  cmd->add_option("--auth-mode", f->auth_mode, "client (default): Bearer tokens from `skiff token create`; server: none, loopback only")
+      ->check(CLI::IsMember({"client", "server"}));
+  cmd->add_flag("--allow-remote-without-auth", f->allow_remote_without_auth, "let --auth-mode server listen beyond loopback");
+  cmd->add_flag("--secure", f->secure, "serve HTTPS (a self-signed certificate in <data>/tls unless --tls-cert/--tls-key)");
   cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate for --secure");
   cmd->add_option("--tls-key", f->tls_key, "PEM key for --secure");
   add_registry_flags(cmd, &f->registry);

@@ -5,11 +5,13 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "engine/workflow_json.h"
 #include "server/runner.h"
+#include "server/tokens.h"
 #include "spec/decode.h"
 #include "spec/validate.h"
 
@@ -201,9 +203,44 @@ struct Server::Impl {
     return j;
   }
 
+  // --auth-mode client: every API call but /api/v1/version carries a Bearer token whose
+  // scope covers the namespace in its path (cluster-scoped objects need "*").
+  httplib::Server::HandlerResponse authorize(const httplib::Request& req, httplib::Response& res) {
+    using R = httplib::Server::HandlerResponse;
+    if (!options.require_token || req.path.rfind("/api/", 0) != 0 || req.path == "/api/v1/version") return R::Unhandled;
+    std::string header = req.get_header_value("Authorization");
+    if (header.rfind("Bearer ", 0) != 0) {
+      reply(res, 401, {{"code", 16}, {"message", "token not valid: send Authorization: Bearer <token> (create one with "
+                                                 "`skiff token create --namespace NS`)"}});
+      return R::Handled;
+    }
+    auto scope = check_token(options.data_dir, header.substr(7));
+    if (!scope) {
+      reply(res, 401, {{"code", 16}, {"message", "token not valid"}});
+      return R::Handled;
+    }
+    static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-templates|cron-workflows)/([^/]+))");
+    std::smatch m;
+    std::string ns;
+    bool scoped = false;
+    if (std::regex_search(req.path, m, namespaced)) {
+      ns = m[2];
+      scoped = true;
+    } else if (req.path.rfind("/api/v1/cluster-workflow-templates", 0) == 0) {
+      scoped = true;  // ns "" needs "*" to write; anyone may read
+      if (req.method == "GET") return R::Unhandled;
+    }
+    if (scoped && !scope->allows(ns)) {
+      reply(res, 403, {{"code", 7}, {"message", "this token may not use " + (ns.empty() ? "cluster-scoped objects" : "namespace " + ns)}});
+      return R::Handled;
+    }
+    return R::Unhandled;
+  }
+
   void routes() {
     httplib::Server& s = *http;
     s.set_payload_max_length(options.max_body);
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return authorize(req, res); });
     s.Get("/api/v1/version", [](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, {{"version", "v3.6.0+skiff"}, {"buildDate", ""}, {"gitCommit", ""}, {"gitTag", "v3.6.0"},
                        {"gitTreeState", "clean"}, {"goVersion", ""}, {"compiler", "skiff"}, {"platform", "linux/amd64"}});

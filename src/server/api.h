@@ -24,6 +24,7 @@ struct ServerOptions {
   std::string base_url;            // for links; default http(s)://host:port
   std::string tls_cert, tls_key;   // both set: HTTPS
   size_t max_body = 8 << 20;       // request size limit
+  bool require_token = true;       // --auth-mode client: Bearer tokens (tokens.h)
 };
 
 class Server {

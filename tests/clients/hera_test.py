@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""The Hera SDK, unchanged, against `skiff server`: the reference project's style.
+"""The Hera SDK, unchanged, against `skiff server`: the reference project's style, over
+HTTPS with a self-signed certificate and a Bearer token, as the reference setup reaches
+Argo Server.
 
 WorkflowTemplates are created with an AlreadyExists -> update fallback (run twice, so both
 paths run), then a Workflow that names one with workflow_template_ref is created, waited
@@ -12,10 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 from hera.exceptions import AlreadyExists, NotFound
 from hera.workflows import DAG, Container, Parameter, Workflow, WorkflowTemplate, WorkflowsService
 from hera.workflows.models import WorkflowTemplateRef
+
+
+# The server's certificate is self-signed (verify_ssl=False, as the reference setup does).
+warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
 
 def free_port():
@@ -55,17 +62,19 @@ def main():
     failures = []
     with tempfile.TemporaryDirectory(prefix="skiff-hera-") as data:
         port = free_port()
-        server = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        token = subprocess.run([skiff, "token", "create", "--namespace", "argo", "--data", data], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        server = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host",
+                                   "--secure"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            host = f"http://127.0.0.1:{port}"
+            host = f"https://127.0.0.1:{port}"
             for _ in range(100):
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
                     break
                 except OSError:
                     time.sleep(0.05)
-            ws = WorkflowsService(host=host, namespace="argo", verify_ssl=False)
+            ws = WorkflowsService(host=host, namespace="argo", verify_ssl=False, token=token)
             for round_, want in ((1, "created"), (2, "updated")):
                 for wt in templates(ws):
                     got = create_or_update(wt)

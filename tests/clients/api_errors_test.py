@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""skiff server's answers to bad requests, in Argo Server's shape ({"code", "message"}):
+missing or unknown tokens 401, another namespace 403, bad bodies 400 with a message,
+unknown names 404, duplicates 409, oversized bodies 413; and `--auth-mode server` refuses
+to listen beyond loopback. Usage: api_errors_test.py SKIFF_BINARY"""
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        try:
+            return e.code, json.loads(text)
+        except ValueError:
+            return e.code, {"raw": text.decode(errors="replace")}
+
+
+TEMPLATE = {"metadata": {"name": "t"}, "spec": {"templates": [
+    {"name": "a", "container": {"image": "busybox", "command": ["true"]}}]}}
+
+
+def main():
+    skiff = sys.argv[1]
+    failures = []
+
+    def expect(what, got, status, code=None, message=None):
+        st, body = got
+        if st != status or (code is not None and body.get("code") != code) or \
+                (message is not None and message not in body.get("message", "")):
+            failures.append(f"{what}: got {st} {body}, want {status} code {code} message containing {message!r}")
+
+    with tempfile.TemporaryDirectory(prefix="skiff-api-") as data:
+        port = free_port()
+        token = subprocess.run([skiff, "token", "create", "-n", "argo", "--data", data], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        server = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            expect("version needs no token", call(base, "GET", "/api/v1/version"), 200)
+            expect("no token", call(base, "GET", "/api/v1/workflows/argo"), 401, 16, "Bearer")
+            expect("unknown token", call(base, "GET", "/api/v1/workflows/argo", token="skiff_" + "0" * 64), 401, 16)
+            expect("other namespace", call(base, "GET", "/api/v1/workflows/prod", token=token), 403, 7,
+                   "namespace prod")
+            expect("cluster-scoped write", call(base, "POST", "/api/v1/cluster-workflow-templates",
+                                                {"template": TEMPLATE}, token=token), 403, 7)
+            expect("not JSON", call(base, "POST", "/api/v1/workflows/argo", raw=b"{nope", token=token), 400, 3,
+                   "not a JSON object")
+            expect("no workflow", call(base, "POST", "/api/v1/workflows/argo", {"wf": {}}, token=token), 400, 3,
+                   'no "workflow" object')
+            expect("unknown field", call(base, "POST", "/api/v1/workflows/argo", {"workflow": {
+                "metadata": {"name": "x"}, "spec": {"entrypont": "a"}}}, token=token), 400, 3,
+                   'did you mean "entrypoint"')
+            expect("unknown workflow", call(base, "GET", "/api/v1/workflows/argo/nope", token=token), 404, 5,
+                   'workflows.argoproj.io "nope" not found')
+            expect("delete unknown", call(base, "DELETE", "/api/v1/workflows/argo/nope", token=token), 404, 5)
+            expect("template create", call(base, "POST", "/api/v1/workflow-templates/argo", {"template": TEMPLATE},
+                                           token=token), 200)
+            expect("template again", call(base, "POST", "/api/v1/workflow-templates/argo", {"template": TEMPLATE},
+                                          token=token), 409, 6, 'WorkflowTemplate "t" already exists')
+            expect("unknown template", call(base, "GET", "/api/v1/workflow-templates/argo/nope", token=token), 404, 5)
+            expect("bad limit", call(base, "GET", "/api/v1/workflows/argo?listOptions.limit=x", token=token), 400, 3)
+            expect("bad selector", call(base, "GET", "/api/v1/workflows/argo?listOptions.labelSelector=a%20in%20b",
+                                        token=token), 400, 3, "needs a (list)")
+            huge = {"workflow": {"metadata": {"name": "big"}, "spec": {"entrypoint": "a" * (9 << 20)}}}
+            st, _ = call(base, "POST", "/api/v1/workflows/argo", huge, token=token)
+            if st != 413:
+                failures.append(f"a 9 MiB body: got {st}, want 413")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            out, _ = server.communicate(timeout=20)
+            if failures:
+                print("server output:\n" + out[-2000:])
+        refused = subprocess.run([skiff, "server", "--data", data, "--auth-mode", "server", "--host", "0.0.0.0",
+                                  "--port", str(free_port()), "--executor", "host"], capture_output=True, text=True,
+                                 timeout=20)
+        if refused.returncode != 2 or "loopback only" not in refused.stderr:
+            failures.append(f"--auth-mode server on 0.0.0.0: exit {refused.returncode}: {refused.stderr}")
+    for f in failures:
+        print("FAIL:", f)
+    print("api-errors: all checks passed" if not failures else f"api-errors: {len(failures)} checks failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

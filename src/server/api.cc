@@ -133,8 +133,35 @@ struct Server::Impl {
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
       : options(std::move(o)), store(s), executor(e), clock(c) {}
 
+  // Takes up the workflows a previous server left unfinished (see Runner::resume).
+  void resume_all(Runner& runner) {
+    auto open = store.unfinished();
+    if (!open) {
+      std::fprintf(stderr, "skiff server: cannot list unfinished workflows: %s\n", open.status().message().c_str());
+      return;
+    }
+    for (const auto& rec : *open) {
+      Status s;
+      spec::Decoded d = spec::decode_documents(rec.object, rec.name);
+      auto templates = templates_for(rec.namespace_);
+      if (!d.diagnostics.empty() || d.objects.size() != 1) {
+        s = invalid("its stored definition no longer decodes: " + format_all(d.diagnostics));
+      } else if (!templates) {
+        s = templates.status();
+      } else {
+        s = runner.resume(rec, std::move(d.objects[0]), std::move(*templates));
+      }
+      if (!s) {
+        Json status = {{"phase", "Error"}, {"message", "could not resume after a restart: " + s.message()}};
+        store.save_progress(rec.uid, "Error", clock.now_ms(), status.dump(), {});
+      }
+    }
+    if (!open->empty()) std::fprintf(stderr, "skiff server: resumed %zu unfinished workflows\n", open->size());
+  }
+
   void runner_loop() {
     Runner runner(executor, store, clock, options.data_dir);
+    resume_all(runner);
     for (;;) {
       std::deque<std::unique_ptr<Submission>> batch;
       {

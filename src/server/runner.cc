@@ -4,6 +4,8 @@
 #include <climits>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/workflow_json.h"
 
 namespace skiff::server {
@@ -48,7 +50,8 @@ struct Runner::Run {
   Dirty dirty;
   std::string uid;
   size_t live_steps = 0;  // started and not yet exited
-  bool finished_written = false;
+  // After a restart: what the store held, by node id (phase, body).
+  std::map<std::string, std::pair<std::string, std::string>> stored;
 };
 
 Runner::Runner(runtime::Executor& executor, store::Store& store, const engine::Clock& clock, std::string data_dir)
@@ -56,8 +59,8 @@ Runner::Runner(runtime::Executor& executor, store::Store& store, const engine::C
 
 Runner::~Runner() = default;
 
-Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spec::Object> templates,
-                                          engine::RunOptions options) {
+Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std::vector<spec::Object> templates,
+                                                     engine::RunOptions& options) {
   auto run = std::make_unique<Run>();
   run->object = std::move(workflow);
   for (auto& t : templates) {
@@ -74,6 +77,18 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);
+  run->context = std::make_shared<runtime::WorkflowContext>(runtime::workflow_context(
+      run->op->effective_spec(), options.namespace_,
+      data_dir_ + "/runs/" + options.namespace_ + "/" + run->op->workflow_name()));
+  run->op->set_observer(&run->dirty);
+  return run;
+}
+
+Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spec::Object> templates,
+                                          engine::RunOptions options) {
+  auto prepared = prepare(std::move(workflow), std::move(templates), options);
+  if (!prepared) return prepared.status();
+  std::unique_ptr<Run> run = std::move(*prepared);
   store::WorkflowRecord record;
   record.uid = run->uid;
   record.namespace_ = options.namespace_;
@@ -84,21 +99,71 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   record.object = run->object.source_json;
   record.status = "{}";
   if (Status s = store_.create_workflow(record); !s) return s;
-  std::string run_dir = data_dir_ + "/runs/" + record.namespace_ + "/" + record.name;
-  run->context = std::make_shared<runtime::WorkflowContext>(
-      runtime::workflow_context(run->op->effective_spec(), record.namespace_, run_dir));
-  run->op->set_observer(&run->dirty);
   run->op->start();
   runs_[run->uid] = std::move(run);
   return record;
 }
+
+Status Runner::resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates) {
+  engine::RunOptions options;
+  options.name = record.name;
+  options.namespace_ = record.namespace_;
+  options.uid = record.uid;
+  auto prepared = prepare(std::move(workflow), std::move(templates), options);
+  if (!prepared) return prepared.status();
+  std::unique_ptr<Run> run = std::move(*prepared);
+  auto nodes = store_.nodes(record.uid);
+  if (!nodes) return nodes.status();
+  for (const auto& n : *nodes) {
+    auto j = nlohmann::json::parse(n.body, nullptr, false);
+    if (j.is_object()) run->stored[n.id] = {j.value("phase", ""), n.body};
+  }
+  run->op->start();
+  runs_[run->uid] = std::move(run);
+  return Status::ok();
+}
+
+namespace {
+
+bool finished(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Error" || phase == "Skipped" || phase == "Omitted";
+}
+
+// The exit a stored, finished Pod node reported, rebuilt from its record.
+engine::StepExit stored_exit(const std::string& node_id, const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  engine::StepExit exit;
+  exit.node_id = node_id;
+  std::string phase = j.value("phase", "");
+  const auto outputs = j.value("outputs", nlohmann::json::object());
+  exit.exit_code = phase == "Succeeded" ? 0 : 1;
+  if (outputs.contains("exitCode")) exit.exit_code = std::atoi(outputs["exitCode"].get<std::string>().c_str());
+  if (outputs.contains("result")) exit.stdout_text = outputs["result"].get<std::string>();
+  for (const auto& p : outputs.value("parameters", nlohmann::json::array())) {
+    if (p.contains("name") && p.contains("value")) exit.output_parameters[p["name"]] = p["value"].get<std::string>();
+  }
+  exit.message = j.value("message", "");
+  exit.error = phase == "Error";
+  return exit;
+}
+
+}  // namespace
 
 void Runner::persist(Run& run) {
   if (run.dirty.nodes.empty() && !run.dirty.status) return;
   std::vector<store::NodeRecord> nodes;
   nodes.reserve(run.dirty.nodes.size());
   for (const auto& id : run.dirty.nodes) {
-    if (const engine::Node* n = run.op->node(id)) nodes.push_back({id, engine::node_json_text(*n)});
+    const engine::Node* n = run.op->node(id);
+    if (!n) continue;
+    // A node the store holds as finished keeps that record (and its times) while the
+    // replay passes through Pending/Running to the same end.
+    auto stored = run.stored.find(id);
+    if (stored != run.stored.end() && finished(stored->second.first) &&
+        (!engine::is_finished(n->phase) || stored->second.first == engine::phase_name(n->phase))) {
+      continue;
+    }
+    nodes.push_back({id, engine::node_json_text(*n)});
   }
   const engine::WorkflowStatus& st = run.op->status();
   std::string phase = engine::workflow_phase_name(st.phase);
@@ -115,6 +180,24 @@ void Runner::persist(Run& run) {
 void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
   for (auto& action : actions) {
     if (auto* start = std::get_if<engine::StartStep>(&action)) {
+      if (auto stored = run.stored.find(start->node_id); stored != run.stored.end()) {
+        // After a restart: a step that finished is answered from the store; one that was
+        // running died with the old server.
+        const auto& [phase, body] = stored->second;
+        run.op->step_started(start->node_id);
+        engine::StepExit exit;
+        if (finished(phase)) {
+          exit = stored_exit(start->node_id, body);
+        } else {
+          exit.node_id = start->node_id;
+          exit.error = true;
+          exit.exit_code = -1;
+          exit.message = "skiff server stopped while the step ran";
+          run.stored.erase(stored);
+        }
+        run.op->step_exited(exit);
+        continue;
+      }
       runtime::StepRequest req;
       req.workflow = run.context;
       req.node_id = run.uid + "/" + start->node_id;

@@ -36,6 +36,15 @@ class Runner {
   Result<store::WorkflowRecord> add(spec::Object workflow, std::vector<spec::Object> templates,
                                     engine::RunOptions options);
 
+  // Takes up a stored workflow that had not finished when the server stopped (or was
+  // killed). Its operator starts again from the top, and every step the store says had
+  // finished is answered from the store instead of being run again, so decisions, node ids
+  // and outputs come out as before and nothing is duplicated. A step that was running is
+  // gone (steps die with the server): it ends Error, "skiff server stopped while the step
+  // ran", and its retryStrategy decides what follows. Nodes the store already holds in a
+  // finished phase keep their stored record (and times).
+  Status resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates);
+
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
   // Workflows not finished yet (or with steps still winding down).
@@ -43,6 +52,8 @@ class Runner {
 
  private:
   struct Run;
+  Result<std::unique_ptr<Run>> prepare(spec::Object workflow, std::vector<spec::Object> templates,
+                                       engine::RunOptions& options);
   void carry_out(Run& run, std::vector<engine::Action> actions);
   void persist(Run& run);
   void route_started();

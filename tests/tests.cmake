@@ -35,6 +35,8 @@ add_test(NAME clients/hera
 set_tests_properties(clients/hera PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
 add_test(NAME server/api-errors COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/api_errors_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/api-errors PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/actions COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/server_actions_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/actions PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/workflow_json.h"
+#include "runtime/step_plan.h"
 #include "server/runner.h"
 #include "server/tokens.h"
 #include "spec/decode.h"
@@ -109,6 +110,43 @@ Json object_json(const store::ObjectRecord& o, const char* kind) {
   return j;
 }
 
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',') {
+      if (i > start) out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '\n') {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+// What a log file holds from `offset` on (at most 1 MiB at a time).
+std::string read_from(const std::string& path, size_t offset) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return out;
+  if (std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0) {
+    out.resize(1 << 20);
+    out.resize(std::fread(out.data(), 1, out.size(), f));
+  }
+  std::fclose(f);
+  return out;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -118,15 +156,11 @@ struct Server::Impl {
   const engine::Clock& clock;
   std::unique_ptr<httplib::Server> http;
 
-  struct Submission {
-    spec::Object workflow;
-    std::vector<spec::Object> templates;
-    engine::RunOptions options;
-    std::promise<Result<store::WorkflowRecord>> done;
-  };
+  // Work for the runner thread; called with nullptr when the server is shutting down.
+  using Task = std::function<void(Runner*)>;
   std::mutex mu;
   std::condition_variable wake;
-  std::deque<std::unique_ptr<Submission>> queue;
+  std::deque<Task> queue;
   bool stopping = false;
   std::thread runner_thread;
 
@@ -163,24 +197,197 @@ struct Server::Impl {
     Runner runner(executor, store, clock, options.data_dir);
     resume_all(runner);
     for (;;) {
-      std::deque<std::unique_ptr<Submission>> batch;
+      std::deque<Task> batch;
       {
         std::unique_lock<std::mutex> lock(mu);
         if (runner.active() == 0) {
           wake.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping || !queue.empty(); });
         }
         if (stopping) {
-          for (auto& s : queue) s->done.set_value(Status(Code::kUnavailable, "the server is shutting down"));
+          for (auto& task : queue) task(nullptr);
           queue.clear();
           return;
         }
         batch.swap(queue);
       }
-      for (auto& s : batch) {
-        s->done.set_value(runner.add(std::move(s->workflow), std::move(s->templates), s->options));
-      }
+      for (auto& task : batch) task(&runner);
       if (runner.active() > 0) runner.turn(20);
     }
+  }
+
+  // Runs `fn` on the runner thread and waits for its answer.
+  template <typename T>
+  Result<T> on_runner(std::function<Result<T>(Runner&)> fn) {
+    auto promise = std::make_shared<std::promise<Result<T>>>();
+    auto answer = promise->get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return Status(Code::kUnavailable, "the server is shutting down");
+      queue.push_back([promise, fn = std::move(fn)](Runner* r) {
+        promise->set_value(r ? fn(*r) : Result<T>(Status(Code::kUnavailable, "the server is shutting down")));
+      });
+    }
+    wake.notify_one();
+    return answer.get();
+  }
+
+  // Validates and starts a workflow; replies with it.
+  void submit(spec::Object wf, const std::string& ns, httplib::Response& res) {
+    if (wf.metadata.name.empty() && wf.metadata.generate_name.empty()) {
+      return fail(res, invalid("workflow.metadata needs name or generateName"));
+    }
+    auto templates = templates_for(ns);
+    if (!templates) return fail(res, templates.status());
+    if (Status st = validate(wf, *templates); !st) return fail(res, st);
+    auto shared = std::make_shared<std::pair<spec::Object, std::vector<spec::Object>>>(std::move(wf), std::move(*templates));
+    auto record = on_runner<store::WorkflowRecord>([shared, ns](Runner& r) {
+      engine::RunOptions o;
+      o.namespace_ = ns;
+      return r.add(std::move(shared->first), std::move(shared->second), o);
+    });
+    if (!record) return fail(res, record.status());
+    reply(res, 200, workflow_json(*record, false));
+  }
+
+  // The stored workflow decoded again, with the templates it may use.
+  Result<std::pair<spec::Object, std::vector<spec::Object>>> stored_definition(const store::WorkflowRecord& rec) {
+    spec::Decoded d = spec::decode_documents(rec.object, rec.name);
+    if (!d.diagnostics.empty() || d.objects.size() != 1) {
+      return invalid("the stored definition of " + rec.name + " no longer decodes: " + format_all(d.diagnostics));
+    }
+    auto templates = templates_for(rec.namespace_);
+    if (!templates) return templates.status();
+    return std::make_pair(std::move(d.objects[0]), std::move(*templates));
+  }
+
+  void workflow_actions() {
+    httplib::Server& s = *http;
+    // PUT .../stop and .../terminate: the running workflow ends as `argo stop/terminate` ends it.
+    for (const char* verb : {"stop", "terminate"}) {
+      s.Put(std::string(R"(/api/v1/workflows/([^/]+)/([^/]+)/)") + verb, [this, verb](const httplib::Request& req, httplib::Response& res) {
+        std::string ns = req.matches[1], name = req.matches[2];
+        Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+        std::string message = body.is_object() ? body.value("message", "") : "";
+        bool terminate = std::string(verb) == "terminate";
+        auto done = on_runner<bool>([=](Runner& r) -> Result<bool> {
+          if (Status st = r.stop(ns, name, message, terminate); !st) return st;
+          return true;
+        });
+        if (!done) return fail(res, done.status());
+        auto wf = store.get_workflow(ns, name);
+        if (!wf) return fail(res, wf.status());
+        reply(res, 200, workflow_json(*wf, true));
+      });
+    }
+    s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/retry)", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rec = store.get_workflow(req.matches[1], req.matches[2]);
+      if (!rec) return fail(res, rec.status());
+      auto def = stored_definition(*rec);
+      if (!def) return fail(res, def.status());
+      auto shared = std::make_shared<std::pair<spec::Object, std::vector<spec::Object>>>(std::move(*def));
+      auto done = on_runner<bool>([shared, rec = *rec](Runner& r) -> Result<bool> {
+        if (Status st = r.retry(rec, std::move(shared->first), std::move(shared->second)); !st) return st;
+        return true;
+      });
+      if (!done) return fail(res, done.status());
+      auto wf = store.get_workflow(req.matches[1], req.matches[2]);
+      if (!wf) return fail(res, wf.status());
+      reply(res, 200, workflow_json(*wf, true));
+    });
+    // PUT .../resubmit: a new workflow from the same definition (generateName <name>-).
+    s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/resubmit)", [this](const httplib::Request& req, httplib::Response& res) {
+      auto rec = store.get_workflow(req.matches[1], req.matches[2]);
+      if (!rec) return fail(res, rec.status());
+      Json object = Json::parse(rec->object, nullptr, false);
+      if (!object.is_object()) return fail(res, internal_error("the stored definition is damaged"));
+      object["metadata"].erase("name");
+      object["metadata"]["generateName"] = rec->name + "-";
+      auto wf = decode_object({{"workflow", object}}, "workflow", spec::Kind::kWorkflow, "Workflow", rec->namespace_);
+      if (!wf) return fail(res, wf.status());
+      submit(std::move(*wf), rec->namespace_, res);
+    });
+    // POST .../submit: a workflow from a WorkflowTemplate or ClusterWorkflowTemplate.
+    s.Post(R"(/api/v1/workflows/([^/]+)/submit)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1];
+      auto body = parse_body(req);
+      if (!body) return fail(res, body.status());
+      std::string kind = body->value("resourceKind", "");
+      std::string name = body->value("resourceName", "");
+      if ((kind != "WorkflowTemplate" && kind != "ClusterWorkflowTemplate") || !valid_name(name)) {
+        return fail(res, invalid("submit needs resourceKind WorkflowTemplate or ClusterWorkflowTemplate and a resourceName"));
+      }
+      bool cluster = kind == "ClusterWorkflowTemplate";
+      auto found = store.get_object(cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate,
+                                    cluster ? "" : ns, name);
+      if (!found) return fail(res, found.status());
+      Json opts = body->value("submitOptions", Json::object());
+      Json wf = {{"metadata", {{"generateName", opts.value("generateName", name + "-")}}},
+                 {"spec", {{"workflowTemplateRef", {{"name", name}}}}}};
+      if (cluster) wf["spec"]["workflowTemplateRef"]["clusterScope"] = true;
+      if (opts.contains("name")) {
+        wf["metadata"]["name"] = opts["name"];
+        wf["metadata"].erase("generateName");
+      }
+      if (opts.contains("entryPoint")) wf["spec"]["entrypoint"] = opts["entryPoint"];
+      if (opts.contains("labels") && opts["labels"].is_string()) {
+        for (const std::string& kv : split_csv(opts["labels"].get<std::string>())) {
+          size_t eq = kv.find('=');
+          if (eq != std::string::npos) wf["metadata"]["labels"][kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+      }
+      for (const auto& p : opts.value("parameters", Json::array())) {
+        std::string kv = p.is_string() ? p.get<std::string>() : "";
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos) return fail(res, invalid("submitOptions.parameters: \"" + kv + "\" is not name=value"));
+        wf["spec"]["arguments"]["parameters"].push_back({{"name", kv.substr(0, eq)}, {"value", kv.substr(eq + 1)}});
+      }
+      auto decoded = decode_object({{"workflow", wf}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+      if (!decoded) return fail(res, decoded.status());
+      submit(std::move(*decoded), ns, res);
+    });
+    // GET .../log: Argo's log stream, one {"result":{"content","podName"}} per line;
+    // with logOptions.follow=true it goes on until the workflow ends.
+    s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1], name = req.matches[2];
+      auto rec = store.get_workflow(ns, name);
+      if (!rec) return fail(res, rec.status());
+      std::string only = req.get_param_value("podName");
+      bool follow = req.get_param_value("logOptions.follow") == "true";
+      std::string run_dir = options.data_dir + "/runs/" + ns + "/" + name;
+      auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
+      std::string uid = rec->uid;
+      res.set_chunked_content_provider("application/json", [this, ns, name, uid, only, follow, run_dir, state](
+                                                                size_t, httplib::DataSink& sink) {
+        for (;;) {
+          auto wf = store.get_workflow(ns, name);
+          bool finished = !wf || wf->phase == "Succeeded" || wf->phase == "Failed" || wf->phase == "Error";
+          auto nodes = store.nodes(uid);
+          if (nodes) {
+            for (const auto& n : *nodes) {
+              Json j = Json::parse(n.body, nullptr, false);
+              if (!j.is_object() || j.value("type", "") != "Pod") continue;
+              std::string pod = j.value("id", n.id);
+              std::string pod_name = pod;
+              if (!only.empty() && only != pod_name && only != n.id) continue;
+              std::string path = run_dir + "/logs/" + runtime::file_name_for(uid + "/" + n.id) + ".log";
+              size_t& sent = (*state)[path];
+              auto text = read_from(path, sent);
+              size_t end = text.rfind('\n');
+              if (end == std::string::npos) continue;
+              for (const std::string& line : split_lines(text.substr(0, end))) {
+                std::string out = Json{{"result", {{"content", line}, {"podName", pod_name}}}}.dump() + "\n";
+                if (!sink.write(out.data(), out.size())) return false;
+              }
+              sent += end + 1;
+            }
+          }
+          if (!follow || finished) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        sink.done();
+        return true;
+      });
+    });
   }
 
   // The WorkflowTemplates and ClusterWorkflowTemplates a workflow in `ns` may refer to.
@@ -321,6 +528,7 @@ struct Server::Impl {
       reply(res, 200, Json::object());
     });
 
+    workflow_actions();
     template_routes("/api/v1/workflow-templates", store::ObjectKind::kWorkflowTemplate, spec::Kind::kWorkflowTemplate,
                     "WorkflowTemplate", true);
     template_routes("/api/v1/cluster-workflow-templates", store::ObjectKind::kClusterWorkflowTemplate,
@@ -346,26 +554,7 @@ struct Server::Impl {
     if (!body) return fail(res, body.status());
     auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
     if (!wf) return fail(res, wf.status());
-    if (wf->metadata.name.empty() && wf->metadata.generate_name.empty()) {
-      return fail(res, invalid("workflow.metadata needs name or generateName"));
-    }
-    auto templates = templates_for(ns);
-    if (!templates) return fail(res, templates.status());
-    if (Status st = validate(*wf, *templates); !st) return fail(res, st);
-    auto sub = std::make_unique<Submission>();
-    sub->workflow = std::move(*wf);
-    sub->templates = std::move(*templates);
-    sub->options.namespace_ = ns;
-    auto done = sub->done.get_future();
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (stopping) return fail(res, Status(Code::kUnavailable, "the server is shutting down"));
-      queue.push_back(std::move(sub));
-    }
-    wake.notify_one();
-    auto record = done.get();
-    if (!record) return fail(res, record.status());
-    reply(res, 200, workflow_json(*record, false));
+    submit(std::move(*wf), ns, res);
   }
 
   void template_routes(const std::string& base, store::ObjectKind kind, spec::Kind spec_kind, const char* kind_text,

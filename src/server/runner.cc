@@ -105,6 +105,34 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
 }
 
 Status Runner::resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates) {
+  return restart(record, std::move(workflow), std::move(templates), false);
+}
+
+Status Runner::retry(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates) {
+  for (const auto& [uid, run] : runs_) {
+    if (uid == record.uid) return invalid("workflow " + record.name + " is still running: stop it before retrying");
+  }
+  if (record.phase == "Succeeded") return invalid("workflow " + record.name + " Succeeded: there is nothing to retry");
+  return restart(record, std::move(workflow), std::move(templates), true);
+}
+
+Status Runner::stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate) {
+  for (auto& [uid, run] : runs_) {
+    if (run->context->namespace_ != namespace_ || run->op->workflow_name() != name) continue;
+    std::string why = message.empty() ? (terminate ? "Stopped with strategy 'Terminate'" : "Stopped with strategy 'Stop'")
+                                      : message;
+    if (terminate) {
+      run->op->terminate(why);
+    } else {
+      run->op->stop(why);
+    }
+    return Status::ok();
+  }
+  return invalid("workflow " + name + " is not running");
+}
+
+Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates,
+                       bool succeeded_only) {
   engine::RunOptions options;
   options.name = record.name;
   options.namespace_ = record.namespace_;
@@ -114,9 +142,20 @@ Status Runner::resume(const store::WorkflowRecord& record, spec::Object workflow
   std::unique_ptr<Run> run = std::move(*prepared);
   auto nodes = store_.nodes(record.uid);
   if (!nodes) return nodes.status();
+  std::vector<std::string> dropped;
   for (const auto& n : *nodes) {
     auto j = nlohmann::json::parse(n.body, nullptr, false);
-    if (j.is_object()) run->stored[n.id] = {j.value("phase", ""), n.body};
+    std::string phase = j.is_object() ? j.value("phase", "") : "";
+    bool keep = !succeeded_only || phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
+    if (keep) {
+      run->stored[n.id] = {phase, n.body};
+    } else {
+      dropped.push_back(n.id);
+    }
+  }
+  if (Status s = store_.delete_nodes(record.uid, dropped); !s) return s;
+  if (succeeded_only) {  // a retry: running again from now on, as readers should see at once
+    if (Status s = store_.save_progress(record.uid, "Running", 0, R"({"phase":"Running"})", {}); !s) return s;
   }
   run->op->start();
   runs_[run->uid] = std::move(run);

@@ -44,6 +44,11 @@ class Runner {
   // ran", and its retryStrategy decides what follows. Nodes the store already holds in a
   // finished phase keep their stored record (and times).
   Status resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates);
+  // `argo retry`: runs a finished, unsuccessful workflow again, keeping the steps that
+  // succeeded (answered from the store) and running the rest anew.
+  Status retry(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates);
+  // `argo stop` (exit handlers still run) and `argo terminate` (they do not).
+  Status stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate);
 
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
@@ -52,6 +57,8 @@ class Runner {
 
  private:
   struct Run;
+  Status restart(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates,
+                 bool succeeded_only);
   Result<std::unique_ptr<Run>> prepare(spec::Object workflow, std::vector<spec::Object> templates,
                                        engine::RunOptions& options);
   void carry_out(Run& run, std::vector<engine::Action> actions);

@@ -354,6 +354,15 @@ Result<std::vector<NodeRecord>> Store::nodes(const std::string& uid) {
   return out;
 }
 
+Status Store::delete_nodes(const std::string& uid, const std::vector<std::string>& ids) {
+  return transaction([&]() -> Status {
+    for (const auto& id : ids) {
+      if (Status s = db_->exec("DELETE FROM nodes WHERE uid = ? AND id = ?", {uid, id}); !s) return s;
+    }
+    return Status::ok();
+  });
+}
+
 Result<std::vector<WorkflowRecord>> Store::unfinished() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = db_->query(std::string("SELECT ") + kWorkflowColumns +

@@ -83,6 +83,7 @@ class Store {
   Status save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
                        const std::string& status, const std::vector<NodeRecord>& nodes);
   Result<std::vector<NodeRecord>> nodes(const std::string& uid);
+  Status delete_nodes(const std::string& uid, const std::vector<std::string>& ids);
   // Workflows that have not finished (to resume after a restart), oldest first.
   Result<std::vector<WorkflowRecord>> unfinished();
 

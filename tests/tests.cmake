@@ -37,6 +37,9 @@ add_test(NAME server/api-errors COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/test
 set_tests_properties(server/api-errors PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/actions COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/server_actions_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/actions PROPERTIES LABELS "e2e;server" TIMEOUT 180)
+add_test(NAME server/cli-client COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cli_client_test.py
+         $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR})
+set_tests_properties(server/cli-client PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -1,0 +1,483 @@
+// The argo-style client commands, talking to `skiff server` (or Argo Server) over its
+// REST API: submit, list, get, logs, wait, watch, delete, retry, resubmit, stop,
+// terminate, and template create|list|get|delete|lint.
+//
+// Where and who: --argo-server HOST:PORT (ARGO_SERVER, default localhost:2746), --secure
+// (ARGO_SECURE, default true as in the argo CLI), -k (ARGO_INSECURE_SKIP_VERIFY),
+// --token (ARGO_TOKEN, with or without "Bearer "), -n (ARGO_NAMESPACE, default "default").
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/load.h"
+
+namespace skiff::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct ClientFlags {
+  std::string server;
+  std::string token;
+  std::string namespace_;
+  bool secure = true;
+  bool insecure = false;
+  std::string output;
+  std::vector<std::string> args;
+  std::vector<std::string> parameters;
+  std::string from;
+  bool watch = false;
+  bool log = false;
+  bool follow = false;
+  std::string selector;
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+bool env_true(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  return std::string(v) == "true" || std::string(v) == "1";
+}
+
+class Api {
+ public:
+  explicit Api(const ClientFlags& f) {
+    std::string host = f.server.empty() ? env_or("ARGO_SERVER", "localhost:2746") : f.server;
+    if (host.find("://") == std::string::npos) host = (f.secure ? "https://" : "http://") + host;
+    base_ = host;
+    std::string token = f.token.empty() ? env_or("ARGO_TOKEN", "") : f.token;
+    if (!token.empty() && token.rfind("Bearer ", 0) != 0) token = "Bearer " + token;
+    auth_ = token;
+    insecure_ = f.insecure;
+  }
+
+  // Sends a request; a JSON error body becomes a Status with its message.
+  Result<Json> call(const std::string& method, const std::string& path, const Json* body = nullptr) {
+    std::string out;
+    long status = 0;
+    Status s = perform(method, path, body, [&](const char* d, size_t n) {
+      if (out.size() < (64u << 20)) out.append(d, n);
+      return true;
+    }, &status);
+    if (!s) return s;
+    Json j = Json::parse(out.empty() ? "{}" : out, nullptr, false);
+    if (status >= 400) {
+      std::string message = j.is_object() && j.contains("message") ? j["message"].get<std::string>() : out;
+      Code code = status == 404 ? Code::kNotFound : status == 409 ? Code::kAlreadyExists
+                : status == 400 ? Code::kInvalid : Code::kFailed;
+      return Status(code, message + " (HTTP " + std::to_string(status) + ")");
+    }
+    if (j.is_discarded()) return Status(Code::kFailed, "the server answered with something that is not JSON");
+    return j;
+  }
+
+  // Streams a response line by line (Argo's log stream).
+  Status stream(const std::string& path, const std::function<void(const std::string&)>& line) {
+    std::string partial;
+    long status = 0;
+    Status s = perform("GET", path, nullptr, [&](const char* d, size_t n) {
+      partial.append(d, n);
+      for (size_t nl; (nl = partial.find('\n')) != std::string::npos;) {
+        line(partial.substr(0, nl));
+        partial.erase(0, nl + 1);
+      }
+      return true;
+    }, &status);
+    if (s && status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(status) + ": " + partial);
+    return s;
+  }
+
+ private:
+  using Sink = std::function<bool(const char*, size_t)>;
+  static size_t on_data(char* d, size_t size, size_t n, void* user) {
+    return (*static_cast<Sink*>(user))(d, size * n) ? size * n : 0;
+  }
+
+  Status perform(const std::string& method, const std::string& path, const Json* body, Sink sink, long* status) {
+    CURL* curl = curl_easy_init();
+    if (!curl) return internal_error("cannot initialise libcurl");
+    std::string url = base_ + path;
+    std::string payload = body ? body->dump() : "";
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    if (!auth_.empty()) headers = curl_slist_append(headers, ("Authorization: " + auth_).c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (body) {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    }
+    if (insecure_) {
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    CURLcode rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK) {
+      std::string hint = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION
+                             ? " (a plain-HTTP server wants --secure=false; a self-signed certificate -k)"
+                             : "";
+      return Status(Code::kUnavailable, base_ + ": " + curl_easy_strerror(rc) + hint);
+    }
+    return Status::ok();
+  }
+
+  std::string base_, auth_;
+  bool insecure_ = false;
+};
+
+std::string ns_of(const ClientFlags& f) { return f.namespace_.empty() ? env_or("ARGO_NAMESPACE", "default") : f.namespace_; }
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return s.code() == Code::kInvalid ? kExitInvalid : kExitFailed;
+}
+
+void emit_yaml(YAML::Emitter& out, const Json& j) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      out << YAML::Key << it.key() << YAML::Value;
+      emit_yaml(out, it.value());
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& e : j) emit_yaml(out, e);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    out << j.get<std::string>();
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << j.dump();
+  }
+}
+
+void print_object(const Json& j, const std::string& output) {
+  if (output == "yaml") {
+    YAML::Emitter out;
+    emit_yaml(out, j);
+    std::printf("%s\n", out.c_str());
+  } else {
+    std::printf("%s\n", j.dump(2).c_str());
+  }
+}
+
+std::string phase_of(const Json& wf) {
+  const Json status = wf.value("status", Json::object());
+  return status.value("phase", std::string("Pending"));
+}
+
+bool finished(const std::string& phase) { return phase == "Succeeded" || phase == "Failed" || phase == "Error"; }
+
+void print_workflow(const Json& wf, const std::string& output) {
+  if (output == "json" || output == "yaml") return print_object(wf, output);
+  const Json meta = wf.value("metadata", Json::object());
+  if (output == "name") {
+    std::printf("%s\n", meta.value("name", "").c_str());
+    return;
+  }
+  const Json status = wf.value("status", Json::object());
+  std::printf("Name:        %s\nNamespace:   %s\nStatus:      %s\n", meta.value("name", "").c_str(),
+              meta.value("namespace", "").c_str(), phase_of(wf).c_str());
+  if (status.contains("message")) std::printf("Message:     %s\n", status["message"].get<std::string>().c_str());
+  if (status.contains("progress")) std::printf("Progress:    %s\n", status["progress"].get<std::string>().c_str());
+  if (!status.contains("nodes")) return;
+  std::printf("\n %-40s %-10s %-12s %s\n", "STEP", "TYPE", "PHASE", "MESSAGE");
+  for (const auto& [id, n] : status["nodes"].items()) {
+    std::printf(" %-40s %-10s %-12s %s\n", n.value("name", id).c_str(), n.value("type", "").c_str(),
+                n.value("phase", "").c_str(), n.value("message", "").c_str());
+  }
+}
+
+// Polls until the workflow ends; prints each phase change when `verbose`.
+Result<Json> wait_for(Api& api, const std::string& ns, const std::string& name, bool verbose) {
+  std::string last;
+  for (;;) {
+    auto wf = api.call("GET", "/api/v1/workflows/" + ns + "/" + name);
+    if (!wf) return wf;
+    std::string phase = phase_of(*wf);
+    if (verbose && phase != last) std::fprintf(stderr, "%s: %s\n", name.c_str(), phase.c_str());
+    last = phase;
+    if (finished(phase)) return wf;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+int stream_logs(Api& api, const std::string& ns, const std::string& name, bool follow) {
+  Status s = api.stream("/api/v1/workflows/" + ns + "/" + name + "/log?logOptions.container=main" +
+                            (follow ? "&logOptions.follow=true" : ""),
+                        [](const std::string& line) {
+                          Json j = Json::parse(line, nullptr, false);
+                          if (!j.is_object() || !j.contains("result")) return;
+                          std::printf("%s: %s\n", j["result"].value("podName", "").c_str(),
+                                      j["result"].value("content", "").c_str());
+                          std::fflush(stdout);
+                        });
+  return s ? kExitOk : fail(s);
+}
+
+int submit(const ClientFlags& f) {
+  Api api(f);
+  std::string ns = ns_of(f);
+  std::vector<std::string> names;
+  auto params = load_parameters(f.parameters, "");
+  if (!params) return fail(params.status());
+  if (!f.from.empty()) {
+    size_t slash = f.from.find('/');
+    std::string kind = f.from.substr(0, slash);
+    if (slash == std::string::npos || (kind != "workflowtemplate" && kind != "clusterworkflowtemplate")) {
+      return fail(invalid("--from " + f.from + ": expected workflowtemplate/NAME or clusterworkflowtemplate/NAME"));
+    }
+    Json opts = {{"parameters", Json::array()}};
+    for (const auto& [k, v] : *params) opts["parameters"].push_back(k + "=" + v);
+    Json body = {{"resourceKind", kind == "workflowtemplate" ? "WorkflowTemplate" : "ClusterWorkflowTemplate"},
+                 {"resourceName", f.from.substr(slash + 1)},
+                 {"submitOptions", opts}};
+    auto wf = api.call("POST", "/api/v1/workflows/" + ns + "/submit", &body);
+    if (!wf) return fail(wf.status());
+    names.push_back((*wf)["metadata"]["name"]);
+  } else {
+    if (f.args.empty()) return fail(invalid("give workflow files, or --from workflowtemplate/NAME"));
+    Loaded loaded;
+    load_files(f.args, loaded);
+    if (!loaded.diagnostics.empty()) {
+      std::fputs(format_all(loaded.diagnostics).c_str(), stderr);
+      return kExitInvalid;
+    }
+    for (const auto& obj : loaded.objects) {
+      if (obj.kind != spec::Kind::kWorkflow) continue;
+      Json doc = Json::parse(obj.source_json);
+      for (const auto& [k, v] : *params) {
+        Json& list = doc["spec"]["arguments"]["parameters"];
+        bool set = false;
+        for (auto& p : list) {
+          if (p.value("name", "") == k) {
+            p["value"] = v;
+            set = true;
+          }
+        }
+        if (!set) list.push_back({{"name", k}, {"value", v}});
+      }
+      Json body = {{"workflow", doc}};
+      auto wf = api.call("POST", "/api/v1/workflows/" + ns, &body);
+      if (!wf) return fail(wf.status());
+      names.push_back((*wf)["metadata"]["name"]);
+    }
+    if (names.empty()) return fail(invalid("no Workflow in the given files"));
+  }
+  int rc = kExitOk;
+  for (const auto& name : names) {
+    if (f.log) stream_logs(api, ns, name, true);
+    if (f.watch || f.log) {
+      auto wf = wait_for(api, ns, name, !f.log);
+      if (!wf) return fail(wf.status());
+      print_workflow(*wf, f.output);
+      if (phase_of(*wf) != "Succeeded") rc = kExitFailed;
+    } else if (f.output == "name" || f.output.empty()) {
+      std::printf("%s\n", name.c_str());
+    } else {
+      auto wf = api.call("GET", "/api/v1/workflows/" + ns + "/" + name);
+      if (wf) print_workflow(*wf, f.output);
+    }
+  }
+  return rc;
+}
+
+int list(const ClientFlags& f) {
+  Api api(f);
+  std::string path = "/api/v1/workflows/" + ns_of(f);
+  if (!f.selector.empty()) {
+    char* escaped = curl_easy_escape(nullptr, f.selector.c_str(), static_cast<int>(f.selector.size()));
+    path += "?listOptions.labelSelector=" + std::string(escaped);
+    curl_free(escaped);
+  }
+  auto page = api.call("GET", path);
+  if (!page) return fail(page.status());
+  if (f.output == "json" || f.output == "yaml") {
+    print_object(*page, f.output);
+    return kExitOk;
+  }
+  if (f.output != "name") std::printf("%-40s %-10s %-20s %s\n", "NAME", "STATUS", "STARTED", "MESSAGE");
+  for (const auto& wf : page->value("items", Json::array())) {
+    const Json status = wf.value("status", Json::object());
+    std::string name = wf["metadata"].value("name", "");
+    if (f.output == "name") {
+      std::printf("%s\n", name.c_str());
+    } else {
+      std::printf("%-40s %-10s %-20s %s\n", name.c_str(), phase_of(wf).c_str(),
+                  status.value("startedAt", std::string()).c_str(), status.value("message", std::string()).c_str());
+    }
+  }
+  return kExitOk;
+}
+
+// get, wait, delete, retry, resubmit, stop, terminate: one workflow name each.
+int on_each(const ClientFlags& f, const std::string& verb) {
+  Api api(f);
+  std::string ns = ns_of(f);
+  if (f.args.empty()) return fail(invalid(verb + " needs a workflow name"));
+  int rc = kExitOk;
+  for (const auto& name : f.args) {
+    std::string path = "/api/v1/workflows/" + ns + "/" + name;
+    Result<Json> r = Status(Code::kInternal, "");
+    Json empty = Json::object();
+    if (verb == "get") {
+      r = api.call("GET", path);
+    } else if (verb == "wait") {
+      r = wait_for(api, ns, name, false);
+    } else if (verb == "delete") {
+      r = api.call("DELETE", path);
+    } else {
+      r = api.call("PUT", path + "/" + verb, &empty);
+    }
+    if (!r) {
+      rc = fail(r.status());
+      continue;
+    }
+    if (verb == "get") {
+      print_workflow(*r, f.output);
+    } else if (verb == "wait") {
+      std::printf("%s %s\n", name.c_str(), phase_of(*r).c_str());
+      if (phase_of(*r) != "Succeeded") rc = kExitFailed;
+    } else if (verb == "resubmit") {
+      std::printf("%s\n", (*r)["metadata"].value("name", "").c_str());
+    } else {
+      std::printf("workflow %s %s\n", name.c_str(), verb == "delete" ? "deleted" : (verb + (verb == "stop" ? "ped" : "ed")).c_str());
+    }
+  }
+  return rc;
+}
+
+int template_cmd(const ClientFlags& f, const std::string& verb) {
+  Api api(f);
+  std::string base = "/api/v1/workflow-templates/" + ns_of(f);
+  if (verb == "list") {
+    auto page = api.call("GET", base);
+    if (!page) return fail(page.status());
+    if (f.output == "json" || f.output == "yaml") {
+      print_object(*page, f.output);
+    } else {
+      for (const auto& t : page->value("items", Json::array())) std::printf("%s\n", t["metadata"].value("name", "").c_str());
+    }
+    return kExitOk;
+  }
+  if (verb == "get" || verb == "delete") {
+    int rc = kExitOk;
+    for (const auto& name : f.args) {
+      auto r = api.call(verb == "get" ? "GET" : "DELETE", base + "/" + name);
+      if (!r) {
+        rc = fail(r.status());
+      } else if (verb == "get") {
+        print_object(*r, f.output == "yaml" ? "yaml" : "json");
+      } else {
+        std::printf("workflowtemplate %s deleted\n", name.c_str());
+      }
+    }
+    return rc;
+  }
+  // create / lint: every WorkflowTemplate in the files.
+  Loaded loaded;
+  load_files(f.args, loaded);
+  if (!loaded.diagnostics.empty()) {
+    std::fputs(format_all(loaded.diagnostics).c_str(), stderr);
+    return kExitInvalid;
+  }
+  // Templates may refer to each other: whatever is refused is tried again after the rest,
+  // as long as each pass gets further.
+  std::vector<const spec::Object*> pending;
+  for (const auto& obj : loaded.objects) {
+    if (obj.kind == spec::Kind::kWorkflowTemplate) pending.push_back(&obj);
+  }
+  std::map<const spec::Object*, Status> errors;
+  for (bool progress = true; progress && !pending.empty();) {
+    progress = false;
+    std::vector<const spec::Object*> again;
+    for (const spec::Object* obj : pending) {
+      Json body = {{"template", Json::parse(obj->source_json)}};
+      auto r = api.call("POST", base + (verb == "lint" ? "/lint" : ""), &body);
+      if (r) {
+        std::printf("%s %s\n", obj->metadata.name.c_str(), verb == "lint" ? "is valid" : "created");
+        progress = true;
+      } else {
+        errors[obj] = r.status();
+        again.push_back(obj);
+      }
+    }
+    pending = std::move(again);
+  }
+  for (const spec::Object* obj : pending) fail(errors[obj].with_context(obj->metadata.name));
+  return pending.empty() ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<ClientFlags>();
+  f->secure = env_true("ARGO_SECURE", true);
+  f->insecure = env_true("ARGO_INSECURE_SKIP_VERIFY", false);
+  auto common = [f](CLI::App* c) {
+    c->add_option("-s,--argo-server", f->server, "HOST:PORT of the server (ARGO_SERVER, default localhost:2746)");
+    c->add_option("--token", f->token, "API token (ARGO_TOKEN)");
+    c->add_option("-n,--namespace", f->namespace_, "namespace (ARGO_NAMESPACE, default \"default\")");
+    c->add_option("--secure", f->secure, "use HTTPS (ARGO_SECURE, default true)");
+    c->add_flag("-k,--insecure-skip-verify", f->insecure, "accept any server certificate (ARGO_INSECURE_SKIP_VERIFY)");
+    c->add_option("-o,--output", f->output, "json | yaml | name | wide");
+  };
+  auto* s = app.add_subcommand("submit", "submit workflows to a server");
+  common(s);
+  s->add_option("files", f->args, "workflow files");
+  s->add_option("-p,--parameter", f->parameters, "name=value")->allow_extra_args(false);
+  s->add_option("--from", f->from, "workflowtemplate/NAME or clusterworkflowtemplate/NAME");
+  s->add_flag("-w,--watch", f->watch, "wait for the workflow and show how it ended");
+  s->add_flag("--log", f->log, "stream its logs, then show how it ended");
+  s->callback([f, exit_code] { *exit_code = submit(*f); });
+  auto* l = app.add_subcommand("list", "list workflows on a server");
+  common(l);
+  l->add_option("-l,--selector", f->selector, "label selector, e.g. app=web,workflows.argoproj.io/phase=Running");
+  l->callback([f, exit_code] { *exit_code = list(*f); });
+  auto* logs = app.add_subcommand("logs", "print a workflow's logs");
+  common(logs);
+  logs->add_option("name", f->args, "workflow name")->required();
+  logs->add_flag("-f,--follow", f->follow, "keep streaming until the workflow ends");
+  logs->callback([f, exit_code] {
+    Api api(*f);
+    *exit_code = stream_logs(api, ns_of(*f), f->args[0], f->follow);
+  });
+  for (const char* verb : {"get", "wait", "delete", "retry", "resubmit", "stop", "terminate"}) {
+    auto* c = app.add_subcommand(verb, std::string(verb) + " workflows on a server");
+    common(c);
+    c->add_option("names", f->args, "workflow names")->required();
+    c->callback([f, exit_code, verb] { *exit_code = on_each(*f, verb); });
+  }
+  auto* t = app.add_subcommand("template", "workflow templates on a server");
+  t->require_subcommand(1);
+  for (const char* verb : {"create", "list", "get", "delete", "lint"}) {
+    auto* c = t->add_subcommand(verb, std::string(verb) + " workflow templates");
+    common(c);
+    if (std::string(verb) != "list") c->add_option("args", f->args, "files or names")->required();
+    c->callback([f, exit_code, verb] { *exit_code = template_cmd(*f, verb); });
+  }
+}
+
+}  // namespace skiff::cli

@@ -3,7 +3,8 @@
 restart on the same data, finishes every one of them correctly, with no node lost or
 duplicated. Steps that were running when the server died end Error ("skiff server stopped
 while the step ran") and are retried by their retryStrategy; steps that had finished are
-not run again (each step appends a line to a file per workflow, which is checked).
+not run again (each step appends a line to a file per workflow, which is checked; a lost
+step may have done its work before it died, so it may appear twice: at-least-once).
 Usage: crash_test.py SKIFF_BINARY"""
 import json
 import os
@@ -100,12 +101,15 @@ def main():
                             and n["phase"] == "Succeeded"]
                     if len(done) != 1 or done[0]["outputs"].get("result") != f"done-{k}":
                         failures.append(f"crash-{i}: task t{k} has {len(done)} succeeded attempts")
-                lost += sum(1 for n in nodes if n.get("message") == "skiff server stopped while the step ran")
-                # Each task's step ran to its end once; a step killed mid-sleep wrote nothing.
+                lost_here = sum(1 for n in nodes if n.get("message") == "skiff server stopped while the step ran")
+                lost += lost_here
+                # Steps that had finished were not run again. A step lost in the crash may
+                # have done its work before it died (at-least-once, as in Argo); it runs again.
                 with open(f"{marks}/wf-{i}") as f:
                     lines = f.read().split()
-                if lines != ["0", "1", "2"]:
-                    failures.append(f"crash-{i}: steps ran {lines}, want each task once")
+                if sorted(set(lines)) != ["0", "1", "2"] or lines != sorted(lines) or \
+                        len(lines) - 3 > lost_here:
+                    failures.append(f"crash-{i}: steps ran {lines} with {lost_here} lost")
             if lost == 0:
                 failures.append("no step was reported as lost in the crash")
             print(f"{running} of {COUNT} workflows were running at the kill; {lost} steps were lost and retried")

@@ -6,6 +6,7 @@
 #include <deque>
 #include <future>
 #include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -312,11 +313,12 @@ struct Server::Impl {
       auto body = parse_body(req);
       if (!body) return fail(res, body.status());
       std::string kind = body->value("resourceKind", "");
+      std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
       std::string name = body->value("resourceName", "");
-      if ((kind != "WorkflowTemplate" && kind != "ClusterWorkflowTemplate") || !valid_name(name)) {
+      if ((kind != "workflowtemplate" && kind != "clusterworkflowtemplate") || !valid_name(name)) {
         return fail(res, invalid("submit needs resourceKind WorkflowTemplate or ClusterWorkflowTemplate and a resourceName"));
       }
-      bool cluster = kind == "ClusterWorkflowTemplate";
+      bool cluster = kind == "clusterworkflowtemplate";
       auto found = store.get_object(cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate,
                                     cluster ? "" : ns, name);
       if (!found) return fail(res, found.status());
@@ -345,8 +347,53 @@ struct Server::Impl {
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
-    // GET .../log: Argo's log stream, one {"result":{"content","podName"}} per line;
-    // with logOptions.follow=true it goes on until the workflow ends.
+    // GET /api/v1/workflow-events/{ns}: Argo's watch stream — {"result":{"type","object"}}
+    // per change (ADDED, MODIFIED, DELETED), as server-sent events when asked, for the
+    // workflows the list options select; it runs until the client goes away.
+    s.Get(R"(/api/v1/workflow-events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      store::ListQuery q;
+      q.namespace_ = req.matches[1];
+      q.label_selector = req.get_param_value("listOptions.labelSelector");
+      q.field_selector = req.get_param_value("listOptions.fieldSelector");
+      if (auto probe = store.list_workflows(q); !probe) return fail(res, probe.status());
+      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+      auto seen = std::make_shared<std::map<std::string, int64_t>>();  // uid -> version sent
+      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
+                                       [this, q, sse, seen](size_t, httplib::DataSink& sink) {
+        auto send = [&](const char* type, const Json& object) {
+          std::string event = Json{{"result", {{"type", type}, {"object", object}}}}.dump();
+          std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
+          return sink.write(out.data(), out.size());
+        };
+        for (;;) {
+          auto page = store.list_workflows(q);
+          if (!page) break;
+          std::set<std::string> present;
+          for (const auto& wf : page->items) {
+            present.insert(wf.uid);
+            auto it = seen->find(wf.uid);
+            if (it != seen->end() && it->second == wf.version) continue;
+            if (!send(it == seen->end() ? "ADDED" : "MODIFIED", workflow_json(wf, true))) return false;
+            (*seen)[wf.uid] = wf.version;
+          }
+          for (auto it = seen->begin(); it != seen->end();) {
+            if (present.count(it->first)) {
+              ++it;
+              continue;
+            }
+            if (!send("DELETED", {{"metadata", {{"uid", it->first}}}})) return false;
+            it = seen->erase(it);
+          }
+          if (!sink.is_writable()) return false;
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        sink.done();
+        return true;
+      });
+    });
+    // GET .../log: Argo's log stream, one {"result":{"content","podName"}} per line (as
+    // server-sent events, "data: {...}", when the client accepts text/event-stream, as the
+    // argo CLI does); with logOptions.follow=true it goes on until the workflow ends.
     s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = req.matches[1], name = req.matches[2];
       auto rec = store.get_workflow(ns, name);
@@ -356,7 +403,9 @@ struct Server::Impl {
       std::string run_dir = options.data_dir + "/runs/" + ns + "/" + name;
       auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
       std::string uid = rec->uid;
-      res.set_chunked_content_provider("application/json", [this, ns, name, uid, only, follow, run_dir, state](
+      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
+                                       [this, ns, name, uid, only, follow, run_dir, state, sse](
                                                                 size_t, httplib::DataSink& sink) {
         for (;;) {
           auto wf = store.get_workflow(ns, name);
@@ -375,7 +424,8 @@ struct Server::Impl {
               size_t end = text.rfind('\n');
               if (end == std::string::npos) continue;
               for (const std::string& line : split_lines(text.substr(0, end))) {
-                std::string out = Json{{"result", {{"content", line}, {"podName", pod_name}}}}.dump() + "\n";
+                std::string event = Json{{"result", {{"content", line}, {"podName", pod_name}}}}.dump();
+                std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
                 if (!sink.write(out.data(), out.size())) return false;
               }
               sent += end + 1;

@@ -54,7 +54,7 @@ class Validator {
       if (!ref) {
         report(obj_.pos, "spec.workflowTemplateRef.name",
                "WorkflowTemplate \"" + spec.workflow_template_ref->name +
-                   "\" not found; give its file to skiff too (skiff run wf.yaml templates.yaml)");
+                   "\" not found; give its file to skiff too (skiff run wf.yaml templates.yaml), or create it on the server first");
         return;
       }
       effective = &ref->spec;
@@ -199,7 +199,7 @@ class Validator {
       if (!o) {
         report(task.pos, p + ".templateRef.name",
                std::string(ref.cluster_scope ? "ClusterWorkflowTemplate" : "WorkflowTemplate") + " \"" + ref.name +
-                   "\" not found; give its file to skiff too");
+                   "\" not found; give its file to skiff too, or create it on the server first");
         return nullptr;
       }
       const Template* t = find_template(o->spec, ref.template_name);

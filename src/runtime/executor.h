@@ -80,6 +80,9 @@ class Executor {
   virtual size_t running() const = 0;
   // Steps whose process came up since the last call.
   virtual std::vector<StepStarted> take_started() = 0;
+  // wait() also returns as soon as `fd` is readable (the owner drains it): how a server's
+  // loop learns of new work without waiting out its timeout. -1 = none.
+  virtual void set_interrupt_fd(int fd) = 0;
   // Path of the node's combined log file ("" if none).
   virtual std::string log_path(const std::string& node_id) const = 0;
 };

@@ -56,6 +56,7 @@ class ProcessExecutor final : public Executor {
   std::vector<StepResult> wait(int timeout_ms) override;
   size_t running() const override { return steps_.size() + ready_.size() + waiting_.size(); }
   std::vector<StepStarted> take_started() override { return std::exchange(started_, {}); }
+  void set_interrupt_fd(int fd) override { interrupt_fd_ = fd; }
   std::string log_path(const std::string& node_id) const override;
 
  private:
@@ -77,6 +78,7 @@ class ProcessExecutor final : public Executor {
   std::vector<StepResult> ready_;   // steps that could not start, reported by the next wait()
   std::vector<StepStarted> started_;
   std::set<std::string> prepared_dirs_;  // workflow run_dirs whose logs/ and volumes/ exist
+  int interrupt_fd_ = -1;
   Janitor janitor_;                 // destroyed first; finishes its queue
 };
 
@@ -261,6 +263,10 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
       fds.push_back({launcher_->wake_fd(), POLLIN, 0});
       owners.emplace_back(nullptr, 3);
     }
+    if (interrupt_fd_ >= 0) {
+      fds.push_back({interrupt_fd_, POLLIN, 0});
+      owners.emplace_back(nullptr, 4);
+    }
     for (Step& step : steps_) {
       if (step.proc.pidfd.valid()) {
         fds.push_back({step.proc.pidfd.get(), POLLIN, 0});
@@ -283,11 +289,13 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     int n = ::poll(fds.data(), fds.size(), wait_ms);
     if (n < 0 && errno != EINTR) return results;  // cannot happen with valid fds; avoid spinning
     if (n <= 0) continue;
-    bool woken = false;
+    bool woken = false, interrupted = false;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       auto [step, which] = owners[i];
-      if (which == 3) {
+      if (which == 4) {
+        interrupted = true;
+      } else if (which == 3) {
         woken = true;
       } else if (which == 0) {
         reap(*step);
@@ -297,6 +305,10 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
       }
     }
     if (woken) retry_waiting();
+    if (interrupted) {
+      collect_finished(&results);
+      return results;
+    }
   }
 }
 

@@ -43,6 +43,8 @@ set_tests_properties(server/cli-client PROPERTIES LABELS "e2e;server" TIMEOUT 18
 add_test(NAME clients/argo COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/argo_cli_test.py
          $<TARGET_FILE:skiff> ${SKIFF_CLIENTS}/bin/argo ${CMAKE_SOURCE_DIR})
 set_tests_properties(clients/argo PROPERTIES LABELS "e2e;server" TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME server/suspend COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/suspend_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/suspend PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -1,6 +1,6 @@
 // The argo-style client commands, talking to `skiff server` (or Argo Server) over its
 // REST API: submit, list, get, logs, wait, watch, delete, retry, resubmit, stop,
-// terminate, and template create|list|get|delete|lint.
+// terminate, suspend, resume, node set, and template create|list|get|delete|lint.
 //
 // Where and who: --argo-server HOST:PORT (ARGO_SERVER, default localhost:2746), --secure
 // (ARGO_SECURE, default true as in the argo CLI), -k (ARGO_INSECURE_SKIP_VERIFY),
@@ -16,6 +16,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <map>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/load.h"
@@ -39,6 +41,9 @@ struct ClientFlags {
   bool log = false;
   bool follow = false;
   std::string selector;
+  std::string node_selector;
+  std::string phase, message;
+  std::vector<std::string> output_parameters;
 };
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -224,6 +229,44 @@ Result<Json> wait_for(Api& api, const std::string& ns, const std::string& name, 
   }
 }
 
+// `argo watch`: the workflow shown again whenever it changes, until it ends.
+Result<Json> watch(Api& api, const std::string& ns, const std::string& name) {
+  std::string last;
+  bool tty = isatty(STDOUT_FILENO);
+  for (;;) {
+    auto wf = api.call("GET", "/api/v1/workflows/" + ns + "/" + name);
+    if (!wf) return wf;
+    std::string version = (*wf)["metadata"].value("resourceVersion", "");
+    if (version != last) {
+      if (tty) std::printf("\033[H\033[2J");
+      print_workflow(*wf, "wide");
+      std::printf("\n");
+      std::fflush(stdout);
+      last = version;
+    }
+    if (finished(phase_of(*wf))) return wf;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// `argo node set NAME --node-field-selector S [--output-parameter k=v] [--phase P] [--message M]`.
+int node_set(const ClientFlags& f) {
+  Api api(f);
+  if (f.node_selector.empty()) return fail(invalid("node set needs --node-field-selector, e.g. displayName=approve"));
+  Json outputs = Json::object();
+  for (const auto& kv : f.output_parameters) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) return fail(invalid("--output-parameter \"" + kv + "\" is not name=value"));
+    outputs[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Json body = {{"nodeFieldSelector", f.node_selector}, {"phase", f.phase}, {"message", f.message}};
+  if (!outputs.empty()) body["outputParameters"] = outputs.dump();
+  auto r = api.call("PUT", "/api/v1/workflows/" + ns_of(f) + "/" + f.args[0] + "/set", &body);
+  if (!r) return fail(r.status());
+  std::printf("workflow %s: nodes matching %s set\n", f.args[0].c_str(), f.node_selector.c_str());
+  return kExitOk;
+}
+
 int stream_logs(Api& api, const std::string& ns, const std::string& name, bool follow) {
   Status s = api.stream("/api/v1/workflows/" + ns + "/" + name + "/log?logOptions.container=main" +
                             (follow ? "&logOptions.follow=true" : ""),
@@ -348,6 +391,11 @@ int on_each(const ClientFlags& f, const std::string& verb) {
       r = wait_for(api, ns, name, false);
     } else if (verb == "delete") {
       r = api.call("DELETE", path);
+    } else if (verb == "watch") {
+      r = watch(api, ns, name);
+    } else if (verb == "resume") {
+      Json body = {{"nodeFieldSelector", f.node_selector}};
+      r = api.call("PUT", path + "/resume", &body);
     } else {
       r = api.call("PUT", path + "/" + verb, &empty);
     }
@@ -355,15 +403,19 @@ int on_each(const ClientFlags& f, const std::string& verb) {
       rc = fail(r.status());
       continue;
     }
-    if (verb == "get") {
-      print_workflow(*r, f.output);
+    if (verb == "get" || verb == "watch") {
+      if (verb == "get") print_workflow(*r, f.output);
+      if (verb == "watch" && phase_of(*r) != "Succeeded") rc = kExitFailed;
     } else if (verb == "wait") {
       std::printf("%s %s\n", name.c_str(), phase_of(*r).c_str());
       if (phase_of(*r) != "Succeeded") rc = kExitFailed;
     } else if (verb == "resubmit") {
       std::printf("%s\n", (*r)["metadata"].value("name", "").c_str());
     } else {
-      std::printf("workflow %s %s\n", name.c_str(), verb == "delete" ? "deleted" : (verb + (verb == "stop" ? "ped" : "ed")).c_str());
+      static const std::map<std::string, std::string> kDone = {
+          {"delete", "deleted"}, {"retry", "retried"}, {"stop", "stopped"}, {"terminate", "terminated"},
+          {"suspend", "suspended"}, {"resume", "resumed"}};
+      std::printf("workflow %s %s\n", name.c_str(), kDone.at(verb).c_str());
     }
   }
   return rc;
@@ -464,12 +516,25 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     Api api(*f);
     *exit_code = stream_logs(api, ns_of(*f), f->args[0], f->follow);
   });
-  for (const char* verb : {"get", "wait", "delete", "retry", "resubmit", "stop", "terminate"}) {
+  for (const char* verb : {"get", "wait", "watch", "delete", "retry", "resubmit", "stop", "terminate", "suspend", "resume"}) {
     auto* c = app.add_subcommand(verb, std::string(verb) + " workflows on a server");
     common(c);
     c->add_option("names", f->args, "workflow names")->required();
+    if (std::string(verb) == "resume") {
+      c->add_option("--node-field-selector", f->node_selector, "resume only these Suspend nodes, e.g. displayName=approve");
+    }
     c->callback([f, exit_code, verb] { *exit_code = on_each(*f, verb); });
   }
+  auto* node = app.add_subcommand("node", "change a running workflow's nodes");
+  node->require_subcommand(1);
+  auto* set = node->add_subcommand("set", "set outputs, phase or message of Suspend nodes");
+  common(set);
+  set->add_option("name", f->args, "workflow name")->required();
+  set->add_option("--node-field-selector", f->node_selector, "which nodes, e.g. displayName=approve")->required();
+  set->add_option("--output-parameter", f->output_parameters, "name=value")->allow_extra_args(false);
+  set->add_option("--phase", f->phase, "Succeeded | Failed | Error");
+  set->add_option("--message", f->message, "the node's message");
+  set->callback([f, exit_code] { *exit_code = node_set(*f); });
   auto* t = app.add_subcommand("template", "workflow templates on a server");
   t->require_subcommand(1);
   for (const char* verb : {"create", "list", "get", "delete", "lint"}) {

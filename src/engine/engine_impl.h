@@ -68,6 +68,10 @@ class OperatorImpl final : public Operator {
   int64_t next_wakeup_ms() const override;
   void stop(const std::string& message) override;
   void terminate(const std::string& message) override;
+  Status suspend() override;
+  Status resume(const std::string& selector) override;
+  Result<int> set_nodes(const std::string& selector, const NodeUpdate& update) override;
+  bool suspended() const override { return suspended_; }
   bool done() const override { return done_; }
   const WorkflowStatus& status() const override { return status_; }
   const Node* node(const std::string& id) const override;
@@ -103,6 +107,7 @@ class OperatorImpl final : public Operator {
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
   void start_pod(const std::string& node_id, spec::Template resolved);
   void run_suspend(Call call, const expr::Scope& scope);
+  void end_suspend(Node& node, NodePhase phase, const std::string& message);
   void entry_done(const std::string& id);
   void finish_workflow();
   void kill_all(const std::string& reason);
@@ -123,6 +128,8 @@ class OperatorImpl final : public Operator {
   std::set<std::string> live_pods_;  // started and not yet exited
   std::multimap<std::string, std::string> daemons_;  // scope (DAG/steps) node id -> daemoned pod id
   std::vector<Action> actions_;
+  std::vector<StartStep> held_;  // steps decided while suspended_, started by resume()
+  std::unordered_map<std::string, const spec::Template*> suspend_templates_;  // running Suspend nodes
   std::multimap<int64_t, std::function<void()>> timers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::vector<std::unique_ptr<spec::Template>> inline_templates_;
@@ -131,6 +138,7 @@ class OperatorImpl final : public Operator {
   Observer* observer_ = nullptr;
   std::string entry_id_;
   bool stopping_ = false;
+  bool suspended_ = false;
   bool terminated_ = false;
   bool deadline_exceeded_ = false;
   bool done_ = false;

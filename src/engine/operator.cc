@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.h"
@@ -146,6 +147,7 @@ Status OperatorImpl::init() {
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
   pods_ = Limiter(spec_.parallelism.value_or(0));
+  suspended_ = wf_.spec.suspend;
   return Status::ok();
 }
 
@@ -407,6 +409,7 @@ void OperatorImpl::run_template(Call call) {
 void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
   Node& n = add_node(call, NodeType::kSuspend, NodePhase::kRunning);
   std::string id = n.id;
+  suspend_templates_[id] = call.tmpl;
   const std::string& duration = call.tmpl->suspend->duration;
   if (duration.empty()) return;  // waits for resume (not available in `skiff run`) or stop
   auto text = expr::substitute(duration, scope);
@@ -416,7 +419,7 @@ void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
     return;
   }
   at(now() + ms, [this, id] {
-    if (Node* s = find(id)) finish(*s, NodePhase::kSucceeded);
+    if (Node* s = find(id)) end_suspend(*s, NodePhase::kSucceeded, "");
   });
 }
 
@@ -490,7 +493,11 @@ void OperatorImpl::start_pod(const std::string& id, spec::Template resolved) {
   for (const auto& v : s.tmpl.volumes) s.volumes.push_back(v);
   s.claims = spec_.volume_claim_templates;
   live_pods_.insert(id);
-  actions_.push_back(std::move(s));
+  if (suspended_ && !stopping_ && !options_.replayed.count(id)) {
+    held_.push_back(std::move(s));
+  } else {
+    actions_.push_back(std::move(s));
+  }
 }
 
 void OperatorImpl::step_started(const std::string& node_id) {
@@ -600,6 +607,14 @@ void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node)
 }
 
 void OperatorImpl::kill_all(const std::string& reason) {
+  // Steps held by a suspend never started: they end at once.
+  for (auto& held : std::exchange(held_, {})) {
+    kill_reasons_[held.node_id] = reason;
+    StepExit exit;
+    exit.node_id = held.node_id;
+    exit.exit_code = -1;
+    step_exited(exit);
+  }
   // Pods waiting for a parallelism slot fail when their turn comes (see run_pod).
   for (const auto& id : live_pods_) {
     if (kill_reasons_.count(id)) continue;
@@ -607,8 +622,10 @@ void OperatorImpl::kill_all(const std::string& reason) {
     actions_.push_back(KillStep{id, reason});
   }
   // Suspended nodes end as well.
-  for (auto& n : status_.nodes)
-    if (n.type == NodeType::kSuspend && !is_finished(n.phase)) finish(n, NodePhase::kFailed, reason);
+  std::vector<std::string> waiting;  // ids first: ending one may add nodes
+  for (const auto& n : status_.nodes)
+    if (n.type == NodeType::kSuspend && !is_finished(n.phase)) waiting.push_back(n.id);
+  for (const auto& id : waiting) end_suspend(*find(id), NodePhase::kFailed, reason);
 }
 
 void OperatorImpl::stop(const std::string& message) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -36,6 +37,8 @@ struct RunOptions {
   std::string name;      // the workflow's name; empty = metadata.name or generateName + suffix
   std::string namespace_ = "default";
   std::string uid;
+  // Steps a restarted server answers from its store at once: a suspend never holds them.
+  std::set<std::string> replayed;
 };
 
 // Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,
@@ -65,6 +68,13 @@ struct StepExit {
   std::map<std::string, std::string> output_parameters;  // valueFrom.path, by parameter name
   std::string message;                  // set when the runner has something to say
   bool error = false;                   // the step could not run (not an exit code): phase Error
+};
+
+// What `argo node set` changes on the nodes a selector picks.
+struct NodeUpdate {
+  std::string phase;    // "" = unchanged; a running Suspend node set to a phase finishes with it
+  std::string message;  // "" = unchanged
+  std::map<std::string, std::string> output_parameters;  // declared outputs of the node's template
 };
 
 class Observer {
@@ -101,6 +111,17 @@ class Operator {
   // `argo stop` (runs exit handlers) and `argo terminate` (does not).
   virtual void stop(const std::string& message) = 0;
   virtual void terminate(const std::string& message) = 0;
+
+  // `argo suspend`: steps not started yet wait (Pending) until resume(); running ones go on.
+  virtual Status suspend() = 0;
+  // `argo resume`: lifts suspend() and ends the running Suspend nodes that `selector` picks
+  // (all of them when empty) Succeeded, their outputs from what was set or their defaults.
+  virtual Status resume(const std::string& selector) = 0;
+  // `argo node set`: sets output parameters, then message and phase, on the nodes that
+  // `selector` picks ("displayName=approve", "templateName=t,phase=Running"; keys id, name,
+  // displayName, templateName, phase, type; = or !=). Returns how many nodes it changed.
+  virtual Result<int> set_nodes(const std::string& selector, const NodeUpdate& update) = 0;
+  virtual bool suspended() const = 0;
 
   virtual bool done() const = 0;
   virtual const WorkflowStatus& status() const = 0;

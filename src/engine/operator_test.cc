@@ -35,6 +35,7 @@ struct Harness {
   FakeClock clock;
   std::unique_ptr<Operator> op;
   std::vector<std::string> started;  // node names in start order
+  std::vector<StartStep> running;
 
   explicit Harness(const std::string& yaml, RunOptions options = {}) {
     decoded = spec::decode_documents(yaml, "t.yaml");
@@ -49,7 +50,11 @@ struct Harness {
   // Runs until done: every started step exits as `script` says, one loop turn at a time.
   void run(const Script& script, int max_turns = 1000000) {
     op->start();
-    std::vector<StartStep> running;
+    drive(script, max_turns);
+  }
+
+  // Goes on until done or until nothing can happen without outside help (a resume).
+  void drive(const Script& script, int max_turns = 1000000) {
     for (int turn = 0; turn < max_turns && !op->done(); ++turn) {
       for (auto& a : op->take_actions()) {
         if (auto* s = std::get_if<StartStep>(&a)) {
@@ -303,6 +308,86 @@ TEST(Operator, LongChainOfOmittedTasksDoesNotRecurse) {
   r.run(by_command);
   EXPECT_EQ(r.node("w.t49999").phase, NodePhase::kOmitted);
   EXPECT_EQ(r.op->status().phase, WorkflowPhase::kFailed);
+}
+
+}  // namespace skiff::engine
+
+namespace skiff::engine {
+
+// An approval step: suspended until `node set` supplies its output and resume ends it.
+TEST(Operator, NodeSetSuppliesSuspendOutputsAndResumeEndsIt) {
+  Harness r(wf("  entrypoint: main\n  templates:\n    - name: main\n      steps:\n"
+               "        - [{name: approve, template: ask}]\n"
+               "        - [{name: use, template: echo, arguments: {parameters: [{name: v, value: "
+               "\"{{steps.approve.outputs.parameters.answer}}\"}]}}]\n"
+               "    - name: ask\n      suspend: {}\n      outputs: {parameters: [{name: answer, valueFrom: {supplied: {}, default: no}}]}\n"
+               "    - name: echo\n      inputs: {parameters: [{name: v}]}\n"
+               "      container: {image: x, command: [echo, \"{{inputs.parameters.v}}\"]}\n"));
+  r.run(by_command);
+  ASSERT_FALSE(r.op->done());
+  EXPECT_EQ(r.node("w[0].approve").phase, NodePhase::kRunning);
+  EXPECT_FALSE(r.op->set_nodes("nonsense", {}).is_ok());
+  EXPECT_FALSE(r.op->set_nodes("color=red", {}).is_ok());
+  NodeUpdate wrong;
+  wrong.output_parameters["nope"] = "x";
+  EXPECT_FALSE(r.op->set_nodes("displayName=approve", wrong).is_ok());
+  NodeUpdate update;
+  update.output_parameters["answer"] = "yes";
+  auto n = r.op->set_nodes("displayName=approve", update);
+  ASSERT_TRUE(n.is_ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);
+  ASSERT_TRUE(r.op->resume("displayName=approve").is_ok());
+  r.drive(by_command);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_EQ(*r.node("w[1].use").outputs.result, "yes");
+}
+
+TEST(Operator, ResumeWithoutSetUsesTheDefaultAndSetPhaseFailsTheNode) {
+  std::string yaml = wf("  entrypoint: main\n  templates:\n    - name: main\n      steps:\n"
+                        "        - [{name: approve, template: ask}]\n"
+                        "    - name: ask\n      suspend: {}\n"
+                        "      outputs: {parameters: [{name: answer, valueFrom: {supplied: {}, default: no}}]}\n");
+  Harness a(yaml);
+  a.run(by_command);
+  ASSERT_TRUE(a.op->resume("").is_ok());
+  a.drive(by_command);
+  EXPECT_EQ(a.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_EQ(a.node("w[0].approve").outputs.parameters.at(0).second, "no");
+  Harness b(yaml);
+  b.run(by_command);
+  NodeUpdate fail;
+  fail.phase = "Failed";
+  fail.message = "rejected";
+  ASSERT_TRUE(b.op->set_nodes("templateName=ask", fail).is_ok());
+  b.drive(by_command);
+  EXPECT_EQ(b.op->status().phase, WorkflowPhase::kFailed);
+  EXPECT_EQ(b.node("w[0].approve").message, "rejected");
+}
+
+// A suspended workflow starts nothing new; resume starts what waited; stop ends it.
+TEST(Operator, WorkflowSuspendHoldsStepsUntilResume) {
+  Harness r(wf("  entrypoint: main\n  suspend: true\n  templates:\n    - name: main\n      steps: [[{name: a, template: ok}]]" +
+               std::string(kOkFail)));
+  r.run(by_command);
+  EXPECT_TRUE(r.op->suspended());
+  EXPECT_FALSE(r.op->done());
+  EXPECT_TRUE(r.started.empty());
+  EXPECT_EQ(r.node("w[0].a").phase, NodePhase::kPending);
+  ASSERT_TRUE(r.op->resume("").is_ok());
+  EXPECT_FALSE(r.op->suspended());
+  r.drive(by_command);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+
+  Harness s(wf("  entrypoint: main\n  templates:\n    - name: main\n      steps: [[{name: a, template: ok}]]" +
+               std::string(kOkFail)));
+  ASSERT_TRUE(s.op->suspend().is_ok());
+  s.run(by_command);
+  ASSERT_FALSE(s.op->done());
+  s.op->stop("stopped by a test");
+  EXPECT_TRUE(s.op->done());
+  EXPECT_EQ(s.op->status().phase, WorkflowPhase::kFailed);
+  EXPECT_EQ(s.node("w[0].a").phase, NodePhase::kFailed);
+  EXPECT_FALSE(s.op->suspend().is_ok());
 }
 
 }  // namespace skiff::engine

@@ -1,6 +1,8 @@
 #include "server/api.h"
 
 #include <httplib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <deque>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "engine/workflow_json.h"
+#include "runtime/fd.h"
 #include "runtime/step_plan.h"
 #include "server/runner.h"
 #include "server/tokens.h"
@@ -111,17 +114,19 @@ Json object_json(const store::ObjectRecord& o, const char* kind) {
   return j;
 }
 
-std::vector<std::string> split_csv(const std::string& s) {
+std::vector<std::string> split_csv_by(const std::string& s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
   for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == ',') {
+    if (i == s.size() || s[i] == sep) {
       if (i > start) out.push_back(s.substr(start, i - start));
       start = i + 1;
     }
   }
   return out;
 }
+
+std::vector<std::string> split_csv(const std::string& s) { return split_csv_by(s, ','); }
 
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
@@ -133,6 +138,19 @@ std::vector<std::string> split_lines(const std::string& s) {
     }
   }
   return out;
+}
+
+// A query parameter, split at its first '=' (selectors such as "a=b" may arrive without
+// escaping) and URL-decoded.
+std::string query(const httplib::Request& req, const std::string& name) {
+  size_t q = req.target.find('?');
+  if (q == std::string::npos) return "";
+  for (const std::string& pair : split_csv_by(req.target.substr(q + 1), '&')) {
+    size_t eq = pair.find('=');
+    if (httplib::detail::decode_url(pair.substr(0, eq), true) != name) continue;
+    return eq == std::string::npos ? "" : httplib::detail::decode_url(pair.substr(eq + 1), true);
+  }
+  return "";
 }
 
 // What a log file holds from `offset` on (at most 1 MiB at a time).
@@ -162,6 +180,7 @@ struct Server::Impl {
   std::mutex mu;
   std::condition_variable wake;
   std::deque<Task> queue;
+  runtime::Fd interrupt{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // rung with every task
   bool stopping = false;
   std::thread runner_thread;
 
@@ -196,6 +215,7 @@ struct Server::Impl {
 
   void runner_loop() {
     Runner runner(executor, store, clock, options.data_dir);
+    executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);
     for (;;) {
       std::deque<Task> batch;
@@ -210,6 +230,8 @@ struct Server::Impl {
           return;
         }
         batch.swap(queue);
+        uint64_t n;
+        (void)!::read(interrupt.get(), &n, sizeof n);
       }
       for (auto& task : batch) task(&runner);
       if (runner.active() > 0) runner.turn(20);
@@ -229,6 +251,8 @@ struct Server::Impl {
       });
     }
     wake.notify_one();
+    uint64_t one = 1;
+    (void)!::write(interrupt.get(), &one, sizeof one);
     return answer.get();
   }
 
@@ -280,6 +304,46 @@ struct Server::Impl {
         reply(res, 200, workflow_json(*wf, true));
       });
     }
+    // PUT .../suspend, .../resume {nodeFieldSelector}, .../set {nodeFieldSelector, phase,
+    // message, outputParameters: "<JSON object as text>"}: as `argo suspend/resume/node set`.
+    s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/(suspend|resume|set))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1], name = req.matches[2], verb = req.matches[3];
+      Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+      if (!body.is_object()) return fail(res, invalid("the request body is not a JSON object"));
+      std::string selector = body.value("nodeFieldSelector", "");
+      engine::NodeUpdate update;
+      if (verb == "set") {
+        update.phase = body.value("phase", "");
+        update.message = body.value("message", "");
+        std::string outputs = body.value("outputParameters", "");
+        if (!outputs.empty()) {
+          Json o = Json::parse(outputs, nullptr, false);
+          if (!o.is_object()) return fail(res, invalid("outputParameters must be a JSON object of names to values, as text"));
+          for (const auto& [k, v] : o.items()) update.output_parameters[k] = v.is_string() ? v.get<std::string>() : v.dump();
+        }
+      }
+      auto done = on_runner<bool>([=](Runner& r) -> Result<bool> {
+        if (verb == "suspend") {
+          if (Status st = r.suspend(ns, name); !st) return st;
+        } else if (verb == "resume") {
+          if (Status st = r.resume(ns, name, selector); !st) return st;
+        } else {
+          auto n = r.set_nodes(ns, name, selector, update);
+          if (!n) return n.status();
+          if (*n == 0) return Status(Code::kNotFound, "no node of " + name + " matches \"" + selector + "\"");
+        }
+        return true;
+      });
+      if (!done) {
+        if (done.status().code() == Code::kInvalid && !store.get_workflow(ns, name)) {
+          return fail(res, Status(Code::kNotFound, "workflow " + ns + "/" + name + " not found"));
+        }
+        return fail(res, done.status());
+      }
+      auto wf = store.get_workflow(ns, name);
+      if (!wf) return fail(res, wf.status());
+      reply(res, 200, workflow_json(*wf, true));
+    });
     s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/retry)", [this](const httplib::Request& req, httplib::Response& res) {
       auto rec = store.get_workflow(req.matches[1], req.matches[2]);
       if (!rec) return fail(res, rec.status());
@@ -353,8 +417,8 @@ struct Server::Impl {
     s.Get(R"(/api/v1/workflow-events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       store::ListQuery q;
       q.namespace_ = req.matches[1];
-      q.label_selector = req.get_param_value("listOptions.labelSelector");
-      q.field_selector = req.get_param_value("listOptions.fieldSelector");
+      q.label_selector = query(req, "listOptions.labelSelector");
+      q.field_selector = query(req, "listOptions.fieldSelector");
       if (auto probe = store.list_workflows(q); !probe) return fail(res, probe.status());
       bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
       auto seen = std::make_shared<std::map<std::string, int64_t>>();  // uid -> version sent
@@ -398,8 +462,8 @@ struct Server::Impl {
       std::string ns = req.matches[1], name = req.matches[2];
       auto rec = store.get_workflow(ns, name);
       if (!rec) return fail(res, rec.status());
-      std::string only = req.get_param_value("podName");
-      bool follow = req.get_param_value("logOptions.follow") == "true";
+      std::string only = query(req, "podName");
+      bool follow = query(req, "logOptions.follow") == "true";
       std::string run_dir = options.data_dir + "/runs/" + ns + "/" + name;
       auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
       std::string uid = rec->uid;
@@ -551,10 +615,10 @@ struct Server::Impl {
     s.Get(R"(/api/v1/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       store::ListQuery q;
       q.namespace_ = req.matches[1];
-      q.label_selector = req.get_param_value("listOptions.labelSelector");
-      q.field_selector = req.get_param_value("listOptions.fieldSelector");
-      q.continue_token = req.get_param_value("listOptions.continue");
-      std::string limit = req.get_param_value("listOptions.limit");
+      q.label_selector = query(req, "listOptions.labelSelector");
+      q.field_selector = query(req, "listOptions.fieldSelector");
+      q.continue_token = query(req, "listOptions.continue");
+      std::string limit = query(req, "listOptions.limit");
       if (!limit.empty()) {
         char* end = nullptr;
         q.limit = std::strtoll(limit.c_str(), &end, 10);

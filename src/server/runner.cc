@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,10 @@ std::string generated_name(const std::string& prefix) {
   std::string out = prefix;
   for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
   return out;
+}
+
+bool finished(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Error" || phase == "Skipped" || phase == "Omitted";
 }
 
 // Collects what changed in one workflow since it was last written.
@@ -116,19 +121,87 @@ Status Runner::retry(const store::WorkflowRecord& record, spec::Object workflow,
   return restart(record, std::move(workflow), std::move(templates), true);
 }
 
-Status Runner::stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate) {
+Runner::Run* Runner::find(const std::string& namespace_, const std::string& name) {
   for (auto& [uid, run] : runs_) {
-    if (run->context->namespace_ != namespace_ || run->op->workflow_name() != name) continue;
-    std::string why = message.empty() ? (terminate ? "Stopped with strategy 'Terminate'" : "Stopped with strategy 'Stop'")
-                                      : message;
-    if (terminate) {
-      run->op->terminate(why);
-    } else {
-      run->op->stop(why);
-    }
-    return Status::ok();
+    if (run->context->namespace_ == namespace_ && run->op->workflow_name() == name && !run->op->done()) return run.get();
   }
-  return invalid("workflow " + name + " is not running");
+  return nullptr;
+}
+
+Status Runner::stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate) {
+  Run* run = find(namespace_, name);
+  if (!run) return invalid("workflow " + name + " is not running");
+  std::string why = message.empty() ? (terminate ? "Stopped with strategy 'Terminate'" : "Stopped with strategy 'Stop'")
+                                    : message;
+  if (terminate) {
+    run->op->terminate(why);
+  } else {
+    run->op->stop(why);
+  }
+  return Status::ok();
+}
+
+Status Runner::keep_suspend_flag(Run& run, bool suspended) {
+  auto object = nlohmann::json::parse(run.object.source_json, nullptr, false);
+  if (!object.is_object()) return internal_error("the stored definition of " + run.op->workflow_name() + " is damaged");
+  if (suspended) {
+    object["spec"]["suspend"] = true;
+  } else if (object.contains("spec")) {
+    object["spec"].erase("suspend");
+  }
+  run.object.source_json = object.dump();
+  return store_.set_workflow_object(run.uid, run.object.source_json);
+}
+
+Status Runner::suspend(const std::string& namespace_, const std::string& name) {
+  Run* run = find(namespace_, name);
+  if (!run) return invalid("workflow " + name + " is not running: only running workflows can be suspended");
+  if (Status s = run->op->suspend(); !s) return s;
+  persist_all();  // acknowledged means stored
+  return keep_suspend_flag(*run, true);
+}
+
+Status Runner::resume(const std::string& namespace_, const std::string& name, const std::string& selector) {
+  Run* run = find(namespace_, name);
+  if (!run) return invalid("workflow " + name + " is not running: there is nothing to resume");
+  bool was_suspended = run->op->suspended();
+  if (Status s = run->op->resume(selector); !s) return s;
+  persist_all();
+  if (was_suspended && !run->op->suspended()) return keep_suspend_flag(*run, false);
+  return Status::ok();
+}
+
+Result<int> Runner::set_nodes(const std::string& namespace_, const std::string& name, const std::string& selector,
+                              const engine::NodeUpdate& update) {
+  Run* run = find(namespace_, name);
+  if (!run) return invalid("workflow " + name + " is not running: its nodes cannot be set");
+  auto n = run->op->set_nodes(selector, update);
+  persist_all();
+  return n;
+}
+
+void Runner::replay_suspend_nodes(Run& run) {
+  if (run.stored.empty()) return;
+  for (const auto& id : run.dirty.nodes) {
+    const engine::Node* n = run.op->node(id);
+    auto stored = run.stored.find(id);
+    if (!n || n->type != engine::NodeType::kSuspend || n->phase != engine::NodePhase::kRunning || stored == run.stored.end()) {
+      continue;
+    }
+    auto j = nlohmann::json::parse(stored->second.second, nullptr, false);
+    run.stored.erase(stored);
+    if (!j.is_object()) continue;
+    engine::NodeUpdate update;
+    for (const auto& p : j.value("outputs", nlohmann::json::object()).value("parameters", nlohmann::json::array())) {
+      if (p.contains("name") && p.contains("value") && p["value"].is_string()) update.output_parameters[p["name"]] = p["value"];
+    }
+    std::string phase = j.value("phase", "");
+    if (finished(phase)) {
+      update.phase = phase;
+      update.message = j.value("message", "");
+    }
+    (void)run.op->set_nodes("id=" + id, update);
+  }
 }
 
 Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates,
@@ -137,22 +210,27 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   options.name = record.name;
   options.namespace_ = record.namespace_;
   options.uid = record.uid;
-  auto prepared = prepare(std::move(workflow), std::move(templates), options);
-  if (!prepared) return prepared.status();
-  std::unique_ptr<Run> run = std::move(*prepared);
   auto nodes = store_.nodes(record.uid);
   if (!nodes) return nodes.status();
+  std::map<std::string, std::pair<std::string, std::string>> stored;
   std::vector<std::string> dropped;
   for (const auto& n : *nodes) {
     auto j = nlohmann::json::parse(n.body, nullptr, false);
     std::string phase = j.is_object() ? j.value("phase", "") : "";
     bool keep = !succeeded_only || phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
+    // A suspended workflow's Pending steps were held, never started: they run anew.
+    if (phase == "Pending" && workflow.spec.suspend) keep = false;
     if (keep) {
-      run->stored[n.id] = {phase, n.body};
+      stored[n.id] = {phase, n.body};
+      options.replayed.insert(n.id);
     } else {
       dropped.push_back(n.id);
     }
   }
+  auto prepared = prepare(std::move(workflow), std::move(templates), options);
+  if (!prepared) return prepared.status();
+  std::unique_ptr<Run> run = std::move(*prepared);
+  run->stored = std::move(stored);
   if (Status s = store_.delete_nodes(record.uid, dropped); !s) return s;
   if (succeeded_only) {  // a retry: running again from now on, as readers should see at once
     if (Status s = store_.save_progress(record.uid, "Running", 0, R"({"phase":"Running"})", {}); !s) return s;
@@ -163,10 +241,6 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
 }
 
 namespace {
-
-bool finished(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed" || phase == "Error" || phase == "Skipped" || phase == "Omitted";
-}
 
 // The exit a stored, finished Pod node reported, rebuilt from its record.
 engine::StepExit stored_exit(const std::string& node_id, const std::string& body) {
@@ -188,8 +262,8 @@ engine::StepExit stored_exit(const std::string& node_id, const std::string& body
 
 }  // namespace
 
-void Runner::persist(Run& run) {
-  if (run.dirty.nodes.empty() && !run.dirty.status) return;
+bool Runner::collect(Run& run, store::Store::Progress* out) {
+  if (run.dirty.nodes.empty() && !run.dirty.status) return false;
   std::vector<store::NodeRecord> nodes;
   nodes.reserve(run.dirty.nodes.size());
   for (const auto& id : run.dirty.nodes) {
@@ -205,15 +279,29 @@ void Runner::persist(Run& run) {
     nodes.push_back({id, engine::node_json_text(*n)});
   }
   const engine::WorkflowStatus& st = run.op->status();
-  std::string phase = engine::workflow_phase_name(st.phase);
-  Status s = store_.save_progress(run.uid, phase, st.finished_at_ms, engine::status_json_text(st), nodes);
-  if (!s) {
-    // The record is gone (deleted while running): stop the run; its steps wind down.
-    if (s.code() == Code::kNotFound) run.op->terminate("workflow deleted");
-    return;
-  }
+  *out = {run.uid, engine::workflow_phase_name(st.phase), st.finished_at_ms, engine::status_json_text(st),
+          std::move(nodes)};
   run.dirty.nodes.clear();
   run.dirty.status = false;
+  return true;
+}
+
+void Runner::persist_all() {
+  std::vector<store::Store::Progress> batch;
+  for (auto& [uid, run] : runs_) {
+    store::Store::Progress p;
+    if (collect(*run, &p)) batch.push_back(std::move(p));
+  }
+  if (batch.empty()) return;
+  auto gone = store_.save_many(batch);
+  if (!gone) {
+    std::fprintf(stderr, "skiff server: cannot save progress: %s\n", gone.status().message().c_str());
+    return;
+  }
+  // Deleted while running: the run stops; its steps wind down.
+  for (const auto& uid : *gone) {
+    if (auto it = runs_.find(uid); it != runs_.end()) it->second->op->terminate("workflow deleted");
+  }
 }
 
 void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
@@ -295,22 +383,25 @@ void Runner::turn(int max_wait_ms) {
     if (w >= 0 && now >= w) run->op->tick();
   }
 
-  // Decide, persist, act: workflows take turns at going first.
+  // Decide, persist (one transaction for all), act; workflows take turns at going first.
   std::vector<Run*> order;
   for (auto& [uid, run] : runs_) order.push_back(run.get());
   if (!order.empty()) std::rotate(order.begin(), order.begin() + static_cast<long>(rotation_++ % order.size()), order.end());
-  for (Run* run : order) {
-    for (auto actions = run->op->take_actions(); !actions.empty(); actions = run->op->take_actions()) {
-      persist(*run);
-      carry_out(*run, std::move(actions));
-      route_started();
+  for (;;) {
+    std::vector<std::pair<Run*, std::vector<engine::Action>>> decided;
+    for (Run* run : order) {
+      replay_suspend_nodes(*run);
+      auto actions = run->op->take_actions();
+      if (!actions.empty()) decided.emplace_back(run, std::move(actions));
     }
-    persist(*run);
+    persist_all();
+    if (decided.empty()) break;
+    for (auto& [run, actions] : decided) carry_out(*run, std::move(actions));
+    route_started();
   }
   for (auto it = runs_.begin(); it != runs_.end();) {
     if (it->second->op->done() && it->second->live_steps == 0) {
-      persist(*it->second);
-      it = runs_.erase(it);
+      it = runs_.erase(it);  // everything it changed was written above
     } else {
       ++it;
     }

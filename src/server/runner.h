@@ -50,6 +50,14 @@ class Runner {
   // `argo stop` (exit handlers still run) and `argo terminate` (they do not).
   Status stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate);
 
+  // `argo suspend`, `argo resume [--node-field-selector]` and `argo node set` on a running
+  // workflow. A workflow-level suspend is kept in the stored definition (spec.suspend) and
+  // what was set on Suspend nodes in their stored records, so both outlive a restart.
+  Status suspend(const std::string& namespace_, const std::string& name);
+  Status resume(const std::string& namespace_, const std::string& name, const std::string& selector);
+  Result<int> set_nodes(const std::string& namespace_, const std::string& name, const std::string& selector,
+                        const engine::NodeUpdate& update);
+
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
   // Workflows not finished yet (or with steps still winding down).
@@ -62,8 +70,15 @@ class Runner {
   Result<std::unique_ptr<Run>> prepare(spec::Object workflow, std::vector<spec::Object> templates,
                                        engine::RunOptions& options);
   void carry_out(Run& run, std::vector<engine::Action> actions);
-  void persist(Run& run);
+  // What changed in `run` since it was last written (nothing when clean).
+  bool collect(Run& run, store::Store::Progress* out);
+  // Writes every run's changes in one transaction.
+  void persist_all();
   void route_started();
+  Run* find(const std::string& namespace_, const std::string& name);
+  Status keep_suspend_flag(Run& run, bool suspended);
+  // After a restart: Suspend nodes the store says were resumed or set get that again.
+  void replay_suspend_nodes(Run& run);
 
   runtime::Executor& executor_;
   store::Store& store_;

@@ -324,24 +324,54 @@ Status Store::delete_workflow(const std::string& namespace_, const std::string& 
   });
 }
 
+Status Store::set_workflow_object(const std::string& uid, const std::string& object) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Status s = db_->exec("UPDATE workflows SET object = ?, version = version + 1 WHERE uid = ?", {object, uid});
+  if (s && db_->changes() == 0) return not_found("workflow " + uid + " not found");
+  return s;
+}
+
+Status Store::save_one(const Progress& p, bool* missing) {
+  Status s = db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
+                       {p.phase, std::to_string(p.finished_ms), p.status, p.uid});
+  if (!s) return s;
+  if (db_->changes() == 0) {
+    *missing = true;
+    return Status::ok();
+  }
+  for (const auto& n : p.nodes) {
+    if (Status ns = db_->exec("INSERT INTO nodes (uid, id, body) VALUES (?, ?, ?) "
+                              "ON CONFLICT (uid, id) DO UPDATE SET body = excluded.body",
+                              {p.uid, n.id, n.body});
+        !ns) {
+      return ns;
+    }
+  }
+  return set_labels(p.uid, {{kPhaseLabel, p.phase.empty() ? "Pending" : p.phase},
+                            {kCompletedLabel, finished_phase(p.phase) ? "true" : "false"}});
+}
+
 Status Store::save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
                             const std::string& status, const std::vector<NodeRecord>& nodes) {
-  return transaction([&]() -> Status {
-    Status s = db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
-                         {phase, std::to_string(finished_ms), status, uid});
-    if (!s) return s;
-    if (db_->changes() == 0) return not_found("workflow " + uid + " not found (deleted while it ran?)");
-    for (const auto& n : nodes) {
-      if (Status ns = db_->exec("INSERT INTO nodes (uid, id, body) VALUES (?, ?, ?) "
-                                "ON CONFLICT (uid, id) DO UPDATE SET body = excluded.body",
-                                {uid, n.id, n.body});
-          !ns) {
-        return ns;
-      }
+  bool missing = false;
+  Status s = transaction([&]() { return save_one({uid, phase, finished_ms, status, nodes}, &missing); });
+  if (s && missing) return not_found("workflow " + uid + " not found (deleted while it ran?)");
+  return s;
+}
+
+Result<std::vector<std::string>> Store::save_many(const std::vector<Progress>& batch) {
+  std::vector<std::string> gone;
+  Status s = transaction([&]() -> Status {
+    gone.clear();
+    for (const auto& p : batch) {
+      bool missing = false;
+      if (Status one = save_one(p, &missing); !one) return one;
+      if (missing) gone.push_back(p.uid);
     }
-    return set_labels(uid, {{kPhaseLabel, phase.empty() ? "Pending" : phase},
-                            {kCompletedLabel, finished_phase(phase) ? "true" : "false"}});
+    return Status::ok();
   });
+  if (!s) return s;
+  return gone;
 }
 
 Result<std::vector<NodeRecord>> Store::nodes(const std::string& uid) {

@@ -78,10 +78,21 @@ class Store {
   Result<WorkflowPage> list_workflows(const ListQuery& query);
   // Removes the workflow, its nodes and labels; kNotFound if absent.
   Status delete_workflow(const std::string& namespace_, const std::string& name);
+  // Replaces the stored definition (e.g. spec.suspend after `argo suspend`).
+  Status set_workflow_object(const std::string& uid, const std::string& object);
   // One loop turn of a run: the workflow's phase and status, and the nodes that changed
   // (inserted or replaced), in one transaction.
   Status save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
                        const std::string& status, const std::vector<NodeRecord>& nodes);
+  // Many workflows' progress in one transaction (a server's loop turn). Returns the uids
+  // that no longer exist (deleted while they ran); the rest are saved.
+  struct Progress {
+    std::string uid, phase;
+    int64_t finished_ms = 0;
+    std::string status;
+    std::vector<NodeRecord> nodes;
+  };
+  Result<std::vector<std::string>> save_many(const std::vector<Progress>& batch);
   Result<std::vector<NodeRecord>> nodes(const std::string& uid);
   Status delete_nodes(const std::string& uid, const std::vector<std::string>& ids);
   // Workflows that have not finished (to resume after a restart), oldest first.
@@ -100,6 +111,7 @@ class Store {
   Status migrate();
   Status transaction(const std::function<Status()>& body);
   Status set_labels(const std::string& uid, const std::map<std::string, std::string>& labels);
+  Status save_one(const Progress& p, bool* missing);
 
   std::unique_ptr<Db> db_;
   std::recursive_mutex mu_;

@@ -45,6 +45,8 @@ add_test(NAME clients/argo COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cli
 set_tests_properties(clients/argo PROPERTIES LABELS "e2e;server" TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME server/suspend COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/suspend_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/suspend PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -1,6 +1,7 @@
 // The argo-style client commands, talking to `skiff server` (or Argo Server) over its
 // REST API: submit, list, get, logs, wait, watch, delete, retry, resubmit, stop,
-// terminate, suspend, resume, node set, and template create|list|get|delete|lint.
+// terminate, suspend, resume, node set, template create|list|get|delete|lint and
+// cron create|list|get|delete|suspend|resume|lint.
 //
 // Where and who: --argo-server HOST:PORT (ARGO_SERVER, default localhost:2746), --secure
 // (ARGO_SECURE, default true as in the argo CLI), -k (ARGO_INSECURE_SKIP_VERIFY),
@@ -11,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -21,6 +23,7 @@
 
 #include "cli/commands.h"
 #include "cli/load.h"
+#include "server/cron_controller.h"
 
 namespace skiff::cli {
 namespace {
@@ -421,29 +424,71 @@ int on_each(const ClientFlags& f, const std::string& verb) {
   return rc;
 }
 
-int template_cmd(const ClientFlags& f, const std::string& verb) {
+// A kind of named object the server keeps: WorkflowTemplates or CronWorkflows.
+struct Resource {
+  const char* path;   // /api/v1/<path>/<namespace>
+  const char* field;  // the request body's field holding the object
+  spec::Kind kind;
+  const char* word;   // as printed: "workflowtemplate"
+};
+
+constexpr Resource kTemplates{"workflow-templates", "template", spec::Kind::kWorkflowTemplate, "workflowtemplate"};
+constexpr Resource kCrons{"cron-workflows", "cronWorkflow", spec::Kind::kCronWorkflow, "cronworkflow"};
+
+std::string cron_time(int64_t ms) {
+  if (ms < 0) return "-";
+  time_t secs = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// `cron list` in the argo CLI's columns; the next run is worked out here from the schedule.
+void print_crons(const Json& page) {
+  std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", "NAME", "LAST RUN", "NEXT RUN", "SCHEDULE", "TIMEZONE", "SUSPENDED");
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& c : page.value("items", Json::array())) {
+    const Json spec = c.value("spec", Json::object());
+    std::string schedule = spec.value("schedule", "");
+    for (const auto& s : spec.value("schedules", Json::array())) schedule += (schedule.empty() ? "" : ",") + s.get<std::string>();
+    auto next = server::CronController::next_run(c.dump(), now);
+    std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", c["metadata"].value("name", "").c_str(),
+                c.value("status", Json::object()).value("lastScheduledTime", "-").c_str(),
+                next ? cron_time(*next).c_str() : "(bad schedule)", schedule.c_str(), spec.value("timezone", "UTC").c_str(),
+                spec.value("suspend", false) ? "true" : "false");
+  }
+}
+
+int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& verb) {
   Api api(f);
-  std::string base = "/api/v1/workflow-templates/" + ns_of(f);
+  std::string base = std::string("/api/v1/") + what.path + "/" + ns_of(f);
   if (verb == "list") {
     auto page = api.call("GET", base);
     if (!page) return fail(page.status());
     if (f.output == "json" || f.output == "yaml") {
       print_object(*page, f.output);
+    } else if (what.kind == spec::Kind::kCronWorkflow && f.output != "name") {
+      print_crons(*page);
     } else {
       for (const auto& t : page->value("items", Json::array())) std::printf("%s\n", t["metadata"].value("name", "").c_str());
     }
     return kExitOk;
   }
-  if (verb == "get" || verb == "delete") {
+  if (verb == "get" || verb == "delete" || verb == "suspend" || verb == "resume") {
     int rc = kExitOk;
+    Json empty = Json::object();
     for (const auto& name : f.args) {
-      auto r = api.call(verb == "get" ? "GET" : "DELETE", base + "/" + name);
+      auto r = verb == "get"      ? api.call("GET", base + "/" + name)
+               : verb == "delete" ? api.call("DELETE", base + "/" + name)
+                                  : api.call("PUT", base + "/" + name + "/" + verb, &empty);
       if (!r) {
         rc = fail(r.status());
       } else if (verb == "get") {
         print_object(*r, f.output == "yaml" ? "yaml" : "json");
       } else {
-        std::printf("workflowtemplate %s deleted\n", name.c_str());
+        std::printf("%s %s %s\n", what.word, name.c_str(), verb == "delete" ? "deleted" : (verb == "suspend" ? "suspended" : "resumed"));
       }
     }
     return rc;
@@ -459,14 +504,15 @@ int template_cmd(const ClientFlags& f, const std::string& verb) {
   // as long as each pass gets further.
   std::vector<const spec::Object*> pending;
   for (const auto& obj : loaded.objects) {
-    if (obj.kind == spec::Kind::kWorkflowTemplate) pending.push_back(&obj);
+    if (obj.kind == what.kind) pending.push_back(&obj);
   }
+  if (pending.empty()) return fail(invalid(std::string("no ") + spec::kind_name(what.kind) + " in the given files"));
   std::map<const spec::Object*, Status> errors;
   for (bool progress = true; progress && !pending.empty();) {
     progress = false;
     std::vector<const spec::Object*> again;
     for (const spec::Object* obj : pending) {
-      Json body = {{"template", Json::parse(obj->source_json)}};
+      Json body = {{what.field, Json::parse(obj->source_json)}};
       auto r = api.call("POST", base + (verb == "lint" ? "/lint" : ""), &body);
       if (r) {
         std::printf("%s %s\n", obj->metadata.name.c_str(), verb == "lint" ? "is valid" : "created");
@@ -541,7 +587,15 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     auto* c = t->add_subcommand(verb, std::string(verb) + " workflow templates");
     common(c);
     if (std::string(verb) != "list") c->add_option("args", f->args, "files or names")->required();
-    c->callback([f, exit_code, verb] { *exit_code = template_cmd(*f, verb); });
+    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, kTemplates, verb); });
+  }
+  auto* cron = app.add_subcommand("cron", "cron workflows on a server");
+  cron->require_subcommand(1);
+  for (const char* verb : {"create", "list", "get", "delete", "suspend", "resume", "lint"}) {
+    auto* c = cron->add_subcommand(verb, std::string(verb) + " cron workflows");
+    common(c);
+    if (std::string(verb) != "list") c->add_option("args", f->args, "files or names")->required();
+    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, kCrons, verb); });
   }
 }
 

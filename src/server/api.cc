@@ -15,6 +15,7 @@
 #include "engine/workflow_json.h"
 #include "runtime/fd.h"
 #include "runtime/step_plan.h"
+#include "server/cron_controller.h"
 #include "server/runner.h"
 #include "server/tokens.h"
 #include "spec/decode.h"
@@ -182,7 +183,9 @@ struct Server::Impl {
   std::deque<Task> queue;
   runtime::Fd interrupt{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // rung with every task
   bool stopping = false;
-  std::thread runner_thread;
+  std::thread runner_thread, cron_thread;
+  std::condition_variable cron_wake;
+  std::mutex cron_mu;  // CronWorkflow read-modify-writes (API and cron thread)
 
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
       : options(std::move(o)), store(s), executor(e), clock(c) {}
@@ -256,22 +259,53 @@ struct Server::Impl {
     return answer.get();
   }
 
-  // Validates and starts a workflow; replies with it.
-  void submit(spec::Object wf, const std::string& ns, httplib::Response& res) {
+  // Validates and starts a workflow.
+  Result<store::WorkflowRecord> start_workflow(spec::Object wf, const std::string& ns) {
     if (wf.metadata.name.empty() && wf.metadata.generate_name.empty()) {
-      return fail(res, invalid("workflow.metadata needs name or generateName"));
+      return invalid("workflow.metadata needs name or generateName");
     }
     auto templates = templates_for(ns);
-    if (!templates) return fail(res, templates.status());
-    if (Status st = validate(wf, *templates); !st) return fail(res, st);
+    if (!templates) return templates.status();
+    if (Status st = validate(wf, *templates); !st) return st;
     auto shared = std::make_shared<std::pair<spec::Object, std::vector<spec::Object>>>(std::move(wf), std::move(*templates));
-    auto record = on_runner<store::WorkflowRecord>([shared, ns](Runner& r) {
+    return on_runner<store::WorkflowRecord>([shared, ns](Runner& r) {
       engine::RunOptions o;
       o.namespace_ = ns;
       return r.add(std::move(shared->first), std::move(shared->second), o);
     });
+  }
+
+  // Validates and starts a workflow; replies with it.
+  void submit(spec::Object wf, const std::string& ns, httplib::Response& res) {
+    auto record = start_workflow(std::move(wf), ns);
     if (!record) return fail(res, record.status());
     reply(res, 200, workflow_json(*record, false));
+  }
+
+  // The cron thread: CronWorkflows come due about on the second.
+  void cron_loop() {
+    CronController cron(
+        store, clock, cron_mu,
+        [this](const std::string& workflow_json, const std::string& ns) -> Result<std::string> {
+          auto wf = decode_object({{"workflow", Json::parse(workflow_json)}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+          if (!wf) return wf.status();
+          auto record = start_workflow(std::move(*wf), ns);
+          if (!record) return record.status();
+          return record->name;
+        },
+        [this](const std::string& ns, const std::string& name) {
+          return on_runner<bool>([=](Runner& r) -> Result<bool> {
+                   if (Status st = r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true); !st) return st;
+                   return true;
+                 }).status();
+        });
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      cron.tick();
+      lock.lock();
+      cron_wake.wait_for(lock, std::chrono::milliseconds(1000 - clock.now_ms() % 1000 + 5), [this] { return stopping; });
+    }
   }
 
   // The stored workflow decoded again, with the templates it may use.
@@ -644,9 +678,12 @@ struct Server::Impl {
 
     workflow_actions();
     template_routes("/api/v1/workflow-templates", store::ObjectKind::kWorkflowTemplate, spec::Kind::kWorkflowTemplate,
-                    "WorkflowTemplate", true);
+                    "WorkflowTemplate", "template", true);
     template_routes("/api/v1/cluster-workflow-templates", store::ObjectKind::kClusterWorkflowTemplate,
-                    spec::Kind::kClusterWorkflowTemplate, "ClusterWorkflowTemplate", false);
+                    spec::Kind::kClusterWorkflowTemplate, "ClusterWorkflowTemplate", "template", false);
+    template_routes("/api/v1/cron-workflows", store::ObjectKind::kCronWorkflow, spec::Kind::kCronWorkflow, "CronWorkflow",
+                    "cronWorkflow", true);
+    cron_routes();
   }
 
   Status validate(const spec::Object& obj, const std::vector<spec::Object>& templates) {
@@ -671,8 +708,42 @@ struct Server::Impl {
     submit(std::move(*wf), ns, res);
   }
 
+  // CronWorkflows: PUT .../suspend and .../resume flip spec.suspend; deleting one deletes
+  // the workflows it created (as Kubernetes' owner references do).
+  void cron_routes() {
+    httplib::Server& s = *http;
+    s.Put(R"(/api/v1/cron-workflows/([^/]+)/([^/]+)/(suspend|resume))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1], name = req.matches[2];
+      std::lock_guard<std::mutex> guard(cron_mu);
+      auto rec = store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+      if (!rec) return fail(res, rec.status());
+      Json cron = Json::parse(rec->body, nullptr, false);
+      if (!cron.is_object()) return fail(res, internal_error("the stored CronWorkflow " + name + " is damaged"));
+      cron["spec"]["suspend"] = req.matches[3] == "suspend";
+      rec->body = cron.dump();
+      if (Status st = store.update_object(store::ObjectKind::kCronWorkflow, *rec); !st) return fail(res, st);
+      auto saved = store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+      if (!saved) return fail(res, saved.status());
+      reply(res, 200, object_json(*saved, "CronWorkflow"));
+    });
+  }
+
+  // A CronWorkflow's schedules must parse; an update keeps the status the controller wrote.
+  Status check_cron(store::ObjectRecord& rec, bool update) {
+    if (auto next = CronController::next_run(rec.body, clock.now_ms()); !next) return next.status();
+    if (!update) return Status::ok();
+    auto old = store.get_object(store::ObjectKind::kCronWorkflow, rec.namespace_, rec.name);
+    if (!old) return old.status();
+    Json before = Json::parse(old->body, nullptr, false), after = Json::parse(rec.body, nullptr, false);
+    if (before.is_object() && before.contains("status") && after.is_object()) {
+      after["status"] = before["status"];
+      rec.body = after.dump();
+    }
+    return Status::ok();
+  }
+
   void template_routes(const std::string& base, store::ObjectKind kind, spec::Kind spec_kind, const char* kind_text,
-                       bool namespaced) {
+                       const char* field, bool namespaced) {
     httplib::Server& s = *http;
     const std::string collection = namespaced ? base + "/([^/]+)" : base;
     const std::string item = collection + "/([^/]+)";
@@ -681,7 +752,7 @@ struct Server::Impl {
     auto decode = [=](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
       auto body = parse_body(req);
       if (!body) return body.status();
-      auto obj = decode_object(*body, "template", spec_kind, kind_text, ns);
+      auto obj = decode_object(*body, field, spec_kind, kind_text, ns);
       if (!obj) return obj.status();
       Json doc = Json::parse(obj->source_json, nullptr, false);
       return std::make_pair(std::move(*obj), doc);
@@ -698,6 +769,10 @@ struct Server::Impl {
       if (!known) return fail(res, known.status());
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
       store::ObjectRecord rec{ns, obj->first.metadata.name, obj->second.dump(), clock.now_ms(), 1};
+      std::lock_guard<std::mutex> guard(cron_mu);
+      if (kind == store::ObjectKind::kCronWorkflow) {
+        if (Status st = check_cron(rec, false); !st) return fail(res, st);
+      }
       if (Status st = store.create_object(kind, rec); !st) return fail(res, st);
       reply(res, 200, object_json(rec, kind_text));
     });
@@ -732,13 +807,26 @@ struct Server::Impl {
       if (!known) return fail(res, known.status());
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
       store::ObjectRecord rec{ns, name, obj->second.dump(), 0, 0};
+      std::lock_guard<std::mutex> guard(cron_mu);
+      if (kind == store::ObjectKind::kCronWorkflow) {
+        if (Status st = check_cron(rec, true); !st) return fail(res, st);
+      }
       if (Status st = store.update_object(kind, rec); !st) return fail(res, st);
       auto saved = store.get_object(kind, ns, name);
       if (!saved) return fail(res, saved.status());
       reply(res, 200, object_json(*saved, kind_text));
     });
     s.Delete(item, [=](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> guard(cron_mu);
       if (Status st = store.delete_object(kind, ns_of(req), name_of(req)); !st) return fail(res, st);
+      if (kind == store::ObjectKind::kCronWorkflow) {
+        store::ListQuery q;
+        q.namespace_ = ns_of(req);
+        q.label_selector = "workflows.argoproj.io/cron-workflow=" + name_of(req);
+        if (auto children = store.list_workflows(q)) {
+          for (const auto& wf : children->items) (void)store.delete_workflow(wf.namespace_, wf.name);
+        }
+      }
       reply(res, 200, Json::object());
     });
   }
@@ -756,6 +844,7 @@ Server::Server(ServerOptions options, store::Store& store, runtime::Executor& ex
 
 Server::~Server() {
   stop();
+  if (impl_->cron_thread.joinable()) impl_->cron_thread.join();
   if (impl_->runner_thread.joinable()) impl_->runner_thread.join();
 }
 
@@ -773,6 +862,7 @@ Status Server::run() {
                                           " (in use, or not allowed)");
   }
   impl_->runner_thread = std::thread([this] { impl_->runner_loop(); });
+  impl_->cron_thread = std::thread([this] { impl_->cron_loop(); });
   impl_->http->listen_after_bind();
   return Status::ok();
 }
@@ -785,6 +875,7 @@ void Server::stop() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
+  impl_->cron_wake.notify_all();
   impl_->http->stop();
 }
 

@@ -1,0 +1,54 @@
+// CronController: runs the stored CronWorkflows, as Argo's cron controller does.
+//
+// Once a tick it reads every CronWorkflow and, for one whose schedule (any of `schedules`,
+// in its `timezone`) came due since it last ran, creates the Workflow of its workflowSpec
+// named "<cron>-<scheduled unix seconds>" with the label workflows.argoproj.io/cron-workflow
+// — a name fixed by the scheduled time, so a restart never runs the same time twice. Runs
+// missed while the server was down collapse into the most recent one, which is skipped when
+// it is later than startingDeadlineSeconds allows. `suspend` and `when` hold it back;
+// concurrencyPolicy Allow runs beside active children, Forbid skips, Replace stops them
+// first. Finished children beyond successfulJobsHistoryLimit (default 3) and
+// failedJobsHistoryLimit (default 1) are deleted. What it did is kept in the object's
+// `status` (lastScheduledTime, active, phase, conditions).
+//
+// Thread: one (the server's cron thread); `lock` is held around each read-modify-write of
+// a CronWorkflow so API updates do not interleave with it.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "engine/operator.h"
+#include "store/store.h"
+#include "util/status.h"
+
+namespace skiff::server {
+
+class CronController {
+ public:
+  // Creates a workflow from its JSON in a namespace (through the same checks as the API).
+  using Submit = std::function<Result<std::string>(const std::string& workflow_json, const std::string& namespace_)>;
+  // Stops a running workflow as `argo terminate` does.
+  using Terminate = std::function<Status(const std::string& namespace_, const std::string& name)>;
+
+  CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit, Terminate terminate);
+
+  // Looks at every CronWorkflow once.
+  void tick();
+
+  // The first time any of a CronWorkflow's schedules fires after `after_ms` (-1: never);
+  // errors name the bad schedule or time zone.
+  static Result<int64_t> next_run(const std::string& cron_json, int64_t after_ms);
+
+ private:
+  void run_one(const store::ObjectRecord& record);
+
+  store::Store& store_;
+  const engine::Clock& clock_;
+  std::mutex& lock_;
+  Submit submit_;
+  Terminate terminate_;
+};
+
+}  // namespace skiff::server

@@ -48,6 +48,19 @@ struct Call {
   DoneFn done;
 };
 
+// One `metrics.prometheus` entry as written (values may hold `{{...}}`), parsed once per
+// template by metrics.cc. Entries that can never be emitted are not kept (see parse_metrics).
+struct MetricDef {
+  std::string name, help, when, value;
+  MetricSample::Type type = MetricSample::Type::kGauge;
+  std::vector<std::pair<std::string, std::string>> labels;  // key, value text
+  std::vector<double> buckets;                              // histograms, ascending
+};
+// The entries of a `metrics` object's JSON that have a name and exactly one type with a
+// value (and, for histograms, buckets). Anything else is left out: spec validation has
+// reported it, and a run must not fail over a metric.
+std::vector<MetricDef> parse_metrics(const std::string& metrics_json);
+
 class Controller {
  public:
   virtual ~Controller() = default;
@@ -111,6 +124,12 @@ class OperatorImpl final : public Operator {
   void entry_done(const std::string& id);
   void finish_workflow();
   void kill_all(const std::string& reason);
+  // Custom metrics (metrics.cc): nodes whose template declares metrics are remembered when
+  // created and evaluated when they finish; spec.metrics when the workflow finishes.
+  void track_metrics(const Call& call, const Node& node);
+  void emit_node_metrics(const Node& node);
+  void emit_workflow_metrics();
+  void emit_metrics(const std::vector<MetricDef>& defs, const expr::Scope& scope);
   void kill_daemons(const std::string& scope_id);
   Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs);
 
@@ -133,6 +152,8 @@ class OperatorImpl final : public Operator {
   std::multimap<int64_t, std::function<void()>> timers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::vector<std::unique_ptr<spec::Template>> inline_templates_;
+  std::unordered_map<const spec::Template*, std::vector<MetricDef>> metric_defs_;  // parsed once
+  std::unordered_map<std::string, const spec::Template*> metric_nodes_;  // unfinished nodes with metrics
   expr::Scope global_;
   Limiter pods_;
   Observer* observer_ = nullptr;

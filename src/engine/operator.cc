@@ -97,6 +97,7 @@ Status OperatorImpl::init() {
     if (!wf_.spec.on_exit.empty()) merged.on_exit = wf_.spec.on_exit;
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
+    if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
     for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
     for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
     for (const auto& c : wf_.spec.volume_claim_templates) merged.volume_claim_templates.push_back(c);
@@ -221,6 +222,7 @@ void OperatorImpl::finish_workflow() {
   for (auto it = daemons_.begin(); it != daemons_.end();) kill_daemons((it++)->first);
   done_ = true;
   timers_.clear();
+  emit_workflow_metrics();
   if (observer_) observer_->workflow_changed(status_);
 }
 
@@ -252,6 +254,7 @@ Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, c
   if (is_finished(phase)) n.finished_at_ms = n.started_at_ms;
   by_id_[n.id] = &n;
   if (!call.parent_id.empty()) add_child(call.parent_id, n.id);
+  track_metrics(call, n);
   changed(n);
   return n;
 }
@@ -272,6 +275,7 @@ void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& messag
   if (!message.empty()) node.message = message;
   node.finished_at_ms = now();
   changed(node);
+  emit_node_metrics(node);
   if (!daemons_.empty()) kill_daemons(node.id);  // a scope ends: its daemons go
   auto it = done_fns_.find(node.id);
   if (it != done_fns_.end()) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -77,11 +78,26 @@ struct NodeUpdate {
   std::map<std::string, std::string> output_parameters;  // declared outputs of the node's template
 };
 
+// One observation of a custom metric (`metrics.prometheus` on a template or the workflow),
+// evaluated when the node or workflow finished. Names are as the user wrote them; a
+// registry adds its own prefix.
+struct MetricSample {
+  enum class Type { kGauge, kCounter, kHistogram };
+  std::string name, help;
+  Type type = Type::kGauge;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
+  double value = 0;              // gauge: set; counter: add; histogram: observe
+  std::vector<double> buckets;   // histograms: upper bounds, ascending
+};
+
 class Observer {
  public:
   virtual ~Observer() = default;
   virtual void node_changed(const Node& node) = 0;  // created or phase/message/outputs changed
   virtual void workflow_changed(const WorkflowStatus& status) = 0;
+  // A custom metric sample: template metrics just after their node's last node_changed,
+  // workflow metrics just before the final workflow_changed.
+  virtual void metric(const MetricSample& sample) {}
 };
 
 class Operator {

@@ -2,9 +2,13 @@
 // where (file:line:col and JSON path), what, and how to fix.
 #include "spec/validate.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <map>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "expr/depends.h"
 #include "expr/template.h"
@@ -21,6 +25,21 @@ bool valid_field_name(const std::string& name) {
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
   return true;
+}
+
+// Prometheus: metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]*.
+bool valid_prometheus_name(const std::string& name, bool colons) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && !(colons && c == ':')) return false;
+  return true;
+}
+
+bool is_number_text(const std::string& s) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return *end == 0;
 }
 
 bool is_int_text(const std::string& s) {
@@ -77,6 +96,11 @@ class Validator {
     for (const auto* hook : {&spec.on_exit}) {
       if (!hook->empty() && !find_template(*effective, *hook))
         report(obj_.pos, "spec.onExit", "onExit template \"" + *hook + "\" not found" + hint(*hook, *effective));
+    }
+    if (!spec.metrics_json.empty()) {
+      RefScope scope;
+      if (obj_.kind == Kind::kWorkflow && !spec.workflow_template_ref) scope.workflow_params = &wf_params_;
+      check_metrics(spec.metrics_json, obj_.pos, "spec.metrics", scope);
     }
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < spec.templates.size(); ++i) {
@@ -140,8 +164,114 @@ class Validator {
       for (const auto& e : c.env)
         if (e.value) check_refs(*e.value, scope, c.pos, cp + ".env");
     }
+    if (!t.metrics_json.empty()) check_metrics(t.metrics_json, t.pos, p + ".metrics", scope);
     if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
     if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
+  }
+
+  // Unknown keys of a JSON object kept as text by the decoder (which has no positions for it).
+  void check_keys(const nlohmann::json& obj, const SourcePos& pos, const std::string& path,
+                  const std::vector<std::string>& known) {
+    for (const auto& [key, unused] : obj.items()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string n = nearest(key, known);
+      report(pos, path + "." + key, "unknown field \"" + key + "\"" + (n.empty() ? "" : "; did you mean \"" + n + "\"?"));
+    }
+  }
+
+  // `metrics: {prometheus: [...]}` as `argo lint` checks it: a valid name, help, valid and
+  // non-empty labels, exactly one of gauge/counter/histogram with a value, histogram buckets.
+  void check_metrics(const std::string& json, const SourcePos& pos, const std::string& path, const RefScope& scope) {
+    using Json = nlohmann::json;
+    Json m = Json::parse(json, nullptr, false);
+    if (!m.is_object()) return report(pos, path, "must be a map with a prometheus list");
+    check_keys(m, pos, path, {"prometheus"});
+    if (!m.contains("prometheus") || !m["prometheus"].is_array())
+      return report(pos, path + ".prometheus", "metrics needs a prometheus list: prometheus: [{name: ..., help: ..., counter: {value: \"1\"}}]");
+    const Json& list = m["prometheus"];
+    for (size_t i = 0; i < list.size(); ++i) {
+      const Json& e = list[i];
+      std::string ep = path + ".prometheus[" + std::to_string(i) + "]";
+      if (!e.is_object()) {
+        report(pos, ep, "must be a map with name, help and one of gauge, counter or histogram");
+        continue;
+      }
+      check_keys(e, pos, ep, {"name", "help", "labels", "when", "gauge", "counter", "histogram"});
+      auto text = [](const Json& v) { return v.is_string() ? v.get<std::string>() : v.is_primitive() && !v.is_null() ? v.dump() : ""; };
+      std::string name = e.contains("name") ? text(e["name"]) : "";
+      if (name.empty()) report(pos, ep + ".name", "a metric needs a name");
+      else if (!valid_prometheus_name(name, true))
+        report(pos, ep + ".name", "metric name \"" + name + "\" is invalid; use letters, digits, '_' and ':', not starting with a digit");
+      std::string what = name.empty() ? "the metric" : "metric \"" + name + "\"";
+      if (!e.contains("help") || text(e["help"]).empty())
+        report(pos, ep + ".help", what + " needs a help string: help: \"what it measures\"");
+      if (e.contains("when") && e["when"].is_string()) check_refs(e["when"].get<std::string>(), scope, pos, ep + ".when");
+
+      std::vector<std::string> types;
+      for (const char* t : {"gauge", "counter", "histogram"})
+        if (e.contains(t) && !e[t].is_null()) types.push_back(t);
+      if (types.empty()) report(pos, ep, what + " has no type; give it one of gauge, counter or histogram");
+      else if (types.size() > 1)
+        report(pos, ep, what + " has more than one type (" + join(types, ", ") + "); keep exactly one");
+      for (const auto& t : types) {
+        const Json& b = e[t];
+        std::string tp = ep + "." + t;
+        if (!b.is_object()) {
+          report(pos, tp, "must be a map with a value");
+          continue;
+        }
+        if (t == "gauge") check_keys(b, pos, tp, {"value", "realtime", "operation"});
+        else if (t == "counter") check_keys(b, pos, tp, {"value"});
+        else check_keys(b, pos, tp, {"value", "buckets"});
+        std::string value = b.contains("value") ? text(b["value"]) : "";
+        if (value.empty()) report(pos, tp + ".value", what + " needs " + t + ".value: a number or a {{...}} reference");
+        else check_refs(value, scope, pos, tp + ".value");
+        if (t == "gauge" && b.contains("operation")) {
+          std::string op = text(b["operation"]);
+          if (op != "Set" && op != "Add" && op != "Sub")
+            report(pos, tp + ".operation", "gauge operation \"" + op + "\" must be Set, Add or Sub");
+        }
+        if (t != "histogram") continue;
+        if (!b.contains("buckets") || !b["buckets"].is_array() || b["buckets"].empty()) {
+          report(pos, tp + ".buckets", "histogram " + what + " needs buckets: a list of upper bounds like [0.5, 1, 5]");
+          continue;
+        }
+        for (const auto& bound : b["buckets"]) {
+          std::string v = text(bound);
+          if (!is_number_text(v)) {
+            report(pos, tp + ".buckets", "bucket \"" + (bound.is_string() ? v : bound.dump()) + "\" of " + what + " is not a number");
+            break;
+          }
+        }
+      }
+
+      if (!e.contains("labels") || e["labels"].is_null()) continue;
+      if (!e["labels"].is_array()) {
+        report(pos, ep + ".labels", "must be a list of {key: ..., value: ...}");
+        continue;
+      }
+      std::set<std::string> keys;
+      for (size_t k = 0; k < e["labels"].size(); ++k) {
+        const Json& l = e["labels"][k];
+        std::string lp = ep + ".labels[" + std::to_string(k) + "]";
+        if (!l.is_object()) {
+          report(pos, lp, "must be a map {key: ..., value: ...}");
+          continue;
+        }
+        check_keys(l, pos, lp, {"key", "value"});
+        std::string key = l.contains("key") ? text(l["key"]) : "";
+        std::string value = l.contains("value") ? text(l["value"]) : "";
+        if (!valid_prometheus_name(key, false) || key.rfind("__", 0) == 0)
+          report(pos, lp + ".key", "label key \"" + key + "\" of " + what +
+                                       " is invalid; use letters, digits and '_', not starting with a digit or \"__\"");
+        else if (key == "le" && std::find(types.begin(), types.end(), "histogram") != types.end())
+          report(pos, lp + ".key", "label key \"le\" is reserved for histogram buckets; rename it");
+        else if (!keys.insert(key).second)
+          report(pos, lp + ".key", "label key \"" + key + "\" appears twice in " + what + "; keep one");
+        if (value.empty()) report(pos, lp + ".value", "label \"" + key + "\" of " + what + " needs a value");
+        else check_refs(value, scope, pos, lp + ".value");
+      }
+    }
   }
 
   void check_retry(const RetryStrategy& r, const std::string& p) {

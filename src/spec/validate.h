@@ -6,7 +6,9 @@
 // and form no cycle (the cycle is printed); `depends` parses; required inputs (no value, no
 // default) are supplied by every caller; `{{...}}` references that are static (inputs,
 // workflow.parameters, tasks/steps outputs of tasks that exist) resolve; withItems/withParam/
-// withSequence shapes; retryStrategy, enum values, deadlines. Stateless and thread-safe.
+// withSequence shapes; retryStrategy, enum values, deadlines; `metrics.prometheus` entries
+// (name, help, label keys and values, exactly one type, histogram buckets). Stateless and
+// thread-safe.
 #pragma once
 
 #include <vector>

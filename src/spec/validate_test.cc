@@ -113,4 +113,45 @@ spec:
   EXPECT_NE(out.find("WorkflowTemplate \"other\" not found"), std::string::npos) << out;
 }
 
+TEST(Validate, MetricsBlocks) {
+  const char* reference = R"(
+          - {name: exec_duration_gauge, labels: [{key: name, value: "{{inputs.parameters.m}}"}], help: "Duration gauge by name", gauge: {value: "{{duration}}", realtime: false}}
+          - {name: result_counter, help: "Count of step execution by result status", labels: [{key: status, value: Failed}], when: "{{status}} == Failed", counter: {value: "1"}}
+          - {name: result_counter, help: "Count of step execution by result status", labels: [{key: status, value: Succeeded}], when: "{{status}} == Succeeded", counter: {value: "1"}}
+          - {name: sizes, help: "h", histogram: {value: "{{outputs.result}}", buckets: [1, 2.5, "10"]}}
+)";
+  std::string body = std::string(kHead) + R"(  entrypoint: echo
+  arguments: {parameters: [{name: m, value: x}]}
+  metrics:
+    prometheus:
+      - {name: wf_runs, help: "runs", labels: [{key: status, value: "{{workflow.status}}"}], counter: {value: "1"}}
+  templates:
+    - name: echo
+      inputs: {parameters: [{name: m}]}
+      container: {image: busybox}
+      metrics:
+        prometheus:)";
+  EXPECT_EQ(lint(body + reference), "");
+
+  std::string out = lint(body + R"(
+          - {name: 1bad-name, help: "h", counter: {value: "1"}}
+          - {name: no_help, counter: {value: "1"}}
+          - {help: "no name", counter: {value: "1"}}
+          - {name: two, help: "h", counter: {value: "1"}, gauge: {value: "1"}}
+          - {name: none, help: "h"}
+          - {name: hist, help: "h", histogram: {value: "1"}}
+          - {name: labels, help: "h", labels: [{key: bad-key, value: x}, {key: ok, value: ""}, {key: k, value: "{{inputs.parameters.nope}}"}], gauge: {value: "1", realtim: true}}
+)");
+  EXPECT_NE(out.find("w.yaml:11:7: spec.templates[0].metrics.prometheus[0].name: metric name \"1bad-name\" is invalid"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[1].help: metric \"no_help\" needs a help string"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[2].name: a metric needs a name"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[3]: metric \"two\" has more than one type (gauge, counter); keep exactly one"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[4]: metric \"none\" has no type"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[5].histogram.buckets: histogram metric \"hist\" needs buckets"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[6].labels[0].key: label key \"bad-key\" of metric \"labels\" is invalid"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[6].labels[1].value: label \"ok\" of metric \"labels\" needs a value"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[6].labels[2].value: {{inputs.parameters.nope}}"), std::string::npos) << out;
+  EXPECT_NE(out.find("prometheus[6].gauge.realtim: unknown field \"realtim\"; did you mean \"realtime\"?"), std::string::npos) << out;
+}
+
 }  // namespace skiff::spec

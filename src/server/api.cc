@@ -53,15 +53,17 @@ void fail(httplib::Response& res, const Status& s) {
   reply(res, e.http, {{"code", e.grpc}, {"message", s.message()}});
 }
 
+// A Kubernetes name (RFC 1123 subdomain): lowercase letters, digits, '-' and '.', starting
+// and ending with a letter or digit — never "." or "..", which matters as names become paths.
 bool valid_name(const std::string& n) {
-  return !n.empty() && n.size() <= 253 && std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-  });
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !n.empty() && n.size() <= 253 && alnum(n.front()) && alnum(n.back()) &&
+         std::all_of(n.begin(), n.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
 
 Status check_name(const std::string& what, const std::string& n) {
   if (valid_name(n)) return Status::ok();
-  return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.'");
+  return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit");
 }
 
 Result<Json> parse_body(const httplib::Request& req) {
@@ -185,6 +187,8 @@ struct Server::Impl {
   bool stopping = false;
   std::thread runner_thread, cron_thread;
   std::condition_variable cron_wake;
+  std::mutex ttl_mu;
+  std::multimap<int64_t, std::pair<std::string, std::string>> ttl_due;  // due ms -> (namespace, name)
   std::mutex cron_mu;  // CronWorkflow read-modify-writes (API and cron thread)
 
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
@@ -238,6 +242,7 @@ struct Server::Impl {
       }
       for (auto& task : batch) task(&runner);
       if (runner.active() > 0) runner.turn(20);
+      for (const auto& e : runner.take_expiries()) add_expiry(e);
     }
   }
 
@@ -259,10 +264,23 @@ struct Server::Impl {
     return answer.get();
   }
 
+  // Deletes a workflow with its logs (see Runner::remove).
+  Status remove_workflow(const std::string& ns, const std::string& name) {
+    return on_runner<bool>([=](Runner& r) -> Result<bool> {
+             if (Status st = r.remove(ns, name); !st) return st;
+             return true;
+           }).status();
+  }
+
   // Validates and starts a workflow.
   Result<store::WorkflowRecord> start_workflow(spec::Object wf, const std::string& ns) {
     if (wf.metadata.name.empty() && wf.metadata.generate_name.empty()) {
       return invalid("workflow.metadata needs name or generateName");
+    }
+    if (!wf.metadata.name.empty()) {
+      if (Status st = check_name("workflow.metadata.name", wf.metadata.name); !st) return st;
+    } else if (Status st = check_name("workflow.metadata.generateName", wf.metadata.generate_name + "x"); !st) {
+      return st;
     }
     auto templates = templates_for(ns);
     if (!templates) return templates.status();
@@ -282,7 +300,46 @@ struct Server::Impl {
     reply(res, 200, workflow_json(*record, false));
   }
 
-  // The cron thread: CronWorkflows come due about on the second.
+  // ttlStrategy: finished workflows to delete, by when.
+  void add_expiry(const Runner::Expiry& e) {
+    std::lock_guard<std::mutex> guard(ttl_mu);
+    ttl_due.emplace(e.due_ms, std::make_pair(e.namespace_, e.name));
+  }
+
+  // After a start: the finished workflows whose own spec carries a ttlStrategy.
+  void load_expiries() {
+    store::ListQuery q;
+    q.label_selector = "workflows.argoproj.io/completed=true";
+    q.limit = 1000;
+    for (;;) {
+      auto page = store.list_workflows(q);
+      if (!page) return;
+      for (const auto& wf : page->items) {
+        if (wf.object.find("ttlStrategy") == std::string::npos) continue;
+        spec::Decoded d = spec::decode_documents(wf.object, wf.name);
+        if (d.objects.size() != 1) continue;
+        int64_t due = Runner::expiry(d.objects[0].spec, wf.phase, wf.finished_ms);
+        if (due >= 0) add_expiry({wf.namespace_, wf.name, due});
+      }
+      if (page->continue_token.empty()) return;
+      q.continue_token = page->continue_token;
+    }
+  }
+
+  void expire() {
+    std::vector<std::pair<std::string, std::string>> due;
+    {
+      std::lock_guard<std::mutex> guard(ttl_mu);
+      int64_t now = clock.now_ms();
+      while (!ttl_due.empty() && ttl_due.begin()->first <= now) {
+        due.push_back(ttl_due.begin()->second);
+        ttl_due.erase(ttl_due.begin());
+      }
+    }
+    for (const auto& [ns, name] : due) (void)remove_workflow(ns, name);
+  }
+
+  // The cron thread: CronWorkflows come due about on the second; so do ttlStrategy deletions.
   void cron_loop() {
     CronController cron(
         store, clock, cron_mu,
@@ -298,11 +355,14 @@ struct Server::Impl {
                    if (Status st = r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true); !st) return st;
                    return true;
                  }).status();
-        });
+        },
+        [this](const std::string& ns, const std::string& name) { return remove_workflow(ns, name); });
+    load_expiries();
     std::unique_lock<std::mutex> lock(mu);
     while (!stopping) {
       lock.unlock();
       cron.tick();
+      expire();
       lock.lock();
       cron_wake.wait_for(lock, std::chrono::milliseconds(1000 - clock.now_ms() % 1000 + 5), [this] { return stopping; });
     }
@@ -672,7 +732,7 @@ struct Server::Impl {
       reply(res, 200, workflow_json(*wf, true));
     });
     s.Delete(R"(/api/v1/workflows/([^/]+)/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (Status st = store.delete_workflow(req.matches[1], req.matches[2]); !st) return fail(res, st);
+      if (Status st = remove_workflow(req.matches[1], req.matches[2]); !st) return fail(res, st);
       reply(res, 200, Json::object());
     });
 
@@ -824,7 +884,7 @@ struct Server::Impl {
         q.namespace_ = ns_of(req);
         q.label_selector = "workflows.argoproj.io/cron-workflow=" + name_of(req);
         if (auto children = store.list_workflows(q)) {
-          for (const auto& wf : children->items) (void)store.delete_workflow(wf.namespace_, wf.name);
+          for (const auto& wf : children->items) (void)remove_workflow(wf.namespace_, wf.name);
         }
       }
       reply(res, 200, Json::object());

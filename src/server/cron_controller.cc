@@ -52,8 +52,13 @@ int64_t limit_of(const Json& spec, const char* field, int64_t fallback) {
 }  // namespace
 
 CronController::CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit,
-                               Terminate terminate)
-    : store_(store), clock_(clock), lock_(lock), submit_(std::move(submit)), terminate_(std::move(terminate)) {}
+                               Terminate terminate, Remove remove)
+    : store_(store),
+      clock_(clock),
+      lock_(lock),
+      submit_(std::move(submit)),
+      terminate_(std::move(terminate)),
+      remove_(std::move(remove)) {}
 
 Result<int64_t> CronController::next_run(const std::string& cron_json, int64_t after_ms) {
   Json cron = Json::parse(cron_json, nullptr, false);
@@ -104,7 +109,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
       if (!done) {
         active.push_back(wf.name);
       } else if (wf.phase == "Succeeded" ? keep_ok-- <= 0 : keep_failed-- <= 0) {
-        (void)store_.delete_workflow(ns, wf.name);
+        (void)remove_(ns, wf.name);
       }
     }
   }

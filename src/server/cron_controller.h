@@ -32,7 +32,11 @@ class CronController {
   // Stops a running workflow as `argo terminate` does.
   using Terminate = std::function<Status(const std::string& namespace_, const std::string& name)>;
 
-  CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit, Terminate terminate);
+  // Deletes a workflow with its logs.
+  using Remove = std::function<Status(const std::string& namespace_, const std::string& name)>;
+
+  CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit, Terminate terminate,
+                 Remove remove);
 
   // Looks at every CronWorkflow once.
   void tick();
@@ -49,6 +53,7 @@ class CronController {
   std::mutex& lock_;
   Submit submit_;
   Terminate terminate_;
+  Remove remove_;
 };
 
 }  // namespace skiff::server

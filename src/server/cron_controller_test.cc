@@ -49,7 +49,8 @@ class CronTest : public ::testing::Test {
         [this](const std::string&, const std::string& name) {
           terminated.push_back(name);
           return finish(name, "Failed");
-        });
+        },
+        [this](const std::string& ns, const std::string& name) { return store_->delete_workflow(ns, name); });
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

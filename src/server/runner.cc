@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,14 @@ std::string generated_name(const std::string& prefix) {
   return out;
 }
 
+// Names reaching here are checked Kubernetes names (no '/', not "." or ".."); steps'
+// mounts live in their own mount namespaces, so nothing outside the directory is reached.
+void remove_run_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) std::fprintf(stderr, "skiff server: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
+}
+
 bool finished(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error" || phase == "Skipped" || phase == "Omitted";
 }
@@ -55,6 +65,7 @@ struct Runner::Run {
   Dirty dirty;
   std::string uid;
   size_t live_steps = 0;  // started and not yet exited
+  bool deleted = false;   // its record is gone: its run directory goes when it ends
   // After a restart: what the store held, by node id (phase, body).
   std::map<std::string, std::pair<std::string, std::string>> stored;
 };
@@ -119,6 +130,23 @@ Status Runner::retry(const store::WorkflowRecord& record, spec::Object workflow,
   }
   if (record.phase == "Succeeded") return invalid("workflow " + record.name + " Succeeded: there is nothing to retry");
   return restart(record, std::move(workflow), std::move(templates), true);
+}
+
+void Runner::forget(Run& run) {
+  run.deleted = true;
+  run.op->terminate("workflow deleted");
+}
+
+Status Runner::remove(const std::string& namespace_, const std::string& name) {
+  if (Status s = store_.delete_workflow(namespace_, name); !s) return s;
+  for (auto& [uid, run] : runs_) {
+    if (run->context->namespace_ == namespace_ && run->op->workflow_name() == name) {
+      forget(*run);
+      return Status::ok();
+    }
+  }
+  remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
+  return Status::ok();
 }
 
 Runner::Run* Runner::find(const std::string& namespace_, const std::string& name) {
@@ -300,7 +328,7 @@ void Runner::persist_all() {
   }
   // Deleted while running: the run stops; its steps wind down.
   for (const auto& uid : *gone) {
-    if (auto it = runs_.find(uid); it != runs_.end()) it->second->op->terminate("workflow deleted");
+    if (auto it = runs_.find(uid); it != runs_.end()) forget(*it->second);
   }
 }
 
@@ -339,6 +367,14 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
       executor_.kill(run.uid + "/" + kill->node_id, kill->reason);
     }
   }
+}
+
+int64_t Runner::expiry(const spec::WorkflowSpec& spec, const std::string& phase, int64_t finished_ms) {
+  if (!spec.ttl_strategy) return -1;
+  const spec::TtlStrategy& ttl = *spec.ttl_strategy;
+  std::optional<int64_t> secs = phase == "Succeeded" ? ttl.seconds_after_success : ttl.seconds_after_failure;
+  if (!secs) secs = ttl.seconds_after_completion;
+  return secs ? finished_ms + *secs * 1000 : -1;
 }
 
 void Runner::route_started() {
@@ -401,6 +437,13 @@ void Runner::turn(int max_wait_ms) {
   }
   for (auto it = runs_.begin(); it != runs_.end();) {
     if (it->second->op->done() && it->second->live_steps == 0) {
+      const engine::Operator& op = *it->second->op;
+      int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase), op.status().finished_at_ms);
+      if (it->second->deleted) {
+        remove_run_dir(it->second->context->run_dir);
+      } else if (due >= 0) {
+        expiries_.push_back({it->second->context->namespace_, op.workflow_name(), due});
+      }
       it = runs_.erase(it);  // everything it changed was written above
     } else {
       ++it;

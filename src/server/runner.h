@@ -16,6 +16,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/operator.h"
 #include "runtime/executor.h"
@@ -50,6 +52,10 @@ class Runner {
   // `argo stop` (exit handlers still run) and `argo terminate` (they do not).
   Status stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate);
 
+  // Deletes a workflow: its record, nodes and run directory (logs, claims). A running one
+  // is terminated first and its directory goes once its steps have ended.
+  Status remove(const std::string& namespace_, const std::string& name);
+
   // `argo suspend`, `argo resume [--node-field-selector]` and `argo node set` on a running
   // workflow. A workflow-level suspend is kept in the stored definition (spec.suspend) and
   // what was set on Suspend nodes in their stored records, so both outlive a restart.
@@ -60,6 +66,16 @@ class Runner {
 
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
+  // Workflows that finished since the last call and that their ttlStrategy deletes
+  // (secondsAfterCompletion / Success / Failure): when, as epoch ms.
+  struct Expiry {
+    std::string namespace_, name;
+    int64_t due_ms = 0;
+  };
+  std::vector<Expiry> take_expiries() { return std::exchange(expiries_, {}); }
+  // When a finished workflow's ttlStrategy deletes it (-1: never).
+  static int64_t expiry(const spec::WorkflowSpec& spec, const std::string& phase, int64_t finished_ms);
+
   // Workflows not finished yet (or with steps still winding down).
   size_t active() const { return runs_.size(); }
 
@@ -75,6 +91,8 @@ class Runner {
   // Writes every run's changes in one transaction.
   void persist_all();
   void route_started();
+  // Ends a run whose record was deleted while it ran.
+  void forget(Run& run);
   Run* find(const std::string& namespace_, const std::string& name);
   Status keep_suspend_flag(Run& run, bool suspended);
   // After a restart: Suspend nodes the store says were resumed or set get that again.
@@ -86,6 +104,7 @@ class Runner {
   std::string data_dir_;
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
   size_t rotation_ = 0;
+  std::vector<Expiry> expiries_;
 };
 
 }  // namespace skiff::server

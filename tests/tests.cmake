@@ -47,6 +47,9 @@ add_test(NAME server/suspend COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/suspend PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
+add_test(NAME clients/prometheus
+         COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_CLIENTS}/bin/python' '${CMAKE_SOURCE_DIR}/tests/clients/metrics_test.py' '$<TARGET_FILE:skiff>'")
+set_tests_properties(clients/prometheus PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

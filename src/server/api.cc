@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -16,6 +18,7 @@
 #include "runtime/fd.h"
 #include "runtime/step_plan.h"
 #include "server/cron_controller.h"
+#include "server/metrics.h"
 #include "server/runner.h"
 #include "server/tokens.h"
 #include "spec/decode.h"
@@ -187,6 +190,8 @@ struct Server::Impl {
   bool stopping = false;
   std::thread runner_thread, cron_thread;
   std::condition_variable cron_wake;
+  MetricsRegistry metrics;
+  std::atomic<size_t> active_workflows{0};
   std::mutex ttl_mu;
   std::multimap<int64_t, std::pair<std::string, std::string>> ttl_due;  // due ms -> (namespace, name)
   std::mutex cron_mu;  // CronWorkflow read-modify-writes (API and cron thread)
@@ -222,6 +227,7 @@ struct Server::Impl {
 
   void runner_loop() {
     Runner runner(executor, store, clock, options.data_dir);
+    runner.set_metrics(&metrics);
     executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);
     for (;;) {
@@ -242,6 +248,7 @@ struct Server::Impl {
       }
       for (auto& task : batch) task(&runner);
       if (runner.active() > 0) runner.turn(20);
+      active_workflows = runner.active();
       for (const auto& e : runner.take_expiries()) add_expiry(e);
     }
   }
@@ -661,7 +668,7 @@ struct Server::Impl {
       reply(res, 401, {{"code", 16}, {"message", "token not valid"}});
       return R::Handled;
     }
-    static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-templates|cron-workflows)/([^/]+))");
+    static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-events|workflow-templates|cron-workflows|secrets|configmaps)/([^/]+))");
     std::smatch m;
     std::string ns;
     bool scoped = false;
@@ -679,10 +686,53 @@ struct Server::Impl {
     return R::Unhandled;
   }
 
+  // GET /metrics: the controller's figures, then the metrics workflows declared.
+  void serve_metrics(httplib::Response& res) {
+    auto phases = store.count_by_phase();
+    if (phases) {
+      for (const char* phase : {"Pending", "Running", "Succeeded", "Failed", "Error"}) {
+        auto it = phases->find(phase);
+        metrics.set_gauge("argo_workflows_gauge", "Workflows by phase, as stored", {{"phase", phase}},
+                          it == phases->end() ? 0 : static_cast<double>(it->second));
+      }
+    }
+    size_t queued;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      queued = queue.size();
+    }
+    metrics.set_gauge("argo_workflows_queue_depth_gauge", "Requests waiting for the runner thread",
+                      {{"queue_name", "runner"}}, static_cast<double>(queued));
+    metrics.set_gauge("skiff_workflows_active", "Workflows the runner is driving (running or winding down)", {},
+                      static_cast<double>(active_workflows.load()));
+    res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  // Counts and times every API request, by method, the path's first three segments (to
+  // keep label values few) and status code.
+  void count_request(const httplib::Request& req, const httplib::Response& res) {
+    std::string route = req.path;
+    size_t cut = 0;
+    for (int i = 0; i < 4 && cut != std::string::npos; ++i) cut = route.find('/', cut + 1);
+    if (cut != std::string::npos) route.resize(cut);
+    if (route.size() > 64) route.resize(64);
+    metrics.add_counter("skiff_api_requests_total", "API requests served", {{"code", std::to_string(res.status)},
+                        {"method", req.method}, {"route", route}});
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
+    metrics.observe("skiff_api_request_duration_seconds", "API request latency (until the handler returned)",
+                    {{"method", req.method}}, secs, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+  }
+  static thread_local std::chrono::steady_clock::time_point request_started;
+
   void routes() {
     httplib::Server& s = *http;
     s.set_payload_max_length(options.max_body);
-    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return authorize(req, res); });
+    s.set_logger([this](const httplib::Request& req, const httplib::Response& res) { count_request(req, res); });
+    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { serve_metrics(res); });
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      request_started = std::chrono::steady_clock::now();
+      return authorize(req, res);
+    });
     s.Get("/api/v1/version", [](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, {{"version", "v3.6.0+skiff"}, {"buildDate", ""}, {"gitCommit", ""}, {"gitTag", "v3.6.0"},
                        {"gitTreeState", "clean"}, {"goVersion", ""}, {"compiler", "skiff"}, {"platform", "linux/amd64"}});
@@ -891,6 +941,8 @@ struct Server::Impl {
     });
   }
 };
+
+thread_local std::chrono::steady_clock::time_point Server::Impl::request_started;
 
 Server::Server(ServerOptions options, store::Store& store, runtime::Executor& executor, const engine::Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(options), store, executor, clock)) {

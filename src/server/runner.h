@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "server/metrics.h"
 #include "runtime/executor.h"
 #include "spec/types.h"
 #include "spec/validate.h"
@@ -64,6 +65,9 @@ class Runner {
   Result<int> set_nodes(const std::string& namespace_, const std::string& name, const std::string& selector,
                         const engine::NodeUpdate& update);
 
+  // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
+  void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
+
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
   // Workflows that finished since the last call and that their ttlStrategy deletes
@@ -105,6 +109,7 @@ class Runner {
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
   size_t rotation_ = 0;
   std::vector<Expiry> expiries_;
+  MetricsRegistry* metrics_ = nullptr;
 };
 
 }  // namespace skiff::server

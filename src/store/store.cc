@@ -324,6 +324,18 @@ Status Store::delete_workflow(const std::string& namespace_, const std::string& 
   });
 }
 
+Result<std::map<std::string, int64_t>> Store::count_by_phase() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto rows = db_->query("SELECT phase, COUNT(*) FROM workflows GROUP BY phase", {});
+  if (!rows) return rows.status();
+  std::map<std::string, int64_t> out;
+  for (const auto& row : *rows) {
+    std::string phase = row[0].value_or("");
+    out[phase.empty() ? "Pending" : phase] += std::atoll(row[1].value_or("0").c_str());
+  }
+  return out;
+}
+
 Status Store::set_workflow_object(const std::string& uid, const std::string& object) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Status s = db_->exec("UPDATE workflows SET object = ?, version = version + 1 WHERE uid = ?", {object, uid});

@@ -78,6 +78,8 @@ class Store {
   Result<WorkflowPage> list_workflows(const ListQuery& query);
   // Removes the workflow, its nodes and labels; kNotFound if absent.
   Status delete_workflow(const std::string& namespace_, const std::string& name);
+  // How many workflows are in each phase ("Pending" for those not started).
+  Result<std::map<std::string, int64_t>> count_by_phase();
   // Replaces the stored definition (e.g. spec.suspend after `argo suspend`).
   Status set_workflow_object(const std::string& uid, const std::string& object);
   // One loop turn of a run: the workflow's phase and status, and the nodes that changed

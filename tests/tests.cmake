@@ -50,6 +50,9 @@ set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240
 add_test(NAME clients/prometheus
          COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_CLIENTS}/bin/python' '${CMAKE_SOURCE_DIR}/tests/clients/metrics_test.py' '$<TARGET_FILE:skiff>'")
 set_tests_properties(clients/prometheus PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
+add_test(NAME server/secrets COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/secrets_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(server/secrets PROPERTIES LABELS "e2e;server;container" TIMEOUT 120 FIXTURES_REQUIRED registry)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -2,12 +2,9 @@
 // REST API: submit, list, get, logs, wait, watch, delete, retry, resubmit, stop,
 // terminate, suspend, resume, node set, template create|list|get|delete|lint and
 // cron create|list|get|delete|suspend|resume|lint.
-//
-// Where and who: --argo-server HOST:PORT (ARGO_SERVER, default localhost:2746), --secure
-// (ARGO_SECURE, default true as in the argo CLI), -k (ARGO_INSECURE_SKIP_VERIFY),
-// --token (ARGO_TOKEN, with or without "Bearer "), -n (ARGO_NAMESPACE, default "default").
+// Where and who: see api_client.h; -n (ARGO_NAMESPACE, default "default").
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
+#include <curl/curl.h>  // curl_easy_escape
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,6 +18,7 @@
 #include <map>
 #include <unistd.h>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/load.h"
 #include "server/cron_controller.h"
@@ -28,14 +26,10 @@
 namespace skiff::cli {
 namespace {
 
-using Json = nlohmann::ordered_json;
 
 struct ClientFlags {
-  std::string server;
-  std::string token;
+  Connection conn = connection_from_env();
   std::string namespace_;
-  bool secure = true;
-  bool insecure = false;
   std::string output;
   std::vector<std::string> args;
   std::vector<std::string> parameters;
@@ -47,110 +41,6 @@ struct ClientFlags {
   std::string node_selector;
   std::string phase, message;
   std::vector<std::string> output_parameters;
-};
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-bool env_true(const char* name, bool fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  return std::string(v) == "true" || std::string(v) == "1";
-}
-
-class Api {
- public:
-  explicit Api(const ClientFlags& f) {
-    std::string host = f.server.empty() ? env_or("ARGO_SERVER", "localhost:2746") : f.server;
-    if (host.find("://") == std::string::npos) host = (f.secure ? "https://" : "http://") + host;
-    base_ = host;
-    std::string token = f.token.empty() ? env_or("ARGO_TOKEN", "") : f.token;
-    if (!token.empty() && token.rfind("Bearer ", 0) != 0) token = "Bearer " + token;
-    auth_ = token;
-    insecure_ = f.insecure;
-  }
-
-  // Sends a request; a JSON error body becomes a Status with its message.
-  Result<Json> call(const std::string& method, const std::string& path, const Json* body = nullptr) {
-    std::string out;
-    long status = 0;
-    Status s = perform(method, path, body, [&](const char* d, size_t n) {
-      if (out.size() < (64u << 20)) out.append(d, n);
-      return true;
-    }, &status);
-    if (!s) return s;
-    Json j = Json::parse(out.empty() ? "{}" : out, nullptr, false);
-    if (status >= 400) {
-      std::string message = j.is_object() && j.contains("message") ? j["message"].get<std::string>() : out;
-      Code code = status == 404 ? Code::kNotFound : status == 409 ? Code::kAlreadyExists
-                : status == 400 ? Code::kInvalid : Code::kFailed;
-      return Status(code, message + " (HTTP " + std::to_string(status) + ")");
-    }
-    if (j.is_discarded()) return Status(Code::kFailed, "the server answered with something that is not JSON");
-    return j;
-  }
-
-  // Streams a response line by line (Argo's log stream).
-  Status stream(const std::string& path, const std::function<void(const std::string&)>& line) {
-    std::string partial;
-    long status = 0;
-    Status s = perform("GET", path, nullptr, [&](const char* d, size_t n) {
-      partial.append(d, n);
-      for (size_t nl; (nl = partial.find('\n')) != std::string::npos;) {
-        line(partial.substr(0, nl));
-        partial.erase(0, nl + 1);
-      }
-      return true;
-    }, &status);
-    if (s && status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(status) + ": " + partial);
-    return s;
-  }
-
- private:
-  using Sink = std::function<bool(const char*, size_t)>;
-  static size_t on_data(char* d, size_t size, size_t n, void* user) {
-    return (*static_cast<Sink*>(user))(d, size * n) ? size * n : 0;
-  }
-
-  Status perform(const std::string& method, const std::string& path, const Json* body, Sink sink, long* status) {
-    CURL* curl = curl_easy_init();
-    if (!curl) return internal_error("cannot initialise libcurl");
-    std::string url = base_ + path;
-    std::string payload = body ? body->dump() : "";
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    if (!auth_.empty()) headers = curl_slist_append(headers, ("Authorization: " + auth_).c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    if (body) {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-    }
-    if (insecure_) {
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    CURLcode rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) {
-      std::string hint = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION
-                             ? " (a plain-HTTP server wants --secure=false; a self-signed certificate -k)"
-                             : "";
-      return Status(Code::kUnavailable, base_ + ": " + curl_easy_strerror(rc) + hint);
-    }
-    return Status::ok();
-  }
-
-  std::string base_, auth_;
-  bool insecure_ = false;
 };
 
 std::string ns_of(const ClientFlags& f) { return f.namespace_.empty() ? env_or("ARGO_NAMESPACE", "default") : f.namespace_; }
@@ -219,7 +109,7 @@ void print_workflow(const Json& wf, const std::string& output) {
 }
 
 // Polls until the workflow ends; prints each phase change when `verbose`.
-Result<Json> wait_for(Api& api, const std::string& ns, const std::string& name, bool verbose) {
+Result<Json> wait_for(ApiClient& api, const std::string& ns, const std::string& name, bool verbose) {
   std::string last;
   for (;;) {
     auto wf = api.call("GET", "/api/v1/workflows/" + ns + "/" + name);
@@ -233,7 +123,7 @@ Result<Json> wait_for(Api& api, const std::string& ns, const std::string& name, 
 }
 
 // `argo watch`: the workflow shown again whenever it changes, until it ends.
-Result<Json> watch(Api& api, const std::string& ns, const std::string& name) {
+Result<Json> watch(ApiClient& api, const std::string& ns, const std::string& name) {
   std::string last;
   bool tty = isatty(STDOUT_FILENO);
   for (;;) {
@@ -254,7 +144,7 @@ Result<Json> watch(Api& api, const std::string& ns, const std::string& name) {
 
 // `argo node set NAME --node-field-selector S [--output-parameter k=v] [--phase P] [--message M]`.
 int node_set(const ClientFlags& f) {
-  Api api(f);
+  ApiClient api(f.conn);
   if (f.node_selector.empty()) return fail(invalid("node set needs --node-field-selector, e.g. displayName=approve"));
   Json outputs = Json::object();
   for (const auto& kv : f.output_parameters) {
@@ -270,7 +160,7 @@ int node_set(const ClientFlags& f) {
   return kExitOk;
 }
 
-int stream_logs(Api& api, const std::string& ns, const std::string& name, bool follow) {
+int stream_logs(ApiClient& api, const std::string& ns, const std::string& name, bool follow) {
   Status s = api.stream("/api/v1/workflows/" + ns + "/" + name + "/log?logOptions.container=main" +
                             (follow ? "&logOptions.follow=true" : ""),
                         [](const std::string& line) {
@@ -284,7 +174,7 @@ int stream_logs(Api& api, const std::string& ns, const std::string& name, bool f
 }
 
 int submit(const ClientFlags& f) {
-  Api api(f);
+  ApiClient api(f.conn);
   std::string ns = ns_of(f);
   std::vector<std::string> names;
   auto params = load_parameters(f.parameters, "");
@@ -351,7 +241,7 @@ int submit(const ClientFlags& f) {
 }
 
 int list(const ClientFlags& f) {
-  Api api(f);
+  ApiClient api(f.conn);
   std::string path = "/api/v1/workflows/" + ns_of(f);
   if (!f.selector.empty()) {
     char* escaped = curl_easy_escape(nullptr, f.selector.c_str(), static_cast<int>(f.selector.size()));
@@ -380,7 +270,7 @@ int list(const ClientFlags& f) {
 
 // get, wait, delete, retry, resubmit, stop, terminate: one workflow name each.
 int on_each(const ClientFlags& f, const std::string& verb) {
-  Api api(f);
+  ApiClient api(f.conn);
   std::string ns = ns_of(f);
   if (f.args.empty()) return fail(invalid(verb + " needs a workflow name"));
   int rc = kExitOk;
@@ -462,7 +352,7 @@ void print_crons(const Json& page) {
 }
 
 int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& verb) {
-  Api api(f);
+  ApiClient api(f.conn);
   std::string base = std::string("/api/v1/") + what.path + "/" + ns_of(f);
   if (verb == "list") {
     auto page = api.call("GET", base);
@@ -532,14 +422,9 @@ int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& 
 
 void add_client_commands(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ClientFlags>();
-  f->secure = env_true("ARGO_SECURE", true);
-  f->insecure = env_true("ARGO_INSECURE_SKIP_VERIFY", false);
   auto common = [f](CLI::App* c) {
-    c->add_option("-s,--argo-server", f->server, "HOST:PORT of the server (ARGO_SERVER, default localhost:2746)");
-    c->add_option("--token", f->token, "API token (ARGO_TOKEN)");
+    add_connection_flags(c, f->conn);
     c->add_option("-n,--namespace", f->namespace_, "namespace (ARGO_NAMESPACE, default \"default\")");
-    c->add_option("--secure", f->secure, "use HTTPS (ARGO_SECURE, default true)");
-    c->add_flag("-k,--insecure-skip-verify", f->insecure, "accept any server certificate (ARGO_INSECURE_SKIP_VERIFY)");
     c->add_option("-o,--output", f->output, "json | yaml | name | wide");
   };
   auto* s = app.add_subcommand("submit", "submit workflows to a server");
@@ -559,7 +444,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   logs->add_option("name", f->args, "workflow name")->required();
   logs->add_flag("-f,--follow", f->follow, "keep streaming until the workflow ends");
   logs->callback([f, exit_code] {
-    Api api(*f);
+    ApiClient api(f->conn);
     *exit_code = stream_logs(api, ns_of(*f), f->args[0], f->follow);
   });
   for (const char* verb : {"get", "wait", "watch", "delete", "retry", "resubmit", "stop", "terminate", "suspend", "resume"}) {

@@ -1,15 +1,19 @@
-// skiff secret|configmap create|ls|rm: the local store that steps read through secret and
-// configMap volumes, env valueFrom/envFrom and imagePullSecrets. Values are never printed.
+// skiff secret|configmap create|ls|rm: the store that steps read through secret and
+// configMap volumes, env valueFrom/envFrom and imagePullSecrets — the local one (--data),
+// or a server's through its API when -s/--argo-server is given. Values are never printed.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include "runtime/fd.h"
 #include "runtime/registry.h"
 #include "runtime/secret_store.h"
+#include "util/base64.h"
 
 namespace skiff::cli {
 namespace {
@@ -24,7 +28,25 @@ struct SecretFlags {
   std::string data_dir;
   std::string docker_server, docker_username, docker_password, docker_email;
   bool replace = false;
+  Connection conn = connection_from_env();  // used when conn.server is set
 };
+
+bool remote(const SecretFlags& f) { return !f.conn.server.empty(); }
+
+std::string api_path(ConfigKind kind, const SecretFlags& f) {
+  return std::string("/api/v1/") + (kind == ConfigKind::kSecret ? "secrets/" : "configmaps/") + f.namespace_;
+}
+
+// Through the server: values go base64 in `data`, as Kubernetes takes them.
+Status create_remote(ConfigKind kind, const SecretFlags& f, const std::string& name, const runtime::ConfigObject& obj) {
+  ApiClient api(f.conn);
+  Json o = {{"metadata", {{"name", name}}}, {"data", Json::object()}};
+  if (kind == ConfigKind::kSecret) o["type"] = obj.type;
+  for (const auto& [k, v] : obj.data) o["data"][k] = kind == ConfigKind::kSecret ? base64_encode(v) : v;
+  Json body = {{kind == ConfigKind::kSecret ? "secret" : "configMap", o}};
+  auto r = f.replace ? api.call("PUT", api_path(kind, f) + "/" + name, &body) : api.call("POST", api_path(kind, f), &body);
+  return r.status();
+}
 
 std::string data_of(const SecretFlags& f) { return f.data_dir.empty() ? default_data_dir() : f.data_dir; }
 
@@ -69,16 +91,31 @@ int create(ConfigKind kind, const SecretFlags& f) {
     obj.data[key] = std::move(*content);
   }
   if (obj.data.empty()) return fail(invalid("nothing to store: give --from-literal or --from-file"));
-  if (Status s = runtime::write_config_object(data_of(f), kind, f.namespace_, args[0], obj, f.replace); !s) {
-    return fail(s);
-  }
+  Status s = remote(f) ? create_remote(kind, f, args[0], obj)
+                       : runtime::write_config_object(data_of(f), kind, f.namespace_, args[0], obj, f.replace);
+  if (!s) return fail(s);
   std::printf("%s/%s created\n", runtime::kind_name(kind), args[0].c_str());
   return kExitOk;
 }
 
 int list(ConfigKind kind, const SecretFlags& f) {
+  std::map<std::string, runtime::ConfigObject> objects;
+  if (remote(f)) {
+    ApiClient api(f.conn);
+    auto page = api.call("GET", api_path(kind, f));
+    if (!page) return fail(page.status());
+    for (const auto& item : page->value("items", Json::array())) {
+      runtime::ConfigObject& obj = objects[item["metadata"].value("name", "")];
+      obj.type = item.value("type", "");
+      for (const auto& k : item.value("keys", Json::array())) obj.data[k.get<std::string>()];
+      const Json data = item.value("data", Json::object());  // named: items() would outlive a temporary
+      for (const auto& [k, v] : data.items()) obj.data[k];
+    }
+  } else {
+    objects = runtime::list_config_objects(data_of(f), kind, f.namespace_);
+  }
   std::printf("%-40s %-34s %s\n", "NAME", "TYPE", "KEYS");
-  for (const auto& [name, obj] : runtime::list_config_objects(data_of(f), kind, f.namespace_)) {
+  for (const auto& [name, obj] : objects) {
     std::string keys;
     for (const auto& [k, v] : obj.data) keys += (keys.empty() ? "" : ",") + k;
     std::printf("%-40s %-34s %s\n", name.c_str(), kind == ConfigKind::kSecret ? obj.type.c_str() : "-", keys.c_str());
@@ -89,7 +126,9 @@ int list(ConfigKind kind, const SecretFlags& f) {
 int remove(ConfigKind kind, const SecretFlags& f) {
   int rc = kExitOk;
   for (const auto& name : f.args) {
-    if (Status s = runtime::delete_config_object(data_of(f), kind, f.namespace_, name); !s) {
+    Status s = remote(f) ? ApiClient(f.conn).call("DELETE", api_path(kind, f) + "/" + name).status()
+                         : runtime::delete_config_object(data_of(f), kind, f.namespace_, name);
+    if (!s) {
       rc = fail(s);
     } else {
       std::printf("%s/%s deleted\n", runtime::kind_name(kind), name.c_str());
@@ -106,6 +145,7 @@ void add_kind(CLI::App& app, int* exit_code, ConfigKind kind) {
   auto common = [&](CLI::App* sub) {
     sub->add_option("-n,--namespace", f->namespace_, "namespace (default \"default\")");
     sub->add_option("--data", f->data_dir, "data directory (default $SKIFF_DATA or ~/.local/state/skiff)");
+    add_connection_flags(sub, f->conn);
   };
   auto* c = cmd->add_subcommand("create", secret ? "create a secret: [generic|docker-registry] NAME" : "create a config map");
   c->add_option("args", f->args, "[generic|docker-registry] NAME")->required();

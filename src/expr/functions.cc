@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace skiff::expr::detail {
@@ -74,41 +75,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     if (s.size() > kMaxString) break;
   }
   return s;
-}
-
-const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string b64enc(const std::string& in) {
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kB64[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(kB64[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
-Result<std::string> b64dec(const std::string& in) {
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=') break;
-    const char* p = std::strchr(kB64, c);
-    if (!p || !c) return invalid("b64dec: not base64");
-    val = (val << 6) + static_cast<int>(p - kB64);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 Status arity(const std::string& f, const std::vector<Value>& a, size_t lo, size_t hi) {
@@ -365,8 +331,8 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
     int64_t to = e->get<int64_t>() < 0 ? s.size() : std::clamp<int64_t>(e->get<int64_t>(), from, s.size());
     return Value(s.substr(from, to - from));
   }
-  if (name == "b64enc") { ARGS(1, 1); return Value(b64enc(str(a[0]))); }
-  if (name == "b64dec") { ARGS(1, 1); auto d = b64dec(str(a[0])); if (!d) return d.status(); return Value(*d); }
+  if (name == "b64enc") { ARGS(1, 1); return Value(base64_encode(str(a[0]))); }
+  if (name == "b64dec") { ARGS(1, 1); auto d = base64_decode(str(a[0])); if (!d) return d.status().with_context("b64dec"); return Value(*d); }
   if (name == "list") return Value(a);
   if (name == "dict") {
     Value out = Value::object();

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace skiff::runtime {
@@ -42,29 +43,6 @@ std::string host_of(std::string url) {
   if (size_t slash = url.find('/'); slash != std::string::npos) url.resize(slash);
   if (url == "index.docker.io" || url == "registry-1.docker.io") return "docker.io";
   return url;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-Result<std::string> unbase64(std::string in) {
-  in.erase(std::remove_if(in.begin(), in.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
-           in.end());
-  if (in.size() % 4 != 0) return invalid("not valid base64");
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return invalid("not valid base64");
-  size_t len = static_cast<size_t>(n);
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
 }
 
 class Sha256 {
@@ -249,7 +227,7 @@ Status load_docker_config_text(RegistryConfig* config, const std::string& text, 
     if (!entry.is_object()) return invalid(origin + ": .auths[\"" + it.key() + "\"] must be an object");
     RegistryCredentials creds;
     if (entry.contains("auth") && entry["auth"].is_string() && !entry["auth"].get<std::string>().empty()) {
-      auto decoded = unbase64(entry["auth"].get<std::string>());
+      auto decoded = base64_decode(entry["auth"].get<std::string>());
       size_t colon = decoded ? decoded->find(':') : std::string::npos;
       if (!decoded || colon == std::string::npos) {
         return invalid(origin + ": .auths[\"" + it.key() + "\"].auth must be base64 of \"user:password\"");
@@ -408,7 +386,7 @@ struct RegistryClient::Impl {
     auto [scheme, params] = parse_challenge(challenge);
     auto creds = config.auths.find(ep.host);
     bool have = creds != config.auths.end();
-    std::string basic = have ? "Basic " + base64(creds->second.username + ":" + creds->second.password) : "";
+    std::string basic = have ? "Basic " + base64_encode(creds->second.username + ":" + creds->second.password) : "";
     if (scheme == "basic") {
       if (!have) {
         return Status(Code::kFailed, "registry " + ep.host + " needs a username and password: add them to a docker "

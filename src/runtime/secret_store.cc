@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "util/base64.h"
 
 namespace skiff::runtime {
 namespace {
@@ -16,48 +17,6 @@ using Json = nlohmann::json;
 
 std::string dir_of(const std::string& data_dir, ConfigKind kind, const std::string& ns) {
   return data_dir + (kind == ConfigKind::kSecret ? "/secrets/" : "/configmaps/") + ns;
-}
-
-std::string encode(const std::string& raw) {
-  // JSON strings cannot hold arbitrary bytes; store base64 as Kubernetes does.
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < raw.size(); i += 3) {
-    unsigned v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8) | uint8_t(raw[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == raw.size()) {
-    unsigned v = uint8_t(raw[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == raw.size()) {
-    unsigned v = (uint8_t(raw[i]) << 16) | (uint8_t(raw[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-Result<std::string> decode(const std::string& text) {
-  auto index = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (text.size() % 4) return invalid("not base64");
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    for (int k = 0; k < 4; ++k) v[k] = text[i + k] == '=' ? 0 : index(text[i + k]);
-    if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0) return invalid("not base64");
-    unsigned n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out += static_cast<char>(n >> 16);
-    if (text[i + 2] != '=') out += static_cast<char>((n >> 8) & 255);
-    if (text[i + 3] != '=') out += static_cast<char>(n & 255);
-  }
-  return out;
 }
 
 }  // namespace
@@ -99,7 +58,7 @@ Result<ConfigObject> read_config_object(const std::string& data_dir, ConfigKind 
     Json doc = Json::parse(*text);
     obj.type = doc.value("type", "Opaque");
     for (auto it = doc["data"].begin(); it != doc["data"].end(); ++it) {
-      auto raw = decode(it.value().get<std::string>());
+      auto raw = base64_decode(it.value().get<std::string>());
       if (!raw) return internal_error(path + ": key " + it.key() + " is not base64");
       obj.data[it.key()] = std::move(*raw);
     }
@@ -116,7 +75,7 @@ Status write_config_object(const std::string& data_dir, ConfigKind kind, const s
   Json doc = {{"type", object.type}, {"data", Json::object()}};
   for (const auto& [k, v] : object.data) {
     if (Status s = check_data_key(kind_name(kind), k); !s) return s;
-    doc["data"][k] = encode(v);
+    doc["data"][k] = base64_encode(v);
   }
   std::string dir = dir_of(data_dir, kind, ns);
   if (Status s = make_dirs(dir); !s) return s;

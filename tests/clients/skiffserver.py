@@ -14,17 +14,19 @@ def free_port():
 
 
 class Server:
-    """A host-executor server without client auth over `data`; restartable on the same port."""
+    """A server over `data` (host executor and no client auth unless told); restartable on
+    the same port. With a `token`, requests carry it."""
 
-    def __init__(self, skiff, data, *extra):
+    def __init__(self, skiff, data, *extra, executor="host", auth="server", token=None):
         self.skiff, self.data, self.extra = skiff, data, list(extra)
+        self.executor, self.auth, self.token = executor, auth, token
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
     def start(self):
         self.proc = subprocess.Popen([self.skiff, "server", "--data", self.data, "--port", str(self.port),
-                                      "--executor", "host", "--auth-mode", "server", *self.extra],
+                                      "--executor", self.executor, "--auth-mode", self.auth, *self.extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(200):
             try:
@@ -43,9 +45,11 @@ class Server:
         self.proc = None
         return out
 
-    def call(self, method, path, body=None, raw=False):
+    def call(self, method, path, body=None, raw=False, token=None):
         req = urllib.request.Request(self.base + path, method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
+        if token or self.token:
+            req.add_header("Authorization", "Bearer " + (token or self.token))
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 text = r.read().decode()

@@ -1,0 +1,35 @@
+// What every route handler shares: JSON replies, errors in Argo Server's shape (HTTP status
+// plus a gRPC-style {"code", "message"} body, mapped from Status codes in one place),
+// request bodies, Kubernetes names and query parameters. Stateless; any thread.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace skiff::server {
+
+using Json = nlohmann::ordered_json;
+
+void reply(httplib::Response& res, int status, const Json& body);
+// The error as Argo Server returns it: 400 kInvalid, 404 kNotFound, 409 kAlreadyExists...
+void fail(httplib::Response& res, const Status& s);
+// The body as a JSON object, or kInvalid.
+Result<Json> parse_body(const httplib::Request& req);
+
+// A Kubernetes name (RFC 1123 subdomain): lowercase letters, digits, '-' and '.', starting
+// and ending with a letter or digit — never "." or "..", which matters as names become paths.
+bool valid_name(const std::string& n);
+Status check_name(const std::string& what, const std::string& n);
+
+std::vector<std::string> split_csv_by(const std::string& s, char sep);
+std::vector<std::string> split_csv(const std::string& s);
+// A query parameter, split at its first '=' (selectors such as "a=b" may arrive without
+// escaping) and URL-decoded; "" when absent.
+std::string query(const httplib::Request& req, const std::string& name);
+
+}  // namespace skiff::server

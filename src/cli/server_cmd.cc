@@ -22,6 +22,7 @@ struct ServerFlags {
   std::string db;
   std::string host = "127.0.0.1";
   int port = 2746;
+  size_t max_steps = 0;
   std::string executor;
   std::string auth_mode = "client";
   bool allow_remote_without_auth = false;
@@ -81,6 +82,7 @@ int serve(const ServerFlags& f) {
   options.port = f.port;
   options.data_dir = data;
   options.require_token = f.auth_mode == "client";
+  options.max_steps = f.max_steps;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;
@@ -139,6 +141,8 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", f->db, "sqlite:PATH (default <data>/skiff.db) or postgres://USER@HOST:PORT/DB");
   cmd->add_option("--host", f->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", f->port, "port (default 2746; 0 picks a free one)");
+  cmd->add_option("--max-steps", f->max_steps,
+                  "at most N steps running at once, free slots going to workflows in turn (default 0: no limit)");
   cmd->add_option("--executor", f->executor, "container (default when runc is usable) or host")
       ->check(CLI::IsMember({"host", "container"}));
   cmd->add_option("--auth-mode", f->auth_mode, "client (default): Bearer tokens from `skiff token create`; server: none, loopback only")

@@ -158,6 +158,7 @@ struct Server::Impl {
   void runner_loop() {
     Runner runner(executor, store, clock, options.data_dir);
     runner.set_metrics(&metrics);
+    runner.set_max_steps(options.max_steps);
     executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);
     for (;;) {

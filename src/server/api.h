@@ -25,6 +25,7 @@ struct ServerOptions {
   std::string tls_cert, tls_key;   // both set: HTTPS
   size_t max_body = 8 << 20;       // request size limit
   bool require_token = true;       // --auth-mode client: Bearer tokens (tokens.h)
+  size_t max_steps = 0;            // steps running at once across workflows (0: no limit)
 };
 
 class Server {

@@ -72,6 +72,7 @@ struct Runner::Run {
   std::string uid;
   size_t live_steps = 0;  // started and not yet exited
   bool deleted = false;   // its record is gone: its run directory goes when it ends
+  std::deque<engine::StartStep> queued;  // decided, waiting for a step slot
   // After a restart: what the store held, by node id (phase, body).
   std::map<std::string, std::pair<std::string, std::string>> stored;
 };
@@ -360,19 +361,60 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
         run.op->step_exited(exit);
         continue;
       }
-      runtime::StepRequest req;
-      req.workflow = run.context;
-      req.node_id = run.uid + "/" + start->node_id;
-      req.pod_name = std::move(start->pod_name);
-      req.tmpl = std::move(start->tmpl);
-      req.volumes = std::move(start->volumes);
-      req.claims = std::move(start->claims);
-      executor_.start(std::move(req));
-      if (metrics_) metrics_->add_counter("skiff_steps_started_total", "Steps started", {});
-      ++run.live_steps;
-      run.op->step_started(start->node_id);
+      if (max_steps_ > 0 && live_total_ >= max_steps_) {
+        run.queued.push_back(std::move(*start));
+        ++queued_total_;
+        continue;
+      }
+      launch(run, std::move(*start));
     } else if (auto* kill = std::get_if<engine::KillStep>(&action)) {
+      auto queued = std::find_if(run.queued.begin(), run.queued.end(),
+                                 [&](const engine::StartStep& s) { return s.node_id == kill->node_id; });
+      if (queued != run.queued.end()) {  // never started: it ends here (the engine words why)
+        run.queued.erase(queued);
+        --queued_total_;
+        engine::StepExit exit;
+        exit.node_id = kill->node_id;
+        exit.exit_code = -1;
+        run.op->step_exited(exit);
+        continue;
+      }
       executor_.kill(run.uid + "/" + kill->node_id, kill->reason);
+    }
+  }
+}
+
+void Runner::launch(Run& run, engine::StartStep start) {
+  runtime::StepRequest req;
+  req.workflow = run.context;
+  req.node_id = run.uid + "/" + start.node_id;
+  req.pod_name = std::move(start.pod_name);
+  req.tmpl = std::move(start.tmpl);
+  req.volumes = std::move(start.volumes);
+  req.claims = std::move(start.claims);
+  executor_.start(std::move(req));
+  if (metrics_) metrics_->add_counter("skiff_steps_started_total", "Steps started", {});
+  ++run.live_steps;
+  ++live_total_;
+  run.op->step_started(start.node_id);
+}
+
+void Runner::dispatch() {
+  if (queued_total_ == 0 || live_total_ >= max_steps_) return;
+  std::vector<Run*> waiting;
+  for (auto& [uid, run] : runs_) {
+    if (!run->queued.empty()) waiting.push_back(run.get());
+  }
+  // One step per workflow per round, the first workflow moving on each time.
+  size_t first = dispatch_cursor_++ % waiting.size();
+  while (queued_total_ > 0 && live_total_ < max_steps_) {
+    for (size_t i = 0; i < waiting.size() && live_total_ < max_steps_; ++i) {
+      Run& run = *waiting[(first + i) % waiting.size()];
+      if (run.queued.empty()) continue;
+      engine::StartStep next = std::move(run.queued.front());
+      run.queued.pop_front();
+      --queued_total_;
+      launch(run, std::move(next));
     }
   }
 }
@@ -410,6 +452,7 @@ void Runner::turn(int max_wait_ms) {
       if (it == runs_.end()) continue;
       Run& run = *it->second;
       if (run.live_steps > 0) --run.live_steps;
+      if (live_total_ > 0) --live_total_;
       result.node_id = result.node_id.substr(slash + 1);
       engine::StepExit exit;
       exit.node_id = std::move(result.node_id);
@@ -445,9 +488,10 @@ void Runner::turn(int max_wait_ms) {
       if (!actions.empty()) decided.emplace_back(run, std::move(actions));
     }
     persist_all();
-    if (decided.empty()) break;
+    if (decided.empty() && (queued_total_ == 0 || live_total_ >= max_steps_)) break;
     worked = true;
     for (auto& [run, actions] : decided) carry_out(*run, std::move(actions));
+    dispatch();
     route_started();
   }
   for (auto it = runs_.begin(); it != runs_.end();) {

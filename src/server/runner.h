@@ -5,8 +5,9 @@
 // them. One turn: wait for step events (or the earliest timer), hand them to their
 // operators, fire due timers, write every workflow's changed nodes and status to the store
 // (one transaction per workflow), and only then carry out the turn's actions — so a step
-// never starts before the decision to start it is on disk. Workflows take turns at
-// starting their steps from a rotating first one, so a huge DAG cannot starve the rest.
+// never starts before the decision to start it is on disk. With a step limit
+// (set_max_steps), steps beyond it wait in their workflow's queue and free slots go to the
+// workflows in turn (round robin), so a huge DAG cannot starve the rest.
 // Single-threaded: one thread calls add() and turn().
 #pragma once
 
@@ -65,6 +66,9 @@ class Runner {
   Result<int> set_nodes(const std::string& namespace_, const std::string& name, const std::string& selector,
                         const engine::NodeUpdate& update);
 
+  // At most `n` steps running at once across all workflows (0: no limit).
+  void set_max_steps(size_t n) { max_steps_ = n; }
+
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
 
@@ -95,6 +99,10 @@ class Runner {
   // Writes every run's changes in one transaction.
   void persist_all();
   void route_started();
+  // Starts a step through the executor (the slot is free).
+  void launch(Run& run, engine::StartStep start);
+  // Hands free slots to queued steps, one workflow at a time.
+  void dispatch();
   // Ends a run whose record was deleted while it ran.
   void forget(Run& run);
   Run* find(const std::string& namespace_, const std::string& name);
@@ -108,6 +116,10 @@ class Runner {
   std::string data_dir_;
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
   size_t rotation_ = 0;
+  size_t max_steps_ = 0;
+  size_t live_total_ = 0;  // steps given to the executor and not yet exited
+  size_t queued_total_ = 0;
+  size_t dispatch_cursor_ = 0;
   std::vector<Expiry> expiries_;
   MetricsRegistry* metrics_ = nullptr;
 };

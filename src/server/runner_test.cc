@@ -151,5 +151,50 @@ spec:
   EXPECT_NE(nlohmann::json::parse(failed->status)["message"].get<std::string>().find("exit code 3"), std::string::npos);
 }
 
+// With one step slot, a workflow submitted behind a wide one gets the next free slot in
+// turn instead of waiting for all of the wide one's steps.
+TEST_F(RunnerTest, StepSlotsGoToWorkflowsInTurn) {
+  runner_->set_max_steps(1);
+  spec::Object wide = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wide}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: nap}
+          - {name: b, template: nap}
+          - {name: c, template: nap}
+          - {name: d, template: nap}
+          - {name: e, template: nap}
+    - name: nap
+      container: {image: busybox, command: [sleep, "0.2"]}
+)");
+  spec::Object small = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: small}
+spec:
+  entrypoint: one
+  templates:
+    - name: one
+      container: {image: busybox, command: [sleep, "0.2"]}
+)");
+  ASSERT_TRUE(runner_->add(wide, {}, {}).is_ok());
+  runner_->turn(0);  // the wide one takes the slot; four of its steps wait
+  ASSERT_TRUE(runner_->add(small, {}, {}).is_ok());
+  run_all();
+  auto w = store_->get_workflow("default", "wide");
+  auto s = store_->get_workflow("default", "small");
+  ASSERT_TRUE(w.is_ok() && s.is_ok());
+  EXPECT_EQ(w->phase, "Succeeded");
+  EXPECT_EQ(s->phase, "Succeeded");
+  // small ran second (after a), long before the wide one's last step.
+  EXPECT_LT(s->finished_ms + 400, w->finished_ms) << "small " << s->finished_ms << " wide " << w->finished_ms;
+}
+
 }  // namespace
 }  // namespace skiff::server

@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -21,6 +20,7 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/load.h"
+#include "engine/workflow_json.h"
 #include "server/cron_controller.h"
 
 namespace skiff::cli {
@@ -240,6 +240,10 @@ int submit(const ClientFlags& f) {
   return rc;
 }
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 int list(const ClientFlags& f) {
   ApiClient api(f.conn);
   std::string path = "/api/v1/workflows/" + ns_of(f);
@@ -254,16 +258,27 @@ int list(const ClientFlags& f) {
     print_object(*page, f.output);
     return kExitOk;
   }
-  if (f.output != "name") std::printf("%-40s %-10s %-20s %s\n", "NAME", "STATUS", "STARTED", "MESSAGE");
+  bool wide = f.output == "wide";
+  if (f.output != "name") {
+    std::printf("%-40s %-10s %-20s ", "NAME", "STATUS", "STARTED");
+    if (wide) std::printf("%-9s %-8s ", "DURATION", "PROGRESS");
+    std::printf("MESSAGE\n");
+  }
   for (const auto& wf : page->value("items", Json::array())) {
     const Json status = wf.value("status", Json::object());
     std::string name = wf["metadata"].value("name", "");
     if (f.output == "name") {
       std::printf("%s\n", name.c_str());
-    } else {
-      std::printf("%-40s %-10s %-20s %s\n", name.c_str(), phase_of(wf).c_str(),
-                  status.value("startedAt", std::string()).c_str(), status.value("message", std::string()).c_str());
+      continue;
     }
+    std::printf("%-40s %-10s %-20s ", name.c_str(), phase_of(wf).c_str(), status.value("startedAt", std::string()).c_str());
+    if (wide) {
+      int64_t started = engine::parse_rfc3339(status.value("startedAt", std::string()));
+      int64_t finished = engine::parse_rfc3339(status.value("finishedAt", std::string()));
+      std::string duration = started < 0 ? "-" : fmt::format("{}s", ((finished < 0 ? now_ms() : finished) - started) / 1000);
+      std::printf("%-9s %-8s ", duration.c_str(), status.value("progress", std::string("-")).c_str());
+    }
+    std::printf("%s\n", status.value("message", std::string()).c_str());
   }
   return kExitOk;
 }
@@ -325,20 +340,10 @@ struct Resource {
 constexpr Resource kTemplates{"workflow-templates", "template", spec::Kind::kWorkflowTemplate, "workflowtemplate"};
 constexpr Resource kCrons{"cron-workflows", "cronWorkflow", spec::Kind::kCronWorkflow, "cronworkflow"};
 
-std::string cron_time(int64_t ms) {
-  if (ms < 0) return "-";
-  time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // `cron list` in the argo CLI's columns; the next run is worked out here from the schedule.
 void print_crons(const Json& page) {
   std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", "NAME", "LAST RUN", "NEXT RUN", "SCHEDULE", "TIMEZONE", "SUSPENDED");
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t now = now_ms();
   for (const auto& c : page.value("items", Json::array())) {
     const Json spec = c.value("spec", Json::object());
     std::string schedule = spec.value("schedule", "");
@@ -346,7 +351,7 @@ void print_crons(const Json& page) {
     auto next = server::CronController::next_run(c.dump(), now);
     std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", c["metadata"].value("name", "").c_str(),
                 c.value("status", Json::object()).value("lastScheduledTime", "-").c_str(),
-                next ? cron_time(*next).c_str() : "(bad schedule)", schedule.c_str(), spec.value("timezone", "UTC").c_str(),
+                next ? (*next < 0 ? "-" : engine::rfc3339(*next).c_str()) : "(bad schedule)", schedule.c_str(), spec.value("timezone", "UTC").c_str(),
                 spec.value("suspend", false) ? "true" : "false");
   }
 }

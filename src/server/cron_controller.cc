@@ -1,6 +1,5 @@
 #include "server/cron_controller.h"
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
@@ -16,18 +15,6 @@ using Json = nlohmann::json;
 constexpr char kCronLabel[] = "workflows.argoproj.io/cron-workflow";
 constexpr char kCompletedLabel[] = "workflows.argoproj.io/completed";
 constexpr int kMaxCatchUp = 100000;  // schedule steps walked to find the latest missed run
-
-// "2026-11-29T18:30:00Z" -> epoch ms (-1 when it is not that shape).
-int64_t parse_rfc3339(const std::string& text) {
-  std::tm tm{};
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec) != 6) {
-    return -1;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
 
 Result<std::vector<CronSchedule>> schedules_of(const Json& spec) {
   std::vector<std::string> texts;
@@ -120,7 +107,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
     conditions.push_back({{"type", "SpecError"}, {"status", "True"}, {"message", schedules.status().message()}});
   } else if (!spec.value("suspend", false)) {
     // The latest firing time in (last run, now].
-    int64_t last = status.contains("lastScheduledTime") ? parse_rfc3339(status.value("lastScheduledTime", "")) : -1;
+    int64_t last = status.contains("lastScheduledTime") ? engine::parse_rfc3339(status.value("lastScheduledTime", "")) : -1;
     if (last < 0) last = fresh->created_ms;
     int64_t due = -1;
     for (const auto& s : *schedules) {

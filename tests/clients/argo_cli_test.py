@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The real argo CLI (built from its Go module by scripts/install-test-clients) against
 skiff server over HTTPS with a token, in its REST mode (ARGO_HTTP1=true): submit --watch,
-list, get -o json, logs, template create/list, submit --from --watch, delete. Exits 77 (skipped)
+list, get -o json, logs, template create/list, submit --from --watch, delete, node set,
+resume, wait, cron create/list/suspend/get/resume/delete. Exits 77 (skipped)
 when the CLI could not be built here. Usage: argo_cli_test.py SKIFF ARGO SOURCE_DIR"""
 import json
 import os
@@ -11,6 +12,36 @@ import subprocess
 import sys
 import tempfile
 import time
+
+
+APPROVAL = """apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: approval}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - [{name: approve, template: ask}]
+        - [{name: use, template: echo, arguments: {parameters: [{name: v, value: "{{steps.approve.outputs.parameters.answer}}"}]}}]
+    - name: ask
+      suspend: {}
+      outputs: {parameters: [{name: answer, valueFrom: {supplied: {}}}]}
+    - name: echo
+      inputs: {parameters: [{name: v}]}
+      container: {image: busybox, command: [echo, "answer={{inputs.parameters.v}}"]}
+"""
+
+CRON = """apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  timezone: Europe/Paris
+  workflowSpec:
+    entrypoint: main
+    templates: [{name: main, container: {image: busybox, command: ["true"]}}]
+"""
 
 
 def free_port():
@@ -65,6 +96,37 @@ def main():
                 failures.append(f"submit --from --watch: {out}")
             run("delete", "hello")
             run("get", "hello", expect=1)
+
+            # An approval: suspend node set and resumed by the CLI.
+            approval = os.path.join(data, "approval.yaml")
+            with open(approval, "w") as f:
+                f.write(APPROVAL)
+            run("submit", approval)
+            for _ in range(100):
+                if '"phase":"Running"' in run("get", "approval", "-o", "json").replace(" ", ""):
+                    break
+                time.sleep(0.1)
+            run("node", "set", "approval", "--output-parameter", "answer=yes",
+                "--node-field-selector", "displayName=approve")
+            run("resume", "approval")
+            out = run("wait", "approval")
+            wf = json.loads(run("get", "approval", "-o", "json"))
+            use = [n for n in wf["status"]["nodes"].values() if n["displayName"] == "use"]
+            if wf["status"]["phase"] != "Succeeded" or not use or use[0]["outputs"].get("result") != "answer=yes":
+                failures.append(f"node set + resume: {wf['status']}")
+
+            cron = os.path.join(data, "cron.yaml")
+            with open(cron, "w") as f:
+                f.write(CRON)
+            run("cron", "create", cron)
+            if "nightly" not in run("cron", "list"):
+                failures.append("cron list lacks nightly")
+            run("cron", "suspend", "nightly")
+            got = json.loads(run("cron", "get", "nightly", "-o", "json"))
+            if got["spec"].get("suspend") is not True:
+                failures.append(f"cron suspend: {got['spec']}")
+            run("cron", "resume", "nightly")
+            run("cron", "delete", "nightly")
         finally:
             server.send_signal(signal.SIGTERM)
             out, _ = server.communicate(timeout=30)

@@ -6,20 +6,17 @@ list 10,000 stored workflows (plus the 1,000), one page of all and pages of 500.
 Usage: server_load.py SKIFF [WORKFLOWS] [STORED]"""
 import concurrent.futures as cf
 import json
+import os
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "clients"))
+from skiffserver import free_port, wait_port  # noqa: E402
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, body=None):
@@ -67,12 +64,7 @@ def main():
                                    "--auth-mode", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             start = time.perf_counter()
             with cf.ThreadPoolExecutor(16) as pool:
                 latencies = [lat for _, lat in pool.map(lambda i: call(base, "POST", "/api/v1/workflows/argo",

@@ -5,19 +5,14 @@ unknown names 404, duplicates 409, oversized bodies 413; and `--auth-mode server
 to listen beyond loopback. Usage: api_errors_test.py SKIFF_BINARY"""
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
+from skiffserver import free_port, wait_port
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, body=None, token=None, raw=None):
@@ -59,12 +54,7 @@ def main():
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             expect("version needs no token", call(base, "GET", "/api/v1/version"), 200)
             expect("no token", call(base, "GET", "/api/v1/workflows/argo"), 401, 16, "Bearer")
             expect("unknown token", call(base, "GET", "/api/v1/workflows/argo", token="skiff_" + "0" * 64), 401, 16)

@@ -7,11 +7,12 @@ when the CLI could not be built here. Usage: argo_cli_test.py SKIFF ARGO SOURCE_
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from skiffserver import free_port, wait_port
 
 
 APPROVAL = """apiVersion: argoproj.io/v1alpha1
@@ -44,11 +45,6 @@ spec:
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def main():
     skiff, argo, src = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -72,12 +68,7 @@ def main():
             return p.stdout
 
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             out = run("submit", f"{src}/tests/workflows/basic/hello.yaml", "--watch")
             if "Succeeded" not in out:
                 failures.append(f"submit --watch: {out}")

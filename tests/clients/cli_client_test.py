@@ -5,17 +5,12 @@ ARGO_INSECURE_SKIP_VERIFY. Usage: cli_client_test.py SKIFF_BINARY SOURCE_DIR"""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
+from skiffserver import free_port, wait_port
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -37,12 +32,7 @@ def main():
             return p.stdout if stdout_only else p.stdout + p.stderr
 
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             out = run("template", "create", f"{src}/tests/workflows/refs/ci-pipeline.yaml")
             if out.count("created") != 4:
                 failures.append(f"template create (four templates that refer to each other): {out}")

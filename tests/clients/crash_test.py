@@ -9,20 +9,16 @@ Usage: crash_test.py SKIFF_BINARY"""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+from skiffserver import free_port, wait_port
+
 COUNT = 50
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, body=None):
@@ -34,12 +30,8 @@ def call(base, method, path, body=None):
 def start(skiff, data, port):
     p = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host",
                           "--auth-mode", "server"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
+    if wait_port(port):
+        return p
     raise SystemExit("server did not start")
 
 

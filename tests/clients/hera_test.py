@@ -7,28 +7,22 @@ WorkflowTemplates are created with an AlreadyExists -> update fallback (run twic
 paths run), then a Workflow that names one with workflow_template_ref is created, waited
 for, and its link taken. Usage: hera_test.py SKIFF_BINARY
 """
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 from hera.exceptions import AlreadyExists, NotFound
 from hera.workflows import DAG, Container, Parameter, Workflow, WorkflowTemplate, WorkflowsService
 from hera.workflows.models import WorkflowTemplateRef
 
+from skiffserver import free_port, wait_port
+
 
 # The server's certificate is self-signed (verify_ssl=False, as the reference setup does).
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def templates(ws):
@@ -68,12 +62,7 @@ def main():
                                    "--secure"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             host = f"https://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             ws = WorkflowsService(host=host, namespace="argo", verify_ssl=False, token=token)
             for round_, want in ((1, "created"), (2, "updated")):
                 for wt in templates(ws):

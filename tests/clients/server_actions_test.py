@@ -3,7 +3,6 @@
 `logs [--follow]` do through skiff server's REST API. Usage: server_actions_test.py SKIFF"""
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -11,11 +10,8 @@ import time
 import urllib.error
 import urllib.request
 
+from skiffserver import free_port, wait_port
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Api:
@@ -77,12 +73,7 @@ def main():
                                   text=True)
         api = Api(f"http://127.0.0.1:{port}")
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_port(port)
             check("template", api.call("POST", "/api/v1/workflow-templates/argo", flaky_template(data))[0] == 200)
             st, wf = api.call("POST", "/api/v1/workflows/argo/submit", {
                 "resourceKind": "WorkflowTemplate", "resourceName": "flaky",

@@ -1,4 +1,5 @@
 """Starts `skiff server` on 127.0.0.1 for a test and talks to its REST API (stdlib only)."""
+import contextlib
 import json
 import socket
 import subprocess
@@ -11,6 +12,17 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_port(port, tries=200):
+    """Waits until something listens on 127.0.0.1:port; False if nothing did."""
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 class Server:
@@ -28,12 +40,8 @@ class Server:
         self.proc = subprocess.Popen([self.skiff, "server", "--data", self.data, "--port", str(self.port),
                                       "--executor", self.executor, "--auth-mode", self.auth, *self.extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
+        if wait_port(self.port):
+            return self
         raise AssertionError("skiff server did not start: " + self.stop())
 
     def stop(self, kill=False):
@@ -89,3 +97,19 @@ class Checks:
             print("FAIL", f)
         print(f"{name}: {'ok' if not self.failures else f'{len(self.failures)} failed'}")
         return 1 if self.failures else 0
+
+
+@contextlib.contextmanager
+def running(check, srv):
+    """Runs a test's body against a started `srv`: an exception is a failure; the server is
+    stopped after, and what it printed is shown when something failed. Yields a list that
+    receives that output."""
+    output = []
+    try:
+        yield output
+    except Exception as e:  # noqa: BLE001 - reported as a failure
+        check("no exception", False, f"{type(e).__name__}: {e}")
+    finally:
+        output.append(srv.stop())
+        if check.failures:
+            print(output[-1][-3000:])

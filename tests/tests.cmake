@@ -55,6 +55,8 @@ add_test(NAME server/secrets COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/secrets PROPERTIES LABELS "e2e;server;container" TIMEOUT 120 FIXTURES_REQUIRED registry)
 add_test(NAME server/ttl COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ttl_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/ttl PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ui_serving_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/ui-serving PROPERTIES LABELS "e2e;server" TIMEOUT 60)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

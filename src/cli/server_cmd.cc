@@ -11,6 +11,7 @@
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
 #include "server/api.h"
+#include "server/ui_routes.h"
 #include "server/tls.h"
 #include "server/tokens.h"
 
@@ -23,6 +24,7 @@ struct ServerFlags {
   std::string host = "127.0.0.1";
   int port = 2746;
   size_t max_steps = 0;
+  std::string ui_dir;
   std::string executor;
   std::string auth_mode = "client";
   bool allow_remote_without_auth = false;
@@ -83,6 +85,7 @@ int serve(const ServerFlags& f) {
   options.data_dir = data;
   options.require_token = f.auth_mode == "client";
   options.max_steps = f.max_steps;
+  options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;
@@ -102,6 +105,8 @@ int serve(const ServerFlags& f) {
   std::fprintf(stderr, "skiff server: %s://%s:%d, %s executor, %s store in %s, auth mode %s\n",
                options.tls_cert.empty() ? "http" : "https", f.host.c_str(), f.port, kind.c_str(), (*store)->backend(), data.c_str(),
                f.auth_mode.c_str());
+  std::fprintf(stderr, "skiff server: web UI %s\n",
+               options.ui_dir.empty() ? "not built (see scripts/build; / says how)" : ("from " + options.ui_dir).c_str());
   if (Status s = srv.run(); !s) {
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return kExitInternal;
@@ -141,6 +146,7 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", f->db, "sqlite:PATH (default <data>/skiff.db) or postgres://USER@HOST:PORT/DB");
   cmd->add_option("--host", f->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", f->port, "port (default 2746; 0 picks a free one)");
+  cmd->add_option("--ui", f->ui_dir, "the web UI's files (default: ui/ beside the binary, or ../share/skiff/ui)");
   cmd->add_option("--max-steps", f->max_steps,
                   "at most N steps running at once, free slots going to workflows in turn (default 0: no limit)");
   cmd->add_option("--executor", f->executor, "container (default when runc is usable) or host")

@@ -23,6 +23,7 @@
 #include "server/metrics.h"
 #include "server/runner.h"
 #include "server/tokens.h"
+#include "server/ui_routes.h"
 #include "spec/decode.h"
 #include "spec/validate.h"
 
@@ -726,6 +727,7 @@ struct Server::Impl {
                     "cronWorkflow", true);
     cron_routes();
     add_config_routes(s, options.data_dir);
+    add_ui_routes(s, options.ui_dir);  // the catch-all: last
   }
 
   Status validate(const spec::Object& obj, const std::vector<spec::Object>& templates) {

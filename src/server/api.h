@@ -26,6 +26,7 @@ struct ServerOptions {
   size_t max_body = 8 << 20;       // request size limit
   bool require_token = true;       // --auth-mode client: Bearer tokens (tokens.h)
   size_t max_steps = 0;            // steps running at once across workflows (0: no limit)
+  std::string ui_dir;              // the web UI's build ("" = none: `/` says how to build it)
 };
 
 class Server {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <regex>
@@ -122,6 +123,7 @@ struct Server::Impl {
   std::thread runner_thread, cron_thread;
   std::condition_variable cron_wake;
   MetricsRegistry metrics;
+  EventLog events;
   std::atomic<size_t> active_workflows{0};
   std::mutex ttl_mu;
   std::multimap<int64_t, std::pair<std::string, std::string>> ttl_due;  // due ms -> (namespace, name)
@@ -160,6 +162,7 @@ struct Server::Impl {
     Runner runner(executor, store, clock, options.data_dir);
     runner.set_metrics(&metrics);
     runner.set_max_steps(options.max_steps);
+    runner.set_events(&events);
     executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);
     for (;;) {
@@ -444,6 +447,37 @@ struct Server::Impl {
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
+    // GET /api/v1/stream/events/{ns}: Argo's event stream — {"result": <Kubernetes Event>}
+    // per workflow or node phase change, from those kept in memory (the newest 20,000),
+    // then live. listOptions.fieldSelector=involvedObject.name=NAME picks one workflow.
+    s.Get(R"(/api/v1/stream/events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::string ns = req.matches[1];
+      std::string only;
+      std::string selector = query(req, "listOptions.fieldSelector");
+      if (!selector.empty()) {
+        if (selector.rfind("involvedObject.name=", 0) != 0) {
+          return fail(res, invalid("listOptions.fieldSelector: only involvedObject.name=NAME is supported"));
+        }
+        only = selector.substr(std::strlen("involvedObject.name="));
+      }
+      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+      auto cursor = std::make_shared<int64_t>(0);
+      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
+                                       [this, ns, only, sse, cursor](size_t, httplib::DataSink& sink) {
+        for (;;) {
+          for (const Event& e : events.since(*cursor, ns)) {
+            *cursor = e.seq;
+            if (!only.empty() && e.workflow != only) continue;
+            std::string line = "{\"result\":" + event_json(e) + "}";
+            std::string out = sse ? "data: " + line + "\n\n" : line + "\n";
+            if (!sink.write(out.data(), out.size())) return false;
+          }
+          if (!sink.is_writable()) return false;
+          events.wait(*cursor, 500);
+          if (!sink.is_writable()) return false;
+        }
+      });
+    });
     // GET /api/v1/workflow-events/{ns}: Argo's watch stream — {"result":{"type","object"}}
     // per change (ADDED, MODIFIED, DELETED), as server-sent events when asked, for the
     // workflows the list options select; it runs until the client goes away.
@@ -600,7 +634,7 @@ struct Server::Impl {
       reply(res, 401, {{"code", 16}, {"message", "token not valid"}});
       return R::Handled;
     }
-    static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-events|workflow-templates|cron-workflows|secrets|configmaps)/([^/]+))");
+    static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-events|stream/events|workflow-templates|cron-workflows|secrets|configmaps)/([^/]+))");
     std::smatch m;
     std::string ns;
     bool scoped = false;

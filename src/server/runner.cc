@@ -73,6 +73,8 @@ struct Runner::Run {
   size_t live_steps = 0;  // started and not yet exited
   bool deleted = false;   // its record is gone: its run directory goes when it ends
   std::deque<engine::StartStep> queued;  // decided, waiting for a step slot
+  std::map<std::string, std::string> event_phases;  // node id ("" = the workflow) -> phase told
+  std::vector<Event> pending_events;               // told once the turn is stored
   // After a restart: what the store held, by node id (phase, body).
   std::map<std::string, std::pair<std::string, std::string>> stored;
 };
@@ -313,13 +315,43 @@ bool Runner::collect(Run& run, store::Store::Progress* out) {
       continue;
     }
     nodes.push_back({id, engine::node_json_text(*n)});
+    note_node_event(run, *n);
   }
   const engine::WorkflowStatus& st = run.op->status();
+  note_workflow_event(run, st);
   *out = {run.uid, engine::workflow_phase_name(st.phase), st.finished_at_ms, engine::status_json_text(st),
           std::move(nodes)};
   run.dirty.nodes.clear();
   run.dirty.status = false;
   return true;
+}
+
+void Runner::note_node_event(Run& run, const engine::Node& n) {
+  if (!events_ || n.phase == engine::NodePhase::kPending || n.type == engine::NodeType::kStepGroup ||
+      n.type == engine::NodeType::kTaskGroup) {
+    return;
+  }
+  std::string& last = run.event_phases[n.id];
+  std::string phase = engine::phase_name(n.phase);
+  if (last == phase) return;
+  last = phase;
+  bool bad = n.phase == engine::NodePhase::kFailed || n.phase == engine::NodePhase::kError;
+  std::string message = phase + " node " + n.name + (bad && !n.message.empty() ? ": " + n.message : "");
+  run.pending_events.push_back({0, run.context->namespace_, run.op->workflow_name(), run.uid,
+                                "WorkflowNode" + phase, message, bad, clock_.now_ms()});
+}
+
+void Runner::note_workflow_event(Run& run, const engine::WorkflowStatus& st) {
+  if (!events_ || st.phase == engine::WorkflowPhase::kPending) return;
+  std::string phase = engine::workflow_phase_name(st.phase);
+  if (run.event_phases[""] == phase) return;
+  run.event_phases[""] = phase;
+  bool bad = st.phase == engine::WorkflowPhase::kFailed || st.phase == engine::WorkflowPhase::kError;
+  std::string message = st.phase == engine::WorkflowPhase::kRunning     ? "Workflow Running"
+                        : st.phase == engine::WorkflowPhase::kSucceeded ? "Workflow completed"
+                                                                        : phase + (st.message.empty() ? "" : ": " + st.message);
+  run.pending_events.push_back({0, run.context->namespace_, run.op->workflow_name(), run.uid, "Workflow" + phase,
+                                message, bad, clock_.now_ms()});
 }
 
 void Runner::persist_all() {
@@ -333,6 +365,12 @@ void Runner::persist_all() {
   if (!gone) {
     std::fprintf(stderr, "skiff server: cannot save progress: %s\n", gone.status().message().c_str());
     return;
+  }
+  if (events_) {  // told once stored
+    for (auto& [uid, run] : runs_) {
+      for (auto& e : run->pending_events) events_->append(std::move(e));
+      run->pending_events.clear();
+    }
   }
   // Deleted while running: the run stops; its steps wind down.
   for (const auto& uid : *gone) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "server/events.h"
 #include "server/metrics.h"
 #include "runtime/executor.h"
 #include "spec/types.h"
@@ -71,6 +72,8 @@ class Runner {
 
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
+  // Where workflow and node phase changes are told as events (nullptr: nowhere).
+  void set_events(EventLog* events) { events_ = events; }
 
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
@@ -96,6 +99,9 @@ class Runner {
   void carry_out(Run& run, std::vector<engine::Action> actions);
   // What changed in `run` since it was last written (nothing when clean).
   bool collect(Run& run, store::Store::Progress* out);
+  // Events for phase changes, told after the turn is stored.
+  void note_node_event(Run& run, const engine::Node& node);
+  void note_workflow_event(Run& run, const engine::WorkflowStatus& status);
   // Writes every run's changes in one transaction.
   void persist_all();
   void route_started();
@@ -122,6 +128,7 @@ class Runner {
   size_t dispatch_cursor_ = 0;
   std::vector<Expiry> expiries_;
   MetricsRegistry* metrics_ = nullptr;
+  EventLog* events_ = nullptr;
 };
 
 }  // namespace skiff::server

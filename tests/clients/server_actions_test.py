@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """What `argo submit --from`, `stop`, `terminate`, `retry`, `resubmit`, `delete` and
 `logs [--follow]` do through skiff server's REST API. Usage: server_actions_test.py SKIFF"""
+import http.client
 import json
 import signal
 import subprocess
@@ -36,6 +37,26 @@ class Api:
                 return wf
             time.sleep(0.1)
         raise AssertionError(f"{name} did not reach {phases}")
+
+
+def read_events(port, name, wanted, timeout=10):
+    """Reasons of the events Argo's event stream gives for workflow `name`, read until all
+    of `wanted` came (the stream does not end by itself)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request("GET", f"/api/v1/stream/events/argo?listOptions.fieldSelector=involvedObject.name%3D{name}")
+    r = conn.getresponse()
+    reasons = set()
+    deadline = time.time() + timeout
+    while not wanted <= reasons and time.time() < deadline:
+        line = r.fp.readline()
+        if not line:
+            break
+        if line.strip().startswith(b"{"):
+            event = json.loads(line)["result"]
+            if event["involvedObject"]["name"] == name:
+                reasons.add(event["reason"])
+    conn.close()
+    return reasons
 
 
 def flaky_template(state_dir):
@@ -82,6 +103,9 @@ def main():
             name = wf["metadata"]["name"]
             done = api.wait(name)
             check("first run fails", done["status"]["phase"] == "Failed", done["status"].get("phase"))
+            reasons = read_events(port, name, {"WorkflowRunning", "WorkflowNodeFailed", "WorkflowFailed"})
+            check("event stream tells running, the failed node and the failed workflow",
+                  {"WorkflowRunning", "WorkflowNodeFailed", "WorkflowFailed"} <= reasons, reasons)
             check("labels from submitOptions", done["metadata"]["labels"].get("from") == "test", done["metadata"])
             st, logs = api.call("GET", f"/api/v1/workflows/argo/{name}/log?logOptions.container=main", raw=True)
             lines = [json.loads(l)["result"]["content"] for l in logs.splitlines() if l]

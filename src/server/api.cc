@@ -11,18 +11,17 @@
 #include <deque>
 #include <future>
 #include <regex>
-#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "engine/workflow_json.h"
 #include "runtime/fd.h"
-#include "runtime/step_plan.h"
 #include "server/config_routes.h"
 #include "server/cron_controller.h"
 #include "server/http_util.h"
 #include "server/metrics.h"
 #include "server/runner.h"
+#include "server/stream_routes.h"
 #include "server/tokens.h"
 #include "server/ui_routes.h"
 #include "spec/decode.h"
@@ -77,32 +76,6 @@ Json object_json(const store::ObjectRecord& o, const char* kind) {
   return j;
 }
 
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == '\n') {
-      out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-
-// What a log file holds from `offset` on (at most 1 MiB at a time).
-std::string read_from(const std::string& path, size_t offset) {
-  std::string out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return out;
-  if (std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0) {
-    out.resize(1 << 20);
-    out.resize(std::fread(out.data(), 1, out.size(), f));
-  }
-  std::fclose(f);
-  return out;
-}
 
 }  // namespace
 
@@ -447,128 +420,7 @@ struct Server::Impl {
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
-    // GET /api/v1/stream/events/{ns}: Argo's event stream — {"result": <Kubernetes Event>}
-    // per workflow or node phase change, from those kept in memory (the newest 20,000),
-    // then live. listOptions.fieldSelector=involvedObject.name=NAME picks one workflow.
-    s.Get(R"(/api/v1/stream/events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      std::string ns = req.matches[1];
-      std::string only;
-      std::string selector = query(req, "listOptions.fieldSelector");
-      if (!selector.empty()) {
-        if (selector.rfind("involvedObject.name=", 0) != 0) {
-          return fail(res, invalid("listOptions.fieldSelector: only involvedObject.name=NAME is supported"));
-        }
-        only = selector.substr(std::strlen("involvedObject.name="));
-      }
-      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
-      auto cursor = std::make_shared<int64_t>(0);
-      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                       [this, ns, only, sse, cursor](size_t, httplib::DataSink& sink) {
-        for (;;) {
-          for (const Event& e : events.since(*cursor, ns)) {
-            *cursor = e.seq;
-            if (!only.empty() && e.workflow != only) continue;
-            std::string line = "{\"result\":" + event_json(e) + "}";
-            std::string out = sse ? "data: " + line + "\n\n" : line + "\n";
-            if (!sink.write(out.data(), out.size())) return false;
-          }
-          if (!sink.is_writable()) return false;
-          events.wait(*cursor, 500);
-          if (!sink.is_writable()) return false;
-        }
-      });
-    });
-    // GET /api/v1/workflow-events/{ns}: Argo's watch stream — {"result":{"type","object"}}
-    // per change (ADDED, MODIFIED, DELETED), as server-sent events when asked, for the
-    // workflows the list options select; it runs until the client goes away.
-    s.Get(R"(/api/v1/workflow-events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      store::ListQuery q;
-      q.namespace_ = req.matches[1];
-      q.label_selector = query(req, "listOptions.labelSelector");
-      q.field_selector = query(req, "listOptions.fieldSelector");
-      if (auto probe = store.list_workflows(q); !probe) return fail(res, probe.status());
-      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
-      auto seen = std::make_shared<std::map<std::string, int64_t>>();  // uid -> version sent
-      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                       [this, q, sse, seen](size_t, httplib::DataSink& sink) {
-        auto send = [&](const char* type, const Json& object) {
-          std::string event = Json{{"result", {{"type", type}, {"object", object}}}}.dump();
-          std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
-          return sink.write(out.data(), out.size());
-        };
-        for (;;) {
-          auto page = store.list_workflows(q);
-          if (!page) break;
-          std::set<std::string> present;
-          for (const auto& wf : page->items) {
-            present.insert(wf.uid);
-            auto it = seen->find(wf.uid);
-            if (it != seen->end() && it->second == wf.version) continue;
-            if (!send(it == seen->end() ? "ADDED" : "MODIFIED", workflow_json(wf, true))) return false;
-            (*seen)[wf.uid] = wf.version;
-          }
-          for (auto it = seen->begin(); it != seen->end();) {
-            if (present.count(it->first)) {
-              ++it;
-              continue;
-            }
-            if (!send("DELETED", {{"metadata", {{"uid", it->first}}}})) return false;
-            it = seen->erase(it);
-          }
-          if (!sink.is_writable()) return false;
-          std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        }
-        sink.done();
-        return true;
-      });
-    });
-    // GET .../log: Argo's log stream, one {"result":{"content","podName"}} per line (as
-    // server-sent events, "data: {...}", when the client accepts text/event-stream, as the
-    // argo CLI does); with logOptions.follow=true it goes on until the workflow ends.
-    s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+)/log)", [this](const httplib::Request& req, httplib::Response& res) {
-      std::string ns = req.matches[1], name = req.matches[2];
-      auto rec = store.get_workflow(ns, name);
-      if (!rec) return fail(res, rec.status());
-      std::string only = query(req, "podName");
-      bool follow = query(req, "logOptions.follow") == "true";
-      std::string run_dir = options.data_dir + "/runs/" + ns + "/" + name;
-      auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
-      std::string uid = rec->uid;
-      bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
-      res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                       [this, ns, name, uid, only, follow, run_dir, state, sse](
-                                                                size_t, httplib::DataSink& sink) {
-        for (;;) {
-          auto wf = store.get_workflow(ns, name);
-          bool finished = !wf || wf->phase == "Succeeded" || wf->phase == "Failed" || wf->phase == "Error";
-          auto nodes = store.nodes(uid);
-          if (nodes) {
-            for (const auto& n : *nodes) {
-              Json j = Json::parse(n.body, nullptr, false);
-              if (!j.is_object() || j.value("type", "") != "Pod") continue;
-              std::string pod = j.value("id", n.id);
-              std::string pod_name = pod;
-              if (!only.empty() && only != pod_name && only != n.id) continue;
-              std::string path = run_dir + "/logs/" + runtime::file_name_for(uid + "/" + n.id) + ".log";
-              size_t& sent = (*state)[path];
-              auto text = read_from(path, sent);
-              size_t end = text.rfind('\n');
-              if (end == std::string::npos) continue;
-              for (const std::string& line : split_lines(text.substr(0, end))) {
-                std::string event = Json{{"result", {{"content", line}, {"podName", pod_name}}}}.dump();
-                std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
-                if (!sink.write(out.data(), out.size())) return false;
-              }
-              sent += end + 1;
-            }
-          }
-          if (!follow || finished) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        sink.done();
-        return true;
-      });
-    });
+    add_stream_routes(s, store, events, options.data_dir, [this](const store::WorkflowRecord& wf) { return workflow_json(wf, true); });
   }
 
   // The WorkflowTemplates and ClusterWorkflowTemplates a workflow in `ns` may refer to.
@@ -827,7 +679,7 @@ struct Server::Impl {
     const std::string item = collection + "/([^/]+)";
     auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
     auto name_of = [namespaced](const httplib::Request& req) { return std::string(req.matches[namespaced ? 2 : 1]); };
-    auto decode = [=](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
+    auto decode = [=, this](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
       auto body = parse_body(req);
       if (!body) return body.status();
       auto obj = decode_object(*body, field, spec_kind, kind_text, ns);
@@ -835,7 +687,7 @@ struct Server::Impl {
       Json doc = Json::parse(obj->source_json, nullptr, false);
       return std::make_pair(std::move(*obj), doc);
     };
-    s.Post(collection, [=](const httplib::Request& req, httplib::Response& res) {
+    s.Post(collection, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = ns_of(req);
       if (namespaced) {
         if (Status st = check_name("namespace", ns); !st) return fail(res, st);
@@ -854,7 +706,7 @@ struct Server::Impl {
       if (Status st = store.create_object(kind, rec); !st) return fail(res, st);
       reply(res, 200, object_json(rec, kind_text));
     });
-    s.Post(collection + "/lint", [=](const httplib::Request& req, httplib::Response& res) {
+    s.Post(collection + "/lint", [=, this](const httplib::Request& req, httplib::Response& res) {
       auto obj = decode(req, ns_of(req));
       if (!obj) return fail(res, obj.status());
       auto known = templates_for(namespaced ? ns_of(req) : "");
@@ -862,19 +714,19 @@ struct Server::Impl {
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
       reply(res, 200, obj->second);
     });
-    s.Get(collection, [=](const httplib::Request& req, httplib::Response& res) {
+    s.Get(collection, [=, this](const httplib::Request& req, httplib::Response& res) {
       auto list = store.list_objects(kind, ns_of(req));
       if (!list) return fail(res, list.status());
       Json items = Json::array();
       for (const auto& o : *list) items.push_back(object_json(o, kind_text));
       reply(res, 200, {{"metadata", Json::object()}, {"items", items}});
     });
-    s.Get(item, [=](const httplib::Request& req, httplib::Response& res) {
+    s.Get(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       auto o = store.get_object(kind, ns_of(req), name_of(req));
       if (!o) return fail(res, o.status());
       reply(res, 200, object_json(*o, kind_text));
     });
-    s.Put(item, [=](const httplib::Request& req, httplib::Response& res) {
+    s.Put(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = ns_of(req), name = name_of(req);
       auto obj = decode(req, ns);
       if (!obj) return fail(res, obj.status());
@@ -894,7 +746,7 @@ struct Server::Impl {
       if (!saved) return fail(res, saved.status());
       reply(res, 200, object_json(*saved, kind_text));
     });
-    s.Delete(item, [=](const httplib::Request& req, httplib::Response& res) {
+    s.Delete(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> guard(cron_mu);
       if (Status st = store.delete_object(kind, ns_of(req), name_of(req)); !st) return fail(res, st);
       if (kind == store::ObjectKind::kCronWorkflow) {

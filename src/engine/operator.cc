@@ -432,6 +432,7 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
   n.pod_name = pod_name(name_, call.name, call.tmpl->name);
   scope->set("pod.name", n.pod_name);
   ++pods_total_;
+  status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);  // "0/1" while it runs
   std::string id = n.id;
   // Resolve every {{...}} of the template now, so the runner gets plain values.
   spec::Template t = *call.tmpl;

@@ -255,7 +255,9 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   for (const auto& n : *nodes) {
     auto j = nlohmann::json::parse(n.body, nullptr, false);
     std::string phase = j.is_object() ? j.value("phase", "") : "";
-    bool keep = !succeeded_only || phase == "Succeeded" || phase == "Skipped" || phase == "Omitted";
+    // A retry keeps what succeeded; everything else (failed steps, and tasks skipped or
+    // omitted because of them) is decided again.
+    bool keep = !succeeded_only || phase == "Succeeded";
     // A suspended workflow's Pending steps were held, never started: they run anew.
     if (phase == "Pending" && workflow.spec.suspend) keep = false;
     if (keep) {

@@ -57,6 +57,10 @@ def main():
             wait_port(port)
             expect("version needs no token", call(base, "GET", "/api/v1/version"), 200)
             expect("no token", call(base, "GET", "/api/v1/workflows/argo"), 401, 16, "Bearer")
+            expect("every namespace needs a token for *", call(base, "GET", "/api/v1/workflows/", token=token), 403, 7)
+            admin = subprocess.run([skiff, "token", "create", "-n", "*", "--data", data], check=True,
+                                   capture_output=True, text=True).stdout.strip()
+            expect("every namespace with a token for *", call(base, "GET", "/api/v1/workflows/", token=admin), 200)
             expect("unknown token", call(base, "GET", "/api/v1/workflows/argo", token="skiff_" + "0" * 64), 401, 16)
             expect("other namespace", call(base, "GET", "/api/v1/workflows/prod", token=token), 403, 7,
                    "namespace prod")

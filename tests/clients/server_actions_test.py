@@ -73,6 +73,20 @@ def flaky_template(state_dir):
             "volumeMounts": [{"name": "state", "mountPath": "/state"}]}},
     ]}}}
 
+def omitting_dag(state_dir):
+    """`after` depends on `once`, which fails the first time: Omitted, then run by a retry."""
+    return {"workflow": {"metadata": {"name": "omits"}, "spec": {
+        "entrypoint": "main",
+        "volumes": [{"name": "state", "hostPath": {"path": state_dir}}],
+        "templates": [
+            {"name": "main", "dag": {"tasks": [{"name": "once", "template": "once"},
+                                               {"name": "after", "template": "after", "depends": "once"}]}},
+            {"name": "once", "container": {"image": "busybox", "command": ["sh", "-c"], "args": [
+                "if [ -e /state/dag-marker ]; then echo fixed; else touch /state/dag-marker; exit 1; fi"],
+                "volumeMounts": [{"name": "state", "mountPath": "/state"}]}},
+            {"name": "after", "container": {"image": "busybox", "command": ["echo", "after ran"]}}]}}}
+
+
 SLEEPER = {"workflow": {"metadata": {"generateName": "sleepy-"}, "spec": {
     "entrypoint": "main", "onExit": "bye",
     "templates": [{"name": "main", "container": {"image": "busybox", "command": ["sleep", "30"]}},
@@ -120,6 +134,15 @@ def main():
                   any(n["displayName"] == "second" and n["outputs"].get("result") == "fixed" for n in pods), pods)
             st, again2 = api.call("PUT", f"/api/v1/workflows/argo/{name}/retry", {})
             check("retry of a success is refused", st == 400, f"{st} {again2}")
+            st, _ = api.call("POST", "/api/v1/workflows/argo", omitting_dag(data))
+            first = api.wait("omits")
+            phases = {n["displayName"]: n["phase"] for n in first["status"]["nodes"].values()}
+            check("a task after a failed one is Omitted", phases.get("after") == "Omitted", phases)
+            api.call("PUT", "/api/v1/workflows/argo/omits/retry", {})
+            again = api.wait("omits")
+            phases = {n["displayName"]: n["phase"] for n in again["status"]["nodes"].values()}
+            check("retry runs the omitted task once its dependency succeeds",
+                  again["status"]["phase"] == "Succeeded" and phases.get("after") == "Succeeded", phases)
             st, re = api.call("PUT", f"/api/v1/workflows/argo/{name}/resubmit", {})
             check("resubmit", st == 200 and re["metadata"]["name"].startswith(name + "-"), f"{st} {re}")
             api.wait(re["metadata"]["name"])

@@ -1,0 +1,24 @@
+// The error banner at the top of the page: API errors shown plainly, dismissible.
+import { ApiError, isAbort } from './api';
+import { h } from './dom';
+
+let host: HTMLElement;
+
+export function mountBanner(el: HTMLElement): void {
+  host = el;
+}
+
+export function showError(e: unknown, context?: string): void {
+  if (isAbort(e)) return;
+  let text: string;
+  if (e instanceof ApiError) text = `${e.message}${e.code !== undefined ? ` (code ${e.code}, HTTP ${e.status})` : ` (HTTP ${e.status})`}`;
+  else if (e instanceof Error) text = e.message;
+  else text = String(e);
+  if (context) text = `${context}: ${text}`;
+  const close = h('button', { class: 'icon-btn', 'aria-label': 'dismiss', onclick: () => clearError() }, '×');
+  host.replaceChildren(h('div', { class: 'error', role: 'alert', 'data-testid': 'error' }, h('span', null, text), close));
+}
+
+export function clearError(): void {
+  host?.replaceChildren();
+}

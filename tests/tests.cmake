@@ -75,3 +75,10 @@ foreach(case ${skiff_cases})
   set_tests_properties(wfc/${name} PROPERTIES LABELS "e2e;container" TIMEOUT 120 SKIP_RETURN_CODE 77
                        FIXTURES_REQUIRED registry)
 endforeach()
+
+# The web UI in Debian's Chromium through playwright-core (scripts/install-test-clients puts
+# tests/ui's packages in place; scripts/build puts the UI in build/ui). Screenshots go to
+# build/ui-artifacts.
+add_test(NAME ui/e2e COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/e2e.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
+set_tests_properties(ui/e2e PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
+                     ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)

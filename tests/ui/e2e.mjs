@@ -251,6 +251,8 @@ async function main() {
     await page.getByTestId('tab-events').click();
     await page.getByTestId('history-row').first().waitFor();
     check('history lists what happened', (await page.getByTestId('history-row').count()) >= 8);
+    await page.getByTestId('history').getByText('WorkflowNodeFailed', { exact: false }).first().waitFor({ timeout: 10000 });
+    check('history shows the server\'s events', (await page.getByTestId('history').getByText('WorkflowSucceeded', { exact: false }).count()) >= 1);
     await snap('history');
 
     // Back in the list, the row is live and keyboard-openable.

@@ -13,6 +13,27 @@ import type { Graph, GNode } from './model';
 const SVG = 'http://www.w3.org/2000/svg';
 const FAR = 0.45; // below this zoom, text is unreadable: draw the level-of-detail paths
 const FAR_MIN = 300; // ... but only when that many nodes would be drawn
+
+// A node far out, shaped by its phase so colour is never the only sign: Succeeded a box,
+// Failed/Error a box with a corner cut out (an "X" notch), Running a diamond, Pending a
+// hollow frame (drawn with the even-odd rule), Skipped/Omitted a thin bar.
+function farShape(n: { x: number; y: number; w: number; h: number; phase: string }): string {
+  const x = n.x - n.w / 2, y = n.y - n.h / 2, w = n.w, h = n.h;
+  switch (n.phase) {
+    case 'Failed':
+    case 'Error':
+      return `M${x} ${y}h${w}v${h / 2}l${-h / 2} ${h / 2}h${-(w - h / 2)}z`;
+    case 'Running':
+      return `M${n.x} ${y}l${w / 2} ${h / 2}l${-w / 2} ${h / 2}l${-w / 2} ${-h / 2}z`;
+    case 'Pending':
+      return `M${x} ${y}h${w}v${h}h${-w}zM${x + 6} ${y + 6}v${h - 12}h${w - 12}v${-(h - 12)}z`;
+    case 'Skipped':
+    case 'Omitted':
+      return `M${x} ${n.y - 3}h${w}v6h${-w}z`;
+    default:
+      return `M${x} ${y}h${w}v${h}h${-w}z`;
+  }
+}
 const CALM = 300; // with more running nodes than this, spinners stop (they cost repaints)
 const CELL = 400; // grid cell size in graph units
 
@@ -363,15 +384,13 @@ export class GraphView {
     for (let i = 0; i < add.length; i++) this.drawn.set(add[i].id, kids[first + i] as SVGGElement);
   }
 
-  // Far out: one path per phase, boxes only (selection as an outline).
+  // Far out: one path per phase, a shape per phase as well as a colour (selection as an
+  // outline).
   private drawFar(nodes: GNode[]): void {
     this.nodesEl.replaceChildren();
     this.drawn.clear();
     const byPhase = new Map<string, string>();
-    for (const n of nodes) {
-      const d = `M${n.x - n.w / 2} ${n.y - n.h / 2}h${n.w}v${n.h}h${-n.w}z`;
-      byPhase.set(n.phase, (byPhase.get(n.phase) ?? '') + d);
-    }
+    for (const n of nodes) byPhase.set(n.phase, (byPhase.get(n.phase) ?? '') + farShape(n));
     let html = '';
     for (const [phase, d] of byPhase) html += `<path class="p-${phase}" data-phase="${phase}" d="${d}"/>`;
     const sel = this.selected ? this.graph?.nodes.get(this.selected) : undefined;

@@ -71,6 +71,9 @@ export function workflowView(main: HTMLElement, params: string[], query: URLSear
   const seen = new Map<string, string>(); // node id -> phase last seen (for the history tab)
   const observed: HistoryEntry[] = [];
   let logsAbort: AbortController | null = null;
+  // The server's events for this workflow (Argo's event stream), read while History shows.
+  const serverEvents: HistoryEntry[] = [];
+  let eventsAbort: AbortController | null = null;
 
   // Header.
   const phaseEl = phaseBadge(undefined);
@@ -169,6 +172,7 @@ export function workflowView(main: HTMLElement, params: string[], query: URLSear
     } else if (t === 'events') {
       body.replaceChildren(eventsPane);
       drawHistory();
+      followServerEvents();
     } else {
       body.replaceChildren(logsPane);
       streamAllLogs();
@@ -287,9 +291,30 @@ export function workflowView(main: HTMLElement, params: string[], query: URLSear
     }
   }
 
+  // Kubernetes-style events (WorkflowRunning, WorkflowNodeFailed, ...) as the server tells
+  // them; they join the history as they come. One stream per page, closed with it.
+  function followServerEvents(): void {
+    if (eventsAbort) return;
+    const ctl = new AbortController();
+    eventsAbort = ctl;
+    const path = `/api/v1/stream/events/${enc(ns)}?listOptions.fieldSelector=${enc('involvedObject.name=' + name)}`;
+    stream(
+      path,
+      (ev) => {
+        const reason: string = ev.reason ?? '';
+        const phase = reason.replace(/^WorkflowNode|^Workflow/, '');
+        serverEvents.push({ at: ev.lastTimestamp ?? '', what: `${reason}: ${ev.message ?? ''}`, phase, node: 'server' });
+        if (tab === 'events') drawHistory();
+      },
+      ctl.signal,
+    ).catch((e) => {
+      if (!isAbort(e)) eventsAbort = null;  // tried again when History is shown next
+    });
+  }
+
   function drawHistory(): void {
     if (!wf) return;
-    const entries: HistoryEntry[] = [...observed];
+    const entries: HistoryEntry[] = [...observed, ...serverEvents];
     const st = wf.status ?? {};
     if (wf.metadata.creationTimestamp) entries.push({ at: wf.metadata.creationTimestamp, what: 'workflow created', phase: 'Pending' });
     if (st.startedAt) entries.push({ at: st.startedAt, what: 'workflow started', phase: 'Running' });
@@ -468,5 +493,6 @@ export function workflowView(main: HTMLElement, params: string[], query: URLSear
     window.clearInterval(ticker);
     panel.hide();
     logsAbort?.abort();
+    eventsAbort?.abort();
   };
 }

@@ -5,18 +5,13 @@
 #include <functional>
 
 #include "engine/engine_impl.h"
+#include "engine/fake_clock.h"
 #include "engine/operator.h"
 #include "spec/decode.h"
 
 namespace skiff::engine {
 
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t now_ms() const override { return now; }
-  int64_t now = 1'700'000'000'000;
-};
 
 class Recorder : public Observer {
  public:

@@ -7,17 +7,12 @@
 #include <chrono>
 #include <functional>
 
+#include "engine/fake_clock.h"
 #include "spec/decode.h"
 
 namespace skiff::engine {
 
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t now_ms() const override { return now; }
-  int64_t now = 1'700'000'000'000;
-};
 
 // Exit for a step, by its template name and pod node name.
 using Script = std::function<StepExit(const StartStep&)>;

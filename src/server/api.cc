@@ -422,7 +422,8 @@ struct Server::Impl {
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
-    add_stream_routes(s, store, events, options.data_dir, [this](const store::WorkflowRecord& wf) { return workflow_json(wf, true); });
+    add_stream_routes(s, store, events, options.data_dir,
+                      [this](const store::WorkflowRecord& wf, bool with_nodes) { return workflow_json(wf, with_nodes); });
   }
 
   // The WorkflowTemplates and ClusterWorkflowTemplates a workflow in `ns` may refer to.
@@ -602,8 +603,9 @@ struct Server::Impl {
       }
       auto page = store.list_workflows(q);
       if (!page) return fail(res, page.status());
+      std::string fields = query(req, "fields");  // items.… (Argo's list fields)
       Json items = Json::array();
-      for (const auto& wf : page->items) items.push_back(workflow_json(wf, false));
+      for (const auto& wf : page->items) items.push_back(select_fields(workflow_json(wf, false), fields, "items."));
       Json meta = Json::object();
       if (!page->continue_token.empty()) meta["continue"] = page->continue_token;
       reply(res, 200, {{"metadata", meta}, {"items", items}});

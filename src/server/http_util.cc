@@ -75,4 +75,73 @@ std::string query(const httplib::Request& req, const std::string& name) {
   return "";
 }
 
+namespace {
+
+// The paths of `fields` that fall below `prefix`, with it removed; sets *exclude.
+std::vector<std::vector<std::string>> field_paths(const std::string& fields, const std::string& prefix, bool* exclude) {
+  std::string list = fields;
+  *exclude = !list.empty() && list[0] == '-';
+  if (*exclude) list.erase(0, 1);
+  std::vector<std::vector<std::string>> out;
+  for (const std::string& f : split_csv(list)) {
+    if (f.compare(0, prefix.size(), prefix) != 0) continue;
+    out.push_back(split_csv_by(f.substr(prefix.size()), '.'));
+  }
+  return out;
+}
+
+void copy_path(const Json& from, Json& to, const std::vector<std::string>& path, size_t i) {
+  if (!from.is_object() || !from.contains(path[i])) return;
+  if (i + 1 == path.size()) {
+    to[path[i]] = from[path[i]];
+    return;
+  }
+  if (!to.contains(path[i]) || !to[path[i]].is_object()) to[path[i]] = Json::object();
+  copy_path(from[path[i]], to[path[i]], path, i + 1);
+}
+
+void erase_path(Json& doc, const std::vector<std::string>& path, size_t i) {
+  if (!doc.is_object() || !doc.contains(path[i])) return;
+  if (i + 1 == path.size()) {
+    doc.erase(path[i]);
+  } else {
+    erase_path(doc[path[i]], path, i + 1);
+  }
+}
+
+}  // namespace
+
+Json select_fields(const Json& doc, const std::string& fields, const std::string& prefix) {
+  if (fields.empty()) return doc;
+  bool exclude = false;
+  auto paths = field_paths(fields, prefix, &exclude);
+  if (exclude) {
+    Json out = doc;
+    for (const auto& p : paths) {
+      if (!p.empty()) erase_path(out, p, 0);
+    }
+    return out;
+  }
+  Json out = Json::object();
+  for (const auto& p : paths) {
+    if (!p.empty()) copy_path(doc, out, p, 0);
+  }
+  return out;
+}
+
+bool fields_keep(const std::string& fields, const std::string& prefix, const std::string& path) {
+  if (fields.empty()) return true;
+  bool exclude = false;
+  auto paths = field_paths(fields, prefix, &exclude);
+  auto want = split_csv_by(path, '.');
+  for (const auto& p : paths) {
+    // `p` names `path` or something above it (exclude), or something on its way (include).
+    size_t n = std::min(p.size(), want.size());
+    bool related = std::equal(p.begin(), p.begin() + static_cast<long>(n), want.begin());
+    if (exclude && related && p.size() <= want.size()) return false;
+    if (!exclude && related) return true;
+  }
+  return exclude;
+}
+
 }  // namespace skiff::server

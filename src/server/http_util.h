@@ -32,4 +32,11 @@ std::vector<std::string> split_csv(const std::string& s);
 // escaping) and URL-decoded; "" when absent.
 std::string query(const httplib::Request& req, const std::string& name);
 
+// Argo's `fields` parameter: a comma-separated list of dotted paths below `prefix` (e.g.
+// "items." or "result.object."); `doc` keeps only those, or loses them when the list
+// starts with '-'. Paths outside `prefix` are ignored; "" keeps everything.
+Json select_fields(const Json& doc, const std::string& fields, const std::string& prefix);
+// Whether `fields` (as above) keeps the subtree at `path` (e.g. "status.nodes").
+bool fields_keep(const std::string& fields, const std::string& prefix, const std::string& path);
+
 }  // namespace skiff::server

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -45,7 +46,7 @@ std::string read_from(const std::string& path, size_t offset) {
 }  // namespace
 
 void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events, const std::string& data_dir,
-                       std::function<Json(const store::WorkflowRecord&)> workflow_json) {
+                       std::function<Json(const store::WorkflowRecord&, bool with_nodes)> workflow_json) {
   // GET /api/v1/stream/events/{ns}: Argo's event stream — {"result": <Kubernetes Event>}
   // per workflow or node phase change, from those kept in memory (the newest 20,000),
   // then live. listOptions.fieldSelector=involvedObject.name=NAME picks one workflow.
@@ -87,15 +88,28 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
     q.field_selector = query(req, "listOptions.fieldSelector");
     if (auto probe = store.list_workflows(q); !probe) return fail(res, probe.status());
     bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+    // `fields` (result.object.…) trims what is sent; without status.nodes they are not read.
+    std::string fields = query(req, "fields");
+    bool nodes = fields_keep(fields, "result.object.", "status.nodes");
     auto seen = std::make_shared<std::map<std::string, int64_t>>();  // uid -> version sent
+    auto generation = std::make_shared<uint64_t>(UINT64_MAX);      // the store's, when last read
     res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                     [&store, workflow_json, q, sse, seen](size_t, httplib::DataSink& sink) {
+                                     [&store, workflow_json, q, sse, seen, fields, nodes, generation](
+                                         size_t, httplib::DataSink& sink) {
       auto send = [&](const char* type, const Json& object) {
-        std::string event = Json{{"result", {{"type", type}, {"object", object}}}}.dump();
+        std::string event = Json{{"result", {{"type", type}, {"object", select_fields(object, fields, "result.object.")}}}}.dump();
         std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
         return sink.write(out.data(), out.size());
       };
       for (;;) {
+        // Nothing written since the last look: nothing to read.
+        if (uint64_t now = store.generation(); now == *generation) {
+          if (!sink.is_writable()) return false;
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+          continue;
+        } else {
+          *generation = now;
+        }
         auto page = store.list_workflows(q);
         if (!page) break;
         std::set<std::string> present;
@@ -103,7 +117,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
           present.insert(wf.uid);
           auto it = seen->find(wf.uid);
           if (it != seen->end() && it->second == wf.version) continue;
-          if (!send(it == seen->end() ? "ADDED" : "MODIFIED", workflow_json(wf))) return false;
+          if (!send(it == seen->end() ? "ADDED" : "MODIFIED", workflow_json(wf, nodes))) return false;
           (*seen)[wf.uid] = wf.version;
         }
         for (auto it = seen->begin(); it != seen->end();) {

@@ -17,8 +17,8 @@
 
 namespace skiff::server {
 
-// `workflow_json` gives a stored workflow as the API shows it (with its nodes).
+// `workflow_json` gives a stored workflow as the API shows it (with its nodes or not).
 void add_stream_routes(httplib::Server& server, store::Store& store, EventLog& events, const std::string& data_dir,
-                       std::function<Json(const store::WorkflowRecord&)> workflow_json);
+                       std::function<Json(const store::WorkflowRecord&, bool with_nodes)> workflow_json);
 
 }  // namespace skiff::server

@@ -208,6 +208,7 @@ Status Store::transaction(const std::function<Status()>& body) {
     db_->exec("ROLLBACK");
     return c;
   }
+  generation_.fetch_add(1, std::memory_order_release);
   return Status::ok();
 }
 
@@ -340,6 +341,7 @@ Status Store::set_workflow_object(const std::string& uid, const std::string& obj
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Status s = db_->exec("UPDATE workflows SET object = ?, version = version + 1 WHERE uid = ?", {object, uid});
   if (s && db_->changes() == 0) return not_found("workflow " + uid + " not found");
+  generation_.fetch_add(1, std::memory_order_release);
   return s;
 }
 

@@ -11,6 +11,7 @@
 // the nodes that changed. Thread-safe (one connection, serialised).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +98,9 @@ class Store {
   Result<std::vector<std::string>> save_many(const std::vector<Progress>& batch);
   Result<std::vector<NodeRecord>> nodes(const std::string& uid);
   Status delete_nodes(const std::string& uid, const std::vector<std::string>& ids);
+  // Goes up with every committed change to workflows (this process's): a watcher that
+  // saw the same number has nothing new to read.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   // Workflows that have not finished (to resume after a restart), oldest first.
   Result<std::vector<WorkflowRecord>> unfinished();
 
@@ -117,6 +121,7 @@ class Store {
 
   std::unique_ptr<Db> db_;
   std::recursive_mutex mu_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 // Parses a Kubernetes label selector into SQL conditions over workflow_labels (exposed for

@@ -150,6 +150,15 @@ function check(what, ok, detail = '') {
   } else console.log(`ok: ${what}`);
 }
 
+// Checks that `locator` gets to `state` (visible, hidden, ...) within 10 s: the page
+// updates after the event that causes it.
+async function reaches(what, locator, state) {
+  await locator.waitFor({ state, timeout: 10000 }).then(
+    () => check(what, true),
+    () => check(what, false, `not ${state} after 10 s`),
+  );
+}
+
 async function main() {
   const pw = await loadPlaywright();
   mkdirSync(artifacts, { recursive: true });
@@ -173,7 +182,7 @@ async function main() {
     await login.locator('input[name=token]').fill(server.token);
     await login.getByTestId('login-submit').click();
     await page.getByTestId('wf-table').waitFor();
-    check('logged in: the workflows list shows', await page.getByTestId('empty').isVisible());
+    await reaches('logged in: the workflows list shows', page.getByTestId('empty'), 'visible');  // loads after the table
     await server.api('POST', '/api/v1/workflows/argo', tiny('hello-live'));
     await page.locator('[data-testid=wf-row][data-name=hello-live][data-phase=Succeeded]').waitFor({ timeout: 10000 }).then(
       () => check('a new workflow appears in the list and updates live', true),
@@ -224,11 +233,11 @@ async function main() {
     // Keyboard: Escape closes the panel; arrows and Enter select from the graph.
     await page.getByTestId('graph').focus();
     await page.keyboard.press('Escape');
-    check('Escape closes the panel', await panel.isHidden());
+    await reaches('Escape closes the panel', panel, 'hidden');
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
-    check('arrow keys and Enter select a node', await panel.isVisible());
+    await reaches('arrow keys and Enter select a node', panel, 'visible');
 
     // Retry (confirmed) and see it succeed.
     await failed.first().click();

@@ -185,6 +185,7 @@ export function workflowsView(main: HTMLElement, params: string[], query: URLSea
     const q = new URLSearchParams();
     const sel = selector();
     if (sel) q.set('listOptions.labelSelector', sel);
+    q.set('fields', '-result.object.status.nodes'); // the list needs no nodes
     let backoff = 1000;
     while (!stopped) {
       const ctl = new AbortController();

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "engine/engine_impl.h"
-#include "engine/fake_clock.h"
+#include "engine/test_harness.h"
 #include "engine/operator.h"
 #include "spec/decode.h"
 
@@ -23,45 +23,14 @@ class Recorder : public Observer {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-// A step's exit, given its resolved template; may move the clock to set its duration.
-using Script = std::function<StepExit(const StartStep&)>;
-
-struct Harness {
-  spec::Decoded decoded;
-  spec::Library lib;
-  FakeClock clock;
+// The shared harness, recording the metric samples the engine emits.
+struct MetricsHarness : Harness {
   Recorder rec;
-  std::unique_ptr<Operator> op;
-  std::vector<StartStep> running;
 
-  explicit Harness(const std::string& yaml) {
-    decoded = spec::decode_documents(yaml, "t.yaml");
-    EXPECT_TRUE(decoded.diagnostics.empty()) << format_all(decoded.diagnostics);
-    auto r = Operator::create(decoded.objects[0], lib, RunOptions{}, clock);
-    EXPECT_TRUE(r.is_ok()) << r.status().message();
-    op = std::move(*r);
-    op->set_observer(&rec);
-  }
+  explicit MetricsHarness(const std::string& yaml) : Harness(yaml) { op->set_observer(&rec); }
 
   void run(const Script& script) {
-    op->start();
-    for (int turn = 0; turn < 10000 && !op->done(); ++turn) {
-      for (auto& a : op->take_actions())
-        if (auto* s = std::get_if<StartStep>(&a)) {
-          op->step_started(s->node_id);
-          running.push_back(std::move(*s));
-        }
-      if (!running.empty()) {
-        StartStep s = std::move(running.front());
-        running.erase(running.begin());
-        op->step_exited(script(s));
-      } else if (op->next_wakeup_ms() >= 0) {
-        clock.now = std::max(clock.now, op->next_wakeup_ms());
-        op->tick();
-      } else {
-        break;
-      }
-    }
+    Harness::run(script, 10000);
     EXPECT_TRUE(op->done());
   }
 
@@ -109,7 +78,7 @@ const char* kReferenceStep = R"(
 }  // namespace
 
 TEST(Metrics, ReferenceMetricsOnFailingAndSucceedingSteps) {
-  Harness h(wf(R"(  entrypoint: main
+  MetricsHarness h(wf(R"(  entrypoint: main
   templates:
     - name: main
       dag:
@@ -139,7 +108,7 @@ TEST(Metrics, ReferenceMetricsOnFailingAndSucceedingSteps) {
 }
 
 TEST(Metrics, WorkflowLevelMetricsSeeTheFinalStatus) {
-  Harness h(wf(R"(  entrypoint: step
+  MetricsHarness h(wf(R"(  entrypoint: step
   arguments: {parameters: [{name: x, value: fail}, {name: ms, value: "2000"}]}
   metrics:
     prometheus:
@@ -166,7 +135,7 @@ TEST(Metrics, WorkflowLevelMetricsSeeTheFinalStatus) {
 }
 
 TEST(Metrics, HistogramFromAnOutput) {
-  Harness h(wf(R"(  entrypoint: gen
+  MetricsHarness h(wf(R"(  entrypoint: gen
   templates:
     - name: gen
       metrics:
@@ -187,7 +156,7 @@ TEST(Metrics, HistogramFromAnOutput) {
 }
 
 TEST(Metrics, FalseWhenAndBadEntriesEmitNothing) {
-  Harness h(wf(R"(  entrypoint: ok
+  MetricsHarness h(wf(R"(  entrypoint: ok
   templates:
     - name: ok
       metrics:
@@ -209,7 +178,7 @@ TEST(Metrics, FalseWhenAndBadEntriesEmitNothing) {
 }
 
 TEST(Metrics, RetriedTemplateEmitsOnceWithRetries) {
-  Harness h(wf(R"(  entrypoint: flaky
+  MetricsHarness h(wf(R"(  entrypoint: flaky
   templates:
     - name: flaky
       retryStrategy: {limit: 3}

@@ -4,7 +4,7 @@
 // "<uid>/<node id>" (node ids are unique only within a workflow) and routes exits back by
 // them. One turn: wait for step events (or the earliest timer), hand them to their
 // operators, fire due timers, write every workflow's changed nodes and status to the store
-// (one transaction per workflow), and only then carry out the turn's actions — so a step
+// (one transaction for all of them), and only then carry out the turn's actions — so a step
 // never starts before the decision to start it is on disk. With a step limit
 // (set_max_steps), steps beyond it wait in their workflow's queue and free slots go to the
 // workflows in turn (round robin), so a huge DAG cannot starve the rest.
@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "engine/operator.h"
+#include "runtime/executor.h"
 #include "server/events.h"
 #include "server/metrics.h"
-#include "runtime/executor.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "store/store.h"

@@ -20,6 +20,7 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/load.h"
+#include "cli/system_clock.h"
 #include "engine/workflow_json.h"
 #include "server/cron_controller.h"
 
@@ -240,10 +241,6 @@ int submit(const ClientFlags& f) {
   return rc;
 }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 int list(const ClientFlags& f) {
   ApiClient api(f.conn);
   std::string path = "/api/v1/workflows/" + ns_of(f);
@@ -275,7 +272,7 @@ int list(const ClientFlags& f) {
     if (wide) {
       int64_t started = engine::parse_rfc3339(status.value("startedAt", std::string()));
       int64_t finished = engine::parse_rfc3339(status.value("finishedAt", std::string()));
-      std::string duration = started < 0 ? "-" : fmt::format("{}s", ((finished < 0 ? now_ms() : finished) - started) / 1000);
+      std::string duration = started < 0 ? "-" : fmt::format("{}s", ((finished < 0 ? SystemClock().now_ms() : finished) - started) / 1000);
       std::printf("%-9s %-8s ", duration.c_str(), status.value("progress", std::string("-")).c_str());
     }
     std::printf("%s\n", status.value("message", std::string()).c_str());
@@ -343,7 +340,7 @@ constexpr Resource kCrons{"cron-workflows", "cronWorkflow", spec::Kind::kCronWor
 // `cron list` in the argo CLI's columns; the next run is worked out here from the schedule.
 void print_crons(const Json& page) {
   std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", "NAME", "LAST RUN", "NEXT RUN", "SCHEDULE", "TIMEZONE", "SUSPENDED");
-  int64_t now = now_ms();
+  int64_t now = SystemClock().now_ms();
   for (const auto& c : page.value("items", Json::array())) {
     const Json spec = c.value("spec", Json::object());
     std::string schedule = spec.value("schedule", "");

@@ -181,12 +181,17 @@ struct Server::Impl {
     return answer.get();
   }
 
-  // Deletes a workflow with its logs (see Runner::remove).
-  Status remove_workflow(const std::string& ns, const std::string& name) {
-    return on_runner<bool>([=](Runner& r) -> Result<bool> {
-             if (Status st = r.remove(ns, name); !st) return st;
+  // The same, for work that answers only with a Status.
+  Status on_runner_status(std::function<Status(Runner&)> fn) {
+    return on_runner<bool>([fn = std::move(fn)](Runner& r) -> Result<bool> {
+             if (Status st = fn(r); !st) return st;
              return true;
            }).status();
+  }
+
+  // Deletes a workflow with its logs (see Runner::remove).
+  Status remove_workflow(const std::string& ns, const std::string& name) {
+    return on_runner_status([=](Runner& r) { return r.remove(ns, name); });
   }
 
   // Validates and starts a workflow.
@@ -268,10 +273,8 @@ struct Server::Impl {
           return record->name;
         },
         [this](const std::string& ns, const std::string& name) {
-          return on_runner<bool>([=](Runner& r) -> Result<bool> {
-                   if (Status st = r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true); !st) return st;
-                   return true;
-                 }).status();
+          return on_runner_status(
+              [=](Runner& r) { return r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true); });
         },
         [this](const std::string& ns, const std::string& name) { return remove_workflow(ns, name); });
     load_expiries();
@@ -305,11 +308,9 @@ struct Server::Impl {
         Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
         std::string message = body.is_object() ? body.value("message", "") : "";
         bool terminate = std::string(verb) == "terminate";
-        auto done = on_runner<bool>([=](Runner& r) -> Result<bool> {
-          if (Status st = r.stop(ns, name, message, terminate); !st) return st;
-          return true;
-        });
-        if (!done) return fail(res, done.status());
+        if (Status st = on_runner_status([=](Runner& r) { return r.stop(ns, name, message, terminate); }); !st) {
+          return fail(res, st);
+        }
         auto wf = store.get_workflow(ns, name);
         if (!wf) return fail(res, wf.status());
         reply(res, 200, workflow_json(*wf, true));
@@ -333,23 +334,19 @@ struct Server::Impl {
           for (const auto& [k, v] : o.items()) update.output_parameters[k] = v.is_string() ? v.get<std::string>() : v.dump();
         }
       }
-      auto done = on_runner<bool>([=](Runner& r) -> Result<bool> {
-        if (verb == "suspend") {
-          if (Status st = r.suspend(ns, name); !st) return st;
-        } else if (verb == "resume") {
-          if (Status st = r.resume(ns, name, selector); !st) return st;
-        } else {
-          auto n = r.set_nodes(ns, name, selector, update);
-          if (!n) return n.status();
-          if (*n == 0) return Status(Code::kNotFound, "no node of " + name + " matches \"" + selector + "\"");
-        }
-        return true;
+      Status done = on_runner_status([=](Runner& r) -> Status {
+        if (verb == "suspend") return r.suspend(ns, name);
+        if (verb == "resume") return r.resume(ns, name, selector);
+        auto n = r.set_nodes(ns, name, selector, update);
+        if (!n) return n.status();
+        if (*n == 0) return Status(Code::kNotFound, "no node of " + name + " matches \"" + selector + "\"");
+        return Status::ok();
       });
       if (!done) {
-        if (done.status().code() == Code::kInvalid && !store.get_workflow(ns, name)) {
+        if (done.code() == Code::kInvalid && !store.get_workflow(ns, name)) {
           return fail(res, Status(Code::kNotFound, "workflow " + ns + "/" + name + " not found"));
         }
-        return fail(res, done.status());
+        return fail(res, done);
       }
       auto wf = store.get_workflow(ns, name);
       if (!wf) return fail(res, wf.status());
@@ -361,11 +358,9 @@ struct Server::Impl {
       auto def = stored_definition(*rec);
       if (!def) return fail(res, def.status());
       auto shared = std::make_shared<std::pair<spec::Object, std::vector<spec::Object>>>(std::move(*def));
-      auto done = on_runner<bool>([shared, rec = *rec](Runner& r) -> Result<bool> {
-        if (Status st = r.retry(rec, std::move(shared->first), std::move(shared->second)); !st) return st;
-        return true;
-      });
-      if (!done) return fail(res, done.status());
+      Status done = on_runner_status(
+          [shared, rec = *rec](Runner& r) { return r.retry(rec, std::move(shared->first), std::move(shared->second)); });
+      if (!done) return fail(res, done);
       auto wf = store.get_workflow(req.matches[1], req.matches[2]);
       if (!wf) return fail(res, wf.status());
       reply(res, 200, workflow_json(*wf, true));

@@ -149,19 +149,20 @@ void Runner::forget(Run& run) {
 
 Status Runner::remove(const std::string& namespace_, const std::string& name) {
   if (Status s = store_.delete_workflow(namespace_, name); !s) return s;
-  for (auto& [uid, run] : runs_) {
-    if (run->context->namespace_ == namespace_ && run->op->workflow_name() == name) {
-      forget(*run);
-      return Status::ok();
-    }
+  if (Run* run = find(namespace_, name, /*running_only=*/false)) {
+    forget(*run);  // its directory goes when its steps have ended
+  } else {
+    remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
   }
-  remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
   return Status::ok();
 }
 
-Runner::Run* Runner::find(const std::string& namespace_, const std::string& name) {
+Runner::Run* Runner::find(const std::string& namespace_, const std::string& name, bool running_only) {
   for (auto& [uid, run] : runs_) {
-    if (run->context->namespace_ == namespace_ && run->op->workflow_name() == name && !run->op->done()) return run.get();
+    if (run->context->namespace_ == namespace_ && run->op->workflow_name() == name &&
+        !(running_only && run->op->done())) {
+      return run.get();
+    }
   }
   return nullptr;
 }
@@ -537,10 +538,11 @@ void Runner::turn(int max_wait_ms) {
   for (auto it = runs_.begin(); it != runs_.end();) {
     if (it->second->op->done() && it->second->live_steps == 0) {
       const engine::Operator& op = *it->second->op;
-      int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase), op.status().finished_at_ms);
       if (it->second->deleted) {
         remove_run_dir(it->second->context->run_dir);
-      } else if (due >= 0) {
+      } else if (int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase),
+                                      op.status().finished_at_ms);
+                 due >= 0) {
         expiries_.push_back({it->second->context->namespace_, op.workflow_name(), due});
       }
       it = runs_.erase(it);  // everything it changed was written above

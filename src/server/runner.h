@@ -111,7 +111,8 @@ class Runner {
   void dispatch();
   // Ends a run whose record was deleted while it ran.
   void forget(Run& run);
-  Run* find(const std::string& namespace_, const std::string& name);
+  // The run of that workflow; with `running_only`, only while it has not finished.
+  Run* find(const std::string& namespace_, const std::string& name, bool running_only = true);
   Status keep_suspend_flag(Run& run, bool suspended);
   // After a restart: Suspend nodes the store says were resumed or set get that again.
   void replay_suspend_nodes(Run& run);

@@ -340,7 +340,8 @@ Result<std::map<std::string, int64_t>> Store::count_by_phase() {
 Status Store::set_workflow_object(const std::string& uid, const std::string& object) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Status s = db_->exec("UPDATE workflows SET object = ?, version = version + 1 WHERE uid = ?", {object, uid});
-  if (s && db_->changes() == 0) return not_found("workflow " + uid + " not found");
+  if (!s) return s;
+  if (db_->changes() == 0) return not_found("workflow " + uid + " not found");
   generation_.fetch_add(1, std::memory_order_release);
   return s;
 }

@@ -87,6 +87,8 @@ export function buildGraph(wfNodes: Record<string, WfNode>, collapsed: Set<strin
   };
 
   const nodes = new Map<string, GNode>();
+  // What layout and linking fill in later.
+  const unplaced = () => ({ x: 0, y: 0, rank: 0, order: 0, parents: [] as string[], children: [] as string[] });
   const members = new Map<string, string[]>(); // collapsed id -> member phases
   for (const n of Object.values(wfNodes)) {
     const r = rep(n.id);
@@ -106,12 +108,7 @@ export function buildGraph(wfNodes: Record<string, WfNode>, collapsed: Set<strin
       type: n.type,
       w: shape === 'box' ? BOX_W : DOT,
       h: shape === 'box' ? BOX_H : DOT,
-      x: 0,
-      y: 0,
-      rank: 0,
-      order: 0,
-      parents: [],
-      children: [],
+      ...unplaced(),
     });
   }
   for (const [id, phases] of members) {
@@ -126,12 +123,7 @@ export function buildGraph(wfNodes: Record<string, WfNode>, collapsed: Set<strin
       type: 'Collapsed',
       w: BOX_W,
       h: BOX_H,
-      x: 0,
-      y: 0,
-      rank: 0,
-      order: 0,
-      parents: [],
-      children: [],
+      ...unplaced(),
       hidden: phases.length,
       group,
     });

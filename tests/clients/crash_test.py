@@ -6,7 +6,8 @@ once (each appends its number to a file per workflow), every step's log is compl
 (a line before and a line after its sleep), and the outputs of steps that ended while
 no server ran arrive. Then the same with a plain SIGTERM restart; and a template's
 deadline that passes while no server runs ends its step at once after the restart.
-Usage: crash_test.py SKIFF_BINARY"""
+With a test registry, 20 workflows in runc containers are killed and adopted as well.
+Usage: crash_test.py SKIFF_BINARY [REGISTRY_DIR]"""
 import json
 import os
 import signal
@@ -28,8 +29,8 @@ def call(base, method, path, body=None, raw=False):
         return data.decode() if raw else json.loads(data)
 
 
-def start(skiff, data, port):
-    p = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host",
+def start(skiff, data, port, executor=("--executor", "host")):
+    p = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), *executor,
                           "--auth-mode", "server"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if wait_port(port):
         return p
@@ -84,12 +85,12 @@ def check(base, names, marks, failures):
             failures.append(f"{name}: log lacks {sorted(want - lines)}")
 
 
-def round_trip(skiff, data, port, marks, prefix, how, failures):
-    """Submits COUNT workflows, stops the server `how` while steps run, restarts it and
+def round_trip(skiff, data, port, marks, prefix, how, failures, count=COUNT, executor=("--executor", "host")):
+    """Submits `count` workflows, stops the server `how` while steps run, restarts it and
     checks every workflow."""
     base = f"http://127.0.0.1:{port}"
-    server = start(skiff, data, port)
-    names = [f"{prefix}-{i}" for i in range(COUNT)]
+    server = start(skiff, data, port, executor)
+    names = [f"{prefix}-{i}" for i in range(count)]
     for name in names:
         call(base, "POST", "/api/v1/workflows/argo", workflow(name, marks))
     time.sleep(1.0)
@@ -105,7 +106,7 @@ def round_trip(skiff, data, port, marks, prefix, how, failures):
     if running == 0 or steps == 0:
         failures.append(f"{prefix}: nothing was running at the {how}: the test proves nothing")
     time.sleep(0.8)  # some steps end while no server runs
-    server = start(skiff, data, port)
+    server = start(skiff, data, port, executor)
     try:
         if not wait_all(base, names, 120):
             failures.append(f"{prefix}: workflows still unfinished 120 s after the restart")
@@ -163,6 +164,11 @@ def main():
         round_trip(skiff, data, port, marks, "killed", "kill", failures)
         round_trip(skiff, data, port, marks, "stopped", "term", failures)
         deadline_round(skiff, data, port, failures)
+        if len(sys.argv) > 2:  # a test registry (tests/registry/registry.py): runc containers too
+            registry = sys.argv[2]
+            round_trip(skiff, data, port, marks, "contained", "kill", failures, count=20,
+                       executor=("--executor", "container", "--registries", f"{registry}/registries.yaml",
+                                 "--registry-config", f"{registry}/config.json"))
     for f in failures[:20]:
         print("FAIL:", f)
     print("crash: all checks passed" if not failures else f"crash: {len(failures)} checks failed")

@@ -834,7 +834,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
     if (!bundle) return undo(bundle.status().with_context("sidecar " + sc.name));
     net_admin = net_admin || bundle->net_admin;
     std::string log = log_path.substr(0, log_path.size() - 4) + "." + sc.name + ".log";
-    Fd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+    Fd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
     if (!out.valid()) return undo(errno_status("creating " + log, errno));
     auto pid = start_runc(*bundle, out.get(), out.get());
     if (!pid) return undo(pid.status().with_context("sidecar " + sc.name));

@@ -96,7 +96,7 @@ ProcessExecutor::~ProcessExecutor() {
 
 void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
   make_dirs(request.workflow->run_dir + "/logs");
-  write_file(log_file(request.workflow->run_dir, request.node_id), "skiff: " + status.message() + "\n", 0644);
+  write_file(log_file(request.workflow->run_dir, request.node_id), "skiff: " + status.message() + "\n", 0600);
   StepResult result;
   result.node_id = request.node_id;
   result.error = true;

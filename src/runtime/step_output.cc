@@ -31,7 +31,7 @@ void StepOutput::note(std::string_view text) {
 
 void StepOutput::write_log(std::string_view data) {
   if (!log_.valid() && !log_failed_) {
-    log_.reset(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    log_.reset(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     log_failed_ = !log_.valid();
   }
   if (log_.valid()) {

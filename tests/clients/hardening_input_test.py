@@ -171,6 +171,19 @@ def check_deep_step_output(check, srv):
     check("the server still answers after deep step output", st == 200, st)
 
 
+def check_long_log(check, srv):
+    """A log of several MiB is read to its end, without follow as with it."""
+    wf = {"metadata": {"name": "long-log"}, "spec": {"entrypoint": "main", "templates": [
+        {"name": "main", "container": {"image": "busybox", "command": ["seq", "1", "400000"]}}]}}
+    st, body = srv.call("POST", "/api/v1/workflows/argo", {"workflow": wf})
+    check("long-log submitted", st == 200, body)
+    srv.wait("argo", "long-log")
+    for follow in (False, True):
+        lines = log_lines(srv, "long-log", follow=follow)
+        check(f"a 2.6 MB log is read whole (follow {follow})", len(lines) == 400000 and lines[-1] == "400000",
+              f"{len(lines)} lines, last {lines[-1:]}")
+
+
 def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -194,6 +207,7 @@ def main():
             check_bad_bodies(check, srv)
             check_step_output(check, srv)
             check_deep_step_output(check, srv)
+            check_long_log(check, srv)
             check_private_files(check, data)
         os.chmod(data, 0o755)  # an existing, open data directory is made private at start
         srv.start()

@@ -2,7 +2,7 @@
 //
 // nlohmann's parser is iterative, but copying, comparing, dumping and decoding a parsed
 // value recurse once per level: a value nested 100,000 levels deep exhausts a thread's
-// stack. Every parse of text that did not come from skiff itself goes through
+// stack. Text from clients and steps, and JSON read back from the store, is parsed with
 // parse_json (for messages) or parse_json_or_discarded (for a quiet "not JSON"), which
 // refuse nesting deeper than kMaxJsonDepth first. Stateless; any thread. The templates
 // take nlohmann's json or ordered_json, so this header needs no JSON include.

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """What a client or a step sends cannot take skiff server down: deeply nested JSON in a
 create or lint body is refused (400, naming the limit); a body that is not JSON says where
-and why; a step printing invalid UTF-8 or no final newline has its whole log read (plain
-and followed), before and after a restart; the data directory is private (0700) with
-its database and logs 0600. Usage: hardening_input_test.py SKIFF_BINARY"""
+and why; a step printing invalid UTF-8, no final newline, JSON nested 100,000 deep or a
+log of megabytes has its whole log read (plain and followed), before and after a
+restart; the data directory is private (0700) with its database and logs 0600.
+Usage: hardening_input_test.py SKIFF_BINARY"""
 import http.client
 import json
 import os

@@ -167,7 +167,6 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   StepPlan plan;
   std::string name = file_name_for(request.node_id);
   plan.step_dir = step_dir;
-  plan.log_path = run_dir + "/logs/" + name + ".log";
   SandboxSpec& sb = plan.sandbox;
   sb.tmp_dir = plan.step_dir + "/tmp";
   sb.hostname = (request.pod_name.empty() ? name : request.pod_name).substr(0, 63);

@@ -20,7 +20,6 @@ namespace skiff::runtime {
 struct StepPlan {
   SandboxSpec sandbox;
   std::string step_dir;  // private tmp and emptyDirs; removed afterwards
-  std::string log_path;  // <run_dir>/logs/<node>.log
   std::vector<std::pair<std::string, std::string>> output_files;  // parameter name, host path
 };
 
@@ -35,7 +34,7 @@ struct PlanDefaults {
 inline constexpr const char* kScriptPath = "/tmp/.skiff/script";
 
 // Builds the plan and the step's directories under `step_dir` (private tmp, emptyDirs,
-// script file). run_dir/logs must exist.
+// script file).
 Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_dir, const std::string& step_dir,
                            const PlanDefaults& defaults);
 

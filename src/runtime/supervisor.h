@@ -24,19 +24,11 @@
 #include "runtime/executor.h"
 #include "runtime/fd.h"
 #include "runtime/sandbox.h"
+#include "runtime/step_files.h"
 #include "runtime/volumes.h"
 #include "util/status.h"
 
 namespace skiff::runtime {
-
-// Where one step's files live in its workflow's run directory; the one place that says so.
-struct StepFiles {
-  std::string log;     // <run_dir>/logs/<node>.log: what the step printed (combined)
-  std::string start;   // <run_dir>/state/<node>.start: the executor's record (ip, launcher note)
-  std::string pid;     // <run_dir>/state/<node>.pid: "<pid> <start time>" of its supervisor
-  std::string result;  // <run_dir>/state/<node>.result: how it ended (encoded StepResult)
-};
-StepFiles step_files(const std::string& run_dir, const std::string& node_id);
 
 // A sidecar: started before the main process, stopped (SIGTERM, then force_argv) after it.
 struct SideProcess {

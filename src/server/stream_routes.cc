@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "runtime/step_plan.h"
+#include "runtime/step_files.h"
 #include "server/http_util.h"
 #include "util/json_text.h"
 
@@ -197,7 +197,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
             std::string pod = j.value("id", n.id);
             std::string pod_name = pod;
             if (!only.empty() && only != pod_name && only != n.id) continue;
-            std::string path = run_dir + "/logs/" + runtime::file_name_for(uid + "/" + n.id) + ".log";
+            std::string path = runtime::step_files(run_dir, uid + "/" + n.id).log;
             bool complete = !follow || finished || ended(j.value("phase", ""));
             bool open = send_log_lines(path, &(*state)[path], complete, [&](const std::string& line) {
               Json event = {{"result", {{"content", line}, {"podName", pod_name}}}};

@@ -12,6 +12,7 @@
 #include "runtime/process_executor.h"
 #include "runtime/sandbox.h"
 #include "runtime/step_plan.h"
+#include "runtime/volumes.h"
 
 namespace skiff::runtime {
 namespace {
@@ -27,6 +28,8 @@ class HostLauncher final : public Launcher {
     std::string step_dir = run_dir_ + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;
+    defaults.server_paths.push_back(request.workflow->run_dir);
+    defaults.server_paths = canonical_paths(defaults.server_paths);
     auto plan = plan_step(request, request.workflow->run_dir, step_dir, defaults);
     if (!plan) {
       remove_tree(step_dir);
@@ -47,16 +50,16 @@ class HostLauncher final : public Launcher {
     // The step's init forwards SIGTERM to every process in its namespace.
     int pidfd = out.pidfd.get();
     out.signal = [pidfd](bool force) { send_signal(pidfd, force ? SIGKILL : SIGTERM); };
-    auto files = std::move(plan->output_files);
+    auto step = std::make_shared<const StepPlan>(std::move(*plan));
     size_t cap = max_output_;
-    out.finish = [shared, files, cap](StepResult* result) {
+    out.finish = [shared, step, cap](StepResult* result) {
       if (Status setup = read_setup_error(*shared); !setup) {
         result->error = true;
         result->message = setup.message();
         return;
       }
-      for (const auto& [name, path] : files) {
-        auto value = read_file_capped(path, cap);
+      for (const auto& [name, path] : step->output_files) {
+        auto value = read_step_file(step->sandbox, path, cap);
         if (value) result->output_parameters[name] = std::move(*value);
       }
     };
@@ -97,6 +100,9 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   PlanDefaults defaults;
   defaults.home = home_directory();
   defaults.data_dir = opts.data_dir;
+  defaults.allow_host_path = opts.allow_host_path;
+  defaults.allow_privileged = opts.allow_privileged;
+  defaults.server_paths = server_paths(opts, opts.run_dir);
   auto launcher = std::make_unique<HostLauncher>(opts.run_dir, std::move(defaults));
   launcher->max_output_ = opts.max_output_parameter;
   return make_process_executor(std::move(opts), std::move(launcher));

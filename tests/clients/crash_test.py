@@ -52,8 +52,9 @@ def workflow(i, marks):
 def main():
     skiff = sys.argv[1]
     failures = []
-    with tempfile.TemporaryDirectory(prefix="skiff-crash-") as data:
-        marks = os.path.join(data, "marks")
+    with tempfile.TemporaryDirectory(prefix="skiff-crash-") as top:
+        # The marks live beside the data directory: a hostPath inside it is refused.
+        data, marks = os.path.join(top, "data"), os.path.join(top, "marks")
         os.makedirs(marks)
         port = free_port()
         base = f"http://127.0.0.1:{port}"

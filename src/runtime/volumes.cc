@@ -53,16 +53,20 @@ std::string resolve_existing(const std::string& path) {
   }
 }
 
-// Why a step may never mount the host's `path`, or "" (see volumes.h).
+// Why a step may never mount the host's `path` and what to do instead, or "" (see volumes.h).
 std::string forbidden_host_path(const std::string& path, const VolumeContext& ctx) {
   std::string real = resolve_existing(path);
-  if (is_under(real, "/proc")) return "is under /proc, which shows skiff's own processes and their files";
-  for (const std::string& dir : ctx.server_paths) {
-    if (is_under(real, dir) || is_under(dir, real)) return "overlaps skiff's own data in " + dir;
+  if (is_under(real, "/proc")) {
+    return "is under /proc, which shows skiff's own processes and their files; mount a directory outside /proc";
+  }
+  for (const std::string& own : ctx.server_paths) {
+    if (is_under(real, own) || is_under(own, real)) {
+      return "overlaps skiff's own data in " + own + ", which steps may never see; mount a directory outside it";
+    }
   }
   struct stat st;
   if (::stat(real.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
-    return "is a block device, from which skiff's own data could be read";
+    return "is a block device, from which skiff's own data could be read; mount a directory instead";
   }
   return "";
 }
@@ -79,8 +83,7 @@ Result<Source> host_path_source(const std::string& name, const Json& spec, const
   auto path = clean_absolute_path(spec["path"].get<std::string>());
   if (!path) return path.status().with_context("volume " + name + ": hostPath");
   if (std::string why = forbidden_host_path(*path, ctx); !why.empty()) {
-    return invalid("volume " + name + ": hostPath " + spec["path"].get<std::string>() + " " + why +
-                   ", which steps may never see; mount a directory outside it");
+    return invalid("volume " + name + ": hostPath " + spec["path"].get<std::string>() + " " + why);
   }
   std::string type = spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "";
   struct stat st;
@@ -294,7 +297,7 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
       std::string real = resolve_existing(target);
       for (const std::string& dir : ctx.server_paths) {
         if (is_under(real, dir)) {
-          return invalid("mountPath " + target + " is inside skiff's own data directory " + dir +
+          return invalid("mountPath " + target + " is inside skiff's own data in " + dir +
                          ", which steps never see; mount the volume elsewhere");
         }
       }
@@ -318,8 +321,9 @@ std::vector<std::string> canonical_paths(const std::vector<std::string>& paths) 
   }
   std::sort(out.begin(), out.end());  // a parent sorts before what is inside it
   std::vector<std::string> outermost;
-  for (const std::string& dir : out) {
-    if (outermost.empty() || !is_under(dir, outermost.back())) outermost.push_back(dir);
+  for (const std::string& path : out) {
+    auto inside = [&](const std::string& parent) { return is_under(path, parent); };
+    if (std::none_of(outermost.begin(), outermost.end(), inside)) outermost.push_back(path);
   }
   return outermost;
 }

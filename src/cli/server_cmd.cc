@@ -30,6 +30,8 @@ struct ServerFlags {
   std::string executor;
   std::string auth_mode = "client";
   bool allow_remote_without_auth = false;
+  bool allow_host_path = false;
+  bool allow_privileged = false;
   bool secure = false;
   std::string tls_cert, tls_key;
   RegistryFlags registry;
@@ -58,6 +60,15 @@ int serve(const ServerFlags& f) {
   exec.data_dir = data;
   exec.detach_steps = true;  // steps outlive the server; a restarted one adopts them
   exec.max_log = f.max_log_bytes;
+  // With tokens the server serves many namespaces: a hostPath or a privileged step would
+  // give one the machine, and through it every other's data.
+  bool tenants = f.auth_mode == "client";
+  exec.allow_host_path = !tenants || f.allow_host_path;
+  exec.allow_privileged = !tenants || f.allow_privileged;
+  if (!f.tls_key.empty()) exec.private_paths.push_back(f.tls_key);
+  if (f.db.rfind("sqlite:", 0) == 0) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) exec.private_paths.push_back(f.db.substr(7) + suffix);
+  }
   runtime::ContainerOptions container;
   std::string kind = f.executor;
   if (kind.empty()) kind = runtime::probe_containers(container) ? "container" : "host";
@@ -165,6 +176,11 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--auth-mode", f->auth_mode, "client (default): Bearer tokens from `skiff token create`; server: none, loopback only")
       ->check(CLI::IsMember({"client", "server"}));
   cmd->add_flag("--allow-remote-without-auth", f->allow_remote_without_auth, "let --auth-mode server listen beyond loopback");
+  cmd->add_flag("--allow-host-path", f->allow_host_path,
+                "with --auth-mode client: let workflows mount host directories (hostPath) and, with --executor host, "
+                "write the host's files");
+  cmd->add_flag("--allow-privileged", f->allow_privileged,
+                "with --auth-mode client: let workflows run privileged steps (securityContext.privileged)");
   cmd->add_flag("--secure", f->secure, "serve HTTPS (a self-signed certificate in <data>/tls unless --tls-cert/--tls-key)");
   cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate for --secure");
   cmd->add_option("--tls-key", f->tls_key, "PEM key for --secure");

@@ -1,7 +1,6 @@
 #include "runtime/container_executor.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -124,22 +123,6 @@ Result<double> parse_quantity(const std::string& text, const std::string& what) 
     return invalid(what + " \"" + text + "\" is not a quantity (e.g. 256Mi, 1Gi, 500m, 2)");
   }
   return v * scale;
-}
-
-// Reads `path` inside the directory tree `root` as the step saw it: symbolic links resolve
-// within `root`, never out of it.
-Result<std::string> read_in_root(const std::string& root, const std::string& path, size_t cap) {
-  Fd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return errno_status("opening " + root, errno);
-  std::string rel = path;
-  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
-  if (rel.empty()) rel = ".";
-  open_how how = {};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  Fd fd(static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how)));
-  if (!fd.valid()) return errno_status("reading " + path, errno);
-  return read_file_capped("/proc/self/fd/" + std::to_string(fd.get()), cap);
 }
 
 struct UserSpec {
@@ -488,6 +471,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
   const WorkflowContext& wf = *request.workflow;
   if (Status s = merge_security(&sec, wf.pod_security_context_json, "spec.securityContext"); !s) return s;
   if (Status s = merge_security(&sec, c.security_context_json, "securityContext"); !s) return s;
+  if (sec.privileged && !options_.allow_privileged) return privileged_not_allowed();
 
   // Environment: the image's, then HOSTNAME, then the container's (which may refer to both).
   EnvList base;
@@ -672,7 +656,9 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
     return errno_status("mounting the rootfs of " + image.name + " (overlayfs)", errno);
   }
   // Volumes resolve against the step's directory, so main and sidecars share emptyDirs.
-  VolumeContext ctx{request.workflow->run_dir, step_dir, options_.data_dir, request.workflow->namespace_};
+  VolumeContext ctx{request.workflow->run_dir, step_dir, options_.data_dir, request.workflow->namespace_,
+                    server_paths(options_, request.workflow->run_dir),
+                    options_.allow_host_path};
   auto binds = resolve_binds(request, ctx);
   if (!binds) return binds.status();
   b.binds = std::move(*binds);
@@ -825,23 +811,12 @@ void collect_container_outputs(const ContainerCollect& c, size_t cap, StepResult
   for (const auto& [name, path] : c.outputs) {
     auto clean = clean_absolute_path(path);
     if (!clean) continue;
-    const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
-    for (const auto& b : c.binds) {
-      if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
-    }
-    std::string root = c.dir + "/rootfs", rel = *clean;
-    if (holder && holder->is_file) {
-      root = holder->source.substr(0, holder->source.find_last_of('/'));
-      rel = holder->source.substr(holder->source.find_last_of('/'));
-    } else if (holder) {
-      root = holder->source;
-      rel = clean->substr(holder->target.size());
-    }
+    auto [root, rel] = locate_in_mounts(c.binds, *clean);
+    if (root.empty()) root = c.dir + "/rootfs";
     auto value = read_in_root(root, rel, cap);
     if (value) result->output_parameters[name] = std::move(*value);
   }
 }
-
 
 Status probe_containers(const ContainerOptions& options) {
   if (::geteuid() != 0) return Status(Code::kUnavailable, "containers need root (rootless runc is not supported yet)");

@@ -21,4 +21,10 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
   return w;
 }
 
+Status privileged_not_allowed() {
+  return invalid("securityContext.privileged: privileged steps are not allowed on this server: they get every "
+                 "capability and device of the machine, and with them the data of every namespace; remove it, or "
+                 "its operator can allow them with `skiff server --allow-privileged`");
+}
+
 }  // namespace skiff::runtime

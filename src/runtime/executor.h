@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "spec/types.h"
+#include "util/status.h"
 
 namespace skiff::runtime {
 
@@ -73,7 +74,18 @@ struct ExecutorOptions {
   size_t max_log = 0;              // bytes of a step's log file kept (0: no cap)
   bool detach_steps = false;       // steps outlive this process (a server); else die with it
   LogSink log_sink;                // optional: every log line as it is produced
+  // What a workflow may do to this machine. `skiff run` (one user running their own
+  // workflows) allows both; `skiff server` serving tokens for many namespaces only when
+  // its operator says so. Refused steps end in Error with a message saying how to allow.
+  bool allow_host_path = true;   // hostPath volumes; host executor: the host's files writable
+  bool allow_privileged = true;  // securityContext.privileged (every capability and device)
+  // More of skiff's own files that no step may reach, beside the data and run directories
+  // (a database or TLS key kept elsewhere); the host executor shows them empty.
+  std::vector<std::string> private_paths;
 };
+
+// The error of a step asking for securityContext.privileged where allow_privileged is false.
+Status privileged_not_allowed();
 
 class Executor {
  public:

@@ -13,6 +13,7 @@
 #include "runtime/sandbox.h"
 #include "runtime/supervisor.h"
 #include "runtime/step_plan.h"
+#include "runtime/volumes.h"
 
 namespace skiff::runtime {
 namespace {
@@ -26,6 +27,8 @@ class HostLauncher final : public Launcher {
     std::string step_dir = run_dir_ + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;
+    defaults.server_paths.push_back(request.workflow->run_dir);
+    defaults.server_paths = canonical_paths(defaults.server_paths);
     auto plan = plan_step(request, request.workflow->run_dir, step_dir, defaults);
     if (!plan) {
       remove_tree(step_dir);
@@ -71,6 +74,9 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   PlanDefaults defaults;
   defaults.home = home_directory();
   defaults.data_dir = opts.data_dir;
+  defaults.allow_host_path = opts.allow_host_path;
+  defaults.allow_privileged = opts.allow_privileged;
+  defaults.server_paths = server_paths(opts, opts.run_dir);
   auto launcher = std::make_unique<HostLauncher>(opts.run_dir, std::move(defaults));
   return make_process_executor(std::move(opts), std::move(launcher));
 }

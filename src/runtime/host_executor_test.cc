@@ -53,7 +53,9 @@ struct LogLine {
 class HostExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-runtime-test-XXXXXX";
+    // Not under /tmp: the step's private /tmp would hide it anyway, and a server's data
+    // directory is not there either.
+    char tmpl[] = "/var/tmp/skiff-runtime-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     options_.run_dir = dir_ + "/run";
@@ -68,7 +70,9 @@ class HostExecutorTest : public ::testing::Test {
   }
   void TearDown() override {
     ex_.reset();
-    ::umount2((dir_ + "/run/steps").c_str(), MNT_DETACH);  // the executor's private tmpfs
+    // The executor's private tmpfs, once per executor a test made (each stacks one).
+    while (::umount2((dir_ + "/run/steps").c_str(), MNT_DETACH) == 0) {
+    }
     remove_tree(dir_);
   }
 
@@ -363,6 +367,170 @@ TEST_F(HostExecutorTest, HundredConcurrentSteps) {
     EXPECT_EQ(r.exit_code, 0) << id;
     EXPECT_EQ(r.stdout_text, id + "\n");
   }
+}
+
+// --- isolation (issue 10): a root step must never reach the server's data -----------------
+
+StepRequest with_host_path(StepRequest r, const std::string& path) {
+  r.volumes.push_back({"h", R"({"hostPath":{"path":")" + path + R"("}})", {}});
+  r.tmpl.container->volume_mounts.push_back({"h", "/tmp/h", "", false});
+  return r;
+}
+
+// The mount options of `target` as the step sees them ("ro,nosuid,..."), one line each.
+std::string mount_options_script(const std::string& target) {
+  return "awk '$5 == \"" + target + "\" {print $6}' /proc/self/mountinfo | tail -n 1";
+}
+
+uint64_t status_field(const std::string& status, const std::string& field) {
+  size_t at = status.find(field + ":");
+  if (at == std::string::npos) return ~uint64_t{0};
+  return std::strtoull(status.c_str() + at + field.size() + 1, nullptr, 16);
+}
+
+TEST_F(HostExecutorTest, StepCannotMountOrUnmount) {
+  StepResult r = run(shell("mnt", "umount -l /tmp 2>/dev/null && echo unmounted; umount /proc 2>/dev/null && echo "
+                                  "proc-unmounted; mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo "
+                                  "mounted; echo done"));
+  EXPECT_EQ(r.stdout_text, "done\n");
+}
+
+TEST_F(HostExecutorTest, StepKeepsOnlyOrdinaryCapabilities) {
+  StepResult r = run(shell("caps", "cat /proc/self/status"));
+  ASSERT_EQ(r.exit_code, 0);
+  auto mask = [](std::initializer_list<int> caps) {
+    uint64_t m = 0;
+    for (int c : caps) m |= uint64_t{1} << c;
+    return m;
+  };
+  // DAC_READ_SEARCH, NET_ADMIN, NET_RAW, SYS_MODULE, SYS_RAWIO, SYS_PTRACE, SYS_ADMIN, SYS_BOOT,
+  // SYS_TIME, MKNOD, MAC_ADMIN, SYSLOG, BPF.
+  const uint64_t forbidden = mask({2, 12, 13, 16, 17, 19, 21, 22, 25, 27, 33, 34, 39});
+  // CHOWN, DAC_OVERRIDE, FOWNER, KILL, SETGID, SETUID, NET_BIND_SERVICE.
+  const uint64_t needed = mask({0, 1, 3, 5, 6, 7, 10});
+  for (const char* set : {"CapEff", "CapPrm", "CapBnd"}) {
+    EXPECT_EQ(status_field(r.stdout_text, set) & forbidden, 0u) << set << " holds forbidden capabilities";
+  }
+  EXPECT_EQ(status_field(r.stdout_text, "CapEff") & needed, needed) << "a root step needs these";
+  EXPECT_EQ(status_field(r.stdout_text, "CapInh"), 0u);
+  EXPECT_EQ(status_field(r.stdout_text, "CapAmb"), 0u);
+  EXPECT_EQ(status_field(r.stdout_text, "NoNewPrivs"), 1u);
+}
+
+TEST_F(HostExecutorTest, ServerDataIsHiddenFromSteps) {
+  std::string db = dir_ + "/elsewhere.db";  // e.g. skiff server --db sqlite:PATH outside the data directory
+  ASSERT_TRUE(write_file(db, "more rows", 0600));
+  ex_.reset();
+  options_.private_paths = {db};
+  ex_ = std::move(*make_host_executor(options_));
+  ConfigObject secret;
+  secret.data = {{"password", "hunter2"}};
+  ASSERT_TRUE(write_config_object(options_.data_dir, ConfigKind::kSecret, "other", "db", secret, false).is_ok());
+  ASSERT_TRUE(make_dirs(options_.data_dir));
+  ASSERT_TRUE(write_file(options_.data_dir + "/skiff.db", "rows", 0600));
+  ASSERT_EQ(run(shell("earlier", "echo earlier-log")).exit_code, 0);
+  std::string data = options_.data_dir, runs = options_.run_dir;
+  StepResult r = run(shell("look", "ls -A " + data + " " + runs + "; cat " + data + "/skiff.db " + runs +
+                                       "/logs/earlier.log " + db + " 2>/dev/null; touch " + data +
+                                       "/x 2>/dev/null || echo read-only; echo end"));
+  EXPECT_EQ(r.stdout_text, data + ":\n\n" + runs + ":\nread-only\nend\n");
+}
+
+TEST_F(HostExecutorTest, KernelFilesAndDevicesAreProtected) {
+  StepResult r = run(shell("kern", mount_options_script("/proc/sys") + "; " + mount_options_script("/sys") +
+                                       "; find /dev -type b | wc -l; echo x > /dev/null && head -c 4 /dev/urandom | "
+                                       "wc -c; ls -A /dev/shm; ls /dev/pts/ptmx"));
+  std::istringstream in(r.stdout_text);
+  std::string proc_sys, sys, block_devices, random_bytes;
+  in >> proc_sys >> sys >> block_devices >> random_bytes;
+  EXPECT_EQ(proc_sys.substr(0, 3), "ro,") << r.stdout_text;
+  EXPECT_EQ(sys.substr(0, 3), "ro,") << r.stdout_text;
+  EXPECT_EQ(block_devices, "0") << "the host's disks are reachable from a step";
+  EXPECT_EQ(random_bytes, "4");
+  EXPECT_NE(r.stdout_text.find("/dev/pts/ptmx"), std::string::npos) << r.stdout_text;
+}
+
+TEST_F(HostExecutorTest, HostPathOnTheDataDirectoryIsRefused) {
+  std::string outside = dir_ + "/outside";
+  ASSERT_TRUE(make_dirs(options_.data_dir + "/secrets"));
+  ASSERT_TRUE(make_dirs(outside));
+  ASSERT_EQ(::symlink(options_.data_dir.c_str(), (dir_ + "/link").c_str()), 0);
+  int n = 0;
+  for (std::string path : {options_.data_dir, options_.data_dir + "/secrets", dir_, dir_ + "/link", std::string("/"),
+                           options_.run_dir + "/logs", std::string("/proc/1/root")}) {
+    StepResult r = run(with_host_path(shell("hp" + std::to_string(n++), "ls /tmp/h"), path));
+    EXPECT_TRUE(r.error) << path;
+    EXPECT_NE(r.message.find("volume h: hostPath " + path + " "), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("skiff's own"), std::string::npos) << r.message;
+  }
+  EXPECT_TRUE(run(with_host_path(shell("up", "true"), outside + "/../data")).error);  // ".." is refused outright
+  StepResult ok = run(with_host_path(shell("fine", "ls -A /tmp/h; echo ok"), outside));
+  EXPECT_EQ(ok.stdout_text, "ok\n") << ok.message;
+}
+
+TEST_F(HostExecutorTest, MountPathInsideTheDataDirectoryIsRefused) {
+  StepRequest r = shell("mp", "true");
+  r.claims.push_back({"workdir", "{}", {}});
+  r.tmpl.container->volume_mounts.push_back({"workdir", options_.data_dir + "/secrets", "", false});
+  StepResult res = run(r);
+  EXPECT_TRUE(res.error);
+  EXPECT_NE(res.message.find("mountPath " + options_.data_dir + "/secrets"), std::string::npos) << res.message;
+  EXPECT_FALSE(exists(options_.data_dir + "/secrets"));
+}
+
+TEST_F(HostExecutorTest, OutputParametersNeverReadTheServersFiles) {
+  ASSERT_TRUE(make_dirs(options_.data_dir));
+  ASSERT_TRUE(write_file(options_.data_dir + "/token", "s3cret", 0600));
+  StepRequest r = shell("leak", "ln -s " + options_.data_dir + "/token /tmp/link; echo mine > /tmp/mine");
+  for (auto [name, path] : {std::pair{"link", std::string("/tmp/link")}, {"direct", options_.data_dir + "/token"},
+                            {"proc", std::string("/proc/self/environ")}, {"mine", std::string("/tmp/mine")}}) {
+    spec::Parameter p;
+    p.name = name;
+    p.value_from.emplace();
+    p.value_from->path = path;
+    r.tmpl.outputs.parameters.push_back(p);
+  }
+  StepResult res = run(r);
+  EXPECT_EQ(res.output_parameters.count("link"), 0u) << res.output_parameters["link"];
+  EXPECT_EQ(res.output_parameters.count("direct"), 0u) << res.output_parameters["direct"];
+  EXPECT_EQ(res.output_parameters.count("proc"), 0u) << res.output_parameters["proc"];
+  EXPECT_EQ(res.output_parameters["mine"], "mine\n");
+}
+
+TEST_F(HostExecutorTest, HostPathAndHostWritesNeedTheOperatorsConsent) {
+  ex_.reset();
+  options_.allow_host_path = false;
+  ex_ = std::move(*make_host_executor(options_));
+  std::string outside = dir_ + "/outside";
+  ASSERT_TRUE(make_dirs(outside));
+  StepResult r = run(with_host_path(shell("hp", "true"), outside));
+  EXPECT_TRUE(r.error);
+  EXPECT_NE(r.message.find("volume h: hostPath volumes are not allowed"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("--allow-host-path"), std::string::npos) << r.message;
+
+  // The host's own files are read-only; the step's /tmp and volumes are not.
+  StepRequest w = shell("w", mount_options_script("/") + "; echo x > /tmp/f && echo x > /tmp/work/f && echo writable");
+  w.claims.push_back({"workdir", "{}", {}});
+  w.tmpl.container->volume_mounts.push_back({"workdir", "/tmp/work", "", false});
+  StepResult res = run(w);
+  EXPECT_EQ(res.stdout_text.substr(0, 3), "ro,") << res.stdout_text << res.message;
+  EXPECT_NE(res.stdout_text.find("writable\n"), std::string::npos) << res.stdout_text;
+}
+
+TEST_F(HostExecutorTest, PrivilegedStepsNeedTheOperatorsConsent) {
+  StepRequest r = shell("priv", "grep CapEff /proc/self/status");
+  r.tmpl.container->security_context_json = R"({"privileged":true})";
+  StepResult allowed = run(r);
+  EXPECT_EQ(status_field(allowed.stdout_text, "CapEff") >> 21 & 1, 1u) << allowed.stdout_text << allowed.message;
+
+  ex_.reset();
+  options_.allow_privileged = false;
+  ex_ = std::move(*make_host_executor(options_));
+  r.node_id = "refused";
+  StepResult refused = run(r);
+  EXPECT_TRUE(refused.error);
+  EXPECT_NE(refused.message.find("securityContext.privileged"), std::string::npos) << refused.message;
+  EXPECT_NE(refused.message.find("--allow-privileged"), std::string::npos) << refused.message;
 }
 
 // Prints (does not assert) the per-step cost of a no-op step against a raw spawn + wait.

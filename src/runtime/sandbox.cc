@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "runtime/isolation.h"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -93,7 +95,9 @@ void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
 }
 
-void bind_fd(int status_fd, int fd, const char* target, bool read_only) {
+// Binds the opened source `fd` at `target`, read-only or writable whatever the source's
+// mount says (under a read-only root, the source's mount is read-only too).
+void bind_fd(int status_fd, int fd, const char* target, bool read_only, bool read_only_root) {
   char source[64] = "/proc/self/fd/";
   char digits[16];
   int n = 0;
@@ -102,8 +106,24 @@ void bind_fd(int status_fd, int fd, const char* target, bool read_only) {
   while (n > 0) source[pos++] = digits[--n];
   source[pos] = '\0';
   if (::mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(status_fd, "bind-mounting ", target);
-  if (read_only && ::mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
-    fail(status_fd, "making read-only ", target);
+  if (read_only && isolation::make_read_only(target, true)) fail(status_fd, "making read-only ", target);
+  if (!read_only && read_only_root && isolation::make_writable(target)) fail(status_fd, "making writable ", target);
+}
+
+// The host as the step sees it before its own mounts: its files read-only if asked, a
+// fresh /proc and, unless privileged, a private /dev and read-only kernel settings; skiff's
+// own directories empty. Bind sources were opened before, so hiding cannot take them away.
+void prepare_host_view(int status_fd, const SandboxSpec& spec) {
+  if (spec.read_only_root && isolation::make_read_only("/", true)) fail(status_fd, "making the host's files read-only");
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    fail(status_fd, "mounting /proc");
+  }
+  if (!spec.privileged) {
+    if (const char* failed = isolation::mount_private_dev()) fail(status_fd, failed);
+    if (const char* failed = isolation::protect_kernel_files()) fail(status_fd, failed);
+  }
+  for (const std::string& dir : spec.hidden) {
+    if (const char* failed = isolation::hide(dir.c_str())) fail(status_fd, failed, dir.c_str());
   }
 }
 
@@ -183,14 +203,16 @@ SKIFF_CHILD_CODE int start_step(void* arg) {
     fds[i + 1] = ::open(spec.mounts[i].source.c_str(), O_PATH | O_CLOEXEC);
     if (fds[i + 1] < 0) fail(a.status_w, "opening ", spec.mounts[i].source.c_str());
   }
-  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    fail(a.status_w, "mounting /proc");
-  }
-  bind_fd(a.status_w, fds[0], "/tmp", false);
+  prepare_host_view(a.status_w, spec);
+  bind_fd(a.status_w, fds[0], "/tmp", false, spec.read_only_root);
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
-    bind_fd(a.status_w, fds[i + 1], spec.mounts[i].target.c_str(), spec.mounts[i].read_only);
+    bind_fd(a.status_w, fds[i + 1], spec.mounts[i].target.c_str(), spec.mounts[i].read_only, spec.read_only_root);
   }
   if (!spec.hostname.empty()) ::sethostname(spec.hostname.data(), spec.hostname.size());
+  // Last, once nothing is left to mount: the init and the step keep only what steps need.
+  if (!spec.privileged) {
+    if (const char* failed = isolation::drop_privileges()) fail(a.status_w, failed);
+  }
 
   // stdin from /dev/null, stdout/stderr to the pipes, the status pipe at 3; nothing else.
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -1,15 +1,19 @@
 // Sandbox: starts one step in new mount, PID and UTS namespaces on the host.
 //
 // The process we clone is a tiny init (PID 1 of the namespace): it makes the mount tree
-// private, mounts a fresh /proc, binds the step's private tmp directory over /tmp and its
-// volumes at their mount paths, then starts the step's command as PID 2 (a vfork-style
-// clone, so no page tables are copied) and waits for it. A SIGTERM sent to the init is
-// forwarded to every process of the namespace; a command that were PID 1 itself would
-// ignore SIGTERM unless it installed a handler, as in a bare container. When the command
-// exits, the init exits with its code (128+N when killed by signal N), which tears the
-// namespace down and kills whatever the step left behind. Setup and exec failures come
-// back through a close-on-exec pipe. Everything the child needs is prepared before
-// cloning, so the child only makes system calls (safe while other threads hold locks).
+// private, mounts a fresh /proc, covers skiff's own directories and files (`hidden`) with
+// empty mounts, binds the step's private tmp directory over /tmp and its volumes at their
+// mount paths and, unless the step is privileged, isolates it from the machine
+// (isolation.h: a private /dev, read-only kernel settings, only the capabilities ordinary
+// steps need).
+// Then it starts the step's command as PID 2 (a vfork-style clone, so no page tables are
+// copied) and waits for it. A SIGTERM sent to the init is forwarded to every process of
+// the namespace; a command that were PID 1 itself would ignore SIGTERM unless it installed
+// a handler, as in a bare container. When the command exits, the init exits with its code
+// (128+N when killed by signal N), which tears the namespace down and kills whatever the
+// step left behind. Setup and exec failures come back through a close-on-exec pipe.
+// Everything the child needs is prepared before cloning, so the child only makes system
+// calls (safe while other threads hold locks).
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +34,9 @@ struct SandboxSpec {
   std::string hostname;
   std::string tmp_dir;            // host directory bound over /tmp
   std::vector<BindMount> mounts;  // in mount order
+  std::vector<std::string> hidden;  // host paths the step sees empty: skiff's own state
+  bool read_only_root = false;      // the host's files read-only (/tmp, volumes, /dev stay writable)
+  bool privileged = false;          // every capability, the host's /dev, writable kernel settings
 };
 
 struct SandboxProcess {

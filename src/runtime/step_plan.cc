@@ -1,6 +1,9 @@
 #include "runtime/step_plan.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <optional>
 
@@ -55,6 +58,18 @@ Result<std::optional<std::string>> key_ref(const nlohmann::json& ref, ConfigKind
     return not_found(what + ": " + ref.value("name", "") + " has no key \"" + key + "\"");
   }
   return std::optional<std::string>(it->second);
+}
+
+// securityContext.privileged: honoured when the executor allows it.
+Status check_privileged(const spec::Container& c, const PlanDefaults& defaults, bool* privileged) {
+  if (c.security_context_json.empty()) return Status::ok();
+  nlohmann::json sec = nlohmann::json::parse(c.security_context_json, nullptr, false);
+  auto it = sec.is_object() ? sec.find("privileged") : sec.end();
+  if (!sec.is_object() || it == sec.end()) return Status::ok();
+  if (!it->is_boolean()) return invalid("securityContext.privileged must be true or false");
+  *privileged = it->get<bool>();
+  if (*privileged && !defaults.allow_privileged) return privileged_not_allowed();
+  return Status::ok();
 }
 
 }  // namespace
@@ -189,7 +204,11 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   if (Status s = make_dirs(sb.tmp_dir); !s) return s.with_context("creating the step's private /tmp");
   ::chmod(sb.tmp_dir.c_str(), 01777);
 
-  VolumeContext ctx{run_dir, plan.step_dir, defaults.data_dir, defaults.namespace_};
+  if (Status s = check_privileged(c, defaults, &sb.privileged); !s) return s;
+  sb.hidden = defaults.server_paths;
+  sb.read_only_root = !defaults.allow_host_path;
+  VolumeContext ctx{run_dir, plan.step_dir, defaults.data_dir, defaults.namespace_, defaults.server_paths,
+                    defaults.allow_host_path};
   auto mounts = resolve_mounts(request, ctx, sb.tmp_dir);
   if (!mounts) return mounts.status();
   sb.mounts = std::move(*mounts);
@@ -211,9 +230,32 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
     if (!p.value_from || p.value_from->path.empty()) continue;
     auto path = clean_absolute_path(p.value_from->path);
     if (!path) return path.status().with_context("output parameter " + p.name + ": valueFrom.path");
-    plan.output_files.emplace_back(p.name, host_path(sb.mounts, sb.tmp_dir, *path));
+    plan.output_files.emplace_back(p.name, *path);
   }
   return plan;
+}
+
+Result<std::string> read_step_file(const SandboxSpec& sandbox, const std::string& path, size_t cap) {
+  auto clean = clean_absolute_path(path);
+  if (!clean) return clean.status();
+  auto [root, rel] = locate_in_mounts(sandbox.mounts, *clean);
+  if (!root.empty()) return read_in_root(root, rel, cap);
+  if (is_under(*clean, "/tmp")) return read_in_root(sandbox.tmp_dir, clean->substr(4), cap);
+  // One of the host's own files: find it (without opening it: opening a device may act),
+  // look where it really is, and refuse what the step could not see.
+  Fd fd(::open(clean->c_str(), O_PATH | O_CLOEXEC));
+  if (!fd.valid()) return errno_status("reading " + *clean, errno);
+  std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  char real[PATH_MAX];
+  ssize_t n = ::readlink(self.c_str(), real, sizeof real - 1);
+  if (n <= 0) return errno_status("reading " + *clean, errno);
+  std::string where(real, static_cast<size_t>(n));
+  std::vector<std::string> unseen = sandbox.hidden;
+  if (!sandbox.privileged) unseen.insert(unseen.end(), {"/proc", "/sys", "/dev"});
+  for (const std::string& dir : unseen) {
+    if (is_under(where, dir)) return invalid("reading " + *clean + ": the step could not see " + where);
+  }
+  return read_regular_file(fd.get(), *clean, cap);
 }
 
 }  // namespace skiff::runtime

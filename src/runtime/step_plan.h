@@ -20,12 +20,15 @@ namespace skiff::runtime {
 struct StepPlan {
   SandboxSpec sandbox;
   std::string step_dir;  // private tmp and emptyDirs; removed afterwards
-  std::vector<std::pair<std::string, std::string>> output_files;  // parameter name, host path
+  std::vector<std::pair<std::string, std::string>> output_files;  // parameter name, path in the step
 };
 
 struct PlanDefaults {
   std::string data_dir;  // secrets, config maps, named volumes
   std::string namespace_ = "default";
+  std::vector<std::string> server_paths;  // skiff's own state (volumes.h): hidden from the step
+  bool allow_host_path = true;   // ExecutorOptions::allow_host_path (without it the host's files are read-only)
+  bool allow_privileged = true;  // ExecutorOptions::allow_privileged
   std::string home = "/root";
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 };
@@ -37,6 +40,12 @@ inline constexpr const char* kScriptPath = "/tmp/.skiff/script";
 // script file).
 Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_dir, const std::string& step_dir,
                            const PlanDefaults& defaults);
+
+// Reads `path` as the step saw it (an output parameter's valueFrom.path): through its
+// mounts and private /tmp, symbolic links resolved inside the volume that holds it; from
+// the host's own files, never what the step could not see (skiff's directories, /proc,
+// /sys, /dev). At most `cap` bytes.
+Result<std::string> read_step_file(const SandboxSpec& sandbox, const std::string& path, size_t cap);
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 

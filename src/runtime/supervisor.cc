@@ -140,6 +140,9 @@ std::string encode_step(const SupervisedStep& s) {
     w.num(m.read_only);
     w.num(m.is_file);
   }
+  w.strs(s.sandbox.hidden);
+  w.num(s.sandbox.read_only_root);
+  w.num(s.sandbox.privileged);
   w.strs(s.argv);
   w.strs(s.force_argv);
   w.num(s.sidecars.size());
@@ -188,7 +191,8 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
       !r.num(&max_log) || !r.num(&max_stdout) || !r.num(&max_output) || !r.flag(&s->detached) ||
       !r.flag(&s->use_sandbox) || !r.strs(&s->sandbox.argv) || !r.strs(&s->sandbox.env) ||
       !r.str(&s->sandbox.working_dir) || !r.str(&s->sandbox.hostname) || !r.str(&s->sandbox.tmp_dir) ||
-      !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
+      !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->sandbox.hidden) || !r.flag(&s->sandbox.read_only_root) ||
+      !r.flag(&s->sandbox.privileged) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
     return false;
   }
   s->max_log = max_log;
@@ -359,7 +363,10 @@ class Supervision {
         result.message = setup.message();
       } else {
         for (const auto& [name, path] : step_.output_files) {
-          if (auto value = read_file_capped(path, step_.max_output)) result.output_parameters[name] = std::move(*value);
+          // As the step saw it: through its own mounts, never a link out of them.
+          if (auto value = read_step_file(step_.sandbox, path, step_.max_output)) {
+            result.output_parameters[name] = std::move(*value);
+          }
         }
       }
     } else if (step_.container.enabled) {

@@ -63,7 +63,8 @@ struct SupervisedStep {
   std::vector<std::string> force_argv;  // how to kill the program for good ("" = SIGKILL)
   std::vector<SideProcess> sidecars;
 
-  // After the exit: output parameters as host files, or read inside a container.
+  // After the exit: output parameters (name, path as the sandboxed step sees it), or read
+  // inside a container.
   std::vector<std::pair<std::string, std::string>> output_files;
   ContainerCollect container;
 

@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
@@ -17,11 +20,6 @@ namespace skiff::runtime {
 namespace {
 
 using Json = nlohmann::json;
-
-bool under(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && starts_with(path, dir) && path[dir.size()] == '/');
-}
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > 253 || name == "." || name == "..") return false;
@@ -38,12 +36,55 @@ struct Source {
   bool read_only = false;  // whatever the mount says (secrets, config maps)
 };
 
-Result<Source> host_path_source(const std::string& name, const Json& spec) {
+// `path` with symbolic links resolved as far as it exists (the rest appended as is).
+std::string resolve_existing(const std::string& path) {
+  std::string head = path, tail;
+  char real[PATH_MAX];
+  for (;;) {
+    if (::realpath(head.c_str(), real)) {
+      std::string out = real;
+      if (tail.empty()) return out;
+      return out == "/" ? tail : out + tail;
+    }
+    size_t slash = head.find_last_of('/');
+    if (slash == std::string::npos || head == "/") return path;
+    tail = head.substr(slash) + tail;
+    head = slash == 0 ? "/" : head.substr(0, slash);
+  }
+}
+
+// Why a step may never mount the host's `path` and what to do instead, or "" (see volumes.h).
+std::string forbidden_host_path(const std::string& path, const VolumeContext& ctx) {
+  std::string real = resolve_existing(path);
+  if (is_under(real, "/proc")) {
+    return "is under /proc, which shows skiff's own processes and their files; mount a directory outside /proc";
+  }
+  for (const std::string& own : ctx.server_paths) {
+    if (is_under(real, own) || is_under(own, real)) {
+      return "overlaps skiff's own data in " + own + ", which steps may never see; mount a directory outside it";
+    }
+  }
+  struct stat st;
+  if (::stat(real.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    return "is a block device, from which skiff's own data could be read; mount a directory instead";
+  }
+  return "";
+}
+
+Result<Source> host_path_source(const std::string& name, const Json& spec, const VolumeContext& ctx) {
+  if (!ctx.allow_host_path) {
+    return invalid("volume " + name + ": hostPath volumes are not allowed on this server: they would show "
+                   "workflows of every namespace the host's files; its operator can allow them with "
+                   "`skiff server --allow-host-path`");
+  }
   if (!spec.is_object() || !spec.contains("path") || !spec["path"].is_string()) {
     return invalid("volume " + name + ": hostPath needs a string `path`");
   }
   auto path = clean_absolute_path(spec["path"].get<std::string>());
   if (!path) return path.status().with_context("volume " + name + ": hostPath");
+  if (std::string why = forbidden_host_path(*path, ctx); !why.empty()) {
+    return invalid("volume " + name + ": hostPath " + spec["path"].get<std::string>() + " " + why);
+  }
   std::string type = spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "";
   struct stat st;
   bool exists = ::stat(path->c_str(), &st) == 0;
@@ -126,7 +167,7 @@ Result<Source> volume_source(const spec::Volume& volume, const VolumeContext& ct
       ::chmod(dir.c_str(), 0777);  // like Kubernetes: any user in the step may write
       return Source{dir, false};
     }
-    if (kind == "hostPath") return host_path_source(volume.name, it.value());
+    if (kind == "hostPath") return host_path_source(volume.name, it.value(), ctx);
     if (kind == "secret") return config_source(volume.name, ConfigKind::kSecret, it.value(), ctx);
     if (kind == "configMap") return config_source(volume.name, ConfigKind::kConfigMap, it.value(), ctx);
     if (kind == "persistentVolumeClaim") {
@@ -180,6 +221,11 @@ Status make_mount_point(const BindMount& mount, const std::vector<BindMount>& ea
 
 }  // namespace
 
+bool is_under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && starts_with(path, dir) && path[dir.size()] == '/');
+}
+
 Result<std::string> clean_absolute_path(const std::string& path) {
   if (path.empty() || path[0] != '/') return invalid("path \"" + path + "\" must be absolute");
   if (path.size() > 4096) return invalid("path is longer than 4096 characters");
@@ -200,7 +246,7 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
     if (!valid_name(vm.name)) return invalid("volumeMount \"" + vm.name + "\": not a valid volume name");
     auto target = clean_absolute_path(vm.mount_path);
     if (!target) return target.status().with_context("volumeMount " + vm.name + ": mountPath");
-    if (*target == "/" || under(*target, "/proc") || under(*target, "/sys") || under(*target, "/dev")) {
+    if (*target == "/" || is_under(*target, "/proc") || is_under(*target, "/sys") || is_under(*target, "/dev")) {
       return invalid("volumeMount " + vm.name + ": cannot mount over " + *target);
     }
     auto source = resolve_source(vm, request, ctx);
@@ -224,7 +270,7 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
       // its volume, or it would mount whatever the link names on the host.
       char base[PATH_MAX], real[PATH_MAX];
       if (!::realpath(source->path.c_str(), base) || !::realpath(mount.source.c_str(), real) ||
-          !under(real, base)) {
+          !is_under(real, base)) {
         return invalid("volumeMount " + vm.name + ": subPath \"" + vm.sub_path +
                        "\" leads outside the volume (through a symbolic link)");
       }
@@ -246,6 +292,16 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
   std::vector<BindMount>& mounts = *binds;
   for (size_t i = 0; i < mounts.size(); ++i) {
     std::vector<BindMount> earlier(mounts.begin(), mounts.begin() + static_cast<long>(i));
+    const std::string& target = mounts[i].target;
+    if (host_path(earlier, tmp_dir, target) == target) {  // on the host's own tree, where skiff's data is hidden
+      std::string real = resolve_existing(target);
+      for (const std::string& dir : ctx.server_paths) {
+        if (is_under(real, dir)) {
+          return invalid("mountPath " + target + " is inside skiff's own data in " + dir +
+                         ", which steps never see; mount the volume elsewhere");
+        }
+      }
+    }
     if (Status s = make_mount_point(mounts[i], earlier, tmp_dir); !s) {
       return s.with_context("volumeMount at " + mounts[i].target);
     }
@@ -253,13 +309,72 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
   return mounts;
 }
 
+std::vector<std::string> canonical_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& given : paths) {
+    if (given.empty()) continue;
+    std::error_code ec;
+    std::string path = std::filesystem::absolute(given, ec).lexically_normal().string();
+    if (ec) continue;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    out.push_back(resolve_existing(path));
+  }
+  std::sort(out.begin(), out.end());  // a parent sorts before what is inside it
+  std::vector<std::string> outermost;
+  for (const std::string& path : out) {
+    auto inside = [&](const std::string& parent) { return is_under(path, parent); };
+    if (std::none_of(outermost.begin(), outermost.end(), inside)) outermost.push_back(path);
+  }
+  return outermost;
+}
+
+std::vector<std::string> server_paths(const ExecutorOptions& options, const std::string& run_dir) {
+  std::vector<std::string> paths = {options.data_dir, options.run_dir, run_dir};
+  paths.insert(paths.end(), options.private_paths.begin(), options.private_paths.end());
+  return canonical_paths(paths);
+}
+
+std::pair<std::string, std::string> locate_in_mounts(const std::vector<BindMount>& mounts, const std::string& path) {
+  const BindMount* holder = nullptr;  // mounts go parents first; of equal ones the later wins
+  for (const auto& m : mounts) {
+    if (is_under(path, m.target)) holder = &m;
+  }
+  if (!holder) return {"", path};
+  if (holder->is_file) {
+    size_t slash = holder->source.find_last_of('/');
+    return {holder->source.substr(0, slash), holder->source.substr(slash)};
+  }
+  return {holder->source, holder->target == "/" ? path : path.substr(holder->target.size())};
+}
+
+Result<std::string> read_in_root(const std::string& root, const std::string& path, size_t cap) {
+  Fd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return errno_status("opening " + root, errno);
+  std::string rel = path;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  if (rel.empty()) rel = ".";
+  open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  Fd fd(static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how)));
+  if (!fd.valid()) return errno_status("reading " + path, errno);
+  return read_regular_file(fd.get(), path, cap);
+}
+
+Result<std::string> read_regular_file(int path_fd, const std::string& path, size_t cap) {
+  struct stat st;
+  if (::fstat(path_fd, &st) != 0) return errno_status("reading " + path, errno);
+  if (!S_ISREG(st.st_mode)) return invalid("reading " + path + ": not a regular file");
+  return read_file_capped("/proc/self/fd/" + std::to_string(path_fd), cap);
+}
+
 std::string host_path(const std::vector<BindMount>& mounts, const std::string& tmp_dir, const std::string& path) {
   const BindMount* best = nullptr;
   for (const auto& m : mounts) {
-    if (under(path, m.target) && (!best || m.target.size() >= best->target.size())) best = &m;
+    if (is_under(path, m.target) && (!best || m.target.size() >= best->target.size())) best = &m;
   }
   if (best) return best->source + path.substr(best->target == "/" ? 0 : best->target.size());
-  if (under(path, "/tmp")) return tmp_dir + path.substr(4);
+  if (is_under(path, "/tmp")) return tmp_dir + path.substr(4);
   return path;
 }
 

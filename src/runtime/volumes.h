@@ -7,10 +7,14 @@
 //   hostPath              the path given                       as is
 //   secret, configMap     <step_dir>/volumes/<name>/<key>      written from the local store, mounted read-only
 //   persistentVolumeClaim <data_dir>/volumes/<ns>/<claimName>  a named local volume that outlives runs
+// A hostPath is refused when the executor does not allow them (a server serving many
+// namespaces), and always when it overlaps skiff's own directories, lies under /proc or is
+// a block device: each would show a step the server's data.
 // Plain functions, no state; they create the directories they resolve.
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/executor.h"
@@ -29,12 +33,28 @@ struct BindMount {
 // ".." components, so user paths cannot climb out of where they are put.
 Result<std::string> clean_absolute_path(const std::string& path);
 
+// True when `path` is `dir` or inside it (both clean and absolute).
+bool is_under(const std::string& path, const std::string& dir);
+
 struct VolumeContext {
   std::string run_dir;
   std::string step_dir;
   std::string data_dir;  // secrets, config maps and named volumes live under it
   std::string namespace_ = "default";
+  // skiff's own state (server_paths): no hostPath may overlap it, and (host sandbox) no
+  // mountPath lie inside it.
+  std::vector<std::string> server_paths;
+  bool allow_host_path = true;  // ExecutorOptions::allow_host_path
 };
+
+// `paths` as absolute paths without symbolic links (resolved as far as they exist), each
+// once, none inside another.
+std::vector<std::string> canonical_paths(const std::vector<std::string>& paths);
+
+// skiff's own paths, which no step of a workflow whose run directory is `run_dir` may
+// reach: the data directory, the executor's and the workflow's run directories and
+// ExecutorOptions::private_paths (canonical).
+std::vector<std::string> server_paths(const ExecutorOptions& options, const std::string& run_dir);
 
 // The request's volumeMounts as bind mounts (sources made, mount points not), parents first.
 Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const VolumeContext& ctx);
@@ -43,6 +63,18 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
 // the step's private tmp (`tmp_dir`); elsewhere on the host itself.
 Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const VolumeContext& ctx,
                                               const std::string& tmp_dir);
+
+// Where `path` (clean and absolute, as a step sees it) lives when one of `mounts` holds it:
+// the deepest such mount's host directory and the rest of the path; {"", path} otherwise.
+std::pair<std::string, std::string> locate_in_mounts(const std::vector<BindMount>& mounts, const std::string& path);
+
+// Reads `path` inside the directory tree `root` as a step saw it: symbolic links resolve
+// within `root`, never out of it. At most `cap` bytes.
+Result<std::string> read_in_root(const std::string& root, const std::string& path, size_t cap);
+
+// Reads the regular file that `path_fd` (an O_PATH descriptor of `path`) names; anything
+// else (a device, a FIFO) is refused unopened.
+Result<std::string> read_regular_file(int path_fd, const std::string& path, size_t cap);
 
 // The host path behind `path` as the step sees it: through the longest matching mount,
 // then the private /tmp, else the host path itself. `path` must be clean and absolute.

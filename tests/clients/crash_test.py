@@ -158,8 +158,10 @@ def deadline_round(skiff, data, port, failures):
 def main():
     skiff = sys.argv[1]
     failures = []
-    with tempfile.TemporaryDirectory(prefix="skiff-crash-") as data, \
-            tempfile.TemporaryDirectory(prefix="skiff-crash-marks-") as marks:
+    with tempfile.TemporaryDirectory(prefix="skiff-crash-") as top:
+        # The marks live beside the data directory: a hostPath inside it is refused.
+        data, marks = os.path.join(top, "data"), os.path.join(top, "marks")
+        os.makedirs(marks)
         port = free_port()
         round_trip(skiff, data, port, marks, "killed", "kill", failures)
         round_trip(skiff, data, port, marks, "stopped", "term", failures)

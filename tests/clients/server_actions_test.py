@@ -3,6 +3,7 @@
 `logs [--follow]` do through skiff server's REST API. Usage: server_actions_test.py SKIFF"""
 import http.client
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -101,7 +102,10 @@ def main():
         if not cond:
             failures.append(f"{what} {detail}")
 
-    with tempfile.TemporaryDirectory(prefix="skiff-actions-") as data:
+    with tempfile.TemporaryDirectory(prefix="skiff-actions-") as top:
+        # The steps' state lives beside the data directory: a hostPath inside it is refused.
+        data, state = os.path.join(top, "data"), os.path.join(top, "state")
+        os.makedirs(state)
         port = free_port()
         server = subprocess.Popen([skiff, "server", "--data", data, "--port", str(port), "--executor", "host",
                                    "--auth-mode", "server"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -109,7 +113,7 @@ def main():
         api = Api(f"http://127.0.0.1:{port}")
         try:
             wait_port(port)
-            check("template", api.call("POST", "/api/v1/workflow-templates/argo", flaky_template(data))[0] == 200)
+            check("template", api.call("POST", "/api/v1/workflow-templates/argo", flaky_template(state))[0] == 200)
             st, wf = api.call("POST", "/api/v1/workflows/argo/submit", {
                 "resourceKind": "WorkflowTemplate", "resourceName": "flaky",
                 "submitOptions": {"parameters": ["greeting=hello"], "labels": "from=test"}})
@@ -134,7 +138,7 @@ def main():
                   any(n["displayName"] == "second" and n["outputs"].get("result") == "fixed" for n in pods), pods)
             st, again2 = api.call("PUT", f"/api/v1/workflows/argo/{name}/retry", {})
             check("retry of a success is refused", st == 400, f"{st} {again2}")
-            st, _ = api.call("POST", "/api/v1/workflows/argo", omitting_dag(data))
+            st, _ = api.call("POST", "/api/v1/workflows/argo", omitting_dag(state))
             first = api.wait("omits")
             phases = {n["displayName"]: n["phase"] for n in first["status"]["nodes"].values()}
             check("a task after a failed one is Omitted", phases.get("after") == "Omitted", phases)

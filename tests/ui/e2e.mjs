@@ -163,7 +163,8 @@ async function main() {
   const pw = await loadPlaywright();
   mkdirSync(artifacts, { recursive: true });
   const state = mkdtempSync(path.join(os.tmpdir(), 'skiff-ui-state-'));
-  const server = await startSkiff(skiff, uiDist, { auth: 'client' });
+  // The template's hostPath volume needs the operator's consent under --auth-mode client.
+  const server = await startSkiff(skiff, uiDist, { auth: 'client', extra: ['--allow-host-path'] });
   const browser = await launch(pw);
   let shot = 0;
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -43,7 +43,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="skiff-diskfull-") as top:
         data = os.path.join(top, "data")
         os.makedirs(data)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", data], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", data], check=True)
         server = Server(skiff, data)
         try:
             server.start()

@@ -59,6 +59,8 @@ add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/test
 set_tests_properties(server/ui-serving PROPERTIES LABELS "e2e;server" TIMEOUT 60)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
+add_test(NAME server/hardening-conn COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_conn_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/hardening-conn PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")

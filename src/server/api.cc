@@ -556,11 +556,11 @@ struct Server::Impl {
       if (auto it = headers.find("Accept-Encoding"); it != headers.end() && it->second.find("br") != std::string::npos) {
         it->second = it->second.find("gzip") != std::string::npos ? "gzip" : "";
       }
-      if (authorize(req, res) == httplib::Server::HandlerResponse::Handled) return httplib::Server::HandlerResponse::Handled;
-      if (req.method == "GET" && route_of(req.path).stream && !ConnectionServer::admit_stream(res)) {
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
+      using R = httplib::Server::HandlerResponse;
+      if (authorize(req, res) == R::Handled) return R::Handled;
+      // A stream counts against its client's share until it ends (connections.h).
+      bool refused = req.method == "GET" && route_of(req.path).stream && !ConnectionServer::admit_stream(res);
+      return refused ? R::Handled : R::Unhandled;
     });
     s.Get("/api/v1/version", [](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, {{"version", "v3.6.0+skiff"}, {"buildDate", ""}, {"gitCommit", ""}, {"gitTag", "v3.6.0"},

@@ -1,10 +1,10 @@
 // The server: Argo Server's REST API over the store, with a Runner thread executing the
 // workflows it accepts (cpp-httplib; see docs/server.md).
 //
-// Threads: the HTTP library's workers decode, validate and read (the store serialises
-// itself); one runner thread owns the Runner and the executor, taking submissions from
-// a queue. The executor must be made before any thread starts (it enters a private
-// mount namespace), which is why it is passed in.
+// Threads: each client connection has its own (connections.h), which decodes, validates
+// and reads (the store serialises itself); one runner thread owns the Runner and the
+// executor, taking submissions from a queue. The executor must be made before any thread
+// starts (it enters a private mount namespace), which is why it is passed in.
 #pragma once
 
 #include <memory>

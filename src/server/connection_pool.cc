@@ -39,7 +39,8 @@ void ConnectionPool::work(std::function<void()> task) {
     task = nullptr;
     std::unique_lock<std::mutex> lock(mu_);
     ++idle_;
-    wake_.wait_for(lock, std::chrono::milliseconds(linger_ms_), [this] { return !queue_.empty() || stopping_; });
+    auto more = [this] { return !queue_.empty() || stopping_; };
+    wake_.wait_for(lock, std::chrono::milliseconds(linger_ms_), more);
     --idle_;
     if (queue_.empty()) {
       if (!stopping_) ended_.push_back(std::this_thread::get_id());  // else shutdown() joins it

@@ -24,6 +24,12 @@ int wait_fd(int fd, short events, int timeout_ms) {
   return r;
 }
 
+// Milliseconds from now until `due` (negative when past).
+long long ms_until(std::chrono::steady_clock::time_point due) {
+  using std::chrono::milliseconds;
+  return std::chrono::duration_cast<milliseconds>(due - std::chrono::steady_clock::now()).count();
+}
+
 // What an OpenSSL call that returned `ret` is waiting for: POLLIN, POLLOUT, or 0 (failed).
 short ssl_wants(SSL* ssl, int ret) {
   switch (SSL_get_error(ssl, ret)) {
@@ -35,7 +41,8 @@ short ssl_wants(SSL* ssl, int ret) {
 
 }  // namespace
 
-ConnectionStream::ConnectionStream(int fd, SSL* ssl, const Limits& limits) : fd_(fd), ssl_(ssl), limits_(limits) {
+ConnectionStream::ConnectionStream(int fd, SSL* ssl, const Limits& limits)
+    : fd_(fd), ssl_(ssl), limits_(limits) {
   begin_request();
 }
 
@@ -52,8 +59,7 @@ bool ConnectionStream::wait_for_request(int timeout_ms) {
 
 int ConnectionStream::read_wait_ms() const {
   if (!in_headers_) return limits_.read_timeout_ms;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(headers_due_ - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, limits_.read_timeout_ms));
+  return static_cast<int>(std::clamp<long long>(ms_until(headers_due_), 0, limits_.read_timeout_ms));
 }
 
 ssize_t ConnectionStream::fill() {
@@ -154,9 +160,13 @@ bool ConnectionStream::is_writable() const {
   return ::poll(&p, 1, 0) == 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0;
 }
 
-void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const { socket_address(fd_, false, &ip, &port); }
+void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  socket_address(fd_, false, &ip, &port);
+}
 
-void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const { socket_address(fd_, true, &ip, &port); }
+void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  socket_address(fd_, true, &ip, &port);
+}
 
 void socket_address(int fd, bool local, std::string* ip, int* port) {
   sockaddr_storage addr{};
@@ -190,7 +200,7 @@ SSL* tls_accept(SSL_CTX* ctx, int fd, int timeout_ms) {
     int r = SSL_accept(ssl);
     if (r == 1) return ssl;
     short want = ssl_wants(ssl, r);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - std::chrono::steady_clock::now()).count();
+    long long left = ms_until(due);
     if (want == 0 || left <= 0 || wait_fd(fd, want, static_cast<int>(left)) <= 0) {
       ERR_clear_error();
       SSL_free(ssl);
@@ -204,7 +214,7 @@ void drain(int fd, int timeout_ms) {
   auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   char sink[16 << 10];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - std::chrono::steady_clock::now()).count();
+    long long left = ms_until(due);
     if (left <= 0 || wait_fd(fd, POLLIN, static_cast<int>(left)) <= 0) return;
     ssize_t n = ::recv(fd, sink, sizeof sink, 0);
     if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return;

@@ -67,7 +67,8 @@ TEST(ConnectionStream, HandsOutHeadersThenBodyOfEachRequest) {
   ConnectionStream::Limits limits;
   limits.max_body_bytes = 10;
   ConnectionStream stream(p.server, nullptr, limits);
-  p.send("POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabcdefghij");
+  p.send("POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"
+         "POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabcdefghij");
   EXPECT_EQ(read_headers(stream), "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n");
   EXPECT_EQ(read_body(stream, 10), "0123456789");
   stream.begin_request();  // the next request's body counts from zero again

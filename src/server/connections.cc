@@ -14,8 +14,7 @@ namespace {
 
 // The request being handled on this thread (each connection has its own thread).
 struct Current {
-  ClientLimits* clients;
-  const ConnectionLimits* limits;
+  ConnectionServer* server;
   const std::string* client;
   ConnectionStream* stream;
   ClientLimits::Slot stream_slot;  // while the request is a stream
@@ -28,6 +27,11 @@ std::string size_text(size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
+// A refusal for want of room: 413 or 429, with gRPC's RESOURCE_EXHAUSTED.
+void exhausted(httplib::Response& res, int status, const std::string& message) {
+  reply(res, status, {{"code", 8}, {"message", message}});
+}
+
 std::string too_many(const char* what, const std::string& client, size_t max, const char* flag) {
   return "this client (" + client + ") already has " + std::to_string(max) + " " + what +
          " open, the most one client may (" + flag + "): close some first";
@@ -38,12 +42,11 @@ std::string too_many(const char* what, const std::string& client, size_t max, co
 ConnectionServer::ConnectionServer(const ConnectionLimits& limits)
     : limits_(limits), clients_(limits.max_connections_per_client, limits.max_streams_per_client) {
   new_task_queue = [this] { return new ConnectionPool(limits_.max_connections, [this] { shut_all(); }); };
-  set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+  set_error_handler(HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
     if (res.status != 413 && !(current && current->stream->body_refused())) return HandlerResponse::Unhandled;
-    size_t max = current ? current->limits->stream.max_body_bytes : 0;
-    reply(res, 413, {{"code", 8}, {"message", "the request body is larger than " + size_text(max) +
-                                                  ", the most this server accepts (a chunked body counts its "
-                                                  "chunk sizes too): send a smaller one"}});
+    exhausted(res, 413, "the request body is larger than " + size_text(limits_.stream.max_body_bytes) +
+                            ", the most this server accepts (a chunked body counts its chunk sizes too): "
+                            "send a smaller one");
     if (current) current->close = true;  // what is left of the body cannot be read as a request
     return HandlerResponse::Handled;
   }));
@@ -78,10 +81,11 @@ Status ConnectionServer::use_tls(const std::string& cert_file, const std::string
 
 bool ConnectionServer::admit_stream(httplib::Response& res) {
   if (!current) return true;
-  if (!current->stream_slot) current->stream_slot = current->clients->open_stream(*current->client);
+  ConnectionServer& server = *current->server;
+  if (!current->stream_slot) current->stream_slot = server.clients_.open_stream(*current->client);
   if (current->stream_slot) return true;
-  reply(res, 429, {{"code", 8}, {"message", too_many("streams", *current->client, current->limits->max_streams_per_client,
-                                                     "--max-streams-per-client")}});
+  exhausted(res, 429, too_many("streams", *current->client, server.limits_.max_streams_per_client,
+                               "--max-streams-per-client"));
   return false;
 }
 
@@ -111,7 +115,7 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
 
 bool ConnectionServer::serve(socket_t sock, SSL* ssl, const std::string& client) {
   ConnectionStream stream(sock, ssl, limits_.stream);
-  Current here{&clients_, &limits_, &client, &stream, {}};
+  Current here{this, &client, &stream, {}};
   current = &here;
   bool ok = true;
   for (size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
@@ -133,10 +137,11 @@ bool ConnectionServer::serve(socket_t sock, SSL* ssl, const std::string& client)
 void ConnectionServer::refuse(socket_t sock, const std::string& client) {
   if (tls_) return;
   httplib::Response res;
-  reply(res, 429, {{"code", 8}, {"message", too_many("connections", client, limits_.max_connections_per_client,
-                                                     "--max-connections-per-client")}});
-  std::string text = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                     "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n" + res.body;
+  exhausted(res, 429, too_many("connections", client, limits_.max_connections_per_client,
+                               "--max-connections-per-client"));
+  std::string text = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+                     "Connection: close\r\nContent-Length: " + std::to_string(res.body.size()) + "\r\n\r\n" +
+                     res.body;
   (void)!::send(sock, text.data(), text.size(), MSG_NOSIGNAL);  // fits the socket's buffer, or is lost
 }
 

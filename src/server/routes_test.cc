@@ -13,7 +13,8 @@ TEST(Routes, PathsBecomeTheirPatternNeverThemselves) {
   EXPECT_STREQ(route_of("/api/v1/workflows/").pattern, "/api/v1/workflows");
   EXPECT_STREQ(route_of("/api/v1/workflows/argo/wf-1/terminate").pattern,
                "/api/v1/workflows/{namespace}/{name}/terminate");
-  EXPECT_STREQ(route_of("/api/v1/cluster-workflow-templates/t").pattern, "/api/v1/cluster-workflow-templates/{name}");
+  EXPECT_STREQ(route_of("/api/v1/cluster-workflow-templates/t").pattern,
+               "/api/v1/cluster-workflow-templates/{name}");
   EXPECT_STREQ(route_of("/api/v1/version").pattern, "/api/v1/version");
   EXPECT_STREQ(route_of("/metrics").pattern, "/metrics");
 }

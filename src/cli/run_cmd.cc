@@ -131,7 +131,7 @@ int run(const RunFlags& flags) {
   std::string data_dir = flags.data_dir.empty() ? default_data_dir() : flags.data_dir;
   exec_options.run_dir = data_dir + "/runs/" + oper.workflow_name();
   if (flags.logs) {
-    exec_options.log_sink = [&oper](const std::string& node_id, runtime::Stream, std::string_view line) {
+    exec_options.log_sink = [&oper](const std::string& node_id, std::string_view line) {
       const engine::Node* n = oper.node(node_id);
       std::string who = n ? n->pod_name : node_id;
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());

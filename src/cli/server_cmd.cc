@@ -26,6 +26,7 @@ struct ServerFlags {
   size_t max_steps = 0;
   size_t max_connections_per_client = server::ServerOptions().max_connections_per_client;
   size_t max_streams_per_client = server::ServerOptions().max_streams_per_client;
+  size_t max_log_bytes = 256 << 20;
   std::string ui_dir;
   std::string executor;
   std::string auth_mode = "client";
@@ -51,6 +52,8 @@ int serve(const ServerFlags& f) {
   runtime::ExecutorOptions exec;
   exec.run_dir = data + "/executor";
   exec.data_dir = data;
+  exec.detach_steps = true;  // steps outlive the server; a restarted one adopts them
+  exec.max_log = f.max_log_bytes;
   runtime::ContainerOptions container;
   std::string kind = f.executor;
   if (kind.empty()) kind = runtime::probe_containers(container) ? "container" : "host";
@@ -151,6 +154,8 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", f->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", f->port, "port (default 2746; 0 picks a free one)");
   cmd->add_option("--ui", f->ui_dir, "the web UI's files (default: ui/ beside the binary, or ../share/skiff/ui)");
+  cmd->add_option("--max-log-bytes", f->max_log_bytes,
+                  "bytes of each step's log kept (default 256 MiB; the rest is dropped with a note; 0: no cap)");
   cmd->add_option("--max-steps", f->max_steps,
                   "at most N steps running at once, free slots going to workflows in turn (default 0: no limit)");
   cmd->add_option("--max-connections-per-client", f->max_connections_per_client,

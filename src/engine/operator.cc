@@ -154,7 +154,7 @@ Status OperatorImpl::init() {
 
 void OperatorImpl::start() {
   status_.phase = WorkflowPhase::kRunning;
-  status_.started_at_ms = now();
+  status_.started_at_ms = options_.started_at_ms >= 0 ? options_.started_at_ms : now();
   global_.set("workflow.creationTimestamp", rfc3339(status_.started_at_ms));
   if (observer_) observer_->workflow_changed(status_);
   if (!spec_.active_deadline_seconds.empty()) {
@@ -249,7 +249,8 @@ Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, c
   n.phase = phase;
   n.message = message;
   n.boundary_id = call.boundary_id;
-  n.started_at_ms = now();
+  auto restarted = options_.node_started_ms.find(n.id);
+  n.started_at_ms = restarted != options_.node_started_ms.end() ? restarted->second : now();
   n.retry_attempt = call.attempt;
   if (is_finished(phase)) n.finished_at_ms = n.started_at_ms;
   by_id_[n.id] = &n;
@@ -476,8 +477,11 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
       finish(*node, NodePhase::kFailed, stop_message_.empty() ? "workflow shutting down" : stop_message_);
       return;
     }
+    // A step adopted after a restart counts from when it first started.
+    auto restarted = options_.node_started_ms.find(id);
+    int64_t since = restarted != options_.node_started_ms.end() ? restarted->second : now();
     if (deadline_s >= 0)
-      at(now() + deadline_s * 1000, [this, id] {
+      at(since + deadline_s * 1000, [this, id] {
         Node* p = find(id);
         if (p && !is_finished(p->phase) && !kill_reasons_.count(id)) {
           kill_reasons_[id] = kPodDeadlineMessage;

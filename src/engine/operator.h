@@ -40,6 +40,10 @@ struct RunOptions {
   std::string uid;
   // Steps a restarted server answers from its store at once: a suspend never holds them.
   std::set<std::string> replayed;
+  // After a restart: when the workflow and its nodes first started (epoch ms; -1 and
+  // absent: now), so that times and deadlines keep counting from then.
+  int64_t started_at_ms = -1;
+  std::map<std::string, int64_t> node_started_ms;
 };
 
 // Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,

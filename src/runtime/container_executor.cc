@@ -30,6 +30,7 @@
 #include "runtime/program.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_plan.h"
+#include "runtime/supervisor.h"
 #include "runtime/volumes.h"
 #include "util/strings.h"
 
@@ -316,8 +317,6 @@ int64_t oom_kills(const std::string& cgroup) {
 }
 
 // Runs a short helper (runc kill / delete) to completion, output discarded.
-void run_quietly(const std::vector<std::string>& args) { run_program(args, {}, "", nullptr); }
-
 class ContainerLauncher final : public Launcher {
  public:
   ContainerLauncher(ExecutorOptions options, ContainerOptions container, std::unique_ptr<ImageStore> store)
@@ -354,7 +353,8 @@ class ContainerLauncher final : public Launcher {
     (void)!::read(wake_.get(), &n, sizeof n);
   }
 
-  Result<Launched> launch(const StepRequest& request, const std::string& log_path) override;
+  Result<Launched> launch(const StepRequest& request) override;
+  void finished(const std::string& note) override;
 
  private:
   // The main container, then the sidecars.
@@ -459,7 +459,8 @@ class ContainerLauncher final : public Launcher {
   };
   Result<Bundle> make_bundle(const StepRequest& request, const Image& image, const std::string& dir,
                              const std::string& step_dir, const std::string& netns);
-  Result<pid_t> start_runc(const Bundle& bundle, int out, int err);
+  std::vector<std::string> runc_run(const Bundle& bundle) const;
+  std::vector<std::string> runc_kill(const Bundle& bundle) const;
   Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& dir,
                               const std::vector<BindMount>& binds, const std::string& netns,
                               const std::string& cgroup, bool* keep);
@@ -471,7 +472,7 @@ class ContainerLauncher final : public Launcher {
   std::map<std::string, std::unique_ptr<RegistryClient>> clients_;  // by secrets_key
   std::map<std::string, Pull> pulls_;  // by pull_key
   std::vector<std::thread> pullers_;
-  std::shared_ptr<Network> network_;  // made on first use; clean-ups hold it too
+  std::shared_ptr<Network> network_;  // made on first use
   Fd wake_;
   uint64_t sequence_ = 0;
 };
@@ -690,98 +691,39 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
   return b;
 }
 
-Result<pid_t> ContainerLauncher::start_runc(const Bundle& b, int out, int err) {
+std::vector<std::string> ContainerLauncher::runc_run(const Bundle& b) const {
   std::vector<std::string> args = {container_.runc, "--root", container_.state_root, "--log", b.dir + "/runc.log",
                                    "--log-format", "json", "run", "--bundle", b.dir};
   if (b.keep) args.push_back("--keep");
   args.push_back(b.id);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  // runc dies with skiff (and the container's init with runc), so a killed skiff leaves
-  // no step running. vfork: the child only makes system calls before exec.
-  pid_t pid = ::vfork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(null.get(), 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), environ);
-    ::_exit(127);
-  }
-  if (pid < 0) return errno_status("starting " + container_.runc, errno);
-  return pid;
+  return args;
 }
 
-// After the main container exited: what runc or the init reported, the OOM killer, and
-// the output parameters, read inside the container's filesystem.
-void collect_outputs(const std::string& dir, const std::vector<BindMount>& binds,
-                     const std::vector<std::pair<std::string, std::string>>& outputs, size_t cap, bool keep,
-                     const std::string& cgroup, StepResult* result) {
-  if (auto err = read_file_capped(dir + "/status/error", 4096); err && !err->empty()) {
-    result->error = true;
-    result->message = *err;
-    return;
-  }
-  if (auto log = read_file_capped(dir + "/runc.log", 1 << 20); log) {
-    for (const std::string& line : split(*log, '\n')) {
-      Json entry = Json::parse(line, nullptr, false);
-      if (entry.is_object() && entry.value("level", "") == "error") {
-        result->error = true;
-        result->message = "runc: " + entry.value("msg", line);
-        return;
-      }
-    }
-  }
-  if (keep && result->exit_code == 137 && oom_kills(cgroup) > 0) result->message = "OOMKilled (exit code 137)";
-  for (const auto& [name, path] : outputs) {
-    auto clean = clean_absolute_path(path);
-    if (!clean) continue;
-    const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
-    for (const auto& b : binds) {
-      if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
-    }
-    std::string root = dir + "/rootfs", rel = *clean;
-    if (holder && holder->is_file) {
-      root = holder->source.substr(0, holder->source.find_last_of('/'));
-      rel = holder->source.substr(holder->source.find_last_of('/'));
-    } else if (holder) {
-      root = holder->source;
-      rel = clean->substr(holder->target.size());
-    }
-    auto value = read_in_root(root, rel, cap);
-    if (value) result->output_parameters[name] = std::move(*value);
+std::vector<std::string> ContainerLauncher::runc_kill(const Bundle& b) const {
+  return {container_.runc, "--root", container_.state_root, "kill", b.id, "KILL"};
+}
+
+// A launched step's note: who attached its network namespace, and the attachment.
+std::string network_note(const Attachment& a, bool reusable) {
+  if (a.netns.empty()) return "";
+  return std::to_string(::getpid()) + "\n" + a.id + "\n" + a.netns + "\n" + a.ip + "\n" + (reusable ? "1" : "0");
+}
+
+void ContainerLauncher::finished(const std::string& note) {
+  std::vector<std::string> f = split(note, '\n');
+  if (f.size() != 5) return;
+  Attachment a{f[1], f[2], f[3]};
+  if (!network_) network_ = std::make_shared<Network>(NetworkOptions{});
+  // Only a namespace this process attached can go back to its pool; one from before a
+  // restart is detached.
+  if (f[0] == std::to_string(::getpid())) {
+    network_->release(a, f[4] == "1");
+  } else {
+    network_->detach(a);
   }
 }
 
-struct Sidecar {
-  std::string name;
-  pid_t pid = -1;
-  std::string id;
-  std::string rootfs;
-};
-
-// Stops sidecars as Argo does once the main container is done: SIGTERM, then SIGKILL.
-void stop_sidecars(const std::vector<Sidecar>& sidecars, const std::string& runc, const std::string& root) {
-  for (const auto& s : sidecars) ::kill(s.pid, SIGTERM);  // runc passes it to the sidecar's init
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (const auto& s : sidecars) {
-    int status;
-    while (::waitpid(s.pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        run_quietly({runc, "--root", root, "kill", s.id, "KILL"});
-        while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ::umount2(s.rootfs.c_str(), MNT_DETACH);
-  }
-}
-
-Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std::string& log_path) {
+Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
   }
@@ -798,21 +740,20 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
     return pulls_[pull_key(c, *request.workflow)].image;
   };
   std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
-  std::vector<std::string> mounted;  // rootfs mounts to undo on failure
-  std::vector<Sidecar> sidecars;
+  std::string log_path = step_files(request.workflow->run_dir, request.node_id).log;
+  Launched l;
+  SupervisedStep& job = l.step;
   Attachment net;
   const bool host_network = request.workflow->host_network;
-  std::shared_ptr<Network> network = host_network ? nullptr : network_;
-  if (!host_network && !network) network = network_ = std::make_shared<Network>(NetworkOptions{});
+  if (!host_network && !network_) network_ = std::make_shared<Network>(NetworkOptions{});
   auto undo = [&](const Status& s) -> Status {
-    if (!sidecars.empty()) stop_sidecars(sidecars, container_.runc, container_.state_root);
-    for (const auto& m : mounted) ::umount2(m.c_str(), MNT_DETACH);
-    if (network && !net.netns.empty()) network->detach(net);
+    for (const auto& m : job.unmounts) ::umount2(m.c_str(), MNT_DETACH);
+    if (!net.netns.empty()) network_->detach(net);
     remove_tree(step_dir);
     return s;
   };
-  if (network) {
-    auto attached = network->attach();
+  if (!host_network) {
+    auto attached = network_->attach();
     if (!attached) return undo(attached.status());
     net = *attached;
   }
@@ -829,69 +770,78 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request, const std
       mounts.insert(mounts.end(), request.tmpl.container->volume_mounts.begin(),
                     request.tmpl.container->volume_mounts.end());
     }
+    std::string rootfs = step_dir + "/sidecars/" + sc.name + "/rootfs";
     auto bundle = make_bundle(sub, image_of(sc), step_dir + "/sidecars/" + sc.name, step_dir, net.netns);
-    mounted.push_back(step_dir + "/sidecars/" + sc.name + "/rootfs");
+    job.unmounts.push_back(rootfs);
     if (!bundle) return undo(bundle.status().with_context("sidecar " + sc.name));
     net_admin = net_admin || bundle->net_admin;
-    std::string log = log_path.substr(0, log_path.size() - 4) + "." + sc.name + ".log";
-    Fd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
-    if (!out.valid()) return undo(errno_status("creating " + log, errno));
-    auto pid = start_runc(*bundle, out.get(), out.get());
-    if (!pid) return undo(pid.status().with_context("sidecar " + sc.name));
-    sidecars.push_back({sc.name, *pid, bundle->id, mounted.back()});
+    job.sidecars.push_back({runc_run(*bundle), log_path.substr(0, log_path.size() - 4) + "." + sc.name + ".log",
+                            runc_kill(*bundle), rootfs});
   }
 
   auto bundle = make_bundle(request, image_of(*request.tmpl.container), step_dir, step_dir, net.netns);
-  mounted.push_back(step_dir + "/rootfs");
+  job.unmounts.push_back(step_dir + "/rootfs");
   if (!bundle) return undo(bundle.status());
   net_admin = net_admin || bundle->net_admin;
-  Fd out_r, out_w, err_r, err_w;
-  if (Status s = make_pipe(&out_r, &out_w, true); !s) return undo(s);
-  if (Status s = make_pipe(&err_r, &err_w, true); !s) return undo(s);
-  auto pid = start_runc(*bundle, out_w.get(), err_w.get());
-  if (!pid) return undo(pid.status());
-  Launched l;
-  l.pid = *pid;
-  l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
-  l.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
-  if (!l.pidfd.valid()) {
-    int err = errno;
-    ::kill(*pid, SIGKILL);
-    int status;
-    ::waitpid(*pid, &status, 0);
-    return undo(errno_status("pidfd_open", err));
-  }
-  l.out = std::move(out_r);
-  l.err = std::move(err_r);
-  std::string runc = container_.runc, root = container_.state_root, id = bundle->id;
-  // runc forwards SIGTERM to the container's init, which passes it on to the command.
-  l.signal = [pid = *pid, runc, root, id](bool force) {
-    if (force) {
-      run_quietly({runc, "--root", root, "kill", id, "KILL"});
-    } else {
-      ::kill(pid, SIGTERM);
-    }
-  };
-  std::vector<std::pair<std::string, std::string>> outputs;  // name, path in the container
+  job.argv = runc_run(*bundle);
+  job.force_argv = runc_kill(*bundle);  // runc passes SIGTERM on to the container's init
+  job.container.enabled = true;
+  job.container.dir = step_dir;
+  job.container.binds = bundle->binds;
+  job.container.keep = bundle->keep;
+  job.container.cgroup = bundle->cgroup;
   for (const auto& p : request.tmpl.outputs.parameters) {
-    if (p.value_from && !p.value_from->path.empty()) outputs.emplace_back(p.name, p.value_from->path);
+    if (p.value_from && !p.value_from->path.empty()) job.container.outputs.emplace_back(p.name, p.value_from->path);
   }
-  l.finish = [step_dir, outputs, binds = bundle->binds, cap = options_.max_output_parameter, keep = bundle->keep,
-              cgroup = bundle->cgroup](StepResult* result) {
-    collect_outputs(step_dir, binds, outputs, cap, keep, cgroup, result);
-  };
+  if (bundle->keep) job.cleanup_programs.push_back({container_.runc, "--root", container_.state_root, "delete", "--force", bundle->id});
+  job.removes.push_back(step_dir);
+  l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
   // A step that could reconfigure its network namespace does not pass it on.
-  l.cleanup = [step_dir, keep = bundle->keep, runc, root, id, network, net, reusable = !net_admin, sidecars] {
-    stop_sidecars(sidecars, runc, root);
-    if (keep) run_quietly({runc, "--root", root, "delete", "--force", id});
-    if (network) network->release(net, reusable);
-    ::umount2((step_dir + "/rootfs").c_str(), MNT_DETACH);
-    remove_tree(step_dir);
-  };
+  l.note = network_note(net, !net_admin);
   return l;
 }
 
 }  // namespace
+
+// After the main container exited: what runc or the init reported, the OOM killer, and
+// the output parameters, read inside the container's filesystem.
+void collect_container_outputs(const ContainerCollect& c, size_t cap, StepResult* result) {
+  if (auto err = read_file_capped(c.dir + "/status/error", 4096); err && !err->empty()) {
+    result->error = true;
+    result->message = *err;
+    return;
+  }
+  if (auto log = read_file_capped(c.dir + "/runc.log", 1 << 20); log) {
+    for (const std::string& line : split(*log, '\n')) {
+      Json entry = Json::parse(line, nullptr, false);
+      if (entry.is_object() && entry.value("level", "") == "error") {
+        result->error = true;
+        result->message = "runc: " + entry.value("msg", line);
+        return;
+      }
+    }
+  }
+  if (c.keep && result->exit_code == 137 && oom_kills(c.cgroup) > 0) result->message = "OOMKilled (exit code 137)";
+  for (const auto& [name, path] : c.outputs) {
+    auto clean = clean_absolute_path(path);
+    if (!clean) continue;
+    const BindMount* holder = nullptr;  // the deepest mount that holds the path (binds go parents first)
+    for (const auto& b : c.binds) {
+      if (*clean == b.target || starts_with(*clean, b.target + "/")) holder = &b;
+    }
+    std::string root = c.dir + "/rootfs", rel = *clean;
+    if (holder && holder->is_file) {
+      root = holder->source.substr(0, holder->source.find_last_of('/'));
+      rel = holder->source.substr(holder->source.find_last_of('/'));
+    } else if (holder) {
+      root = holder->source;
+      rel = clean->substr(holder->target.size());
+    }
+    auto value = read_in_root(root, rel, cap);
+    if (value) result->output_parameters[name] = std::move(*value);
+  }
+}
+
 
 Status probe_containers(const ContainerOptions& options) {
   if (::geteuid() != 0) return Status(Code::kUnavailable, "containers need root (rootless runc is not supported yet)");
@@ -920,6 +870,7 @@ Result<std::unique_ptr<Executor>> make_container_executor(const ExecutorOptions&
   // namespace with a tmpfs for the steps, entered before any thread exists.
   if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
     ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  if (Status s = start_spawner(); !s) return s;
   auto launcher = std::make_unique<ContainerLauncher>(opts, std::move(copts), std::move(*store));
   return make_process_executor(std::move(opts), std::move(launcher));
 }

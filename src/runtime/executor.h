@@ -1,8 +1,8 @@
 // Executor: runs the steps the engine asks for and reports how they ended.
 //
-// One implementation per place a step can run: HostExecutor (the host's tools in a private
-// mount and PID namespace), later runc containers and Kubernetes Pods. start() never blocks
-// on the step; wait() blocks up to a timeout for exits, driving the process poll loop.
+// One implementation per place a step can run: the host's tools in a private mount and PID
+// namespace, runc containers, later Kubernetes Pods. start() never blocks on the step;
+// wait() blocks up to a timeout for exits, driving the process poll loop.
 // Single-threaded: the run loop owns the executor.
 #pragma once
 
@@ -37,6 +37,10 @@ struct StepRequest {
   spec::Template tmpl;  // fully resolved: container or script (with source)
   std::vector<spec::Volume> volumes;
   std::vector<spec::ClaimTemplate> claims;
+  // The step may already be running (or have ended) under a supervisor started before a
+  // restart: follow it, or report how it ended, rather than start it again. A step that
+  // never started is started.
+  bool adopt = false;
 };
 
 struct StepResult {
@@ -55,7 +59,8 @@ struct StepStarted {
 };
 
 enum class Stream { kStdout, kStderr };
-using LogSink = std::function<void(const std::string& node_id, Stream stream, std::string_view line)>;
+// A line of a step's combined log (stdout and stderr as the step wrote them).
+using LogSink = std::function<void(const std::string& node_id, std::string_view line)>;
 
 struct ExecutorOptions {
   std::string run_dir;    // the executor's own directory (steps/ scratch space), and the
@@ -65,6 +70,8 @@ struct ExecutorOptions {
   int kill_grace_ms = 10000;       // SIGTERM, then SIGKILL after this long
   size_t max_stdout = 256 * 1024;  // kept for outputs.result (Argo caps result similarly)
   size_t max_output_parameter = 256 * 1024;
+  size_t max_log = 0;              // bytes of a step's log file kept (0: no cap)
+  bool detach_steps = false;       // steps outlive this process (a server); else die with it
   LogSink log_sink;                // optional: every log line as it is produced
 };
 

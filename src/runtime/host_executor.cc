@@ -11,18 +11,17 @@
 
 #include "runtime/process_executor.h"
 #include "runtime/sandbox.h"
+#include "runtime/supervisor.h"
 #include "runtime/step_plan.h"
 
 namespace skiff::runtime {
 namespace {
 
-int send_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
-
 class HostLauncher final : public Launcher {
  public:
   HostLauncher(std::string run_dir, PlanDefaults defaults) : run_dir_(std::move(run_dir)), defaults_(std::move(defaults)) {}
 
-  Result<Launched> launch(const StepRequest& request, const std::string& log_path) override {
+  Result<Launched> launch(const StepRequest& request) override {
     // A sequence number makes step directories unique, so deleting one never races a new one.
     std::string step_dir = run_dir_ + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
     PlanDefaults defaults = defaults_;
@@ -32,39 +31,14 @@ class HostLauncher final : public Launcher {
       remove_tree(step_dir);
       return plan.status();
     }
-    auto proc = spawn_sandbox(plan->sandbox);
-    if (!proc) {
-      remove_tree(step_dir);
-      return proc.status();
-    }
-    auto shared = std::make_shared<SandboxProcess>(std::move(*proc));
     Launched out;
-    out.pid = shared->pid;
     out.ip = "127.0.0.1";  // the host's network
-    out.pidfd = Fd(::dup(shared->pidfd.get()));
-    out.out = std::move(shared->out);
-    out.err = std::move(shared->err);
-    // The step's init forwards SIGTERM to every process in its namespace.
-    int pidfd = out.pidfd.get();
-    out.signal = [pidfd](bool force) { send_signal(pidfd, force ? SIGKILL : SIGTERM); };
-    auto files = std::move(plan->output_files);
-    size_t cap = max_output_;
-    out.finish = [shared, files, cap](StepResult* result) {
-      if (Status setup = read_setup_error(*shared); !setup) {
-        result->error = true;
-        result->message = setup.message();
-        return;
-      }
-      for (const auto& [name, path] : files) {
-        auto value = read_file_capped(path, cap);
-        if (value) result->output_parameters[name] = std::move(*value);
-      }
-    };
-    out.cleanup = [step_dir] { remove_tree(step_dir); };
+    out.step.use_sandbox = true;
+    out.step.sandbox = std::move(plan->sandbox);
+    out.step.output_files = std::move(plan->output_files);
+    out.step.removes = {step_dir};
     return out;
   }
-
-  size_t max_output_ = 256 * 1024;
 
  private:
   std::string run_dir_;
@@ -98,7 +72,6 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   defaults.home = home_directory();
   defaults.data_dir = opts.data_dir;
   auto launcher = std::make_unique<HostLauncher>(opts.run_dir, std::move(defaults));
-  launcher->max_output_ = opts.max_output_parameter;
   return make_process_executor(std::move(opts), std::move(launcher));
 }
 

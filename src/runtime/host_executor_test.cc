@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "runtime/fd.h"
 
@@ -46,7 +47,6 @@ StepRequest shell(const std::string& id, const std::string& script) {
 
 struct LogLine {
   std::string node;
-  Stream stream;
   std::string text;
 };
 
@@ -59,8 +59,8 @@ class HostExecutorTest : public ::testing::Test {
     options_.run_dir = dir_ + "/run";
     options_.data_dir = dir_ + "/data";
     options_.kill_grace_ms = 2000;
-    options_.log_sink = [this](const std::string& node, Stream s, std::string_view line) {
-      lines_.push_back({node, s, std::string(line)});
+    options_.log_sink = [this](const std::string& node, std::string_view line) {
+      lines_.push_back({node, std::string(line)});
     };
     auto ex = make_host_executor(options_);
     if (!ex) GTEST_SKIP() << ex.status().message();
@@ -75,6 +75,9 @@ class HostExecutorTest : public ::testing::Test {
   StepResult run(StepRequest r, int timeout_ms = 10000) {
     std::string id = r.node_id;
     ex_->start(std::move(r));
+    return wait_for(id, timeout_ms);
+  }
+  StepResult wait_for(const std::string& id, int timeout_ms = 10000) {
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     while (Clock::now() < deadline) {
       for (auto& res : ex_->wait(100)) {
@@ -129,15 +132,13 @@ TEST_F(HostExecutorTest, StdoutCapIsHonoured) {
   EXPECT_GT(slurp(ex_->log_path("big")).size(), 40000u);
 }
 
-TEST_F(HostExecutorTest, StderrGoesToLogOnly) {
+TEST_F(HostExecutorTest, StderrGoesToLogNotResult) {
   StepResult r = run(shell("err", "echo out; echo err >&2"));
   EXPECT_EQ(r.stdout_text, "out\n");
   std::string log = slurp(ex_->log_path("err"));
   EXPECT_NE(log.find("out\n"), std::string::npos);
   EXPECT_NE(log.find("err\n"), std::string::npos);
-  bool stderr_line = false;
-  for (const auto& l : lines_) stderr_line |= l.stream == Stream::kStderr && l.text == "err";
-  EXPECT_TRUE(stderr_line);
+  EXPECT_TRUE(saw_line("err", "err"));
 }
 
 TEST_F(HostExecutorTest, EnvironmentAndWorkingDir) {
@@ -415,4 +416,88 @@ TEST_F(HostExecutorTest, NoOpStepOverhead) {
 }
 
 }  // namespace
+// --- steps outlive the executor that started them (supervisor.h) -----------------------------
+
+class SupervisedStepTest : public HostExecutorTest {
+ protected:
+  // A new executor over the same directories, as a restarted server makes.
+  void restart() {
+    ex_.reset();
+    auto ex = make_host_executor(options_);
+    ASSERT_TRUE(ex) << ex.status().message();
+    ex_ = std::move(*ex);
+  }
+  StepRequest adopted(StepRequest r) {
+    r.adopt = true;
+    return r;
+  }
+};
+
+TEST_F(SupervisedStepTest, RunningStepIsAdoptedAfterRestart) {
+  ex_.reset();
+  options_.detach_steps = true;
+  restart();
+  StepRequest r = shell("long", "echo before; sleep 1; echo after; echo out > /tmp/o");
+  r.tmpl.outputs.parameters.push_back({});
+  r.tmpl.outputs.parameters.back().name = "o";
+  r.tmpl.outputs.parameters.back().value_from.emplace();
+  r.tmpl.outputs.parameters.back().value_from->path = "/tmp/o";
+  ex_->start(r);
+  ex_->wait(200);  // it runs
+  restart();       // the executor goes; the step does not
+  StepResult res = run(adopted(r));
+  EXPECT_EQ(res.exit_code, 0);
+  EXPECT_FALSE(res.error) << res.message;
+  EXPECT_EQ(res.stdout_text, "before\nafter\n");
+  EXPECT_EQ(res.output_parameters["o"], "out\n");
+  EXPECT_EQ(slurp(ex_->log_path("long")), "before\nafter\n");
+}
+
+TEST_F(SupervisedStepTest, StepThatEndedMeanwhileReportsItsResult) {
+  ex_.reset();
+  options_.detach_steps = true;
+  restart();
+  StepRequest r = shell("quick", "echo done; exit 4");
+  ex_->start(r);
+  ex_->wait(50);
+  restart();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  StepResult res = run(adopted(r));
+  EXPECT_EQ(res.exit_code, 4);
+  EXPECT_EQ(res.stdout_text, "done\n");
+}
+
+TEST_F(SupervisedStepTest, StepThatNeverStartedStartsWhenAdopted) {
+  StepResult res = run(adopted(shell("fresh", "echo ran")));
+  EXPECT_EQ(res.exit_code, 0);
+  EXPECT_EQ(res.stdout_text, "ran\n");
+}
+
+TEST_F(SupervisedStepTest, AdoptedStepCanBeKilled) {
+  ex_.reset();
+  options_.detach_steps = true;
+  restart();
+  StepRequest r = shell("forever", "sleep 60");
+  ex_->start(r);
+  ex_->wait(200);
+  restart();
+  ex_->start(adopted(r));
+  ex_->kill("forever", "stopped by test");
+  StepResult res = wait_for("forever", 5000);
+  EXPECT_EQ(res.message, "stopped by test");
+  EXPECT_NE(res.exit_code, 0);
+}
+
+TEST_F(SupervisedStepTest, LogIsCappedWithANote) {
+  ex_.reset();
+  options_.max_log = 1000;
+  restart();
+  StepResult res = run(shell("chatty", "seq 1 5000; echo tail"));
+  EXPECT_EQ(res.exit_code, 0);
+  std::string log = slurp(ex_->log_path("chatty"));
+  EXPECT_LT(log.size(), 1300u);
+  EXPECT_EQ(log.substr(0, 8), "1\n2\n3\n4\n");
+  EXPECT_NE(log.find("skiff: log truncated: the step wrote more than 1000 bytes"), std::string::npos) << log;
+}
+
 }  // namespace skiff::runtime

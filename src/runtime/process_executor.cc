@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +18,6 @@
 #include <utility>
 
 #include "runtime/step_output.h"
-#include "runtime/step_plan.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -28,21 +28,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long output may still arrive after a step's process exited. Its namespace is gone
-// by then, so pipes normally reach EOF at once; this only bounds the unexpected.
-constexpr auto kDrainTimeout = std::chrono::milliseconds(100);
+// A longer line reaches the LogSink in pieces.
+constexpr size_t kMaxLine = 64 * 1024;
+
+int send_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
 
 struct Step {
   std::string node_id;
-  Launched proc;
-  std::unique_ptr<StepOutput> output;
-  bool exited = false;
-  int exit_code = 0;
-  Clock::time_point drain_deadline;
+  StepFiles files;
+  std::string note;
+  Supervisor supervisor;
   std::string kill_reason;
   bool terminating = false;
   bool force_killed = false;
+  bool ended = false;
   Clock::time_point kill_deadline;
+  // Following the log file for the LogSink.
+  uint64_t log_offset = 0;
+  std::string partial;
 };
 
 class ProcessExecutor final : public Executor {
@@ -60,13 +63,12 @@ class ProcessExecutor final : public Executor {
   std::string log_path(const std::string& node_id) const override;
 
  private:
-  static std::string log_file(const std::string& run_dir, const std::string& node_id) {
-    return run_dir + "/logs/" + file_name_for(node_id) + ".log";
-  }
   void launch(StepRequest request);
+  void adopt(StepRequest request);
   void fail_to_start(const StepRequest& request, const Status& status);
   void retry_waiting();
-  void reap(Step& step);
+  void prepare_dirs(const std::string& run_dir);
+  void follow_log(Step& step, bool final);
   void collect_finished(std::vector<StepResult>* results);
   StepResult finish(Step& step);
 
@@ -77,26 +79,29 @@ class ProcessExecutor final : public Executor {
   std::list<StepRequest> waiting_;  // not prepared yet (image pulls)
   std::vector<StepResult> ready_;   // steps that could not start, reported by the next wait()
   std::vector<StepStarted> started_;
-  std::set<std::string> prepared_dirs_;  // workflow run_dirs whose logs/ and volumes/ exist
+  std::set<std::string> prepared_dirs_;  // workflow run_dirs whose logs/, state/ and volumes/ exist
   int interrupt_fd_ = -1;
-  Janitor janitor_;                 // destroyed first; finishes its queue
 };
 
 ProcessExecutor::~ProcessExecutor() {
+  if (options_.detach_steps) return;  // they carry on; a new executor adopts them
+  for (Step& step : steps_) send_signal(step.supervisor.pidfd.get(), SIGUSR1);
+  auto deadline = Clock::now() + std::chrono::seconds(10);
   for (Step& step : steps_) {
-    if (!step.exited) {
-      step.proc.signal(true);
-      siginfo_t info = {};
-      while (::waitid(static_cast<idtype_t>(P_PIDFD), step.proc.pidfd.get(), &info, WEXITED) < 0 && errno == EINTR) {
-      }
-    }
-    if (step.proc.cleanup) janitor_.run(std::move(step.proc.cleanup));
+    pollfd p{step.supervisor.pidfd.get(), POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left > 0) ::poll(&p, 1, static_cast<int>(left));
   }
 }
 
+void ProcessExecutor::prepare_dirs(const std::string& run_dir) {
+  if (!prepared_dirs_.insert(run_dir).second) return;
+  for (const char* sub : {"/logs", "/state", "/volumes"}) make_dirs(run_dir + sub);
+}
+
 void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
-  make_dirs(request.workflow->run_dir + "/logs");
-  write_file(log_file(request.workflow->run_dir, request.node_id), "skiff: " + status.message() + "\n", 0644);
+  prepare_dirs(request.workflow->run_dir);
+  write_file(step_files(request.workflow->run_dir, request.node_id).log, "skiff: " + status.message() + "\n", 0600);
   StepResult result;
   result.node_id = request.node_id;
   result.error = true;
@@ -107,6 +112,10 @@ void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& st
 
 void ProcessExecutor::start(StepRequest request) {
   if (!request.workflow) request.workflow = default_workflow_;
+  if (request.adopt) {
+    adopt(std::move(request));
+    return;
+  }
   if (!launcher_->prepared(request)) {
     waiting_.push_back(std::move(request));
     return;
@@ -114,28 +123,71 @@ void ProcessExecutor::start(StepRequest request) {
   launch(std::move(request));
 }
 
+void ProcessExecutor::adopt(StepRequest request) {
+  StepFiles files = step_files(request.workflow->run_dir, request.node_id);
+  auto record = read_file_capped(files.start, 1 << 20);
+  if (!record) {  // it never started: start it now
+    request.adopt = false;
+    start(std::move(request));
+    return;
+  }
+  size_t nl = record->find('\n');
+  std::string ip = record->substr(0, nl);
+  std::string note = nl == std::string::npos ? "" : record->substr(nl + 1);
+  auto supervisor = adopt_supervisor(files.pid);
+  if (!supervisor && supervisor.status().code() == Code::kNotFound) {
+    // Its supervisor was asked for but never ran (a supervisor writes its pid file first).
+    launcher_->finished(note);
+    request.adopt = false;
+    start(std::move(request));
+    return;
+  }
+  Step& step = steps_.emplace_back();
+  step.node_id = request.node_id;
+  step.files = std::move(files);
+  step.note = std::move(note);
+  if (supervisor) step.supervisor = std::move(*supervisor);
+  else step.ended = true;  // ended while we were away: its result file says how (or nothing does)
+  started_.push_back({request.node_id, ip});
+}
+
 void ProcessExecutor::launch(StepRequest request) {
   if (Status s = launcher_->preparation_error(request); !s) {
     fail_to_start(request, s);
     return;
   }
-  const std::string& run_dir = request.workflow->run_dir;
-  if (prepared_dirs_.insert(run_dir).second) {
-    for (const char* sub : {"/logs", "/volumes"}) make_dirs(run_dir + sub);
-  }
-  std::string log = log_file(run_dir, request.node_id);
-  ::unlink(log.c_str());  // a log left by an earlier run of the same node
-  auto proc = launcher_->launch(request, log);
-  if (!proc) {
-    fail_to_start(request, proc.status());
+  prepare_dirs(request.workflow->run_dir);
+  StepFiles files = step_files(request.workflow->run_dir, request.node_id);
+  for (const std::string* f : {&files.log, &files.start, &files.pid, &files.result}) ::unlink(f->c_str());
+  auto launched = launcher_->launch(request);
+  if (!launched) {
+    fail_to_start(request, launched.status());
     return;
   }
-  started_.push_back({request.node_id, proc->ip});
+  SupervisedStep& job = launched->step;
+  job.node_id = request.node_id;
+  job.log_path = files.log;
+  job.pid_path = files.pid;
+  job.result_path = files.result;
+  job.max_log = options_.max_log;
+  job.max_stdout = options_.max_stdout;
+  job.max_output = options_.max_output_parameter;
+  job.detached = options_.detach_steps;
+  Status st = write_file(files.start, launched->ip + "\n" + launched->note, 0600);
+  Result<Supervisor> supervisor = st ? spawn_supervisor(job) : Result<Supervisor>(st.with_context("recording the step"));
+  if (!supervisor) {
+    run_cleanup(job);
+    launcher_->finished(launched->note);
+    ::unlink(files.start.c_str());
+    fail_to_start(request, supervisor.status());
+    return;
+  }
+  started_.push_back({request.node_id, launched->ip});
   Step& step = steps_.emplace_back();
   step.node_id = request.node_id;
-  step.proc = std::move(*proc);
-  step.output = std::make_unique<StepOutput>(request.node_id, log, options_.max_stdout,
-                                             options_.log_sink ? &options_.log_sink : nullptr);
+  step.files = std::move(files);
+  step.note = std::move(launched->note);
+  step.supervisor = std::move(*supervisor);
 }
 
 void ProcessExecutor::retry_waiting() {
@@ -162,61 +214,87 @@ void ProcessExecutor::kill(const std::string& node_id, const std::string& reason
   for (Step& step : steps_) {
     if (step.node_id != node_id) continue;
     if (step.kill_reason.empty()) step.kill_reason = reason.empty() ? "killed" : reason;
-    if (step.exited || step.terminating) return;
+    if (step.ended || step.terminating) return;
     step.terminating = true;
     if (options_.kill_grace_ms <= 0) {
-      step.proc.signal(true);
+      send_signal(step.supervisor.pidfd.get(), SIGUSR1);
       step.force_killed = true;
     } else {
-      step.proc.signal(false);
+      send_signal(step.supervisor.pidfd.get(), SIGTERM);
       step.kill_deadline = Clock::now() + std::chrono::milliseconds(options_.kill_grace_ms);
     }
     return;
   }
 }
 
-void ProcessExecutor::reap(Step& step) {
-  siginfo_t info = {};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), step.proc.pidfd.get(), &info, WEXITED | WNOHANG) != 0) {
-    if (errno == EINTR) return;
-    step.exit_code = -1;  // ECHILD: someone else reaped it; report as an error below
-  } else if (info.si_pid == 0) {
-    return;  // not yet
-  } else if (info.si_code == CLD_EXITED) {
-    step.exit_code = info.si_status;
-  } else {
-    step.exit_code = 128 + info.si_status;
+// Passes the log's new complete lines to the sink (all that is left when `final`).
+void ProcessExecutor::follow_log(Step& step, bool final) {
+  if (!options_.log_sink) return;
+  Fd fd(::open(step.files.log.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, static_cast<off_t>(step.log_offset));
+    if (n <= 0) break;
+    step.log_offset += static_cast<uint64_t>(n);
+    step.partial.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = step.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string_view line(step.partial.data() + start, nl - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      options_.log_sink(step.node_id, line);
+    }
+    step.partial.erase(0, start);
+    if (step.partial.size() >= kMaxLine) {
+      options_.log_sink(step.node_id, step.partial);
+      step.partial.clear();
+    }
   }
-  step.exited = true;
-  step.drain_deadline = Clock::now() + kDrainTimeout;
-  step.proc.pidfd.reset();
+  if (final && !step.partial.empty()) {
+    options_.log_sink(step.node_id, step.partial);
+    step.partial.clear();
+  }
 }
 
 StepResult ProcessExecutor::finish(Step& step) {
-  if (step.proc.out.valid()) step.output->read_from(Stream::kStdout, step.proc.out.get());
-  if (step.proc.err.valid()) step.output->read_from(Stream::kStderr, step.proc.err.get());
-  step.output->finish();
+  // A supervisor forked from this process (no spawner) is our child: reap it.
+  siginfo_t info = {};
+  if (step.supervisor.pidfd.valid()) ::waitid(static_cast<idtype_t>(P_PIDFD), step.supervisor.pidfd.get(), &info, WEXITED | WNOHANG);
+  follow_log(step, true);
+  auto read = read_step_result(step.files.result);
   StepResult result;
-  result.node_id = step.node_id;
-  result.exit_code = step.exit_code;
-  result.stdout_text = step.output->take_stdout();
-  if (step.exit_code < 0) {
+  if (read) {
+    result = std::move(*read);
+  } else {
     result.error = true;
-    result.message = "lost track of the step's process (it was reaped elsewhere)";
-  } else if (step.proc.finish) {
-    step.proc.finish(&result);
-    if (result.error && !result.message.empty()) step.output->note(result.message);
+    result.exit_code = -1;
+    result.message = "the step's supervisor ended without a result (" + read.status().message() +
+                     "); was it killed, or the machine restarted?";
   }
+  result.node_id = step.node_id;
   if (!step.kill_reason.empty()) result.message = step.kill_reason;
-  if (step.proc.cleanup) janitor_.run(std::move(step.proc.cleanup));
+  launcher_->finished(step.note);
   return result;
 }
 
+// A supervisor's result is there once its done pipe reaches end of file (or, for one
+// adopted after a restart, once it exited).
+bool result_written(Step& step) {
+  if (step.ended) return true;
+  if (step.supervisor.done.valid()) {
+    char c;
+    ssize_t n = ::read(step.supervisor.done.get(), &c, 1);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) step.ended = true;
+    return step.ended;
+  }
+  pollfd p{step.supervisor.pidfd.get(), POLLIN, 0};
+  step.ended = ::poll(&p, 1, 0) > 0;
+  return step.ended;
+}
+
 void ProcessExecutor::collect_finished(std::vector<StepResult>* results) {
-  auto now = Clock::now();
   for (auto it = steps_.begin(); it != steps_.end();) {
-    bool drained = !it->proc.out.valid() && !it->proc.err.valid();
-    if (it->exited && (drained || now >= it->drain_deadline)) {
+    if (result_written(*it)) {
       results->push_back(finish(*it));
       it = steps_.erase(it);
     } else {
@@ -228,11 +306,9 @@ void ProcessExecutor::collect_finished(std::vector<StepResult>* results) {
 std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
   std::vector<StepResult> results = std::move(ready_);
   ready_.clear();
-  const auto start = Clock::now();
   const bool forever = timeout_ms < 0;
-  const auto deadline = start + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   std::vector<pollfd> fds;
-  std::vector<std::pair<Step*, int>> owners;  // which step and which fd (0 pidfd, 1 out, 2 err)
   for (;;) {
     collect_finished(&results);
     if (!ready_.empty()) {
@@ -243,43 +319,28 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     auto now = Clock::now();
     if (!forever && now >= deadline) return results;
 
-    // Timers: SIGKILL after the grace period; end of output drain after an exit.
+    // Timers: SIGKILL after the grace period; following logs for the sink.
     auto next = forever ? Clock::time_point::max() : deadline;
     for (Step& step : steps_) {
-      if (step.terminating && !step.force_killed && !step.exited) {
+      if (step.terminating && !step.force_killed) {
         if (now >= step.kill_deadline) {
-          step.proc.signal(true);
+          send_signal(step.supervisor.pidfd.get(), SIGUSR1);
           step.force_killed = true;
         } else {
           next = std::min(next, step.kill_deadline);
         }
       }
-      if (step.exited) next = std::min(next, step.drain_deadline);
+      follow_log(step, false);
     }
+    if (options_.log_sink) next = std::min(next, now + std::chrono::milliseconds(50));
 
     fds.clear();
-    owners.clear();
-    if (!waiting_.empty() && launcher_->wake_fd() >= 0) {
-      fds.push_back({launcher_->wake_fd(), POLLIN, 0});
-      owners.emplace_back(nullptr, 3);
-    }
-    if (interrupt_fd_ >= 0) {
-      fds.push_back({interrupt_fd_, POLLIN, 0});
-      owners.emplace_back(nullptr, 4);
-    }
+    bool wake = !waiting_.empty() && launcher_->wake_fd() >= 0;
+    if (wake) fds.push_back({launcher_->wake_fd(), POLLIN, 0});
+    if (interrupt_fd_ >= 0) fds.push_back({interrupt_fd_, POLLIN, 0});
     for (Step& step : steps_) {
-      if (step.proc.pidfd.valid()) {
-        fds.push_back({step.proc.pidfd.get(), POLLIN, 0});
-        owners.emplace_back(&step, 0);
-      }
-      if (step.proc.out.valid()) {
-        fds.push_back({step.proc.out.get(), POLLIN, 0});
-        owners.emplace_back(&step, 1);
-      }
-      if (step.proc.err.valid()) {
-        fds.push_back({step.proc.err.get(), POLLIN, 0});
-        owners.emplace_back(&step, 2);
-      }
+      int fd = step.supervisor.done.valid() ? step.supervisor.done.get() : step.supervisor.pidfd.get();
+      fds.push_back({fd, POLLIN, 0});
     }
     int wait_ms = -1;
     if (next != Clock::time_point::max()) {
@@ -289,23 +350,9 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     int n = ::poll(fds.data(), fds.size(), wait_ms);
     if (n < 0 && errno != EINTR) return results;  // cannot happen with valid fds; avoid spinning
     if (n <= 0) continue;
-    bool woken = false, interrupted = false;
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      auto [step, which] = owners[i];
-      if (which == 4) {
-        interrupted = true;
-      } else if (which == 3) {
-        woken = true;
-      } else if (which == 0) {
-        reap(*step);
-      } else {
-        Fd& fd = which == 1 ? step->proc.out : step->proc.err;
-        if (!step->output->read_from(which == 1 ? Stream::kStdout : Stream::kStderr, fd.get())) fd.reset();
-      }
-    }
-    if (woken) retry_waiting();
-    if (interrupted) {
+    size_t i = 0;
+    if (wake && fds[i++].revents) retry_waiting();
+    if (interrupt_fd_ >= 0 && fds[i].revents) {
       collect_finished(&results);
       return results;
     }
@@ -313,7 +360,7 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
 }
 
 std::string ProcessExecutor::log_path(const std::string& node_id) const {
-  std::string path = log_file(options_.run_dir, node_id);
+  std::string path = step_files(options_.run_dir, node_id).log;
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? path : "";
 }
@@ -333,7 +380,7 @@ Status prepare_run_dir(ExecutorOptions* opts) {
   } else {
     opts->workflow.run_dir = std::filesystem::absolute(opts->workflow.run_dir, ec).lexically_normal().string();
   }
-  for (const char* sub : {"/logs", "/steps", "/volumes"}) {
+  for (const char* sub : {"/logs", "/state", "/steps", "/volumes"}) {
     if (Status s = make_dirs(dir + sub); !s) return s.with_context("executor: run_dir");
   }
   // Each running step holds several descriptors; lift the soft limit so thousands can run.

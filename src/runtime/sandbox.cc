@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -235,10 +234,8 @@ SKIFF_CHILD_CODE int start_step(void* arg) {
 
 namespace {
 
-// Clones the step's init from this process. With CLONE_PARENT (from the spawner) the
-// init becomes a child of our parent, the skiff process, which reaps it.
-Result<std::pair<pid_t, int>> clone_init(const SandboxSpec& spec, int out_w, int err_w, int status_w,
-                                         uint64_t extra_flags) {
+// Clones the step's init from this process (a small one: the step's supervisor).
+Result<std::pair<pid_t, int>> clone_init(const SandboxSpec& spec, int out_w, int err_w, int status_w) {
   ChildArgs a;
   a.spec = &spec;
   for (const auto& s : spec.argv) a.argv.push_back(const_cast<char*>(s.c_str()));
@@ -259,226 +256,16 @@ Result<std::pair<pid_t, int>> clone_init(const SandboxSpec& spec, int out_w, int
 
   int pidfd = -1;
   CloneArgs args;
-  args.flags = kNamespaces | CLONE_PIDFD | extra_flags;
+  args.flags = kNamespaces | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = (extra_flags & CLONE_PARENT) ? 0 : SIGCHLD;
+  args.exit_signal = SIGCHLD;
   long pid = clone3(&args);
   if (pid < 0) return errno_status("starting a sandboxed step (clone3 with new namespaces)", errno);
   if (pid == 0) run_init(a);
   return std::make_pair(static_cast<pid_t>(pid), pidfd);
 }
 
-// --- the spawner: a small process that clones every step's init -------------------------
-
-constexpr int kSpawnerFd = 3;
-constexpr char kSpawnerArg[] = "__skiff-spawner";
-int g_spawner = -1;  // our end of the spawner's socket; -1 when spawning directly
-pid_t g_spawner_pid = -1;
-constexpr size_t kMaxRequest = 4 << 20;
-
-void put(std::string& out, const std::string& s) {
-  uint32_t n = static_cast<uint32_t>(s.size());
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out += s;
-}
-
-bool get(const char*& p, const char* end, std::string* s) {
-  uint32_t n;
-  if (end - p < static_cast<ptrdiff_t>(sizeof n)) return false;
-  memcpy(&n, p, sizeof n);
-  p += sizeof n;
-  if (end - p < static_cast<ptrdiff_t>(n)) return false;
-  s->assign(p, n);
-  p += n;
-  return true;
-}
-
-std::string encode(const SandboxSpec& spec) {
-  std::string out;
-  put(out, std::to_string(spec.argv.size()));
-  for (const auto& a : spec.argv) put(out, a);
-  put(out, std::to_string(spec.env.size()));
-  for (const auto& e : spec.env) put(out, e);
-  put(out, spec.working_dir);
-  put(out, spec.hostname);
-  put(out, spec.tmp_dir);
-  put(out, std::to_string(spec.mounts.size()));
-  for (const auto& m : spec.mounts) {
-    put(out, m.source);
-    put(out, m.target);
-    put(out, std::string(1, static_cast<char>(m.read_only)) + static_cast<char>(m.is_file));
-  }
-  return out;
-}
-
-bool decode(const char* p, const char* end, SandboxSpec* spec) {
-  std::string n;
-  auto list = [&](std::vector<std::string>* v) {
-    if (!get(p, end, &n)) return false;
-    v->resize(std::strtoul(n.c_str(), nullptr, 10));
-    for (auto& s : *v)
-      if (!get(p, end, &s)) return false;
-    return true;
-  };
-  if (!list(&spec->argv) || !list(&spec->env)) return false;
-  if (!get(p, end, &spec->working_dir) || !get(p, end, &spec->hostname) || !get(p, end, &spec->tmp_dir)) return false;
-  if (!get(p, end, &n)) return false;
-  spec->mounts.resize(std::strtoul(n.c_str(), nullptr, 10));
-  for (auto& m : spec->mounts) {
-    std::string flags;
-    if (!get(p, end, &m.source) || !get(p, end, &m.target) || !get(p, end, &flags) || flags.size() != 2) return false;
-    m.read_only = flags[0];
-    m.is_file = flags[1];
-  }
-  return p == end;
-}
-
-// Sends `data` with up to three descriptors attached.
-bool send_with_fds(int sock, const void* data, size_t size, const int* fds, int nfds) {
-  iovec iov{const_cast<void*>(data), size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
-  if (nfds > 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-  }
-  ssize_t n;
-  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(size);
-}
-
-// Receives one message and up to three descriptors (-1 where absent).
-ssize_t recv_with_fds(int sock, void* data, size_t size, int* fds) {
-  iovec iov{data, size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  for (int i = 0; i < 3; ++i) fds[i] = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    memcpy(fds, CMSG_DATA(c), std::min<size_t>(count, 3) * sizeof(int));
-  }
-  return n;
-}
-
-[[noreturn]] void spawner_loop(int sock) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  std::vector<char> buf(kMaxRequest);
-  for (;;) {
-    int fds[3];
-    ssize_t n = recv_with_fds(sock, buf.data(), buf.size(), fds);
-    if (n <= 0) ::_exit(0);
-    SandboxSpec spec;
-    int32_t reply = -EINVAL;
-    int pidfd = -1;
-    if (fds[2] >= 0 && decode(buf.data(), buf.data() + n, &spec)) {
-      auto r = clone_init(spec, fds[0], fds[1], fds[2], CLONE_PARENT);
-      if (r) {
-        reply = r->first;
-        pidfd = r->second;
-      } else {
-        reply = -EAGAIN;
-      }
-    }
-    for (int fd : fds)
-      if (fd >= 0) ::close(fd);
-    bool sent = send_with_fds(sock, &reply, sizeof reply, &pidfd, pidfd >= 0 ? 1 : 0);
-    if (pidfd >= 0) ::close(pidfd);
-    if (!sent) ::_exit(0);
-  }
-}
-
-// Asks the spawner for a sandbox; false when the spawner is gone (the caller clones itself).
-bool spawn_via_spawner(const SandboxSpec& spec, int out_w, int err_w, int status_w, SandboxProcess* p, Status* st) {
-  std::string req = encode(spec);
-  if (req.size() > kMaxRequest) return false;
-  int fds[3] = {out_w, err_w, status_w};
-  if (!send_with_fds(g_spawner, req.data(), req.size(), fds, 3)) {
-    if (errno == EMSGSIZE) return false;
-    ::close(g_spawner);
-    g_spawner = -1;
-    return false;
-  }
-  int32_t reply = 0;
-  int got[3];
-  if (recv_with_fds(g_spawner, &reply, sizeof reply, got) != sizeof reply) {
-    ::close(g_spawner);
-    g_spawner = -1;
-    return false;
-  }
-  if (reply < 0 || got[0] < 0) {
-    *st = errno_status("starting a sandboxed step (clone3 with new namespaces)", reply < 0 ? -reply : EIO);
-    return true;
-  }
-  p->pid = reply;
-  p->pidfd.reset(got[0]);
-  return true;
-}
-
-// Runs before main() in every binary that links the runtime: a process started as
-// `<binary> __skiff-spawner` by start_spawner serves spawn requests and never returns.
-__attribute__((constructor)) void maybe_run_spawner() {
-  char buf[256];
-  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return;
-  buf[n] = '\0';
-  const char* arg1 = buf + strlen(buf) + 1;
-  if (arg1 < buf + n && strcmp(arg1, kSpawnerArg) == 0) spawner_loop(kSpawnerFd);
-}
-
 }  // namespace
-
-Status start_spawner() {
-  // A new executor may have entered a new mount namespace: replace the old spawner.
-  if (g_spawner >= 0) {
-    ::close(g_spawner);
-    g_spawner = -1;
-    ::waitpid(g_spawner_pid, nullptr, 0);  // it exits when its socket closes
-  }
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno_status("spawner socket", errno);
-  int size = static_cast<int>(kMaxRequest) * 2;
-  ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-  ::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return errno_status("starting the spawner", errno);
-  }
-  if (pid == 0) {
-    // Re-execute ourselves as a fresh, small process (see maybe_run_spawner); if that is
-    // impossible, serve from this copy of our memory instead.
-    ::close(sv[0]);
-    if (::dup2(sv[1], kSpawnerFd) == kSpawnerFd) {
-      ::execl("/proc/self/exe", "skiff", kSpawnerArg, static_cast<char*>(nullptr));
-      spawner_loop(kSpawnerFd);
-    }
-    spawner_loop(sv[1]);
-  }
-  ::close(sv[1]);
-  g_spawner = sv[0];
-  g_spawner_pid = pid;
-  return Status::ok();
-}
 
 Result<SandboxProcess> spawn_sandbox(const SandboxSpec& spec) {
   if (spec.argv.empty()) return invalid("no command to run");
@@ -487,14 +274,7 @@ Result<SandboxProcess> spawn_sandbox(const SandboxSpec& spec) {
   if (Status s = make_pipe(&p.out, &out_w, true); !s) return s;
   if (Status s = make_pipe(&p.err, &err_w, true); !s) return s;
   if (Status s = make_pipe(&p.status, &status_w, true); !s) return s;
-  if (g_spawner >= 0) {
-    Status st;
-    if (spawn_via_spawner(spec, out_w.get(), err_w.get(), status_w.get(), &p, &st)) {
-      if (!st) return st;
-      return p;
-    }
-  }
-  auto r = clone_init(spec, out_w.get(), err_w.get(), status_w.get(), 0);
+  auto r = clone_init(spec, out_w.get(), err_w.get(), status_w.get());
   if (!r) return r.status();
   p.pid = r->first;
   p.pidfd.reset(r->second);

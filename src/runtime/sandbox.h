@@ -40,15 +40,8 @@ struct SandboxProcess {
   Fd status;  // read end of the setup-error pipe: empty at EOF means the exec succeeded
 };
 
-// Starts a small helper process that creates every later sandbox (clone3 with
-// CLONE_PARENT, so the steps are still this process's children and reaped by it). Forking
-// a large process copies its page tables on every step; the helper stays as small as this
-// process was when it started. Call before any thread exists, after entering the mount
-// namespace steps should start from; a second call replaces the first spawner. Without it
-// (or if it dies), spawn_sandbox clones directly.
-Status start_spawner();
-
-// Starts the step; fails only when the process could not be created at all.
+// Starts the step as a child of this process (its supervisor, see supervisor.h); fails
+// only when the process could not be created at all.
 Result<SandboxProcess> spawn_sandbox(const SandboxSpec& spec);
 
 // After the init has exited: the setup or exec error it reported, or ok.

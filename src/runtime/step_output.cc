@@ -25,72 +25,62 @@ bool StepOutput::read_from(Stream stream, int fd, size_t budget) {
 }
 
 void StepOutput::note(std::string_view text) {
-  std::string line = "skiff: " + std::string(text) + "\n";
+  std::string line = (ends_line_ ? "skiff: " : "\nskiff: ") + std::string(text) + "\n";
   write_log(line);
 }
 
+// A full disk loses what is written meanwhile, not the rest: every later write tries
+// again, and the first that succeeds says how much was lost.
 void StepOutput::write_log(std::string_view data) {
-  if (!log_.valid() && !log_failed_) {
-    log_.reset(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    log_failed_ = !log_.valid();
-  }
-  if (log_.valid()) {
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(log_.get(), data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        log_.reset();  // disk full or similar: keep the step running, stop logging
-        log_failed_ = true;
-        break;
-      }
-      done += static_cast<size_t>(n);
+  if (!data.empty()) ends_line_ = data.back() == '\n';
+  if (!log_.valid()) {
+    // The first open starts the file afresh (a log left by an earlier run of the node).
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (opened_ ? O_APPEND : O_TRUNC);
+    log_.reset(::open(log_path_.c_str(), flags, 0600));
+    if (!log_.valid()) {
+      dropped_ += data.size();
+      return;
     }
+    opened_ = true;
+  }
+  if (dropped_ > 0) {
+    std::string lost = "\nskiff: " + std::to_string(dropped_) + " bytes of output lost: the log could not be written\n";
+    dropped_ = 0;
+    write_all(lost);
+  }
+  write_all(data);
+}
+
+void StepOutput::write_all(std::string_view data) {
+  while (!data.empty() && log_.valid()) {
+    ssize_t n = ::write(log_.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      log_.reset();
+      dropped_ += data.size();
+      return;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
   }
 }
 
 void StepOutput::add(Stream stream, std::string_view data) {
-  write_log(data);
+  if (max_log_ == 0 || logged_ + data.size() <= max_log_) {
+    write_log(data);
+    logged_ += data.size();
+  } else if (!log_capped_) {
+    write_log(data.substr(0, max_log_ - logged_));
+    logged_ = max_log_;
+    log_capped_ = true;
+    note("log truncated: the step wrote more than " + std::to_string(max_log_) +
+         " bytes; the rest is not kept (skiff server --max-log-bytes)");
+  }
   if (stream == Stream::kStdout && stdout_.size() < max_stdout_) {
     size_t take = std::min(data.size(), max_stdout_ - stdout_.size());
     stdout_.append(data.substr(0, take));
     if (take < data.size()) stdout_truncated_ = true;
   } else if (stream == Stream::kStdout && !data.empty()) {
     stdout_truncated_ = true;
-  }
-  if (!sink_ || !*sink_) return;
-  std::string& partial = partial_[static_cast<int>(stream)];
-  while (!data.empty()) {
-    size_t nl = data.find('\n');
-    if (nl == std::string_view::npos) {
-      partial.append(data);
-      if (partial.size() >= kMaxLine) {
-        emit(stream, partial);
-        partial.clear();
-      }
-      return;
-    }
-    if (partial.empty()) {
-      emit(stream, data.substr(0, nl));
-    } else {
-      partial.append(data.substr(0, nl));
-      emit(stream, partial);
-      partial.clear();
-    }
-    data.remove_prefix(nl + 1);
-  }
-}
-
-void StepOutput::emit(Stream stream, std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  (*sink_)(node_id_, stream, line);
-}
-
-void StepOutput::finish() {
-  if (!sink_ || !*sink_) return;
-  for (int s = 0; s < 2; ++s) {
-    if (!partial_[s].empty()) emit(static_cast<Stream>(s), partial_[s]);
-    partial_[s].clear();
   }
 }
 

@@ -1,9 +1,9 @@
 // StepOutput: collects what one step writes to stdout and stderr.
 //
 // Every chunk goes to the step's combined log file as it arrives (the file is created on
-// the first byte: most steps of a big DAG print nothing); complete lines go to the
-// LogSink (a line longer than kMaxLine is passed on in pieces); stdout is also kept in
-// memory up to a cap for outputs.result. Owned by the executor's loop, single-threaded.
+// the first byte: most steps of a big DAG print nothing), up to a cap after which the rest
+// is dropped with a note saying so; stdout is also kept in memory up to a cap for
+// outputs.result. Owned by the step's supervisor (supervisor.h), single-threaded.
 #pragma once
 
 #include <string>
@@ -16,18 +16,18 @@ namespace skiff::runtime {
 
 class StepOutput {
  public:
-  static constexpr size_t kMaxLine = 64 * 1024;
-
-  StepOutput(std::string node_id, std::string log_path, size_t max_stdout, const LogSink* sink)
-      : node_id_(std::move(node_id)), log_path_(std::move(log_path)), max_stdout_(max_stdout), sink_(sink) {}
+  // `max_log`: bytes of output the log file keeps (0: no cap).
+  StepOutput(std::string log_path, size_t max_stdout, size_t max_log)
+      : log_path_(std::move(log_path)), max_stdout_(max_stdout), max_log_(max_log) {}
 
   // Reads what `fd` has now (at most `budget` bytes). Returns false at end of stream or on
   // error, when the caller should close it.
   bool read_from(Stream stream, int fd, size_t budget = 1 << 20);
-  // Passes on unfinished last lines; call once when the step is done.
-  void finish();
   // Appends a line from skiff itself ("skiff: <text>") to the log file only.
   void note(std::string_view text);
+
+  // Closes the log file (a later note opens it again, appending).
+  void close() { log_.reset(); }
 
   std::string take_stdout() { return std::move(stdout_); }
   bool stdout_truncated() const { return stdout_truncated_; }
@@ -35,17 +35,19 @@ class StepOutput {
  private:
   void add(Stream stream, std::string_view data);
   void write_log(std::string_view data);
-  void emit(Stream stream, std::string_view line);
+  void write_all(std::string_view data);
 
-  std::string node_id_;
   std::string log_path_;  // opened on first write
   Fd log_;
-  bool log_failed_ = false;
+  uint64_t dropped_ = 0;  // bytes not written (disk full), told once writing works again
+  bool opened_ = false;
+  bool ends_line_ = true;  // what was written last ends a line
   size_t max_stdout_;
-  const LogSink* sink_;
+  size_t max_log_;
+  size_t logged_ = 0;  // bytes of the step's output written to the log
+  bool log_capped_ = false;
   std::string stdout_;
   bool stdout_truncated_ = false;
-  std::string partial_[2];  // by Stream
 };
 
 }  // namespace skiff::runtime

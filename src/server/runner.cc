@@ -148,12 +148,12 @@ void Runner::forget(Run& run) {
 }
 
 Status Runner::remove(const std::string& namespace_, const std::string& name) {
+  Run* run = find(namespace_, name, /*running_only=*/false);
+  // The run directory (logs, claims) goes first: on a full disk that makes the room the
+  // store needs to delete the record.
+  if (!run && store_.get_workflow(namespace_, name)) remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
   if (Status s = store_.delete_workflow(namespace_, name); !s) return s;
-  if (Run* run = find(namespace_, name, /*running_only=*/false)) {
-    forget(*run);  // its directory goes when its steps have ended
-  } else {
-    remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
-  }
+  if (run) forget(*run);  // its directory goes when its steps have ended
   return Status::ok();
 }
 
@@ -268,6 +268,15 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
       dropped.push_back(n.id);
     }
   }
+  if (!succeeded_only) {  // a resumed run keeps its times, and so its deadlines
+    auto status = nlohmann::json::parse(record.status, nullptr, false);
+    if (status.is_object()) options.started_at_ms = engine::parse_rfc3339(status.value("startedAt", ""));
+    for (const auto& [id, kept] : stored) {
+      auto j = nlohmann::json::parse(kept.second, nullptr, false);
+      int64_t started = j.is_object() ? engine::parse_rfc3339(j.value("startedAt", "")) : -1;
+      if (started >= 0) options.node_started_ms[id] = started;
+    }
+  }
   auto prepared = prepare(std::move(workflow), std::move(templates), options);
   if (!prepared) return prepared.status();
   std::unique_ptr<Run> run = std::move(*prepared);
@@ -366,7 +375,14 @@ void Runner::persist_all() {
   if (batch.empty()) return;
   auto gone = store_.save_many(batch);
   if (!gone) {
-    std::fprintf(stderr, "skiff server: cannot save progress: %s\n", gone.status().message().c_str());
+    // (A full disk, say.) Nothing is lost: the changes stay to be written by the next turn.
+    std::fprintf(stderr, "skiff server: cannot save progress (will try again): %s\n", gone.status().message().c_str());
+    for (const auto& p : batch) {
+      auto it = runs_.find(p.uid);
+      if (it == runs_.end()) continue;
+      for (const auto& n : p.nodes) it->second->dirty.nodes.insert(n.id);
+      it->second->dirty.status = true;
+    }
     return;
   }
   if (events_) {  // told once stored
@@ -386,20 +402,15 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
     if (auto* start = std::get_if<engine::StartStep>(&action)) {
       if (auto stored = run.stored.find(start->node_id); stored != run.stored.end()) {
         // After a restart: a step that finished is answered from the store; one that was
-        // running died with the old server.
-        const auto& [phase, body] = stored->second;
-        run.op->step_started(start->node_id);
-        engine::StepExit exit;
-        if (finished(phase)) {
-          exit = stored_exit(start->node_id, body);
-        } else {
-          exit.node_id = start->node_id;
-          exit.error = true;
-          exit.exit_code = -1;
-          exit.message = "skiff server stopped while the step ran";
+        // running (its supervisor outlived the old server) is followed again, and one that
+        // never started starts now.
+        if (!finished(stored->second.first)) {
           run.stored.erase(stored);
+          launch(run, std::move(*start), /*adopt=*/true);
+          continue;
         }
-        run.op->step_exited(exit);
+        run.op->step_started(start->node_id);
+        run.op->step_exited(stored_exit(start->node_id, stored->second.second));
         continue;
       }
       if (max_steps_ > 0 && live_total_ >= max_steps_) {
@@ -425,8 +436,9 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
   }
 }
 
-void Runner::launch(Run& run, engine::StartStep start) {
+void Runner::launch(Run& run, engine::StartStep start, bool adopt) {
   runtime::StepRequest req;
+  req.adopt = adopt;
   req.workflow = run.context;
   req.node_id = run.uid + "/" + start.node_id;
   req.pod_name = std::move(start.pod_name);
@@ -536,7 +548,8 @@ void Runner::turn(int max_wait_ms) {
     route_started();
   }
   for (auto it = runs_.begin(); it != runs_.end();) {
-    if (it->second->op->done() && it->second->live_steps == 0) {
+    bool stored = it->second->dirty.nodes.empty() && !it->second->dirty.status;
+    if (it->second->op->done() && it->second->live_steps == 0 && stored) {
       const engine::Operator& op = *it->second->op;
       if (it->second->deleted) {
         remove_run_dir(it->second->context->run_dir);

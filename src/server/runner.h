@@ -44,10 +44,10 @@ class Runner {
   // Takes up a stored workflow that had not finished when the server stopped (or was
   // killed). Its operator starts again from the top, and every step the store says had
   // finished is answered from the store instead of being run again, so decisions, node ids
-  // and outputs come out as before and nothing is duplicated. A step that was running is
-  // gone (steps die with the server): it ends Error, "skiff server stopped while the step
-  // ran", and its retryStrategy decides what follows. Nodes the store already holds in a
-  // finished phase keep their stored record (and times).
+  // and outputs come out as before and nothing is duplicated. A step that was running kept
+  // running under its supervisor (runtime/supervisor.h): the executor adopts it and reports
+  // its real end. Nodes keep their stored start times (deadlines count from them), and
+  // those the store holds in a finished phase keep their stored record.
   Status resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates);
   // `argo retry`: runs a finished, unsuccessful workflow again, keeping the steps that
   // succeeded (answered from the store) and running the rest anew.
@@ -106,7 +106,7 @@ class Runner {
   void persist_all();
   void route_started();
   // Starts a step through the executor (the slot is free).
-  void launch(Run& run, engine::StartStep start);
+  void launch(Run& run, engine::StartStep start, bool adopt = false);
   // Hands free slots to queued steps, one workflow at a time.
   void dispatch();
   // Ends a run whose record was deleted while it ran.

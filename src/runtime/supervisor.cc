@@ -1,0 +1,699 @@
+#include "runtime/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <thread>
+
+#include "runtime/step_output.h"
+#include "runtime/step_plan.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+namespace skiff::runtime {
+
+StepFiles step_files(const std::string& run_dir, const std::string& node_id) {
+  std::string name = file_name_for(node_id);
+  std::string state = run_dir + "/state/" + name;
+  return {run_dir + "/logs/" + name + ".log", state + ".start", state + ".pid", state + ".result"};
+}
+
+namespace {
+
+// --- encoding: length-prefixed fields (steps' text is bytes, not always UTF-8) -----------
+
+class Writer {
+ public:
+  void str(const std::string& s) {
+    num(s.size());
+    out_ += s;
+  }
+  void num(uint64_t n) { out_.append(reinterpret_cast<const char*>(&n), sizeof n); }
+  void strs(const std::vector<std::string>& v) {
+    num(v.size());
+    for (const auto& s : v) str(s);
+  }
+  void pairs(const std::vector<std::pair<std::string, std::string>>& v) {
+    num(v.size());
+    for (const auto& [a, b] : v) {
+      str(a);
+      str(b);
+    }
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  Reader(const char* p, const char* end) : p_(p), end_(end) {}
+  bool num(uint64_t* n) {
+    if (end_ - p_ < static_cast<ptrdiff_t>(sizeof *n)) return ok_ = false;
+    memcpy(n, p_, sizeof *n);
+    p_ += sizeof *n;
+    return true;
+  }
+  bool count(size_t* n) {  // a list length, bounded by what is left
+    uint64_t v = 0;
+    if (!num(&v) || v > static_cast<uint64_t>(end_ - p_)) return ok_ = false;
+    *n = static_cast<size_t>(v);
+    return true;
+  }
+  bool flag(bool* b) {
+    uint64_t v = 0;
+    if (!num(&v)) return false;
+    *b = v != 0;
+    return true;
+  }
+  bool str(std::string* s) {
+    size_t n = 0;
+    if (!count(&n)) return false;
+    s->assign(p_, n);
+    p_ += n;
+    return true;
+  }
+  bool strs(std::vector<std::string>* v) {
+    size_t n = 0;
+    if (!count(&n)) return false;
+    v->resize(n);
+    for (auto& s : *v)
+      if (!str(&s)) return false;
+    return true;
+  }
+  bool pairs(std::vector<std::pair<std::string, std::string>>* v) {
+    size_t n = 0;
+    if (!count(&n)) return false;
+    v->resize(n);
+    for (auto& [a, b] : *v)
+      if (!str(&a) || !str(&b)) return false;
+    return true;
+  }
+  bool done() const { return ok_ && p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+constexpr uint64_t kStepVersion = 1;
+constexpr uint64_t kResultVersion = 1;
+
+std::string encode_step(const SupervisedStep& s) {
+  Writer w;
+  w.num(kStepVersion);
+  w.str(s.node_id);
+  w.str(s.log_path);
+  w.str(s.pid_path);
+  w.str(s.result_path);
+  w.num(s.max_log);
+  w.num(s.max_stdout);
+  w.num(s.max_output);
+  w.num(s.detached);
+  w.num(s.use_sandbox);
+  w.strs(s.sandbox.argv);
+  w.strs(s.sandbox.env);
+  w.str(s.sandbox.working_dir);
+  w.str(s.sandbox.hostname);
+  w.str(s.sandbox.tmp_dir);
+  w.num(s.sandbox.mounts.size());
+  for (const auto& m : s.sandbox.mounts) {
+    w.str(m.source);
+    w.str(m.target);
+    w.num(m.read_only);
+    w.num(m.is_file);
+  }
+  w.strs(s.argv);
+  w.strs(s.force_argv);
+  w.num(s.sidecars.size());
+  for (const auto& c : s.sidecars) {
+    w.strs(c.argv);
+    w.str(c.log_path);
+    w.strs(c.force_argv);
+    w.str(c.unmount);
+  }
+  w.pairs(s.output_files);
+  w.num(s.container.enabled);
+  w.str(s.container.dir);
+  w.num(s.container.binds.size());
+  for (const auto& b : s.container.binds) {
+    w.str(b.source);
+    w.str(b.target);
+    w.num(b.read_only);
+    w.num(b.is_file);
+  }
+  w.pairs(s.container.outputs);
+  w.num(s.container.keep);
+  w.str(s.container.cgroup);
+  w.num(s.cleanup_programs.size());
+  for (const auto& p : s.cleanup_programs) w.strs(p);
+  w.strs(s.unmounts);
+  w.strs(s.removes);
+  return w.take();
+}
+
+bool decode_binds(Reader& r, std::vector<BindMount>* binds) {
+  size_t n = 0;
+  if (!r.count(&n)) return false;
+  binds->resize(n);
+  for (auto& b : *binds) {
+    if (!r.str(&b.source) || !r.str(&b.target) || !r.flag(&b.read_only) || !r.flag(&b.is_file)) return false;
+  }
+  return true;
+}
+
+bool decode_step(const char* p, const char* end, SupervisedStep* s) {
+  Reader r(p, end);
+  uint64_t version = 0, max_log = 0, max_stdout = 0, max_output = 0;
+  size_t n = 0;
+  if (!r.num(&version) || version != kStepVersion) return false;
+  if (!r.str(&s->node_id) || !r.str(&s->log_path) || !r.str(&s->pid_path) || !r.str(&s->result_path) ||
+      !r.num(&max_log) || !r.num(&max_stdout) || !r.num(&max_output) || !r.flag(&s->detached) ||
+      !r.flag(&s->use_sandbox) || !r.strs(&s->sandbox.argv) || !r.strs(&s->sandbox.env) ||
+      !r.str(&s->sandbox.working_dir) || !r.str(&s->sandbox.hostname) || !r.str(&s->sandbox.tmp_dir) ||
+      !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
+    return false;
+  }
+  s->max_log = max_log;
+  s->max_stdout = max_stdout;
+  s->max_output = max_output;
+  s->sidecars.resize(n);
+  for (auto& c : s->sidecars) {
+    if (!r.strs(&c.argv) || !r.str(&c.log_path) || !r.strs(&c.force_argv) || !r.str(&c.unmount)) return false;
+  }
+  if (!r.pairs(&s->output_files) || !r.flag(&s->container.enabled) || !r.str(&s->container.dir) ||
+      !decode_binds(r, &s->container.binds) || !r.pairs(&s->container.outputs) || !r.flag(&s->container.keep) ||
+      !r.str(&s->container.cgroup) || !r.count(&n)) {
+    return false;
+  }
+  s->cleanup_programs.resize(n);
+  for (auto& c : s->cleanup_programs)
+    if (!r.strs(&c)) return false;
+  return r.strs(&s->unmounts) && r.strs(&s->removes) && r.done();
+}
+
+std::string encode_result(const StepResult& result) {
+  Writer w;
+  w.num(kResultVersion);
+  w.num(static_cast<uint64_t>(static_cast<int64_t>(result.exit_code)));
+  w.num(result.error);
+  w.str(result.message);
+  w.str(result.stdout_text);
+  std::vector<std::pair<std::string, std::string>> outputs(result.output_parameters.begin(),
+                                                          result.output_parameters.end());
+  w.pairs(outputs);
+  return w.take();
+}
+
+// --- small process helpers ---------------------------------------------------------------
+
+// Writes `data` to `path` so that readers see all of it or nothing (a temporary file renamed
+// over it). No fsync: this guards against the server dying, not the machine; after a crash
+// of the machine the step is gone as well and ends in Error anyway.
+Status write_atomically(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  if (Status s = write_file(tmp, data, 0600); !s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_status("renaming " + tmp, err);
+  }
+  return Status::ok();
+}
+
+// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. A pid
+// and its start time name one process for the life of the machine.
+std::string start_time(pid_t pid) {
+  auto stat = read_file_capped("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat) return "";
+  size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return "";
+  size_t pos = paren + 2;  // fields from 3 (state) on, separated by single spaces
+  for (int field = 3; field < 22; ++field) {
+    pos = stat->find(' ', pos);
+    if (pos == std::string::npos) return "";
+    ++pos;
+  }
+  return stat->substr(pos, stat->find(' ', pos) - pos);
+}
+
+std::vector<char*> c_argv(const std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// Starts a program with stdin from /dev/null and stdout/stderr on the given descriptors; it
+// dies with us. -1 when it could not be forked.
+pid_t start_program(const std::vector<std::string>& args, int out, int err) {
+  if (args.empty()) return -1;
+  std::vector<char*> argv = c_argv(args);
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int null_fd = ::open("/dev/null", O_RDWR);
+  ::dup2(null_fd, 0);
+  ::dup2(out >= 0 ? out : null_fd, 1);
+  ::dup2(err >= 0 ? err : null_fd, 2);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+int wait_for(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void run_quietly(const std::vector<std::string>& args) {
+  pid_t pid = start_program(args, -1, -1);
+  if (pid > 0) wait_for(pid);
+}
+
+// Stops sidecars as Argo does once the main container is done: SIGTERM, then for good
+// after two seconds.
+void stop_sidecars(const std::vector<SideProcess>& sidecars, const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids)
+    if (pid > 0) ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (pids[i] <= 0) continue;
+    int st;
+    while (::waitpid(pids[i], &st, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        if (!sidecars[i].force_argv.empty()) run_quietly(sidecars[i].force_argv);
+        ::kill(pids[i], SIGKILL);
+        wait_for(pids[i]);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  for (const auto& s : sidecars)
+    if (!s.unmount.empty()) ::umount2(s.unmount.c_str(), MNT_DETACH);
+}
+
+// --- the supervisor ------------------------------------------------------------------------
+
+class Supervision {
+ public:
+  Supervision(const SupervisedStep& step, int done_w)
+      : step_(step), done_w_(done_w), output_(step.log_path, step.max_stdout, step.max_log) {}
+
+  [[noreturn]] void run() {
+    StepResult result = supervise();
+    result.node_id = step_.node_id;
+    if (result.error && !result.message.empty()) output_.note(result.message);
+    output_.close();
+    // The result must reach the disk: while it is full, keep trying (the server sees the
+    // step still running, and gets the real result once space returns).
+    std::string data = encode_result(result);
+    while (!write_atomically(step_.result_path, data)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (done_w_ >= 0) ::close(done_w_);
+    run_cleanup(step_);
+    ::_exit(0);
+  }
+
+ private:
+  StepResult supervise() {
+    StepResult result;
+    std::vector<pid_t> side_pids;
+    for (const auto& s : step_.sidecars) {
+      Fd log(::open(s.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+      side_pids.push_back(start_program(s.argv, log.get(), log.get()));
+    }
+    if (!start_main(&result)) {
+      stop_sidecars(step_.sidecars, side_pids);
+      return result;
+    }
+    watch(&result);
+    if (step_.use_sandbox) {
+      if (Status setup = read_setup_error(sandbox_); !setup) {
+        result.error = true;
+        result.message = setup.message();
+      } else {
+        for (const auto& [name, path] : step_.output_files) {
+          if (auto value = read_file_capped(path, step_.max_output)) result.output_parameters[name] = std::move(*value);
+        }
+      }
+    } else if (step_.container.enabled) {
+      collect_container_outputs(step_.container, step_.max_output, &result);
+    }
+    stop_sidecars(step_.sidecars, side_pids);
+    return result;
+  }
+
+  bool start_main(StepResult* result) {
+    if (step_.use_sandbox) {
+      auto proc = spawn_sandbox(step_.sandbox);
+      if (!proc) return fail_start(result, proc.status());
+      sandbox_ = std::move(*proc);
+      pid_ = sandbox_.pid;
+      out_ = std::move(sandbox_.out);
+      err_ = std::move(sandbox_.err);
+      return true;
+    }
+    Fd out_w, err_w;
+    if (Status s = make_pipe(&out_, &out_w, true); !s) return fail_start(result, s);
+    if (Status s = make_pipe(&err_, &err_w, true); !s) return fail_start(result, s);
+    pid_ = start_program(step_.argv, out_w.get(), err_w.get());
+    if (pid_ < 0) return fail_start(result, errno_status("starting " + step_.argv.front(), errno));
+    return true;
+  }
+
+  bool fail_start(StepResult* result, const Status& s) {
+    result->error = true;
+    result->exit_code = -1;
+    result->message = s.message();
+    return false;
+  }
+
+  // Copies output to the log until the main process exited and its pipes are drained
+  // (at most 100 ms more: a grandchild holding them open must not hold the step).
+  void watch(StepResult* result) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
+    Fd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    bool exited = false;
+    auto drain_deadline = std::chrono::steady_clock::time_point::max();
+    for (;;) {
+      if (!exited) exited = reap(result);
+      if (exited && drain_deadline == std::chrono::steady_clock::time_point::max()) {
+        drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      }
+      if (exited && ((!out_.valid() && !err_.valid()) || std::chrono::steady_clock::now() >= drain_deadline)) break;
+      pollfd fds[3] = {{signals.get(), POLLIN, 0}, {out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}};
+      int timeout = exited ? 10 : -1;
+      if (::poll(fds, 3, timeout) < 0 && errno != EINTR) break;
+      if (fds[0].revents) take_signals(signals.get());
+      if (fds[1].revents && !output_.read_from(Stream::kStdout, out_.get())) out_.reset();
+      if (fds[2].revents && !output_.read_from(Stream::kStderr, err_.get())) err_.reset();
+    }
+    if (out_.valid()) output_.read_from(Stream::kStdout, out_.get());
+    if (err_.valid()) output_.read_from(Stream::kStderr, err_.get());
+    result->stdout_text = output_.take_stdout();
+  }
+
+  bool reap(StepResult* result) {
+    int st = 0;
+    pid_t w = ::waitpid(pid_, &st, WNOHANG);
+    if (w == 0 || (w < 0 && errno == EINTR)) return false;
+    if (w < 0) {
+      result->error = true;
+      result->exit_code = -1;
+      result->message = "lost track of the step's process";
+    } else {
+      result->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    return true;
+  }
+
+  void take_signals(int fd) {
+    signalfd_siginfo info;
+    while (::read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGTERM || sig == SIGINT) {
+        ::kill(pid_, SIGTERM);  // the sandbox's init and runc pass it on to the step
+      } else if (sig == SIGUSR1) {
+        if (!step_.force_argv.empty()) run_quietly(step_.force_argv);
+        if (step_.use_sandbox || step_.force_argv.empty()) ::kill(pid_, SIGKILL);
+      }
+    }
+  }
+
+  const SupervisedStep& step_;
+  int done_w_;
+  StepOutput output_;
+  SandboxProcess sandbox_;
+  pid_t pid_ = -1;
+  Fd out_, err_;
+};
+
+// In the freshly forked supervisor: its own session, signals ready for a signalfd, the pid
+// file written before anything starts.
+[[noreturn]] void run_supervisor(const SupervisedStep& step, int done_w) {
+  ::setsid();
+  if (!step.detached) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_SETMASK, &set, nullptr);
+  if (::chdir("/") != 0) {
+  }
+  pid_t self = ::getpid();
+  if (!write_atomically(step.pid_path, std::to_string(self) + " " + start_time(self) + "\n")) ::_exit(1);
+  Supervision(step, done_w).run();
+}
+
+// --- the spawner: a small process that forks every supervisor ------------------------------
+
+constexpr int kSpawnerFd = 3;
+constexpr char kSpawnerArg[] = "__skiff-spawner";
+int g_spawner = -1;  // our end of the spawner's socket; -1 when forking directly
+pid_t g_spawner_pid = -1;
+constexpr size_t kMaxRequest = 4 << 20;
+
+long clone_pidfd(int* pidfd) {
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  } args = {CLONE_PIDFD, reinterpret_cast<uint64_t>(pidfd), 0, 0, SIGCHLD, 0, 0, 0};
+  return ::syscall(SYS_clone3, &args, sizeof args);
+}
+
+// Sends `data` with at most one descriptor attached.
+bool send_with_fd(int sock, const void* data, size_t size, int fd) {
+  iovec iov{const_cast<void*>(data), size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  ssize_t n;
+  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(size);
+}
+
+// Receives one message and at most one descriptor (-1 when none).
+ssize_t recv_with_fd(int sock, void* data, size_t size, int* fd) {
+  iovec iov{data, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  *fd = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int got[4];
+    memcpy(got, CMSG_DATA(c), std::min<size_t>(count, 4) * sizeof(int));
+    for (size_t i = 0; i < count && i < 4; ++i) {
+      if (*fd < 0) *fd = got[i];
+      else ::close(got[i]);
+    }
+  }
+  return n;
+}
+
+// Forks a supervisor; in the parent returns its pid and pidfd.
+Result<std::pair<pid_t, int>> fork_supervisor(const SupervisedStep& step, int done_w, int close_in_child) {
+  int pidfd = -1;
+  long pid = clone_pidfd(&pidfd);
+  if (pid < 0) return errno_status("starting a step's supervisor", errno);
+  if (pid == 0) {
+    if (close_in_child >= 0) ::close(close_in_child);
+    run_supervisor(step, done_w);
+  }
+  return std::make_pair(static_cast<pid_t>(pid), pidfd);
+}
+
+[[noreturn]] void spawner_loop(int sock) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGCHLD, SIG_IGN);  // supervisors are reaped by the kernel; their pidfds still tell
+  std::vector<char> buf(kMaxRequest);
+  for (;;) {
+    int done_w = -1;
+    ssize_t n = recv_with_fd(sock, buf.data(), buf.size(), &done_w);
+    if (n <= 0) ::_exit(0);
+    SupervisedStep step;
+    int32_t reply = -EINVAL;
+    int pidfd = -1;
+    if (decode_step(buf.data(), buf.data() + n, &step)) {
+      auto r = fork_supervisor(step, done_w, sock);
+      if (r) {
+        reply = r->first;
+        pidfd = r->second;
+      } else {
+        reply = -EAGAIN;
+      }
+    }
+    if (done_w >= 0) ::close(done_w);
+    bool sent = send_with_fd(sock, &reply, sizeof reply, pidfd);
+    if (pidfd >= 0) ::close(pidfd);
+    if (!sent) ::_exit(0);
+  }
+}
+
+// Runs before main() in every binary that links the runtime: a process started as
+// `<binary> __skiff-spawner` by start_spawner serves spawn requests and never returns.
+__attribute__((constructor)) void maybe_run_spawner() {
+  char buf[256];
+  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return;
+  buf[n] = '\0';
+  const char* arg1 = buf + strlen(buf) + 1;
+  if (arg1 < buf + n && strcmp(arg1, kSpawnerArg) == 0) spawner_loop(kSpawnerFd);
+}
+
+}  // namespace
+
+void run_cleanup(const SupervisedStep& step) {
+  for (const auto& program : step.cleanup_programs) run_quietly(program);
+  for (const auto& path : step.unmounts) ::umount2(path.c_str(), MNT_DETACH);
+  for (const auto& path : step.removes) remove_tree(path);
+}
+
+Status start_spawner() {
+  // A new executor may have entered a new mount namespace: replace the old spawner.
+  if (g_spawner >= 0) {
+    ::close(g_spawner);
+    g_spawner = -1;
+    ::waitpid(g_spawner_pid, nullptr, 0);  // it exits when its socket closes
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno_status("spawner socket", errno);
+  int size = static_cast<int>(kMaxRequest) * 2;
+  ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  ::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return errno_status("starting the spawner", errno);
+  }
+  if (pid == 0) {
+    // Re-execute ourselves as a fresh, small process (see maybe_run_spawner); if that is
+    // impossible, serve from this copy of our memory instead.
+    ::close(sv[0]);
+    if (::dup2(sv[1], kSpawnerFd) == kSpawnerFd) {
+      ::execl("/proc/self/exe", "skiff", kSpawnerArg, static_cast<char*>(nullptr));
+      spawner_loop(kSpawnerFd);
+    }
+    spawner_loop(sv[1]);
+  }
+  ::close(sv[1]);
+  g_spawner = sv[0];
+  g_spawner_pid = pid;
+  return Status::ok();
+}
+
+Result<Supervisor> spawn_supervisor(const SupervisedStep& step) {
+  Supervisor sup;
+  Fd done_w;
+  if (Status s = make_pipe(&sup.done, &done_w, true); !s) return s;
+  std::string request = encode_step(step);
+  if (g_spawner >= 0 && request.size() <= kMaxRequest) {
+    int32_t reply = 0;
+    int pidfd = -1;
+    if (send_with_fd(g_spawner, request.data(), request.size(), done_w.get()) &&
+        recv_with_fd(g_spawner, &reply, sizeof reply, &pidfd) == static_cast<ssize_t>(sizeof reply)) {
+      if (reply < 0 || pidfd < 0) {
+        if (pidfd >= 0) ::close(pidfd);
+        return errno_status("starting a step's supervisor", reply < 0 ? -reply : EIO);
+      }
+      sup.pid = reply;
+      sup.pidfd.reset(pidfd);
+      return sup;
+    }
+    ::close(g_spawner);  // the spawner is gone: fork from here from now on
+    g_spawner = -1;
+  }
+  auto r = fork_supervisor(step, done_w.get(), -1);
+  if (!r) return r.status();
+  sup.pid = r->first;
+  sup.pidfd.reset(r->second);
+  return sup;
+}
+
+Result<Supervisor> adopt_supervisor(const std::string& pid_path) {
+  auto text = read_file_capped(pid_path, 128);
+  if (!text) return Status(Code::kNotFound, "no supervisor recorded at " + pid_path);
+  long pid = std::strtol(text->c_str(), nullptr, 10);
+  size_t space = text->find(' ');
+  std::string started = space == std::string::npos ? "" : text->substr(space + 1);
+  while (!started.empty() && started.back() == '\n') started.pop_back();
+  Status gone(Code::kUnavailable, "the step's supervisor (pid " + std::to_string(pid) + ") is gone");
+  if (pid <= 0 || started.empty() || start_time(static_cast<pid_t>(pid)) != started) return gone;
+  Supervisor sup;
+  sup.pid = static_cast<pid_t>(pid);
+  sup.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, sup.pid, 0)));
+  // Checked again with the pidfd held: the pid cannot have been reused in between.
+  if (!sup.pidfd.valid() || start_time(sup.pid) != started) return gone;
+  return sup;
+}
+
+Result<StepResult> read_step_result(const std::string& path) {
+  auto data = read_file_capped(path, 64 << 20);
+  if (!data) return data.status();
+  Reader r(data->data(), data->data() + data->size());
+  StepResult result;
+  uint64_t version = 0, code = 0;
+  std::vector<std::pair<std::string, std::string>> outputs;
+  if (!r.num(&version) || version != kResultVersion || !r.num(&code) || !r.flag(&result.error) ||
+      !r.str(&result.message) || !r.str(&result.stdout_text) || !r.pairs(&outputs) || !r.done()) {
+    return internal_error("the step's result file " + path + " is damaged");
+  }
+  result.exit_code = static_cast<int>(static_cast<int64_t>(code));
+  for (auto& [name, value] : outputs) result.output_parameters[name] = std::move(value);
+  return result;
+}
+
+}  // namespace skiff::runtime

@@ -1,0 +1,114 @@
+// Supervisor: the small process that watches over one step, so that a step outlives the
+// server that started it, as Argo's pods outlive its controller.
+//
+// The executor hands a SupervisedStep to the spawner, a small process started with the
+// executor (start_spawner), which forks one supervisor per step. The supervisor starts
+// the step's processes (a host sandbox, or a program such as `runc run`, and sidecars),
+// writes the step's log file (capped), keeps its stdout for outputs.result, waits for it,
+// reads its output parameters and writes a StepResult to the step's result file
+// (atomically; while the disk is full it keeps trying), then cleans up and exits. Before
+// it starts anything it writes "<pid> <start time>" to the step's pid file, so a restarted
+// server finds it again (adopt_supervisor) and follows it to the end.
+//
+// Signals to a supervisor: SIGTERM asks the step to stop (passed on), SIGUSR1 kills it.
+// A detached supervisor belongs to no one (its own session; init reaps it); one that is
+// not detached dies with the process that started the spawner (`skiff run`).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "runtime/fd.h"
+#include "runtime/sandbox.h"
+#include "runtime/volumes.h"
+#include "util/status.h"
+
+namespace skiff::runtime {
+
+// Where one step's files live in its workflow's run directory; the one place that says so.
+struct StepFiles {
+  std::string log;     // <run_dir>/logs/<node>.log: what the step printed (combined)
+  std::string start;   // <run_dir>/state/<node>.start: the executor's record (ip, launcher note)
+  std::string pid;     // <run_dir>/state/<node>.pid: "<pid> <start time>" of its supervisor
+  std::string result;  // <run_dir>/state/<node>.result: how it ended (encoded StepResult)
+};
+StepFiles step_files(const std::string& run_dir, const std::string& node_id);
+
+// A sidecar: started before the main process, stopped (SIGTERM, then force_argv) after it.
+struct SideProcess {
+  std::vector<std::string> argv;
+  std::string log_path;
+  std::vector<std::string> force_argv;
+  std::string unmount;  // its rootfs, unmounted once it ended
+};
+
+// Where a container's outputs are found once it exited (see container_executor.cc).
+struct ContainerCollect {
+  bool enabled = false;
+  std::string dir;  // the bundle: rootfs/, status/error, runc.log
+  std::vector<BindMount> binds;
+  std::vector<std::pair<std::string, std::string>> outputs;  // parameter name, path in the container
+  bool keep = false;  // runc --keep: the cgroup is still there to ask about OOM kills
+  std::string cgroup;
+};
+
+struct SupervisedStep {
+  std::string node_id;
+  std::string log_path, pid_path, result_path;
+  size_t max_log = 0;  // bytes of log kept (0: no cap); the rest is dropped with a note
+  size_t max_stdout = 256 * 1024;
+  size_t max_output = 256 * 1024;
+  bool detached = true;
+
+  // The main process: a host sandbox, or a program run with the supervisor's environment.
+  bool use_sandbox = false;
+  SandboxSpec sandbox;
+  std::vector<std::string> argv;
+  std::vector<std::string> force_argv;  // how to kill the program for good ("" = SIGKILL)
+  std::vector<SideProcess> sidecars;
+
+  // After the exit: output parameters as host files, or read inside a container.
+  std::vector<std::pair<std::string, std::string>> output_files;
+  ContainerCollect container;
+
+  // Clean-up, in this order, once the result is written.
+  std::vector<std::vector<std::string>> cleanup_programs;
+  std::vector<std::string> unmounts;
+  std::vector<std::string> removes;
+};
+
+// Reads the container's error reports, OOM kill and output parameters into `result`
+// (container_executor.cc).
+void collect_container_outputs(const ContainerCollect& c, size_t cap, StepResult* result);
+
+// Runs a step's clean-up here and now (when its supervisor could not be started).
+void run_cleanup(const SupervisedStep& step);
+
+// Starts the spawner (call before any thread exists, after entering the mount namespace
+// steps should start from; a second call replaces the first). Without it, supervisors
+// are forked from this process.
+Status start_spawner();
+
+// A running supervisor: `pidfd` becomes readable when it exits; `done` (when valid) reaches
+// end of file as soon as the result is written, before clean-up.
+struct Supervisor {
+  pid_t pid = -1;
+  Fd pidfd;
+  Fd done;
+};
+
+// Starts a supervisor for `step`.
+Result<Supervisor> spawn_supervisor(const SupervisedStep& step);
+
+// Finds the supervisor named by a pid file again (after a restart). kNotFound when the
+// file is absent; kUnavailable when that supervisor is gone.
+Result<Supervisor> adopt_supervisor(const std::string& pid_path);
+
+// The result file of a finished step.
+Result<StepResult> read_step_result(const std::string& path);
+
+}  // namespace skiff::runtime

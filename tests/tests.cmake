@@ -35,6 +35,8 @@ add_test(NAME clients/hera
 set_tests_properties(clients/hera PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
 add_test(NAME server/api-errors COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/api_errors_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/api-errors PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/hardening-input COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_input_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/hardening-input PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/actions COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/server_actions_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/actions PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/cli-client COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cli_client_test.py
@@ -57,8 +59,11 @@ add_test(NAME server/ttl COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clien
 set_tests_properties(server/ttl PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ui_serving_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/ui-serving PROPERTIES LABELS "e2e;server" TIMEOUT 60)
-add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>)
-set_tests_properties(server/crash PROPERTIES LABELS "e2e;server" TIMEOUT 300)
+add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>
+         ${SKIFF_TEST_REGISTRY})
+set_tests_properties(server/crash PROPERTIES LABELS "e2e;server;container" TIMEOUT 300 FIXTURES_REQUIRED registry)
+add_test(NAME server/disk-full COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/disk_full_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/disk-full PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
 add_test(NAME server/hardening-conn COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_conn_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/hardening-conn PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 

@@ -9,6 +9,7 @@
 #include "cli/registry_flags.h"
 #include "cli/system_clock.h"
 #include "runtime/container_executor.h"
+#include "runtime/fd.h"
 #include "runtime/host_executor.h"
 #include "server/api.h"
 #include "server/ui_routes.h"
@@ -46,6 +47,11 @@ int serve(const ServerFlags& f) {
   }
   if (f.tls_cert.empty() != f.tls_key.empty()) {
     std::fprintf(stderr, "error: give both --tls-cert and --tls-key (or neither: --secure makes a self-signed pair)\n");
+    return kExitInvalid;
+  }
+  // The database, logs, secrets and tokens are the server's alone.
+  if (Status s = runtime::make_private_dir(data); !s) {
+    std::fprintf(stderr, "error: data directory: %s\n", s.message().c_str());
     return kExitInvalid;
   }
   // The executor first: it enters a private mount namespace, which needs a single thread.

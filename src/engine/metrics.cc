@@ -17,6 +17,7 @@
 #include "engine/engine_impl.h"
 #include "expr/eval.h"
 #include "expr/template.h"
+#include "util/json_text.h"
 
 namespace skiff::engine::detail {
 
@@ -114,7 +115,7 @@ std::optional<MetricDef> parse_entry(const Json& e) {
 
 std::vector<MetricDef> parse_metrics(const std::string& metrics_json) {
   std::vector<MetricDef> out;
-  Json j = Json::parse(metrics_json, nullptr, false);
+  Json j = parse_json_or_discarded<Json>(metrics_json);
   if (!j.is_object() || !j.contains("prometheus") || !j["prometheus"].is_array()) return out;
   for (const auto& e : j["prometheus"])
     if (auto def = parse_entry(e)) out.push_back(std::move(*def));

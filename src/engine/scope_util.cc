@@ -10,6 +10,7 @@
 #include "engine/workflow_json.h"
 #include "expr/eval.h"
 #include "expr/template.h"
+#include "util/json_text.h"
 #include "util/strings.h"
 
 namespace skiff::engine::detail {
@@ -72,7 +73,7 @@ Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task,
   std::vector<Json> items;
   if (task.with_items) {
     for (const auto& it : *task.with_items) {
-      Json v = Json::parse(it.json, nullptr, false);
+      Json v = parse_json_or_discarded<Json>(it.json);
       if (v.is_string()) {
         auto s = expr::substitute(v.get<std::string>(), scope);
         if (!s) return s.status();
@@ -83,7 +84,7 @@ Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task,
   } else if (!task.with_param.empty()) {
     auto text = expr::substitute(task.with_param, scope);
     if (!text) return text.status();
-    Json v = Json::parse(*text, nullptr, false);
+    Json v = parse_json_or_discarded<Json>(*text);
     if (v.is_discarded() || !v.is_array())
       return invalid("withParam value could not be parsed as a JSON list: " + std::string(trim(*text)).substr(0, 200));
     for (auto& e : v) items.push_back(std::move(e));
@@ -143,7 +144,7 @@ Call child_of(const Call& parent, std::string name, std::string display, std::st
 }
 
 void bind_item(expr::Scope& scope, const LoopItem& item) {
-  Json v = Json::parse(item.json, nullptr, false);
+  Json v = parse_json_or_discarded<Json>(item.json);
   if (v.is_string()) {
     scope.set("item", v.get<std::string>());
     return;
@@ -198,7 +199,7 @@ void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const
   for (const Node* c : children) {
     if (c->outputs.result) {
       // Argo puts each result in the list as JSON when it parses, else as a string.
-      Json r = Json::parse(*c->outputs.result, nullptr, false);
+      Json r = parse_json_or_discarded<Json>(*c->outputs.result);
       results.push_back(r.is_discarded() || r.is_string() ? Json(*c->outputs.result) : r);
     }
     for (const auto& [k, v] : c->outputs.parameters) {

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.h"
+
 namespace skiff::engine {
 
 using Json = nlohmann::ordered_json;
@@ -98,7 +100,7 @@ std::string workflow_json(const spec::Object& workflow, const Operator& op, int 
   meta["labels"] = labels;
   if (!workflow.metadata.annotations.empty()) meta["annotations"] = workflow.metadata.annotations;
   wf["metadata"] = meta;
-  Json source = Json::parse(workflow.source_json.empty() ? "{}" : workflow.source_json, nullptr, false);
+  Json source = parse_json_or_discarded<Json>(workflow.source_json.empty() ? "{}" : workflow.source_json);
   wf["spec"] = source.is_object() && source.contains("spec") ? source["spec"] : Json::object();
 
   Json status = status_summary(st);

@@ -7,6 +7,7 @@
 
 #include "expr/ast.h"
 #include "expr/functions.h"
+#include "util/json_text.h"
 #include "util/strings.h"
 
 namespace skiff::expr {
@@ -33,7 +34,7 @@ namespace {
 // A scope variable's value: JSON when marked so (and parseable), else the text.
 Value scope_value(const ScopeValue& sv) {
   if (sv.is_json) {
-    Value v = Value::parse(sv.text, nullptr, false);
+    Value v = parse_json_or_discarded<Value>(sv.text);
     if (!v.is_discarded()) return v;
   }
   return sv.text;

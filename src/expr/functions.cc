@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "util/base64.h"
+#include "util/json_text.h"
 #include "util/strings.h"
 
 namespace skiff::expr::detail {
@@ -215,7 +216,7 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
   if (name == "toPrettyJson") { ARGS(1, 1); return Value(a[0].dump(2, ' ', false, nlohmann::json::error_handler_t::replace)); }
   if (name == "fromJson" || name == "mustFromJson") {
     ARGS(1, 1);
-    Value v = Value::parse(str(a[0]), nullptr, false);
+    Value v = parse_json_or_discarded<Value>(str(a[0]));
     if (v.is_discarded()) return invalid(f + "(): not JSON: " + str(a[0]).substr(0, 80));
     return v;
   }
@@ -223,7 +224,7 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
     ARGS(2, 2);
     Value doc = a[0];
     if (doc.is_string()) {
-      doc = Value::parse(a[0].get<std::string>(), nullptr, false);
+      doc = parse_json_or_discarded<Value>(a[0].get<std::string>());
       if (doc.is_discarded()) return invalid("jsonpath(): the first argument is not JSON");
     }
     return jsonpath(doc, str(a[1]));

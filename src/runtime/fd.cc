@@ -57,6 +57,23 @@ Status make_dirs(const std::string& path) {
   return errno_status("creating directory " + path, errno);
 }
 
+Status make_private_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (Status s = make_dirs(path.substr(0, slash)); !s) return s;
+  }
+  if (::mkdir(path.c_str(), 0700) == 0) return Status::ok();
+  if (errno != EEXIST) return errno_status("creating directory " + path, errno);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno_status("reading " + path, errno);
+  if (!S_ISDIR(st.st_mode)) return {Code::kAlreadyExists, path + " exists and is not a directory"};
+  if (st.st_mode & S_IWOTH) {
+    return invalid(path + " is writable by everyone; give skiff a directory of its own (e.g. " + path + "/skiff)");
+  }
+  if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) != 0) return errno_status("making " + path + " private", errno);
+  return Status::ok();
+}
+
 Status write_file(const std::string& path, const std::string& data, int mode) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return errno_status("writing " + path, errno);

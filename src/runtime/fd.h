@@ -42,6 +42,11 @@ Status make_pipe(Fd* read_end, Fd* write_end, bool nonblocking_read);
 // Creates `path` and its missing parents (mode 0755); ok when it already is a directory.
 Status make_dirs(const std::string& path);
 
+// A directory only its owner may enter (0700), for data others must not read: created so
+// (parents 0755), or tightened when it exists. A directory everyone may write to (such as
+// /tmp) is refused: making it private would break its other users.
+Status make_private_dir(const std::string& path);
+
 // Writes all of `data` to a new file (truncating), mode `mode`.
 Status write_file(const std::string& path, const std::string& data, int mode);
 

@@ -470,6 +470,10 @@ class Supervision {
   sigemptyset(&set);
   for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
+  // Nothing of the server's: no terminal, no output pipes a caller waits on to close.
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null_fd, fd);
+  if (null_fd > 2) ::close(null_fd);
   if (::chdir("/") != 0) {
   }
   pid_t self = ::getpid();

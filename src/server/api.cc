@@ -28,6 +28,7 @@
 #include "server/ui_routes.h"
 #include "spec/decode.h"
 #include "spec/validate.h"
+#include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
@@ -65,7 +66,7 @@ Result<spec::Object> decode_object(const Json& body, const char* field, spec::Ki
 }
 
 Json object_json(const store::ObjectRecord& o, const char* kind) {
-  Json j = Json::parse(o.body, nullptr, false);
+  Json j = parse_json_or_discarded<Json>(o.body);
   if (!j.is_object()) j = Json::object();
   j["apiVersion"] = "argoproj.io/v1alpha1";
   j["kind"] = kind;
@@ -267,7 +268,9 @@ struct Server::Impl {
     CronController cron(
         store, clock, cron_mu,
         [this](const std::string& workflow_json, const std::string& ns) -> Result<std::string> {
-          auto wf = decode_object({{"workflow", Json::parse(workflow_json)}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+          auto parsed = parse_json<Json>(workflow_json, "the CronWorkflow's workflow");
+          if (!parsed) return parsed.status();
+          auto wf = decode_object({{"workflow", *parsed}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
           if (!wf) return wf.status();
           auto record = start_workflow(std::move(*wf), ns);
           if (!record) return record.status();
@@ -306,8 +309,9 @@ struct Server::Impl {
     for (const char* verb : {"stop", "terminate"}) {
       s.Put(std::string(R"(/api/v1/workflows/([^/]+)/([^/]+)/)") + verb, [this, verb](const httplib::Request& req, httplib::Response& res) {
         std::string ns = req.matches[1], name = req.matches[2];
-        Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-        std::string message = body.is_object() ? body.value("message", "") : "";
+        auto body = parse_body(req, true);
+        if (!body) return fail(res, body.status());
+        std::string message = body->value("message", "");
         bool terminate = std::string(verb) == "terminate";
         if (Status st = on_runner_status([=](Runner& r) { return r.stop(ns, name, message, terminate); }); !st) {
           return fail(res, st);
@@ -321,18 +325,19 @@ struct Server::Impl {
     // message, outputParameters: "<JSON object as text>"}: as `argo suspend/resume/node set`.
     s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/(suspend|resume|set))", [this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = req.matches[1], name = req.matches[2], verb = req.matches[3];
-      Json body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-      if (!body.is_object()) return fail(res, invalid("the request body is not a JSON object"));
-      std::string selector = body.value("nodeFieldSelector", "");
+      auto body = parse_body(req, true);
+      if (!body) return fail(res, body.status());
+      std::string selector = body->value("nodeFieldSelector", "");
       engine::NodeUpdate update;
       if (verb == "set") {
-        update.phase = body.value("phase", "");
-        update.message = body.value("message", "");
-        std::string outputs = body.value("outputParameters", "");
+        update.phase = body->value("phase", "");
+        update.message = body->value("message", "");
+        std::string outputs = body->value("outputParameters", "");
         if (!outputs.empty()) {
-          Json o = Json::parse(outputs, nullptr, false);
-          if (!o.is_object()) return fail(res, invalid("outputParameters must be a JSON object of names to values, as text"));
-          for (const auto& [k, v] : o.items()) update.output_parameters[k] = v.is_string() ? v.get<std::string>() : v.dump();
+          auto o = parse_json<Json>(outputs, "outputParameters");
+          if (!o) return fail(res, o.status());
+          if (!o->is_object()) return fail(res, invalid("outputParameters must be a JSON object of names to values, as text"));
+          for (const auto& [k, v] : o->items()) update.output_parameters[k] = v.is_string() ? v.get<std::string>() : v.dump();
         }
       }
       Status done = on_runner_status([=](Runner& r) -> Status {
@@ -370,7 +375,7 @@ struct Server::Impl {
     s.Put(R"(/api/v1/workflows/([^/]+)/([^/]+)/resubmit)", [this](const httplib::Request& req, httplib::Response& res) {
       auto rec = store.get_workflow(req.matches[1], req.matches[2]);
       if (!rec) return fail(res, rec.status());
-      Json object = Json::parse(rec->object, nullptr, false);
+      Json object = parse_json_or_discarded<Json>(rec->object);
       if (!object.is_object()) return fail(res, internal_error("the stored definition is damaged"));
       object["metadata"].erase("name");
       object["metadata"]["generateName"] = rec->name + "-";
@@ -438,7 +443,7 @@ struct Server::Impl {
   }
 
   Json workflow_json(const store::WorkflowRecord& wf, bool with_nodes) {
-    Json object = Json::parse(wf.object, nullptr, false);
+    Json object = parse_json_or_discarded<Json>(wf.object);
     Json j;
     j["apiVersion"] = "argoproj.io/v1alpha1";
     j["kind"] = "Workflow";
@@ -454,14 +459,14 @@ struct Server::Impl {
     if (submitted.contains("annotations")) meta["annotations"] = submitted["annotations"];
     j["metadata"] = meta;
     j["spec"] = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
-    Json status = Json::parse(wf.status, nullptr, false);
+    Json status = parse_json_or_discarded<Json>(wf.status);
     if (!status.is_object()) status = Json::object();
     if (!status.contains("phase") && !wf.phase.empty() && wf.phase != "Pending") status["phase"] = wf.phase;
     if (with_nodes) {
       auto nodes = store.nodes(wf.uid);
       if (nodes && !nodes->empty()) {
         Json map = Json::object();
-        for (const auto& n : *nodes) map[n.id] = Json::parse(n.body, nullptr, false);
+        for (const auto& n : *nodes) map[n.id] = parse_json_or_discarded<Json>(n.body);
         status["nodes"] = map;
       }
     }
@@ -660,7 +665,7 @@ struct Server::Impl {
       std::lock_guard<std::mutex> guard(cron_mu);
       auto rec = store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
       if (!rec) return fail(res, rec.status());
-      Json cron = Json::parse(rec->body, nullptr, false);
+      Json cron = parse_json_or_discarded<Json>(rec->body);
       if (!cron.is_object()) return fail(res, internal_error("the stored CronWorkflow " + name + " is damaged"));
       cron["spec"]["suspend"] = req.matches[3] == "suspend";
       rec->body = cron.dump();
@@ -677,7 +682,7 @@ struct Server::Impl {
     if (!update) return Status::ok();
     auto old = store.get_object(store::ObjectKind::kCronWorkflow, rec.namespace_, rec.name);
     if (!old) return old.status();
-    Json before = Json::parse(old->body, nullptr, false), after = Json::parse(rec.body, nullptr, false);
+    Json before = parse_json_or_discarded<Json>(old->body), after = parse_json_or_discarded<Json>(rec.body);
     if (before.is_object() && before.contains("status") && after.is_object()) {
       after["status"] = before["status"];
       rec.body = after.dump();
@@ -697,7 +702,7 @@ struct Server::Impl {
       if (!body) return body.status();
       auto obj = decode_object(*body, field, spec_kind, kind_text, ns);
       if (!obj) return obj.status();
-      Json doc = Json::parse(obj->source_json, nullptr, false);
+      Json doc = parse_json_or_discarded<Json>(obj->source_json);
       return std::make_pair(std::move(*obj), doc);
     };
     s.Post(collection, [=, this](const httplib::Request& req, httplib::Response& res) {

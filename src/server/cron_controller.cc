@@ -6,6 +6,7 @@
 #include "expr/eval.h"
 #include "expr/template.h"
 #include "server/cron_schedule.h"
+#include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
@@ -48,7 +49,7 @@ CronController::CronController(store::Store& store, const engine::Clock& clock, 
       remove_(std::move(remove)) {}
 
 Result<int64_t> CronController::next_run(const std::string& cron_json, int64_t after_ms) {
-  Json cron = Json::parse(cron_json, nullptr, false);
+  Json cron = parse_json_or_discarded<Json>(cron_json);
   if (!cron.is_object()) return invalid("the CronWorkflow is not a JSON object");
   auto schedules = schedules_of(cron.value("spec", Json::object()));
   if (!schedules) return schedules.status();
@@ -73,7 +74,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
   std::lock_guard<std::mutex> guard(lock_);
   auto fresh = store_.get_object(store::ObjectKind::kCronWorkflow, record.namespace_, record.name);
   if (!fresh) return;  // deleted meanwhile
-  Json cron = Json::parse(fresh->body, nullptr, false);
+  Json cron = parse_json_or_discarded<Json>(fresh->body);
   if (!cron.is_object()) return;
   const Json spec = cron.value("spec", Json::object());
   Json status = cron.value("status", Json::object());

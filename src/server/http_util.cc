@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/json_text.h"
+
 namespace skiff::server {
 namespace {
 
@@ -44,9 +46,11 @@ Status check_name(const std::string& what, const std::string& n) {
   return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit");
 }
 
-Result<Json> parse_body(const httplib::Request& req) {
-  Json body = Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return invalid("the request body is not a JSON object");
+Result<Json> parse_body(const httplib::Request& req, bool empty_is_object) {
+  if (empty_is_object && req.body.empty()) return Json::object();
+  auto body = parse_json<Json>(req.body, "the request body");
+  if (!body) return body.status();
+  if (!body->is_object()) return invalid(std::string("the request body is not a JSON object (it is ") + body->type_name() + ")");
   return body;
 }
 

@@ -18,8 +18,10 @@ using Json = nlohmann::ordered_json;
 void reply(httplib::Response& res, int status, const Json& body);
 // The error as Argo Server returns it: 400 kInvalid, 404 kNotFound, 409 kAlreadyExists...
 void fail(httplib::Response& res, const Status& s);
-// The body as a JSON object, or kInvalid.
-Result<Json> parse_body(const httplib::Request& req);
+// The body as a JSON object, or kInvalid saying what is wrong and where (invalid UTF-8,
+// nesting deeper than kMaxJsonDepth, a syntax error at byte N). An empty body is `{}`
+// when `empty_is_object`.
+Result<Json> parse_body(const httplib::Request& req, bool empty_is_object = false);
 
 // A Kubernetes name (RFC 1123 subdomain): lowercase letters, digits, '-' and '.', starting
 // and ending with a letter or digit — never "." or "..", which matters as names become paths.

@@ -8,6 +8,10 @@
 #include <optional>
 #include <random>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
@@ -149,12 +153,39 @@ void Runner::forget(Run& run) {
 
 Status Runner::remove(const std::string& namespace_, const std::string& name) {
   Run* run = find(namespace_, name, /*running_only=*/false);
-  // The run directory (logs, claims) goes first: on a full disk that makes the room the
-  // store needs to delete the record.
+  // The run directory (logs, claims) goes first: on a full disk that makes room for the
+  // store; if that is not enough, the space kept in reserve for this is given up.
   if (!run && store_.get_workflow(namespace_, name)) remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
-  if (Status s = store_.delete_workflow(namespace_, name); !s) return s;
+  Status s = store_.delete_workflow(namespace_, name);
+  if (!s && s.code() != Code::kNotFound && release_reserve()) s = store_.delete_workflow(namespace_, name);
+  if (!s) return s;
   if (run) forget(*run);  // its directory goes when its steps have ended
   return Status::ok();
+}
+
+// A file of kReserveBytes in the data directory, given up when the disk is full and a
+// delete needs room, and made again once there is room.
+namespace {
+constexpr off_t kReserveBytes = 8 << 20;
+}
+
+void Runner::keep_reserve() {
+  if (data_dir_.empty()) return;
+  std::string path = data_dir_ + "/.space-reserve";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) return;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  if (::posix_fallocate(fd, 0, kReserveBytes) != 0) ::ftruncate(fd, 0);  // no room yet: try later
+  ::close(fd);
+}
+
+bool Runner::release_reserve() {
+  std::string path = data_dir_ + "/.space-reserve";
+  struct stat st;
+  if (data_dir_.empty() || ::stat(path.c_str(), &st) != 0 || st.st_size == 0) return false;
+  ::unlink(path.c_str());
+  return true;
 }
 
 Runner::Run* Runner::find(const std::string& namespace_, const std::string& name, bool running_only) {
@@ -563,6 +594,7 @@ void Runner::turn(int max_wait_ms) {
       ++it;
     }
   }
+  if (++reserve_check_ % 256 == 1) keep_reserve();
   if (worked && metrics_) {
     metrics_->observe("argo_workflows_operation_duration_seconds", "How long a runner turn took to decide, store and act",
                       {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),

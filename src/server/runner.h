@@ -116,6 +116,9 @@ class Runner {
   Status keep_suspend_flag(Run& run, bool suspended);
   // After a restart: Suspend nodes the store says were resumed or set get that again.
   void replay_suspend_nodes(Run& run);
+  // Disk space held back so that a delete can still be stored on a full disk.
+  void keep_reserve();
+  bool release_reserve();
 
   runtime::Executor& executor_;
   store::Store& store_;
@@ -130,6 +133,7 @@ class Runner {
   std::vector<Expiry> expiries_;
   MetricsRegistry* metrics_ = nullptr;
   EventLog* events_ = nullptr;
+  uint64_t reserve_check_ = 0;
 };
 
 }  // namespace skiff::server

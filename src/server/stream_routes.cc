@@ -13,6 +13,7 @@
 
 #include "runtime/step_plan.h"
 #include "server/http_util.h"
+#include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
@@ -30,17 +31,50 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 
-// What a log file holds from `offset` on (at most 1 MiB at a time).
+constexpr size_t kLogChunk = 1 << 20;
+
+// What a log file holds from `offset` on (at most kLogChunk at a time).
 std::string read_from(const std::string& path, size_t offset) {
   std::string out;
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return out;
   if (std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0) {
-    out.resize(1 << 20);
+    out.resize(kLogChunk);
     out.resize(std::fread(out.data(), 1, out.size(), f));
   }
   std::fclose(f);
   return out;
+}
+
+bool ended(const std::string& phase) { return phase == "Succeeded" || phase == "Failed" || phase == "Error"; }
+
+// Sends the lines of the log at `path` from byte *sent on through `send_line`, moving
+// *sent past them. A last line without its newline waits for the rest unless `complete`
+// (its step has ended, or the read does not follow); a line longer than a chunk goes in
+// pieces. Logs are bytes: `send_line` must not assume UTF-8. False when the client left.
+bool send_log_lines(const std::string& path, size_t* sent, bool complete,
+                    const std::function<bool(const std::string&)>& send_line) {
+  for (;;) {
+    std::string text = read_from(path, *sent);
+    bool at_end = text.size() < kLogChunk;
+    size_t newline = text.rfind('\n');
+    size_t take = 0;
+    if (complete && at_end) {
+      take = text.size();
+    } else if (newline != std::string::npos) {
+      take = newline + 1;
+    } else if (!at_end) {
+      take = text.size();
+    }
+    if (take == 0) return true;
+    std::string lines = text.substr(0, take);
+    if (lines.back() == '\n') lines.pop_back();
+    for (const std::string& line : split_lines(lines)) {
+      if (!send_line(line)) return false;
+    }
+    *sent += take;
+    if (at_end) return true;
+  }
 }
 
 }  // namespace
@@ -97,7 +131,8 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
                                      [&store, workflow_json, q, sse, seen, fields, nodes, generation](
                                          size_t, httplib::DataSink& sink) {
       auto send = [&](const char* type, const Json& object) {
-        std::string event = Json{{"result", {{"type", type}, {"object", select_fields(object, fields, "result.object.")}}}}.dump();
+        Json result = {{"result", {{"type", type}, {"object", select_fields(object, fields, "result.object.")}}}};
+        std::string event = result.dump(-1, ' ', false, Json::error_handler_t::replace);
         std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
         return sink.write(out.data(), out.size());
       };
@@ -153,26 +188,24 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
                                                               size_t, httplib::DataSink& sink) {
       for (;;) {
         auto wf = store.get_workflow(ns, name);
-        bool finished = !wf || wf->phase == "Succeeded" || wf->phase == "Failed" || wf->phase == "Error";
+        bool finished = !wf || ended(wf->phase);
         auto nodes = store.nodes(uid);
         if (nodes) {
           for (const auto& n : *nodes) {
-            Json j = Json::parse(n.body, nullptr, false);
+            Json j = parse_json_or_discarded<Json>(n.body);
             if (!j.is_object() || j.value("type", "") != "Pod") continue;
             std::string pod = j.value("id", n.id);
             std::string pod_name = pod;
             if (!only.empty() && only != pod_name && only != n.id) continue;
             std::string path = run_dir + "/logs/" + runtime::file_name_for(uid + "/" + n.id) + ".log";
-            size_t& sent = (*state)[path];
-            auto text = read_from(path, sent);
-            size_t end = text.rfind('\n');
-            if (end == std::string::npos) continue;
-            for (const std::string& line : split_lines(text.substr(0, end))) {
-              std::string event = Json{{"result", {{"content", line}, {"podName", pod_name}}}}.dump();
-              std::string out = sse ? "data: " + event + "\n\n" : event + "\n";
-              if (!sink.write(out.data(), out.size())) return false;
-            }
-            sent += end + 1;
+            bool complete = !follow || finished || ended(j.value("phase", ""));
+            bool open = send_log_lines(path, &(*state)[path], complete, [&](const std::string& line) {
+              Json event = {{"result", {{"content", line}, {"podName", pod_name}}}};
+              std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+              std::string out = sse ? "data: " + text + "\n\n" : text + "\n";
+              return sink.write(out.data(), out.size());
+            });
+            if (!open) return false;
           }
         }
         if (!follow || finished) break;

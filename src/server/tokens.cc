@@ -48,7 +48,7 @@ Result<std::string> create_token(const std::string& data_dir, const std::vector<
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) return internal_error("no randomness for a token");
   std::string secret = "skiff_" + hex(raw, sizeof raw);
-  if (Status s = runtime::make_dirs(data_dir); !s) return s;
+  if (Status s = runtime::make_private_dir(data_dir); !s) return s;
   runtime::Fd lock(::open((file_of(data_dir) + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (lock.valid()) ::flock(lock.get(), LOCK_EX);
   Json doc = Json::object();

@@ -9,8 +9,10 @@
 #include <optional>
 #include <iostream>
 #include <sstream>
+#include <yaml-cpp/depthguard.h>
 
 #include "spec/yaml_tree.h"
+#include "util/json_text.h"
 #include "util/strings.h"
 
 namespace skiff::spec {
@@ -487,23 +489,15 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
   obj.source_json = c.json_text(doc);
 }
 
-// Offset of the first byte that cannot start or continue valid UTF-8 text, or of a C0
-// control character other than tab, LF and CR (YAML forbids them); nullopt if none.
+// Offset of the first byte that is not valid UTF-8, or of a C0 control character other
+// than tab, LF and CR (YAML forbids them); nullopt if none.
 std::optional<size_t> first_invalid_byte(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
+  size_t bad = invalid_utf8_at(s);
+  for (size_t i = 0; i < std::min(bad, s.size()); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
-      if (c == 0x7f) return i;
-      ++i;
-      continue;
-    }
-    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + len > s.size()) return i;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    i += len;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return i;
   }
+  if (bad != std::string_view::npos) return bad;
   return std::nullopt;
 }
 
@@ -528,15 +522,24 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
                                "not UTF-8 text (a control character or invalid byte); save the file as UTF-8"});
     return out;
   }
-  // yaml-cpp recurses per nesting level; refuse absurd depth before it parses.
-  int depth = 0, max_seen = 0;
+  // yaml-cpp recurses per nesting level; refuse absurd depth before it parses (brackets
+  // in strings count too, hence the generous bound). Block nesting (`- - - x`, indented
+  // maps) meets yaml-cpp's own guard, caught below.
+  std::string too_deep = "nested more than " + std::to_string(limits.max_depth) + " levels deep";
+  int depth = 0, line = 1, column = 0;
   for (char ch : text) {
-    if (ch == '[' || ch == '{') max_seen = std::max(max_seen, ++depth);
-    else if ((ch == ']' || ch == '}') && depth > 0) --depth;
-  }
-  if (max_seen > limits.max_depth * 4) {
-    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "nested more than " + std::to_string(limits.max_depth) + " levels deep"});
-    return out;
+    ++column;
+    if (ch == '\n') {
+      ++line;
+      column = 0;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > limits.max_depth * 4) {
+        out.diagnostics.push_back({SourcePos{file, line, column}, "", too_deep});
+        return out;
+      }
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    }
   }
   // yaml-cpp 0.7 loops forever on some malformed input (a ',' where a document's node
   // should start). Parse on a helper thread and give up after a deadline, so a bad file
@@ -550,9 +553,11 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
   auto parse = std::make_shared<Parse>();
   parse->text = std::string(text);
   std::future<void> finished = parse->done.get_future();
-  std::thread worker([parse, file] {
+  std::thread worker([parse, file, too_deep] {
     try {
       parse->docs = YAML::LoadAll(parse->text);
+    } catch (const YAML::DeepRecursion& e) {
+      parse->error = Diagnostic{SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", too_deep};
     } catch (const YAML::Exception& e) {
       parse->error = Diagnostic{SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg};
     }

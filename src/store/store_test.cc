@@ -238,6 +238,22 @@ TEST(StoreOpen, RefusesUnknownUrlsAndUnreachableServers) {
   EXPECT_NE(down.status().message().find("connecting to PostgreSQL"), std::string::npos);
 }
 
+TEST(StoreOpen, ANewSqliteDatabaseIsItsOwnersOnly) {
+  std::string dir = ::testing::TempDir() + "/skiff-store-mode-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    auto s = Store::open("sqlite:" + dir + "/skiff.db");
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    ASSERT_TRUE((*s)->create_object(ObjectKind::kWorkflowTemplate, {"argo", "t", "{}", 1, 1}).is_ok());
+    for (const char* f : {"/skiff.db", "/skiff.db-wal"}) {
+      auto perms = std::filesystem::status(dir + f).permissions();
+      EXPECT_EQ(perms, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write) << f;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

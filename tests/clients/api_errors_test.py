@@ -67,7 +67,7 @@ def main():
             expect("cluster-scoped write", call(base, "POST", "/api/v1/cluster-workflow-templates",
                                                 {"template": TEMPLATE}, token=token), 403, 7)
             expect("not JSON", call(base, "POST", "/api/v1/workflows/argo", raw=b"{nope", token=token), 400, 3,
-                   "not a JSON object")
+                   "not valid JSON at byte 3")
             expect("no workflow", call(base, "POST", "/api/v1/workflows/argo", {"wf": {}}, token=token), 400, 3,
                    'no "workflow" object')
             expect("unknown field", call(base, "POST", "/api/v1/workflows/argo", {"workflow": {

@@ -66,6 +66,8 @@ add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cli
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server;container" TIMEOUT 300 FIXTURES_REQUIRED registry)
 add_test(NAME server/disk-full COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/disk_full_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/disk-full PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
+add_test(NAME server/hardening-conn COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_conn_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/hardening-conn PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")

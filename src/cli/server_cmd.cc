@@ -25,6 +25,8 @@ struct ServerFlags {
   std::string host = "127.0.0.1";
   int port = 2746;
   size_t max_steps = 0;
+  size_t max_connections_per_client = server::ServerOptions().max_connections_per_client;
+  size_t max_streams_per_client = server::ServerOptions().max_streams_per_client;
   size_t max_log_bytes = 256 << 20;
   std::string ui_dir;
   std::string executor;
@@ -105,6 +107,8 @@ int serve(const ServerFlags& f) {
   options.data_dir = data;
   options.require_token = f.auth_mode == "client";
   options.max_steps = f.max_steps;
+  options.max_connections_per_client = f.max_connections_per_client;
+  options.max_streams_per_client = f.max_streams_per_client;
   options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
@@ -171,6 +175,12 @@ void add_server_command(CLI::App& app, int* exit_code) {
                   "bytes of each step's log kept (default 256 MiB; the rest is dropped with a note; 0: no cap)");
   cmd->add_option("--max-steps", f->max_steps,
                   "at most N steps running at once, free slots going to workflows in turn (default 0: no limit)");
+  cmd->add_option("--max-connections-per-client", f->max_connections_per_client,
+                  "connections one client address may hold open (default 512; more are refused with 429)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-streams-per-client", f->max_streams_per_client,
+                  "log, watch and event streams one client address may hold open (default 256; more get 429)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--executor", f->executor, "container (default when runc is usable) or host")
       ->check(CLI::IsMember({"host", "container"}));
   cmd->add_option("--auth-mode", f->auth_mode, "client (default): Bearer tokens from `skiff token create`; server: none, loopback only")

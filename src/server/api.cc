@@ -17,9 +17,11 @@
 #include "engine/workflow_json.h"
 #include "runtime/fd.h"
 #include "server/config_routes.h"
+#include "server/connections.h"
 #include "server/cron_controller.h"
 #include "server/http_util.h"
 #include "server/metrics.h"
+#include "server/routes.h"
 #include "server/runner.h"
 #include "server/stream_routes.h"
 #include "server/tokens.h"
@@ -80,14 +82,13 @@ Json object_json(const store::ObjectRecord& o, const char* kind) {
 
 }  // namespace
 
-constexpr size_t kWorkers = 64;
-
 struct Server::Impl {
   ServerOptions options;
   store::Store& store;
   runtime::Executor& executor;
   const engine::Clock& clock;
-  std::unique_ptr<httplib::Server> http;
+  std::unique_ptr<ConnectionServer> http;
+  Status tls;  // why the certificate could not be loaded
 
   // Work for the runner thread; called with nullptr when the server is shutting down.
   using Task = std::function<void(Runner*)>;
@@ -528,19 +529,18 @@ struct Server::Impl {
                       {{"queue_name", "runner"}}, static_cast<double>(queued));
     metrics.set_gauge("skiff_workflows_active", "Workflows the runner is driving (running or winding down)", {},
                       static_cast<double>(active_workflows.load()));
+    metrics.set_gauge("skiff_http_connections_open", "Client connections open", {},
+                      static_cast<double>(http->open_connections()));
+    metrics.set_gauge("skiff_http_streams_open", "Log, watch and event streams open", {},
+                      static_cast<double>(http->open_streams()));
     res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   }
 
-  // Counts and times every API request, by method, the path's first three segments (to
-  // keep label values few) and status code.
+  // Counts and times every API request, by method, route pattern (never the raw path: a
+  // label value per path would let any client grow /metrics) and status code.
   void count_request(const httplib::Request& req, const httplib::Response& res) {
-    std::string route = req.path;
-    size_t cut = 0;
-    for (int i = 0; i < 4 && cut != std::string::npos; ++i) cut = route.find('/', cut + 1);
-    if (cut != std::string::npos) route.resize(cut);
-    if (route.size() > 64) route.resize(64);
     metrics.add_counter("skiff_api_requests_total", "API requests served", {{"code", std::to_string(res.status)},
-                        {"method", req.method}, {"route", route}});
+                        {"method", req.method}, {"route", route_of(req.path).pattern}});
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count();
     metrics.observe("skiff_api_request_duration_seconds", "API request latency (until the handler returned)",
                     {{"method", req.method}}, secs, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
@@ -550,8 +550,6 @@ struct Server::Impl {
   void routes() {
     httplib::Server& s = *http;
     s.set_payload_max_length(options.max_body);
-    // Each open stream (watch, events, a followed log) holds a worker while it lasts.
-    s.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
     s.set_logger([this](const httplib::Request& req, const httplib::Response& res) { count_request(req, res); });
     s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { serve_metrics(res); });
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -563,7 +561,11 @@ struct Server::Impl {
       if (auto it = headers.find("Accept-Encoding"); it != headers.end() && it->second.find("br") != std::string::npos) {
         it->second = it->second.find("gzip") != std::string::npos ? "gzip" : "";
       }
-      return authorize(req, res);
+      using R = httplib::Server::HandlerResponse;
+      if (authorize(req, res) == R::Handled) return R::Handled;
+      // A stream counts against its client's share until it ends (connections.h).
+      bool refused = req.method == "GET" && route_of(req.path).stream && !ConnectionServer::admit_stream(res);
+      return refused ? R::Handled : R::Unhandled;
     });
     s.Get("/api/v1/version", [](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, {{"version", "v3.6.0+skiff"}, {"buildDate", ""}, {"gitCommit", ""}, {"gitTag", "v3.6.0"},
@@ -782,11 +784,13 @@ thread_local std::chrono::steady_clock::time_point Server::Impl::request_started
 
 Server::Server(ServerOptions options, store::Store& store, runtime::Executor& executor, const engine::Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(options), store, executor, clock)) {
-  if (!impl_->options.tls_cert.empty() && !impl_->options.tls_key.empty()) {
-    impl_->http = std::make_unique<httplib::SSLServer>(impl_->options.tls_cert.c_str(), impl_->options.tls_key.c_str());
-  } else {
-    impl_->http = std::make_unique<httplib::Server>();
-  }
+  const ServerOptions& o = impl_->options;
+  ConnectionLimits limits;
+  limits.max_connections_per_client = o.max_connections_per_client;
+  limits.max_streams_per_client = o.max_streams_per_client;
+  limits.stream.max_body_bytes = o.max_body;
+  impl_->http = std::make_unique<ConnectionServer>(limits);
+  if (!o.tls_cert.empty() && !o.tls_key.empty()) impl_->tls = impl_->http->use_tls(o.tls_cert, o.tls_key);
   impl_->routes();
 }
 
@@ -797,9 +801,7 @@ Server::~Server() {
 }
 
 Status Server::run() {
-  if (!impl_->http->is_valid()) {
-    return invalid("cannot load the TLS certificate " + impl_->options.tls_cert + " and key " + impl_->options.tls_key);
-  }
+  if (!impl_->tls) return impl_->tls;
   if (impl_->options.port == 0) {
     impl_->options.port = impl_->http->bind_to_any_port(impl_->options.host.c_str());
   } else if (!impl_->http->bind_to_port(impl_->options.host.c_str(), impl_->options.port)) {

@@ -1,10 +1,10 @@
 // The server: Argo Server's REST API over the store, with a Runner thread executing the
 // workflows it accepts (cpp-httplib; see docs/server.md).
 //
-// Threads: the HTTP library's workers decode, validate and read (the store serialises
-// itself); one runner thread owns the Runner and the executor, taking submissions from
-// a queue. The executor must be made before any thread starts (it enters a private
-// mount namespace), which is why it is passed in.
+// Threads: each client connection has its own (connections.h), which decodes, validates
+// and reads (the store serialises itself); one runner thread owns the Runner and the
+// executor, taking submissions from a queue. The executor must be made before any thread
+// starts (it enters a private mount namespace), which is why it is passed in.
 #pragma once
 
 #include <memory>
@@ -24,6 +24,8 @@ struct ServerOptions {
   std::string base_url;            // for links; default http(s)://host:port
   std::string tls_cert, tls_key;   // both set: HTTPS
   size_t max_body = 8 << 20;       // request size limit
+  size_t max_connections_per_client = 512;  // by client address (see connections.h)
+  size_t max_streams_per_client = 256;      // open log, watch and event streams
   bool require_token = true;       // --auth-mode client: Bearer tokens (tokens.h)
   size_t max_steps = 0;            // steps running at once across workflows (0: no limit)
   std::string ui_dir;              // the web UI's build ("" = none: `/` says how to build it)

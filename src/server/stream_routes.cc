@@ -209,6 +209,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
           }
         }
         if (!follow || finished) break;
+        if (!sink.is_writable()) return false;  // the client went away (a quiet step writes nothing)
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
       sink.done();

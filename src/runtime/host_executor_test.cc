@@ -584,6 +584,15 @@ TEST_F(HostExecutorTest, NoOpStepOverhead) {
 }
 
 }  // namespace
+TEST_F(HostExecutorTest, StepHasItsOwnIpcNamespace) {
+  char ours[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/ipc", ours, sizeof ours - 1), 0);
+  StepResult r = run(shell("ipc", "readlink /proc/self/ns/ipc"));
+  EXPECT_EQ(r.exit_code, 0) << r.message;
+  EXPECT_FALSE(r.stdout_text.empty());
+  EXPECT_NE(r.stdout_text, std::string(ours) + "\n");
+}
+
 // --- steps outlive the executor that started them (supervisor.h) -----------------------------
 
 class SupervisedStepTest : public HostExecutorTest {

@@ -36,7 +36,7 @@ struct CloneArgs {
   uint64_t tls = 0;
 };
 
-constexpr uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
+constexpr uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 constexpr int kSetupFailedExit = 126;
 
 // Code that runs on the step's small vfork stack: sanitizers must not track it.

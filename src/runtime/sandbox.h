@@ -1,4 +1,4 @@
-// Sandbox: starts one step in new mount, PID and UTS namespaces on the host.
+// Sandbox: starts one step in new mount, PID, UTS and IPC namespaces on the host.
 //
 // The process we clone is a tiny init (PID 1 of the namespace): it makes the mount tree
 // private, mounts a fresh /proc, covers skiff's own directories and files (`hidden`) with

@@ -42,6 +42,7 @@ struct Step {
   bool terminating = false;
   bool force_killed = false;
   bool ended = false;
+  bool woken = true;  // its descriptor was readable (or it is new): see whether it ended
   Clock::time_point kill_deadline;
   // Following the log file for the LogSink.
   uint64_t log_offset = 0;
@@ -281,6 +282,8 @@ StepResult ProcessExecutor::finish(Step& step) {
 // adopted after a restart, once it exited).
 bool result_written(Step& step) {
   if (step.ended) return true;
+  if (!step.woken) return false;
+  step.woken = false;
   if (step.supervisor.done.valid()) {
     char c;
     ssize_t n = ::read(step.supervisor.done.get(), &c, 1);
@@ -309,6 +312,7 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   std::vector<pollfd> fds;
+  std::vector<Step*> owners;  // of fds[first_step...]
   for (;;) {
     collect_finished(&results);
     if (!ready_.empty()) {
@@ -335,12 +339,15 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     if (options_.log_sink) next = std::min(next, now + std::chrono::milliseconds(50));
 
     fds.clear();
+    owners.clear();
     bool wake = !waiting_.empty() && launcher_->wake_fd() >= 0;
     if (wake) fds.push_back({launcher_->wake_fd(), POLLIN, 0});
     if (interrupt_fd_ >= 0) fds.push_back({interrupt_fd_, POLLIN, 0});
+    const size_t first_step = fds.size();
     for (Step& step : steps_) {
       int fd = step.supervisor.done.valid() ? step.supervisor.done.get() : step.supervisor.pidfd.get();
       fds.push_back({fd, POLLIN, 0});
+      owners.push_back(&step);
     }
     int wait_ms = -1;
     if (next != Clock::time_point::max()) {
@@ -350,6 +357,9 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     int n = ::poll(fds.data(), fds.size(), wait_ms);
     if (n < 0 && errno != EINTR) return results;  // cannot happen with valid fds; avoid spinning
     if (n <= 0) continue;
+    for (size_t k = first_step; k < fds.size(); ++k) {
+      if (fds[k].revents) owners[k - first_step]->woken = true;
+    }
     size_t i = 0;
     if (wake && fds[i++].revents) retry_waiting();
     if (interrupt_fd_ >= 0 && fds[i].revents) {

@@ -1,6 +1,7 @@
 #include "server/stream_routes.h"
 
 #include <httplib.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
@@ -183,32 +184,47 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
     auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
     std::string uid = rec->uid;
     bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+    // What is followed, read again from the store only after it changed (a quiet step's
+    // log is then just a file whose size did not change).
+    struct Followed {
+      std::string path, pod;
+      bool complete = false;
+    };
+    auto followed = std::make_shared<std::vector<Followed>>();
+    auto generation = std::make_shared<uint64_t>(UINT64_MAX);
+    auto finished = std::make_shared<bool>(false);
     res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                     [&store, ns, name, uid, only, follow, run_dir, state, sse](
-                                                              size_t, httplib::DataSink& sink) {
+                                     [&store, ns, name, uid, only, follow, run_dir, state, sse, followed, generation,
+                                      finished](size_t, httplib::DataSink& sink) {
       for (;;) {
-        auto wf = store.get_workflow(ns, name);
-        bool finished = !wf || ended(wf->phase);
-        auto nodes = store.nodes(uid);
-        if (nodes) {
-          for (const auto& n : *nodes) {
+        if (uint64_t now = store.generation(); now != *generation) {
+          *generation = now;
+          auto wf = store.get_workflow(ns, name);
+          *finished = !wf || ended(wf->phase);
+          followed->clear();
+          auto nodes = store.nodes(uid);
+          for (const auto& n : nodes ? *nodes : std::vector<store::NodeRecord>{}) {
             Json j = parse_json_or_discarded<Json>(n.body);
             if (!j.is_object() || j.value("type", "") != "Pod") continue;
             std::string pod = j.value("id", n.id);
-            std::string pod_name = pod;
-            if (!only.empty() && only != pod_name && only != n.id) continue;
-            std::string path = runtime::step_files(run_dir, uid + "/" + n.id).log;
-            bool complete = !follow || finished || ended(j.value("phase", ""));
-            bool open = send_log_lines(path, &(*state)[path], complete, [&](const std::string& line) {
-              Json event = {{"result", {{"content", line}, {"podName", pod_name}}}};
-              std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
-              std::string out = sse ? "data: " + text + "\n\n" : text + "\n";
-              return sink.write(out.data(), out.size());
-            });
-            if (!open) return false;
+            if (!only.empty() && only != pod && only != n.id) continue;
+            bool complete = !follow || *finished || ended(j.value("phase", ""));
+            followed->push_back({runtime::step_files(run_dir, uid + "/" + n.id).log, pod, complete});
           }
         }
-        if (!follow || finished) break;
+        for (const Followed& f : *followed) {
+          size_t& sent = (*state)[f.path];
+          struct stat st;
+          if (::stat(f.path.c_str(), &st) != 0 || static_cast<size_t>(st.st_size) == sent) continue;
+          bool open = send_log_lines(f.path, &sent, f.complete, [&](const std::string& line) {
+            Json event = {{"result", {{"content", line}, {"podName", f.pod}}}};
+            std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+            std::string out = sse ? "data: " + text + "\n\n" : text + "\n";
+            return sink.write(out.data(), out.size());
+          });
+          if (!open) return false;
+        }
+        if (!follow || *finished) break;
         if (!sink.is_writable()) return false;  // the client went away (a quiet step writes nothing)
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }

@@ -597,6 +597,12 @@ TEST_F(HostExecutorTest, StepHasItsOwnIpcNamespace) {
 
 class SupervisedStepTest : public HostExecutorTest {
  protected:
+  // From now on steps outlive their executor, as under skiff server.
+  void detach() {
+    ex_.reset();
+    options_.detach_steps = true;
+    restart();
+  }
   // A new executor over the same directories, as a restarted server makes.
   void restart() {
     ex_.reset();
@@ -611,9 +617,7 @@ class SupervisedStepTest : public HostExecutorTest {
 };
 
 TEST_F(SupervisedStepTest, RunningStepIsAdoptedAfterRestart) {
-  ex_.reset();
-  options_.detach_steps = true;
-  restart();
+  detach();
   StepRequest r = shell("long", "echo before; sleep 1; echo after; echo out > /tmp/o");
   r.tmpl.outputs.parameters.push_back({});
   r.tmpl.outputs.parameters.back().name = "o";
@@ -631,9 +635,7 @@ TEST_F(SupervisedStepTest, RunningStepIsAdoptedAfterRestart) {
 }
 
 TEST_F(SupervisedStepTest, StepThatEndedMeanwhileReportsItsResult) {
-  ex_.reset();
-  options_.detach_steps = true;
-  restart();
+  detach();
   StepRequest r = shell("quick", "echo done; exit 4");
   ex_->start(r);
   ex_->wait(50);
@@ -651,9 +653,7 @@ TEST_F(SupervisedStepTest, StepThatNeverStartedStartsWhenAdopted) {
 }
 
 TEST_F(SupervisedStepTest, AdoptedStepCanBeKilled) {
-  ex_.reset();
-  options_.detach_steps = true;
-  restart();
+  detach();
   StepRequest r = shell("forever", "sleep 60");
   ex_->start(r);
   ex_->wait(200);

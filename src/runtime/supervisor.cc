@@ -116,6 +116,16 @@ class Reader {
 constexpr uint64_t kStepVersion = 1;
 constexpr uint64_t kResultVersion = 1;
 
+void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
+  w.num(binds.size());
+  for (const auto& b : binds) {
+    w.str(b.source);
+    w.str(b.target);
+    w.num(b.read_only);
+    w.num(b.is_file);
+  }
+}
+
 std::string encode_step(const SupervisedStep& s) {
   Writer w;
   w.num(kStepVersion);
@@ -133,13 +143,7 @@ std::string encode_step(const SupervisedStep& s) {
   w.str(s.sandbox.working_dir);
   w.str(s.sandbox.hostname);
   w.str(s.sandbox.tmp_dir);
-  w.num(s.sandbox.mounts.size());
-  for (const auto& m : s.sandbox.mounts) {
-    w.str(m.source);
-    w.str(m.target);
-    w.num(m.read_only);
-    w.num(m.is_file);
-  }
+  encode_binds(w, s.sandbox.mounts);
   w.strs(s.sandbox.hidden);
   w.num(s.sandbox.read_only_root);
   w.num(s.sandbox.privileged);
@@ -155,13 +159,7 @@ std::string encode_step(const SupervisedStep& s) {
   w.pairs(s.output_files);
   w.num(s.container.enabled);
   w.str(s.container.dir);
-  w.num(s.container.binds.size());
-  for (const auto& b : s.container.binds) {
-    w.str(b.source);
-    w.str(b.target);
-    w.num(b.read_only);
-    w.num(b.is_file);
-  }
+  encode_binds(w, s.container.binds);
   w.pairs(s.container.outputs);
   w.num(s.container.keep);
   w.str(s.container.cgroup);

@@ -42,10 +42,10 @@ struct ServerFlags {
   RegistryFlags registry;
 };
 
-// Each running step holds a few descriptors (its pidfd, stdout and stderr pipes, its log
-// file): past the open-file limit, further steps could not even start ("Too many open
-// files"). Steps beyond this many wait for a slot instead. Call after the executor has
-// raised the soft limit.
+// Each running step holds a few descriptors in the server (its supervisor's pidfd and
+// pipe, its log while read): past the open-file limit, further steps could not even start
+// ("Too many open files"). Steps beyond this many wait for a slot instead. Call after the
+// executor has raised the soft limit.
 size_t steps_for_open_files() {
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;

@@ -587,11 +587,11 @@ void Runner::route_started() {
 }
 
 bool Runner::behind() const {
+  // The store just refused a write (a full disk): the next try waits for the next event
+  // (or the turn's usual wait) rather than coming at once.
+  if (save_failed_) return false;
   if (queued_total_ > 0 && (max_steps_ == 0 || live_total_ < max_steps_)) return true;
-  // Unwritten nodes are work left, unless the store just refused them (a full disk): then
-  // the next write waits for the next event rather than being retried at once.
-  return !save_failed_ &&
-         std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r.second->dirty.clean(); });
+  return std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r.second->dirty.clean(); });
 }
 
 int Runner::idle_ms(int max_ms) const {

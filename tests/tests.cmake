@@ -61,6 +61,8 @@ add_test(NAME server/ttl COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clien
 set_tests_properties(server/ttl PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ui_serving_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/ui-serving PROPERTIES LABELS "e2e;server" TIMEOUT 60)
+add_test(NAME server/large-workflow COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/large_workflow_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/large-workflow PROPERTIES LABELS "e2e;server;slow" TIMEOUT 300)
 add_test(NAME server/crash COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/crash_test.py $<TARGET_FILE:skiff>
          ${SKIFF_TEST_REGISTRY})
 set_tests_properties(server/crash PROPERTIES LABELS "e2e;server;container" TIMEOUT 300 FIXTURES_REQUIRED registry)

@@ -1,6 +1,8 @@
 // skiff server: Argo Server's API on this machine, running the workflows it is given.
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <thread>
@@ -24,7 +26,8 @@ struct ServerFlags {
   std::string db;
   std::string host = "127.0.0.1";
   int port = 2746;
-  size_t max_steps = 0;
+  size_t max_steps = 0;  // 0: as many as the open-file limit allows (steps_for_open_files)
+  size_t max_nodes = 200000;
   size_t max_connections_per_client = server::ServerOptions().max_connections_per_client;
   size_t max_streams_per_client = server::ServerOptions().max_streams_per_client;
   size_t max_log_bytes = 256 << 20;
@@ -39,7 +42,23 @@ struct ServerFlags {
   RegistryFlags registry;
 };
 
+// Each running step holds a few descriptors in the server (its supervisor's pidfd and
+// pipe, its log while read): past the open-file limit, further steps could not even start
+// ("Too many open files"). Steps beyond this many wait for a slot instead. Call after the
+// executor has raised the soft limit.
+size_t steps_for_open_files() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  constexpr rlim_t kReserved = 512, kPerStep = 8;  // the server's own (HTTP, store); margin
+  return rl.rlim_cur > kReserved + 16 * kPerStep ? (rl.rlim_cur - kReserved) / kPerStep : 16;
+}
+
 int serve(const ServerFlags& f) {
+  // glibc raises its mmap and trim thresholds each time a big block is freed (up to 32
+  // and 64 MB): after one large workflow, the next one's memory would stay with the
+  // process once freed. Fixed thresholds keep handing it back.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   std::string data = f.data_dir.empty() ? default_data_dir() : f.data_dir;
   bool loopback = f.host == "127.0.0.1" || f.host == "localhost" || f.host == "::1";
   if (f.auth_mode == "server" && !loopback && !f.allow_remote_without_auth) {
@@ -106,7 +125,8 @@ int serve(const ServerFlags& f) {
   options.port = f.port;
   options.data_dir = data;
   options.require_token = f.auth_mode == "client";
-  options.max_steps = f.max_steps;
+  options.max_steps = f.max_steps ? f.max_steps : steps_for_open_files();
+  options.max_nodes = f.max_nodes;
   options.max_connections_per_client = f.max_connections_per_client;
   options.max_streams_per_client = f.max_streams_per_client;
   options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;
@@ -174,7 +194,10 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-log-bytes", f->max_log_bytes,
                   "bytes of each step's log kept (default 256 MiB; the rest is dropped with a note; 0: no cap)");
   cmd->add_option("--max-steps", f->max_steps,
-                  "at most N steps running at once, free slots going to workflows in turn (default 0: no limit)");
+                  "at most N steps running at once, free slots going to workflows in turn (default: what the "
+                  "open-file limit allows, an eighth of it)");
+  cmd->add_option("--max-nodes", f->max_nodes,
+                  "at most N nodes in one workflow; one that would grow past it ends in Error (default 200000; 0: no limit)");
   cmd->add_option("--max-connections-per-client", f->max_connections_per_client,
                   "connections one client address may hold open (default 512; more are refused with 429)")
       ->check(CLI::PositiveNumber);

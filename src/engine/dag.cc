@@ -1,5 +1,6 @@
 // The DAG controller: runs a dag template's tasks as their dependencies complete and
 // assesses the DAG's phase from its target (leaf) tasks as Argo does.
+#include <algorithm>
 #include <unordered_map>
 
 #include "engine/engine_impl.h"
@@ -53,7 +54,9 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       for (const auto& name : tasks_[i].depends->tasks()) {
         auto it = index_.find(name);
         if (it == index_.end()) return fail_dag("task \"" + t.name + "\" depends on unknown task \"" + name + "\"");
-        tasks_[i].deps.push_back(it->second);
+        auto& deps = tasks_[i].deps;
+        if (std::find(deps.begin(), deps.end(), it->second) != deps.end()) continue;  // `dependencies: [a, a]`
+        deps.push_back(it->second);
         tasks_[it->second].dependents.push_back(i);
       }
     }
@@ -150,6 +153,10 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     if (!loop) return settle(i, NodePhase::kError, loop.status().message());
     if (!*loop) return launch(i, child_call(node_name(t.name), t.name), task_scope, -1);
     if ((*loop)->empty()) return settle(i, NodePhase::kSkipped, "Skipped, empty params");
+    if (Status room = op_.room_for((*loop)->size() + 1, "task " + t.name + ": a loop of " + std::to_string((*loop)->size()) + " items");
+        !room) {
+      return settle(i, NodePhase::kError, room.message());
+    }
     Call group = child_call(node_name(t.name), t.name);
     (void)op_.resolve_task_template(t, call_.tmpl_scope, group);
     Node& g = op_.add_node(group, NodeType::kTaskGroup, NodePhase::kRunning);
@@ -198,10 +205,8 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       child_done(i, id, is_loop);
     };
     limiter_.run([this, i, is_loop, c = std::move(c)]() mutable {
-      std::string name = c.name;
-      op_.execute(std::move(c));
+      std::string nid = op_.execute(std::move(c));
       if (!is_loop) {
-        std::string nid = node_id(op_.workflow_name(), name);
         tasks_[i].node_id = nid;
         link(i, nid);
       }

@@ -34,6 +34,7 @@ class Limiter {
 
 // A request to run a template as a node.
 struct Call {
+  std::string id;  // the node's id, given by execute() (unique even when fnv32a collides)
   std::string name;
   std::string display_name;
   const spec::Template* tmpl = nullptr;
@@ -92,7 +93,10 @@ class OperatorImpl final : public Operator {
   const spec::WorkflowSpec& effective_spec() const override { return spec_; }
 
   // --- used by the controllers ---------------------------------------------------------
-  void execute(Call call);  // creates the node (or Retry node) and starts it
+  // Creates the node (or Retry node) and starts it; returns the node's id. `call.done` is
+  // told that id when the node finishes.
+  std::string execute(Call call);
+  // A node for `call` (with call.id, else a fresh id for its name).
   Node& add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message = {});
   void finish(Node& node, NodePhase phase, const std::string& message = {});
   void changed(const Node& node);
@@ -102,6 +106,10 @@ class OperatorImpl final : public Operator {
   int64_t now() const { return clock_.now_ms(); }
   const expr::Scope& global_scope() const { return global_; }
   bool stopping() const { return stopping_; }
+  // kInvalid naming the node limit (RunOptions::max_nodes) when `more` nodes than exist
+  // now would go past it; `what` says what wants them. The workflow then stops and ends
+  // Error with that message (from take_actions, outside the caller's controller).
+  Status room_for(size_t more, const std::string& what);
   // Finds the template a task names (template, templateRef or inline) for a caller whose
   // templates resolve in `scope`. Fills call.tmpl / tmpl_scope / template_ref_name.
   Status resolve_task_template(const spec::Task& task, const spec::WorkflowSpec* scope, Call& call);
@@ -116,6 +124,9 @@ class OperatorImpl final : public Operator {
   }
 
  private:
+  // Argo's id for a node name, with "-1", "-2"... when a node already has it (fnv32a
+  // collides about once in a workflow of 100,000 nodes).
+  std::string fresh_id(const std::string& name) const;
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
   void start_pod(const std::string& node_id, spec::Template resolved);
@@ -157,13 +168,14 @@ class OperatorImpl final : public Operator {
   expr::Scope global_;
   Limiter pods_;
   Observer* observer_ = nullptr;
-  std::string entry_id_;
+  std::string entry_id_, exit_id_;  // the entrypoint's and the onExit handler's nodes
   bool stopping_ = false;
   bool suspended_ = false;
   bool terminated_ = false;
   bool deadline_exceeded_ = false;
   bool done_ = false;
   std::string stop_message_;
+  std::string over_limit_;  // why the node limit stopped the workflow ("" = it did not)
   int64_t pods_total_ = 0, pods_done_ = 0;
 };
 

@@ -198,7 +198,10 @@ void OperatorImpl::entry_done(const std::string& id) {
       call.tmpl = t;
       call.tmpl_scope = &spec_;
       call.exit_handler = true;
-      call.done = [this](const std::string&) { finish_workflow(); };
+      call.done = [this](const std::string& exit_id) {
+        exit_id_ = exit_id;
+        finish_workflow();
+      };
       execute(std::move(call));
       return;
     }
@@ -208,12 +211,16 @@ void OperatorImpl::entry_done(const std::string& id) {
 
 void OperatorImpl::finish_workflow() {
   const Node* entry = find(entry_id_);
-  const Node* exit = find(node_id(name_, name_ + ".onExit"));
+  const Node* exit = find(exit_id_);
   WorkflowPhase phase = WorkflowPhase::kSucceeded;
   if (entry && entry->phase == NodePhase::kError) phase = WorkflowPhase::kError;
   else if (entry && entry->phase == NodePhase::kFailed) phase = WorkflowPhase::kFailed;
   if (phase == WorkflowPhase::kSucceeded && exit && failed_or_error(exit->phase)) phase = WorkflowPhase::kFailed;
   if (stopping_ && phase == WorkflowPhase::kSucceeded && !stop_message_.empty()) phase = WorkflowPhase::kFailed;
+  if (!over_limit_.empty()) {  // the server's limit, not the workflow's own failure
+    phase = WorkflowPhase::kError;
+    stop_message_ = over_limit_;
+  }
   status_.phase = phase;
   if (!stop_message_.empty()) status_.message = stop_message_;
   else if (phase != WorkflowPhase::kSucceeded && entry && !entry->message.empty()) status_.message = entry->message;
@@ -238,9 +245,7 @@ const Node* OperatorImpl::node(const std::string& id) const {
 
 Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message) {
   Node& n = status_.nodes.emplace_back();
-  n.id = node_id(name_, call.name);
-  // fnv32a can collide in very large workflows; keep ids unique rather than lose a node.
-  for (int i = 1; by_id_.count(n.id); ++i) n.id = node_id(name_, call.name) + "-" + std::to_string(i);
+  n.id = call.id.empty() ? fresh_id(call.name) : call.id;
   n.name = call.name;
   n.display_name = call.display_name;
   n.type = type;
@@ -260,10 +265,19 @@ Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, c
   return n;
 }
 
+// Each edge is added once by construction (a new node's id is new; a DAG task's
+// dependencies are distinct), so there is no search: a loop of 100,000 children must not
+// cost 100,000 scans of its group's list.
 void OperatorImpl::add_child(const std::string& parent_id, const std::string& child_id) {
-  Node* p = find(parent_id);
-  if (!p) return;
-  if (std::find(p->children.begin(), p->children.end(), child_id) == p->children.end()) p->children.push_back(child_id);
+  if (Node* p = find(parent_id)) p->children.push_back(child_id);
+}
+
+Status OperatorImpl::room_for(size_t more, const std::string& what) {
+  if (options_.max_nodes == 0 || status_.nodes.size() + more <= options_.max_nodes) return Status::ok();
+  Status st = invalid(what + " would take the workflow past the limit of " + std::to_string(options_.max_nodes) +
+                      " nodes" + (options_.limit_hint.empty() ? "" : " (" + options_.limit_hint + ")"));
+  if (over_limit_.empty()) over_limit_ = st.message();
+  return st;
 }
 
 void OperatorImpl::changed(const Node& node) {
@@ -300,6 +314,7 @@ void OperatorImpl::tick() {
 }
 
 std::vector<Action> OperatorImpl::take_actions() {
+  if (!over_limit_.empty() && !stopping_ && !done_) stop(over_limit_);
   std::vector<Action> out;
   out.swap(actions_);
   return out;
@@ -330,22 +345,38 @@ Status OperatorImpl::resolve_task_template(const spec::Task& task, const spec::W
   return Status::ok();
 }
 
-void OperatorImpl::execute(Call call) {
-  if (call.done) done_fns_[node_id(name_, call.name)] = call.done;
+std::string OperatorImpl::fresh_id(const std::string& name) const {
+  std::string id = node_id(name_, name);
+  for (int i = 1; by_id_.count(id); ++i) id = node_id(name_, name) + "-" + std::to_string(i);
+  return id;
+}
+
+// The call's node is the first node made below, synchronously, so the id chosen here is
+// free until then.
+std::string OperatorImpl::execute(Call call) {
+  call.id = fresh_id(call.name);
+  std::string id = call.id;
+  if (call.done) done_fns_[id] = call.done;
   if (call.depth > kMaxDepth) {
     Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
     finish(n, NodePhase::kError, "templates nested more than " + std::to_string(kMaxDepth) +
                                      " deep; does a template call itself without an end?");
-    return;
+    return id;
+  }
+  // Past the node limit a node still records why, and goes no deeper.
+  if (Status room = room_for(1, "node " + call.name); !room) {
+    finish(add_node(call, NodeType::kPod, NodePhase::kPending), NodePhase::kError, room.message());
+    return id;
   }
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript;
   if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
   if (retry && call.attempt < 0) {
     run_retry(*this, std::move(call));
-    return;
+    return id;
   }
   run_template(std::move(call));
+  return id;
 }
 
 Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs) {
@@ -384,7 +415,7 @@ void OperatorImpl::run_template(Call call) {
     finish(n, st.code() == Code::kFailed ? NodePhase::kFailed : NodePhase::kError, st.message());
     return;
   }
-  std::string id = node_id(name_, call.name);
+  std::string id = call.id;
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:

@@ -44,6 +44,11 @@ struct RunOptions {
   // absent: now), so that times and deadlines keep counting from then.
   int64_t started_at_ms = -1;
   std::map<std::string, int64_t> node_started_ms;
+  // At most this many nodes (0: no limit). A loop that would expand past it ends in Error
+  // before any of its children exist; so does any node beyond it. `limit_hint` is how
+  // the owner says where the limit is set, for those messages.
+  size_t max_nodes = 0;
+  std::string limit_hint;
 };
 
 // Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,

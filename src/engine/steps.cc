@@ -76,6 +76,10 @@ class StepsRun final : public Controller {
     std::vector<std::pair<Call, std::unique_ptr<expr::Scope>>> calls;
     if (!*loop) {
       calls.emplace_back(std::move(base), std::make_unique<expr::Scope>(scope_.get()));
+    } else if (Status room = op_.room_for((*loop)->size(), "step " + step.name + ": a loop of " +
+                                                                std::to_string((*loop)->size()) + " items");
+               !room) {
+      return settle(std::move(base), NodePhase::kError, room.message());
     } else {
       for (size_t k = 0; k < (*loop)->size(); ++k) {
         const LoopItem& item = (**loop)[k];

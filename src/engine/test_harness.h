@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,7 +40,7 @@ struct Harness {
   FakeClock clock;
   std::unique_ptr<Operator> op;
   std::vector<std::string> started;  // node names in start order
-  std::vector<StartStep> running;
+  std::deque<StartStep> running;  // a deque: a loop of 100,000 steps is taken from the front
 
   explicit Harness(const std::string& yaml, RunOptions options = {}) {
     decoded = spec::decode_documents(yaml, "t.yaml");
@@ -78,7 +79,7 @@ struct Harness {
       }
       if (!running.empty()) {
         StartStep s = std::move(running.front());
-        running.erase(running.begin());
+        running.pop_front();
         op->step_exited(script(s));
       } else if (op->next_wakeup_ms() >= 0) {
         clock.now = std::max(clock.now, op->next_wakeup_ms());

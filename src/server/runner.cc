@@ -5,8 +5,11 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <malloc.h>
 #include <optional>
 #include <random>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,6 +21,19 @@
 
 namespace skiff::server {
 namespace {
+
+// How long one turn may spend starting steps before it lets the server's other work (API
+// calls: terminate, delete) in; the steps left wait in their workflow's queue.
+constexpr auto kSlice = std::chrono::milliseconds(50);
+// Node records written per turn (about 50 ms); the rest wait for the next turns, so a
+// workflow of 100,000 nodes neither holds the runner nor the store for seconds.
+constexpr size_t kNodesPerTurn = 4096;
+// A run of at least this many nodes that ends hands its memory back (malloc_trim).
+constexpr size_t kTrimAfterNodes = 10000;
+// Node events told per workflow. Kubernetes' event recorder lets Argo tell even fewer (a
+// burst of 25 per object); beyond this, a big workflow would only push the rest of the
+// server's events out of the ring, and hold on to memory scattered over the heap.
+constexpr size_t kNodeEventsPerWorkflow = 1000;
 
 std::string new_uid() {
   static std::mt19937_64 rng{std::random_device{}()};
@@ -51,15 +67,27 @@ bool finished(const std::string& phase) {
 }
 
 // Collects what changed in one workflow since it was last written, and passes the
-// metrics it declares on to the registry.
+// metrics it declares on to the registry. Nodes are written in the order they first
+// changed, so a step's node is on disk no later than those of steps decided after it.
 class Dirty final : public engine::Observer {
  public:
-  void node_changed(const engine::Node& node) override { nodes.insert(node.id); }
+  void node_changed(const engine::Node& node) override {
+    if (pending.insert(node.id).second) order.push_back(node.id);
+  }
   void workflow_changed(const engine::WorkflowStatus&) override { status = true; }
   void metric(const engine::MetricSample& sample) override {
     if (metrics) metrics->record(sample);
   }
-  std::set<std::string> nodes;
+  bool clean() const { return order.empty() && !status; }
+  // Nodes of a transaction that failed: first in line again, with the status.
+  void unwritten(const std::vector<store::NodeRecord>& nodes) {
+    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+      if (pending.insert(it->id).second) order.push_front(it->id);
+    }
+    status = true;
+  }
+  std::deque<std::string> order;            // ids not written since they changed
+  std::unordered_set<std::string> pending;  // the same ids, to look up
   bool status = true;
   MetricsRegistry* metrics = nullptr;
 };
@@ -79,6 +107,7 @@ struct Runner::Run {
   std::deque<engine::StartStep> queued;  // decided, waiting for a step slot
   std::map<std::string, std::string> event_phases;  // node id ("" = the workflow) -> phase told
   std::vector<Event> pending_events;               // told once the turn is stored
+  size_t node_events = 0;                          // node events told (kNodeEventsPerWorkflow)
   // After a restart: what the store held, by node id (phase, body).
   std::map<std::string, std::pair<std::string, std::string>> stored;
 };
@@ -98,6 +127,8 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
                                                        : run->library.workflow_templates)
         .push_back(&kept);
   }
+  options.max_nodes = max_nodes_;
+  options.limit_hint = "skiff server --max-nodes";
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
   if (options.name.empty() && run->object.metadata.name.empty()) {
@@ -252,7 +283,8 @@ Result<int> Runner::set_nodes(const std::string& namespace_, const std::string& 
 
 void Runner::replay_suspend_nodes(Run& run) {
   if (run.stored.empty()) return;
-  for (const auto& id : run.dirty.nodes) {
+  for (size_t i = 0; i < run.dirty.order.size(); ++i) {  // by index: set_nodes below may add to it
+    const std::string id = run.dirty.order[i];
     const engine::Node* n = run.op->node(id);
     auto stored = run.stored.find(id);
     if (!n || n->type != engine::NodeType::kSuspend || n->phase != engine::NodePhase::kRunning || stored == run.stored.end()) {
@@ -343,11 +375,20 @@ engine::StepExit stored_exit(const std::string& node_id, const std::string& body
 
 }  // namespace
 
-bool Runner::collect(Run& run, store::Store::Progress* out) {
-  if (run.dirty.nodes.empty() && !run.dirty.status) return false;
+bool Runner::collect(Run& run, store::Store::Progress* out, size_t* budget) {
+  if (run.dirty.clean()) return false;
+  if (run.deleted) {  // its record is gone: nothing to write
+    run.dirty.order.clear();
+    run.dirty.pending.clear();
+    run.dirty.status = false;
+    return false;
+  }
   std::vector<store::NodeRecord> nodes;
-  nodes.reserve(run.dirty.nodes.size());
-  for (const auto& id : run.dirty.nodes) {
+  while (*budget > 0 && !run.dirty.order.empty()) {
+    std::string id = std::move(run.dirty.order.front());
+    run.dirty.order.pop_front();
+    run.dirty.pending.erase(id);
+    --*budget;
     const engine::Node* n = run.op->node(id);
     if (!n) continue;
     // A node the store holds as finished keeps that record (and its times) while the
@@ -360,24 +401,32 @@ bool Runner::collect(Run& run, store::Store::Progress* out) {
     nodes.push_back({id, engine::node_json_text(*n)});
     note_node_event(run, *n);
   }
-  const engine::WorkflowStatus& st = run.op->status();
-  note_workflow_event(run, st);
-  *out = {run.uid, engine::workflow_phase_name(st.phase), st.finished_at_ms, engine::status_json_text(st),
-          std::move(nodes)};
-  run.dirty.nodes.clear();
-  run.dirty.status = false;
+  // A finished workflow's status goes with its last nodes: no reader sees it ended while
+  // its nodes still say Running.
+  bool status = run.dirty.status && !(run.op->done() && !run.dirty.order.empty());
+  if (nodes.empty() && !status) return false;
+  *out = {run.uid, "", 0, "", std::move(nodes)};
+  if (status) {
+    const engine::WorkflowStatus& st = run.op->status();
+    note_workflow_event(run, st);
+    out->phase = engine::workflow_phase_name(st.phase);
+    out->finished_ms = st.finished_at_ms;
+    out->status = engine::status_json_text(st);
+    run.dirty.status = false;
+  }
   return true;
 }
 
 void Runner::note_node_event(Run& run, const engine::Node& n) {
   if (!events_ || n.phase == engine::NodePhase::kPending || n.type == engine::NodeType::kStepGroup ||
-      n.type == engine::NodeType::kTaskGroup) {
+      n.type == engine::NodeType::kTaskGroup || run.node_events >= kNodeEventsPerWorkflow) {
     return;
   }
   std::string& last = run.event_phases[n.id];
   std::string phase = engine::phase_name(n.phase);
   if (last == phase) return;
   last = phase;
+  ++run.node_events;
   bool bad = n.phase == engine::NodePhase::kFailed || n.phase == engine::NodePhase::kError;
   std::string message = phase + " node " + n.name + (bad && !n.message.empty() ? ": " + n.message : "");
   run.pending_events.push_back({0, run.context->namespace_, run.op->workflow_name(), run.uid,
@@ -399,20 +448,21 @@ void Runner::note_workflow_event(Run& run, const engine::WorkflowStatus& st) {
 
 void Runner::persist_all() {
   std::vector<store::Store::Progress> batch;
+  size_t budget = kNodesPerTurn;
   for (auto& [uid, run] : runs_) {
     store::Store::Progress p;
-    if (collect(*run, &p)) batch.push_back(std::move(p));
+    if (collect(*run, &p, &budget)) batch.push_back(std::move(p));
   }
   if (batch.empty()) return;
   auto gone = store_.save_many(batch);
+  save_failed_ = !gone;
   if (!gone) {
     // (A full disk, say.) Nothing is lost: the changes stay to be written by the next turn.
     std::fprintf(stderr, "skiff server: cannot save progress (will try again): %s\n", gone.status().message().c_str());
     for (const auto& p : batch) {
       auto it = runs_.find(p.uid);
       if (it == runs_.end()) continue;
-      for (const auto& n : p.nodes) it->second->dirty.nodes.insert(n.id);
-      it->second->dirty.status = true;
+      it->second->dirty.unwritten(p.nodes);
     }
     return;
   }
@@ -429,6 +479,7 @@ void Runner::persist_all() {
 }
 
 void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
+  std::unordered_map<std::string, std::string> kills;  // node id -> reason
   for (auto& action : actions) {
     if (auto* start = std::get_if<engine::StartStep>(&action)) {
       if (auto stored = run.stored.find(start->node_id); stored != run.stored.end()) {
@@ -444,27 +495,34 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
         run.op->step_exited(stored_exit(start->node_id, stored->second.second));
         continue;
       }
-      if (max_steps_ > 0 && live_total_ >= max_steps_) {
+      if (!may_launch() || run.dirty.pending.count(start->node_id)) {  // no slot, or not written yet
         run.queued.push_back(std::move(*start));
         ++queued_total_;
         continue;
       }
       launch(run, std::move(*start));
     } else if (auto* kill = std::get_if<engine::KillStep>(&action)) {
-      auto queued = std::find_if(run.queued.begin(), run.queued.end(),
-                                 [&](const engine::StartStep& s) { return s.node_id == kill->node_id; });
-      if (queued != run.queued.end()) {  // never started: it ends here (the engine words why)
-        run.queued.erase(queued);
-        --queued_total_;
-        engine::StepExit exit;
-        exit.node_id = kill->node_id;
-        exit.exit_code = -1;
-        run.op->step_exited(exit);
-        continue;
-      }
-      executor_.kill(run.uid + "/" + kill->node_id, kill->reason);
+      kills.emplace(kill->node_id, kill->reason);
     }
   }
+  if (kills.empty()) return;
+  // Steps still queued never started: they end here (the engine words why), in one pass
+  // over the queue however many there are (a terminate kills them all).
+  std::vector<std::string> unstarted;
+  auto kept = std::remove_if(run.queued.begin(), run.queued.end(), [&](const engine::StartStep& s) {
+    if (!kills.erase(s.node_id)) return false;
+    unstarted.push_back(s.node_id);
+    return true;
+  });
+  run.queued.erase(kept, run.queued.end());
+  queued_total_ -= unstarted.size();
+  for (const auto& id : unstarted) {
+    engine::StepExit exit;
+    exit.node_id = id;
+    exit.exit_code = -1;
+    run.op->step_exited(exit);
+  }
+  for (const auto& [id, reason] : kills) executor_.kill(run.uid + "/" + id, reason);
 }
 
 void Runner::launch(Run& run, engine::StartStep start, bool adopt) {
@@ -483,24 +541,33 @@ void Runner::launch(Run& run, engine::StartStep start, bool adopt) {
   run.op->step_started(start.node_id);
 }
 
-void Runner::dispatch() {
-  if (queued_total_ == 0 || live_total_ >= max_steps_) return;
+bool Runner::may_launch() const {
+  return (max_steps_ == 0 || live_total_ < max_steps_) && std::chrono::steady_clock::now() < slice_end_;
+}
+
+bool Runner::dispatch() {
+  if (queued_total_ == 0 || !may_launch()) return false;
   std::vector<Run*> waiting;
   for (auto& [uid, run] : runs_) {
     if (!run->queued.empty()) waiting.push_back(run.get());
   }
-  // One step per workflow per round, the first workflow moving on each time.
+  // One step per workflow per round, the first workflow moving on each time. A workflow
+  // whose next step's node is not written yet waits for a later turn.
   size_t first = dispatch_cursor_++ % waiting.size();
-  while (queued_total_ > 0 && live_total_ < max_steps_) {
-    for (size_t i = 0; i < waiting.size() && live_total_ < max_steps_; ++i) {
+  bool any = false;
+  for (bool round = true; round && may_launch();) {
+    round = false;
+    for (size_t i = 0; i < waiting.size() && may_launch(); ++i) {
       Run& run = *waiting[(first + i) % waiting.size()];
-      if (run.queued.empty()) continue;
+      if (run.queued.empty() || run.dirty.pending.count(run.queued.front().node_id)) continue;
       engine::StartStep next = std::move(run.queued.front());
       run.queued.pop_front();
       --queued_total_;
       launch(run, std::move(next));
+      round = any = true;
     }
   }
+  return any;
 }
 
 int64_t Runner::expiry(const spec::WorkflowSpec& spec, const std::string& phase, int64_t finished_ms) {
@@ -519,6 +586,24 @@ void Runner::route_started() {
   }
 }
 
+bool Runner::behind() const {
+  // The store just refused a write (a full disk): the next try waits for the next event
+  // (or the turn's usual wait) rather than coming at once.
+  if (save_failed_) return false;
+  if (queued_total_ > 0 && (max_steps_ == 0 || live_total_ < max_steps_)) return true;
+  return std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r.second->dirty.clean(); });
+}
+
+int Runner::idle_ms(int max_ms) const {
+  if (executor_.running() > 0 || behind()) return 0;
+  int64_t now = clock_.now_ms(), wait = max_ms;
+  for (const auto& [uid, run] : runs_) {
+    int64_t w = run->op->next_wakeup_ms();
+    if (w >= 0) wait = std::min(wait, std::max<int64_t>(w - now, 0));
+  }
+  return static_cast<int>(wait);
+}
+
 void Runner::turn(int max_wait_ms) {
   bool worked = false;
   // Sleep until a step event or the earliest timer.
@@ -529,6 +614,9 @@ void Runner::turn(int max_wait_ms) {
   }
   int timeout = max_wait_ms;
   if (wake >= 0) timeout = static_cast<int>(std::clamp<int64_t>(wake - clock_.now_ms(), 0, max_wait_ms));
+  // The last turn left work undone: only look for exits (1 ms: the executor's wait(0)
+  // does not poll).
+  if (behind()) timeout = std::min(timeout, 1);
   if (executor_.running() > 0) {
     for (auto& result : executor_.wait(timeout)) {
       size_t slash = result.node_id.find('/');
@@ -553,6 +641,7 @@ void Runner::turn(int max_wait_ms) {
     }
   }
   auto started = std::chrono::steady_clock::now();  // the turn's work, without its wait
+  slice_end_ = started + kSlice;
   route_started();
   int64_t now = clock_.now_ms();
   for (auto& [uid, run] : runs_) {
@@ -572,16 +661,17 @@ void Runner::turn(int max_wait_ms) {
       if (!actions.empty()) decided.emplace_back(run, std::move(actions));
     }
     persist_all();
-    if (decided.empty() && (queued_total_ == 0 || live_total_ >= max_steps_)) break;
-    worked = true;
     for (auto& [run, actions] : decided) carry_out(*run, std::move(actions));
-    dispatch();
+    bool launched = dispatch();
     route_started();
+    if (decided.empty() && !launched) break;
+    worked = true;
   }
+  size_t ended_nodes = 0;
   for (auto it = runs_.begin(); it != runs_.end();) {
-    bool stored = it->second->dirty.nodes.empty() && !it->second->dirty.status;
-    if (it->second->op->done() && it->second->live_steps == 0 && stored) {
+    if (it->second->op->done() && it->second->live_steps == 0 && it->second->dirty.clean()) {
       const engine::Operator& op = *it->second->op;
+      ended_nodes += op.status().nodes.size();
       if (it->second->deleted) {
         remove_run_dir(it->second->context->run_dir);
       } else if (int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase),
@@ -589,12 +679,14 @@ void Runner::turn(int max_wait_ms) {
                  due >= 0) {
         expiries_.push_back({it->second->context->namespace_, op.workflow_name(), due});
       }
-      it = runs_.erase(it);  // everything it changed was written above
+      it = runs_.erase(it);  // everything it changed is written
     } else {
       ++it;
     }
   }
   if (++reserve_check_ % 256 == 1) keep_reserve();
+  // A big run leaves its memory scattered over the heap: give it back to the system.
+  if (ended_nodes >= kTrimAfterNodes) malloc_trim(0);
   if (worked && metrics_) {
     metrics_->observe("argo_workflows_operation_duration_seconds", "How long a runner turn took to decide, store and act",
                       {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),

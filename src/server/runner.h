@@ -3,14 +3,17 @@
 // Each workflow has its own Operator; the Runner gives the executor step keys
 // "<uid>/<node id>" (node ids are unique only within a workflow) and routes exits back by
 // them. One turn: wait for step events (or the earliest timer), hand them to their
-// operators, fire due timers, write every workflow's changed nodes and status to the store
+// operators, fire due timers, write the workflows' changed nodes and status to the store
 // (one transaction for all of them), and only then carry out the turn's actions — so a step
-// never starts before the decision to start it is on disk. With a step limit
-// (set_max_steps), steps beyond it wait in their workflow's queue and free slots go to the
-// workflows in turn (round robin), so a huge DAG cannot starve the rest.
-// Single-threaded: one thread calls add() and turn().
+// never starts before its node is on disk. A turn is bounded, so that its owner serves
+// other work between turns however big a workflow is: it writes at most a few thousand
+// nodes (the rest go in the next turns) and spends at most ~50 ms starting steps (the
+// rest wait in their workflow's queue). With a step limit (set_max_steps), steps beyond it
+// wait there too and free slots go to the workflows in turn (round robin), so a huge DAG
+// cannot starve the rest. Single-threaded: one thread calls add() and turn().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -69,6 +72,8 @@ class Runner {
 
   // At most `n` steps running at once across all workflows (0: no limit).
   void set_max_steps(size_t n) { max_steps_ = n; }
+  // At most `n` nodes in one workflow (0: no limit): see engine::RunOptions::max_nodes.
+  void set_max_nodes(size_t n) { max_nodes_ = n; }
 
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
@@ -77,6 +82,9 @@ class Runner {
 
   // One turn, waiting at most `max_wait_ms` for something to happen.
   void turn(int max_wait_ms);
+  // How long the owner may sleep before the next turn (at most `max_ms`) when no step is
+  // running to wake it: until the earliest timer; 0 while steps run or wait for a start.
+  int idle_ms(int max_ms) const;
   // Workflows that finished since the last call and that their ttlStrategy deletes
   // (secondsAfterCompletion / Success / Failure): when, as epoch ms.
   struct Expiry {
@@ -97,18 +105,23 @@ class Runner {
   Result<std::unique_ptr<Run>> prepare(spec::Object workflow, std::vector<spec::Object> templates,
                                        engine::RunOptions& options);
   void carry_out(Run& run, std::vector<engine::Action> actions);
-  // What changed in `run` since it was last written (nothing when clean).
-  bool collect(Run& run, store::Store::Progress* out);
+  // What changed in `run` since it was last written, at most `*budget` nodes of it (and
+  // counts them off); false when there is nothing to write.
+  bool collect(Run& run, store::Store::Progress* out, size_t* budget);
   // Events for phase changes, told after the turn is stored.
   void note_node_event(Run& run, const engine::Node& node);
   void note_workflow_event(Run& run, const engine::WorkflowStatus& status);
-  // Writes every run's changes in one transaction.
+  // Writes every run's changes in one transaction, up to a turn's worth of nodes.
   void persist_all();
   void route_started();
   // Starts a step through the executor (the slot is free).
   void launch(Run& run, engine::StartStep start, bool adopt = false);
-  // Hands free slots to queued steps, one workflow at a time.
-  void dispatch();
+  // Whether a step may start now: a slot is free and the turn has time left.
+  bool may_launch() const;
+  // Hands free slots to queued steps, one workflow at a time; whether it started any.
+  bool dispatch();
+  // Whether work is left from the last turn (steps to start, nodes to write).
+  bool behind() const;
   // Ends a run whose record was deleted while it ran.
   void forget(Run& run);
   // The run of that workflow; with `running_only`, only while it has not finished.
@@ -127,9 +140,12 @@ class Runner {
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
   size_t rotation_ = 0;
   size_t max_steps_ = 0;
+  size_t max_nodes_ = 0;
   size_t live_total_ = 0;  // steps given to the executor and not yet exited
   size_t queued_total_ = 0;
   size_t dispatch_cursor_ = 0;
+  std::chrono::steady_clock::time_point slice_end_;  // this turn's time for starting steps
+  bool save_failed_ = false;                         // the last write of progress failed
   std::vector<Expiry> expiries_;
   MetricsRegistry* metrics_ = nullptr;
   EventLog* events_ = nullptr;

@@ -196,5 +196,63 @@ spec:
   EXPECT_LT(s->finished_ms + 400, w->finished_ms) << "small " << s->finished_ms << " wide " << w->finished_ms;
 }
 
+// More nodes than a turn writes (4,096): the rest go in the next turns, and the finished
+// workflow's phase is stored only with its last nodes.
+TEST_F(RunnerTest, ABigWorkflowIsWrittenOverSeveralTurns) {
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: big}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: t, template: s, when: "{{item}} < 0", withSequence: {count: "6000"}}
+    - name: s
+      container: {image: busybox, command: ["true"]}
+)");
+  auto rec = runner_->add(wf, {}, {});
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  runner_->turn(0);  // every task is Skipped at once; one turn's worth is written
+  EXPECT_EQ(store_->nodes(rec->uid)->size(), 4096u);
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Pending");
+  run_all();
+  EXPECT_EQ(store_->nodes(rec->uid)->size(), 6002u);
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Succeeded");
+}
+
+// `argo terminate` while most of a loop waits for a step slot: the waiting steps end
+// without starting, the running ones are killed, and the workflow ends as Argo's does.
+TEST_F(RunnerTest, TerminateEndsRunningAndQueuedSteps) {
+  runner_->set_max_steps(4);
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wide}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: t, template: nap, withSequence: {count: "1000"}}
+    - name: nap
+      container: {image: busybox, command: [sleep, "60"]}
+)");
+  auto rec = runner_->add(wf, {}, {});
+  ASSERT_TRUE(rec.is_ok());
+  for (int i = 0; i < 5; ++i) runner_->turn(0);
+  ASSERT_TRUE(runner_->stop("default", "wide", "", true).is_ok());
+  run_all();
+  auto stored = store_->get_workflow("default", "wide");
+  EXPECT_EQ(stored->phase, "Failed");
+  EXPECT_EQ(nlohmann::json::parse(stored->status)["message"], "Stopped with strategy 'Terminate'");
+  auto nodes = store_->nodes(rec->uid);
+  ASSERT_EQ(nodes->size(), 1002u);
+  for (const auto& n : *nodes) EXPECT_EQ(nlohmann::json::parse(n.body)["phase"], "Failed") << n.body;
+}
+
 }  // namespace
 }  // namespace skiff::server

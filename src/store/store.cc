@@ -347,8 +347,10 @@ Status Store::set_workflow_object(const std::string& uid, const std::string& obj
 }
 
 Status Store::save_one(const Progress& p, bool* missing) {
-  Status s = db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
-                       {p.phase, std::to_string(p.finished_ms), p.status, p.uid});
+  Status s = p.status.empty()
+                 ? db_->exec("UPDATE workflows SET version = version + 1 WHERE uid = ?", {p.uid})
+                 : db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
+                             {p.phase, std::to_string(p.finished_ms), p.status, p.uid});
   if (!s) return s;
   if (db_->changes() == 0) {
     *missing = true;
@@ -362,6 +364,7 @@ Status Store::save_one(const Progress& p, bool* missing) {
       return ns;
     }
   }
+  if (p.status.empty()) return Status::ok();
   return set_labels(p.uid, {{kPhaseLabel, p.phase.empty() ? "Pending" : p.phase},
                             {kCompletedLabel, finished_phase(p.phase) ? "true" : "false"}});
 }
@@ -397,6 +400,19 @@ Result<std::vector<NodeRecord>> Store::nodes(const std::string& uid) {
   out.reserve(rows->size());
   for (const auto& r : *rows) out.push_back({r[0].value_or(""), r[1].value_or("")});
   return out;
+}
+
+Result<std::string> Store::nodes_json(const std::string& uid) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  bool sqlite = std::string(db_->name()) == "sqlite";
+  auto rows = db_->query(sqlite ? "SELECT json_group_object(id, json(body)) FROM "
+                                  "(SELECT id, body FROM nodes WHERE uid = ? ORDER BY id)"
+                                : "SELECT COALESCE(json_object_agg(id, body::json ORDER BY id)::text, '{}') "
+                                  "FROM nodes WHERE uid = ?",
+                         {uid});
+  if (!rows) return rows.status();
+  if (rows->empty() || !(*rows)[0][0]) return std::string("{}");
+  return std::move(*(*rows)[0][0]);
 }
 
 Status Store::delete_nodes(const std::string& uid, const std::vector<std::string>& ids) {

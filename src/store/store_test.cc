@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,6 +177,15 @@ TEST_P(StoreTest, ProgressUpsertsNodesAndFollowsThePhase) {
   ASSERT_EQ(nodes->size(), 3u);
   EXPECT_EQ((*nodes)[1].id, "run-1");
   EXPECT_EQ((*nodes)[1].body, R"({"phase":"Succeeded"})");
+  auto map = store_->nodes_json(uid);  // one JSON object, by id, as the database builds it
+  ASSERT_TRUE(map.is_ok()) << map.status().message();
+  EXPECT_EQ(nlohmann::json::parse(*map),
+            nlohmann::json::parse(R"({"run":{"phase":"Running"},"run-1":{"phase":"Succeeded"},"run-2":{"phase":"Running"}})"));
+  EXPECT_EQ(nlohmann::json::parse(*store_->nodes_json("no-such-uid")), nlohmann::json::object());
+  // Nodes only (no status): the workflow's phase and status stay; its version moves on.
+  ASSERT_TRUE(store_->save_many({{uid, "", 0, "", {{"run-3", R"({"phase":"Pending"})"}}}}).is_ok());
+  EXPECT_EQ(store_->get_workflow("argo", "run")->phase, "Running");
+  EXPECT_EQ(store_->get_workflow("argo", "run")->status, R"({"phase":"Running"})");
   ListQuery running;
   running.label_selector = "workflows.argoproj.io/phase=Running";
   EXPECT_EQ(names(running), std::vector<std::string>{"run"});
@@ -186,7 +196,7 @@ TEST_P(StoreTest, ProgressUpsertsNodesAndFollowsThePhase) {
   auto done = store_->get_workflow("argo", "run");
   EXPECT_EQ(done->phase, "Succeeded");
   EXPECT_EQ(done->finished_ms, 99);
-  EXPECT_EQ(done->version, 4);
+  EXPECT_EQ(done->version, 5);
   EXPECT_EQ(done->labels.at("workflows.argoproj.io/completed"), "true");
   EXPECT_TRUE(store_->unfinished()->empty());
   EXPECT_EQ(store_->save_progress("no-such-uid", "Running", 0, "{}", {}).code(), Code::kNotFound);

@@ -35,11 +35,13 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
+        self.preexec = None  # run in the server's process before it starts (e.g. setrlimit)
 
     def start(self):
         self.proc = subprocess.Popen([self.skiff, "server", "--data", self.data, "--port", str(self.port),
                                       "--executor", self.executor, "--auth-mode", self.auth, *self.extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=self.preexec)
         if wait_port(self.port):
             return self
         raise AssertionError("skiff server did not start: " + self.stop())

@@ -159,7 +159,11 @@ void ProcessExecutor::launch(StepRequest request) {
   }
   prepare_dirs(request.workflow->run_dir);
   StepFiles files = step_files(request.workflow->run_dir, request.node_id);
-  for (const std::string* f : {&files.log, &files.start, &files.pid, &files.result}) ::unlink(f->c_str());
+  // Files of an earlier run of the same node (a retried workflow) go; looking first is
+  // cheaper than unlinking, which locks the directory.
+  for (const std::string* f : {&files.log, &files.start, &files.pid, &files.result}) {
+    if (::access(f->c_str(), F_OK) == 0) ::unlink(f->c_str());
+  }
   auto launched = launcher_->launch(request);
   if (!launched) {
     fail_to_start(request, launched.status());

@@ -482,7 +482,10 @@ class Supervision {
   if (::chdir("/") != 0) {
   }
   pid_t self = ::getpid();
-  if (!write_atomically(step.pid_path, std::to_string(self) + " " + start_time(self) + "\n")) ::_exit(1);
+  // One small write to a new file (no rename: that would contend for the directory with
+  // every other step); adopt_supervisor takes a file without its final newline for a
+  // supervisor that died writing it.
+  if (!write_file(step.pid_path, std::to_string(self) + " " + start_time(self) + "\n", 0600)) ::_exit(1);
   Supervision(step, done_w).run();
 }
 
@@ -564,9 +567,17 @@ Result<std::pair<pid_t, int>> fork_supervisor(const SupervisedStep& step, int do
 [[noreturn]] void spawner_loop(int sock) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGCHLD, SIG_IGN);  // supervisors are reaped by the kernel; their pidfds still tell
-  std::vector<char> buf(kMaxRequest);
+  // Each request is read into a buffer of its own size (asked for first), so the
+  // spawner's memory stays small: every supervisor is a fork of it.
+  std::string buf;
   for (;;) {
     int done_w = -1;
+    char probe;
+    ssize_t size;
+    do size = ::recv(sock, &probe, 1, MSG_PEEK | MSG_TRUNC);
+    while (size < 0 && errno == EINTR);
+    if (size <= 0 || static_cast<size_t>(size) > kMaxRequest) ::_exit(0);
+    buf.resize(static_cast<size_t>(size));
     ssize_t n = recv_with_fd(sock, buf.data(), buf.size(), &done_w);
     if (n <= 0) ::_exit(0);
     SupervisedStep step;
@@ -677,8 +688,8 @@ Result<Supervisor> adopt_supervisor(const std::string& pid_path) {
   if (!text) return Status(Code::kNotFound, "no supervisor recorded at " + pid_path);
   long pid = std::strtol(text->c_str(), nullptr, 10);
   size_t space = text->find(' ');
-  std::string started = space == std::string::npos ? "" : text->substr(space + 1);
-  while (!started.empty() && started.back() == '\n') started.pop_back();
+  std::string started = space == std::string::npos || text->back() != '\n' ? "" : text->substr(space + 1);
+  if (!started.empty()) started.pop_back();
   Status gone(Code::kUnavailable, "the step's supervisor (pid " + std::to_string(pid) + ") is gone");
   if (pid <= 0 || started.empty() || start_time(static_cast<pid_t>(pid)) != started) return gone;
   Supervisor sup;

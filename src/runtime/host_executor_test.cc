@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime/fd.h"
+#include "runtime/step_files.h"
 
 namespace skiff::runtime {
 namespace {
@@ -675,6 +676,25 @@ TEST_F(SupervisedStepTest, LogIsCappedWithANote) {
   EXPECT_LT(log.size(), 1300u);
   EXPECT_EQ(log.substr(0, 8), "1\n2\n3\n4\n");
   EXPECT_NE(log.find("skiff: log truncated: the step wrote more than 1000 bytes"), std::string::npos) << log;
+}
+
+TEST_F(SupervisedStepTest, KilledSupervisorEndsItsStepInError) {
+  detach();
+  StepRequest r = shell("victim", "sleep 30");
+  ex_->start(r);
+  ex_->wait(300);
+  std::string pid_file = step_files(options_.run_dir, "victim").pid;
+  long pid = std::atol(slurp(pid_file).c_str());
+  ASSERT_GT(pid, 1) << pid_file;
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+  StepResult res = wait_for("victim", 5000);
+  EXPECT_TRUE(res.error);
+  EXPECT_NE(res.message.find("supervisor ended without a result"), std::string::npos) << res.message;
+  // After a restart, too: it is not run again.
+  restart();
+  res = run(adopted(r), 5000);
+  EXPECT_TRUE(res.error);
+  EXPECT_NE(res.message.find("supervisor ended without a result"), std::string::npos) << res.message;
 }
 
 }  // namespace skiff::runtime

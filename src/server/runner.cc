@@ -105,6 +105,7 @@ struct Runner::Run {
   size_t live_steps = 0;  // started and not yet exited
   bool deleted = false;   // its record is gone: its run directory goes when it ends
   std::deque<engine::StartStep> queued;  // decided, waiting for a step slot
+  std::set<std::string> adopt;           // queued steps that may have started before a restart
   std::map<std::string, std::string> event_phases;  // node id ("" = the workflow) -> phase told
   std::vector<Event> pending_events;               // told once the turn is stored
   size_t node_events = 0;                          // node events told (kNodeEventsPerWorkflow)
@@ -487,8 +488,17 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
         // running (its supervisor outlived the old server) is followed again, and one that
         // never started starts now.
         if (!finished(stored->second.first)) {
+          // Running: it holds a slot already. Pending: most likely it never started, so it
+          // waits for a slot like any other (and is adopted if it had started after all).
+          bool running = stored->second.first == "Running";
           run.stored.erase(stored);
-          launch(run, std::move(*start), /*adopt=*/true);
+          if (running || may_launch()) {
+            launch(run, std::move(*start), /*adopt=*/true);
+          } else {
+            run.adopt.insert(start->node_id);
+            run.queued.push_back(std::move(*start));
+            ++queued_total_;
+          }
           continue;
         }
         run.op->step_started(start->node_id);
@@ -563,7 +573,8 @@ bool Runner::dispatch() {
       engine::StartStep next = std::move(run.queued.front());
       run.queued.pop_front();
       --queued_total_;
-      launch(run, std::move(next));
+      bool adopt = run.adopt.erase(next.node_id) > 0;
+      launch(run, std::move(next), adopt);
       round = any = true;
     }
   }

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
@@ -255,4 +258,67 @@ spec:
 }
 
 }  // namespace
+TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
+  // Steps outlive the executor here, as under skiff server.
+  auto detached = [&] {
+    runner_.reset();
+    executor_.reset();
+    runtime::ExecutorOptions options;
+    options.run_dir = dir_ + "/executor";
+    options.data_dir = dir_;
+    options.detach_steps = true;
+    auto ex = runtime::make_host_executor(options);
+    ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+    executor_ = std::move(*ex);
+    runner_ = std::make_unique<Runner>(*executor_, *store_, clock_, dir_);
+    runner_->set_max_steps(1);
+  };
+  detached();
+  // Outside the data directory (steps cannot see it) and /tmp (each step has its own).
+  std::string marks = "/var/tmp/skiff-runner-marks-" + std::to_string(::getpid());
+  runtime::remove_tree(marks);
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: four}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: mark, arguments: {parameters: [{name: m, value: a}]}}
+          - {name: b, template: mark, arguments: {parameters: [{name: m, value: b}]}}
+          - {name: c, template: mark, arguments: {parameters: [{name: m, value: c}]}}
+          - {name: d, template: mark, arguments: {parameters: [{name: m, value: d}]}}
+    - name: mark
+      inputs: {parameters: [{name: m}]}
+      container: {image: busybox, command: [sh, -c, "sleep 0.4; echo {{inputs.parameters.m}} >> )" + marks + R"("]}
+)");
+  engine::RunOptions o;
+  o.name = "four";
+  ASSERT_TRUE(runner_->add(wf, {}, o).is_ok());
+  for (int i = 0; i < 5; ++i) runner_->turn(20);  // one step runs, three wait for the slot
+  ASSERT_EQ(executor_->running(), 1u);
+  detached();  // a restart: the running step carries on, the others were never started
+  auto rec = store_->get_workflow("default", "four");
+  ASSERT_TRUE(rec.is_ok());
+  ASSERT_TRUE(runner_->resume(*rec, wf, {}).is_ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  size_t most = 0;
+  while (runner_->active() > 0 && std::chrono::steady_clock::now() < deadline) {
+    runner_->turn(20);
+    most = std::max(most, executor_->running());
+  }
+  EXPECT_EQ(most, 1u) << "the step limit held after the restart";
+  auto done = store_->get_workflow("default", "four");
+  ASSERT_TRUE(done.is_ok());
+  EXPECT_EQ(done->phase, "Succeeded");
+  std::ifstream in(marks);
+  std::vector<std::string> ran{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+  std::sort(ran.begin(), ran.end());
+  EXPECT_EQ(ran, (std::vector<std::string>{"a", "b", "c", "d"})) << "each step ran exactly once";
+  ::unlink(marks.c_str());
+}
+
 }  // namespace skiff::server

@@ -527,6 +527,7 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
   run.queued.erase(kept, run.queued.end());
   queued_total_ -= unstarted.size();
   for (const auto& id : unstarted) {
+    run.adopt.erase(id);
     engine::StepExit exit;
     exit.node_id = id;
     exit.exit_code = -1;

@@ -1,7 +1,7 @@
 // The run loop: one thread drives a workflow's Operator (engine/, no I/O) with an Executor
 // (runtime/): carry out the engine's actions, wait for exits or the next timer, feed the
-// results back, until the workflow is done. `skiff run` uses it directly; the server will
-// run one per workflow on its event loop.
+// results back, until the workflow is done. `skiff run` uses it; the server drives many
+// workflows with its own Runner (server/runner.h) instead.
 #pragma once
 
 #include <atomic>

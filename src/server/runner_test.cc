@@ -321,4 +321,38 @@ spec:
   ::unlink(marks.c_str());
 }
 
+TEST_F(RunnerTest, AnIdleRunnerSleepsUntilItsNextTimer) {
+  // Only a suspend: nothing runs, so the owner may sleep its whole wait (the runner spun a
+  // core here, 300 turns in 3 s); with a timed suspend, until it is due.
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: waits}
+spec:
+  entrypoint: main
+  templates:
+    - {name: main, suspend: {}}
+)");
+  engine::RunOptions o;
+  o.name = "waits";
+  ASSERT_TRUE(runner_->add(wf, {}, o).is_ok());
+  for (int i = 0; i < 3; ++i) runner_->turn(0);
+  EXPECT_EQ(runner_->idle_ms(200), 200);
+  spec::Object timed = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: timed}
+spec:
+  entrypoint: main
+  templates:
+    - {name: main, suspend: {duration: "5"}}
+)");
+  o.name = "timed";
+  ASSERT_TRUE(runner_->add(timed, {}, o).is_ok());
+  for (int i = 0; i < 3; ++i) runner_->turn(0);
+  int idle = runner_->idle_ms(60000);
+  EXPECT_GT(idle, 3000);
+  EXPECT_LE(idle, 5000);
+}
+
 }  // namespace skiff::server

@@ -1,7 +1,7 @@
 // The workflow page: header with actions, then tabs — the live graph with the node
-// panel, the YAML, the history of what happened, and all logs. Polls the workflow once
-// a second while it runs; phase changes are painted in place, the graph is laid out
-// again only when its node set changes.
+// panel, the YAML, the history of what happened, and all logs. Watches the workflow
+// (Argo's watch stream, reconnecting with back-off) while it runs; phase changes are
+// painted in place, the graph is laid out again only when its node set changes.
 import { api, ApiError, apiNoBody, enc, isAbort, stream } from '../api';
 import { clearError, showError } from '../banner';
 import { confirmAction } from '../dialogs';

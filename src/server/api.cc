@@ -65,6 +65,25 @@ Result<spec::Object> decode_object(const Json& body, const char* field, spec::Ki
   return std::move(d.objects[0]);
 }
 
+// The metadata.resourceVersion of the request's `field` object: 0 when absent, as
+// Kubernetes takes an update without one as unconditional.
+Result<int64_t> resource_version(const Json& body, const char* field) {
+  const Json* meta = body.contains(field) && body[field].is_object() && body[field].contains("metadata")
+                         ? &body[field]["metadata"]
+                         : nullptr;
+  if (!meta || !meta->is_object() || !meta->contains("resourceVersion")) return int64_t{0};
+  const Json& v = (*meta)["resourceVersion"];
+  std::string text = v.is_string() ? v.get<std::string>() : "";
+  if (text.empty()) return int64_t{0};
+  char* end = nullptr;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0' || n <= 0) {
+    return invalid(std::string(field) + ".metadata.resourceVersion \"" + text +
+                   "\" is not a version this server gave out: send back the one a GET returned");
+  }
+  return static_cast<int64_t>(n);
+}
+
 Json object_json(const store::ObjectRecord& o, const char* kind) {
   Json j = parse_json_or_discarded<Json>(o.body);
   if (!j.is_object()) j = Json::object();
@@ -717,9 +736,16 @@ struct Server::Impl {
     const std::string item = collection + "/([^/]+)";
     auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
     auto name_of = [namespaced](const httplib::Request& req) { return std::string(req.matches[namespaced ? 2 : 1]); };
-    auto decode = [=, this](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
+    // `version`, when asked for: the metadata.resourceVersion the client read (0: none).
+    auto decode = [=, this](const httplib::Request& req, const std::string& ns,
+                            int64_t* version = nullptr) -> Result<std::pair<spec::Object, Json>> {
       auto body = parse_body(req);
       if (!body) return body.status();
+      if (version) {
+        auto v = resource_version(*body, field);
+        if (!v) return v.status();
+        *version = *v;
+      }
       auto obj = decode_object(*body, field, spec_kind, kind_text, ns);
       if (!obj) return obj.status();
       Json doc = parse_json_or_discarded<Json>(obj->source_json);
@@ -766,7 +792,8 @@ struct Server::Impl {
     });
     s.Put(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = ns_of(req), name = name_of(req);
-      auto obj = decode(req, ns);
+      int64_t version = 0;  // a stale one is a 409, as on Kubernetes
+      auto obj = decode(req, ns, &version);
       if (!obj) return fail(res, obj.status());
       if (obj->first.metadata.name != name) {
         return fail(res, invalid("template.metadata.name \"" + obj->first.metadata.name + "\" is not " + name));
@@ -774,7 +801,7 @@ struct Server::Impl {
       auto known = templates_for(namespaced ? ns_of(req) : "");
       if (!known) return fail(res, known.status());
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
-      store::ObjectRecord rec{ns, name, obj->second.dump(), 0, 0};
+      store::ObjectRecord rec{ns, name, obj->second.dump(), 0, version};
       std::lock_guard<std::mutex> guard(cron_mu);
       if (kind == store::ObjectKind::kCronWorkflow) {
         if (Status st = check_cron(rec, true); !st) return fail(res, st);

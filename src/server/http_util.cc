@@ -18,6 +18,7 @@ HttpError http_error(Code code) {
     case Code::kInvalid: return {400, 3};
     case Code::kNotFound: return {404, 5};
     case Code::kAlreadyExists: return {409, 6};
+    case Code::kConflict: return {409, 10};  // gRPC's Aborted, as Kubernetes' conflicts
     case Code::kUnavailable: return {503, 14};
     case Code::kDeadline: return {504, 4};
     default: return {500, 13};

@@ -446,11 +446,24 @@ Status Store::create_object(ObjectKind kind, const ObjectRecord& o) {
 
 Status Store::update_object(ObjectKind kind, const ObjectRecord& o) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Status s = db_->exec("UPDATE objects SET body = ?, version = version + 1 WHERE kind = ? AND namespace = ? AND name = ?",
-                       {o.body, kind_name(kind), o.namespace_, o.name});
+  // A compare-and-swap on the version in the database itself, so it holds between
+  // processes (two servers on one PostgreSQL) as well as threads.
+  std::string sql = "UPDATE objects SET body = ?, version = version + 1 WHERE kind = ? AND namespace = ? AND name = ?";
+  std::vector<std::string> args = {o.body, kind_name(kind), o.namespace_, o.name};
+  if (o.version > 0) {
+    sql += " AND version = ?";
+    args.push_back(std::to_string(o.version));
+  }
+  Status s = db_->exec(sql, args);
   if (!s) return s;
-  if (db_->changes() == 0) return not_found(std::string(kind_name(kind)) + " \"" + o.name + "\" not found");
-  return Status::ok();
+  if (db_->changes() > 0) return Status::ok();
+  std::string what = std::string(kind_name(kind)) + " \"" + o.name + "\"";
+  if (o.version > 0 && get_object(kind, o.namespace_, o.name)) {
+    return Status(Code::kConflict, "Operation cannot be fulfilled on " + what +
+                                       ": the object has been modified; please apply your changes to the latest "
+                                       "version and try again");
+  }
+  return not_found(what + " not found");
 }
 
 Result<ObjectRecord> Store::get_object(ObjectKind kind, const std::string& namespace_, const std::string& name) {

@@ -228,6 +228,31 @@ TEST_P(StoreTest, NamedObjects) {
   EXPECT_EQ(gone.status().message(), "WorkflowTemplate \"build\" not found");
 }
 
+// Kubernetes' resourceVersion: an update names the version it read, and a stale one is a
+// conflict (two writers, two servers on one PostgreSQL); version 0 updates whatever is there.
+TEST_P(StoreTest, StaleObjectUpdatesConflict) {
+  ASSERT_TRUE(store_->create_object(ObjectKind::kCronWorkflow, {"argo", "nightly", R"({"v":1})", 5, 0}).is_ok());
+  auto read = store_->get_object(ObjectKind::kCronWorkflow, "argo", "nightly");
+  ASSERT_TRUE(read.is_ok());
+  ObjectRecord first = *read, second = *read;
+  first.body = R"({"v":"first"})";
+  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, first).is_ok());
+  second.body = R"({"v":"second"})";
+  Status stale = store_->update_object(ObjectKind::kCronWorkflow, second);
+  EXPECT_EQ(stale.code(), Code::kConflict);
+  EXPECT_EQ(stale.message(), "Operation cannot be fulfilled on CronWorkflow \"nightly\": the object has been modified; "
+                             "please apply your changes to the latest version and try again");
+  auto now = store_->get_object(ObjectKind::kCronWorkflow, "argo", "nightly");
+  ASSERT_TRUE(now.is_ok());
+  EXPECT_EQ(now->body, R"({"v":"first"})") << "the stale write changed nothing";
+  ObjectRecord latest = *now;
+  latest.body = R"({"v":"third"})";
+  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, latest).is_ok());
+  ObjectRecord any{"argo", "nightly", R"({"v":"any"})", 0, 0};
+  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, any).is_ok());
+  EXPECT_EQ(store_->update_object(ObjectKind::kCronWorkflow, {"argo", "nope", "{}", 0, 3}).code(), Code::kNotFound);
+}
+
 TEST_P(StoreTest, SurvivesReopening) {
   ASSERT_TRUE(store_->create_workflow(wf("argo", "kept", 1)).is_ok());
   ASSERT_TRUE(store_->save_progress("uid-argo-kept", "Running", 0, "{}", {{"n1", "{}"}}).is_ok());

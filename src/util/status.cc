@@ -8,6 +8,7 @@ const char* code_name(Code c) {
     case Code::kInvalid: return "invalid";
     case Code::kNotFound: return "not found";
     case Code::kAlreadyExists: return "already exists";
+    case Code::kConflict: return "conflict";
     case Code::kFailed: return "failed";
     case Code::kInternal: return "internal";
     case Code::kUnavailable: return "unavailable";

@@ -18,6 +18,7 @@ enum class Code {
   kInvalid,        // user input is wrong (exit 2, HTTP 400)
   kNotFound,       // a named object does not exist (HTTP 404)
   kAlreadyExists,  // HTTP 409
+  kConflict,       // a stale update: the object changed since it was read (HTTP 409)
   kFailed,         // a run-time failure of a step or resource
   kInternal,       // a bug or an unexpected system error
   kUnavailable,    // a dependency (registry, database) could not be reached

@@ -81,6 +81,24 @@ def main():
             expect("template again", call(base, "POST", "/api/v1/workflow-templates/argo", {"template": TEMPLATE},
                                           token=token), 409, 6, 'WorkflowTemplate "t" already exists')
             expect("unknown template", call(base, "GET", "/api/v1/workflow-templates/argo/nope", token=token), 404, 5)
+            # Updates are compare-and-swap on metadata.resourceVersion, as on Kubernetes.
+            st, read = call(base, "GET", "/api/v1/workflow-templates/argo/t", token=token)
+            version = read["metadata"]["resourceVersion"]
+            expect("update with the version read", call(base, "PUT", "/api/v1/workflow-templates/argo/t",
+                                                        {"template": read}, token=token), 200)
+            expect("update with a stale version", call(base, "PUT", "/api/v1/workflow-templates/argo/t",
+                                                       {"template": read}, token=token), 409, 10,
+                   'Operation cannot be fulfilled on WorkflowTemplate "t": the object has been modified')
+            read["metadata"]["resourceVersion"] = "v1"
+            expect("a version the server never gave", call(base, "PUT", "/api/v1/workflow-templates/argo/t",
+                                                           {"template": read}, token=token), 400, 3,
+                   'template.metadata.resourceVersion "v1" is not a version this server gave out')
+            del read["metadata"]["resourceVersion"]
+            expect("update without a version", call(base, "PUT", "/api/v1/workflow-templates/argo/t",
+                                                    {"template": read}, token=token), 200)
+            st, now = call(base, "GET", "/api/v1/workflow-templates/argo/t", token=token)
+            if int(now["metadata"]["resourceVersion"]) != int(version) + 2:
+                failures.append(f"resourceVersion {version} -> {now['metadata']['resourceVersion']} after two updates")
             expect("bad limit", call(base, "GET", "/api/v1/workflows/argo?listOptions.limit=x", token=token), 400, 3)
             expect("bad selector", call(base, "GET", "/api/v1/workflows/argo?listOptions.labelSelector=a%20in%20b",
                                         token=token), 400, 3, "needs a (list)")

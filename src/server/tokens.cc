@@ -3,9 +3,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
@@ -63,15 +66,46 @@ Result<std::string> create_token(const std::string& data_dir, const std::vector<
   return secret;
 }
 
+namespace {
+
+// The token file as last read, for every request to check against: read again only when
+// the file changed (`skiff token create` renames a new one into place, even from another
+// process).
+struct TokenCache {
+  std::mutex mu;
+  std::string path;
+  struct stat seen = {};
+  std::shared_ptr<const Json> doc;
+};
+
+std::shared_ptr<const Json> token_doc(const std::string& path) {
+  static TokenCache cache;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return nullptr;
+  std::lock_guard<std::mutex> lock(cache.mu);
+  if (cache.doc && cache.path == path && cache.seen.st_ino == st.st_ino && cache.seen.st_dev == st.st_dev &&
+      cache.seen.st_size == st.st_size && cache.seen.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+      cache.seen.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
+    return cache.doc;
+  }
+  auto text = runtime::read_file_capped(path, 16 << 20);
+  if (!text) return nullptr;
+  cache.path = path;
+  cache.seen = st;
+  cache.doc = std::make_shared<const Json>(Json::parse(*text, nullptr, false));
+  return cache.doc;
+}
+
+}  // namespace
+
 Result<TokenScope> check_token(const std::string& data_dir, const std::string& secret) {
   if (secret.rfind("skiff_", 0) != 0 || secret.size() != 70) return not_found("not a skiff token");
-  auto text = runtime::read_file_capped(file_of(data_dir), 16 << 20);
-  if (!text) return not_found("no tokens exist yet");
-  Json doc = Json::parse(*text, nullptr, false);
+  std::shared_ptr<const Json> doc = token_doc(file_of(data_dir));
+  if (!doc) return not_found("no tokens exist yet");
   std::string key = sha256_hex(secret);
-  if (!doc.is_object() || !doc.contains(key)) return not_found("unknown token");
+  if (!doc->is_object() || !doc->contains(key)) return not_found("unknown token");
   TokenScope scope;
-  for (const auto& n : doc[key].value("namespaces", Json::array())) {
+  for (const auto& n : (*doc)[key].value("namespaces", Json::array())) {
     if (n.is_string()) scope.namespaces.push_back(n);
   }
   return scope;

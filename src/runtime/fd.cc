@@ -89,6 +89,20 @@ Status write_file(const std::string& path, const std::string& data, int mode) {
   return Status::ok();
 }
 
+Status write_file_atomically(const std::string& path, const std::string& data, int mode) {
+  std::string tmp = path + ".tmp";
+  if (Status s = write_file(tmp, data, mode); !s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_status("renaming " + tmp, err);
+  }
+  return Status::ok();
+}
+
 Result<std::string> read_file_capped(const std::string& path, size_t cap) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return errno_status("reading " + path, errno);

@@ -50,6 +50,11 @@ Status make_private_dir(const std::string& path);
 // Writes all of `data` to a new file (truncating), mode `mode`.
 Status write_file(const std::string& path, const std::string& data, int mode);
 
+// Like write_file, but readers see all of `data` or the file as it was: a temporary file
+// (`path`.tmp) renamed over it. No fsync: it guards against this process dying, not the
+// machine.
+Status write_file_atomically(const std::string& path, const std::string& data, int mode);
+
 // Reads at most `cap` bytes of a regular file. kNotFound when absent or not a regular file.
 Result<std::string> read_file_capped(const std::string& path, size_t cap);
 

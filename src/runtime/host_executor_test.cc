@@ -46,6 +46,15 @@ StepRequest shell(const std::string& id, const std::string& script) {
   return r;
 }
 
+// Asks for the output parameter `name` from the file at `path` (valueFrom.path).
+void add_output(StepRequest& r, const std::string& name, const std::string& path) {
+  spec::Parameter p;
+  p.name = name;
+  p.value_from.emplace();
+  p.value_from->path = path;
+  r.tmpl.outputs.parameters.push_back(std::move(p));
+}
+
 struct LogLine {
   std::string node;
   std::string text;
@@ -300,11 +309,7 @@ TEST_F(HostExecutorTest, OutputParametersFromPaths) {
   r.claims.push_back({"workdir", "{}", {}});
   r.tmpl.container->volume_mounts.push_back({"workdir", "/tmp/work", "", false});
   for (auto [name, path] : {std::pair{"p1", "/tmp/p1"}, {"p2", "/tmp/work/p2"}, {"p3", "/tmp/absent"}}) {
-    spec::Parameter p;
-    p.name = name;
-    p.value_from.emplace();
-    p.value_from->path = path;
-    r.tmpl.outputs.parameters.push_back(p);
+    add_output(r, name, path);
   }
   StepResult res = run(r);
   EXPECT_EQ(res.output_parameters.at("p1"), "v1\n");
@@ -485,11 +490,7 @@ TEST_F(HostExecutorTest, OutputParametersNeverReadTheServersFiles) {
   StepRequest r = shell("leak", "ln -s " + options_.data_dir + "/token /tmp/link; echo mine > /tmp/mine");
   for (auto [name, path] : {std::pair{"link", std::string("/tmp/link")}, {"direct", options_.data_dir + "/token"},
                             {"proc", std::string("/proc/self/environ")}, {"mine", std::string("/tmp/mine")}}) {
-    spec::Parameter p;
-    p.name = name;
-    p.value_from.emplace();
-    p.value_from->path = path;
-    r.tmpl.outputs.parameters.push_back(p);
+    add_output(r, name, path);
   }
   StepResult res = run(r);
   EXPECT_EQ(res.output_parameters.count("link"), 0u) << res.output_parameters["link"];
@@ -620,10 +621,7 @@ class SupervisedStepTest : public HostExecutorTest {
 TEST_F(SupervisedStepTest, RunningStepIsAdoptedAfterRestart) {
   detach();
   StepRequest r = shell("long", "echo before; sleep 1; echo after; echo out > /tmp/o");
-  r.tmpl.outputs.parameters.push_back({});
-  r.tmpl.outputs.parameters.back().name = "o";
-  r.tmpl.outputs.parameters.back().value_from.emplace();
-  r.tmpl.outputs.parameters.back().value_from->path = "/tmp/o";
+  add_output(r, "o", "/tmp/o");
   ex_->start(r);
   ex_->wait(200);  // it runs
   restart();       // the executor goes; the step does not

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "runtime/program.h"
 #include "runtime/step_output.h"
 #include "runtime/step_plan.h"
 #include "runtime/supervisor_internal.h"
@@ -226,23 +227,6 @@ std::string encode_result(const StepResult& result) {
 
 // --- small process helpers ---------------------------------------------------------------
 
-// Writes `data` to `path` so that readers see all of it or nothing (a temporary file renamed
-// over it). No fsync: this guards against the server dying, not the machine; after a crash
-// of the machine the step is gone as well and ends in Error anyway.
-Status write_atomically(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  if (Status s = write_file(tmp, data, 0600); !s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return errno_status("renaming " + tmp, err);
-  }
-  return Status::ok();
-}
-
 // Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. A pid
 // and its start time name one process for the life of the machine.
 std::string start_time(pid_t pid) {
@@ -293,10 +277,7 @@ int wait_for(pid_t pid) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-void run_quietly(const std::vector<std::string>& args) {
-  pid_t pid = start_program(args, -1, -1);
-  if (pid > 0) wait_for(pid);
-}
+void run_quietly(const std::vector<std::string>& args) { run_program(args, {}, "", nullptr); }
 
 // Stops sidecars as Argo does once the main container is done: SIGTERM, then for good
 // after two seconds.
@@ -336,7 +317,7 @@ class Supervision {
     // The result must reach the disk: while it is full, keep trying (the server sees the
     // step still running, and gets the real result once space returns).
     std::string data = encode_result(result);
-    while (!write_atomically(step_.result_path, data)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    while (!write_file_atomically(step_.result_path, data, 0600)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     if (done_w_ >= 0) ::close(done_w_);
     run_cleanup(step_);
     ::_exit(0);

@@ -60,9 +60,9 @@ Result<std::string> create_token(const std::string& data_dir, const std::vector<
     if (!doc.is_object()) return internal_error(file_of(data_dir) + " is damaged; move it away and create tokens again");
   }
   doc[sha256_hex(secret)] = {{"namespaces", namespaces}};
-  std::string tmp = file_of(data_dir) + ".tmp";
-  if (Status s = runtime::write_file(tmp, doc.dump(1), 0600); !s) return s;
-  if (::rename(tmp.c_str(), file_of(data_dir).c_str()) != 0) return runtime::errno_status("saving tokens", errno);
+  if (Status s = runtime::write_file_atomically(file_of(data_dir), doc.dump(1), 0600); !s) {
+    return s.with_context("saving tokens");
+  }
   return secret;
 }
 

@@ -59,7 +59,6 @@ struct StepStarted {
   std::string ip;  // where it can be reached: its network namespace's address, or 127.0.0.1
 };
 
-enum class Stream { kStdout, kStderr };
 // A line of a step's combined log (stdout and stderr as the step wrote them).
 using LogSink = std::function<void(const std::string& node_id, std::string_view line)>;
 

@@ -6,13 +6,15 @@
 // outputs.result. Owned by the step's supervisor (supervisor.h), single-threaded.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "runtime/executor.h"
 #include "runtime/fd.h"
 
 namespace skiff::runtime {
+
+enum class Stream { kStdout, kStderr };  // which pipe a chunk came from
 
 class StepOutput {
  public:

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -133,6 +134,7 @@ class HttpClientTest : public ::testing::Test {
     stopping = true;
     delete plain_;
     delete tls_;
+    std::filesystem::remove_all(*dir_);
     delete dir_;
   }
 

@@ -37,6 +37,7 @@ struct Transfer {
   long stall_s = 0;
   bool overflow = false;  // the body passed max_body
   bool stalled = false;   // no byte moved for stall_s
+  bool read_failed = false;  // the body reader gave up
   curl_off_t moved = 0;   // bytes down and up, at the last progress call
   Clock::time_point last_move = Clock::now();
 };
@@ -83,8 +84,11 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 }
 
 size_t on_read(char* buffer, size_t size, size_t n, void* user) {
-  long got = (*static_cast<const BodyReader*>(user))(buffer, size * n);
-  return got < 0 ? CURL_READFUNC_ABORT : static_cast<size_t>(got);
+  auto* t = static_cast<Transfer*>(user);
+  long got = t->request->body_reader(buffer, size * n);
+  if (got >= 0) return static_cast<size_t>(got);
+  t->read_failed = true;
+  return CURL_READFUNC_ABORT;
 }
 
 // libcurl calls this often while bytes move and about once a second when none do. Its
@@ -160,6 +164,7 @@ Code code_of(Failure failure, CURLcode code) {
       return Code::kDeadline;
     case Failure::kTooLarge:
     case Failure::kCancelled:
+    case Failure::kBodyRead:
       return Code::kFailed;
     default:
       return Code::kUnavailable;
@@ -234,11 +239,11 @@ curl_slist* header_list(const Request& req, const ClientOptions& o) {
   return list;
 }
 
-void set_method_and_body(CURL* curl, const Request& req) {
+void set_method_and_body(CURL* curl, const Request& req, Transfer* t) {
   if (req.body_reader) {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &req.body_reader);
+    curl_easy_setopt(curl, CURLOPT_READDATA, t);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
   } else if (req.body) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body->size()));
@@ -314,7 +319,10 @@ struct HttpClient::Impl {
 
   Status failure(CURL* curl, CURLcode code, const Transfer& t, const char* detail) {
     const Request& req = *t.request;
-    Failure f = t.overflow ? Failure::kTooLarge : t.stalled ? Failure::kTimeout : failure_of(code);
+    Failure f = t.overflow      ? Failure::kTooLarge
+                : t.stalled     ? Failure::kTimeout
+                : t.read_failed ? Failure::kBodyRead
+                                : failure_of(code);
     char* effective = nullptr;
     curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
     std::string url = effective && *effective ? effective : req.url;
@@ -322,6 +330,7 @@ struct HttpClient::Impl {
     if (detail && *detail && what != detail) what += " (" + std::string(detail) + ")";
     if (t.overflow) what = "response larger than " + std::to_string(req.max_body) + " bytes";
     if (t.stalled) what = "no byte moved for " + std::to_string(t.stall_s) + " s";
+    if (t.read_failed) what = "the request body could not be read";
     if (f == Failure::kCancelled) what = "cancelled";
     std::string hint = options.hint ? options.hint(f, host_of_url(url)) : "";
     if (hint.empty()) hint = default_hint(f, options);
@@ -357,7 +366,7 @@ Result<Response> HttpClient::send(const Request& req) {
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
   }
-  set_method_and_body(curl, req);
+  set_method_and_body(curl, req, &t);
   CURLcode code = curl_easy_perform(curl);
   Status error;
   if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && response.stopped)) {

@@ -26,18 +26,19 @@
 
 namespace skiff::net {
 
-// Trust and identity over TLS. Files are read at each request; PEM data is kept in memory
-// (as kubeconfig's *-data fields give it).
+// Trust and identity over TLS, each as a PEM file or as PEM data in memory (as kubeconfig's
+// *-data fields give them); data wins over a file.
 struct TlsOptions {
   std::string ca_file;  // PEM bundle that signs the server's certificate (besides the system CAs)
-  std::string ca_pem;   // the same, as data; wins over ca_file
+  std::string ca_pem;   // the same, as data
   std::string cert_file, cert_pem;  // client certificate (PEM), for servers that ask for one
   std::string key_file, key_pem;    // its private key (PEM)
   bool insecure_skip_verify = false;  // accept any certificate and name: for test servers only
 };
 
 // Signs every request with AWS Signature Version 4 (libcurl's CURLOPT_AWS_SIGV4), as S3
-// and its peers want. String bodies are signed; a reader's body is not read twice.
+// and its peers want. libcurl signs a string body; a reader's body (an upload) it does not
+// see in advance, so S3 uploads will need more than this.
 struct AwsSigV4 {
   std::string region;   // "us-east-1"
   std::string service;  // "s3"
@@ -126,7 +127,7 @@ class HttpClient {
 
   // Sends `request` and waits for its response. Any HTTP status is a response; a failure
   // to get one is an error: kDeadline for a timeout, kInvalid for a malformed URL, kFailed
-  // for a body over the cap or a cancel, else kUnavailable.
+  // for a body over the cap, a cancel or a failed reader, else kUnavailable.
   Result<Response> send(const Request& request);
 
  private:

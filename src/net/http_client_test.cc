@@ -258,9 +258,11 @@ TEST_F(HttpClientTest, UploadsAStringOrAReadersBody) {
   broken.body_reader = [](char*, size_t) -> long { return -1; };
   auto failed = client.send(broken);
   ASSERT_FALSE(failed.is_ok());
-  EXPECT_NE(failed.status().message().find("http://127.0.0.1:" + std::to_string(plain_->port()) + ": "),
+  EXPECT_NE(failed.status().message().find("http://127.0.0.1:" + std::to_string(plain_->port()) +
+                                           ": the request body could not be read"),
             std::string::npos)
       << failed.status().message();
+  EXPECT_EQ(failed.status().code(), Code::kFailed);
 }
 
 TEST_F(HttpClientTest, StreamsA2xxBodyToTheCallback) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -266,7 +267,6 @@ TEST_F(HttpClientTest, UploadsAStringOrAReadersBody) {
 }
 
 TEST_F(HttpClientTest, StreamsA2xxBodyToTheCallback) {
-  std::vector<std::string> chunks;
   std::string all;
   Request req;
   req.url = url("/lines");

@@ -101,8 +101,10 @@ ProcessExecutor::~ProcessExecutor() {
 }
 
 void ProcessExecutor::prepare_dirs(const std::string& run_dir) {
-  if (!prepared_dirs_.insert(run_dir).second) return;
-  for (const char* sub : {"/logs", "/state", "/volumes"}) make_dirs(run_dir + sub);
+  if (prepared_dirs_.count(run_dir)) return;
+  bool made = true;
+  for (const char* sub : {"/logs", "/state", "/volumes"}) made = make_dirs(run_dir + sub).is_ok() && made;
+  if (made) prepared_dirs_.insert(run_dir);
 }
 
 void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
@@ -378,12 +380,12 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
   }
 }
 
+// A directory that cannot be made now (a full disk) is tried again by the first step,
+// which ends in Error saying why if it still cannot: the workflow is taken up regardless.
 Status ProcessExecutor::open_workflow(WorkflowContext* context) {
   context->run_dir = workflow_dir(data_dir_, context->namespace_, context->name);
-  for (const char* sub : {"/logs", "/state", "/volumes"}) {
-    if (Status s = make_dirs(context->run_dir + sub); !s) return s.with_context("workflow " + context->name);
-  }
-  prepared_dirs_.insert(context->run_dir);
+  prepared_dirs_.erase(context->run_dir);
+  prepare_dirs(context->run_dir);
   return Status::ok();
 }
 

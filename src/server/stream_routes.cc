@@ -37,7 +37,7 @@ bool ended(const std::string& phase) { return phase == "Succeeded" || phase == "
 // them. A last line without its newline waits for the rest unless `complete` (its step has
 // ended, or the read does not follow) or the executor says the step writes no more; a line
 // longer than a chunk goes in pieces. Logs are bytes: `send_line` must not assume UTF-8.
-// False when the client left; *at_end says whether all of a complete log was sent.
+// False when the client left; *at_end_of_log says whether all of a complete log was sent.
 bool send_log_lines(const runtime::Executor& executor, const runtime::LogRef& ref, uint64_t* sent, bool complete,
                     const std::function<bool(const std::string&)>& send_line, bool* at_end_of_log) {
   for (;;) {

@@ -18,6 +18,7 @@
 #include <set>
 #include <utility>
 
+#include "runtime/step_files.h"
 #include "runtime/step_output.h"
 
 #ifndef P_PIDFD
@@ -102,9 +103,7 @@ ProcessExecutor::~ProcessExecutor() {
 
 void ProcessExecutor::prepare_dirs(const std::string& run_dir) {
   if (prepared_dirs_.count(run_dir)) return;
-  bool made = true;
-  for (const char* sub : {"/logs", "/state", "/volumes"}) made = make_dirs(run_dir + sub).is_ok() && made;
-  if (made) prepared_dirs_.insert(run_dir);
+  if (make_workflow_dirs(run_dir)) prepared_dirs_.insert(run_dir);
 }
 
 void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
@@ -436,9 +435,8 @@ Status prepare_run_dir(ExecutorOptions* opts) {
   } else {
     opts->workflow.run_dir = std::filesystem::absolute(opts->workflow.run_dir, ec).lexically_normal().string();
   }
-  for (const char* sub : {"/logs", "/state", "/steps", "/volumes"}) {
-    if (Status s = make_dirs(dir + sub); !s) return s.with_context("executor: run_dir");
-  }
+  if (Status s = make_workflow_dirs(dir); !s) return s.with_context("executor: run_dir");
+  if (Status s = make_dirs(steps_dir(dir)); !s) return s.with_context("executor: run_dir");
   // Each running step holds several descriptors; lift the soft limit so thousands can run.
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <list>
 #include <set>
@@ -408,10 +409,16 @@ Result<LogChunk> ProcessExecutor::read_log(const LogRef& ref, uint64_t offset, s
   chunk.more = ::access(files.result.c_str(), F_OK) != 0 && ::access(files.start.c_str(), F_OK) == 0;
   Fd fd(::open(files.log.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return not_found("step " + ref.node_id + " of workflow " + ref.workflow + " has no log");
-  chunk.data.resize(max);
+  // Followed logs are read every few hundred ms, mostly with nothing new: size the buffer to
+  // what is there.
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return internal_error("step " + ref.node_id + ": log: " + std::strerror(errno));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  size_t want = offset >= size ? 0 : static_cast<size_t>(std::min<uint64_t>(max, size - offset));
+  chunk.data.resize(want);
   size_t got = 0;
-  while (got < max) {
-    ssize_t n = ::pread(fd.get(), chunk.data.data() + got, max - got, static_cast<off_t>(offset + got));
+  while (got < want) {
+    ssize_t n = ::pread(fd.get(), chunk.data.data() + got, want - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);

@@ -180,6 +180,20 @@ TEST_P(ExecutorConformance, LogIsFollowedFromAnOffset) {
   EXPECT_EQ(ex_->read_log(log_of("never-ran"), 0, 100).status().code(), Code::kNotFound);
 }
 
+// A server restarted after a workflow ended still serves its steps' logs.
+TEST_P(ExecutorConformance, LogsOutliveTheExecutor) {
+  if (GetParam() == "fake") GTEST_SKIP() << "the fake keeps logs in memory";
+  ASSERT_EQ(run(step("prints", "prints", "echo one; echo two")).exit_code, 0);
+  ex_.reset();
+  auto again = make(GetParam(), dir_);
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  ex_ = std::move(*again);
+  auto log = ex_->read_log(log_of("prints"), 0, 1 << 20);
+  ASSERT_TRUE(log.is_ok()) << log.status().message();
+  EXPECT_EQ(log->data, "one\ntwo\n");
+  EXPECT_FALSE(log->more);
+}
+
 TEST_P(ExecutorConformance, KillEndsTheStepWithTheReason) {
   ex_->start(step("sleeps", "sleeps", "sleep 60"));
   auto deadline = Clock::now() + std::chrono::seconds(60);

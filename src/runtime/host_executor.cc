@@ -24,7 +24,6 @@ class HostLauncher final : public Launcher {
   HostLauncher(std::string run_dir, PlanDefaults defaults) : run_dir_(std::move(run_dir)), defaults_(std::move(defaults)) {}
 
   Result<Launched> launch(const StepRequest& request) override {
-    // A sequence number makes step directories unique, so deleting one never races a new one.
     std::string step_dir = scratch_dir(run_dir_, request.node_id, ++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;

@@ -13,6 +13,12 @@ add_test(NAME registry/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/re
 set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container")
 set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container")
 
+# The executor conformance suite's container parameter, against that registry's busybox.
+add_test(NAME executor-container COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=Executors/ExecutorConformance.*/container)
+set_tests_properties(executor-container PROPERTIES FIXTURES_REQUIRED registry LABELS "container" TIMEOUT 300
+                     ENVIRONMENT SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}
+                     FAIL_REGULAR_EXPRESSION "no test registry")
+
 add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/image_cli_test.py
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)

@@ -138,7 +138,8 @@ int run(const RunFlags& flags) {
     };
   }
   exec_options.data_dir = data_dir;
-  exec_options.workflow = runtime::workflow_context(oper.effective_spec(), options.namespace_, exec_options.run_dir);
+  exec_options.workflow = runtime::workflow_context(oper.effective_spec(), options.namespace_, oper.workflow_name());
+  exec_options.workflow.run_dir = exec_options.run_dir;
   runtime::ContainerOptions container;
   std::string executor_kind = flags.executor;
   if (executor_kind.empty()) {

@@ -443,7 +443,7 @@ struct Server::Impl {
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
-    add_stream_routes(s, store, events, options.data_dir,
+    add_stream_routes(s, store, events, executor,
                       [this](const store::WorkflowRecord& wf, bool with_nodes) { return workflow_json(wf, with_nodes); });
   }
 

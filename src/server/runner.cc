@@ -4,7 +4,6 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
-#include <filesystem>
 #include <malloc.h>
 #include <optional>
 #include <random>
@@ -52,14 +51,6 @@ std::string generated_name(const std::string& prefix) {
   std::string out = prefix;
   for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
   return out;
-}
-
-// Names reaching here are checked Kubernetes names (no '/', not "." or ".."); steps'
-// mounts live in their own mount namespaces, so nothing outside the directory is reached.
-void remove_run_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) std::fprintf(stderr, "skiff server: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
 }
 
 bool finished(const std::string& phase) {
@@ -138,9 +129,10 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);
-  run->context = std::make_shared<runtime::WorkflowContext>(runtime::workflow_context(
-      run->op->effective_spec(), options.namespace_,
-      data_dir_ + "/runs/" + options.namespace_ + "/" + run->op->workflow_name()));
+  runtime::WorkflowContext context =
+      runtime::workflow_context(run->op->effective_spec(), options.namespace_, run->op->workflow_name());
+  if (Status s = executor_.open_workflow(&context); !s) return s;
+  run->context = std::make_shared<runtime::WorkflowContext>(std::move(context));
   run->dirty.metrics = metrics_;
   run->op->set_observer(&run->dirty);
   return run;
@@ -187,7 +179,7 @@ Status Runner::remove(const std::string& namespace_, const std::string& name) {
   Run* run = find(namespace_, name, /*running_only=*/false);
   // The run directory (logs, claims) goes first: on a full disk that makes room for the
   // store; if that is not enough, the space kept in reserve for this is given up.
-  if (!run && store_.get_workflow(namespace_, name)) remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
+  if (!run && store_.get_workflow(namespace_, name)) executor_.release_workflow(namespace_, name);
   Status s = store_.delete_workflow(namespace_, name);
   if (!s && s.code() != Code::kNotFound && release_reserve()) s = store_.delete_workflow(namespace_, name);
   if (!s) return s;
@@ -685,7 +677,7 @@ void Runner::turn(int max_wait_ms) {
       const engine::Operator& op = *it->second->op;
       ended_nodes += op.status().nodes.size();
       if (it->second->deleted) {
-        remove_run_dir(it->second->context->run_dir);
+        executor_.release_workflow(it->second->context->namespace_, op.workflow_name());
       } else if (int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase),
                                       op.status().finished_at_ms);
                  due >= 0) {

@@ -58,8 +58,9 @@ class Runner {
   // `argo stop` (exit handlers still run) and `argo terminate` (they do not).
   Status stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate);
 
-  // Deletes a workflow: its record, nodes and run directory (logs, claims). A running one
-  // is terminated first and its directory goes once its steps have ended.
+  // Deletes a workflow: its record, nodes and what the executor keeps for it (logs,
+  // claims: Executor::release_workflow). A running one is terminated first and its files
+  // go once its steps have ended.
   Status remove(const std::string& namespace_, const std::string& name);
 
   // `argo suspend`, `argo resume [--node-field-selector]` and `argo node set` on a running

@@ -1,4 +1,5 @@
-// The Runner with real parts: the host executor, a SQLite store, the system clock.
+// The Runner over a SQLite store and the fake executor (no processes), on a manual clock
+// that the executor's waits move on; adoption after a restart with the real host executor.
 #include "server/runner.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "runtime/fake_executor.h"
 #include "runtime/fd.h"
 #include "runtime/host_executor.h"
 #include "spec/decode.h"
@@ -26,6 +28,27 @@ class WallClock final : public engine::Clock {
         .count();
   }
 };
+
+// Time that passes only when the fake executor waits.
+class ManualClock final : public engine::Clock {
+ public:
+  int64_t now_ms() const override { return now_; }
+  void set(int64_t ms) { now_ = std::max(now_, ms); }
+
+ private:
+  int64_t now_ = 1700000000000;
+};
+
+// What the test workflows' commands would do: `echo X` prints X, `sh -c "exit N"` exits N,
+// `sleep S` takes S seconds.
+runtime::FakeStep like_a_shell(const runtime::StepRequest& request) {
+  runtime::FakeStep step;
+  const std::vector<std::string>& argv = request.tmpl.container->command;
+  if (argv.size() == 2 && argv[0] == "echo") step.stdout_text = argv[1] + "\n";
+  if (argv.size() == 3 && argv[2].rfind("exit ", 0) == 0) step.exit_code = std::stoi(argv[2].substr(5));
+  if (argv.size() == 2 && argv[0] == "sleep") step.duration_ms = static_cast<int64_t>(std::stod(argv[1]) * 1000);
+  return step;
+}
 
 spec::Object decode_one(const std::string& yaml) {
   spec::Decoded d = spec::decode_documents(yaml, "test.yaml");
@@ -58,12 +81,11 @@ class RunnerTest : public ::testing::Test {
     dir_ = ::testing::TempDir() + "/skiff-runner-" + std::to_string(::getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::create_directories(dir_);
-    runtime::ExecutorOptions options;
-    options.run_dir = dir_ + "/executor";
-    options.data_dir = dir_;
-    auto ex = runtime::make_host_executor(options);
-    ASSERT_TRUE(ex.is_ok()) << ex.status().message();
-    executor_ = std::move(*ex);
+    runtime::FakeOptions options;
+    options.script = like_a_shell;
+    options.now_ms = [this] { return clock_.now_ms(); };
+    options.sleep_until = [this](int64_t ms) { clock_.set(ms); };
+    executor_ = runtime::make_fake_executor(std::move(options));
     auto st = store::Store::open("sqlite:" + dir_ + "/skiff.db");
     ASSERT_TRUE(st.is_ok()) << st.status().message();
     store_ = std::move(*st);
@@ -82,7 +104,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   std::string dir_;
-  WallClock clock_;
+  ManualClock clock_;
   std::unique_ptr<runtime::Executor> executor_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Runner> runner_;
@@ -257,9 +279,9 @@ spec:
   for (const auto& n : *nodes) EXPECT_EQ(nlohmann::json::parse(n.body)["phase"], "Failed") << n.body;
 }
 
-}  // namespace
+// A real supervisor's step outlives its executor (as under skiff server) and is adopted.
 TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
-  // Steps outlive the executor here, as under skiff server.
+  WallClock wall;
   auto detached = [&] {
     runner_.reset();
     executor_.reset();
@@ -270,7 +292,7 @@ TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
     auto ex = runtime::make_host_executor(options);
     ASSERT_TRUE(ex.is_ok()) << ex.status().message();
     executor_ = std::move(*ex);
-    runner_ = std::make_unique<Runner>(*executor_, *store_, clock_, dir_);
+    runner_ = std::make_unique<Runner>(*executor_, *store_, wall, dir_);
     runner_->set_max_steps(1);
   };
   detached();
@@ -319,6 +341,31 @@ spec:
   std::sort(ran.begin(), ran.end());
   EXPECT_EQ(ran, (std::vector<std::string>{"a", "b", "c", "d"})) << "each step ran exactly once";
   ::unlink(marks.c_str());
+  runner_.reset();  // before `wall`
+}
+
+// On the real executor: a workflow deleted and submitted again under its name gets its
+// directory back (the executor remembered it as made, and its steps could not be recorded).
+TEST_F(RunnerTest, AWorkflowDeletedAndSubmittedAgainRuns) {
+  WallClock wall;
+  runner_.reset();
+  runtime::ExecutorOptions options;
+  options.run_dir = dir_ + "/executor";
+  options.data_dir = dir_;
+  auto ex = runtime::make_host_executor(options);
+  ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+  executor_ = std::move(*ex);
+  runner_ = std::make_unique<Runner>(*executor_, *store_, wall, dir_);
+  spec::Object wf = decode_one(kDiamond);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+    run_all();
+    auto rec = store_->get_workflow("default", "diamond");
+    ASSERT_TRUE(rec.is_ok());
+    EXPECT_EQ(rec->phase, "Succeeded") << "round " << round << ": " << rec->status;
+    ASSERT_TRUE(runner_->remove("default", "diamond").is_ok());
+  }
+  runner_.reset();  // before `wall`
 }
 
 TEST_F(RunnerTest, AnIdleRunnerSleepsUntilItsNextTimer) {
@@ -355,4 +402,5 @@ spec:
   EXPECT_LE(idle, 5000);
 }
 
+}  // namespace
 }  // namespace skiff::server

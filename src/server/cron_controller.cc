@@ -170,10 +170,9 @@ Code CronController::run_one(const store::ObjectRecord& record) {
         std::fprintf(stderr, "skiff server: cron workflow %s/%s skipped a run: %s\n", ns.c_str(), name.c_str(), skip.c_str());
       }
     }
-    // The next firing; and while children run, a look a second from now to see them end.
-    for (const auto& s : *schedules) wake_at(s.next_after(std::max(now, last)));
-    if (!active.empty()) wake_at(now + kActivePollMs);
+    for (const auto& s : *schedules) wake_at(s.next_after(std::max(now, last)));  // the next firing
   }
+  if (!active.empty()) wake_at(now + kActivePollMs);  // to see them end, and keep the history limits
   Json refs = Json::array();
   for (const auto& a : active) refs.push_back({{"kind", "Workflow"}, {"namespace", ns}, {"name", a}});
   status["active"] = refs;

@@ -15,6 +15,9 @@ namespace {
 struct Ref {
   std::string name;
   bool cluster = false;
+  store::ObjectKind kind() const {
+    return cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate;
+  }
   bool operator<(const Ref& o) const { return std::tie(cluster, name) < std::tie(o.cluster, o.name); }
 };
 
@@ -39,7 +42,7 @@ void collect_refs(const Json& doc, std::vector<Ref>& out) {
 // a {{...}} known only at run time (those that no longer decode are then left out, as they
 // cannot be told apart from the one meant).
 Result<std::vector<store::ObjectRecord>> lookup(store::Store& store, const Ref& ref, const std::string& ns) {
-  store::ObjectKind kind = ref.cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate;
+  store::ObjectKind kind = ref.kind();
   std::string scope = ref.cluster ? "" : ns;
   if (ref.name.find("{{") != std::string::npos || (!ref.cluster && ns.empty())) {
     auto all = store.list_objects(kind, scope);
@@ -74,10 +77,11 @@ Result<std::vector<spec::Object>> referenced_templates(store::Store& store, cons
     bool by_name = ref.name.find("{{") == std::string::npos;
     auto found = lookup(store, ref, ns);
     if (!found) return found.status();
-    const char* kind = ref.cluster ? "ClusterWorkflowTemplate" : "WorkflowTemplate";
+    const char* kind = store::kind_name(ref.kind());
     for (const auto& o : *found) {
       if (!added.insert(std::string(kind) + "/" + o.namespace_ + "/" + o.name).second) continue;
-      spec::Decoded d = spec::decode_documents(object_json(o, kind).dump(), o.name);
+      Json doc = object_json(o, kind);
+      spec::Decoded d = spec::decode_documents(doc.dump(), o.name);
       if (d.objects.size() != 1 || !d.diagnostics.empty()) {
         if (!by_name) continue;
         std::string where = o.namespace_.empty() ? o.name : o.namespace_ + "/" + o.name;
@@ -85,12 +89,13 @@ Result<std::vector<spec::Object>> referenced_templates(store::Store& store, cons
                        " no longer decodes (fix it with a PUT, or delete and create it again): " +
                        format_all(d.diagnostics));
       }
-      collect_refs(parse_json_or_discarded<Json>(d.objects[0].source_json), pending);
+      collect_refs(doc, pending);
       out.push_back(std::move(d.objects[0]));
     }
   }
   return out;
 }
+
 Result<std::pair<spec::Object, std::vector<spec::Object>>> stored_definition(store::Store& store,
                                                                            const store::WorkflowRecord& rec) {
   spec::Decoded d = spec::decode_documents(rec.object, rec.name);

@@ -56,7 +56,9 @@ Result<store::ObjectRecord> set_suspend(ApiContext& ctx, const std::string& ns, 
 void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
   ObjectFamily family{"/api/v1/cron-workflows", store::ObjectKind::kCronWorkflow, spec::Kind::kCronWorkflow,
                       "CronWorkflow", "cronWorkflow", true, nullptr, nullptr};
-  family.before_write = [&ctx](store::ObjectRecord& rec, bool update) { return check_cron(ctx, rec, update); };
+  family.before_write = [&ctx](const spec::Object&, store::ObjectRecord& rec, bool update) {
+    return check_cron(ctx, rec, update);
+  };
   family.after_change = [&ctx](const std::string& ns, const std::string& name, bool deleted) {
     ctx.poke_controllers();
     if (deleted) remove_children(ctx, ns, name);  // no lock held while the runner deletes them

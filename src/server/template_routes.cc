@@ -46,7 +46,7 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
     if (Status st = check(obj->first, ns); !st) return fail(res, st);
     store::ObjectRecord rec{ns, obj->first.metadata.name, obj->second.dump(), ctx.clock.now_ms(), 1};
     if (f.before_write) {
-      if (Status st = f.before_write(rec, false); !st) return fail(res, st);
+      if (Status st = f.before_write(obj->first, rec, false); !st) return fail(res, st);
     }
     if (Status st = ctx.store.create_object(f.kind, rec); !st) return fail(res, st);
     if (f.after_change) f.after_change(ns, rec.name, false);
@@ -84,7 +84,7 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
     for (int attempt = 1;; ++attempt) {
       store::ObjectRecord rec{ns, name, obj->second.dump(), 0, version};
       if (f.before_write) {
-        if (Status st = f.before_write(rec, true); !st) return fail(res, st);
+        if (Status st = f.before_write(obj->first, rec, true); !st) return fail(res, st);
       }
       Status st = ctx.store.update_object(f.kind, rec);
       if (st.code() == Code::kConflict && version == 0 && attempt < kWriteAttempts) continue;

@@ -25,9 +25,10 @@ struct ObjectFamily {
   const char* kind_text;  // "WorkflowTemplate"
   const char* field;      // the request body's object: "template"
   bool namespaced = true;
-  // Before a create (`update` false) or update is stored: may refuse it or change the record
-  // (e.g. keep the status a controller wrote, and the version it was read at).
-  std::function<Status(store::ObjectRecord& record, bool update)> before_write;
+  // Before a create (`update` false) or update of the decoded `object` is stored: may refuse
+  // it or change its record (e.g. keep the status a controller wrote, and the version it
+  // was read at).
+  std::function<Status(const spec::Object& object, store::ObjectRecord& record, bool update)> before_write;
   // After one was stored or deleted.
   std::function<void(const std::string& namespace_, const std::string& name, bool deleted)> after_change;
 };

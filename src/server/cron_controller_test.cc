@@ -203,6 +203,19 @@ TEST_F(CronTest, AUserUpdateAndAStatusWriteDoNotOverwriteEachOther) {
   EXPECT_EQ(submitted.size(), 1u);
 }
 
+// A CronWorkflow deleted while the controller was starting its run: the run goes too (as
+// the delete route removes the runs it found before).
+TEST_F(CronTest, ARunMadeForACronWorkflowDeletedMeanwhileGoesWithIt) {
+  int64_t t0 = clock_.now;
+  create(R"({"schedule": "* * * * *"})");
+  while_submitting = [this] {
+    ASSERT_TRUE(store_->delete_object(store::ObjectKind::kCronWorkflow, "argo", "nightly").is_ok());
+  };
+  at(t0 + kMinute);
+  ASSERT_EQ(submitted.size(), 1u);
+  EXPECT_EQ(store_->get_workflow("argo", submitted[0]).status().code(), Code::kNotFound);
+}
+
 // The controller loop sleeps till the next firing; while a run goes on, a second at most.
 TEST_F(CronTest, NextWakeupIsTheNextFiringOrSoonWhileRunsGoOn) {
   int64_t t0 = clock_.now;

@@ -61,7 +61,7 @@ struct Server::Impl {
   std::atomic<size_t> active_workflows{0};
   ApiContext ctx;
   TtlController ttl;
-  std::unique_ptr<CronController> cron;
+  CronController cron;
   ControllerLoop controllers;  // after what it ticks: it stops first
 
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
@@ -72,25 +72,27 @@ struct Server::Impl {
         ctx{options, store, clock, events, [this](std::function<Status(Runner&)> fn) { return on_runner(std::move(fn)); },
             [this] { controllers.poke(); }},
         ttl(store, clock, [this](const std::string& ns, const std::string& name) { return ctx.remove_workflow(ns, name); }),
+        cron(store, clock, [this](const std::string& wf, const std::string& ns) { return cron_submit(wf, ns); },
+             [this](const std::string& ns, const std::string& name) {
+               return on_runner([=](Runner& r) {
+                 return r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true);
+               });
+             },
+             [this](const std::string& ns, const std::string& name) { return ctx.remove_workflow(ns, name); }),
         controllers(clock) {
-    cron = std::make_unique<CronController>(
-        store, clock,
-        [this](const std::string& workflow_json, const std::string& ns) -> Result<std::string> {
-          auto parsed = parse_json<Json>(workflow_json, "the CronWorkflow's workflow");
-          if (!parsed) return parsed.status();
-          auto wf = decode_object({{"workflow", *parsed}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
-          if (!wf) return wf.status();
-          auto record = start_workflow(ctx, std::move(*wf), ns);
-          if (!record) return record.status();
-          return record->name;
-        },
-        [this](const std::string& ns, const std::string& name) {
-          return on_runner(
-              [=](Runner& r) { return r.stop(ns, name, "replaced by a newer run (concurrencyPolicy Replace)", true); });
-        },
-        [this](const std::string& ns, const std::string& name) { return ctx.remove_workflow(ns, name); });
-    controllers.add(cron.get());
+    controllers.add(&cron);
     controllers.add(&ttl);
+  }
+
+  // A CronWorkflow's run, through the same checks as the API's.
+  Result<std::string> cron_submit(const std::string& workflow_json, const std::string& ns) {
+    auto parsed = parse_json<Json>(workflow_json, "the CronWorkflow's workflow");
+    if (!parsed) return parsed.status();
+    auto wf = decode_object({{"workflow", *parsed}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    if (!wf) return wf.status();
+    auto record = start_workflow(ctx, std::move(*wf), ns);
+    if (!record) return record.status();
+    return record->name;
   }
 
   // Takes up the workflows a previous server left unfinished (see Runner::resume).

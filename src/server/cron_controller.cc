@@ -39,11 +39,10 @@ int64_t limit_of(const Json& spec, const char* field, int64_t fallback) {
 
 }  // namespace
 
-CronController::CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit,
-                               Terminate terminate, Remove remove)
+CronController::CronController(store::Store& store, const engine::Clock& clock, Submit submit, Terminate terminate,
+                               Remove remove)
     : store_(store),
       clock_(clock),
-      lock_(lock),
       submit_(std::move(submit)),
       terminate_(std::move(terminate)),
       remove_(std::move(remove)) {}
@@ -67,15 +66,24 @@ void CronController::tick() {
     std::fprintf(stderr, "skiff server: cannot list cron workflows: %s\n", crons.status().message().c_str());
     return;
   }
-  for (const auto& record : *crons) run_one(record);
+  next_wakeup_ = -1;
+  for (const auto& record : *crons) {
+    // A write that came between our read and ours (a user's update): read again, run again
+    // (a run already made is found by its name, not made twice).
+    for (int attempt = 1; run_one(record) == Code::kConflict && attempt < kAttempts; ++attempt) {
+    }
+  }
 }
 
-void CronController::run_one(const store::ObjectRecord& record) {
-  std::lock_guard<std::mutex> guard(lock_);
+void CronController::wake_at(int64_t ms) {
+  if (ms >= 0 && (next_wakeup_ < 0 || ms < next_wakeup_)) next_wakeup_ = ms;
+}
+
+Code CronController::run_one(const store::ObjectRecord& record) {
   auto fresh = store_.get_object(store::ObjectKind::kCronWorkflow, record.namespace_, record.name);
-  if (!fresh) return;  // deleted meanwhile
+  if (!fresh) return fresh.status().code();  // deleted meanwhile
   Json cron = parse_json_or_discarded<Json>(fresh->body);
-  if (!cron.is_object()) return;
+  if (!cron.is_object()) return Code::kInvalid;
   const Json spec = cron.value("spec", Json::object());
   Json status = cron.value("status", Json::object());
   const Json before = status;
@@ -88,7 +96,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
   q.namespace_ = ns;
   q.label_selector = std::string(kCronLabel) + "=" + name;
   auto children = store_.list_workflows(q);  // newest first
-  std::vector<std::string> active;
+  std::vector<std::string> active, created_now;
   if (children) {
     int64_t keep_ok = limit_of(spec, "successfulJobsHistoryLimit", 3);
     int64_t keep_failed = limit_of(spec, "failedJobsHistoryLimit", 1);
@@ -154,6 +162,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
         auto created = submit_(wf.dump(), ns);
         if (created) {
           active.push_back(*created);
+          created_now.push_back(*created);
         } else if (created.status().code() != Code::kAlreadyExists) {
           conditions.push_back({{"type", "SubmissionError"}, {"status", "True"}, {"message", created.status().message()}});
         }
@@ -161,17 +170,23 @@ void CronController::run_one(const store::ObjectRecord& record) {
         std::fprintf(stderr, "skiff server: cron workflow %s/%s skipped a run: %s\n", ns.c_str(), name.c_str(), skip.c_str());
       }
     }
+    for (const auto& s : *schedules) wake_at(s.next_after(std::max(now, last)));  // the next firing
   }
+  if (!active.empty()) wake_at(now + kActivePollMs);  // to see them end, and keep the history limits
   Json refs = Json::array();
   for (const auto& a : active) refs.push_back({{"kind", "Workflow"}, {"namespace", ns}, {"name", a}});
   status["active"] = refs;
   status["conditions"] = conditions;
   status["phase"] = spec.value("suspend", false) ? "Suspended" : "Active";
-  if (status == before) return;
+  if (status == before) return Code::kOk;
   cron["status"] = status;
-  store::ObjectRecord updated = *fresh;
+  store::ObjectRecord updated = *fresh;  // at the version read: compare-and-swap
   updated.body = cron.dump();
-  (void)store_.update_object(store::ObjectKind::kCronWorkflow, updated);
+  Status saved = store_.update_object(store::ObjectKind::kCronWorkflow, updated);
+  if (saved.code() == Code::kNotFound) {
+    for (const auto& wf : created_now) (void)remove_(ns, wf);  // deleted meanwhile: so are its runs
+  }
+  return saved.code();
 }
 
 }  // namespace skiff::server

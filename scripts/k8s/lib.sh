@@ -70,6 +70,13 @@ k8s_start() {
   k8s_pid "$name" >/dev/null && return 0
   k8s_log "starting $name"
   readlink -f "$1" > "$run/$name.program"
-  setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null &
+  setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null 9>&- &  # 9: k8s_lock's
   echo $! > "$run/$name.pid"
+}
+
+# One k8s-up or k8s-down at a time (two ctest runs may start together).
+k8s_lock() {
+  mkdir -p "$state"
+  exec 9> "$state/lock"
+  flock 9
 }

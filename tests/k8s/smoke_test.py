@@ -62,9 +62,13 @@ def describe(kind, name):
 
 def run_pod(name, image, *command, phase):
     kubectl("run", name, "--image", image, "--restart", "Never", "--command", "--", *command)
-    wait_until(f"phase {phase} for pod {name}", lambda: get("pod", name)["status"].get("phase") == phase,
-               explain=describe("pod", name))
-    return get("pod", name)
+
+    def ended():
+        pod = get("pod", name)
+        return pod if pod["status"].get("phase") in ("Succeeded", "Failed") else None
+    pod = wait_until(f"end of pod {name}", ended, explain=describe("pod", name))
+    assert pod["status"]["phase"] == phase, (phase, describe("pod", name)())
+    return pod
 
 
 def pod_completes():
@@ -91,9 +95,11 @@ def deployment_and_service():
 
     ip = get("service", "web")["spec"]["clusterIP"]
 
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+
     def from_host():
         try:
-            with urllib.request.urlopen(f"http://{ip}/", timeout=2) as r:
+            with direct.open(f"http://{ip}/", timeout=2) as r:
                 return r.read().decode().strip()
         except OSError:
             return None
@@ -118,14 +124,15 @@ def api_from_pod():
 
 
 def custom_resource():
+    spec_schema = {"type": "object", "required": ["size"],
+                   "properties": {"size": {"type": "integer", "minimum": 1}, "colour": {"type": "string"}}}
     crd = {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": f"widgets.{crd_group}"},
         "spec": {"group": crd_group, "scope": "Namespaced",
                  "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                     "type": "object", "properties": {"spec": {"type": "object", "required": ["size"], "properties": {
-                         "size": {"type": "integer", "minimum": 1}, "colour": {"type": "string"}}}}}}}]}}
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                     "openAPIV3Schema": {"type": "object", "properties": {"spec": spec_schema}}}}]}}
     kubectl("apply", "-f", "-", stdin=json.dumps(crd))
     kubectl("wait", "--for", "condition=Established", f"crd/widgets.{crd_group}", "--timeout", "60s")
     widget = {"apiVersion": f"{crd_group}/v1", "kind": "Widget", "metadata": {"name": "w1"},

@@ -34,6 +34,16 @@ set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
                      FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
 
+# A real single-node Kubernetes (docs/kubernetes.md): scripts/k8s-up builds what is missing
+# (scripts/test builds it before ctest starts) and starts it; every test labelled k8s uses it.
+# Without root or a kernel feature it needs, k8s/up and the tests skip with the reason.
+add_test(NAME k8s/up COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-up)
+add_test(NAME k8s/down COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-down)
+set_tests_properties(k8s/up PROPERTIES FIXTURES_SETUP k8s LABELS k8s TIMEOUT 3600 SKIP_RETURN_CODE 77)
+set_tests_properties(k8s/down PROPERTIES FIXTURES_CLEANUP k8s LABELS k8s TIMEOUT 120)
+add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/smoke_test.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
+
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
 set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)
 add_test(NAME clients/hera

@@ -45,7 +45,7 @@ class Runner {
 
   // Someone following one workflow as it runs (`skiff run`'s live view): called with the
   // run's operator before it starts; returns an observer that is told every change from
-  // the first on (nullptr: none). It is called on, and must outlive the run.
+  // the first on, on the runner's thread (nullptr: none). The observer must outlive the run.
   using Watch = std::function<engine::Observer*(const engine::Operator&)>;
 
   // Creates the workflow's record (kAlreadyExists if its namespace has one of that name)

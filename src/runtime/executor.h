@@ -3,7 +3,7 @@
 // One implementation per place a step can run: the host's tools in a private mount and PID
 // namespace, runc containers, later Kubernetes Pods. start() never blocks on the step;
 // wait() blocks up to a timeout for exits, driving the process poll loop.
-// Single-threaded: the run loop owns the executor.
+// Single-threaded: the thread that drives the Runner owns the executor (read_log excepted).
 #pragma once
 
 #include <functional>

@@ -60,14 +60,20 @@ bool finished(const std::string& phase) {
 // Collects what changed in one workflow since it was last written, and passes the
 // metrics it declares on to the registry. Nodes are written in the order they first
 // changed, so a step's node is on disk no later than those of steps decided after it.
+// Tells the run's watcher (Runner::Watch) every change as well.
 class Dirty final : public engine::Observer {
  public:
   void node_changed(const engine::Node& node) override {
     if (pending.insert(node.id).second) order.push_back(node.id);
+    if (watcher) watcher->node_changed(node);
   }
-  void workflow_changed(const engine::WorkflowStatus&) override { status = true; }
+  void workflow_changed(const engine::WorkflowStatus& st) override {
+    status = true;
+    if (watcher) watcher->workflow_changed(st);
+  }
   void metric(const engine::MetricSample& sample) override {
     if (metrics) metrics->record(sample);
+    if (watcher) watcher->metric(sample);
   }
   bool clean() const { return order.empty() && !status; }
   // Nodes of a transaction that failed: first in line again, with the status.
@@ -81,6 +87,7 @@ class Dirty final : public engine::Observer {
   std::unordered_set<std::string> pending;  // the same ids, to look up
   bool status = true;
   MetricsRegistry* metrics = nullptr;
+  engine::Observer* watcher = nullptr;
 };
 
 }  // namespace
@@ -139,10 +146,11 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
 }
 
 Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spec::Object> templates,
-                                          engine::RunOptions options) {
+                                          engine::RunOptions options, const Watch& watch) {
   auto prepared = prepare(std::move(workflow), std::move(templates), options);
   if (!prepared) return prepared.status();
   std::unique_ptr<Run> run = std::move(*prepared);
+  if (watch) run->dirty.watcher = watch(*run->op);
   store::WorkflowRecord record;
   record.uid = run->uid;
   record.namespace_ = options.namespace_;
@@ -156,6 +164,12 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   run->op->start();
   runs_[run->uid] = std::move(run);
   return record;
+}
+
+std::shared_ptr<const engine::Operator> Runner::operator_of(const std::string& uid) const {
+  auto it = runs_.find(uid);
+  if (it == runs_.end()) return nullptr;
+  return std::shared_ptr<const engine::Operator>(it->second, it->second->op.get());
 }
 
 Status Runner::resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates) {
@@ -194,7 +208,7 @@ constexpr off_t kReserveBytes = 8 << 20;
 }
 
 void Runner::keep_reserve() {
-  if (data_dir_.empty()) return;
+  if (!keep_reserve_ || data_dir_.empty()) return;
   std::string path = data_dir_ + "/.space-reserve";
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) return;
@@ -606,6 +620,11 @@ int Runner::idle_ms(int max_ms) const {
     if (w >= 0) wait = std::min(wait, std::max<int64_t>(w - now, 0));
   }
   return static_cast<int>(wait);
+}
+
+bool Runner::stalled() const {
+  if (executor_.running() > 0 || queued_total_ > 0 || behind()) return false;
+  return std::none_of(runs_.begin(), runs_.end(), [](const auto& r) { return r.second->op->next_wakeup_ms() >= 0; });
 }
 
 void Runner::turn(int max_wait_ms) {

@@ -402,5 +402,89 @@ spec:
   EXPECT_LE(idle, 5000);
 }
 
+// What `skiff run` does: one workflow over a store in memory, watched from its first change
+// on, its operator kept after the runner lets go of it.
+TEST_F(RunnerTest, AWatcherSeesEveryChangeAndKeepsTheOperator) {
+  auto memory = store::Store::open("sqlite::memory:");
+  ASSERT_TRUE(memory.is_ok()) << memory.status().message();
+  Runner runner(*executor_, **memory, clock_, dir_);
+  runner.set_space_reserve(false);
+  struct Seen final : engine::Observer {
+    void node_changed(const engine::Node& n) override { nodes.push_back(n.name + " " + engine::phase_name(n.phase)); }
+    void workflow_changed(const engine::WorkflowStatus& st) override { phases.push_back(engine::workflow_phase_name(st.phase)); }
+    std::vector<std::string> nodes, phases;
+    const engine::Operator* op = nullptr;
+  } seen;
+  auto record = runner.add(decode_one(kDiamond), {}, {}, [&](const engine::Operator& op) {
+    seen.op = &op;
+    EXPECT_TRUE(op.status().nodes.empty()) << "the watch comes before the run starts";
+    return &seen;
+  });
+  ASSERT_TRUE(record.is_ok()) << record.status().message();
+  std::shared_ptr<const engine::Operator> op = runner.operator_of(record->uid);
+  ASSERT_EQ(op.get(), seen.op);
+  EXPECT_EQ(runner.operator_of("no-such-uid"), nullptr);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (runner.active() > 0 && std::chrono::steady_clock::now() < deadline) runner.turn(100);
+  ASSERT_EQ(runner.active(), 0u);
+  EXPECT_EQ(runner.operator_of(record->uid), nullptr) << "the runner let go of the finished run";
+  EXPECT_EQ(op->status().phase, engine::WorkflowPhase::kSucceeded);  // still ours to read
+  EXPECT_EQ(op->status().nodes.size(), 4u);
+  ASSERT_FALSE(seen.nodes.empty());
+  EXPECT_EQ(seen.nodes.front(), "diamond Running");  // the root, made by start()
+  EXPECT_EQ(seen.nodes.back(), "diamond Succeeded");
+  EXPECT_EQ(seen.phases.back(), "Succeeded");
+  EXPECT_EQ((*memory)->get_workflow("default", "diamond")->phase, "Succeeded");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.space-reserve"));
+}
+
+// A workflow that waits only for a resume stalls the runner (`skiff run` ends there); a
+// running step or a timer does not.
+TEST_F(RunnerTest, OnlyAResumeMovesAStalledRunner) {
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: approval}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: approve, template: approve}
+          - {name: build, template: build}
+          - {name: deploy, template: build, dependencies: [approve]}
+    - {name: approve, suspend: {}}
+    - name: build
+      container: {image: busybox, command: [sleep, "0.3"]}
+)");
+  ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+  EXPECT_FALSE(runner_->stalled()) << "its first turn is still to come";
+  runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "build is running";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!runner_->stalled() && std::chrono::steady_clock::now() < deadline) runner_->turn(100);
+  ASSERT_TRUE(runner_->stalled());
+  EXPECT_EQ(runner_->active(), 1u);
+  ASSERT_TRUE(runner_->resume("default", "approval", "").is_ok());
+  runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "deploy is running";
+  run_all();
+  EXPECT_EQ(store_->get_workflow("default", "approval")->phase, "Succeeded");
+
+  spec::Object timed = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: timed}
+spec:
+  entrypoint: main
+  templates:
+    - {name: main, suspend: {duration: "60"}}
+)");
+  ASSERT_TRUE(runner_->add(timed, {}, {}).is_ok());
+  for (int i = 0; i < 3; ++i) runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "its timer will move it on";
+}
+
 }  // namespace
 }  // namespace skiff::server

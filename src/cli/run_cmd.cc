@@ -21,6 +21,7 @@
 #include "cli/registry_flags.h"
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
+#include "runtime/pod_support.h"
 
 namespace skiff::cli {
 
@@ -109,6 +110,16 @@ int run(const RunFlags& flags) {
   for (const auto& [k, v] : *params) supplied.push_back(k);
   Diagnostics diags;
   for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, diags, supplied);
+  runtime::ContainerOptions container;
+  std::string executor_kind = flags.executor;
+  if (executor_kind.empty()) {
+    Status usable = runtime::probe_containers(container);
+    executor_kind = usable ? "container" : "host";
+    if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
+  }
+  Diagnostics warnings;
+  spec::check_pod_fields(*wf, &loaded.library, runtime::pod_field_support(executor_kind), warnings, diags);
+  print_warnings(warnings);
   if (!diags.empty()) {
     std::fputs(format_all(diags).c_str(), stderr);
     return kExitInvalid;
@@ -119,6 +130,7 @@ int run(const RunFlags& flags) {
   options.entrypoint = flags.entrypoint;
   options.name = wf->metadata.name.empty() ? wf->metadata.generate_name + random_suffix() : wf->metadata.name;
   if (!wf->metadata.namespace_.empty()) options.namespace_ = wf->metadata.namespace_;
+  for (const auto& w : warnings) options.spec_warnings.push_back(w.path + ": " + w.message);
   SystemClock clock;
   auto op = engine::Operator::create(*wf, loaded.library, options, clock);
   if (!op) {
@@ -139,13 +151,6 @@ int run(const RunFlags& flags) {
   }
   exec_options.data_dir = data_dir;
   exec_options.workflow = runtime::workflow_context(oper.effective_spec(), options.namespace_, exec_options.run_dir);
-  runtime::ContainerOptions container;
-  std::string executor_kind = flags.executor;
-  if (executor_kind.empty()) {
-    Status usable = runtime::probe_containers(container);
-    executor_kind = usable ? "container" : "host";
-    if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
-  }
   Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
   if (executor_kind == "container") {
     auto registry = registry_config(flags.registry);

@@ -49,6 +49,9 @@ struct RunOptions {
   // the owner says where the limit is set, for those messages.
   size_t max_nodes = 0;
   std::string limit_hint;
+  // What the owner found in the spec that will not be acted on (lint's warnings for its
+  // executor): status.conditions gets one SpecWarning holding them all, as Argo's does.
+  std::vector<std::string> spec_warnings;
 };
 
 // Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,

@@ -16,6 +16,7 @@
 
 #include "engine/workflow_json.h"
 #include "runtime/fd.h"
+#include "runtime/pod_support.h"
 #include "server/config_routes.h"
 #include "server/connections.h"
 #include "server/cron_controller.h"
@@ -159,6 +160,7 @@ struct Server::Impl {
     runner.set_metrics(&metrics);
     runner.set_max_steps(options.max_steps);
     runner.set_max_nodes(options.max_nodes);
+    runner.set_pod_support(runtime::pod_field_support(options.executor));
     runner.set_events(&events);
     executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);

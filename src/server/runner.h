@@ -27,6 +27,7 @@
 #include "runtime/executor.h"
 #include "server/events.h"
 #include "server/metrics.h"
+#include "spec/pod.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "store/store.h"
@@ -74,6 +75,9 @@ class Runner {
   void set_max_steps(size_t n) { max_steps_ = n; }
   // At most `n` nodes in one workflow (0: no limit): see engine::RunOptions::max_nodes.
   void set_max_nodes(size_t n) { max_nodes_ = n; }
+  // What the executor does with pod-level fields (runtime/pod_support.h): a workflow setting
+  // one it refuses is not started; those it ignores become the workflow's SpecWarning.
+  void set_pod_support(spec::PodFieldSupport support) { pod_support_ = std::move(support); }
 
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
@@ -141,6 +145,7 @@ class Runner {
   size_t rotation_ = 0;
   size_t max_steps_ = 0;
   size_t max_nodes_ = 0;
+  spec::PodFieldSupport pod_support_;
   size_t live_total_ = 0;  // steps given to the executor and not yet exited
   size_t queued_total_ = 0;
   size_t dispatch_cursor_ = 0;

@@ -6,6 +6,7 @@
 // JSON-valued field (resources, securityContext, env valueFrom, envFrom, volume sources,
 // the pod-level fields) leniently, leaving unknown references as written as Argo does, so
 // that text meant for another tool (`{{ .Values.x }}` in an annotation) passes through.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.h"
@@ -73,6 +74,10 @@ class Resolver {
   }
 
   void labels(std::map<std::string, std::string>& m) {
+    auto plain = [](const auto& kv) {
+      return kv.first.find("{{") == std::string::npos && kv.second.find("{{") == std::string::npos;
+    };
+    if (std::all_of(m.begin(), m.end(), plain)) return;
     std::map<std::string, std::string> out;
     for (const auto& [key, value] : m) {
       std::string k = key, v = value;

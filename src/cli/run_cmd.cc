@@ -28,6 +28,7 @@
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "runtime/host_executor.h"
+#include "runtime/pod_support.h"
 #include "server/runner.h"
 #include "store/store.h"
 
@@ -102,17 +103,19 @@ spec::Object* pick_workflow(Loaded& loaded, std::string& error) {
   return found;
 }
 
-// Makes the executor the flags ask for (container when runc is usable and none is named);
-// on failure, says why and returns the exit code.
-int make_executor(const RunFlags& flags, const runtime::ExecutorOptions& options,
+// The executor the flags ask for: container when runc is usable and none is named.
+std::string executor_kind(const RunFlags& flags) {
+  if (!flags.executor.empty()) return flags.executor;
+  runtime::ContainerOptions container;
+  Status usable = runtime::probe_containers(container);
+  if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
+  return usable ? "container" : "host";
+}
+
+// Makes the executor of that kind; on failure, says why and returns the exit code.
+int make_executor(const RunFlags& flags, const std::string& kind, const runtime::ExecutorOptions& options,
                   std::unique_ptr<runtime::Executor>* out) {
   runtime::ContainerOptions container;
-  std::string kind = flags.executor;
-  if (kind.empty()) {
-    Status usable = runtime::probe_containers(container);
-    kind = usable ? "container" : "host";
-    if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
-  }
   Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
   if (kind == "container") {
     auto registry = registry_config(flags.registry);
@@ -198,6 +201,10 @@ int run(const RunFlags& flags) {
   for (const auto& [k, v] : *params) supplied.push_back(k);
   Diagnostics diags;
   for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, diags, supplied);
+  std::string kind = executor_kind(flags);
+  Diagnostics warnings;  // pod-level fields the executor ignores (the Runner makes them a SpecWarning)
+  spec::check_pod_fields(*wf, &loaded.library, runtime::pod_field_support(kind), warnings, diags);
+  print_warnings(warnings);
   if (!diags.empty()) {
     std::fputs(format_all(diags).c_str(), stderr);
     return kExitInvalid;
@@ -227,7 +234,7 @@ int run(const RunFlags& flags) {
     };
   }
   std::unique_ptr<runtime::Executor> executor;
-  if (int code = make_executor(flags, exec_options, &executor); code != kExitOk) return code;
+  if (int code = make_executor(flags, kind, exec_options, &executor); code != kExitOk) return code;
   auto store = store::Store::open("sqlite::memory:");
   if (!store) {
     std::fprintf(stderr, "error: %s\n", store.status().message().c_str());
@@ -236,6 +243,7 @@ int run(const RunFlags& flags) {
   SystemClock clock;
   server::Runner runner(*executor, **store, clock, data_dir);
   runner.set_space_reserve(false);
+  runner.set_pod_support(runtime::pod_field_support(kind));
 
   bool quiet = !flags.output.empty() && flags.output != "wide";
   bool terminal = !quiet && !flags.logs && isatty(STDOUT_FILENO);

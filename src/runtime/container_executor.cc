@@ -470,7 +470,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
 
   Security sec;
   const WorkflowContext& wf = *request.workflow;
-  if (Status s = merge_security(&sec, wf.pod_security_context_json, "spec.securityContext"); !s) return s;
+  if (Status s = merge_security(&sec, request.tmpl.pod.security_context_json, "the pod's securityContext"); !s) return s;
   if (Status s = merge_security(&sec, c.security_context_json, "securityContext"); !s) return s;
   if (sec.privileged && !options_.allow_privileged) return privileged_not_allowed();
 

@@ -25,7 +25,6 @@ struct WorkflowContext {
   std::string run_dir;  // where its logs, claims and state live; set by open_workflow()
   bool host_network = false;
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
-  std::string pod_security_context_json;        // the workflow's spec.securityContext
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).
@@ -36,7 +35,9 @@ struct StepRequest {
   std::shared_ptr<const WorkflowContext> workflow;  // null: ExecutorOptions::workflow
   std::string node_id;
   std::string pod_name;
-  spec::Template tmpl;  // fully resolved: container or script (with source)
+  // Fully resolved: container or script (with source); its pod-level fields (`pod`,
+  // `metadata`) are the step's own, the workflow's defaults applied (spec/pod.h).
+  spec::Template tmpl;
   std::vector<spec::Volume> volumes;
   std::vector<spec::ClaimTemplate> claims;
   // The step may already be running (or have ended) under a supervisor started before a

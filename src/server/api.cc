@@ -14,6 +14,7 @@
 #include "runtime/fd.h"
 #include "server/api_context.h"
 #include "server/auth.h"
+#include "runtime/pod_support.h"
 #include "server/config_routes.h"
 #include "server/connections.h"
 #include "server/controller.h"
@@ -118,6 +119,7 @@ struct Server::Impl {
     runner.set_metrics(&metrics);
     runner.set_max_steps(options.max_steps);
     runner.set_max_nodes(options.max_nodes);
+    runner.set_pod_support(runtime::pod_field_support(options.executor));
     runner.set_events(&events);
     executor.set_interrupt_fd(interrupt.get());
     resume_all(runner);

@@ -126,6 +126,10 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
                                                        : run->library.workflow_templates)
         .push_back(&kept);
   }
+  Diagnostics warnings, refused;
+  spec::check_pod_fields(run->object, &run->library, pod_support_, warnings, refused);
+  if (!refused.empty()) return invalid(refused[0].path + ": " + refused[0].message);
+  for (const auto& d : warnings) options.spec_warnings.push_back(d.path + ": " + d.message);
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
   run->uid = options.uid.empty() ? new_uid() : options.uid;

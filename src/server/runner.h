@@ -32,6 +32,7 @@
 #include "runtime/executor.h"
 #include "server/events.h"
 #include "server/metrics.h"
+#include "spec/pod.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "store/store.h"
@@ -91,6 +92,9 @@ class Runner {
   // Whether to keep disk space in reserve in the data directory (the default), so that a
   // delete can still be stored on a full disk. A run whose store is in memory needs none.
   void set_space_reserve(bool keep) { keep_reserve_ = keep; }
+  // What the executor does with pod-level fields (runtime/pod_support.h): a workflow setting
+  // one it refuses is not started; those it ignores become the workflow's SpecWarning.
+  void set_pod_support(spec::PodFieldSupport support) { pod_support_ = std::move(support); }
 
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
@@ -163,6 +167,7 @@ class Runner {
   size_t max_steps_ = 0;
   size_t max_nodes_ = 0;
   bool keep_reserve_ = true;
+  spec::PodFieldSupport pod_support_;
   size_t live_total_ = 0;  // steps given to the executor and not yet exited
   size_t queued_total_ = 0;
   size_t dispatch_cursor_ = 0;

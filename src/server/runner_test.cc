@@ -16,6 +16,7 @@
 #include "runtime/fake_executor.h"
 #include "runtime/fd.h"
 #include "runtime/host_executor.h"
+#include "runtime/pod_support.h"
 #include "spec/decode.h"
 
 namespace skiff::server {
@@ -109,6 +110,54 @@ class RunnerTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Runner> runner_;
 };
+
+// Pod-level fields the executor ignores are Argo's SpecWarning condition in the stored
+// status; one it refuses (podSpecPatch) keeps the workflow from starting.
+TEST_F(RunnerTest, IgnoredPodFieldsAreASpecWarningAndRefusedOnesAnError) {
+  runner_->set_pod_support(runtime::pod_field_support("host"));
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: scheduled}
+spec:
+  entrypoint: main
+  nodeSelector: {disk: ssd}
+  templates:
+    - name: main
+      tolerations: [{key: gpu, operator: Exists}]
+      container: {image: busybox, command: [echo, hi]}
+)");
+  ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+  run_all();
+  auto rec = store_->get_workflow("default", "scheduled");
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  auto status = nlohmann::json::parse(rec->status);
+  EXPECT_EQ(status["phase"], "Succeeded");
+  ASSERT_EQ(status["conditions"].size(), 1u) << rec->status;
+  EXPECT_EQ(status["conditions"][0]["type"], "SpecWarning");
+  EXPECT_EQ(status["conditions"][0]["status"], "True");
+  EXPECT_EQ(status["conditions"][0]["message"],
+            "spec.nodeSelector: ignored by the host executor: steps run on this machine, not as Kubernetes Pods, "
+            "and run without it, spec.templates[0].tolerations: ignored by the host executor: steps run on this "
+            "machine, not as Kubernetes Pods, and run without it");
+
+  spec::Object patched = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: patched}
+spec:
+  entrypoint: main
+  podSpecPatch: '{"containers":[{"name":"main"}]}'
+  templates: [{name: main, container: {image: busybox, command: [true]}}]
+)");
+  auto added = runner_->add(patched, {}, {});
+  ASSERT_FALSE(added.is_ok());
+  EXPECT_EQ(added.status().code(), Code::kInvalid);
+  EXPECT_NE(added.status().message().find("spec.podSpecPatch: the host executor cannot apply podSpecPatch"),
+            std::string::npos)
+      << added.status().message();
+  EXPECT_FALSE(store_->get_workflow("default", "patched").is_ok());
+}
 
 TEST_F(RunnerTest, ManyWorkflowsAtOnceEndInTheStore) {
   spec::Object wf = decode_one(kDiamond);

@@ -4,6 +4,8 @@
 #   bench/dag_overhead.sh [--full] [--big]
 #     --full  also runs snakemake at 10,000 nodes (slow)
 #     --big   also runs skiff alone on a 100,000-node DAG
+#   SKIFF_BASELINE=/path/to/an/older/skiff adds it as a peer (rows "skiff-base"), to compare
+#   two builds on the same work in the same run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 SKIFF_BENCH_DEPS=1 "$root/scripts/install-deps" >/dev/null
@@ -14,6 +16,7 @@ work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/floor" "$root/bench/floor.c"
 skiff="$root/build/skiff"
+base=${SKIFF_BASELINE:-}
 
 # measure NAME DIR CMD...: wall seconds and peak RSS (MB) of CMD run in DIR.
 measure() {
@@ -45,6 +48,9 @@ for n in 1000 10000; do
   fi
   read -r s mb < <(measure "$d" "$work/floor" "$n" 2); row fork/exec "$n" "$s" "$mb" "$make_s"
   read -r s mb < <(measure "$d" "$skiff" run dag.yaml --executor host -o name --data "$work/data"); row skiff "$n" "$s" "$mb" "$make_s"
+  if [ -n "$base" ]; then
+    read -r s mb < <(measure "$d" "$base" run dag.yaml --executor host -o name --data "$work/data"); row skiff-base "$n" "$s" "$mb" "$make_s"
+  fi
 done
 if [ $big = 1 ]; then
   d="$work/dag100000"; python3 "$root/bench/gen_dag.py" 100000 100 "$d"
@@ -55,10 +61,13 @@ echo
 echo "chain of 300 no-op steps: time per step, minus a sequential fork/exec of true (the floor)"
 d="$work/chain"; python3 "$root/bench/gen_dag.py" 300 1 "$d" --chain
 read -r floor_s _ < <(measure "$d" "$work/floor" 300 1)
-for tool in make skiff; do
-  if [ $tool = make ]; then read -r s mb < <(measure "$d" make -s -j2 -f Makefile all)
-  else read -r s mb < <(measure "$d" "$skiff" run dag.yaml --executor host -o name --data "$work/data"); fi
-  awk -v t=$tool -v s="$s" -v f="$floor_s" 'BEGIN { printf "  %-6s %.2f ms/step, %.2f ms/step above the floor\n", t, s * 1000 / 300, (s - f) * 1000 / 300 }'
+for tool in make skiff ${base:+skiff-base}; do
+  case $tool in
+    make) read -r s mb < <(measure "$d" make -s -j2 -f Makefile all) ;;
+    skiff) read -r s mb < <(measure "$d" "$skiff" run dag.yaml --executor host -o name --data "$work/data") ;;
+    skiff-base) read -r s mb < <(measure "$d" "$base" run dag.yaml --executor host -o name --data "$work/data") ;;
+  esac
+  awk -v t=$tool -v s="$s" -v f="$floor_s" 'BEGIN { printf "  %-10s %.2f ms/step, %.2f ms/step above the floor\n", t, s * 1000 / 300, (s - f) * 1000 / 300 }'
 done
 echo
 echo "aims: skiff within 1.5x of make at 1,000 nodes; exit-to-dependent gap < 5 ms;"

@@ -34,16 +34,18 @@ namespace skiff::server {
 namespace {
 
 
-// Decodes one object of `kind` from the request's `field` through the same strict decoder
-// as files, so the same mistakes get the same messages (with JSON paths).
-Result<spec::Object> decode_object(const Json& body, const char* field, spec::Kind kind, const char* kind_text,
-                                   const std::string& namespace_) {
+// Decodes one object of `kind` from the request's field for it (the registry's body_field)
+// through the same strict decoder as files, so the same mistakes get the same messages
+// (with JSON paths).
+Result<spec::Object> decode_object(const Json& body, spec::Kind kind, const std::string& namespace_) {
+  const spec::KindInfo& info = spec::kind_info(kind);
+  const char* field = info.body_field;
   if (!body.contains(field) || !body[field].is_object()) {
     return invalid(std::string("the request body has no \"") + field + "\" object");
   }
   Json obj = body[field];
-  if (!obj.contains("apiVersion")) obj["apiVersion"] = "argoproj.io/v1alpha1";
-  if (!obj.contains("kind")) obj["kind"] = kind_text;
+  if (!obj.contains("apiVersion")) obj["apiVersion"] = info.api_version;
+  if (!obj.contains("kind")) obj["kind"] = info.name;
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
   Json& meta = obj["metadata"];
   if (!namespace_.empty()) {
@@ -60,7 +62,7 @@ Result<spec::Object> decode_object(const Json& body, const char* field, spec::Ki
   spec::Decoded d = spec::decode_documents(obj.dump(), std::string(field));
   if (!d.diagnostics.empty()) return invalid(format_all(d.diagnostics));
   if (d.objects.size() != 1 || d.objects[0].kind != kind) {
-    return invalid(std::string("\"") + field + "\" must be a " + kind_text);
+    return invalid(std::string("\"") + field + "\" must be a " + info.name);
   }
   return std::move(d.objects[0]);
 }
@@ -84,11 +86,11 @@ Result<int64_t> resource_version(const Json& body, const char* field) {
   return static_cast<int64_t>(n);
 }
 
-Json object_json(const store::ObjectRecord& o, const char* kind) {
+Json object_json(const store::ObjectRecord& o, spec::Kind kind) {
   Json j = parse_json_or_discarded<Json>(o.body);
   if (!j.is_object()) j = Json::object();
-  j["apiVersion"] = "argoproj.io/v1alpha1";
-  j["kind"] = kind;
+  j["apiVersion"] = spec::kind_info(kind).api_version;
+  j["kind"] = spec::kind_name(kind);
   Json& meta = j["metadata"];
   if (!meta.is_object()) meta = Json::object();
   meta["name"] = o.name;
@@ -147,8 +149,9 @@ struct Server::Impl {
         s = runner.resume(rec, std::move(d.objects[0]), std::move(*templates));
       }
       if (!s) {
-        Json status = {{"phase", "Error"}, {"message", "could not resume after a restart: " + s.message()}};
-        store.save_progress(rec.uid, "Error", clock.now_ms(), status.dump(), {});
+        const spec::WorkflowPhase error = spec::WorkflowPhase::kError;
+        Json status = {{"phase", spec::workflow_phase_name(error)}, {"message", "could not resume after a restart: " + s.message()}};
+        store.save_progress(rec.uid, error, clock.now_ms(), status.dump(), {});
       }
     }
     if (!open->empty()) std::fprintf(stderr, "skiff server: resumed %zu unfinished workflows\n", open->size());
@@ -290,7 +293,7 @@ struct Server::Impl {
         [this](const std::string& workflow_json, const std::string& ns) -> Result<std::string> {
           auto parsed = parse_json<Json>(workflow_json, "the CronWorkflow's workflow");
           if (!parsed) return parsed.status();
-          auto wf = decode_object({{"workflow", *parsed}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+          auto wf = decode_object({{"workflow", *parsed}}, spec::Kind::kWorkflow, ns);
           if (!wf) return wf.status();
           auto record = start_workflow(std::move(*wf), ns);
           if (!record) return record.status();
@@ -399,7 +402,7 @@ struct Server::Impl {
       if (!object.is_object()) return fail(res, internal_error("the stored definition is damaged"));
       object["metadata"].erase("name");
       object["metadata"]["generateName"] = rec->name + "-";
-      auto wf = decode_object({{"workflow", object}}, "workflow", spec::Kind::kWorkflow, "Workflow", rec->namespace_);
+      auto wf = decode_object({{"workflow", object}}, spec::Kind::kWorkflow, rec->namespace_);
       if (!wf) return fail(res, wf.status());
       submit(std::move(*wf), rec->namespace_, res);
     });
@@ -408,15 +411,14 @@ struct Server::Impl {
       std::string ns = req.matches[1];
       auto body = parse_body(req);
       if (!body) return fail(res, body.status());
-      std::string kind = body->value("resourceKind", "");
-      std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+      const spec::KindInfo* kind = spec::find_kind(body->value("resourceKind", ""), true);
       std::string name = body->value("resourceName", "");
-      if ((kind != "workflowtemplate" && kind != "clusterworkflowtemplate") || !valid_name(name)) {
+      if (!kind || (kind->kind != spec::Kind::kWorkflowTemplate && kind->kind != spec::Kind::kClusterWorkflowTemplate) ||
+          !valid_name(name)) {
         return fail(res, invalid("submit needs resourceKind WorkflowTemplate or ClusterWorkflowTemplate and a resourceName"));
       }
-      bool cluster = kind == "clusterworkflowtemplate";
-      auto found = store.get_object(cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate,
-                                    cluster ? "" : ns, name);
+      bool cluster = !kind->namespaced;
+      auto found = store.get_object(kind->kind, cluster ? "" : ns, name);
       if (!found) return fail(res, found.status());
       Json opts = body->value("submitOptions", Json::object());
       Json wf = {{"metadata", {{"generateName", opts.value("generateName", name + "-")}}},
@@ -439,7 +441,7 @@ struct Server::Impl {
         if (eq == std::string::npos) return fail(res, invalid("submitOptions.parameters: \"" + kv + "\" is not name=value"));
         wf["spec"]["arguments"]["parameters"].push_back({{"name", kv.substr(0, eq)}, {"value", kv.substr(eq + 1)}});
       }
-      auto decoded = decode_object({{"workflow", wf}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+      auto decoded = decode_object({{"workflow", wf}}, spec::Kind::kWorkflow, ns);
       if (!decoded) return fail(res, decoded.status());
       submit(std::move(*decoded), ns, res);
     });
@@ -450,12 +452,12 @@ struct Server::Impl {
   // The WorkflowTemplates and ClusterWorkflowTemplates a workflow in `ns` may refer to.
   Result<std::vector<spec::Object>> templates_for(const std::string& ns) {
     std::vector<spec::Object> out;
-    for (auto [kind, scope] : {std::pair{store::ObjectKind::kWorkflowTemplate, ns},
-                               {store::ObjectKind::kClusterWorkflowTemplate, std::string()}}) {
+    for (auto [kind, scope] : {std::pair{spec::Kind::kWorkflowTemplate, ns},
+                               {spec::Kind::kClusterWorkflowTemplate, std::string()}}) {
       auto list = store.list_objects(kind, scope);
       if (!list) return list.status();
       for (const auto& o : *list) {
-        spec::Decoded d = spec::decode_documents(object_json(o, store::kind_name(kind)).dump(), o.name);
+        spec::Decoded d = spec::decode_documents(object_json(o, kind).dump(), o.name);
         for (auto& obj : d.objects) out.push_back(std::move(obj));
       }
     }
@@ -481,7 +483,9 @@ struct Server::Impl {
     j["spec"] = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
     Json status = parse_json_or_discarded<Json>(wf.status);
     if (!status.is_object()) status = Json::object();
-    if (!status.contains("phase") && !wf.phase.empty() && wf.phase != "Pending") status["phase"] = wf.phase;
+    if (!status.contains("phase") && wf.phase != spec::WorkflowPhase::kPending) {
+      status["phase"] = spec::workflow_phase_name(wf.phase);
+    }
     if (with_nodes) {
       auto nodes = store.nodes(wf.uid);
       if (nodes && !nodes->empty()) {
@@ -550,9 +554,9 @@ struct Server::Impl {
   void serve_metrics(httplib::Response& res) {
     auto phases = store.count_by_phase();
     if (phases) {
-      for (const char* phase : {"Pending", "Running", "Succeeded", "Failed", "Error"}) {
+      for (spec::WorkflowPhase phase : spec::kWorkflowPhases) {
         auto it = phases->find(phase);
-        metrics.set_gauge("argo_workflows_gauge", "Workflows by phase, as stored", {{"phase", phase}},
+        metrics.set_gauge("argo_workflows_gauge", "Workflows by phase, as stored", {{"phase", spec::workflow_phase_name(phase)}},
                           it == phases->end() ? 0 : static_cast<double>(it->second));
       }
     }
@@ -619,7 +623,7 @@ struct Server::Impl {
       std::string ns = req.matches[1];
       auto body = parse_body(req);
       if (!body) return fail(res, body.status());
-      auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+      auto wf = decode_object(*body, spec::Kind::kWorkflow, ns);
       if (!wf) return fail(res, wf.status());
       auto templates = templates_for(ns);
       if (!templates) return fail(res, templates.status());
@@ -662,12 +666,9 @@ struct Server::Impl {
     });
 
     workflow_actions();
-    template_routes("/api/v1/workflow-templates", store::ObjectKind::kWorkflowTemplate, spec::Kind::kWorkflowTemplate,
-                    "WorkflowTemplate", "template", true);
-    template_routes("/api/v1/cluster-workflow-templates", store::ObjectKind::kClusterWorkflowTemplate,
-                    spec::Kind::kClusterWorkflowTemplate, "ClusterWorkflowTemplate", "template", false);
-    template_routes("/api/v1/cron-workflows", store::ObjectKind::kCronWorkflow, spec::Kind::kCronWorkflow, "CronWorkflow",
-                    "cronWorkflow", true);
+    for (spec::Kind kind : {spec::Kind::kWorkflowTemplate, spec::Kind::kClusterWorkflowTemplate, spec::Kind::kCronWorkflow}) {
+      template_routes(kind);
+    }
     cron_routes();
     add_config_routes(s, options.data_dir);
     add_ui_routes(s, options.ui_dir);  // the catch-all: last
@@ -690,7 +691,7 @@ struct Server::Impl {
     if (Status st = check_name("namespace", ns); !st) return fail(res, st);
     auto body = parse_body(req);
     if (!body) return fail(res, body.status());
-    auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    auto wf = decode_object(*body, spec::Kind::kWorkflow, ns);
     if (!wf) return fail(res, wf.status());
     submit(std::move(*wf), ns, res);
   }
@@ -702,24 +703,25 @@ struct Server::Impl {
     s.Put(R"(/api/v1/cron-workflows/([^/]+)/([^/]+)/(suspend|resume))", [this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = req.matches[1], name = req.matches[2];
       std::lock_guard<std::mutex> guard(cron_mu);
-      auto rec = store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+      auto rec = store.get_object(spec::Kind::kCronWorkflow, ns, name);
       if (!rec) return fail(res, rec.status());
       Json cron = parse_json_or_discarded<Json>(rec->body);
       if (!cron.is_object()) return fail(res, internal_error("the stored CronWorkflow " + name + " is damaged"));
       cron["spec"]["suspend"] = req.matches[3] == "suspend";
       rec->body = cron.dump();
-      if (Status st = store.update_object(store::ObjectKind::kCronWorkflow, *rec); !st) return fail(res, st);
-      auto saved = store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+      if (Status st = store.update_object(spec::Kind::kCronWorkflow, *rec); !st) return fail(res, st);
+      auto saved = store.get_object(spec::Kind::kCronWorkflow, ns, name);
       if (!saved) return fail(res, saved.status());
-      reply(res, 200, object_json(*saved, "CronWorkflow"));
+      reply(res, 200, object_json(*saved, spec::Kind::kCronWorkflow));
     });
   }
 
   // A CronWorkflow's schedules must parse; an update keeps the status the controller wrote.
-  Status check_cron(store::ObjectRecord& rec, bool update) {
-    if (auto next = CronController::next_run(rec.body, clock.now_ms()); !next) return next.status();
+  Status check_cron(const spec::Object& cron, store::ObjectRecord& rec, bool update) {
+    if (!cron.cron) return invalid("\"cronWorkflow\" has no CronWorkflow spec");
+    if (auto next = CronController::next_run(*cron.cron, clock.now_ms()); !next) return next.status();
     if (!update) return Status::ok();
-    auto old = store.get_object(store::ObjectKind::kCronWorkflow, rec.namespace_, rec.name);
+    auto old = store.get_object(spec::Kind::kCronWorkflow, rec.namespace_, rec.name);
     if (!old) return old.status();
     Json before = parse_json_or_discarded<Json>(old->body), after = parse_json_or_discarded<Json>(rec.body);
     if (before.is_object() && before.contains("status") && after.is_object()) {
@@ -729,9 +731,14 @@ struct Server::Impl {
     return Status::ok();
   }
 
-  void template_routes(const std::string& base, store::ObjectKind kind, spec::Kind spec_kind, const char* kind_text,
-                       const char* field, bool namespaced) {
+  // The routes of a kind the store keeps as named objects, all from its registry entry:
+  // /api/v1/<plural>[/<namespace>][/<name>].
+  void template_routes(spec::Kind kind) {
     httplib::Server& s = *http;
+    const spec::KindInfo& info = spec::kind_info(kind);
+    const bool namespaced = info.namespaced;
+    const char* field = info.body_field;
+    const std::string base = std::string("/api/v1/") + info.plural;
     const std::string collection = namespaced ? base + "/([^/]+)" : base;
     const std::string item = collection + "/([^/]+)";
     auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
@@ -746,7 +753,7 @@ struct Server::Impl {
         if (!v) return v.status();
         *version = *v;
       }
-      auto obj = decode_object(*body, field, spec_kind, kind_text, ns);
+      auto obj = decode_object(*body, kind, ns);
       if (!obj) return obj.status();
       Json doc = parse_json_or_discarded<Json>(obj->source_json);
       return std::make_pair(std::move(*obj), doc);
@@ -764,11 +771,11 @@ struct Server::Impl {
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
       store::ObjectRecord rec{ns, obj->first.metadata.name, obj->second.dump(), clock.now_ms(), 1};
       std::lock_guard<std::mutex> guard(cron_mu);
-      if (kind == store::ObjectKind::kCronWorkflow) {
-        if (Status st = check_cron(rec, false); !st) return fail(res, st);
+      if (kind == spec::Kind::kCronWorkflow) {
+        if (Status st = check_cron(obj->first, rec, false); !st) return fail(res, st);
       }
       if (Status st = store.create_object(kind, rec); !st) return fail(res, st);
-      reply(res, 200, object_json(rec, kind_text));
+      reply(res, 200, object_json(rec, kind));
     });
     s.Post(collection + "/lint", [=, this](const httplib::Request& req, httplib::Response& res) {
       auto obj = decode(req, ns_of(req));
@@ -782,13 +789,13 @@ struct Server::Impl {
       auto list = store.list_objects(kind, ns_of(req));
       if (!list) return fail(res, list.status());
       Json items = Json::array();
-      for (const auto& o : *list) items.push_back(object_json(o, kind_text));
+      for (const auto& o : *list) items.push_back(object_json(o, kind));
       reply(res, 200, {{"metadata", Json::object()}, {"items", items}});
     });
     s.Get(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       auto o = store.get_object(kind, ns_of(req), name_of(req));
       if (!o) return fail(res, o.status());
-      reply(res, 200, object_json(*o, kind_text));
+      reply(res, 200, object_json(*o, kind));
     });
     s.Put(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::string ns = ns_of(req), name = name_of(req);
@@ -803,18 +810,18 @@ struct Server::Impl {
       if (Status st = validate(obj->first, *known); !st) return fail(res, st);
       store::ObjectRecord rec{ns, name, obj->second.dump(), 0, version};
       std::lock_guard<std::mutex> guard(cron_mu);
-      if (kind == store::ObjectKind::kCronWorkflow) {
-        if (Status st = check_cron(rec, true); !st) return fail(res, st);
+      if (kind == spec::Kind::kCronWorkflow) {
+        if (Status st = check_cron(obj->first, rec, true); !st) return fail(res, st);
       }
       if (Status st = store.update_object(kind, rec); !st) return fail(res, st);
       auto saved = store.get_object(kind, ns, name);
       if (!saved) return fail(res, saved.status());
-      reply(res, 200, object_json(*saved, kind_text));
+      reply(res, 200, object_json(*saved, kind));
     });
     s.Delete(item, [=, this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> guard(cron_mu);
       if (Status st = store.delete_object(kind, ns_of(req), name_of(req)); !st) return fail(res, st);
-      if (kind == store::ObjectKind::kCronWorkflow) {
+      if (kind == spec::Kind::kCronWorkflow) {
         store::ListQuery q;
         q.namespace_ = ns_of(req);
         q.label_selector = "workflows.argoproj.io/cron-workflow=" + name_of(req);

@@ -11,15 +11,22 @@
 // failedJobsHistoryLimit (default 1) are deleted. What it did is kept in the object's
 // `status` (lastScheduledTime, active, phase, conditions).
 //
+// It works from the typed spec::CronSpec the strict decoder gives, so whatever the decoder
+// accepts (`suspend: "true"`, a quoted history limit) means the same here; a spec is
+// decoded again only when the stored text changed. Only `status` is written as JSON.
+//
 // Thread: one (the server's cron thread); `lock` is held around each read-modify-write of
 // a CronWorkflow so API updates do not interleave with it.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "engine/operator.h"
+#include "spec/types.h"
 #include "store/store.h"
 #include "util/status.h"
 
@@ -43,10 +50,19 @@ class CronController {
 
   // The first time any of a CronWorkflow's schedules fires after `after_ms` (-1: never);
   // errors name the bad schedule or time zone.
-  static Result<int64_t> next_run(const std::string& cron_json, int64_t after_ms);
+  static Result<int64_t> next_run(const spec::CronSpec& cron, int64_t after_ms);
 
  private:
+  // A stored CronWorkflow's spec as decoded from `body` (`problem` when it does not decode).
+  struct Decoded {
+    std::string body;
+    Status problem;
+    spec::CronSpec cron;
+  };
+
   void run_one(const store::ObjectRecord& record);
+  const Decoded& decoded(const store::ObjectRecord& record);
+
 
   store::Store& store_;
   const engine::Clock& clock_;
@@ -54,6 +70,7 @@ class CronController {
   Submit submit_;
   Terminate terminate_;
   Remove remove_;
+  std::map<std::pair<std::string, std::string>, Decoded> decoded_;  // by (namespace, name)
 };
 
 }  // namespace skiff::server

@@ -148,8 +148,8 @@ spec:
   ASSERT_TRUE(runner_->add(bad, {}, o).is_ok());
   ASSERT_TRUE(runner_->add(ok, {}, o).is_ok());
   run_all();
-  EXPECT_EQ(store_->get_workflow("default", "bad")->phase, "Failed");
-  EXPECT_EQ(store_->get_workflow("default", "diamond")->phase, "Succeeded");
+  EXPECT_EQ(store_->get_workflow("default", "bad")->phase, spec::WorkflowPhase::kFailed);
+  EXPECT_EQ(store_->get_workflow("default", "diamond")->phase, spec::WorkflowPhase::kSucceeded);
   auto failed = store_->get_workflow("default", "bad");
   EXPECT_NE(nlohmann::json::parse(failed->status)["message"].get<std::string>().find("exit code 3"), std::string::npos);
 }
@@ -193,8 +193,8 @@ spec:
   auto w = store_->get_workflow("default", "wide");
   auto s = store_->get_workflow("default", "small");
   ASSERT_TRUE(w.is_ok() && s.is_ok());
-  EXPECT_EQ(w->phase, "Succeeded");
-  EXPECT_EQ(s->phase, "Succeeded");
+  EXPECT_EQ(w->phase, spec::WorkflowPhase::kSucceeded);
+  EXPECT_EQ(s->phase, spec::WorkflowPhase::kSucceeded);
   // small ran second (after a), long before the wide one's last step.
   EXPECT_LT(s->finished_ms + 400, w->finished_ms) << "small " << s->finished_ms << " wide " << w->finished_ms;
 }
@@ -220,10 +220,10 @@ spec:
   ASSERT_TRUE(rec.is_ok()) << rec.status().message();
   runner_->turn(0);  // every task is Skipped at once; one turn's worth is written
   EXPECT_EQ(store_->nodes(rec->uid)->size(), 4096u);
-  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Pending");
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, spec::WorkflowPhase::kPending);
   run_all();
   EXPECT_EQ(store_->nodes(rec->uid)->size(), 6002u);
-  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Succeeded");
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, spec::WorkflowPhase::kSucceeded);
 }
 
 // `argo terminate` while most of a loop waits for a step slot: the waiting steps end
@@ -250,7 +250,7 @@ spec:
   ASSERT_TRUE(runner_->stop("default", "wide", "", true).is_ok());
   run_all();
   auto stored = store_->get_workflow("default", "wide");
-  EXPECT_EQ(stored->phase, "Failed");
+  EXPECT_EQ(stored->phase, spec::WorkflowPhase::kFailed);
   EXPECT_EQ(nlohmann::json::parse(stored->status)["message"], "Stopped with strategy 'Terminate'");
   auto nodes = store_->nodes(rec->uid);
   ASSERT_EQ(nodes->size(), 1002u);
@@ -313,7 +313,7 @@ spec:
   EXPECT_EQ(most, 1u) << "the step limit held after the restart";
   auto done = store_->get_workflow("default", "four");
   ASSERT_TRUE(done.is_ok());
-  EXPECT_EQ(done->phase, "Succeeded");
+  EXPECT_EQ(done->phase, spec::WorkflowPhase::kSucceeded);
   std::ifstream in(marks);
   std::vector<std::string> ran{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
   std::sort(ran.begin(), ran.end());

@@ -47,8 +47,6 @@ std::string read_from(const std::string& path, size_t offset) {
   return out;
 }
 
-bool ended(const std::string& phase) { return phase == "Succeeded" || phase == "Failed" || phase == "Error"; }
-
 // Sends the lines of the log at `path` from byte *sent on through `send_line`, moving
 // *sent past them. A last line without its newline waits for the rest unless `complete`
 // (its step has ended, or the read does not follow); a line longer than a chunk goes in
@@ -200,7 +198,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
         if (uint64_t now = store.generation(); now != *generation) {
           *generation = now;
           auto wf = store.get_workflow(ns, name);
-          *finished = !wf || ended(wf->phase);
+          *finished = !wf || spec::is_finished(wf->phase);
           followed->clear();
           auto nodes = store.nodes(uid);
           for (const auto& n : nodes ? *nodes : std::vector<store::NodeRecord>{}) {
@@ -208,7 +206,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
             if (!j.is_object() || j.value("type", "") != "Pod") continue;
             std::string pod = j.value("id", n.id);
             if (!only.empty() && only != pod && only != n.id) continue;
-            bool complete = !follow || *finished || ended(j.value("phase", ""));
+            bool complete = !follow || *finished || spec::is_finished(spec::parse_node_phase(j.value("phase", "")));
             followed->push_back({runtime::step_files(run_dir, uid + "/" + n.id).log, pod, complete});
           }
         }

@@ -460,6 +460,7 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
   obj.pos = c.pos(doc);
   c.keys(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"});
   const KindInfo* info = doc["kind"] && doc["kind"].IsScalar() ? find_kind(doc["kind"].Scalar()) : nullptr;
+  // An unknown kind is held to Argo's apiVersion, the one all registered kinds share today.
   std::string api_version = info ? info->api_version : kind_info(Kind::kWorkflow).api_version;
   obj.api_version = c.str(doc["apiVersion"], "apiVersion");
   if (obj.api_version != api_version)

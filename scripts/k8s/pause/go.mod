@@ -1,0 +1,3 @@
+module skiff.local/pause
+
+go 1.26.0

@@ -1,6 +1,7 @@
 // Store: what skiff keeps across restarts — workflows (one row each, plus one row per
 // node), their labels, and named objects of the other registered kinds (spec/kinds.h:
-// WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows) — in SQLite (the default) or PostgreSQL, with the same behaviour.
+// WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows) — in SQLite (the default)
+// or PostgreSQL, with the same behaviour.
 //
 // Workflows are listed newest first, filtered by namespace, Kubernetes label selectors
 // (`app=web,tier!=db,env in (a,b),!canary,team`) and field selectors (`metadata.name=x`,

@@ -13,6 +13,12 @@ add_test(NAME registry/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/re
 set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container")
 set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container")
 
+# The executor conformance suite's container parameter, against that registry's busybox.
+add_test(NAME executor-container COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=Executors/ExecutorConformance.*/container)
+set_tests_properties(executor-container PROPERTIES FIXTURES_REQUIRED registry LABELS "container" TIMEOUT 300
+                     ENVIRONMENT SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}
+                     FAIL_REGULAR_EXPRESSION "no test registry")
+
 add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/image_cli_test.py
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
@@ -27,6 +33,16 @@ set_tests_properties(postgres/stop PROPERTIES FIXTURES_CLEANUP postgres LABELS p
 set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
                      FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
+
+# A real single-node Kubernetes (docs/kubernetes.md): scripts/k8s-up builds what is missing
+# (scripts/test builds it before ctest starts) and starts it; every test labelled k8s uses it.
+# Without root or a kernel feature it needs, k8s/up and the tests skip with the reason.
+add_test(NAME k8s/up COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-up)
+add_test(NAME k8s/down COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-down)
+set_tests_properties(k8s/up PROPERTIES FIXTURES_SETUP k8s LABELS k8s TIMEOUT 3600 SKIP_RETURN_CODE 77)
+set_tests_properties(k8s/down PROPERTIES FIXTURES_CLEANUP k8s LABELS k8s TIMEOUT 120)
+add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/smoke_test.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
 
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
 set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)

@@ -1,9 +1,10 @@
 #include "cli/api_client.h"
 
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 
 #include <cstdlib>
+
+#include "net/http_client.h"
 
 namespace skiff::cli {
 namespace {
@@ -12,10 +13,6 @@ bool env_true(const char* name, bool fallback) {
   const char* v = std::getenv(name);
   if (!v || !*v) return fallback;
   return std::string(v) == "true" || std::string(v) == "1";
-}
-
-size_t on_data(char* d, size_t size, size_t n, void* user) {
-  return (*static_cast<std::function<bool(const char*, size_t)>*>(user))(d, size * n) ? size * n : 0;
 }
 
 }  // namespace
@@ -43,80 +40,59 @@ ApiClient::ApiClient(const Connection& f) {
   std::string host = f.server.empty() ? env_or("ARGO_SERVER", "localhost:2746") : f.server;
   if (host.find("://") == std::string::npos) host = (f.secure ? "https://" : "http://") + host;
   base_ = host;
-  std::string token = f.token.empty() ? env_or("ARGO_TOKEN", "") : f.token;
-  if (!token.empty() && token.rfind("Bearer ", 0) != 0) token = "Bearer " + token;
-  auth_ = token;
-  insecure_ = f.insecure;
+  net::ClientOptions o;
+  o.bearer_token = f.token.empty() ? env_or("ARGO_TOKEN", "") : f.token;
+  if (o.bearer_token.rfind("Bearer ", 0) == 0) o.bearer_token.erase(0, 7);
+  o.tls.insecure_skip_verify = f.insecure;
+  o.proxy_from_env = true;
+  o.hint = [](net::Failure failure, const std::string&) -> std::string {
+    if (failure != net::Failure::kTlsHandshake && failure != net::Failure::kTlsVerify) return "";
+    return "a plain-HTTP server wants --secure=false; a self-signed certificate -k";
+  };
+  http_ = std::make_unique<net::HttpClient>(std::move(o));
 }
+
+ApiClient::~ApiClient() = default;
 
 // Sends a request; a JSON error body becomes a Status with its message.
 Result<Json> ApiClient::call(const std::string& method, const std::string& path, const Json* body) {
-  std::string out;
-  long status = 0;
-  Status s = perform(method, path, body, [&](const char* d, size_t n) {
-    if (out.size() < (64u << 20)) out.append(d, n);
-    return true;
-  }, &status);
-  if (!s) return s;
-  Json j = Json::parse(out.empty() ? "{}" : out, nullptr, false);
-  if (status >= 400) {
-    std::string message = j.is_object() && j.contains("message") ? j["message"].get<std::string>() : out;
-    Code code = status == 404 ? Code::kNotFound : status == 409 ? Code::kAlreadyExists
-              : status == 400 ? Code::kInvalid : Code::kFailed;
-    return Status(code, message + " (HTTP " + std::to_string(status) + ")");
+  net::Request req;
+  req.method = method;
+  req.url = base_ + path;
+  req.headers = {{"Content-Type", "application/json"}};
+  if (body) req.body = body->dump();
+  req.max_body = 64 << 20;
+  auto r = http_->send(req);
+  if (!r) return r.status();
+  Json j = Json::parse(r->body.empty() ? "{}" : r->body, nullptr, false);
+  if (r->status >= 400) {
+    std::string message = j.is_object() && j.contains("message") ? j["message"].get<std::string>() : r->body;
+    Code code = r->status == 404 ? Code::kNotFound : r->status == 409 ? Code::kAlreadyExists
+              : r->status == 400 ? Code::kInvalid : Code::kFailed;
+    return Status(code, message + " (HTTP " + std::to_string(r->status) + ")");
   }
   if (j.is_discarded()) return Status(Code::kFailed, "the server answered with something that is not JSON");
   return j;
 }
 
-// Streams a response line by line (Argo's log stream).
+// Streams a response line by line (Argo's log stream); an error's body is its message.
 Status ApiClient::stream(const std::string& path, const std::function<void(const std::string&)>& line) {
   std::string partial;
-  long status = 0;
-  Status s = perform("GET", path, nullptr, [&](const char* d, size_t n) {
+  net::Request req;
+  req.url = base_ + path;
+  req.headers = {{"Content-Type", "application/json"}};
+  req.max_body = 64 << 10;
+  req.on_body = [&](const char* d, size_t n) {
     partial.append(d, n);
     for (size_t nl; (nl = partial.find('\n')) != std::string::npos;) {
       line(partial.substr(0, nl));
       partial.erase(0, nl + 1);
     }
     return true;
-  }, &status);
-  if (s && status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(status) + ": " + partial);
-  return s;
-}
-
-Status ApiClient::perform(const std::string& method, const std::string& path, const Json* body, Sink sink, long* status) {
-  CURL* curl = curl_easy_init();
-  if (!curl) return internal_error("cannot initialise libcurl");
-  std::string url = base_ + path;
-  std::string payload = body ? body->dump() : "";
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  if (!auth_.empty()) headers = curl_slist_append(headers, ("Authorization: " + auth_).c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  if (body) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  }
-  if (insecure_) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    std::string hint = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION
-                           ? " (a plain-HTTP server wants --secure=false; a self-signed certificate -k)"
-                           : "";
-    return Status(Code::kUnavailable, base_ + ": " + curl_easy_strerror(rc) + hint);
-  }
+  };
+  auto r = http_->send(req);
+  if (!r) return r.status();
+  if (r->status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(r->status) + ": " + r->body);
   return Status::ok();
 }
 

@@ -1,11 +1,12 @@
 // ApiClient: the client commands' way to a server's REST API (skiff server or Argo Server)
-// over libcurl, with the argo CLI's flags and environment for where and who:
+// over net::HttpClient, with the argo CLI's flags and environment for where and who:
 // --argo-server HOST:PORT (ARGO_SERVER, default localhost:2746), --secure (ARGO_SECURE,
 // default true as in the argo CLI), -k (ARGO_INSECURE_SKIP_VERIFY), --token (ARGO_TOKEN,
 // with or without "Bearer "). One request at a time; not shared between threads.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -13,6 +14,10 @@
 
 namespace CLI {
 class App;
+}
+
+namespace skiff::net {
+class HttpClient;
 }
 
 namespace skiff::cli {
@@ -35,6 +40,7 @@ std::string env_or(const char* name, const std::string& fallback);
 class ApiClient {
  public:
   explicit ApiClient(const Connection& c);
+  ~ApiClient();
   // Sends a request; an error reply becomes a Status (404 kNotFound, 409 kAlreadyExists,
   // 400 kInvalid) carrying the server's message.
   Result<Json> call(const std::string& method, const std::string& path, const Json* body = nullptr);
@@ -42,11 +48,8 @@ class ApiClient {
   Status stream(const std::string& path, const std::function<void(const std::string&)>& line);
 
  private:
-  using Sink = std::function<bool(const char*, size_t)>;
-  Status perform(const std::string& method, const std::string& path, const Json* body, Sink sink, long* status);
-
-  std::string base_, auth_;
-  bool insecure_ = false;
+  std::string base_;
+  std::unique_ptr<net::HttpClient> http_;
 };
 
 }  // namespace skiff::cli

@@ -4,7 +4,6 @@
 // cron create|list|get|delete|suspend|resume|lint.
 // Where and who: see api_client.h; -n (ARGO_NAMESPACE, default "default").
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>  // curl_easy_escape
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -25,6 +24,7 @@
 #include "cli/load.h"
 #include "cli/system_clock.h"
 #include "engine/workflow_json.h"
+#include "net/http_client.h"
 #include "server/cron_controller.h"
 #include "spec/decode.h"
 
@@ -247,9 +247,7 @@ int list(const ClientFlags& f) {
   ApiClient api(f.conn);
   std::string path = "/api/v1/workflows/" + ns_of(f);
   if (!f.selector.empty()) {
-    char* escaped = curl_easy_escape(nullptr, f.selector.c_str(), static_cast<int>(f.selector.size()));
-    path += "?listOptions.labelSelector=" + std::string(escaped);
-    curl_free(escaped);
+    path += "?listOptions.labelSelector=" + net::url_escape(f.selector);
   }
   auto page = api.call("GET", path);
   if (!page) return fail(page.status());

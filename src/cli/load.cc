@@ -2,12 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "spec/decode.h"
 
 namespace skiff::cli {
+
+void print_warnings(const Diagnostics& warnings) {
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.format().c_str());
+}
 
 void load_files(const std::vector<std::string>& files, Loaded& out) {
   for (const auto& file : files) {

@@ -23,6 +23,9 @@ struct Loaded {
 // Decodes every file; a file that cannot be read or parsed adds diagnostics.
 void load_files(const std::vector<std::string>& files, Loaded& out);
 
+// Prints each warning to stderr: "warning: file:line:col: path: message".
+void print_warnings(const Diagnostics& warnings);
+
 // "-p name=value" flags over the entries of a YAML/JSON parameter file (a map).
 Result<std::map<std::string, std::string>> load_parameters(const std::vector<std::string>& flags,
                                                            const std::string& parameter_file);

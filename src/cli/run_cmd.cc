@@ -1,4 +1,8 @@
 // skiff run FILE... : runs one Workflow on this machine, as Argo would, and shows it live.
+//
+// The workflow runs on the server's Runner (server/runner.h) over a store held in memory:
+// `skiff run` and `skiff server` carry out the engine's actions and report steps back to
+// it through the same code. This file loads, validates, picks the executor and prints.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,18 +13,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/load.h"
-#include "cli/run_loop.h"
+#include "cli/registry_flags.h"
 #include "cli/system_clock.h"
 #include "cli/view.h"
 #include "engine/workflow_json.h"
-#include "cli/registry_flags.h"
 #include "runtime/container_executor.h"
+#include "runtime/fd.h"
 #include "runtime/host_executor.h"
+#include "runtime/pod_support.h"
+#include "server/runner.h"
+#include "store/store.h"
 
 namespace skiff::cli {
 
@@ -38,9 +48,15 @@ struct RunFlags {
   bool logs = false;
 };
 
+// SIGINT and SIGTERM set the flag and ring the eventfd, which wakes the runner's wait.
 std::atomic<bool> g_interrupted{false};
+int g_interrupt_fd = -1;
 
-void on_interrupt(int) { g_interrupted = true; }
+void on_interrupt(int) {
+  g_interrupted = true;
+  uint64_t one = 1;
+  (void)!::write(g_interrupt_fd, &one, sizeof one);
+}
 
 std::string random_suffix() {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -72,9 +88,9 @@ void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
   }
 }
 
-const spec::Object* pick_workflow(const Loaded& loaded, std::string& error) {
-  const spec::Object* found = nullptr;
-  for (const auto& obj : loaded.objects) {
+spec::Object* pick_workflow(Loaded& loaded, std::string& error) {
+  spec::Object* found = nullptr;
+  for (auto& obj : loaded.objects) {
     if (obj.kind != spec::Kind::kWorkflow) continue;
     if (found) {
       error = fmt::format("{}:{}: more than one Workflow given; run them one at a time",
@@ -85,6 +101,82 @@ const spec::Object* pick_workflow(const Loaded& loaded, std::string& error) {
   }
   if (!found) error = "no Workflow among the given files (kind: Workflow); WorkflowTemplates alone cannot run";
   return found;
+}
+
+// The executor the flags ask for: container when runc is usable and none is named.
+std::string executor_kind(const RunFlags& flags) {
+  if (!flags.executor.empty()) return flags.executor;
+  runtime::ContainerOptions container;
+  Status usable = runtime::probe_containers(container);
+  if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
+  return usable ? "container" : "host";
+}
+
+// Makes the executor of that kind; on failure, says why and returns the exit code.
+int make_executor(const RunFlags& flags, const std::string& kind, const runtime::ExecutorOptions& options,
+                  std::unique_ptr<runtime::Executor>* out) {
+  runtime::ContainerOptions container;
+  Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
+  if (kind == "container") {
+    auto registry = registry_config(flags.registry);
+    if (!registry) {
+      std::fprintf(stderr, "error: %s\n", registry.status().message().c_str());
+      return kExitInvalid;
+    }
+    container.registry = std::move(*registry);
+    executor = runtime::make_container_executor(options, container);
+  } else {
+    executor = runtime::make_host_executor(options);
+  }
+  if (!executor) {
+    std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
+    return kExitInternal;
+  }
+  *out = std::move(*executor);
+  return kExitOk;
+}
+
+// Turns the runner until the workflow ends. An interrupt terminates it, as `argo
+// terminate` does. A workflow left waiting for a resume (a suspend without a duration,
+// with nothing else to do) cannot get one here: the run ends with it still Running.
+void run_to_end(server::Runner& runner, const std::string& namespace_, const std::string& name) {
+  constexpr int kMaxWaitMs = 1000;  // interrupts and step events wake the wait at once
+  bool terminated = false;
+  while (runner.active() > 0) {
+    if (g_interrupted && !terminated) {
+      terminated = true;
+      uint64_t n;
+      (void)!::read(g_interrupt_fd, &n, sizeof n);
+      (void)runner.stop(namespace_, name, "terminated: interrupted by the user", /*terminate=*/true);
+    } else if (runner.stalled()) {
+      break;
+    }
+    if (int idle = runner.idle_ms(kMaxWaitMs); idle > 0) {  // nothing runs: sleep till a timer
+      pollfd pfd{g_interrupt_fd, POLLIN, 0};
+      ::poll(&pfd, 1, idle);
+    }
+    runner.turn(kMaxWaitMs);
+  }
+}
+
+void print_result(const RunFlags& flags, const spec::Object& wf, const engine::Operator& op,
+                  const engine::Clock& clock, bool live_terminal) {
+  if (flags.output == "json" || flags.output == "yaml") {
+    std::string json = engine::workflow_json(wf, op, 2);
+    if (flags.output == "json") {
+      std::printf("%s\n", json.c_str());
+    } else {
+      YAML::Emitter out;
+      emit_yaml(out, nlohmann::json::parse(json));
+      std::printf("%s\n", out.c_str());
+    }
+  } else if (flags.output == "name") {
+    std::printf("%s\n", op.workflow_name().c_str());
+  } else {
+    SummaryOptions summary;
+    summary.wide = flags.output == "wide";
+    if (!live_terminal) std::printf("\n%s", render_summary(op, clock, summary).c_str());
+  }
 }
 
 int run(const RunFlags& flags) {
@@ -100,7 +192,7 @@ int run(const RunFlags& flags) {
     return kExitInvalid;
   }
   std::string error;
-  const spec::Object* wf = pick_workflow(loaded, error);
+  spec::Object* wf = pick_workflow(loaded, error);
   if (!wf) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return kExitInvalid;
@@ -109,6 +201,10 @@ int run(const RunFlags& flags) {
   for (const auto& [k, v] : *params) supplied.push_back(k);
   Diagnostics diags;
   for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, diags, supplied);
+  std::string kind = executor_kind(flags);
+  Diagnostics warnings;  // pod-level fields the executor ignores (the Runner makes them a SpecWarning)
+  spec::check_pod_fields(*wf, &loaded.library, runtime::pod_field_support(kind), warnings, diags);
+  print_warnings(warnings);
   if (!diags.empty()) {
     std::fputs(format_all(diags).c_str(), stderr);
     return kExitInvalid;
@@ -119,85 +215,77 @@ int run(const RunFlags& flags) {
   options.entrypoint = flags.entrypoint;
   options.name = wf->metadata.name.empty() ? wf->metadata.generate_name + random_suffix() : wf->metadata.name;
   if (!wf->metadata.namespace_.empty()) options.namespace_ = wf->metadata.namespace_;
-  SystemClock clock;
-  auto op = engine::Operator::create(*wf, loaded.library, options, clock);
-  if (!op) {
-    std::fprintf(stderr, "error: %s\n", op.status().message().c_str());
-    return op.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
-  }
-  engine::Operator& oper = **op;
 
+  // The executor's own scratch space is data/executor, as the server's; each workflow's
+  // logs and claims go to data/runs/<namespace>/<name> (Runner).
+  std::error_code ec;
+  std::string data_dir =
+      std::filesystem::absolute(flags.data_dir.empty() ? default_data_dir() : flags.data_dir, ec).string();
+  std::shared_ptr<const engine::Operator> op;  // set once the run is added
   runtime::ExecutorOptions exec_options;
-  std::string data_dir = flags.data_dir.empty() ? default_data_dir() : flags.data_dir;
-  exec_options.run_dir = data_dir + "/runs/" + oper.workflow_name();
+  exec_options.run_dir = data_dir + "/executor";
+  exec_options.data_dir = data_dir;
   if (flags.logs) {
-    exec_options.log_sink = [&oper](const std::string& node_id, std::string_view line) {
-      const engine::Node* n = oper.node(node_id);
+    exec_options.log_sink = [&op](const std::string& step, std::string_view line) {
+      std::string node_id = step.substr(step.find('/') + 1);  // the runner's "<uid>/<node id>"
+      const engine::Node* n = op ? op->node(node_id) : nullptr;
       std::string who = n ? n->pod_name : node_id;
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());
     };
   }
-  exec_options.data_dir = data_dir;
-  exec_options.workflow = runtime::workflow_context(oper.effective_spec(), options.namespace_, exec_options.run_dir);
-  runtime::ContainerOptions container;
-  std::string executor_kind = flags.executor;
-  if (executor_kind.empty()) {
-    Status usable = runtime::probe_containers(container);
-    executor_kind = usable ? "container" : "host";
-    if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
-  }
-  Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
-  if (executor_kind == "container") {
-    auto registry = registry_config(flags.registry);
-    if (!registry) {
-      std::fprintf(stderr, "error: %s\n", registry.status().message().c_str());
-      return kExitInvalid;
-    }
-    container.registry = std::move(*registry);
-    executor = runtime::make_container_executor(exec_options, container);
-  } else {
-    executor = runtime::make_host_executor(exec_options);
-  }
-  if (!executor) {
-    std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
+  std::unique_ptr<runtime::Executor> executor;
+  if (int code = make_executor(flags, kind, exec_options, &executor); code != kExitOk) return code;
+  auto store = store::Store::open("sqlite::memory:");
+  if (!store) {
+    std::fprintf(stderr, "error: %s\n", store.status().message().c_str());
     return kExitInternal;
   }
+  SystemClock clock;
+  server::Runner runner(*executor, **store, clock, data_dir);
+  runner.set_space_reserve(false);
+  runner.set_pod_support(runtime::pod_field_support(kind));
 
   bool quiet = !flags.output.empty() && flags.output != "wide";
   bool terminal = !quiet && !flags.logs && isatty(STDOUT_FILENO);
-  LiveView view(oper, clock, terminal, quiet ? stderr : stdout);
-  if (!quiet || isatty(STDERR_FILENO)) oper.set_observer(&view);
+  std::optional<LiveView> view;
+  auto watch = [&](const engine::Operator& started) -> engine::Observer* {
+    view.emplace(started, clock, terminal, quiet ? stderr : stdout);
+    return !quiet || isatty(STDERR_FILENO) ? &*view : nullptr;
+  };
+  std::vector<spec::Object> templates;
+  for (const auto* lib : {&loaded.library.workflow_templates, &loaded.library.cluster_workflow_templates}) {
+    for (const spec::Object* t : *lib) templates.push_back(*t);
+  }
+  // The runner gets the definition; the printed result needs only its metadata and source
+  // (the document as JSON), which stays here alone: the runner would store it in the
+  // workflow's row, which every turn rewrites (1.4 ms a turn for 100,000 tasks), and
+  // nobody reads it back from a store in memory.
+  spec::Object shown;
+  shown.kind = wf->kind;
+  shown.metadata = wf->metadata;
+  shown.source_json = std::move(wf->source_json);
+  auto record = runner.add(std::move(*wf), std::move(templates), options, watch);
+  if (!record) {
+    std::fprintf(stderr, "error: %s\n", record.status().message().c_str());
+    return record.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
+  }
+  op = runner.operator_of(record->uid);
 
+  runtime::Fd interrupt(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  g_interrupt_fd = interrupt.get();
+  executor->set_interrupt_fd(g_interrupt_fd);
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  RunLoopOptions loop_options;
-  loop_options.interrupted = &g_interrupted;
-  run_to_completion(oper, **executor, clock, loop_options);
-  view.finish();
+  run_to_end(runner, options.namespace_, op->workflow_name());
+  view->finish();
 
   // Volumes of volumeClaimTemplates live as long as the workflow; a local run ends here.
-  std::error_code ec;
-  std::filesystem::remove_all(exec_options.run_dir + "/volumes", ec);
+  std::filesystem::remove_all(data_dir + "/runs/" + options.namespace_ + "/" + op->workflow_name() + "/volumes", ec);
 
-  if (flags.output == "json" || flags.output == "yaml") {
-    std::string json = engine::workflow_json(*wf, oper, 2);
-    if (flags.output == "json") {
-      std::printf("%s\n", json.c_str());
-    } else {
-      YAML::Emitter out;
-      emit_yaml(out, nlohmann::json::parse(json));
-      std::printf("%s\n", out.c_str());
-    }
-  } else if (flags.output == "name") {
-    std::printf("%s\n", oper.workflow_name().c_str());
-  } else {
-    SummaryOptions summary;
-    summary.wide = flags.output == "wide";
-    if (!terminal) std::printf("\n%s", render_summary(oper, clock, summary).c_str());
-  }
-  return oper.status().phase == engine::WorkflowPhase::kSucceeded ? kExitOk : kExitFailed;
+  print_result(flags, shown, *op, clock, terminal);
+  return op->status().phase == engine::WorkflowPhase::kSucceeded ? kExitOk : kExitFailed;
 }
 
 }  // namespace

@@ -127,6 +127,7 @@ int serve(const ServerFlags& f) {
   options.require_token = f.auth_mode == "client";
   options.max_steps = f.max_steps ? f.max_steps : steps_for_open_files();
   options.max_nodes = f.max_nodes;
+  options.executor = kind;
   options.max_connections_per_client = f.max_connections_per_client;
   options.max_streams_per_client = f.max_streams_per_client;
   options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;

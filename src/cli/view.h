@@ -1,9 +1,9 @@
 // What `skiff run` shows while a workflow runs and after it ends.
 //
-// LiveView is an engine::Observer: on a terminal it redraws the node tree in place as
-// `argo watch` does (at most ten times a second); elsewhere it prints one line per phase
-// change. print_summary() renders the final `argo get`-like view. Single-threaded: called
-// from the run loop only.
+// LiveView is an engine::Observer (the Runner's Watch in `skiff run`): on a terminal it
+// redraws the node tree in place as `argo watch` does (at most ten times a second);
+// elsewhere it prints one line per phase change. render_summary() renders the final
+// `argo get`-like view. Single-threaded: called from the Runner's thread only.
 #pragma once
 
 #include <cstdint>

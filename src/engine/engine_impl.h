@@ -129,7 +129,7 @@ class OperatorImpl final : public Operator {
   std::string fresh_id(const std::string& name) const;
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
-  void start_pod(const std::string& node_id, spec::Template resolved);
+  void start_pod(const std::string& node_id, spec::Template resolved, std::vector<spec::Volume> volumes);
   void run_suspend(Call call, const expr::Scope& scope);
   void end_suspend(Node& node, NodePhase phase, const std::string& message);
   void entry_done(const std::string& id);
@@ -202,6 +202,11 @@ Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& 
 void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node);
 // Aggregated outputs of loop children (JSON lists), as Argo's processAggregateNodeOutputs.
 void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children);
+// The template a Pod node's step runs (pod_template.cc): the workflow's pod-level fields
+// as defaults (spec/pod.h), every {{...}} resolved in `scope`; and volumes likewise.
+Result<spec::Template> resolve_pod_template(const spec::Template& tmpl, const spec::WorkflowSpec& workflow,
+                                            const expr::Scope& scope);
+Status resolve_volumes(std::vector<spec::Volume>& volumes, const expr::Scope& scope);
 // Outputs of a DAG/steps template from valueFrom.parameter / expression in `scope`.
 Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, NodeOutputs& out);
 bool failed_or_error(NodePhase p);

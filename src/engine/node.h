@@ -56,6 +56,13 @@ struct Node {
   bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
 };
 
+// One entry of status.conditions, as Argo writes it: {type, status: "True", message}.
+struct Condition {
+  std::string type;  // "SpecWarning"
+  std::string status = "True";
+  std::string message;
+};
+
 struct WorkflowStatus {
   WorkflowPhase phase = WorkflowPhase::kPending;
   std::string message;
@@ -64,6 +71,7 @@ struct WorkflowStatus {
   std::deque<Node> nodes;  // creation order (a deque: references stay valid); by id: Operator::node()
   NameValues outputs;       // workflow outputs (globalName)
   std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
+  std::vector<Condition> conditions;
 };
 
 }  // namespace skiff::engine

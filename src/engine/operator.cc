@@ -10,6 +10,7 @@
 #include "engine/workflow_json.h"
 #include "expr/template.h"
 #include "spec/decode.h"
+#include "spec/pod.h"
 #include "util/strings.h"
 
 namespace skiff::engine {
@@ -98,6 +99,7 @@ Status OperatorImpl::init() {
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
+    spec::override_pod_fields(merged, wf_.spec);
     for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
     for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
     for (const auto& c : wf_.spec.volume_claim_templates) merged.volume_claim_templates.push_back(c);
@@ -156,6 +158,8 @@ void OperatorImpl::start() {
   status_.phase = WorkflowPhase::kRunning;
   status_.started_at_ms = options_.started_at_ms >= 0 ? options_.started_at_ms : now();
   global_.set("workflow.creationTimestamp", rfc3339(status_.started_at_ms));
+  if (!options_.spec_warnings.empty())
+    status_.conditions.push_back(Condition{"SpecWarning", "True", join(options_.spec_warnings, ", ")});
   if (observer_) observer_->workflow_changed(status_);
   if (!spec_.active_deadline_seconds.empty()) {
     long long secs = std::atoll(spec_.active_deadline_seconds.c_str());
@@ -469,37 +473,23 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
   status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);  // "0/1" while it runs
   std::string id = n.id;
   // Resolve every {{...}} of the template now, so the runner gets plain values.
-  spec::Template t = *call.tmpl;
-  Status st;
-  auto sub = [&](std::string& s) {
-    if (!st || s.find("{{") == std::string::npos) return;
-    auto r = expr::substitute(s, *scope);
-    if (r) s = std::move(*r);
-    else st = r.status();
-  };
-  spec::Container& c = *t.container;
-  sub(c.image);
-  for (auto& a : c.command) sub(a);
-  for (auto& a : c.args) sub(a);
-  for (auto& e : c.env)
-    if (e.value) sub(*e.value);
-  sub(c.working_dir);
-  sub(c.source);
-  for (auto& m : c.volume_mounts) sub(m.sub_path);
-  for (auto& p : t.outputs.parameters)
-    if (p.value_from) sub(p.value_from->path);
+  auto resolved = resolve_pod_template(*call.tmpl, spec_, *scope);
+  std::vector<spec::Volume> volumes = spec_.volumes;
+  Status st = resolved ? resolve_volumes(volumes, *scope) : resolved.status();
   if (!st) {
     finish(n, NodePhase::kError, st.message());
     return;
   }
+  spec::Template t = std::move(*resolved);
+  volumes.insert(volumes.end(), t.volumes.begin(), t.volumes.end());
   long long deadline_s = -1;
   if (!t.active_deadline_seconds.empty()) {
-    std::string d = t.active_deadline_seconds;
-    sub(d);
-    deadline_s = st ? std::atoll(d.c_str()) : -1;
+    auto d = expr::substitute(t.active_deadline_seconds, *scope);
+    deadline_s = d ? std::atoll(d->c_str()) : -1;
   }
   pod_templates_[id] = call.tmpl;
-  pods_.run([this, id, t = std::move(t), deadline_s, exit_handler = call.exit_handler]() mutable {
+  pods_.run([this, id, t = std::move(t), volumes = std::move(volumes), deadline_s,
+              exit_handler = call.exit_handler]() mutable {
     Node* node = find(id);
     if (!node || is_finished(node->phase)) {
       pods_.release();
@@ -521,18 +511,17 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
           actions_.push_back(KillStep{id, kPodDeadlineMessage});
         }
       });
-    start_pod(id, std::move(t));
+    start_pod(id, std::move(t), std::move(volumes));
   });
 }
 
-void OperatorImpl::start_pod(const std::string& id, spec::Template resolved) {
+void OperatorImpl::start_pod(const std::string& id, spec::Template resolved, std::vector<spec::Volume> volumes) {
   Node* n = find(id);
   StartStep s;
   s.node_id = id;
   s.pod_name = n->pod_name;
   s.tmpl = std::move(resolved);
-  s.volumes = spec_.volumes;
-  for (const auto& v : s.tmpl.volumes) s.volumes.push_back(v);
+  s.volumes = std::move(volumes);
   s.claims = spec_.volume_claim_templates;
   live_pods_.insert(id);
   if (suspended_ && !stopping_ && !options_.replayed.count(id)) {

@@ -49,15 +49,19 @@ struct RunOptions {
   // the owner says where the limit is set, for those messages.
   size_t max_nodes = 0;
   std::string limit_hint;
+  // What the owner found in the spec that will not be acted on (lint's warnings for its
+  // executor): status.conditions gets one SpecWarning holding them all, as Argo's does.
+  std::vector<std::string> spec_warnings;
 };
 
-// Start a Pod node's step. `tmpl` is the template with every `{{...}}` resolved (command,
-// args, env, source, image, workingDir, volume mounts) and inputs applied.
+// Start a Pod node's step. `tmpl` is the template with inputs applied, the workflow's
+// pod-level fields as defaults (spec/pod.h) and every `{{...}}` resolved, in its containers,
+// sidecars, init containers, volumes and pod-level fields alike (pod_template.cc).
 struct StartStep {
   std::string node_id;
   std::string pod_name;
   spec::Template tmpl;
-  std::vector<spec::Volume> volumes;              // workflow volumes + template volumes
+  std::vector<spec::Volume> volumes;              // workflow volumes + template volumes, resolved
   std::vector<spec::ClaimTemplate> claims;        // the workflow's volumeClaimTemplates
 };
 

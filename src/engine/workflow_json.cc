@@ -78,6 +78,8 @@ Json status_summary(const WorkflowStatus& st) {
   if (!st.progress.empty()) status["progress"] = st.progress;
   if (!st.message.empty()) status["message"] = st.message;
   if (!st.outputs.empty()) status["outputs"] = {{"parameters", parameters(st.outputs)}};
+  for (const auto& c : st.conditions)
+    status["conditions"].push_back({{"type", c.type}, {"status", c.status}, {"message", c.message}});
   return status;
 }
 

@@ -28,6 +28,7 @@
 #include "runtime/process_executor.h"
 #include "runtime/program.h"
 #include "runtime/secret_store.h"
+#include "runtime/step_files.h"
 #include "runtime/step_plan.h"
 #include "runtime/supervisor.h"
 #include "runtime/volumes.h"
@@ -469,7 +470,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
 
   Security sec;
   const WorkflowContext& wf = *request.workflow;
-  if (Status s = merge_security(&sec, wf.pod_security_context_json, "spec.securityContext"); !s) return s;
+  if (Status s = merge_security(&sec, request.tmpl.pod.security_context_json, "the pod's securityContext"); !s) return s;
   if (Status s = merge_security(&sec, c.security_context_json, "securityContext"); !s) return s;
   if (sec.privileged && !options_.allow_privileged) return privileged_not_allowed();
 
@@ -725,8 +726,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
     std::lock_guard<std::mutex> lock(mu_);
     return pulls_[pull_key(c, *request.workflow)].image;
   };
-  std::string step_dir = options_.run_dir + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
-  std::string log_path = step_files(request.workflow->run_dir, request.node_id).log;
+  std::string step_dir = scratch_dir(options_.run_dir, request.node_id, ++sequence_);
   Launched l;
   SupervisedStep& job = l.step;
   Attachment net;
@@ -761,7 +761,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
     job.unmounts.push_back(rootfs);
     if (!bundle) return undo(bundle.status().with_context("sidecar " + sc.name));
     net_admin = net_admin || bundle->net_admin;
-    job.sidecars.push_back({runc_run(*bundle), log_path.substr(0, log_path.size() - 4) + "." + sc.name + ".log",
+    job.sidecars.push_back({runc_run(*bundle), sidecar_log(request.workflow->run_dir, request.node_id, sc.name),
                             runc_kill(*bundle), rootfs});
   }
 
@@ -844,7 +844,7 @@ Result<std::unique_ptr<Executor>> make_container_executor(const ExecutorOptions&
   // Rootfs mounts and step directories stay private to this process: a private mount
   // namespace with a tmpfs for the steps, entered before any thread exists.
   if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
-    ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+    ::mount("tmpfs", steps_dir(opts.run_dir).c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   if (Status s = start_spawner(); !s) return s;
   auto launcher = std::make_unique<ContainerLauncher>(opts, std::move(copts), std::move(*store));
   return make_process_executor(std::move(opts), std::move(launcher));

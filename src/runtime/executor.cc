@@ -5,12 +5,11 @@
 namespace skiff::runtime {
 
 WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::string& namespace_,
-                                 const std::string& run_dir) {
+                                 const std::string& name) {
   WorkflowContext w;
-  w.run_dir = run_dir;
   w.namespace_ = namespace_;
+  w.name = name;
   w.host_network = spec.host_network;
-  w.pod_security_context_json = spec.security_context_json;
   auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
                                        nullptr, false);
   if (secrets.is_array()) {

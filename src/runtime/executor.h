@@ -3,7 +3,7 @@
 // One implementation per place a step can run: the host's tools in a private mount and PID
 // namespace, runc containers, later Kubernetes Pods. start() never blocks on the step;
 // wait() blocks up to a timeout for exits, driving the process poll loop.
-// Single-threaded: the run loop owns the executor.
+// Single-threaded: the thread that drives the Runner owns the executor (read_log excepted).
 #pragma once
 
 #include <functional>
@@ -20,22 +20,24 @@ namespace skiff::runtime {
 
 // What a step inherits from its workflow. One executor may serve many workflows.
 struct WorkflowContext {
-  std::string run_dir;  // the workflow's directory: logs/, volumes/ (claims)
   std::string namespace_ = "default";
+  std::string name;     // the workflow's name: with namespace_, what release_workflow() names
+  std::string run_dir;  // where its logs, claims and state live; set by open_workflow()
   bool host_network = false;
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
-  std::string pod_security_context_json;        // the workflow's spec.securityContext
 };
 
-// The context of a workflow whose (effective) spec is `spec`.
+// The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).
 WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::string& namespace_,
-                                 const std::string& run_dir);
+                                 const std::string& name);
 
 struct StepRequest {
   std::shared_ptr<const WorkflowContext> workflow;  // null: ExecutorOptions::workflow
   std::string node_id;
   std::string pod_name;
-  spec::Template tmpl;  // fully resolved: container or script (with source)
+  // Fully resolved: container or script (with source); its pod-level fields (`pod`,
+  // `metadata`) are the step's own, the workflow's defaults applied (spec/pod.h).
+  spec::Template tmpl;
   std::vector<spec::Volume> volumes;
   std::vector<spec::ClaimTemplate> claims;
   // The step may already be running (or have ended) under a supervisor started before a
@@ -57,6 +59,19 @@ struct StepResult {
 struct StepStarted {
   std::string node_id;
   std::string ip;  // where it can be reached: its network namespace's address, or 127.0.0.1
+};
+
+// Which step's log: its workflow and its step key (StepRequest::node_id).
+struct LogRef {
+  std::string namespace_ = "default";
+  std::string workflow;
+  std::string node_id;
+};
+
+// A piece of a step's combined log.
+struct LogChunk {
+  std::string data;   // the bytes from the offset asked for (at most the maximum asked for)
+  bool more = false;  // the step may still write (false: the log ends after `data`)
 };
 
 // A line of a step's combined log (stdout and stderr as the step wrote them).
@@ -101,8 +116,17 @@ class Executor {
   // wait() also returns as soon as `fd` is readable (the owner drains it): how a server's
   // loop learns of new work without waiting out its timeout. -1 = none.
   virtual void set_interrupt_fd(int fd) = 0;
-  // Path of the node's combined log file ("" if none).
-  virtual std::string log_path(const std::string& node_id) const = 0;
+
+  // Makes the workflow's place for its steps' files and sets context->run_dir; called before
+  // its first step (again for a workflow resumed after a restart: what is there is kept).
+  virtual Status open_workflow(WorkflowContext* context) = 0;
+  // Deletes everything kept for the workflow (logs, claims, state), also for one of an
+  // earlier process. Its steps have ended (those still running keep running; their files go).
+  virtual void release_workflow(const std::string& namespace_, const std::string& name) = 0;
+  // The step's combined log (stdout and stderr as written) from byte `offset` on, at most
+  // `max` bytes. kNotFound while it has none (not started, or released). Any thread (see
+  // above): reads only what the steps wrote, no state of the run loop.
+  virtual Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const = 0;
 };
 
 }  // namespace skiff::runtime

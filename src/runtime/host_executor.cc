@@ -12,6 +12,7 @@
 #include "runtime/process_executor.h"
 #include "runtime/sandbox.h"
 #include "runtime/supervisor.h"
+#include "runtime/step_files.h"
 #include "runtime/step_plan.h"
 #include "runtime/volumes.h"
 
@@ -23,8 +24,7 @@ class HostLauncher final : public Launcher {
   HostLauncher(std::string run_dir, PlanDefaults defaults) : run_dir_(std::move(run_dir)), defaults_(std::move(defaults)) {}
 
   Result<Launched> launch(const StepRequest& request) override {
-    // A sequence number makes step directories unique, so deleting one never races a new one.
-    std::string step_dir = run_dir_ + "/steps/" + file_name_for(request.node_id) + "." + std::to_string(++sequence_);
+    std::string step_dir = scratch_dir(run_dir_, request.node_id, ++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;
     defaults.server_paths.push_back(request.workflow->run_dir);
@@ -69,7 +69,7 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   // down as deleted inodes pile up. Keep them on a tmpfs that only this process (and its
   // steps) can see: a private mount namespace, entered before any thread exists.
   if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
-    ::mount("tmpfs", (opts.run_dir + "/steps").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+    ::mount("tmpfs", steps_dir(opts.run_dir).c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   if (Status s = start_spawner(); !s) return s;
   PlanDefaults defaults;
   defaults.home = home_directory();

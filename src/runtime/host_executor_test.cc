@@ -134,7 +134,7 @@ TEST_F(HostExecutorTest, StdoutCapturedWithTrailingPartialLine) {
   EXPECT_TRUE(saw_line("out", "a"));
   EXPECT_TRUE(saw_line("out", "b"));
   EXPECT_TRUE(saw_line("out", "partial"));
-  EXPECT_EQ(slurp(ex_->log_path("out")), "a\nb\npartial");
+  EXPECT_EQ(slurp(step_files(options_.run_dir, "out").log), "a\nb\npartial");
 }
 
 TEST_F(HostExecutorTest, StdoutCapIsHonoured) {
@@ -143,13 +143,13 @@ TEST_F(HostExecutorTest, StdoutCapIsHonoured) {
   ex_ = std::move(*make_host_executor(options_));
   StepResult r = run(shell("big", "seq 1 10000"));
   EXPECT_EQ(r.stdout_text, "1\n2\n3\n4\n5\n");
-  EXPECT_GT(slurp(ex_->log_path("big")).size(), 40000u);
+  EXPECT_GT(slurp(step_files(options_.run_dir, "big").log).size(), 40000u);
 }
 
 TEST_F(HostExecutorTest, StderrGoesToLogNotResult) {
   StepResult r = run(shell("err", "echo out; echo err >&2"));
   EXPECT_EQ(r.stdout_text, "out\n");
-  std::string log = slurp(ex_->log_path("err"));
+  std::string log = slurp(step_files(options_.run_dir, "err").log);
   EXPECT_NE(log.find("out\n"), std::string::npos);
   EXPECT_NE(log.find("err\n"), std::string::npos);
   EXPECT_TRUE(saw_line("err", "err"));
@@ -196,7 +196,7 @@ TEST_F(HostExecutorTest, MissingExecutableIsAnError) {
   EXPECT_TRUE(res.error);
   EXPECT_EQ(res.message, "executable \"no-such-binary-skiff\" not found in $PATH");
   EXPECT_EQ(res.exit_code, 127);
-  EXPECT_NE(slurp(ex_->log_path("missing")).find("not found"), std::string::npos);
+  EXPECT_NE(slurp(step_files(options_.run_dir, "missing").log).find("not found"), std::string::npos);
 }
 
 TEST_F(HostExecutorTest, ScriptSourceRunsWithCommand) {
@@ -630,7 +630,7 @@ TEST_F(SupervisedStepTest, RunningStepIsAdoptedAfterRestart) {
   EXPECT_FALSE(res.error) << res.message;
   EXPECT_EQ(res.stdout_text, "before\nafter\n");
   EXPECT_EQ(res.output_parameters["o"], "out\n");
-  EXPECT_EQ(slurp(ex_->log_path("long")), "before\nafter\n");
+  EXPECT_EQ(slurp(step_files(options_.run_dir, "long").log), "before\nafter\n");
 }
 
 TEST_F(SupervisedStepTest, StepThatEndedMeanwhileReportsItsResult) {
@@ -670,7 +670,7 @@ TEST_F(SupervisedStepTest, LogIsCappedWithANote) {
   restart();
   StepResult res = run(shell("chatty", "seq 1 5000; echo tail"));
   EXPECT_EQ(res.exit_code, 0);
-  std::string log = slurp(ex_->log_path("chatty"));
+  std::string log = slurp(step_files(options_.run_dir, "chatty").log);
   EXPECT_LT(log.size(), 1300u);
   EXPECT_EQ(log.substr(0, 8), "1\n2\n3\n4\n");
   EXPECT_NE(log.find("skiff: log truncated: the step wrote more than 1000 bytes"), std::string::npos) << log;

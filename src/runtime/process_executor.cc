@@ -12,11 +12,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <list>
 #include <set>
 #include <utility>
 
+#include "runtime/step_files.h"
 #include "runtime/step_output.h"
 
 #ifndef P_PIDFD
@@ -61,7 +64,9 @@ class ProcessExecutor final : public Executor {
   size_t running() const override { return steps_.size() + ready_.size() + waiting_.size(); }
   std::vector<StepStarted> take_started() override { return std::exchange(started_, {}); }
   void set_interrupt_fd(int fd) override { interrupt_fd_ = fd; }
-  std::string log_path(const std::string& node_id) const override;
+  Status open_workflow(WorkflowContext* context) override;
+  void release_workflow(const std::string& namespace_, const std::string& name) override;
+  Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const override;
 
  private:
   void launch(StepRequest request);
@@ -81,6 +86,8 @@ class ProcessExecutor final : public Executor {
   std::vector<StepResult> ready_;   // steps that could not start, reported by the next wait()
   std::vector<StepStarted> started_;
   std::set<std::string> prepared_dirs_;  // workflow run_dirs whose logs/, state/ and volumes/ exist
+  // Fixed at construction: all that read_log() (any thread) uses.
+  const std::string data_dir_ = options_.data_dir;
   int interrupt_fd_ = -1;
 };
 
@@ -96,8 +103,8 @@ ProcessExecutor::~ProcessExecutor() {
 }
 
 void ProcessExecutor::prepare_dirs(const std::string& run_dir) {
-  if (!prepared_dirs_.insert(run_dir).second) return;
-  for (const char* sub : {"/logs", "/state", "/volumes"}) make_dirs(run_dir + sub);
+  if (prepared_dirs_.count(run_dir)) return;
+  if (make_workflow_dirs(run_dir)) prepared_dirs_.insert(run_dir);
 }
 
 void ProcessExecutor::fail_to_start(const StepRequest& request, const Status& status) {
@@ -373,10 +380,51 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
   }
 }
 
-std::string ProcessExecutor::log_path(const std::string& node_id) const {
-  std::string path = step_files(options_.run_dir, node_id).log;
+// A directory that cannot be made now (a full disk) is tried again by the first step,
+// which ends in Error saying why if it still cannot: the workflow is taken up regardless.
+Status ProcessExecutor::open_workflow(WorkflowContext* context) {
+  context->run_dir = workflow_dir(data_dir_, context->namespace_, context->name);
+  prepared_dirs_.erase(context->run_dir);
+  prepare_dirs(context->run_dir);
+  return Status::ok();
+}
+
+// Steps' mounts live in their own mount namespaces, so nothing outside the directory is
+// reached.
+void ProcessExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
+  std::string dir = workflow_dir(data_dir_, namespace_, name);
+  prepared_dirs_.erase(dir);  // a workflow of the same name made later makes it again
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) std::fprintf(stderr, "skiff: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
+}
+
+// Only files: the log, and the step's records saying whether it can still write. Those are
+// looked at before the log is read, so a log said to be complete is read whole.
+Result<LogChunk> ProcessExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {
+  StepFiles files = step_files(workflow_dir(data_dir_, ref.namespace_, ref.workflow), ref.node_id);
+  // A step with no start record never ran under a supervisor: its log, if any, is the
+  // executor's own word on why.
+  LogChunk chunk;
+  chunk.more = ::access(files.result.c_str(), F_OK) != 0 && ::access(files.start.c_str(), F_OK) == 0;
+  Fd fd(::open(files.log.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return not_found("step " + ref.node_id + " of workflow " + ref.workflow + " has no log");
+  // Followed logs are read every few hundred ms, mostly with nothing new: size the buffer to
+  // what is there.
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? path : "";
+  if (::fstat(fd.get(), &st) != 0) return internal_error("step " + ref.node_id + ": log: " + std::strerror(errno));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  size_t want = offset >= size ? 0 : static_cast<size_t>(std::min<uint64_t>(max, size - offset));
+  chunk.data.resize(want);
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::pread(fd.get(), chunk.data.data() + got, want - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  chunk.data.resize(got);
+  return chunk;
 }
 
 }  // namespace
@@ -394,9 +442,8 @@ Status prepare_run_dir(ExecutorOptions* opts) {
   } else {
     opts->workflow.run_dir = std::filesystem::absolute(opts->workflow.run_dir, ec).lexically_normal().string();
   }
-  for (const char* sub : {"/logs", "/state", "/steps", "/volumes"}) {
-    if (Status s = make_dirs(dir + sub); !s) return s.with_context("executor: run_dir");
-  }
+  if (Status s = make_workflow_dirs(dir); !s) return s.with_context("executor: run_dir");
+  if (Status s = make_dirs(steps_dir(dir)); !s) return s.with_context("executor: run_dir");
   // Each running step holds several descriptors; lift the soft limit so thousands can run.
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -1,6 +1,5 @@
 #include "runtime/registry.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -8,10 +7,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "net/http_client.h"
 #include "runtime/fd.h"
 #include "util/base64.h"
 #include "util/strings.h"
@@ -27,10 +26,8 @@ constexpr size_t kMaxErrorBody = 4096;
 constexpr int64_t kMaxBlob = int64_t{16} << 30;
 
 const char* kManifestAccept =
-    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-
-std::once_flag curl_once;
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -84,51 +81,7 @@ struct Endpoint {
   std::string ca_file;
 };
 
-struct Response {
-  long status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names; last value wins
-  std::string body;                            // unless streamed to a sink
-  std::string error;                           // transport failure (curl's words)
-  CURLcode code = CURLE_OK;
-};
-
-using Sink = std::function<bool(const char*, size_t)>;
-
-struct Transfer {
-  Response* response;
-  const Sink* sink;
-  size_t cap;
-  bool overflow = false;
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t len = size * n;
-  bool success = t->response->status >= 200 && t->response->status < 300;
-  if (t->sink && *t->sink && success) return (*t->sink)(data, len) ? len : 0;
-  if (t->response->body.size() + len > t->cap) {
-    t->overflow = true;
-    return 0;
-  }
-  t->response->body.append(data, len);
-  return len;
-}
-
-size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::string line(data, size * n);
-  if (starts_with(line, "HTTP/")) {
-    t->response->headers.clear();
-    size_t sp = line.find(' ');
-    if (sp != std::string::npos) t->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
-    return size * n;
-  }
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    t->response->headers[lower(std::string(trim(line.substr(0, colon))))] = std::string(trim(line.substr(colon + 1)));
-  }
-  return size * n;
-}
+using Response = net::Response;
 
 // Parses `Bearer realm="...",service="...",scope="..."` into its scheme and parameters.
 std::pair<std::string, std::map<std::string, std::string>> parse_challenge(const std::string& header) {
@@ -160,27 +113,18 @@ std::pair<std::string, std::map<std::string, std::string>> parse_challenge(const
   return {scheme, params};
 }
 
-std::string url_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
+// How a user fixes a TLS failure with `host` (the registry's name for it).
+std::string tls_hint(net::Failure failure, const std::string& url_host) {
+  std::string host = host_of(url_host);
+  if (failure == net::Failure::kTlsHandshake) {
+    return "if " + host + " serves plain HTTP, allow it with --plain-http " + host +
+           " (or `registries: {\"" + host + "\": {plainHTTP: true}}` in the registries file)";
   }
-  return out;
-}
-
-std::string tls_hint(const Endpoint& ep, CURLcode code) {
-  if (code == CURLE_SSL_CONNECT_ERROR) {
-    return "; if " + ep.host + " serves plain HTTP, allow it with --plain-http " + ep.host +
-           " (or `registries: {\"" + ep.host + "\": {plainHTTP: true}}` in the registries file)";
+  if (failure == net::Failure::kTlsVerify || failure == net::Failure::kTlsSetup) {
+    return "if " + host + " uses a private CA, trust it with --registry-ca " + host +
+           "=CA.pem (or `registries: {\"" + host + "\": {ca: CA.pem}}` in the registries file)";
   }
-  return "; if " + ep.host + " uses a private CA, trust it with --registry-ca " + ep.host +
-         "=CA.pem (or `registries: {\"" + ep.host + "\": {ca: CA.pem}}` in the registries file)";
+  return "";
 }
 
 }  // namespace
@@ -311,6 +255,7 @@ struct RegistryClient::Impl {
   RegistryConfig config;
   std::mutex mu;
   std::map<std::string, std::string> tokens;  // "host|scope" -> "Bearer ..." or "Basic ..."
+  std::map<std::string, std::unique_ptr<net::HttpClient>> clients;  // by CA file
 
   Endpoint endpoint(const std::string& url) const {
     Endpoint ep;
@@ -336,48 +281,33 @@ struct RegistryClient::Impl {
     return out;
   }
 
-  Response get(const Endpoint& ep, const std::string& url, const std::vector<std::string>& headers, size_t cap,
-               const Sink* sink) {
-    Response r;
-    CURL* curl = curl_easy_init();
-    if (!curl) {
-      r.error = "cannot initialise libcurl";
-      return r;
+  // One HTTP client per CA file, so that requests to a host reuse its connections.
+  net::HttpClient& client(const std::string& ca_file) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::unique_ptr<net::HttpClient>& c = clients[ca_file];
+    if (!c) {
+      net::ClientOptions o;
+      o.tls.ca_file = ca_file;
+      o.timeouts.connect_ms = config.connect_timeout_s * 1000;
+      o.timeouts.stall_s = config.stall_timeout_s;
+      o.max_redirects = 5;  // blobs are often served from elsewhere (a CDN, S3)
+      o.proxy_from_env = true;
+      o.hint = tls_hint;
+      c = std::make_unique<net::HttpClient>(std::move(o));
     }
-    Transfer t{&r, sink, cap};
-    curl_slist* list = nullptr;
-    for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, config.connect_timeout_s);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, config.stall_timeout_s);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "skiff");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    if (!ep.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ep.ca_file.c_str());
-    r.code = curl_easy_perform(curl);
-    if (r.code != CURLE_OK && !(r.code == CURLE_WRITE_ERROR && (t.overflow || (sink && r.status >= 200)))) {
-      r.error = curl_easy_strerror(r.code);
-      if (r.code == CURLE_PEER_FAILED_VERIFICATION || r.code == CURLE_SSL_CACERT_BADFILE ||
-          r.code == CURLE_SSL_CONNECT_ERROR) {
-        r.error += tls_hint(ep, r.code);
-      }
-    } else if (t.overflow) {
-      r.error = "response larger than " + std::to_string(cap) + " bytes";
-    }
-    long code = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-    if (code) r.status = code;
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
+    return *c;
+  }
+
+  // GET `url`; a 2xx body goes to `sink` when given. Transport failures are kUnavailable.
+  Result<Response> get(const Endpoint& ep, const std::string& url, net::Headers headers, size_t cap,
+                       const net::BodySink& sink) {
+    net::Request req;
+    req.url = url;
+    req.headers = std::move(headers);
+    req.max_body = cap;
+    req.on_body = sink;
+    auto r = client(ep.ca_file).send(req);
+    if (!r) return Status(Code::kUnavailable, r.status().message());
     return r;
   }
 
@@ -403,16 +333,17 @@ struct RegistryClient::Impl {
     }
     std::string scope = params.count("scope") ? params["scope"] : "repository:" + repository + ":pull";
     std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
-                      "service=" + url_escape(params["service"]) + "&scope=" + url_escape(scope);
-    std::vector<std::string> headers;
+                      "service=" + net::url_escape(params["service"]) + "&scope=" + net::url_escape(scope);
+    net::Headers headers;
     // Credentials go to the realm only over TLS (or when the registry itself is plain HTTP).
     if (have && (starts_with(realm, "https://") || starts_with(ep.base, "http://"))) {
-      headers.push_back("Authorization: " + basic);
+      headers.emplace_back("Authorization", basic);
     }
     Endpoint token_ep = endpoint(realm);
     if (token_ep.ca_file.empty()) token_ep.ca_file = ep.ca_file;
-    Response r = get(token_ep, url, headers, kMaxToken, nullptr);
-    if (!r.error.empty()) return Status(Code::kUnavailable, "token server " + token_ep.host + ": " + r.error);
+    auto got = get(token_ep, url, std::move(headers), kMaxToken, nullptr);
+    if (!got) return Status(Code::kUnavailable, "token server " + got.status().message());
+    const Response& r = *got;
     if (r.status == 401 || r.status == 403) {
       return Status(Code::kFailed, have ? "registry " + ep.host + " refused the credentials of user " +
                                               creds->second.username + " (wrong username or password?)"
@@ -435,7 +366,7 @@ struct RegistryClient::Impl {
   // GET on one endpoint with the authentication dance. Statuses other than 2xx come back
   // in the response; transport and auth failures as errors.
   Result<Response> fetch(const Endpoint& ep, const ImageRef& ref, const std::string& path,
-                         std::vector<std::string> headers, size_t cap, const Sink* sink) {
+                         const net::Headers& headers, size_t cap, const net::BodySink& sink) {
     std::string url = ep.base + "/v2/" + ref.repository + path;
     std::string key = ep.host + "|" + ref.repository;
     std::string auth;
@@ -444,12 +375,12 @@ struct RegistryClient::Impl {
       if (auto it = tokens.find(key); it != tokens.end()) auth = it->second;
     }
     for (int attempt = 0; attempt < 2; ++attempt) {
-      std::vector<std::string> h = headers;
-      if (!auth.empty()) h.push_back("Authorization: " + auth);
-      Response r = get(ep, url, h, cap, sink);
-      if (!r.error.empty()) return Status(Code::kUnavailable, ep.base + ": " + r.error);
-      if (r.status != 401) return r;
-      if (attempt == 1 || r.headers["www-authenticate"].empty()) {
+      net::Headers h = headers;
+      if (!auth.empty()) h.emplace_back("Authorization", auth);
+      auto r = get(ep, url, std::move(h), cap, sink);
+      if (!r || r->status != 401) return r;
+      std::string challenge = r->header("www-authenticate");
+      if (attempt == 1 || challenge.empty()) {
         auto creds = config.auths.find(ep.host);
         return Status(Code::kFailed, creds != config.auths.end()
                                          ? "registry " + ep.host + " refused the credentials of user " +
@@ -457,7 +388,7 @@ struct RegistryClient::Impl {
                                          : "registry " + ep.host + " needs a username and password: add them to a "
                                            "docker config.json (--registry-config) or an imagePullSecret");
       }
-      auto next = authorize(ep, r.headers["www-authenticate"], ref.repository);
+      auto next = authorize(ep, challenge, ref.repository);
       if (!next) return next.status();
       auth = *next;
       std::lock_guard<std::mutex> lock(mu);
@@ -467,7 +398,7 @@ struct RegistryClient::Impl {
   }
 
   Result<Response> fetch_manifest_bytes(const Endpoint& ep, const ImageRef& ref, const std::string& reference) {
-    auto r = fetch(ep, ref, "/manifests/" + reference, {kManifestAccept}, kMaxManifest, nullptr);
+    auto r = fetch(ep, ref, "/manifests/" + reference, {{"Accept", kManifestAccept}}, kMaxManifest, nullptr);
     if (!r) return r;
     if (r->status == 404) {
       return Status(Code::kNotFound, "manifest " + ref.repository + ":" + reference + " not found at " + ep.base);
@@ -492,7 +423,7 @@ struct RegistryClient::Impl {
     } catch (const std::exception& e) {
       return Status(Code::kFailed, "manifest from " + ep.base + " is not JSON: " + e.what());
     }
-    std::string media = doc.value("mediaType", r->headers["content-type"]);
+    std::string media = doc.value("mediaType", r->header("content-type"));
     if (doc.contains("manifests")) {  // an index: choose this machine's platform
       std::string arch = machine_arch();
       std::string chosen;
@@ -560,7 +491,6 @@ struct RegistryClient::Impl {
 };
 
 RegistryClient::RegistryClient(RegistryConfig config) : impl_(std::make_unique<Impl>()) {
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->config = std::move(config);
 }
 
@@ -594,7 +524,7 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
     Sha256 hash;
     int64_t got = 0;
     bool write_failed = false;
-    Sink sink = [&](const char* data, size_t n) {
+    net::BodySink sink = [&](const char* data, size_t n) {
       got += static_cast<int64_t>(n);
       if (got > blob.size) return false;  // more than the manifest announced: stop reading
       hash.add(data, n);
@@ -611,7 +541,7 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
       if (progress) progress(blob.digest, got, blob.size);
       return true;
     };
-    auto r = impl_->fetch(ep, ref, "/blobs/" + blob.digest, {}, kMaxErrorBody, &sink);
+    auto r = impl_->fetch(ep, ref, "/blobs/" + blob.digest, {}, kMaxErrorBody, sink);
     if (write_failed) return errno_status("writing " + path, errno);
     if (got > blob.size) {
       return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " is larger than announced");

@@ -1,4 +1,4 @@
-// Registry client: the OCI distribution API over HTTPS (libcurl), as Docker and
+// Registry client: the OCI distribution API over HTTPS (net::HttpClient), as Docker and
 // containerd speak it.
 //
 // Where to go: a registry's mirrors first (in order), then the registry itself

@@ -24,12 +24,6 @@
 
 namespace skiff::runtime {
 
-StepFiles step_files(const std::string& run_dir, const std::string& node_id) {
-  std::string name = file_name_for(node_id);
-  std::string state = run_dir + "/state/" + name;
-  return {run_dir + "/logs/" + name + ".log", state + ".start", state + ".pid", state + ".result"};
-}
-
 namespace {
 
 // --- encoding: length-prefixed fields (steps' text is bytes, not always UTF-8) -----------

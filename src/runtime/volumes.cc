@@ -14,6 +14,7 @@
 
 #include "runtime/fd.h"
 #include "runtime/secret_store.h"
+#include "runtime/step_files.h"
 #include "util/strings.h"
 
 namespace skiff::runtime {
@@ -188,7 +189,7 @@ Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest&
   const std::string& run_dir = ctx.run_dir;
   for (const auto& claim : request.claims) {
     if (claim.name != mount.name) continue;
-    std::string dir = run_dir + "/volumes/" + claim.name;
+    std::string dir = claim_dir(run_dir, claim.name);
     if (Status s = make_dirs(dir); !s) return s.with_context("volumeClaimTemplate " + claim.name);
     ::chmod(dir.c_str(), 0777);
     return Source{dir, false};

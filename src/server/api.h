@@ -29,6 +29,7 @@ struct ServerOptions {
   bool require_token = true;       // --auth-mode client: Bearer tokens (tokens.h)
   size_t max_steps = 0;            // steps running at once across workflows (0: no limit)
   size_t max_nodes = 0;            // nodes in one workflow (0: no limit)
+  std::string executor = "host";   // the executor's kind, for the pod-level fields it ignores
   std::string ui_dir;              // the web UI's build ("" = none: `/` says how to build it)
 };
 

@@ -7,6 +7,7 @@
 #include "expr/template.h"
 #include "server/cron_schedule.h"
 #include "spec/decode.h"
+#include "spec/kinds.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -49,11 +50,10 @@ Json workflow_of(const spec::CronSpec& cron, const std::string& name, int64_t du
 
 }  // namespace
 
-CronController::CronController(store::Store& store, const engine::Clock& clock, std::mutex& lock, Submit submit,
-                               Terminate terminate, Remove remove)
+CronController::CronController(store::Store& store, const engine::Clock& clock, Submit submit, Terminate terminate,
+                               Remove remove)
     : store_(store),
       clock_(clock),
-      lock_(lock),
       submit_(std::move(submit)),
       terminate_(std::move(terminate)),
       remove_(std::move(remove)) {}
@@ -75,9 +75,13 @@ void CronController::tick() {
     std::fprintf(stderr, "skiff server: cannot list cron workflows: %s\n", crons.status().message().c_str());
     return;
   }
+  next_wakeup_ = -1;
   std::map<std::pair<std::string, std::string>, Decoded> seen;  // forget the deleted ones
   for (const auto& record : *crons) {
-    run_one(record);
+    // A write that came between our read and ours (a user's update): read again, run again
+    // (a run already made is found by its name, not made twice).
+    for (int attempt = 1; run_one(record) == Code::kConflict && attempt < kAttempts; ++attempt) {
+    }
     auto key = std::make_pair(record.namespace_, record.name);
     if (auto it = decoded_.find(key); it != decoded_.end()) seen.emplace(key, std::move(it->second));
   }
@@ -99,14 +103,17 @@ const CronController::Decoded& CronController::decoded(const store::ObjectRecord
   return d;
 }
 
-void CronController::run_one(const store::ObjectRecord& record) {
-  std::lock_guard<std::mutex> guard(lock_);
+void CronController::wake_at(int64_t ms) {
+  if (ms >= 0 && (next_wakeup_ < 0 || ms < next_wakeup_)) next_wakeup_ = ms;
+}
+
+Code CronController::run_one(const store::ObjectRecord& record) {
   auto fresh = store_.get_object(spec::Kind::kCronWorkflow, record.namespace_, record.name);
-  if (!fresh) return;  // deleted meanwhile
+  if (!fresh) return fresh.status().code();  // deleted meanwhile
   Json cron = parse_json_or_discarded<Json>(fresh->body);
-  if (!cron.is_object()) return;
+  if (!cron.is_object()) return Code::kInvalid;
   const Decoded& d = decoded(*fresh);
-  const spec::CronSpec& spec = d.cron;  // defaults when it no longer decodes
+  const spec::CronSpec& spec = d.cron;  // defaults when it does not decode
   Json status = cron.value("status", Json::object());
   const Json before = status;
   const std::string& ns = record.namespace_;
@@ -118,7 +125,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
   q.namespace_ = ns;
   q.label_selector = std::string(kCronLabel) + "=" + name;
   auto children = store_.list_workflows(q);  // newest first
-  std::vector<std::string> active;
+  std::vector<std::string> active, created_now;
   if (children) {
     int64_t keep_ok = spec.successful_jobs_history_limit.value_or(3);
     int64_t keep_failed = spec.failed_jobs_history_limit.value_or(1);
@@ -177,6 +184,7 @@ void CronController::run_one(const store::ObjectRecord& record) {
         auto created = submit_(workflow_of(spec, name, due).dump(), ns);
         if (created) {
           active.push_back(*created);
+          created_now.push_back(*created);
         } else if (created.status().code() != Code::kAlreadyExists) {
           conditions.push_back({{"type", "SubmissionError"}, {"status", "True"}, {"message", created.status().message()}});
         }
@@ -184,17 +192,23 @@ void CronController::run_one(const store::ObjectRecord& record) {
         std::fprintf(stderr, "skiff server: cron workflow %s/%s skipped a run: %s\n", ns.c_str(), name.c_str(), skip.c_str());
       }
     }
+    for (const auto& s : *schedules) wake_at(s.next_after(std::max(now, last)));  // the next firing
   }
+  if (!active.empty()) wake_at(now + kActivePollMs);  // to see them end, and keep the history limits
   Json refs = Json::array();
   for (const auto& a : active) refs.push_back({{"kind", spec::kind_name(spec::Kind::kWorkflow)}, {"namespace", ns}, {"name", a}});
   status["active"] = refs;
   status["conditions"] = conditions;
   status["phase"] = spec.suspend ? "Suspended" : "Active";
-  if (status == before) return;
+  if (status == before) return Code::kOk;
   cron["status"] = status;
-  store::ObjectRecord updated = *fresh;
+  store::ObjectRecord updated = *fresh;  // at the version read: compare-and-swap
   updated.body = cron.dump();
-  (void)store_.update_object(spec::Kind::kCronWorkflow, updated);
+  Status saved = store_.update_object(spec::Kind::kCronWorkflow, updated);
+  if (saved.code() == Code::kNotFound) {
+    for (const auto& wf : created_now) (void)remove_(ns, wf);  // deleted meanwhile: so are its runs
+  }
+  return saved.code();
 }
 
 }  // namespace skiff::server

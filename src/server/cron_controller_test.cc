@@ -30,7 +30,7 @@ class CronTest : public ::testing::Test {
     ASSERT_TRUE(s.is_ok()) << s.status().message();
     store_ = std::move(*s);
     cron_ = std::make_unique<CronController>(
-        *store_, clock_, mu_,
+        *store_, clock_,
         [this](const std::string& json, const std::string& ns) -> Result<std::string> {
           Json wf = Json::parse(json);
           store::WorkflowRecord r;
@@ -44,6 +44,7 @@ class CronTest : public ::testing::Test {
           r.status = "{}";
           if (Status st = store_->create_workflow(r); !st) return st;
           submitted.push_back(r.name);
+          if (while_submitting) std::exchange(while_submitting, nullptr)();
           return r.name;
         },
         [this](const std::string&, const std::string& name) {
@@ -77,10 +78,10 @@ class CronTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   FakeClock clock_;
-  std::mutex mu_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<CronController> cron_;
   std::vector<std::string> submitted, terminated;
+  std::function<void()> while_submitting;  // once, between the controller's read and its write
 };
 
 TEST_F(CronTest, RunsWhenDueNamedByTheScheduledTime) {
@@ -224,6 +225,59 @@ TEST_F(CronTest, HistoryLimitsDeleteOlderFinishedRuns) {
   std::vector<std::string> want = {submitted[3], submitted[4], submitted[5]};  // 2 succeeded + the last failed
   std::sort(want.begin(), want.end());
   EXPECT_EQ(left, want);
+}
+
+// A user's update that lands while the controller works on the same CronWorkflow: the
+// controller's status write is stale (409), so it reads again and runs again (the run it
+// made already exists: no second one), and both writes survive.
+TEST_F(CronTest, AUserUpdateAndAStatusWriteDoNotOverwriteEachOther) {
+  int64_t t0 = clock_.now;
+  create(R"({"schedule": "* * * * *"})");
+  while_submitting = [this] {
+    auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
+    Json cron = Json::parse(rec->body);
+    cron["spec"]["failedJobsHistoryLimit"] = 4;
+    rec->body = cron.dump();
+    ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
+  };
+  at(t0 + kMinute);
+  EXPECT_EQ(submitted.size(), 1u);
+  auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
+  Json cron = Json::parse(rec->body);
+  EXPECT_EQ(cron["spec"]["failedJobsHistoryLimit"], 4);
+  EXPECT_EQ(status()["lastScheduledTime"], "2027-01-01T00:01:00Z");
+  EXPECT_EQ(status()["active"][0]["name"], submitted[0]);
+  at(t0 + kMinute + 1000);
+  EXPECT_EQ(submitted.size(), 1u);
+}
+
+// A CronWorkflow deleted while the controller was starting its run: the run goes too (as
+// the delete route removes the runs it found before).
+TEST_F(CronTest, ARunMadeForACronWorkflowDeletedMeanwhileGoesWithIt) {
+  int64_t t0 = clock_.now;
+  create(R"({"schedule": "* * * * *"})");
+  while_submitting = [this] {
+    ASSERT_TRUE(store_->delete_object(spec::Kind::kCronWorkflow, "argo", "nightly").is_ok());
+  };
+  at(t0 + kMinute);
+  ASSERT_EQ(submitted.size(), 1u);
+  EXPECT_EQ(store_->get_workflow("argo", submitted[0]).status().code(), Code::kNotFound);
+}
+
+// The controller loop sleeps till the next firing; while a run goes on, a second at most.
+TEST_F(CronTest, NextWakeupIsTheNextFiringOrSoonWhileRunsGoOn) {
+  int64_t t0 = clock_.now;
+  at(t0);
+  EXPECT_EQ(cron_->next_wakeup_ms(), -1);  // no CronWorkflows: only a poke wakes it
+  create(R"({"schedule": "*/5 * * * *"})");
+  at(t0 + kMinute);
+  EXPECT_EQ(cron_->next_wakeup_ms(), t0 + 5 * kMinute);
+  at(t0 + 5 * kMinute);
+  ASSERT_EQ(submitted.size(), 1u);
+  EXPECT_EQ(cron_->next_wakeup_ms(), t0 + 5 * kMinute + 1000);
+  ASSERT_TRUE(finish(submitted[0], spec::WorkflowPhase::kSucceeded).is_ok());
+  at(t0 + 6 * kMinute);
+  EXPECT_EQ(cron_->next_wakeup_ms(), t0 + 10 * kMinute);
 }
 
 TEST_F(CronTest, TimezonesAndBadSchedules) {

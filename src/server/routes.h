@@ -2,8 +2,8 @@
 // `route` label of skiff_api_requests_total (a label per distinct path would let any
 // client grow /metrics without bound) and which requests are long-lived streams.
 //
-// The table in routes.cc lists every route api.cc, stream_routes.cc and config_routes.cc
-// register; a route missing from it is counted as "unmatched". Stateless; any thread.
+// The table in routes.cc lists every route the route families (*_routes.cc) register; a
+// route missing from it is counted as "unmatched". Stateless; any thread.
 #pragma once
 
 #include <string>

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
-#include <filesystem>
 #include <malloc.h>
 #include <optional>
 #include <random>
@@ -54,25 +53,23 @@ std::string generated_name(const std::string& prefix) {
   return out;
 }
 
-// Names reaching here are checked Kubernetes names (no '/', not "." or ".."); steps'
-// mounts live in their own mount namespaces, so nothing outside the directory is reached.
-void remove_run_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) std::fprintf(stderr, "skiff server: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
-}
-
 // Collects what changed in one workflow since it was last written, and passes the
 // metrics it declares on to the registry. Nodes are written in the order they first
 // changed, so a step's node is on disk no later than those of steps decided after it.
+// Tells the run's watcher (Runner::Watch) every change as well.
 class Dirty final : public engine::Observer {
  public:
   void node_changed(const engine::Node& node) override {
     if (pending.insert(node.id).second) order.push_back(node.id);
+    if (watcher) watcher->node_changed(node);
   }
-  void workflow_changed(const engine::WorkflowStatus&) override { status = true; }
+  void workflow_changed(const engine::WorkflowStatus& st) override {
+    status = true;
+    if (watcher) watcher->workflow_changed(st);
+  }
   void metric(const engine::MetricSample& sample) override {
     if (metrics) metrics->record(sample);
+    if (watcher) watcher->metric(sample);
   }
   bool clean() const { return order.empty() && !status; }
   // Nodes of a transaction that failed: first in line again, with the status.
@@ -86,6 +83,7 @@ class Dirty final : public engine::Observer {
   std::unordered_set<std::string> pending;  // the same ids, to look up
   bool status = true;
   MetricsRegistry* metrics = nullptr;
+  engine::Observer* watcher = nullptr;
 };
 
 }  // namespace
@@ -124,6 +122,10 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
                                                        : run->library.workflow_templates)
         .push_back(&kept);
   }
+  Diagnostics warnings, refused;
+  spec::check_pod_fields(run->object, &run->library, pod_support_, warnings, refused);
+  if (!refused.empty()) return invalid(refused[0].path + ": " + refused[0].message);
+  for (const auto& d : warnings) options.spec_warnings.push_back(d.path + ": " + d.message);
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
   run->uid = options.uid.empty() ? new_uid() : options.uid;
@@ -134,19 +136,21 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);
-  run->context = std::make_shared<runtime::WorkflowContext>(runtime::workflow_context(
-      run->op->effective_spec(), options.namespace_,
-      data_dir_ + "/runs/" + options.namespace_ + "/" + run->op->workflow_name()));
+  runtime::WorkflowContext context =
+      runtime::workflow_context(run->op->effective_spec(), options.namespace_, run->op->workflow_name());
+  if (Status s = executor_.open_workflow(&context); !s) return s;
+  run->context = std::make_shared<runtime::WorkflowContext>(std::move(context));
   run->dirty.metrics = metrics_;
   run->op->set_observer(&run->dirty);
   return run;
 }
 
 Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spec::Object> templates,
-                                          engine::RunOptions options) {
+                                          engine::RunOptions options, const Watch& watch) {
   auto prepared = prepare(std::move(workflow), std::move(templates), options);
   if (!prepared) return prepared.status();
   std::unique_ptr<Run> run = std::move(*prepared);
+  if (watch) run->dirty.watcher = watch(*run->op);
   store::WorkflowRecord record;
   record.uid = run->uid;
   record.namespace_ = options.namespace_;
@@ -160,6 +164,12 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   run->op->start();
   runs_[run->uid] = std::move(run);
   return record;
+}
+
+std::shared_ptr<const engine::Operator> Runner::operator_of(const std::string& uid) const {
+  auto it = runs_.find(uid);
+  if (it == runs_.end()) return nullptr;
+  return std::shared_ptr<const engine::Operator>(it->second, it->second->op.get());
 }
 
 Status Runner::resume(const store::WorkflowRecord& record, spec::Object workflow, std::vector<spec::Object> templates) {
@@ -183,7 +193,7 @@ Status Runner::remove(const std::string& namespace_, const std::string& name) {
   Run* run = find(namespace_, name, /*running_only=*/false);
   // The run directory (logs, claims) goes first: on a full disk that makes room for the
   // store; if that is not enough, the space kept in reserve for this is given up.
-  if (!run && store_.get_workflow(namespace_, name)) remove_run_dir(data_dir_ + "/runs/" + namespace_ + "/" + name);
+  if (!run && store_.get_workflow(namespace_, name)) executor_.release_workflow(namespace_, name);
   Status s = store_.delete_workflow(namespace_, name);
   if (!s && s.code() != Code::kNotFound && release_reserve()) s = store_.delete_workflow(namespace_, name);
   if (!s) return s;
@@ -198,7 +208,7 @@ constexpr off_t kReserveBytes = 8 << 20;
 }
 
 void Runner::keep_reserve() {
-  if (data_dir_.empty()) return;
+  if (!keep_reserve_ || data_dir_.empty()) return;
   std::string path = data_dir_ + "/.space-reserve";
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size >= kReserveBytes) return;
@@ -343,7 +353,9 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   run->stored = std::move(stored);
   if (Status s = store_.delete_nodes(record.uid, dropped); !s) return s;
   if (succeeded_only) {  // a retry: running again from now on, as readers should see at once
-    if (Status s = store_.save_progress(record.uid, spec::WorkflowPhase::kRunning, 0, R"({"phase":"Running"})", {}); !s) return s;
+    const spec::WorkflowPhase running = spec::WorkflowPhase::kRunning;
+    nlohmann::json status = {{"phase", spec::workflow_phase_name(running)}};
+    if (Status s = store_.save_progress(record.uid, running, 0, status.dump(), {}); !s) return s;
   }
   run->op->start();
   runs_[run->uid] = std::move(run);
@@ -612,6 +624,11 @@ int Runner::idle_ms(int max_ms) const {
   return static_cast<int>(wait);
 }
 
+bool Runner::stalled() const {
+  if (executor_.running() > 0 || queued_total_ > 0 || behind()) return false;
+  return std::none_of(runs_.begin(), runs_.end(), [](const auto& r) { return r.second->op->next_wakeup_ms() >= 0; });
+}
+
 void Runner::turn(int max_wait_ms) {
   bool worked = false;
   // Sleep until a step event or the earliest timer.
@@ -683,7 +700,7 @@ void Runner::turn(int max_wait_ms) {
       const engine::Operator& op = *it->second->op;
       ended_nodes += op.status().nodes.size();
       if (it->second->deleted) {
-        remove_run_dir(it->second->context->run_dir);
+        executor_.release_workflow(it->second->context->namespace_, op.workflow_name());
       } else if (int64_t due = expiry(op.effective_spec(), op.status().phase,
                                       op.status().finished_at_ms);
                  due >= 0) {

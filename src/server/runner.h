@@ -1,4 +1,8 @@
 // Runner: drives many workflows at once over one executor, and keeps the store current.
+// It is the one bridge between engine and executor: it turns the engine's actions into
+// executor requests and the executor's reports into engine events, for `skiff server`
+// (its runner thread, api.cc) and `skiff run` (its main thread, over a store in memory).
+// A new kind of action is carried out here, once, for both.
 //
 // Each workflow has its own Operator; the Runner gives the executor step keys
 // "<uid>/<node id>" (node ids are unique only within a workflow) and routes exits back by
@@ -16,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,6 +32,7 @@
 #include "runtime/executor.h"
 #include "server/events.h"
 #include "server/metrics.h"
+#include "spec/pod.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "store/store.h"
@@ -38,11 +44,19 @@ class Runner {
   Runner(runtime::Executor& executor, store::Store& store, const engine::Clock& clock, std::string data_dir);
   ~Runner();
 
+  // Someone following one workflow as it runs (`skiff run`'s live view): called with the
+  // run's operator before it starts; returns an observer that is told every change from
+  // the first on, on the runner's thread (nullptr: none). The observer must outlive the run.
+  using Watch = std::function<engine::Observer*(const engine::Operator&)>;
+
   // Creates the workflow's record (kAlreadyExists if its namespace has one of that name)
   // and starts it. `templates` (WorkflowTemplates, ClusterWorkflowTemplates) serve its
   // workflowTemplateRef/templateRef; the run keeps its own copies. Returns the record.
   Result<store::WorkflowRecord> add(spec::Object workflow, std::vector<spec::Object> templates,
-                                    engine::RunOptions options);
+                                    engine::RunOptions options, const Watch& watch = {});
+  // The operator of the run with that uid (nullptr: none). The caller may keep it after
+  // the run ends and the runner lets go of it: it holds on to what the operator reads.
+  std::shared_ptr<const engine::Operator> operator_of(const std::string& uid) const;
 
   // Takes up a stored workflow that had not finished when the server stopped (or was
   // killed). Its operator starts again from the top, and every step the store says had
@@ -58,8 +72,9 @@ class Runner {
   // `argo stop` (exit handlers still run) and `argo terminate` (they do not).
   Status stop(const std::string& namespace_, const std::string& name, const std::string& message, bool terminate);
 
-  // Deletes a workflow: its record, nodes and run directory (logs, claims). A running one
-  // is terminated first and its directory goes once its steps have ended.
+  // Deletes a workflow: its record, nodes and what the executor keeps for it (logs,
+  // claims: Executor::release_workflow). A running one is terminated first and its files
+  // go once its steps have ended.
   Status remove(const std::string& namespace_, const std::string& name);
 
   // `argo suspend`, `argo resume [--node-field-selector]` and `argo node set` on a running
@@ -74,6 +89,12 @@ class Runner {
   void set_max_steps(size_t n) { max_steps_ = n; }
   // At most `n` nodes in one workflow (0: no limit): see engine::RunOptions::max_nodes.
   void set_max_nodes(size_t n) { max_nodes_ = n; }
+  // Whether to keep disk space in reserve in the data directory (the default), so that a
+  // delete can still be stored on a full disk. A run whose store is in memory needs none.
+  void set_space_reserve(bool keep) { keep_reserve_ = keep; }
+  // What the executor does with pod-level fields (runtime/pod_support.h): a workflow setting
+  // one it refuses is not started; those it ignores become the workflow's SpecWarning.
+  void set_pod_support(spec::PodFieldSupport support) { pod_support_ = std::move(support); }
 
   // Where workflows' declared metrics and the runner's own figures go (nullptr: nowhere).
   void set_metrics(MetricsRegistry* metrics) { metrics_ = metrics; }
@@ -85,6 +106,10 @@ class Runner {
   // How long the owner may sleep before the next turn (at most `max_ms`) when no step is
   // running to wake it: until the earliest timer; 0 while steps run or wait for a start.
   int idle_ms(int max_ms) const;
+  // Whether, as the last turn left them, only a call from outside (resume, stop) can move
+  // the workflows on: no step runs or waits to start, nothing waits to be written, and no
+  // timer is set. A call since then may have given them work: turn() before asking again.
+  bool stalled() const;
   // Workflows that finished since the last call and that their ttlStrategy deletes
   // (secondsAfterCompletion / Success / Failure): when, as epoch ms.
   struct Expiry {
@@ -137,10 +162,12 @@ class Runner {
   store::Store& store_;
   const engine::Clock& clock_;
   std::string data_dir_;
-  std::map<std::string, std::unique_ptr<Run>> runs_;  // by uid
+  std::map<std::string, std::shared_ptr<Run>> runs_;  // by uid (shared: see operator_of)
   size_t rotation_ = 0;
   size_t max_steps_ = 0;
   size_t max_nodes_ = 0;
+  bool keep_reserve_ = true;
+  spec::PodFieldSupport pod_support_;
   size_t live_total_ = 0;  // steps given to the executor and not yet exited
   size_t queued_total_ = 0;
   size_t dispatch_cursor_ = 0;

@@ -1,4 +1,5 @@
-// The Runner with real parts: the host executor, a SQLite store, the system clock.
+// The Runner over a SQLite store and the fake executor (no processes), on a manual clock
+// that the executor's waits move on; adoption after a restart with the real host executor.
 #include "server/runner.h"
 
 #include <gtest/gtest.h>
@@ -12,8 +13,10 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "runtime/fake_executor.h"
 #include "runtime/fd.h"
 #include "runtime/host_executor.h"
+#include "runtime/pod_support.h"
 #include "spec/decode.h"
 
 namespace skiff::server {
@@ -26,6 +29,27 @@ class WallClock final : public engine::Clock {
         .count();
   }
 };
+
+// Time that passes only when the fake executor waits.
+class ManualClock final : public engine::Clock {
+ public:
+  int64_t now_ms() const override { return now_; }
+  void set(int64_t ms) { now_ = std::max(now_, ms); }
+
+ private:
+  int64_t now_ = 1700000000000;
+};
+
+// What the test workflows' commands would do: `echo X` prints X, `sh -c "exit N"` exits N,
+// `sleep S` takes S seconds.
+runtime::FakeStep like_a_shell(const runtime::StepRequest& request) {
+  runtime::FakeStep step;
+  const std::vector<std::string>& argv = request.tmpl.container->command;
+  if (argv.size() == 2 && argv[0] == "echo") step.stdout_text = argv[1] + "\n";
+  if (argv.size() == 3 && argv[2].rfind("exit ", 0) == 0) step.exit_code = std::stoi(argv[2].substr(5));
+  if (argv.size() == 2 && argv[0] == "sleep") step.duration_ms = static_cast<int64_t>(std::stod(argv[1]) * 1000);
+  return step;
+}
 
 spec::Object decode_one(const std::string& yaml) {
   spec::Decoded d = spec::decode_documents(yaml, "test.yaml");
@@ -58,12 +82,11 @@ class RunnerTest : public ::testing::Test {
     dir_ = ::testing::TempDir() + "/skiff-runner-" + std::to_string(::getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::create_directories(dir_);
-    runtime::ExecutorOptions options;
-    options.run_dir = dir_ + "/executor";
-    options.data_dir = dir_;
-    auto ex = runtime::make_host_executor(options);
-    ASSERT_TRUE(ex.is_ok()) << ex.status().message();
-    executor_ = std::move(*ex);
+    runtime::FakeOptions options;
+    options.script = like_a_shell;
+    options.now_ms = [this] { return clock_.now_ms(); };
+    options.sleep_until = [this](int64_t ms) { clock_.set(ms); };
+    executor_ = runtime::make_fake_executor(std::move(options));
     auto st = store::Store::open("sqlite:" + dir_ + "/skiff.db");
     ASSERT_TRUE(st.is_ok()) << st.status().message();
     store_ = std::move(*st);
@@ -82,11 +105,59 @@ class RunnerTest : public ::testing::Test {
   }
 
   std::string dir_;
-  WallClock clock_;
+  ManualClock clock_;
   std::unique_ptr<runtime::Executor> executor_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Runner> runner_;
 };
+
+// Pod-level fields the executor ignores are Argo's SpecWarning condition in the stored
+// status; one it refuses (podSpecPatch) keeps the workflow from starting.
+TEST_F(RunnerTest, IgnoredPodFieldsAreASpecWarningAndRefusedOnesAnError) {
+  runner_->set_pod_support(runtime::pod_field_support("host"));
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: scheduled}
+spec:
+  entrypoint: main
+  nodeSelector: {disk: ssd}
+  templates:
+    - name: main
+      tolerations: [{key: gpu, operator: Exists}]
+      container: {image: busybox, command: [echo, hi]}
+)");
+  ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+  run_all();
+  auto rec = store_->get_workflow("default", "scheduled");
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  auto status = nlohmann::json::parse(rec->status);
+  EXPECT_EQ(status["phase"], "Succeeded");
+  ASSERT_EQ(status["conditions"].size(), 1u) << rec->status;
+  EXPECT_EQ(status["conditions"][0]["type"], "SpecWarning");
+  EXPECT_EQ(status["conditions"][0]["status"], "True");
+  EXPECT_EQ(status["conditions"][0]["message"],
+            "spec.nodeSelector: ignored by the host executor: steps run on this machine, not as Kubernetes Pods, "
+            "and run without it, spec.templates[0].tolerations: ignored by the host executor: steps run on this "
+            "machine, not as Kubernetes Pods, and run without it");
+
+  spec::Object patched = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: patched}
+spec:
+  entrypoint: main
+  podSpecPatch: '{"containers":[{"name":"main"}]}'
+  templates: [{name: main, container: {image: busybox, command: [true]}}]
+)");
+  auto added = runner_->add(patched, {}, {});
+  ASSERT_FALSE(added.is_ok());
+  EXPECT_EQ(added.status().code(), Code::kInvalid);
+  EXPECT_NE(added.status().message().find("spec.podSpecPatch: the host executor cannot apply podSpecPatch"),
+            std::string::npos)
+      << added.status().message();
+  EXPECT_FALSE(store_->get_workflow("default", "patched").is_ok());
+}
 
 TEST_F(RunnerTest, ManyWorkflowsAtOnceEndInTheStore) {
   spec::Object wf = decode_one(kDiamond);
@@ -257,9 +328,9 @@ spec:
   for (const auto& n : *nodes) EXPECT_EQ(nlohmann::json::parse(n.body)["phase"], "Failed") << n.body;
 }
 
-}  // namespace
+// A real supervisor's step outlives its executor (as under skiff server) and is adopted.
 TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
-  // Steps outlive the executor here, as under skiff server.
+  WallClock wall;
   auto detached = [&] {
     runner_.reset();
     executor_.reset();
@@ -270,7 +341,7 @@ TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
     auto ex = runtime::make_host_executor(options);
     ASSERT_TRUE(ex.is_ok()) << ex.status().message();
     executor_ = std::move(*ex);
-    runner_ = std::make_unique<Runner>(*executor_, *store_, clock_, dir_);
+    runner_ = std::make_unique<Runner>(*executor_, *store_, wall, dir_);
     runner_->set_max_steps(1);
   };
   detached();
@@ -319,6 +390,31 @@ spec:
   std::sort(ran.begin(), ran.end());
   EXPECT_EQ(ran, (std::vector<std::string>{"a", "b", "c", "d"})) << "each step ran exactly once";
   ::unlink(marks.c_str());
+  runner_.reset();  // before `wall`
+}
+
+// On the real executor: a workflow deleted and submitted again under its name gets its
+// directory back (the executor remembered it as made, and its steps could not be recorded).
+TEST_F(RunnerTest, AWorkflowDeletedAndSubmittedAgainRuns) {
+  WallClock wall;
+  runner_.reset();
+  runtime::ExecutorOptions options;
+  options.run_dir = dir_ + "/executor";
+  options.data_dir = dir_;
+  auto ex = runtime::make_host_executor(options);
+  ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+  executor_ = std::move(*ex);
+  runner_ = std::make_unique<Runner>(*executor_, *store_, wall, dir_);
+  spec::Object wf = decode_one(kDiamond);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+    run_all();
+    auto rec = store_->get_workflow("default", "diamond");
+    ASSERT_TRUE(rec.is_ok());
+    EXPECT_EQ(rec->phase, spec::WorkflowPhase::kSucceeded) << "round " << round << ": " << rec->status;
+    ASSERT_TRUE(runner_->remove("default", "diamond").is_ok());
+  }
+  runner_.reset();  // before `wall`
 }
 
 TEST_F(RunnerTest, AnIdleRunnerSleepsUntilItsNextTimer) {
@@ -355,4 +451,89 @@ spec:
   EXPECT_LE(idle, 5000);
 }
 
+// What `skiff run` does: one workflow over a store in memory, watched from its first change
+// on, its operator kept after the runner lets go of it.
+TEST_F(RunnerTest, AWatcherSeesEveryChangeAndKeepsTheOperator) {
+  auto memory = store::Store::open("sqlite::memory:");
+  ASSERT_TRUE(memory.is_ok()) << memory.status().message();
+  Runner runner(*executor_, **memory, clock_, dir_);
+  runner.set_space_reserve(false);
+  struct Seen final : engine::Observer {
+    void node_changed(const engine::Node& n) override { nodes.push_back(n.name + " " + engine::phase_name(n.phase)); }
+    void workflow_changed(const engine::WorkflowStatus& st) override { phases.push_back(engine::workflow_phase_name(st.phase)); }
+    std::vector<std::string> nodes, phases;
+    const engine::Operator* op = nullptr;
+  } seen;
+  auto record = runner.add(decode_one(kDiamond), {}, {}, [&](const engine::Operator& op) {
+    seen.op = &op;
+    EXPECT_TRUE(op.status().nodes.empty()) << "the watch comes before the run starts";
+    return &seen;
+  });
+  ASSERT_TRUE(record.is_ok()) << record.status().message();
+  std::shared_ptr<const engine::Operator> op = runner.operator_of(record->uid);
+  ASSERT_EQ(op.get(), seen.op);
+  EXPECT_EQ(runner.operator_of("no-such-uid"), nullptr);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (runner.active() > 0 && std::chrono::steady_clock::now() < deadline) runner.turn(100);
+  ASSERT_EQ(runner.active(), 0u);
+  EXPECT_EQ(runner.operator_of(record->uid), nullptr) << "the runner let go of the finished run";
+  EXPECT_EQ(op->status().phase, engine::WorkflowPhase::kSucceeded);  // still ours to read
+  EXPECT_EQ(op->status().nodes.size(), 4u);
+  ASSERT_FALSE(seen.nodes.empty());
+  EXPECT_EQ(seen.nodes.front(), "diamond Running");  // the root, made by start()
+  EXPECT_EQ(seen.nodes.back(), "diamond Succeeded");
+  EXPECT_EQ(seen.phases.back(), "Succeeded");
+  EXPECT_EQ((*memory)->get_workflow("default", "diamond")->phase, spec::WorkflowPhase::kSucceeded);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.space-reserve"));
+}
+
+// A workflow that waits only for a resume stalls the runner (`skiff run` ends there); a
+// running step or a timer does not.
+TEST_F(RunnerTest, OnlyAResumeMovesAStalledRunner) {
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: approval}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: approve, template: approve}
+          - {name: build, template: build}
+          - {name: deploy, template: build, dependencies: [approve]}
+    - {name: approve, suspend: {}}
+    - name: build
+      container: {image: busybox, command: [sleep, "0.3"]}
+)");
+  ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+  EXPECT_FALSE(runner_->stalled()) << "its first turn is still to come";
+  runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "build is running";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!runner_->stalled() && std::chrono::steady_clock::now() < deadline) runner_->turn(100);
+  ASSERT_TRUE(runner_->stalled());
+  EXPECT_EQ(runner_->active(), 1u);
+  ASSERT_TRUE(runner_->resume("default", "approval", "").is_ok());
+  runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "deploy is running";
+  run_all();
+  EXPECT_EQ(store_->get_workflow("default", "approval")->phase, spec::WorkflowPhase::kSucceeded);
+
+  spec::Object timed = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: timed}
+spec:
+  entrypoint: main
+  templates:
+    - {name: main, suspend: {duration: "60"}}
+)");
+  ASSERT_TRUE(runner_->add(timed, {}, {}).is_ok());
+  for (int i = 0; i < 3; ++i) runner_->turn(0);
+  EXPECT_FALSE(runner_->stalled()) << "its timer will move it on";
+}
+
+}  // namespace
 }  // namespace skiff::server

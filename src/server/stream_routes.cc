@@ -1,18 +1,15 @@
 #include "server/stream_routes.h"
 
 #include <httplib.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
 
-#include "runtime/step_files.h"
 #include "server/http_util.h"
 #include "util/json_text.h"
 
@@ -34,37 +31,29 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 constexpr size_t kLogChunk = 1 << 20;
 
-// What a log file holds from `offset` on (at most kLogChunk at a time).
-std::string read_from(const std::string& path, size_t offset) {
-  std::string out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return out;
-  if (std::fseek(f, static_cast<long>(offset), SEEK_SET) == 0) {
-    out.resize(kLogChunk);
-    out.resize(std::fread(out.data(), 1, out.size(), f));
-  }
-  std::fclose(f);
-  return out;
-}
-
-// Sends the lines of the log at `path` from byte *sent on through `send_line`, moving
-// *sent past them. A last line without its newline waits for the rest unless `complete`
-// (its step has ended, or the read does not follow); a line longer than a chunk goes in
-// pieces. Logs are bytes: `send_line` must not assume UTF-8. False when the client left.
-bool send_log_lines(const std::string& path, size_t* sent, bool complete,
-                    const std::function<bool(const std::string&)>& send_line) {
+// Sends the lines of a step's log from byte *sent on through `send_line`, moving *sent past
+// them. A last line without its newline waits for the rest unless `complete` (its step has
+// ended, or the read does not follow) or the executor says the step writes no more; a line
+// longer than a chunk goes in pieces. Logs are bytes: `send_line` must not assume UTF-8.
+// False when the client left; *at_end_of_log says whether all of a complete log was sent.
+bool send_log_lines(const runtime::Executor& executor, const runtime::LogRef& ref, uint64_t* sent, bool complete,
+                    const std::function<bool(const std::string&)>& send_line, bool* at_end_of_log) {
   for (;;) {
-    std::string text = read_from(path, *sent);
+    auto chunk = executor.read_log(ref, *sent, kLogChunk);
+    if (!chunk) return true;  // none yet
+    const std::string& text = chunk->data;
     bool at_end = text.size() < kLogChunk;
+    bool whole = complete || !chunk->more;
     size_t newline = text.rfind('\n');
     size_t take = 0;
-    if (complete && at_end) {
+    if (whole && at_end) {
       take = text.size();
     } else if (newline != std::string::npos) {
       take = newline + 1;
     } else if (!at_end) {
       take = text.size();
     }
+    *at_end_of_log = whole && at_end;
     if (take == 0) return true;
     std::string lines = text.substr(0, take);
     if (lines.back() == '\n') lines.pop_back();
@@ -78,12 +67,12 @@ bool send_log_lines(const std::string& path, size_t* sent, bool complete,
 
 }  // namespace
 
-void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events, const std::string& data_dir,
+void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events, const runtime::Executor& executor,
                        std::function<Json(const store::WorkflowRecord&, bool with_nodes)> workflow_json) {
   // GET /api/v1/stream/events/{ns}: Argo's event stream — {"result": <Kubernetes Event>}
   // per workflow or node phase change, from those kept in memory (the newest 20,000),
   // then live. listOptions.fieldSelector=involvedObject.name=NAME picks one workflow.
-  s.Get(R"(/api/v1/stream/events/([^/]+))", [&store, &events, data_dir, workflow_json](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/api/v1/stream/events/([^/]+))", [&events](const httplib::Request& req, httplib::Response& res) {
     std::string ns = req.matches[1];
     std::string only;
     std::string selector = query(req, "listOptions.fieldSelector");
@@ -114,7 +103,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
   // GET /api/v1/workflow-events/{ns}: Argo's watch stream — {"result":{"type","object"}}
   // per change (ADDED, MODIFIED, DELETED), as server-sent events when asked, for the
   // workflows the list options select; it runs until the client goes away.
-  s.Get(R"(/api/v1/workflow-events/([^/]+))", [&store, &events, data_dir, workflow_json](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/api/v1/workflow-events/([^/]+))", [&store, workflow_json](const httplib::Request& req, httplib::Response& res) {
     store::ListQuery q;
     q.namespace_ = req.matches[1];
     q.label_selector = query(req, "listOptions.labelSelector");
@@ -172,27 +161,28 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
   // GET .../log: Argo's log stream, one {"result":{"content","podName"}} per line (as
   // server-sent events, "data: {...}", when the client accepts text/event-stream, as the
   // argo CLI does); with logOptions.follow=true it goes on until the workflow ends.
-  s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+)/log)", [&store, &events, data_dir, workflow_json](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/api/v1/workflows/([^/]+)/([^/]+)/log)", [&store, &executor](const httplib::Request& req, httplib::Response& res) {
     std::string ns = req.matches[1], name = req.matches[2];
     auto rec = store.get_workflow(ns, name);
     if (!rec) return fail(res, rec.status());
     std::string only = query(req, "podName");
     bool follow = query(req, "logOptions.follow") == "true";
-    std::string run_dir = data_dir + "/runs/" + ns + "/" + name;
-    auto state = std::make_shared<std::map<std::string, size_t>>();  // log file -> bytes sent
+    auto state = std::make_shared<std::map<std::string, uint64_t>>();  // step key -> bytes sent
     std::string uid = rec->uid;
     bool sse = req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
-    // What is followed, read again from the store only after it changed (a quiet step's
-    // log is then just a file whose size did not change).
+    // What is followed, read again from the store only after it changed. A step whose
+    // complete log was all sent is not read again.
     struct Followed {
-      std::string path, pod;
+      runtime::LogRef ref;
+      std::string pod;
       bool complete = false;
+      bool sent_all = false;
     };
     auto followed = std::make_shared<std::vector<Followed>>();
     auto generation = std::make_shared<uint64_t>(UINT64_MAX);
     auto finished = std::make_shared<bool>(false);
     res.set_chunked_content_provider(sse ? "text/event-stream" : "application/json",
-                                     [&store, ns, name, uid, only, follow, run_dir, state, sse, followed, generation,
+                                     [&store, &executor, ns, name, uid, only, follow, state, sse, followed, generation,
                                       finished](size_t, httplib::DataSink& sink) {
       for (;;) {
         if (uint64_t now = store.generation(); now != *generation) {
@@ -207,19 +197,17 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
             std::string pod = j.value("id", n.id);
             if (!only.empty() && only != pod && only != n.id) continue;
             bool complete = !follow || *finished || spec::is_finished(spec::parse_node_phase(j.value("phase", "")));
-            followed->push_back({runtime::step_files(run_dir, uid + "/" + n.id).log, pod, complete});
+            followed->push_back({{ns, name, uid + "/" + n.id}, pod, complete});
           }
         }
-        for (const Followed& f : *followed) {
-          size_t& sent = (*state)[f.path];
-          struct stat st;
-          if (::stat(f.path.c_str(), &st) != 0 || static_cast<size_t>(st.st_size) == sent) continue;
-          bool open = send_log_lines(f.path, &sent, f.complete, [&](const std::string& line) {
+        for (Followed& f : *followed) {
+          if (f.sent_all) continue;
+          bool open = send_log_lines(executor, f.ref, &(*state)[f.ref.node_id], f.complete, [&](const std::string& line) {
             Json event = {{"result", {{"content", line}, {"podName", f.pod}}}};
             std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
             std::string out = sse ? "data: " + text + "\n\n" : text + "\n";
             return sink.write(out.data(), out.size());
-          });
+          }, &f.sent_all);
           if (!open) return false;
         }
         if (!follow || *finished) break;

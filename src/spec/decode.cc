@@ -7,10 +7,12 @@
 #include <future>
 #include <thread>
 #include <optional>
+#include <set>
 #include <iostream>
 #include <sstream>
 #include <yaml-cpp/depthguard.h>
 
+#include "spec/pod.h"
 #include "spec/yaml_tree.h"
 #include "util/json_text.h"
 #include "util/strings.h"
@@ -244,6 +246,37 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
   return t;
 }
 
+Metadata decode_metadata(Ctx& c, const Y& n, const std::string& p) {
+  Metadata m;
+  if (!c.map(n, p)) return m;
+  c.keys(n, p, {"labels", "annotations"});
+  m.labels = c.string_map(n["labels"], p + ".labels");
+  m.annotations = c.string_map(n["annotations"], p + ".annotations");
+  return m;
+}
+
+// The pod-level fields (spec/pod.h) of a template or, with `on_workflow`, a workflow spec:
+// their shapes checked, kept as JSON under the Pod's names, and where each was written.
+void decode_pod_fields(Ctx& c, const Y& n, const std::string& p, bool on_workflow, PodFields& pod) {
+  static const std::set<std::string> kMaps = {"nodeSelector", "affinity", "securityContext", "dnsConfig", "executor"};
+  static const std::set<std::string> kLists = {"tolerations", "hostAliases", "imagePullSecrets"};
+  nlohmann::json other = nlohmann::json::object();
+  for (size_t i = 0; i < kPodFieldCount; ++i) {
+    const PodField& f = kPodFields[i];
+    const char* name = on_workflow ? f.on_workflow : f.on_template;
+    if (!name || !n[name] || n[name].IsNull()) continue;
+    const Y& v = n[name];
+    std::string path = p + "." + name;
+    pod.written[name] = c.pos(v);
+    std::string key = f.on_pod;
+    if (key == "metadata") continue;  // typed: decode_metadata
+    if (kMaps.count(key) ? !c.map(v, path) : kLists.count(key) ? !c.seq(v, path) : !c.opt_str(v, path)) continue;
+    if (key == "securityContext") pod.security_context_json = c.json_text(v);
+    else other[key] = c.json(v);
+  }
+  if (!other.empty()) pod.json = other.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   Template t;
   t.pos = c.pos(n);
@@ -265,11 +298,8 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
     t.outputs.parameters = decode_parameters(c, n["outputs"]["parameters"], p + ".outputs.parameters");
     t.outputs.artifacts = decode_artifacts(c, n["outputs"]["artifacts"], p + ".outputs.artifacts");
   }
-  if (c.map(n["metadata"], p + ".metadata")) {
-    c.keys(n["metadata"], p + ".metadata", {"labels", "annotations"});
-    t.metadata.labels = c.string_map(n["metadata"]["labels"], p + ".metadata.labels");
-    t.metadata.annotations = c.string_map(n["metadata"]["annotations"], p + ".metadata.annotations");
-  }
+  t.metadata = decode_metadata(c, n["metadata"], p + ".metadata");
+  decode_pod_fields(c, n, p, false, t.pod);
   auto present = [&](const char* k) { return n[k] && !n[k].IsNull(); };
   if (present("container")) {
     t.type = TemplateType::kContainer, ++t.type_count;
@@ -415,7 +445,8 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.service_account_name = c.str(n["serviceAccountName"], p + ".serviceAccountName");
   s.host_network = c.boolean(n["hostNetwork"], p + ".hostNetwork");
   s.image_pull_secrets_json = c.json_text(n["imagePullSecrets"]);
-  s.security_context_json = c.json_text(n["securityContext"]);
+  s.pod_metadata = decode_metadata(c, n["podMetadata"], p + ".podMetadata");
+  decode_pod_fields(c, n, p, true, s.pod);
   if (c.map(n["ttlStrategy"], p + ".ttlStrategy")) {
     const Y& t = n["ttlStrategy"];
     c.keys(t, p + ".ttlStrategy", {"secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"});

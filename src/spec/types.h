@@ -6,7 +6,8 @@
 // deadlines) are kept as the user's text so that `{{...}}` in them can be resolved at run
 // time. Kubernetes sub-objects skiff passes through without interpreting them yet
 // (resources, securityContext, volume sources) are kept as compact JSON text in `*_json`
-// fields. Every struct that a diagnostic can point at carries its SourcePos.
+// fields; so are the pod-level fields (PodFields, listed in spec/pod.h). Every struct that
+// a diagnostic can point at carries its SourcePos.
 #pragma once
 
 #include <cstdint>
@@ -205,6 +206,20 @@ struct Metadata {
   std::map<std::string, std::string> annotations;
 };
 
+// The pod-level fields of a template or of a workflow spec: where and as whom a step's Pod
+// runs, rather than what it runs (spec/pod.h lists them and says which one applies when
+// both set one). Typed where skiff's own executors act on the field; the rest is kept as
+// written for an executor that makes real Pods. Labels and annotations are in Metadata.
+struct PodFields {
+  std::string security_context_json;  // the Pod's securityContext (not a container's)
+  // Every other pod-level field set, as one JSON object keyed by the Pod spec's names
+  // (a workflow's podPriorityClassName is "priorityClassName"); "" when none is set.
+  std::string json;
+  // Each pod-level field the user set (metadata included), by the name they wrote, and
+  // where: what lint's warnings point at.
+  std::map<std::string, SourcePos> written;
+};
+
 struct Template {
   std::string name;
   TemplateType type = TemplateType::kNone;  // set by the decoder from which field is present
@@ -223,6 +238,7 @@ struct Template {
   std::vector<Container> sidecars;
   std::vector<Container> init_containers;
   std::vector<Volume> volumes;
+  PodFields pod;
   std::optional<RetryStrategy> retry_strategy;
   std::string active_deadline_seconds;  // int or string, may hold {{...}}
   std::string timeout;
@@ -266,10 +282,12 @@ struct WorkflowSpec {
   std::vector<Volume> volumes;
   std::vector<ClaimTemplate> volume_claim_templates;
   std::optional<WorkflowTemplateRef> workflow_template_ref;
-  std::string service_account_name;
+  // Pod-level fields skiff acts on for the whole workflow (also listed in pod.written).
+  std::string service_account_name;     // {{workflow.serviceAccountName}}
   bool host_network = false;
   std::string image_pull_secrets_json;  // [{name: ...}]
-  std::string security_context_json;    // the pod-level securityContext
+  PodFields pod;                        // the defaults of its templates' pod-level fields
+  Metadata pod_metadata;                // podMetadata: labels and annotations of every Pod
   std::optional<TtlStrategy> ttl_strategy;
   std::string pod_gc_json;
   std::string metrics_json;
@@ -278,7 +296,6 @@ struct WorkflowSpec {
   std::string template_defaults_json;
   bool suspend = false;
   bool shutdown = false;
-  std::string other_json;  // fields skiff accepts but does not act on yet, as a JSON object
 };
 
 struct CronSpec {

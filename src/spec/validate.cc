@@ -155,18 +155,36 @@ class Validator {
     RefScope scope;
     scope.tmpl = &t;
     if (obj_.kind == Kind::kWorkflow && !obj_.spec.workflow_template_ref) scope.workflow_params = &wf_params_;
-    if (t.container) {
-      const Container& c = *t.container;
-      std::string cp = p + (t.type == TemplateType::kScript ? ".script" : ".container");
-      for (const auto* s : {&c.image, &c.working_dir, &c.source}) check_refs(*s, scope, c.pos, cp);
-      for (const auto& s : c.command) check_refs(s, scope, c.pos, cp + ".command");
-      for (const auto& s : c.args) check_refs(s, scope, c.pos, cp + ".args");
-      for (const auto& e : c.env)
-        if (e.value) check_refs(*e.value, scope, c.pos, cp + ".env");
-    }
+    if (t.container) check_container(*t.container, p + (t.type == TemplateType::kScript ? ".script" : ".container"), scope);
+    auto at = [&p](const char* field, size_t i) { return p + "." + field + "[" + std::to_string(i) + "]"; };
+    for (size_t i = 0; i < t.sidecars.size(); ++i) check_container(t.sidecars[i], at("sidecars", i), scope);
+    for (size_t i = 0; i < t.init_containers.size(); ++i) check_container(t.init_containers[i], at("initContainers", i), scope);
+    for (size_t i = 0; i < t.volumes.size(); ++i) check_refs(t.volumes[i].source_json, scope, t.volumes[i].pos, at("volumes", i));
+    // The pod-level fields: references are resolved in them as in the containers.
+    for (const auto* json : {&t.pod.json, &t.pod.security_context_json}) check_refs(*json, scope, t.pos, p);
+    for (const auto* m : {&t.metadata.labels, &t.metadata.annotations})
+      for (const auto& [k, v] : *m) {
+        check_refs(k, scope, t.pos, p + ".metadata");
+        check_refs(v, scope, t.pos, p + ".metadata");
+      }
     if (!t.metrics_json.empty()) check_metrics(t.metrics_json, t.pos, p + ".metrics", scope);
     if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
     if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
+  }
+
+  // Every `{{...}}` a container's fields hold, JSON-valued ones included.
+  void check_container(const Container& c, const std::string& cp, const RefScope& scope) {
+    for (const auto* s : {&c.image, &c.working_dir, &c.source, &c.env_from_json, &c.resources_json,
+                          &c.security_context_json})
+      check_refs(*s, scope, c.pos, cp);
+    for (const auto& s : c.command) check_refs(s, scope, c.pos, cp + ".command");
+    for (const auto& s : c.args) check_refs(s, scope, c.pos, cp + ".args");
+    for (const auto& e : c.env) {
+      if (e.value) check_refs(*e.value, scope, c.pos, cp + ".env");
+      check_refs(e.value_from_json, scope, c.pos, cp + ".env");
+    }
+    for (const auto& m : c.volume_mounts)
+      for (const auto* s : {&m.mount_path, &m.sub_path}) check_refs(*s, scope, c.pos, cp + ".volumeMounts");
   }
 
   // Unknown keys of a JSON object kept as text by the decoder (which has no positions for it).

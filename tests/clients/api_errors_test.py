@@ -5,6 +5,7 @@ unknown names 404, duplicates 409, oversized bodies 413; and `--auth-mode server
 to listen beyond loopback. Usage: api_errors_test.py SKIFF_BINARY"""
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,20 @@ def main():
             st, now = call(base, "GET", "/api/v1/workflow-templates/argo/t", token=token)
             if int(now["metadata"]["resourceVersion"]) != int(version) + 2:
                 failures.append(f"resourceVersion {version} -> {now['metadata']['resourceVersion']} after two updates")
+            # A submit reads only the templates the workflow refers to: one stored by an older
+            # server that no longer decodes fails its users, by name, and nobody else.
+            db = sqlite3.connect(f"{data}/skiff.db", timeout=10)
+            db.execute("INSERT INTO objects VALUES ('WorkflowTemplate', 'argo', 'old', ?, 1, 1)", (json.dumps(
+                {"metadata": {"name": "old"}, "spec": {"templates": [{"name": "main", "contaner": {}}]}}),))
+            db.commit()
+            db.close()
+            uses = lambda name: {"workflow": {"metadata": {"generateName": "u-"}, "spec": {
+                "entrypoint": "a", "workflowTemplateRef": {"name": name}}}}
+            expect("a workflow of a good template", call(base, "POST", "/api/v1/workflows/argo/lint", uses("t"),
+                                                         token=token), 200)
+            expect("a workflow of a template that no longer decodes", call(
+                base, "POST", "/api/v1/workflows/argo/lint", uses("old"), token=token), 400, 3,
+                   "the stored WorkflowTemplate argo/old no longer decodes")
             expect("bad limit", call(base, "GET", "/api/v1/workflows/argo?listOptions.limit=x", token=token), 400, 3)
             expect("bad selector", call(base, "GET", "/api/v1/workflows/argo?listOptions.labelSelector=a%20in%20b",
                                         token=token), 400, 3, "needs a (list)")

@@ -1,0 +1,41 @@
+// ApiContext: what the route families (workflow_routes.h, template_routes.h, ...) share,
+// handed to them by the assembly (api.cc), which owns the threads behind it. Route
+// handlers run on the HTTP library's threads; everything here may be used from any of them.
+#pragma once
+
+#include <functional>
+
+#include "engine/operator.h"
+#include "runtime/executor.h"
+#include "server/api.h"
+#include "server/events.h"
+#include "store/store.h"
+#include "util/status.h"
+
+namespace skiff::server {
+
+class Runner;
+
+// How often a server-side read-modify-write of an object that met a concurrent write
+// (Code::kConflict) reads again and retries.
+constexpr int kWriteAttempts = 5;
+
+struct ApiContext {
+  const ServerOptions& options;
+  store::Store& store;
+  const engine::Clock& clock;
+  EventLog& events;
+  // Only for reading steps' logs (read_log() is safe on any thread); everything else goes
+  // through on_runner.
+  const runtime::Executor& executor;
+  // Runs `fn` on the runner thread (the Runner's only user) and waits for its answer;
+  // kUnavailable once the server is shutting down.
+  std::function<Status(std::function<Status(Runner&)> fn)> on_runner;
+  // Tells the controller loop that an object a controller watches changed (a CronWorkflow).
+  std::function<void()> poke_controllers;
+
+  // Deletes a workflow with its logs (see Runner::remove).
+  Status remove_workflow(const std::string& namespace_, const std::string& name) const;
+};
+
+}  // namespace skiff::server

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 #include "cli/api_client.h"
@@ -23,6 +26,7 @@
 #include "engine/workflow_json.h"
 #include "net/http_client.h"
 #include "server/cron_controller.h"
+#include "spec/decode.h"
 
 namespace skiff::cli {
 namespace {
@@ -82,12 +86,10 @@ void print_object(const Json& j, const std::string& output) {
   }
 }
 
-std::string phase_of(const Json& wf) {
+spec::WorkflowPhase phase_of(const Json& wf) {
   const Json status = wf.value("status", Json::object());
-  return status.value("phase", std::string("Pending"));
+  return spec::parse_workflow_phase(status.value("phase", std::string()));
 }
-
-bool finished(const std::string& phase) { return phase == "Succeeded" || phase == "Failed" || phase == "Error"; }
 
 void print_workflow(const Json& wf, const std::string& output) {
   if (output == "json" || output == "yaml") return print_object(wf, output);
@@ -98,7 +100,7 @@ void print_workflow(const Json& wf, const std::string& output) {
   }
   const Json status = wf.value("status", Json::object());
   std::printf("Name:        %s\nNamespace:   %s\nStatus:      %s\n", meta.value("name", "").c_str(),
-              meta.value("namespace", "").c_str(), phase_of(wf).c_str());
+              meta.value("namespace", "").c_str(), spec::workflow_phase_name(phase_of(wf)));
   if (status.contains("message")) std::printf("Message:     %s\n", status["message"].get<std::string>().c_str());
   if (status.contains("progress")) std::printf("Progress:    %s\n", status["progress"].get<std::string>().c_str());
   if (!status.contains("nodes")) return;
@@ -111,14 +113,14 @@ void print_workflow(const Json& wf, const std::string& output) {
 
 // Polls until the workflow ends; prints each phase change when `verbose`.
 Result<Json> wait_for(ApiClient& api, const std::string& ns, const std::string& name, bool verbose) {
-  std::string last;
+  std::optional<spec::WorkflowPhase> last;
   for (;;) {
     auto wf = api.call("GET", "/api/v1/workflows/" + ns + "/" + name);
     if (!wf) return wf;
-    std::string phase = phase_of(*wf);
-    if (verbose && phase != last) std::fprintf(stderr, "%s: %s\n", name.c_str(), phase.c_str());
+    spec::WorkflowPhase phase = phase_of(*wf);
+    if (verbose && phase != last) std::fprintf(stderr, "%s: %s\n", name.c_str(), spec::workflow_phase_name(phase));
     last = phase;
-    if (finished(phase)) return wf;
+    if (spec::is_finished(phase)) return wf;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
@@ -138,7 +140,7 @@ Result<Json> watch(ApiClient& api, const std::string& ns, const std::string& nam
       std::fflush(stdout);
       last = version;
     }
-    if (finished(phase_of(*wf))) return wf;
+    if (spec::is_finished(phase_of(*wf))) return wf;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
@@ -230,7 +232,7 @@ int submit(const ClientFlags& f) {
       auto wf = wait_for(api, ns, name, !f.log);
       if (!wf) return fail(wf.status());
       print_workflow(*wf, f.output);
-      if (phase_of(*wf) != "Succeeded") rc = kExitFailed;
+      if (phase_of(*wf) != spec::WorkflowPhase::kSucceeded) rc = kExitFailed;
     } else if (f.output == "name" || f.output.empty()) {
       std::printf("%s\n", name.c_str());
     } else {
@@ -266,7 +268,7 @@ int list(const ClientFlags& f) {
       std::printf("%s\n", name.c_str());
       continue;
     }
-    std::printf("%-40s %-10s %-20s ", name.c_str(), phase_of(wf).c_str(), status.value("startedAt", std::string()).c_str());
+    std::printf("%-40s %-10s %-20s ", name.c_str(), spec::workflow_phase_name(phase_of(wf)), status.value("startedAt", std::string()).c_str());
     if (wide) {
       int64_t started = engine::parse_rfc3339(status.value("startedAt", std::string()));
       int64_t finished = engine::parse_rfc3339(status.value("finishedAt", std::string()));
@@ -308,10 +310,10 @@ int on_each(const ClientFlags& f, const std::string& verb) {
     }
     if (verb == "get" || verb == "watch") {
       if (verb == "get") print_workflow(*r, f.output);
-      if (verb == "watch" && phase_of(*r) != "Succeeded") rc = kExitFailed;
+      if (verb == "watch" && phase_of(*r) != spec::WorkflowPhase::kSucceeded) rc = kExitFailed;
     } else if (verb == "wait") {
-      std::printf("%s %s\n", name.c_str(), phase_of(*r).c_str());
-      if (phase_of(*r) != "Succeeded") rc = kExitFailed;
+      std::printf("%s %s\n", name.c_str(), spec::workflow_phase_name(phase_of(*r)));
+      if (phase_of(*r) != spec::WorkflowPhase::kSucceeded) rc = kExitFailed;
     } else if (verb == "resubmit") {
       std::printf("%s\n", (*r)["metadata"].value("name", "").c_str());
     } else {
@@ -324,36 +326,32 @@ int on_each(const ClientFlags& f, const std::string& verb) {
   return rc;
 }
 
-// A kind of named object the server keeps: WorkflowTemplates or CronWorkflows.
-struct Resource {
-  const char* path;   // /api/v1/<path>/<namespace>
-  const char* field;  // the request body's field holding the object
-  spec::Kind kind;
-  const char* word;   // as printed: "workflowtemplate"
-};
-
-constexpr Resource kTemplates{"workflow-templates", "template", spec::Kind::kWorkflowTemplate, "workflowtemplate"};
-constexpr Resource kCrons{"cron-workflows", "cronWorkflow", spec::Kind::kCronWorkflow, "cronworkflow"};
 
 // `cron list` in the argo CLI's columns; the next run is worked out here from the schedule.
 void print_crons(const Json& page) {
   std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", "NAME", "LAST RUN", "NEXT RUN", "SCHEDULE", "TIMEZONE", "SUSPENDED");
   int64_t now = SystemClock().now_ms();
   for (const auto& c : page.value("items", Json::array())) {
-    const Json spec = c.value("spec", Json::object());
-    std::string schedule = spec.value("schedule", "");
-    for (const auto& s : spec.value("schedules", Json::array())) schedule += (schedule.empty() ? "" : ",") + s.get<std::string>();
-    auto next = server::CronController::next_run(c.dump(), now);
+    spec::Decoded d = spec::decode_documents(c.dump(), "cron-workflows");
+    spec::CronSpec cron = d.objects.size() == 1 && d.objects[0].cron ? *d.objects[0].cron : spec::CronSpec();
+    std::string schedule;
+    for (const auto& s : cron.schedules) schedule += (schedule.empty() ? "" : ",") + s;
+    auto next = server::CronController::next_run(cron, now);
     std::printf("%-30s %-22s %-22s %-20s %-16s %s\n", c["metadata"].value("name", "").c_str(),
                 c.value("status", Json::object()).value("lastScheduledTime", "-").c_str(),
-                next ? (*next < 0 ? "-" : engine::rfc3339(*next).c_str()) : "(bad schedule)", schedule.c_str(), spec.value("timezone", "UTC").c_str(),
-                spec.value("suspend", false) ? "true" : "false");
+                next ? (*next < 0 ? "-" : engine::rfc3339(*next).c_str()) : "(bad schedule)", schedule.c_str(),
+                cron.timezone.empty() ? "UTC" : cron.timezone.c_str(), cron.suspend ? "true" : "false");
   }
 }
 
-int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& verb) {
+// The named objects of a kind the server keeps (WorkflowTemplates, CronWorkflows), at the
+// path and in the body field its registry entry names.
+int resource_cmd(const ClientFlags& f, spec::Kind kind, const std::string& verb) {
+  const spec::KindInfo& what = spec::kind_info(kind);
+  std::string word = what.name;  // as printed: "workflowtemplate"
+  std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
   ApiClient api(f.conn);
-  std::string base = std::string("/api/v1/") + what.path + "/" + ns_of(f);
+  std::string base = std::string("/api/v1/") + what.plural + "/" + ns_of(f);
   if (verb == "list") {
     auto page = api.call("GET", base);
     if (!page) return fail(page.status());
@@ -378,7 +376,7 @@ int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& 
       } else if (verb == "get") {
         print_object(*r, f.output == "yaml" ? "yaml" : "json");
       } else {
-        std::printf("%s %s %s\n", what.word, name.c_str(), verb == "delete" ? "deleted" : (verb == "suspend" ? "suspended" : "resumed"));
+        std::printf("%s %s %s\n", word.c_str(), name.c_str(), verb == "delete" ? "deleted" : (verb == "suspend" ? "suspended" : "resumed"));
       }
     }
     return rc;
@@ -402,7 +400,7 @@ int resource_cmd(const ClientFlags& f, const Resource& what, const std::string& 
     progress = false;
     std::vector<const spec::Object*> again;
     for (const spec::Object* obj : pending) {
-      Json body = {{what.field, Json::parse(obj->source_json)}};
+      Json body = {{what.body_field, Json::parse(obj->source_json)}};
       auto r = api.call("POST", base + (verb == "lint" ? "/lint" : ""), &body);
       if (r) {
         std::printf("%s %s\n", obj->metadata.name.c_str(), verb == "lint" ? "is valid" : "created");
@@ -472,7 +470,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     auto* c = t->add_subcommand(verb, std::string(verb) + " workflow templates");
     common(c);
     if (std::string(verb) != "list") c->add_option("args", f->args, "files or names")->required();
-    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, kTemplates, verb); });
+    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, spec::Kind::kWorkflowTemplate, verb); });
   }
   auto* cron = app.add_subcommand("cron", "cron workflows on a server");
   cron->require_subcommand(1);
@@ -480,7 +478,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     auto* c = cron->add_subcommand(verb, std::string(verb) + " cron workflows");
     common(c);
     if (std::string(verb) != "list") c->add_option("args", f->args, "files or names")->required();
-    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, kCrons, verb); });
+    c->callback([f, exit_code, verb] { *exit_code = resource_cmd(*f, spec::Kind::kCronWorkflow, verb); });
   }
 }
 

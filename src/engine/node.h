@@ -12,16 +12,19 @@
 #include <utility>
 #include <vector>
 
+#include "spec/phase.h"
+
 namespace skiff::engine {
 
-enum class NodePhase { kPending, kRunning, kSucceeded, kFailed, kError, kSkipped, kOmitted };
-enum class NodeType { kPod, kContainer, kSteps, kStepGroup, kDag, kTaskGroup, kRetry, kSkipped, kSuspend, kHttp, kPlugin };
-enum class WorkflowPhase { kPending, kRunning, kSucceeded, kFailed, kError };
+// Phases live in spec/phase.h, where the store and the server read them too.
+using spec::NodePhase;
+using spec::WorkflowPhase;
+using spec::phase_name;
+using spec::workflow_phase_name;
+using spec::is_finished;
 
-const char* phase_name(NodePhase p);
+enum class NodeType { kPod, kContainer, kSteps, kStepGroup, kDag, kTaskGroup, kRetry, kSkipped, kSuspend, kHttp, kPlugin };
 const char* type_name(NodeType t);
-const char* workflow_phase_name(WorkflowPhase p);
-bool is_finished(NodePhase p);  // Succeeded, Failed, Error, Skipped, Omitted
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
 

@@ -186,8 +186,10 @@ void OperatorImpl::entry_done(const std::string& id) {
   const Node* entry = find(id);
   if (!spec_.on_exit.empty() && !terminated_) {
     const spec::Template* t = spec::find_template(spec_, spec_.on_exit);
-    std::string wf_status = failed_or_error(entry->phase) || deadline_exceeded_ ? (entry->phase == NodePhase::kError ? "Error" : "Failed") : "Succeeded";
-    global_.set("workflow.status", wf_status);
+    WorkflowPhase wf_status = !failed_or_error(entry->phase) && !deadline_exceeded_ ? WorkflowPhase::kSucceeded
+                              : entry->phase == NodePhase::kError                   ? WorkflowPhase::kError
+                                                                                    : WorkflowPhase::kFailed;
+    global_.set("workflow.status", workflow_phase_name(wf_status));
     global_.set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& n : status_.nodes)

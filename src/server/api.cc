@@ -89,7 +89,7 @@ struct Server::Impl {
   Result<std::string> cron_submit(const std::string& workflow_json, const std::string& ns) {
     auto parsed = parse_json<Json>(workflow_json, "the CronWorkflow's workflow");
     if (!parsed) return parsed.status();
-    auto wf = decode_object({{"workflow", *parsed}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    auto wf = decode_object({{spec::kind_info(spec::Kind::kWorkflow).body_field, *parsed}}, spec::Kind::kWorkflow, ns);
     if (!wf) return wf.status();
     auto record = start_workflow(ctx, std::move(*wf), ns);
     if (!record) return record.status();
@@ -107,8 +107,9 @@ struct Server::Impl {
       auto def = stored_definition(store, rec);
       Status s = def ? runner.resume(rec, std::move(def->first), std::move(def->second)) : def.status();
       if (!s) {
-        Json status = {{"phase", "Error"}, {"message", "could not resume after a restart: " + s.message()}};
-        store.save_progress(rec.uid, "Error", clock.now_ms(), status.dump(), {});
+        const spec::WorkflowPhase error = spec::WorkflowPhase::kError;
+        Json status = {{"phase", spec::workflow_phase_name(error)}, {"message", "could not resume after a restart: " + s.message()}};
+        store.save_progress(rec.uid, error, clock.now_ms(), status.dump(), {});
       }
     }
     if (!open->empty()) std::fprintf(stderr, "skiff server: resumed %zu unfinished workflows\n", open->size());
@@ -168,9 +169,9 @@ struct Server::Impl {
   void serve_metrics(httplib::Response& res) {
     auto phases = store.count_by_phase();
     if (phases) {
-      for (const char* phase : {"Pending", "Running", "Succeeded", "Failed", "Error"}) {
+      for (spec::WorkflowPhase phase : spec::kWorkflowPhases) {
         auto it = phases->find(phase);
-        metrics.set_gauge("argo_workflows_gauge", "Workflows by phase, as stored", {{"phase", phase}},
+        metrics.set_gauge("argo_workflows_gauge", "Workflows by phase, as stored", {{"phase", spec::workflow_phase_name(phase)}},
                           it == phases->end() ? 0 : static_cast<double>(it->second));
       }
     }

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "server/tokens.h"
+#include "spec/kinds.h"
 
 namespace skiff::server {
 
@@ -20,7 +21,20 @@ httplib::Server::HandlerResponse authorize(const ServerOptions& options, const h
     reply(res, 401, {{"code", 16}, {"message", "token not valid"}});
     return R::Handled;
   }
-  static const std::regex namespaced(R"(^/api/v1/(workflows|workflow-events|stream/events|workflow-templates|cron-workflows|secrets|configmaps)/([^/]+))");
+  // Namespaced paths: every namespaced kind's plural (the registry's), and the rest.
+  static const std::regex namespaced([] {
+    std::string paths = "workflow-events|stream/events|secrets|configmaps";
+    for (const spec::KindInfo& k : spec::all_kinds()) {
+      if (k.namespaced) paths += std::string("|") + k.plural;
+    }
+    return "^/api/v1/(" + paths + ")/([^/]+)";
+  }());
+  auto cluster_scoped = [&req] {
+    for (const spec::KindInfo& k : spec::all_kinds()) {
+      if (!k.namespaced && req.path.rfind(std::string("/api/v1/") + k.plural, 0) == 0) return true;
+    }
+    return false;
+  };
   std::smatch m;
   std::string ns;
   bool scoped = false;
@@ -29,7 +43,7 @@ httplib::Server::HandlerResponse authorize(const ServerOptions& options, const h
     scoped = true;
   } else if (req.path == "/api/v1/workflows" || req.path == "/api/v1/workflows/") {
     scoped = true;  // every namespace: needs "*"
-  } else if (req.path.rfind("/api/v1/cluster-workflow-templates", 0) == 0) {
+  } else if (cluster_scoped()) {
     scoped = true;  // ns "" needs "*" to write; anyone may read
     if (req.method == "GET") return R::Unhandled;
   }

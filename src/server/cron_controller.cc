@@ -6,6 +6,8 @@
 #include "expr/eval.h"
 #include "expr/template.h"
 #include "server/cron_schedule.h"
+#include "spec/decode.h"
+#include "spec/kinds.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -17,24 +19,33 @@ constexpr char kCronLabel[] = "workflows.argoproj.io/cron-workflow";
 constexpr char kCompletedLabel[] = "workflows.argoproj.io/completed";
 constexpr int kMaxCatchUp = 100000;  // schedule steps walked to find the latest missed run
 
-Result<std::vector<CronSchedule>> schedules_of(const Json& spec) {
-  std::vector<std::string> texts;
-  if (spec.contains("schedule") && spec["schedule"].is_string()) texts.push_back(spec["schedule"]);
-  for (const auto& s : spec.value("schedules", Json::array())) {
-    if (s.is_string()) texts.push_back(s);
-  }
-  if (texts.empty()) return invalid("spec.schedule: a CronWorkflow needs schedule or schedules");
+Result<std::vector<CronSchedule>> schedules_of(const spec::CronSpec& cron) {
+  if (cron.schedules.empty()) return invalid("spec.schedule: a CronWorkflow needs schedule or schedules");
   std::vector<CronSchedule> out;
-  for (const auto& t : texts) {
-    auto s = CronSchedule::parse(t, spec.value("timezone", ""));
+  for (const auto& text : cron.schedules) {
+    auto s = CronSchedule::parse(text, cron.timezone);
     if (!s) return s.status();
     out.push_back(std::move(*s));
   }
   return out;
 }
 
-int64_t limit_of(const Json& spec, const char* field, int64_t fallback) {
-  return spec.contains(field) && spec[field].is_number_integer() ? spec[field].get<int64_t>() : fallback;
+// The Workflow a run at `due` creates: workflowMetadata and workflowSpec, named and
+// labelled as Argo names and labels it.
+Json workflow_of(const spec::CronSpec& cron, const std::string& name, int64_t due) {
+  const spec::ObjectMeta& m = cron.workflow_metadata;
+  Json meta = Json::object();
+  if (!m.generate_name.empty()) meta["generateName"] = m.generate_name;
+  if (!m.namespace_.empty()) meta["namespace"] = m.namespace_;
+  for (const auto& [k, v] : m.labels) meta["labels"][k] = v;
+  for (const auto& [k, v] : m.annotations) meta["annotations"][k] = v;
+  meta["name"] = name + "-" + std::to_string(due / 1000);
+  meta["labels"][kCronLabel] = name;
+  meta["annotations"]["workflows.argoproj.io/scheduled-time"] = engine::rfc3339(due);
+  const spec::KindInfo& kind = spec::kind_info(spec::Kind::kWorkflow);
+  Json spec = parse_json_or_discarded<Json>(cron.workflow_spec_json);
+  return {{"apiVersion", kind.api_version}, {"kind", kind.name}, {"metadata", meta},
+          {"spec", spec.is_object() ? spec : Json::object()}};
 }
 
 }  // namespace
@@ -47,10 +58,8 @@ CronController::CronController(store::Store& store, const engine::Clock& clock, 
       terminate_(std::move(terminate)),
       remove_(std::move(remove)) {}
 
-Result<int64_t> CronController::next_run(const std::string& cron_json, int64_t after_ms) {
-  Json cron = parse_json_or_discarded<Json>(cron_json);
-  if (!cron.is_object()) return invalid("the CronWorkflow is not a JSON object");
-  auto schedules = schedules_of(cron.value("spec", Json::object()));
+Result<int64_t> CronController::next_run(const spec::CronSpec& cron, int64_t after_ms) {
+  auto schedules = schedules_of(cron);
   if (!schedules) return schedules.status();
   int64_t next = -1;
   for (const auto& s : *schedules) {
@@ -61,18 +70,37 @@ Result<int64_t> CronController::next_run(const std::string& cron_json, int64_t a
 }
 
 void CronController::tick() {
-  auto crons = store_.list_objects(store::ObjectKind::kCronWorkflow, "");
+  auto crons = store_.list_objects(spec::Kind::kCronWorkflow, "");
   if (!crons) {
     std::fprintf(stderr, "skiff server: cannot list cron workflows: %s\n", crons.status().message().c_str());
     return;
   }
   next_wakeup_ = -1;
+  std::map<std::pair<std::string, std::string>, Decoded> seen;  // forget the deleted ones
   for (const auto& record : *crons) {
     // A write that came between our read and ours (a user's update): read again, run again
     // (a run already made is found by its name, not made twice).
     for (int attempt = 1; run_one(record) == Code::kConflict && attempt < kAttempts; ++attempt) {
     }
+    auto key = std::make_pair(record.namespace_, record.name);
+    if (auto it = decoded_.find(key); it != decoded_.end()) seen.emplace(key, std::move(it->second));
   }
+  decoded_.swap(seen);
+}
+
+const CronController::Decoded& CronController::decoded(const store::ObjectRecord& record) {
+  Decoded& d = decoded_[{record.namespace_, record.name}];
+  if (d.body == record.body) return d;
+  d = Decoded{record.body, Status::ok(), {}};
+  spec::Decoded doc = spec::decode_documents(record.body, record.namespace_ + "/" + record.name);
+  if (!doc.diagnostics.empty()) {
+    d.problem = invalid(format_all(doc.diagnostics));
+  } else if (doc.objects.size() != 1 || !doc.objects[0].cron) {
+    d.problem = invalid("the stored object is not one CronWorkflow");
+  } else {
+    d.cron = std::move(*doc.objects[0].cron);
+  }
+  return d;
 }
 
 void CronController::wake_at(int64_t ms) {
@@ -80,11 +108,12 @@ void CronController::wake_at(int64_t ms) {
 }
 
 Code CronController::run_one(const store::ObjectRecord& record) {
-  auto fresh = store_.get_object(store::ObjectKind::kCronWorkflow, record.namespace_, record.name);
+  auto fresh = store_.get_object(spec::Kind::kCronWorkflow, record.namespace_, record.name);
   if (!fresh) return fresh.status().code();  // deleted meanwhile
   Json cron = parse_json_or_discarded<Json>(fresh->body);
   if (!cron.is_object()) return Code::kInvalid;
-  const Json spec = cron.value("spec", Json::object());
+  const Decoded& d = decoded(*fresh);
+  const spec::CronSpec& spec = d.cron;  // defaults when it does not decode
   Json status = cron.value("status", Json::object());
   const Json before = status;
   const std::string& ns = record.namespace_;
@@ -98,23 +127,23 @@ Code CronController::run_one(const store::ObjectRecord& record) {
   auto children = store_.list_workflows(q);  // newest first
   std::vector<std::string> active, created_now;
   if (children) {
-    int64_t keep_ok = limit_of(spec, "successfulJobsHistoryLimit", 3);
-    int64_t keep_failed = limit_of(spec, "failedJobsHistoryLimit", 1);
+    int64_t keep_ok = spec.successful_jobs_history_limit.value_or(3);
+    int64_t keep_failed = spec.failed_jobs_history_limit.value_or(1);
     for (const auto& wf : children->items) {
       bool done = wf.labels.count(kCompletedLabel) && wf.labels.at(kCompletedLabel) == "true";
       if (!done) {
         active.push_back(wf.name);
-      } else if (wf.phase == "Succeeded" ? keep_ok-- <= 0 : keep_failed-- <= 0) {
+      } else if (wf.phase == spec::WorkflowPhase::kSucceeded ? keep_ok-- <= 0 : keep_failed-- <= 0) {
         (void)remove_(ns, wf.name);
       }
     }
   }
 
   Json conditions = Json::array();
-  auto schedules = schedules_of(spec);
+  auto schedules = d.problem ? schedules_of(spec) : Result<std::vector<CronSchedule>>(d.problem);
   if (!schedules) {
     conditions.push_back({{"type", "SpecError"}, {"status", "True"}, {"message", schedules.status().message()}});
-  } else if (!spec.value("suspend", false)) {
+  } else if (!spec.suspend) {
     // The latest firing time in (last run, now].
     int64_t last = status.contains("lastScheduledTime") ? engine::parse_rfc3339(status.value("lastScheduledTime", "")) : -1;
     if (last < 0) last = fresh->created_ms;
@@ -128,38 +157,31 @@ Code CronController::run_one(const store::ObjectRecord& record) {
     if (due >= 0) {
       status["lastScheduledTime"] = engine::rfc3339(due);
       std::string skip;
-      int64_t deadline = limit_of(spec, "startingDeadlineSeconds", -1);
-      std::string policy = spec.value("concurrencyPolicy", "Allow");
+      int64_t deadline = spec.starting_deadline_seconds.value_or(-1);
+      const std::string& policy = spec.concurrency_policy;  // "" is Allow
       if (deadline >= 0 && now - due > deadline * 1000) {
         skip = "missed the run at " + engine::rfc3339(due) + " by more than startingDeadlineSeconds";
       } else if (policy == "Forbid" && !active.empty()) {
         skip = "concurrencyPolicy Forbid: " + active.front() + " is still running";
-      } else if (std::string when = spec.value("when", ""); !when.empty()) {
+      } else if (!spec.when.empty()) {
         expr::Scope scope;
         scope.set("cronworkflow.name", name);
         scope.set("cronworkflow.namespace", ns);
         scope.set("cronworkflow.lastScheduledTime", before.value("lastScheduledTime", ""));
-        auto text = expr::substitute(when, scope);
+        auto text = expr::substitute(spec.when, scope);
         auto ok = text ? expr::evaluate_when(*text) : Result<bool>(text.status());
         if (!ok) {
           conditions.push_back({{"type", "SpecError"}, {"status", "True"}, {"message", "when: " + ok.status().message()}});
           skip = "when cannot be evaluated";
         } else if (!*ok) {
-          skip = "when \"" + when + "\" is false";
+          skip = "when \"" + spec.when + "\" is false";
         }
       }
       if (skip.empty()) {
         if (policy == "Replace") {
           for (const auto& a : active) (void)terminate_(ns, a);
         }
-        Json wf = {{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "Workflow"}};
-        Json meta = spec.value("workflowMetadata", Json::object());
-        meta["name"] = name + "-" + std::to_string(due / 1000);
-        meta["labels"][kCronLabel] = name;
-        meta["annotations"]["workflows.argoproj.io/scheduled-time"] = engine::rfc3339(due);
-        wf["metadata"] = meta;
-        wf["spec"] = spec.value("workflowSpec", Json::object());
-        auto created = submit_(wf.dump(), ns);
+        auto created = submit_(workflow_of(spec, name, due).dump(), ns);
         if (created) {
           active.push_back(*created);
           created_now.push_back(*created);
@@ -174,15 +196,15 @@ Code CronController::run_one(const store::ObjectRecord& record) {
   }
   if (!active.empty()) wake_at(now + kActivePollMs);  // to see them end, and keep the history limits
   Json refs = Json::array();
-  for (const auto& a : active) refs.push_back({{"kind", "Workflow"}, {"namespace", ns}, {"name", a}});
+  for (const auto& a : active) refs.push_back({{"kind", spec::kind_name(spec::Kind::kWorkflow)}, {"namespace", ns}, {"name", a}});
   status["active"] = refs;
   status["conditions"] = conditions;
-  status["phase"] = spec.value("suspend", false) ? "Suspended" : "Active";
+  status["phase"] = spec.suspend ? "Suspended" : "Active";
   if (status == before) return Code::kOk;
   cron["status"] = status;
   store::ObjectRecord updated = *fresh;  // at the version read: compare-and-swap
   updated.body = cron.dump();
-  Status saved = store_.update_object(store::ObjectKind::kCronWorkflow, updated);
+  Status saved = store_.update_object(spec::Kind::kCronWorkflow, updated);
   if (saved.code() == Code::kNotFound) {
     for (const auto& wf : created_now) (void)remove_(ns, wf);  // deleted meanwhile: so are its runs
   }

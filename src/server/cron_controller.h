@@ -11,6 +11,10 @@
 // failedJobsHistoryLimit (default 1) are deleted. What it did is kept in the object's
 // `status` (lastScheduledTime, active, phase, conditions).
 //
+// It works from the typed spec::CronSpec the strict decoder gives, so whatever the decoder
+// accepts (`suspend: "true"`, a quoted history limit) means the same here; a spec is
+// decoded again only when the stored text changed. Only `status` is written as JSON.
+//
 // It runs on the controller loop (controller.h) and wants its next tick at the earliest
 // next firing of any CronWorkflow, or a second from now while one has runs going (to see
 // them end); the API pokes the loop when a CronWorkflow changes. Its status writes are
@@ -21,10 +25,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "engine/operator.h"
 #include "server/controller.h"
+#include "spec/types.h"
 #include "store/store.h"
 #include "util/status.h"
 
@@ -48,14 +55,22 @@ class CronController final : public Controller {
 
   // The first time any of a CronWorkflow's schedules fires after `after_ms` (-1: never);
   // errors name the bad schedule or time zone.
-  static Result<int64_t> next_run(const std::string& cron_json, int64_t after_ms);
+  static Result<int64_t> next_run(const spec::CronSpec& cron, int64_t after_ms);
 
  private:
   static constexpr int kAttempts = 5;            // reads of one CronWorkflow a tick, when writes conflict
   static constexpr int64_t kActivePollMs = 1000;  // how soon to look again while runs go on
 
+  // A stored CronWorkflow's spec as decoded from `body` (`problem` when it does not decode).
+  struct Decoded {
+    std::string body;
+    Status problem;
+    spec::CronSpec cron;
+  };
+
   // One CronWorkflow: kOk, or why its status was not written (kConflict: read it again).
   Code run_one(const store::ObjectRecord& record);
+  const Decoded& decoded(const store::ObjectRecord& record);
   void wake_at(int64_t ms);
 
   store::Store& store_;
@@ -64,6 +79,7 @@ class CronController final : public Controller {
   Submit submit_;
   Terminate terminate_;
   Remove remove_;
+  std::map<std::pair<std::string, std::string>, Decoded> decoded_;  // by (namespace, name)
 };
 
 }  // namespace skiff::server

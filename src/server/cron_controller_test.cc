@@ -37,7 +37,7 @@ class CronTest : public ::testing::Test {
           r.name = wf["metadata"]["name"];
           r.uid = r.name;
           r.namespace_ = ns;
-          r.phase = "Running";
+          r.phase = spec::WorkflowPhase::kRunning;
           r.created_ms = clock_.now;
           for (auto& [k, v] : wf["metadata"]["labels"].items()) r.labels[k] = v;
           r.object = json;
@@ -49,13 +49,13 @@ class CronTest : public ::testing::Test {
         },
         [this](const std::string&, const std::string& name) {
           terminated.push_back(name);
-          return finish(name, "Failed");
+          return finish(name, spec::WorkflowPhase::kFailed);
         },
         [this](const std::string& ns, const std::string& name) { return store_->delete_workflow(ns, name); });
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  Status finish(const std::string& name, const std::string& phase) {
+  Status finish(const std::string& name, spec::WorkflowPhase phase) {
     return store_->save_progress(name, phase, clock_.now, "{}", {});
   }
 
@@ -63,11 +63,11 @@ class CronTest : public ::testing::Test {
     Json cron = {{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "CronWorkflow"}, {"metadata", {{"name", "nightly"}}}};
     cron["spec"] = Json::parse(spec_json);
     cron["spec"]["workflowSpec"] = {{"entrypoint", "main"}, {"templates", Json::array()}};
-    ASSERT_TRUE(store_->create_object(store::ObjectKind::kCronWorkflow, {"argo", "nightly", cron.dump(), clock_.now, 1}).is_ok());
+    ASSERT_TRUE(store_->create_object(spec::Kind::kCronWorkflow, {"argo", "nightly", cron.dump(), clock_.now, 1}).is_ok());
   }
 
   Json status() {
-    auto rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+    auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
     return Json::parse(rec->body).value("status", Json::object());
   }
 
@@ -119,15 +119,15 @@ TEST_F(CronTest, ForbidSkipsWhileOneRunsReplaceStopsIt) {
   at(t0 + kMinute);
   at(t0 + 2 * kMinute);
   EXPECT_EQ(submitted.size(), 1u);
-  ASSERT_TRUE(finish(submitted[0], "Succeeded").is_ok());
+  ASSERT_TRUE(finish(submitted[0], spec::WorkflowPhase::kSucceeded).is_ok());
   at(t0 + 3 * kMinute);
   EXPECT_EQ(submitted.size(), 2u);
 
-  auto rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+  auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   Json cron = Json::parse(rec->body);
   cron["spec"]["concurrencyPolicy"] = "Replace";
   rec->body = cron.dump();
-  ASSERT_TRUE(store_->update_object(store::ObjectKind::kCronWorkflow, *rec).is_ok());
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
   at(t0 + 4 * kMinute);
   ASSERT_EQ(terminated.size(), 1u);
   EXPECT_EQ(terminated[0], submitted[1]);
@@ -140,22 +140,70 @@ TEST_F(CronTest, SuspendAndWhenHoldItBack) {
   at(t0 + kMinute);
   EXPECT_TRUE(submitted.empty());
   EXPECT_EQ(status()["phase"], "Suspended");
-  auto rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+  auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   Json cron = Json::parse(rec->body);
   cron["spec"]["suspend"] = false;
   cron["spec"]["when"] = "{{cronworkflow.name}} == daily";
   rec->body = cron.dump();
-  ASSERT_TRUE(store_->update_object(store::ObjectKind::kCronWorkflow, *rec).is_ok());
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
   at(t0 + 2 * kMinute);
   EXPECT_TRUE(submitted.empty());
   cron["spec"]["when"] = "{{cronworkflow.name}} == nightly";
-  rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+  rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   Json current = Json::parse(rec->body);
   current["spec"] = cron["spec"];
   rec->body = current.dump();
-  ASSERT_TRUE(store_->update_object(store::ObjectKind::kCronWorkflow, *rec).is_ok());
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
   at(t0 + 3 * kMinute);
   EXPECT_EQ(submitted.size(), 1u);
+}
+
+// The strict decoder takes quoted booleans and integers (YAML users quote them); the
+// controller reads the spec the decoder made, so they mean what they say. (It once re-read
+// the raw JSON: `suspend: "true"` threw and took the server down, a quoted limit was ignored.)
+TEST_F(CronTest, QuotedValuesMeanWhatTheDecoderReadInThem) {
+  int64_t t0 = clock_.now;
+  create(R"({"schedule": "* * * * *", "suspend": "true", "successfulJobsHistoryLimit": "1"})");
+  at(t0 + kMinute);
+  EXPECT_TRUE(submitted.empty());
+  EXPECT_EQ(status()["phase"], "Suspended");
+  EXPECT_TRUE(status()["conditions"].empty()) << status().dump();
+
+  auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
+  Json cron = Json::parse(rec->body);
+  cron["spec"]["suspend"] = "false";
+  rec->body = cron.dump();
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
+  for (int i = 2; i <= 4; ++i) {
+    at(t0 + i * kMinute);
+    ASSERT_EQ(submitted.size(), static_cast<size_t>(i - 1));
+    ASSERT_TRUE(finish(submitted.back(), spec::WorkflowPhase::kSucceeded).is_ok());
+  }
+  at(t0 + 4 * kMinute + 1000);
+  store::ListQuery q;
+  q.label_selector = "workflows.argoproj.io/cron-workflow=nightly";
+  auto page = store_->list_workflows(q);
+  ASSERT_TRUE(page.is_ok());
+  ASSERT_EQ(page->items.size(), 1u) << "successfulJobsHistoryLimit \"1\" keeps one";
+  EXPECT_EQ(page->items[0].name, submitted.back());
+}
+
+// What the controller submits: workflowMetadata's labels and annotations with Argo's own,
+// and the workflowSpec as written.
+TEST_F(CronTest, RunsCarryWorkflowMetadataAndSpec) {
+  int64_t t0 = clock_.now;
+  create(R"({"schedule": "* * * * *", "workflowMetadata": {"labels": {"team": "web"}, "annotations": {"note": "x"}}})");
+  at(t0 + kMinute);
+  ASSERT_EQ(submitted.size(), 1u);
+  auto wf = store_->get_workflow("argo", submitted[0]);
+  ASSERT_TRUE(wf.is_ok());
+  Json object = Json::parse(wf->object);
+  EXPECT_EQ(object["kind"], "Workflow");
+  EXPECT_EQ(object["metadata"]["labels"]["team"], "web");
+  EXPECT_EQ(object["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"], "nightly");
+  EXPECT_EQ(object["metadata"]["annotations"]["note"], "x");
+  EXPECT_EQ(object["metadata"]["annotations"]["workflows.argoproj.io/scheduled-time"], "2027-01-01T00:01:00Z");
+  EXPECT_EQ(object["spec"], Json::parse(R"({"entrypoint": "main", "templates": []})"));
 }
 
 TEST_F(CronTest, HistoryLimitsDeleteOlderFinishedRuns) {
@@ -164,7 +212,7 @@ TEST_F(CronTest, HistoryLimitsDeleteOlderFinishedRuns) {
   for (int i = 1; i <= 6; ++i) {
     at(t0 + i * kMinute);
     ASSERT_EQ(submitted.size(), static_cast<size_t>(i));
-    ASSERT_TRUE(finish(submitted.back(), i % 2 ? "Failed" : "Succeeded").is_ok());
+    ASSERT_TRUE(finish(submitted.back(), i % 2 ? spec::WorkflowPhase::kFailed : spec::WorkflowPhase::kSucceeded).is_ok());
   }
   at(t0 + 6 * kMinute + 1000);  // cleans up without a new run
   store::ListQuery q;
@@ -186,15 +234,15 @@ TEST_F(CronTest, AUserUpdateAndAStatusWriteDoNotOverwriteEachOther) {
   int64_t t0 = clock_.now;
   create(R"({"schedule": "* * * * *"})");
   while_submitting = [this] {
-    auto rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+    auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
     Json cron = Json::parse(rec->body);
     cron["spec"]["failedJobsHistoryLimit"] = 4;
     rec->body = cron.dump();
-    ASSERT_TRUE(store_->update_object(store::ObjectKind::kCronWorkflow, *rec).is_ok());
+    ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, *rec).is_ok());
   };
   at(t0 + kMinute);
   EXPECT_EQ(submitted.size(), 1u);
-  auto rec = store_->get_object(store::ObjectKind::kCronWorkflow, "argo", "nightly");
+  auto rec = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   Json cron = Json::parse(rec->body);
   EXPECT_EQ(cron["spec"]["failedJobsHistoryLimit"], 4);
   EXPECT_EQ(status()["lastScheduledTime"], "2027-01-01T00:01:00Z");
@@ -209,7 +257,7 @@ TEST_F(CronTest, ARunMadeForACronWorkflowDeletedMeanwhileGoesWithIt) {
   int64_t t0 = clock_.now;
   create(R"({"schedule": "* * * * *"})");
   while_submitting = [this] {
-    ASSERT_TRUE(store_->delete_object(store::ObjectKind::kCronWorkflow, "argo", "nightly").is_ok());
+    ASSERT_TRUE(store_->delete_object(spec::Kind::kCronWorkflow, "argo", "nightly").is_ok());
   };
   at(t0 + kMinute);
   ASSERT_EQ(submitted.size(), 1u);
@@ -227,16 +275,21 @@ TEST_F(CronTest, NextWakeupIsTheNextFiringOrSoonWhileRunsGoOn) {
   at(t0 + 5 * kMinute);
   ASSERT_EQ(submitted.size(), 1u);
   EXPECT_EQ(cron_->next_wakeup_ms(), t0 + 5 * kMinute + 1000);
-  ASSERT_TRUE(finish(submitted[0], "Succeeded").is_ok());
+  ASSERT_TRUE(finish(submitted[0], spec::WorkflowPhase::kSucceeded).is_ok());
   at(t0 + 6 * kMinute);
   EXPECT_EQ(cron_->next_wakeup_ms(), t0 + 10 * kMinute);
 }
 
 TEST_F(CronTest, TimezonesAndBadSchedules) {
-  auto next = CronController::next_run(R"({"spec": {"schedule": "0 9 * * *", "timezone": "Europe/Paris"}})", clock_.now);
+  spec::CronSpec paris;
+  paris.schedules = {"0 9 * * *"};
+  paris.timezone = "Europe/Paris";
+  auto next = CronController::next_run(paris, clock_.now);
   ASSERT_TRUE(next.is_ok());
   EXPECT_EQ(*next, clock_.now + 8 * 60 * kMinute);  // 09:00 in Paris is 08:00 UTC in winter
-  auto bad = CronController::next_run(R"({"spec": {"schedule": "61 * * * *"}})", clock_.now);
+  spec::CronSpec wrong;
+  wrong.schedules = {"61 * * * *"};
+  auto bad = CronController::next_run(wrong, clock_.now);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().message().find("minute"), std::string::npos);
   create(R"({"schedule": "every day"})");

@@ -11,10 +11,11 @@ namespace {
 // A CronWorkflow's schedules must parse; an update keeps the status the controller wrote,
 // and (when the client sent no resourceVersion) is pinned to the version that status was
 // read at, so that a status written meanwhile is read again rather than lost.
-Status check_cron(ApiContext& ctx, store::ObjectRecord& rec, bool update) {
-  if (auto next = CronController::next_run(rec.body, ctx.clock.now_ms()); !next) return next.status();
+Status check_cron(ApiContext& ctx, const spec::Object& cron, store::ObjectRecord& rec, bool update) {
+  if (!cron.cron) return invalid("\"cronWorkflow\" has no CronWorkflow spec");
+  if (auto next = CronController::next_run(*cron.cron, ctx.clock.now_ms()); !next) return next.status();
   if (!update) return Status::ok();
-  auto old = ctx.store.get_object(store::ObjectKind::kCronWorkflow, rec.namespace_, rec.name);
+  auto old = ctx.store.get_object(spec::Kind::kCronWorkflow, rec.namespace_, rec.name);
   if (!old) return old.status();
   if (rec.version == 0) rec.version = old->version;
   Json before = parse_json_or_discarded<Json>(old->body), after = parse_json_or_discarded<Json>(rec.body);
@@ -38,26 +39,25 @@ void remove_children(ApiContext& ctx, const std::string& ns, const std::string& 
 // spec.suspend set to `suspend`, retried when a controller's status write came between.
 Result<store::ObjectRecord> set_suspend(ApiContext& ctx, const std::string& ns, const std::string& name, bool suspend) {
   for (int attempt = 1;; ++attempt) {
-    auto rec = ctx.store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+    auto rec = ctx.store.get_object(spec::Kind::kCronWorkflow, ns, name);
     if (!rec) return rec.status();
     Json cron = parse_json_or_discarded<Json>(rec->body);
     if (!cron.is_object()) return internal_error("the stored CronWorkflow " + name + " is damaged");
     cron["spec"]["suspend"] = suspend;
     rec->body = cron.dump();
-    Status st = ctx.store.update_object(store::ObjectKind::kCronWorkflow, *rec);
+    Status st = ctx.store.update_object(spec::Kind::kCronWorkflow, *rec);
     if (st.code() == Code::kConflict && attempt < kWriteAttempts) continue;
     if (!st) return st;
-    return ctx.store.get_object(store::ObjectKind::kCronWorkflow, ns, name);
+    return ctx.store.get_object(spec::Kind::kCronWorkflow, ns, name);
   }
 }
 
 }  // namespace
 
 void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
-  ObjectFamily family{"/api/v1/cron-workflows", store::ObjectKind::kCronWorkflow, spec::Kind::kCronWorkflow,
-                      "CronWorkflow", "cronWorkflow", true, nullptr, nullptr};
-  family.before_write = [&ctx](const spec::Object&, store::ObjectRecord& rec, bool update) {
-    return check_cron(ctx, rec, update);
+  ObjectFamily family{spec::Kind::kCronWorkflow, nullptr, nullptr};
+  family.before_write = [&ctx](const spec::Object& cron, store::ObjectRecord& rec, bool update) {
+    return check_cron(ctx, cron, rec, update);
   };
   family.after_change = [&ctx](const std::string& ns, const std::string& name, bool deleted) {
     ctx.poke_controllers();
@@ -68,7 +68,7 @@ void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
     auto saved = set_suspend(ctx, req.matches[1], req.matches[2], req.matches[3] == "suspend");
     if (!saved) return fail(res, saved.status());
     ctx.poke_controllers();
-    reply(res, 200, object_json(*saved, "CronWorkflow"));
+    reply(res, 200, object_json(*saved, spec::Kind::kCronWorkflow));
   });
 }
 

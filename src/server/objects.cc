@@ -8,14 +8,15 @@
 
 namespace skiff::server {
 
-Result<spec::Object> decode_object(const Json& body, const char* field, spec::Kind kind, const char* kind_text,
-                                   const std::string& namespace_) {
+Result<spec::Object> decode_object(const Json& body, spec::Kind kind, const std::string& namespace_) {
+  const spec::KindInfo& info = spec::kind_info(kind);
+  const char* field = info.body_field;
   if (!body.contains(field) || !body[field].is_object()) {
     return invalid(std::string("the request body has no \"") + field + "\" object");
   }
   Json obj = body[field];
-  if (!obj.contains("apiVersion")) obj["apiVersion"] = "argoproj.io/v1alpha1";
-  if (!obj.contains("kind")) obj["kind"] = kind_text;
+  if (!obj.contains("apiVersion")) obj["apiVersion"] = info.api_version;
+  if (!obj.contains("kind")) obj["kind"] = info.name;
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
   Json& meta = obj["metadata"];
   if (!namespace_.empty()) {
@@ -32,7 +33,7 @@ Result<spec::Object> decode_object(const Json& body, const char* field, spec::Ki
   spec::Decoded d = spec::decode_documents(obj.dump(), std::string(field));
   if (!d.diagnostics.empty()) return invalid(format_all(d.diagnostics));
   if (d.objects.size() != 1 || d.objects[0].kind != kind) {
-    return invalid(std::string("\"") + field + "\" must be a " + kind_text);
+    return invalid(std::string("\"") + field + "\" must be a " + info.name);
   }
   return std::move(d.objects[0]);
 }
@@ -54,11 +55,11 @@ Result<int64_t> resource_version(const Json& body, const char* field) {
   return static_cast<int64_t>(n);
 }
 
-Json object_json(const store::ObjectRecord& o, const char* kind) {
+Json object_json(const store::ObjectRecord& o, spec::Kind kind) {
   Json j = parse_json_or_discarded<Json>(o.body);
   if (!j.is_object()) j = Json::object();
-  j["apiVersion"] = "argoproj.io/v1alpha1";
-  j["kind"] = kind;
+  j["apiVersion"] = spec::kind_info(kind).api_version;
+  j["kind"] = spec::kind_name(kind);
   Json& meta = j["metadata"];
   if (!meta.is_object()) meta = Json::object();
   meta["name"] = o.name;
@@ -71,8 +72,8 @@ Json object_json(const store::ObjectRecord& o, const char* kind) {
 Json workflow_json(store::Store& store, const store::WorkflowRecord& wf, bool with_nodes) {
   Json object = parse_json_or_discarded<Json>(wf.object);
   Json j;
-  j["apiVersion"] = "argoproj.io/v1alpha1";
-  j["kind"] = "Workflow";
+  j["apiVersion"] = spec::kind_info(spec::Kind::kWorkflow).api_version;
+  j["kind"] = spec::kind_name(spec::Kind::kWorkflow);
   Json meta = Json::object();
   Json submitted = object.is_object() && object.contains("metadata") ? object["metadata"] : Json::object();
   meta["name"] = wf.name;
@@ -87,7 +88,9 @@ Json workflow_json(store::Store& store, const store::WorkflowRecord& wf, bool wi
   j["spec"] = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
   Json status = parse_json_or_discarded<Json>(wf.status);
   if (!status.is_object()) status = Json::object();
-  if (!status.contains("phase") && !wf.phase.empty() && wf.phase != "Pending") status["phase"] = wf.phase;
+  if (!status.contains("phase") && wf.phase != spec::WorkflowPhase::kPending) {
+    status["phase"] = spec::workflow_phase_name(wf.phase);
+  }
   if (with_nodes) {
     auto nodes = store.nodes(wf.uid);
     if (nodes && !nodes->empty()) {

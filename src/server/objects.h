@@ -7,24 +7,25 @@
 #include <string>
 
 #include "server/http_util.h"
+#include "spec/kinds.h"
 #include "spec/types.h"
 #include "store/store.h"
 #include "util/status.h"
 
 namespace skiff::server {
 
-// Decodes one object of `kind` from the request's `field` through the same strict decoder
-// as files, so the same mistakes get the same messages (with JSON paths). The path's
-// namespace (when not "") is set and must match metadata.namespace.
-Result<spec::Object> decode_object(const Json& body, const char* field, spec::Kind kind, const char* kind_text,
-                                   const std::string& namespace_);
+// Decodes one object of `kind` from the request's field for it (the registry's body_field)
+// through the same strict decoder as files, so the same mistakes get the same messages
+// (with JSON paths). The path's namespace (when not "") is set and must match
+// metadata.namespace.
+Result<spec::Object> decode_object(const Json& body, spec::Kind kind, const std::string& namespace_);
 
 // The metadata.resourceVersion of the request's `field` object: 0 when absent, as
 // Kubernetes takes an update without one as unconditional.
 Result<int64_t> resource_version(const Json& body, const char* field);
 
 // A stored object as the API shows it (apiVersion, kind, metadata with resourceVersion).
-Json object_json(const store::ObjectRecord& o, const char* kind);
+Json object_json(const store::ObjectRecord& o, spec::Kind kind);
 
 // A stored workflow as the API shows it, with its nodes (status.nodes) or without.
 Json workflow_json(store::Store& store, const store::WorkflowRecord& wf, bool with_nodes);

@@ -53,10 +53,6 @@ std::string generated_name(const std::string& prefix) {
   return out;
 }
 
-bool finished(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed" || phase == "Error" || phase == "Skipped" || phase == "Omitted";
-}
-
 // Collects what changed in one workflow since it was last written, and passes the
 // metrics it declares on to the registry. Nodes are written in the order they first
 // changed, so a step's node is on disk no later than those of steps decided after it.
@@ -108,7 +104,7 @@ struct Runner::Run {
   std::vector<Event> pending_events;               // told once the turn is stored
   size_t node_events = 0;                          // node events told (kNodeEventsPerWorkflow)
   // After a restart: what the store held, by node id (phase, body).
-  std::map<std::string, std::pair<std::string, std::string>> stored;
+  std::map<std::string, std::pair<spec::NodePhase, std::string>> stored;
 };
 
 Runner::Runner(runtime::Executor& executor, store::Store& store, const engine::Clock& clock, std::string data_dir)
@@ -159,7 +155,7 @@ Result<store::WorkflowRecord> Runner::add(spec::Object workflow, std::vector<spe
   record.uid = run->uid;
   record.namespace_ = options.namespace_;
   record.name = run->op->workflow_name();
-  record.phase = "Pending";
+  record.phase = spec::WorkflowPhase::kPending;
   record.created_ms = clock_.now_ms();
   record.labels = run->object.metadata.labels;
   record.object = run->object.source_json;
@@ -184,7 +180,7 @@ Status Runner::retry(const store::WorkflowRecord& record, spec::Object workflow,
   for (const auto& [uid, run] : runs_) {
     if (uid == record.uid) return invalid("workflow " + record.name + " is still running: stop it before retrying");
   }
-  if (record.phase == "Succeeded") return invalid("workflow " + record.name + " Succeeded: there is nothing to retry");
+  if (record.phase == spec::WorkflowPhase::kSucceeded) return invalid("workflow " + record.name + " Succeeded: there is nothing to retry");
   return restart(record, std::move(workflow), std::move(templates), true);
 }
 
@@ -308,9 +304,9 @@ void Runner::replay_suspend_nodes(Run& run) {
     for (const auto& p : j.value("outputs", nlohmann::json::object()).value("parameters", nlohmann::json::array())) {
       if (p.contains("name") && p.contains("value") && p["value"].is_string()) update.output_parameters[p["name"]] = p["value"];
     }
-    std::string phase = j.value("phase", "");
-    if (finished(phase)) {
-      update.phase = phase;
+    spec::NodePhase phase = spec::parse_node_phase(j.value("phase", ""));
+    if (spec::is_finished(phase)) {
+      update.phase = spec::phase_name(phase);
       update.message = j.value("message", "");
     }
     (void)run.op->set_nodes("id=" + id, update);
@@ -325,16 +321,16 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   options.uid = record.uid;
   auto nodes = store_.nodes(record.uid);
   if (!nodes) return nodes.status();
-  std::map<std::string, std::pair<std::string, std::string>> stored;
+  std::map<std::string, std::pair<spec::NodePhase, std::string>> stored;
   std::vector<std::string> dropped;
   for (const auto& n : *nodes) {
     auto j = nlohmann::json::parse(n.body, nullptr, false);
-    std::string phase = j.is_object() ? j.value("phase", "") : "";
+    spec::NodePhase phase = spec::parse_node_phase(j.is_object() ? j.value("phase", "") : "");
     // A retry keeps what succeeded; everything else (failed steps, and tasks skipped or
     // omitted because of them) is decided again.
-    bool keep = !succeeded_only || phase == "Succeeded";
+    bool keep = !succeeded_only || phase == spec::NodePhase::kSucceeded;
     // A suspended workflow's Pending steps were held, never started: they run anew.
-    if (phase == "Pending" && workflow.spec.suspend) keep = false;
+    if (phase == spec::NodePhase::kPending && workflow.spec.suspend) keep = false;
     if (keep) {
       stored[n.id] = {phase, n.body};
       options.replayed.insert(n.id);
@@ -357,7 +353,9 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   run->stored = std::move(stored);
   if (Status s = store_.delete_nodes(record.uid, dropped); !s) return s;
   if (succeeded_only) {  // a retry: running again from now on, as readers should see at once
-    if (Status s = store_.save_progress(record.uid, "Running", 0, R"({"phase":"Running"})", {}); !s) return s;
+    const spec::WorkflowPhase running = spec::WorkflowPhase::kRunning;
+    nlohmann::json status = {{"phase", spec::workflow_phase_name(running)}};
+    if (Status s = store_.save_progress(record.uid, running, 0, status.dump(), {}); !s) return s;
   }
   run->op->start();
   runs_[run->uid] = std::move(run);
@@ -371,16 +369,16 @@ engine::StepExit stored_exit(const std::string& node_id, const std::string& body
   auto j = nlohmann::json::parse(body, nullptr, false);
   engine::StepExit exit;
   exit.node_id = node_id;
-  std::string phase = j.value("phase", "");
+  spec::NodePhase phase = spec::parse_node_phase(j.value("phase", ""));
   const auto outputs = j.value("outputs", nlohmann::json::object());
-  exit.exit_code = phase == "Succeeded" ? 0 : 1;
+  exit.exit_code = phase == spec::NodePhase::kSucceeded ? 0 : 1;
   if (outputs.contains("exitCode")) exit.exit_code = std::atoi(outputs["exitCode"].get<std::string>().c_str());
   if (outputs.contains("result")) exit.stdout_text = outputs["result"].get<std::string>();
   for (const auto& p : outputs.value("parameters", nlohmann::json::array())) {
     if (p.contains("name") && p.contains("value")) exit.output_parameters[p["name"]] = p["value"].get<std::string>();
   }
   exit.message = j.value("message", "");
-  exit.error = phase == "Error";
+  exit.error = phase == spec::NodePhase::kError;
   return exit;
 }
 
@@ -405,8 +403,8 @@ bool Runner::collect(Run& run, store::Store::Progress* out, size_t* budget) {
     // A node the store holds as finished keeps that record (and its times) while the
     // replay passes through Pending/Running to the same end.
     auto stored = run.stored.find(id);
-    if (stored != run.stored.end() && finished(stored->second.first) &&
-        (!engine::is_finished(n->phase) || stored->second.first == engine::phase_name(n->phase))) {
+    if (stored != run.stored.end() && spec::is_finished(stored->second.first) &&
+        (!spec::is_finished(n->phase) || stored->second.first == n->phase)) {
       continue;
     }
     nodes.push_back({id, engine::node_json_text(*n)});
@@ -416,11 +414,11 @@ bool Runner::collect(Run& run, store::Store::Progress* out, size_t* budget) {
   // its nodes still say Running.
   bool status = run.dirty.status && !(run.op->done() && !run.dirty.order.empty());
   if (nodes.empty() && !status) return false;
-  *out = {run.uid, "", 0, "", std::move(nodes)};
+  *out = {run.uid, spec::WorkflowPhase::kPending, 0, "", std::move(nodes)};
   if (status) {
     const engine::WorkflowStatus& st = run.op->status();
     note_workflow_event(run, st);
-    out->phase = engine::workflow_phase_name(st.phase);
+    out->phase = st.phase;
     out->finished_ms = st.finished_at_ms;
     out->status = engine::status_json_text(st);
     run.dirty.status = false;
@@ -497,10 +495,10 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
         // After a restart: a step that finished is answered from the store; one that was
         // running (its supervisor outlived the old server) is followed again, and one that
         // never started starts now.
-        if (!finished(stored->second.first)) {
+        if (!spec::is_finished(stored->second.first)) {
           // Running: it holds a slot already. Pending: most likely it never started, so it
           // waits for a slot like any other (and is adopted if it had started after all).
-          bool running = stored->second.first == "Running";
+          bool running = stored->second.first == spec::NodePhase::kRunning;
           run.stored.erase(stored);
           if (running || may_launch()) {
             launch(run, std::move(*start), /*adopt=*/true);
@@ -592,10 +590,10 @@ bool Runner::dispatch() {
   return any;
 }
 
-int64_t Runner::expiry(const spec::WorkflowSpec& spec, const std::string& phase, int64_t finished_ms) {
+int64_t Runner::expiry(const spec::WorkflowSpec& spec, spec::WorkflowPhase phase, int64_t finished_ms) {
   if (!spec.ttl_strategy) return -1;
   const spec::TtlStrategy& ttl = *spec.ttl_strategy;
-  std::optional<int64_t> secs = phase == "Succeeded" ? ttl.seconds_after_success : ttl.seconds_after_failure;
+  std::optional<int64_t> secs = phase == spec::WorkflowPhase::kSucceeded ? ttl.seconds_after_success : ttl.seconds_after_failure;
   if (!secs) secs = ttl.seconds_after_completion;
   return secs ? finished_ms + *secs * 1000 : -1;
 }
@@ -661,7 +659,9 @@ void Runner::turn(int max_wait_ms) {
       exit.message = std::move(result.message);
       exit.error = result.error;
       if (metrics_) {
-        const char* how = exit.error ? "Error" : exit.exit_code == 0 ? "Succeeded" : "Failed";
+        const char* how = spec::phase_name(exit.error ? spec::NodePhase::kError
+                                           : exit.exit_code == 0 ? spec::NodePhase::kSucceeded
+                                                                 : spec::NodePhase::kFailed);
         metrics_->add_counter("skiff_steps_finished_total", "Steps ended, by how", {{"phase", how}});
       }
       run.op->step_exited(exit);
@@ -701,7 +701,7 @@ void Runner::turn(int max_wait_ms) {
       ended_nodes += op.status().nodes.size();
       if (it->second->deleted) {
         executor_.release_workflow(it->second->context->namespace_, op.workflow_name());
-      } else if (int64_t due = expiry(op.effective_spec(), engine::workflow_phase_name(op.status().phase),
+      } else if (int64_t due = expiry(op.effective_spec(), op.status().phase,
                                       op.status().finished_at_ms);
                  due >= 0) {
         expiries_.push_back({it->second->context->namespace_, op.workflow_name(), due});

@@ -118,7 +118,7 @@ class Runner {
   };
   std::vector<Expiry> take_expiries() { return std::exchange(expiries_, {}); }
   // When a finished workflow's ttlStrategy deletes it (-1: never).
-  static int64_t expiry(const spec::WorkflowSpec& spec, const std::string& phase, int64_t finished_ms);
+  static int64_t expiry(const spec::WorkflowSpec& spec, spec::WorkflowPhase phase, int64_t finished_ms);
 
   // Workflows not finished yet (or with steps still winding down).
   size_t active() const { return runs_.size(); }

@@ -219,8 +219,8 @@ spec:
   ASSERT_TRUE(runner_->add(bad, {}, o).is_ok());
   ASSERT_TRUE(runner_->add(ok, {}, o).is_ok());
   run_all();
-  EXPECT_EQ(store_->get_workflow("default", "bad")->phase, "Failed");
-  EXPECT_EQ(store_->get_workflow("default", "diamond")->phase, "Succeeded");
+  EXPECT_EQ(store_->get_workflow("default", "bad")->phase, spec::WorkflowPhase::kFailed);
+  EXPECT_EQ(store_->get_workflow("default", "diamond")->phase, spec::WorkflowPhase::kSucceeded);
   auto failed = store_->get_workflow("default", "bad");
   EXPECT_NE(nlohmann::json::parse(failed->status)["message"].get<std::string>().find("exit code 3"), std::string::npos);
 }
@@ -264,8 +264,8 @@ spec:
   auto w = store_->get_workflow("default", "wide");
   auto s = store_->get_workflow("default", "small");
   ASSERT_TRUE(w.is_ok() && s.is_ok());
-  EXPECT_EQ(w->phase, "Succeeded");
-  EXPECT_EQ(s->phase, "Succeeded");
+  EXPECT_EQ(w->phase, spec::WorkflowPhase::kSucceeded);
+  EXPECT_EQ(s->phase, spec::WorkflowPhase::kSucceeded);
   // small ran second (after a), long before the wide one's last step.
   EXPECT_LT(s->finished_ms + 400, w->finished_ms) << "small " << s->finished_ms << " wide " << w->finished_ms;
 }
@@ -291,10 +291,10 @@ spec:
   ASSERT_TRUE(rec.is_ok()) << rec.status().message();
   runner_->turn(0);  // every task is Skipped at once; one turn's worth is written
   EXPECT_EQ(store_->nodes(rec->uid)->size(), 4096u);
-  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Pending");
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, spec::WorkflowPhase::kPending);
   run_all();
   EXPECT_EQ(store_->nodes(rec->uid)->size(), 6002u);
-  EXPECT_EQ(store_->get_workflow("default", "big")->phase, "Succeeded");
+  EXPECT_EQ(store_->get_workflow("default", "big")->phase, spec::WorkflowPhase::kSucceeded);
 }
 
 // `argo terminate` while most of a loop waits for a step slot: the waiting steps end
@@ -321,7 +321,7 @@ spec:
   ASSERT_TRUE(runner_->stop("default", "wide", "", true).is_ok());
   run_all();
   auto stored = store_->get_workflow("default", "wide");
-  EXPECT_EQ(stored->phase, "Failed");
+  EXPECT_EQ(stored->phase, spec::WorkflowPhase::kFailed);
   EXPECT_EQ(nlohmann::json::parse(stored->status)["message"], "Stopped with strategy 'Terminate'");
   auto nodes = store_->nodes(rec->uid);
   ASSERT_EQ(nodes->size(), 1002u);
@@ -384,7 +384,7 @@ spec:
   EXPECT_EQ(most, 1u) << "the step limit held after the restart";
   auto done = store_->get_workflow("default", "four");
   ASSERT_TRUE(done.is_ok());
-  EXPECT_EQ(done->phase, "Succeeded");
+  EXPECT_EQ(done->phase, spec::WorkflowPhase::kSucceeded);
   std::ifstream in(marks);
   std::vector<std::string> ran{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
   std::sort(ran.begin(), ran.end());
@@ -411,7 +411,7 @@ TEST_F(RunnerTest, AWorkflowDeletedAndSubmittedAgainRuns) {
     run_all();
     auto rec = store_->get_workflow("default", "diamond");
     ASSERT_TRUE(rec.is_ok());
-    EXPECT_EQ(rec->phase, "Succeeded") << "round " << round << ": " << rec->status;
+    EXPECT_EQ(rec->phase, spec::WorkflowPhase::kSucceeded) << "round " << round << ": " << rec->status;
     ASSERT_TRUE(runner_->remove("default", "diamond").is_ok());
   }
   runner_.reset();  // before `wall`
@@ -483,7 +483,7 @@ TEST_F(RunnerTest, AWatcherSeesEveryChangeAndKeepsTheOperator) {
   EXPECT_EQ(seen.nodes.front(), "diamond Running");  // the root, made by start()
   EXPECT_EQ(seen.nodes.back(), "diamond Succeeded");
   EXPECT_EQ(seen.phases.back(), "Succeeded");
-  EXPECT_EQ((*memory)->get_workflow("default", "diamond")->phase, "Succeeded");
+  EXPECT_EQ((*memory)->get_workflow("default", "diamond")->phase, spec::WorkflowPhase::kSucceeded);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/.space-reserve"));
 }
 
@@ -519,7 +519,7 @@ spec:
   runner_->turn(0);
   EXPECT_FALSE(runner_->stalled()) << "deploy is running";
   run_all();
-  EXPECT_EQ(store_->get_workflow("default", "approval")->phase, "Succeeded");
+  EXPECT_EQ(store_->get_workflow("default", "approval")->phase, spec::WorkflowPhase::kSucceeded);
 
   spec::Object timed = decode_one(R"(
 apiVersion: argoproj.io/v1alpha1

@@ -31,8 +31,6 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 constexpr size_t kLogChunk = 1 << 20;
 
-bool ended(const std::string& phase) { return phase == "Succeeded" || phase == "Failed" || phase == "Error"; }
-
 // Sends the lines of a step's log from byte *sent on through `send_line`, moving *sent past
 // them. A last line without its newline waits for the rest unless `complete` (its step has
 // ended, or the read does not follow) or the executor says the step writes no more; a line
@@ -190,7 +188,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
         if (uint64_t now = store.generation(); now != *generation) {
           *generation = now;
           auto wf = store.get_workflow(ns, name);
-          *finished = !wf || ended(wf->phase);
+          *finished = !wf || spec::is_finished(wf->phase);
           followed->clear();
           auto nodes = store.nodes(uid);
           for (const auto& n : nodes ? *nodes : std::vector<store::NodeRecord>{}) {
@@ -198,7 +196,7 @@ void add_stream_routes(httplib::Server& s, store::Store& store, EventLog& events
             if (!j.is_object() || j.value("type", "") != "Pod") continue;
             std::string pod = j.value("id", n.id);
             if (!only.empty() && only != pod && only != n.id) continue;
-            bool complete = !follow || *finished || ended(j.value("phase", ""));
+            bool complete = !follow || *finished || spec::is_finished(spec::parse_node_phase(j.value("phase", "")));
             followed->push_back({{ns, name, uid + "/" + n.id}, pod, complete});
           }
         }

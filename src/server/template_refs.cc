@@ -15,8 +15,8 @@ namespace {
 struct Ref {
   std::string name;
   bool cluster = false;
-  store::ObjectKind kind() const {
-    return cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate;
+  spec::Kind kind() const {
+    return cluster ? spec::Kind::kClusterWorkflowTemplate : spec::Kind::kWorkflowTemplate;
   }
   bool operator<(const Ref& o) const { return std::tie(cluster, name) < std::tie(o.cluster, o.name); }
 };
@@ -42,7 +42,7 @@ void collect_refs(const Json& doc, std::vector<Ref>& out) {
 // a {{...}} known only at run time (those that no longer decode are then left out, as they
 // cannot be told apart from the one meant).
 Result<std::vector<store::ObjectRecord>> lookup(store::Store& store, const Ref& ref, const std::string& ns) {
-  store::ObjectKind kind = ref.kind();
+  spec::Kind kind = ref.kind();
   std::string scope = ref.cluster ? "" : ns;
   if (ref.name.find("{{") != std::string::npos || (!ref.cluster && ns.empty())) {
     auto all = store.list_objects(kind, scope);
@@ -77,10 +77,10 @@ Result<std::vector<spec::Object>> referenced_templates(store::Store& store, cons
     bool by_name = ref.name.find("{{") == std::string::npos;
     auto found = lookup(store, ref, ns);
     if (!found) return found.status();
-    const char* kind = store::kind_name(ref.kind());
+    const char* kind = spec::kind_name(ref.kind());
     for (const auto& o : *found) {
       if (!added.insert(std::string(kind) + "/" + o.namespace_ + "/" + o.name).second) continue;
-      Json doc = object_json(o, kind);
+      Json doc = object_json(o, ref.kind());
       spec::Decoded d = spec::decode_documents(doc.dump(), o.name);
       if (d.objects.size() != 1 || !d.diagnostics.empty()) {
         if (!by_name) continue;

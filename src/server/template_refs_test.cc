@@ -23,7 +23,7 @@ class TemplateRefsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // A template whose only entry runs `ref` (a WorkflowTemplate, or cluster-scoped).
-  void put(store::ObjectKind kind, const std::string& ns, const std::string& name, const std::string& spec) {
+  void put(spec::Kind kind, const std::string& ns, const std::string& name, const std::string& spec) {
     std::string body = R"({"metadata": {"name": ")" + name + R"("}, "spec": )" + spec + "}";
     ASSERT_TRUE(store_->create_object(kind, {ns, name, body, 1, 1}).is_ok());
   }
@@ -49,11 +49,11 @@ class TemplateRefsTest : public ::testing::Test {
 };
 
 TEST_F(TemplateRefsTest, OnlyTheTemplatesReferredToTransitively) {
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "pipeline", calling("step", false));
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "step", calling("leaf", true));
-  put(store::ObjectKind::kClusterWorkflowTemplate, "", "leaf", kLeaf);
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "unrelated", kLeaf);
-  put(store::ObjectKind::kWorkflowTemplate, "other", "step", kLeaf);  // another namespace's
+  put(spec::Kind::kWorkflowTemplate, "argo", "pipeline", calling("step", false));
+  put(spec::Kind::kWorkflowTemplate, "argo", "step", calling("leaf", true));
+  put(spec::Kind::kClusterWorkflowTemplate, "", "leaf", kLeaf);
+  put(spec::Kind::kWorkflowTemplate, "argo", "unrelated", kLeaf);
+  put(spec::Kind::kWorkflowTemplate, "other", "step", kLeaf);  // another namespace's
   EXPECT_EQ(names(R"({"metadata": {"name": "w"}, "spec": {"workflowTemplateRef": {"name": "pipeline"}}})"),
             (std::vector<std::string>{"leaf", "pipeline", "step"}));
   EXPECT_EQ(names(R"({"metadata": {"name": "w"}, "spec": )" + std::string(kLeaf) + "}"), std::vector<std::string>{});
@@ -62,8 +62,8 @@ TEST_F(TemplateRefsTest, OnlyTheTemplatesReferredToTransitively) {
 }
 
 TEST_F(TemplateRefsTest, AStoredTemplateThatNoLongerDecodesBreaksOnlyItsUsers) {
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "good", kLeaf);
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "broken",
+  put(spec::Kind::kWorkflowTemplate, "argo", "good", kLeaf);
+  put(spec::Kind::kWorkflowTemplate, "argo", "broken",
       R"({"templates": [{"name": "main", "container": {"image": "alpine", "imagePullPolicyy": "Always"}}]})");
   EXPECT_EQ(names(R"({"spec": {"workflowTemplateRef": {"name": "good"}}})"), std::vector<std::string>{"good"});
   auto got = referenced_templates(*store_, R"({"spec": {"workflowTemplateRef": {"name": "broken"}}})", "argo");
@@ -74,9 +74,9 @@ TEST_F(TemplateRefsTest, AStoredTemplateThatNoLongerDecodesBreaksOnlyItsUsers) {
 }
 
 TEST_F(TemplateRefsTest, ANameKnownOnlyAtRunTimeReadsItsWholeScope) {
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "a", kLeaf);
-  put(store::ObjectKind::kWorkflowTemplate, "argo", "b", kLeaf);
-  put(store::ObjectKind::kClusterWorkflowTemplate, "", "c", kLeaf);
+  put(spec::Kind::kWorkflowTemplate, "argo", "a", kLeaf);
+  put(spec::Kind::kWorkflowTemplate, "argo", "b", kLeaf);
+  put(spec::Kind::kClusterWorkflowTemplate, "", "c", kLeaf);
   EXPECT_EQ(names(R"({"spec": {"templates": [{"name": "main", "steps": [[{"name": "s", "templateRef":
                {"name": "{{workflow.parameters.t}}", "template": "main"}}]]}]}})"),
             (std::vector<std::string>{"a", "b"}));

@@ -9,22 +9,25 @@
 namespace skiff::server {
 
 void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
-  const std::string collection = f.namespaced ? f.base + "/([^/]+)" : f.base;
+  const spec::KindInfo& info = spec::kind_info(f.kind);
+  const std::string base = std::string("/api/v1/") + info.plural;
+  const std::string collection = info.namespaced ? base + "/([^/]+)" : base;
   const std::string item = collection + "/([^/]+)";
-  const bool namespaced = f.namespaced;
+  const bool namespaced = info.namespaced;
+  const char* field = info.body_field;
   auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
   auto name_of = [namespaced](const httplib::Request& req) { return std::string(req.matches[namespaced ? 2 : 1]); };
   // `version`, when asked for: the metadata.resourceVersion the client read (0: none).
-  auto decode = [f](const httplib::Request& req, const std::string& ns,
+  auto decode = [kind = f.kind, field](const httplib::Request& req, const std::string& ns,
                     int64_t* version = nullptr) -> Result<std::pair<spec::Object, Json>> {
     auto body = parse_body(req);
     if (!body) return body.status();
     if (version) {
-      auto v = resource_version(*body, f.field);
+      auto v = resource_version(*body, field);
       if (!v) return v.status();
       *version = *v;
     }
-    auto obj = decode_object(*body, f.field, f.spec_kind, f.kind_text, ns);
+    auto obj = decode_object(*body, kind, ns);
     if (!obj) return obj.status();
     Json doc = parse_json_or_discarded<Json>(obj->source_json);
     return std::make_pair(std::move(*obj), doc);
@@ -50,7 +53,7 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
     }
     if (Status st = ctx.store.create_object(f.kind, rec); !st) return fail(res, st);
     if (f.after_change) f.after_change(ns, rec.name, false);
-    reply(res, 200, object_json(rec, f.kind_text));
+    reply(res, 200, object_json(rec, f.kind));
   });
   s.Post(collection + "/lint", [=](const httplib::Request& req, httplib::Response& res) {
     auto obj = decode(req, ns_of(req));
@@ -62,13 +65,13 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
     auto list = ctx.store.list_objects(f.kind, ns_of(req));
     if (!list) return fail(res, list.status());
     Json items = Json::array();
-    for (const auto& o : *list) items.push_back(object_json(o, f.kind_text));
+    for (const auto& o : *list) items.push_back(object_json(o, f.kind));
     reply(res, 200, {{"metadata", Json::object()}, {"items", items}});
   });
   s.Get(item, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
     auto o = ctx.store.get_object(f.kind, ns_of(req), name_of(req));
     if (!o) return fail(res, o.status());
-    reply(res, 200, object_json(*o, f.kind_text));
+    reply(res, 200, object_json(*o, f.kind));
   });
   s.Put(item, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
     std::string ns = ns_of(req), name = name_of(req);
@@ -94,7 +97,7 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
     if (f.after_change) f.after_change(ns, name, false);
     auto saved = ctx.store.get_object(f.kind, ns, name);
     if (!saved) return fail(res, saved.status());
-    reply(res, 200, object_json(*saved, f.kind_text));
+    reply(res, 200, object_json(*saved, f.kind));
   });
   s.Delete(item, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
     if (Status st = ctx.store.delete_object(f.kind, ns_of(req), name_of(req)); !st) return fail(res, st);
@@ -104,12 +107,8 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
 }
 
 void add_template_routes(httplib::Server& s, ApiContext& ctx) {
-  add_object_routes(s, ctx,
-                    {"/api/v1/workflow-templates", store::ObjectKind::kWorkflowTemplate, spec::Kind::kWorkflowTemplate,
-                     "WorkflowTemplate", "template", true, nullptr, nullptr});
-  add_object_routes(s, ctx,
-                    {"/api/v1/cluster-workflow-templates", store::ObjectKind::kClusterWorkflowTemplate,
-                     spec::Kind::kClusterWorkflowTemplate, "ClusterWorkflowTemplate", "template", false, nullptr, nullptr});
+  add_object_routes(s, ctx, {spec::Kind::kWorkflowTemplate, nullptr, nullptr});
+  add_object_routes(s, ctx, {spec::Kind::kClusterWorkflowTemplate, nullptr, nullptr});
 }
 
 }  // namespace skiff::server

@@ -1,4 +1,5 @@
-// Named objects through Argo Server's paths, one family per kind:
+// Named objects through Argo Server's paths, one family per kind, its base
+// (/api/v1/{plural}), scope and request field from the registry (spec/kinds.h):
 //   POST   {base}[/{ns}]          create       POST {base}[/{ns}]/lint   check only
 //   GET    {base}[/{ns}]          list         GET  {base}[/{ns}]/{name}
 //   PUT    {base}[/{ns}]/{name}   replace (compare-and-swap on metadata.resourceVersion
@@ -14,17 +15,13 @@
 
 #include "server/api_context.h"
 #include "server/http_util.h"
+#include "spec/kinds.h"
 #include "spec/types.h"
 
 namespace skiff::server {
 
 struct ObjectFamily {
-  std::string base;  // "/api/v1/workflow-templates"
-  store::ObjectKind kind;
-  spec::Kind spec_kind;
-  const char* kind_text;  // "WorkflowTemplate"
-  const char* field;      // the request body's object: "template"
-  bool namespaced = true;
+  spec::Kind kind;
   // Before a create (`update` false) or update of the decoded `object` is stored: may refuse
   // it or change its record (e.g. keep the status a controller wrote, and the version it
   // was read at).

@@ -1,7 +1,5 @@
 #include "server/workflow_routes.h"
 
-#include <algorithm>
-#include <cctype>
 #include <memory>
 #include <optional>
 
@@ -26,7 +24,7 @@ void create_workflow(ApiContext& ctx, const httplib::Request& req, httplib::Resp
   if (Status st = check_name("namespace", ns); !st) return fail(res, st);
   auto body = parse_body(req);
   if (!body) return fail(res, body.status());
-  auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+  auto wf = decode_object(*body, spec::Kind::kWorkflow, ns);
   if (!wf) return fail(res, wf.status());
   submit(ctx, std::move(*wf), ns, res);
 }
@@ -107,7 +105,7 @@ void add_actions(httplib::Server& s, ApiContext& ctx) {
     if (!object.is_object()) return fail(res, internal_error("the stored definition is damaged"));
     object["metadata"].erase("name");
     object["metadata"]["generateName"] = rec->name + "-";
-    auto wf = decode_object({{"workflow", object}}, "workflow", spec::Kind::kWorkflow, "Workflow", rec->namespace_);
+    auto wf = decode_object({{"workflow", object}}, spec::Kind::kWorkflow, rec->namespace_);
     if (!wf) return fail(res, wf.status());
     submit(ctx, std::move(*wf), rec->namespace_, res);
   });
@@ -116,15 +114,14 @@ void add_actions(httplib::Server& s, ApiContext& ctx) {
     std::string ns = req.matches[1];
     auto body = parse_body(req);
     if (!body) return fail(res, body.status());
-    std::string kind = body->value("resourceKind", "");
-    std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+    const spec::KindInfo* kind = spec::find_kind(body->value("resourceKind", ""), true);
     std::string name = body->value("resourceName", "");
-    if ((kind != "workflowtemplate" && kind != "clusterworkflowtemplate") || !valid_name(name)) {
+    if (!kind || (kind->kind != spec::Kind::kWorkflowTemplate && kind->kind != spec::Kind::kClusterWorkflowTemplate) ||
+        !valid_name(name)) {
       return fail(res, invalid("submit needs resourceKind WorkflowTemplate or ClusterWorkflowTemplate and a resourceName"));
     }
-    bool cluster = kind == "clusterworkflowtemplate";
-    auto found = ctx.store.get_object(cluster ? store::ObjectKind::kClusterWorkflowTemplate : store::ObjectKind::kWorkflowTemplate,
-                                  cluster ? "" : ns, name);
+    bool cluster = !kind->namespaced;
+    auto found = ctx.store.get_object(kind->kind, cluster ? "" : ns, name);
     if (!found) return fail(res, found.status());
     Json opts = body->value("submitOptions", Json::object());
     Json wf = {{"metadata", {{"generateName", opts.value("generateName", name + "-")}}},
@@ -147,7 +144,7 @@ void add_actions(httplib::Server& s, ApiContext& ctx) {
       if (eq == std::string::npos) return fail(res, invalid("submitOptions.parameters: \"" + kv + "\" is not name=value"));
       wf["spec"]["arguments"]["parameters"].push_back({{"name", kv.substr(0, eq)}, {"value", kv.substr(eq + 1)}});
     }
-    auto decoded = decode_object({{"workflow", wf}}, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    auto decoded = decode_object({{"workflow", wf}}, spec::Kind::kWorkflow, ns);
     if (!decoded) return fail(res, decoded.status());
     submit(ctx, std::move(*decoded), ns, res);
   });
@@ -191,7 +188,7 @@ void add_workflow_routes(httplib::Server& s, ApiContext& ctx) {
     std::string ns = req.matches[1];
     auto body = parse_body(req);
     if (!body) return fail(res, body.status());
-    auto wf = decode_object(*body, "workflow", spec::Kind::kWorkflow, "Workflow", ns);
+    auto wf = decode_object(*body, spec::Kind::kWorkflow, ns);
     if (!wf) return fail(res, wf.status());
     auto templates = referenced_templates(ctx.store, wf->source_json, ns);
     if (!templates) return fail(res, templates.status());

@@ -483,28 +483,29 @@ void decode_cron(Ctx& c, const Y& n, const std::string& p, Object& obj) {
   decode_meta(c, n["workflowMetadata"], p + ".workflowMetadata", cron.workflow_metadata);
   if (!n["workflowSpec"]) c.error(n, p + ".workflowSpec", "a CronWorkflow needs workflowSpec");
   decode_workflow_spec(c, n["workflowSpec"], p + ".workflowSpec", obj.spec);
+  cron.workflow_spec_json = c.json_text(n["workflowSpec"]);
   obj.cron = std::move(cron);
 }
 
 void decode_object(Ctx& c, const Y& doc, Object& obj) {
   obj.pos = c.pos(doc);
   c.keys(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"});
+  const KindInfo* info = doc["kind"] && doc["kind"].IsScalar() ? find_kind(doc["kind"].Scalar()) : nullptr;
+  // An unknown kind is held to Argo's apiVersion, the one all registered kinds share today.
+  std::string api_version = info ? info->api_version : kind_info(Kind::kWorkflow).api_version;
   obj.api_version = c.str(doc["apiVersion"], "apiVersion");
-  if (obj.api_version != "argoproj.io/v1alpha1")
+  if (obj.api_version != api_version)
     c.error(doc["apiVersion"] ? doc["apiVersion"] : doc, "apiVersion",
-            "apiVersion must be argoproj.io/v1alpha1, got \"" + obj.api_version + "\"");
+            "apiVersion must be " + api_version + ", got \"" + obj.api_version + "\"");
   std::string kind = c.str(doc["kind"], "kind");
-  static const std::pair<const char*, Kind> kKinds[] = {{"Workflow", Kind::kWorkflow},
-                                                        {"WorkflowTemplate", Kind::kWorkflowTemplate},
-                                                        {"ClusterWorkflowTemplate", Kind::kClusterWorkflowTemplate},
-                                                        {"CronWorkflow", Kind::kCronWorkflow}};
-  bool known = false;
-  for (const auto& [name, k] : kKinds)
-    if (kind == name) obj.kind = k, known = true;
-  if (!known) {
-    std::string hint = nearest(kind, {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"});
+  if (info) {
+    obj.kind = info->kind;
+  } else {
+    std::vector<std::string> names;
+    for (const KindInfo& k : all_kinds()) names.push_back(k.name);
+    std::string hint = nearest(kind, names);
     c.error(doc["kind"] ? doc["kind"] : doc, "kind",
-            "unknown kind \"" + kind + "\"; expected Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow" +
+            "unknown kind \"" + kind + "\"; expected " + kind_names_text() +
                 (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
   }
   decode_meta(c, doc["metadata"], "metadata", obj.metadata);
@@ -512,10 +513,8 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
     c.error(doc["metadata"] ? doc["metadata"] : doc, "metadata.name", "metadata needs a name or a generateName");
   if (!doc["spec"]) {
     c.error(doc, "spec", "missing spec");
-  } else if (obj.kind == Kind::kCronWorkflow) {
-    decode_cron(c, doc["spec"], "spec", obj);
   } else {
-    decode_workflow_spec(c, doc["spec"], "spec", obj.spec);
+    kind_info(obj.kind).decode_spec(c, doc["spec"], obj);
   }
   obj.source_json = c.json_text(doc);
 }
@@ -533,6 +532,14 @@ std::optional<size_t> first_invalid_byte(std::string_view s) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void decode_workflow_kind(Ctx& c, const Y& spec, Object& obj) { decode_workflow_spec(c, spec, "spec", obj.spec); }
+
+void decode_cron_kind(Ctx& c, const Y& spec, Object& obj) { decode_cron(c, spec, "spec", obj); }
+
+}  // namespace detail
 
 Decoded decode_documents(std::string_view text, const std::string& file, const DecodeLimits& limits) {
   Decoded out;

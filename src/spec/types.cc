@@ -21,16 +21,6 @@ const char* template_type_name(TemplateType t) {
   return "none";
 }
 
-const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::kWorkflow: return "Workflow";
-    case Kind::kWorkflowTemplate: return "WorkflowTemplate";
-    case Kind::kClusterWorkflowTemplate: return "ClusterWorkflowTemplate";
-    case Kind::kCronWorkflow: return "CronWorkflow";
-  }
-  return "Workflow";
-}
-
 const Template* find_template(const WorkflowSpec& spec, const std::string& name) {
   for (const auto& t : spec.templates)
     if (t.name == name) return &t;

@@ -1,4 +1,5 @@
-// Argo object types: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow.
+// Argo object types: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow
+// (the kinds registered in spec/kinds.h).
 //
 // Plain data, decoded by spec/decode.h and checked by spec/validate.h. Field names follow
 // Argo's JSON names in snake_case. Values that Argo lets be "int or string" (retry limits,
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/kinds.h"
 #include "util/diagnostic.h"
 
 namespace skiff::spec {
@@ -296,9 +298,6 @@ struct WorkflowSpec {
   bool shutdown = false;
 };
 
-enum class Kind { kWorkflow, kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow };
-const char* kind_name(Kind k);
-
 struct CronSpec {
   std::vector<std::string> schedules;  // "schedule" and "schedules" merged
   std::string timezone;
@@ -310,9 +309,13 @@ struct CronSpec {
   std::string when;
   std::string stop_strategy_json;
   ObjectMeta workflow_metadata;
+  std::string workflow_spec_json;  // spec.workflowSpec as JSON: what each run is created from
 };
 
-// One decoded document. For CronWorkflow, `spec` is spec.workflowSpec and `cron` the rest.
+// One decoded document of any registered kind (spec/kinds.h). `spec` is the workflow spec
+// of the kinds that have one: a Workflow's and a template's spec, a CronWorkflow's
+// spec.workflowSpec. A kind's own typed spec is an optional member set by its decoder:
+// `cron` (CronWorkflow) today, the same way for Application and AppProject next.
 struct Object {
   std::string api_version;
   Kind kind = Kind::kWorkflow;

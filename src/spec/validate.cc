@@ -503,8 +503,17 @@ class Validator {
 
 }  // namespace
 
-void validate(const Object& obj, const Library& library, Diagnostics& out, const std::vector<std::string>& supplied) {
+namespace detail {
+
+void validate_workflow_kind(const Object& obj, const Library& library, Diagnostics& out,
+                            const std::vector<std::string>& supplied) {
   Validator(obj, library, out, supplied).run();
+}
+
+}  // namespace detail
+
+void validate(const Object& obj, const Library& library, Diagnostics& out, const std::vector<std::string>& supplied) {
+  kind_info(obj.kind).validate(obj, library, out, supplied);
 }
 
 }  // namespace skiff::spec

@@ -28,7 +28,28 @@ const char* kSchema[] = {
     " created_ms BIGINT NOT NULL, version BIGINT NOT NULL, PRIMARY KEY (kind, namespace, name))",
 };
 
-bool finished_phase(const std::string& p) { return p == "Succeeded" || p == "Failed" || p == "Error"; }
+using spec::WorkflowPhase;
+
+// The phase labels Argo sets, which clients select on.
+std::map<std::string, std::string> phase_labels(WorkflowPhase phase) {
+  return {{kPhaseLabel, spec::workflow_phase_name(phase)}, {kCompletedLabel, spec::is_finished(phase) ? "true" : "false"}};
+}
+
+// "'Succeeded', 'Failed', 'Error'": the finished phases as SQL text.
+std::string finished_phases_sql() {
+  std::string out;
+  for (WorkflowPhase p : spec::kWorkflowPhases) {
+    if (spec::is_finished(p)) out += std::string(out.empty() ? "'" : ", '") + spec::workflow_phase_name(p) + "'";
+  }
+  return out;
+}
+
+// The kind's name as the objects table keys it; kinds kept elsewhere are refused.
+Result<std::string> object_kind(spec::Kind kind) {
+  const spec::KindInfo& k = spec::kind_info(kind);
+  if (k.storage != spec::Storage::kObjects) return internal_error(std::string(k.name) + "s are not kept as named objects");
+  return std::string(k.name);
+}
 
 int64_t to_int(const std::optional<std::string>& s) { return s ? std::strtoll(s->c_str(), nullptr, 10) : 0; }
 
@@ -68,7 +89,7 @@ WorkflowRecord workflow_from(const Row& r) {
   wf.uid = r[0].value_or("");
   wf.namespace_ = r[1].value_or("");
   wf.name = r[2].value_or("");
-  wf.phase = r[3].value_or("");
+  wf.phase = spec::parse_workflow_phase(r[3].value_or(""));
   wf.created_ms = to_int(r[4]);
   wf.finished_ms = to_int(r[5]);
   wf.object = r[6].value_or("");
@@ -81,15 +102,6 @@ constexpr const char* kWorkflowColumns =
     "w.uid, w.namespace, w.name, w.phase, w.created_ms, w.finished_ms, w.object, w.status, w.version";
 
 }  // namespace
-
-const char* kind_name(ObjectKind kind) {
-  switch (kind) {
-    case ObjectKind::kWorkflowTemplate: return "WorkflowTemplate";
-    case ObjectKind::kClusterWorkflowTemplate: return "ClusterWorkflowTemplate";
-    case ObjectKind::kCronWorkflow: return "CronWorkflow";
-  }
-  return "?";
-}
 
 Result<SqlCondition> label_selector_sql(const std::string& selector) {
   SqlCondition out;
@@ -229,7 +241,7 @@ Status Store::create_workflow(const WorkflowRecord& wf) {
     Status s = db_->exec(
         "INSERT INTO workflows (uid, namespace, name, phase, created_ms, finished_ms, object, status, version) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        {wf.uid, wf.namespace_, wf.name, wf.phase, std::to_string(wf.created_ms), std::to_string(wf.finished_ms),
+        {wf.uid, wf.namespace_, wf.name, spec::workflow_phase_name(wf.phase), std::to_string(wf.created_ms), std::to_string(wf.finished_ms),
          wf.object, wf.status});
     if (!s) {
       if (s.code() == Code::kAlreadyExists) {
@@ -238,8 +250,7 @@ Status Store::create_workflow(const WorkflowRecord& wf) {
       return s;
     }
     auto labels = wf.labels;
-    labels[kPhaseLabel] = wf.phase.empty() ? "Pending" : wf.phase;
-    labels[kCompletedLabel] = finished_phase(wf.phase) ? "true" : "false";
+    for (auto& [k, v] : phase_labels(wf.phase)) labels[k] = v;
     return set_labels(wf.uid, labels);
   });
 }
@@ -325,14 +336,13 @@ Status Store::delete_workflow(const std::string& namespace_, const std::string& 
   });
 }
 
-Result<std::map<std::string, int64_t>> Store::count_by_phase() {
+Result<std::map<WorkflowPhase, int64_t>> Store::count_by_phase() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = db_->query("SELECT phase, COUNT(*) FROM workflows GROUP BY phase", {});
   if (!rows) return rows.status();
-  std::map<std::string, int64_t> out;
+  std::map<WorkflowPhase, int64_t> out;
   for (const auto& row : *rows) {
-    std::string phase = row[0].value_or("");
-    out[phase.empty() ? "Pending" : phase] += std::atoll(row[1].value_or("0").c_str());
+    out[spec::parse_workflow_phase(row[0].value_or(""))] += std::atoll(row[1].value_or("0").c_str());
   }
   return out;
 }
@@ -350,7 +360,7 @@ Status Store::save_one(const Progress& p, bool* missing) {
   Status s = p.status.empty()
                  ? db_->exec("UPDATE workflows SET version = version + 1 WHERE uid = ?", {p.uid})
                  : db_->exec("UPDATE workflows SET phase = ?, finished_ms = ?, status = ?, version = version + 1 WHERE uid = ?",
-                             {p.phase, std::to_string(p.finished_ms), p.status, p.uid});
+                             {spec::workflow_phase_name(p.phase), std::to_string(p.finished_ms), p.status, p.uid});
   if (!s) return s;
   if (db_->changes() == 0) {
     *missing = true;
@@ -365,11 +375,10 @@ Status Store::save_one(const Progress& p, bool* missing) {
     }
   }
   if (p.status.empty()) return Status::ok();
-  return set_labels(p.uid, {{kPhaseLabel, p.phase.empty() ? "Pending" : p.phase},
-                            {kCompletedLabel, finished_phase(p.phase) ? "true" : "false"}});
+  return set_labels(p.uid, phase_labels(p.phase));
 }
 
-Status Store::save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
+Status Store::save_progress(const std::string& uid, WorkflowPhase phase, int64_t finished_ms,
                             const std::string& status, const std::vector<NodeRecord>& nodes) {
   bool missing = false;
   Status s = transaction([&]() { return save_one({uid, phase, finished_ms, status, nodes}, &missing); });
@@ -427,29 +436,33 @@ Status Store::delete_nodes(const std::string& uid, const std::vector<std::string
 Result<std::vector<WorkflowRecord>> Store::unfinished() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = db_->query(std::string("SELECT ") + kWorkflowColumns +
-                         " FROM workflows w WHERE w.phase NOT IN ('Succeeded', 'Failed', 'Error') ORDER BY w.created_ms, w.uid");
+                         " FROM workflows w WHERE w.phase NOT IN (" + finished_phases_sql() + ") ORDER BY w.created_ms, w.uid");
   if (!rows) return rows.status();
   std::vector<WorkflowRecord> out;
   for (const auto& r : *rows) out.push_back(workflow_from(r));
   return out;
 }
 
-Status Store::create_object(ObjectKind kind, const ObjectRecord& o) {
+Status Store::create_object(spec::Kind kind, const ObjectRecord& o) {
+  auto k = object_kind(kind);
+  if (!k) return k.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Status s = db_->exec("INSERT INTO objects (kind, namespace, name, body, created_ms, version) VALUES (?, ?, ?, ?, ?, 1)",
-                       {kind_name(kind), o.namespace_, o.name, o.body, std::to_string(o.created_ms)});
+                       {*k, o.namespace_, o.name, o.body, std::to_string(o.created_ms)});
   if (s.code() == Code::kAlreadyExists) {
-    return Status(Code::kAlreadyExists, std::string(kind_name(kind)) + " \"" + o.name + "\" already exists");
+    return Status(Code::kAlreadyExists, *k + " \"" + o.name + "\" already exists");
   }
   return s;
 }
 
-Status Store::update_object(ObjectKind kind, const ObjectRecord& o) {
+Status Store::update_object(spec::Kind kind, const ObjectRecord& o) {
+  auto k = object_kind(kind);
+  if (!k) return k.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
   // A compare-and-swap on the version in the database itself, so it holds between
   // processes (two servers on one PostgreSQL) as well as threads.
   std::string sql = "UPDATE objects SET body = ?, version = version + 1 WHERE kind = ? AND namespace = ? AND name = ?";
-  std::vector<std::string> args = {o.body, kind_name(kind), o.namespace_, o.name};
+  std::vector<std::string> args = {o.body, *k, o.namespace_, o.name};
   if (o.version > 0) {
     sql += " AND version = ?";
     args.push_back(std::to_string(o.version));
@@ -457,7 +470,7 @@ Status Store::update_object(ObjectKind kind, const ObjectRecord& o) {
   Status s = db_->exec(sql, args);
   if (!s) return s;
   if (db_->changes() > 0) return Status::ok();
-  std::string what = std::string(kind_name(kind)) + " \"" + o.name + "\"";
+  std::string what = *k + " \"" + o.name + "\"";
   if (o.version > 0 && get_object(kind, o.namespace_, o.name)) {
     return Status(Code::kConflict, "Operation cannot be fulfilled on " + what +
                                        ": the object has been modified; please apply your changes to the latest "
@@ -466,38 +479,43 @@ Status Store::update_object(ObjectKind kind, const ObjectRecord& o) {
   return not_found(what + " not found");
 }
 
-Result<ObjectRecord> Store::get_object(ObjectKind kind, const std::string& namespace_, const std::string& name) {
+Result<ObjectRecord> Store::get_object(spec::Kind kind, const std::string& namespace_, const std::string& name) {
+  auto k = object_kind(kind);
+  if (!k) return k.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = db_->query("SELECT namespace, name, body, created_ms, version FROM objects "
                          "WHERE kind = ? AND namespace = ? AND name = ?",
-                         {kind_name(kind), namespace_, name});
+                         {*k, namespace_, name});
   if (!rows) return rows.status();
-  if (rows->empty()) return not_found(std::string(kind_name(kind)) + " \"" + name + "\" not found");
+  if (rows->empty()) return not_found(*k + " \"" + name + "\" not found");
   const Row& r = (*rows)[0];
   return ObjectRecord{r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), to_int(r[3]), to_int(r[4])};
 }
 
-Result<std::vector<ObjectRecord>> Store::list_objects(ObjectKind kind, const std::string& namespace_) {
+Result<std::vector<ObjectRecord>> Store::list_objects(spec::Kind kind, const std::string& namespace_) {
+  auto k = object_kind(kind);
+  if (!k) return k.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = namespace_.empty()
                   ? db_->query("SELECT namespace, name, body, created_ms, version FROM objects WHERE kind = ? "
                                "ORDER BY namespace, name",
-                               {kind_name(kind)})
+                               {*k})
                   : db_->query("SELECT namespace, name, body, created_ms, version FROM objects "
                                "WHERE kind = ? AND namespace = ? ORDER BY name",
-                               {kind_name(kind), namespace_});
+                               {*k, namespace_});
   if (!rows) return rows.status();
   std::vector<ObjectRecord> out;
   for (const auto& r : *rows) out.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), to_int(r[3]), to_int(r[4])});
   return out;
 }
 
-Status Store::delete_object(ObjectKind kind, const std::string& namespace_, const std::string& name) {
+Status Store::delete_object(spec::Kind kind, const std::string& namespace_, const std::string& name) {
+  auto k = object_kind(kind);
+  if (!k) return k.status();
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Status s = db_->exec("DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
-                       {kind_name(kind), namespace_, name});
+  Status s = db_->exec("DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?", {*k, namespace_, name});
   if (!s) return s;
-  if (db_->changes() == 0) return not_found(std::string(kind_name(kind)) + " \"" + name + "\" not found");
+  if (db_->changes() == 0) return not_found(*k + " \"" + name + "\" not found");
   return Status::ok();
 }
 

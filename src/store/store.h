@@ -1,6 +1,7 @@
 // Store: what skiff keeps across restarts — workflows (one row each, plus one row per
-// node), their labels, and named objects (WorkflowTemplates, ClusterWorkflowTemplates,
-// CronWorkflows) — in SQLite (the default) or PostgreSQL, with the same behaviour.
+// node), their labels, and named objects of the other registered kinds (spec/kinds.h:
+// WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows) — in SQLite (the default)
+// or PostgreSQL, with the same behaviour.
 //
 // Workflows are listed newest first, filtered by namespace, Kubernetes label selectors
 // (`app=web,tier!=db,env in (a,b),!canary,team`) and field selectors (`metadata.name=x`,
@@ -20,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "spec/kinds.h"
+#include "spec/phase.h"
 #include "store/db.h"
 #include "util/status.h"
 
@@ -29,7 +32,7 @@ struct WorkflowRecord {
   std::string uid;
   std::string namespace_;
   std::string name;
-  std::string phase;  // Argo's workflow phase ("" = Pending)
+  spec::WorkflowPhase phase = spec::WorkflowPhase::kPending;  // stored as Argo's word
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
   std::map<std::string, std::string> labels;  // as submitted (phase labels are added)
@@ -56,9 +59,6 @@ struct WorkflowPage {
   std::string continue_token;  // "" on the last page
 };
 
-// A kind of named object other than workflows.
-enum class ObjectKind { kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow };
-
 struct ObjectRecord {
   std::string namespace_;  // "" for cluster-scoped objects
   std::string name;
@@ -79,18 +79,19 @@ class Store {
   Result<WorkflowPage> list_workflows(const ListQuery& query);
   // Removes the workflow, its nodes and labels; kNotFound if absent.
   Status delete_workflow(const std::string& namespace_, const std::string& name);
-  // How many workflows are in each phase ("Pending" for those not started).
-  Result<std::map<std::string, int64_t>> count_by_phase();
+  // How many workflows are in each phase (stored text it does not know counts as Pending).
+  Result<std::map<spec::WorkflowPhase, int64_t>> count_by_phase();
   // Replaces the stored definition (e.g. spec.suspend after `argo suspend`).
   Status set_workflow_object(const std::string& uid, const std::string& object);
   // One loop turn of a run: the workflow's phase and status, and the nodes that changed
   // (inserted or replaced), in one transaction.
-  Status save_progress(const std::string& uid, const std::string& phase, int64_t finished_ms,
+  Status save_progress(const std::string& uid, spec::WorkflowPhase phase, int64_t finished_ms,
                        const std::string& status, const std::vector<NodeRecord>& nodes);
   // Many workflows' progress in one transaction (a server's loop turn). Returns the uids
   // that no longer exist (deleted while they ran); the rest are saved.
   struct Progress {
-    std::string uid, phase;
+    std::string uid;
+    spec::WorkflowPhase phase = spec::WorkflowPhase::kPending;
     int64_t finished_ms = 0;
     std::string status;  // "": nodes only (phase and status stay as stored)
     std::vector<NodeRecord> nodes;
@@ -107,12 +108,14 @@ class Store {
   // Workflows that have not finished (to resume after a restart), oldest first.
   Result<std::vector<WorkflowRecord>> unfinished();
 
-  // kAlreadyExists on create of an existing object; kNotFound on update of a missing one.
-  Status create_object(ObjectKind kind, const ObjectRecord& object);
-  Status update_object(ObjectKind kind, const ObjectRecord& object);
-  Result<ObjectRecord> get_object(ObjectKind kind, const std::string& namespace_, const std::string& name);
-  Result<std::vector<ObjectRecord>> list_objects(ObjectKind kind, const std::string& namespace_);
-  Status delete_object(ObjectKind kind, const std::string& namespace_, const std::string& name);
+  // Named objects of the kinds the registry keeps as objects (spec::Storage::kObjects),
+  // keyed by kind name, namespace ("" when cluster-scoped) and name. kAlreadyExists on
+  // create of an existing object; kNotFound on update of a missing one.
+  Status create_object(spec::Kind kind, const ObjectRecord& object);
+  Status update_object(spec::Kind kind, const ObjectRecord& object);
+  Result<ObjectRecord> get_object(spec::Kind kind, const std::string& namespace_, const std::string& name);
+  Result<std::vector<ObjectRecord>> list_objects(spec::Kind kind, const std::string& namespace_);
+  Status delete_object(spec::Kind kind, const std::string& namespace_, const std::string& name);
 
   const char* backend() const { return db_->name(); }
 
@@ -135,7 +138,5 @@ struct SqlCondition {
 };
 Result<SqlCondition> label_selector_sql(const std::string& selector);
 Result<SqlCondition> field_selector_sql(const std::string& selector);
-
-const char* kind_name(ObjectKind kind);
 
 }  // namespace skiff::store

@@ -47,7 +47,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     auto page = store_->list_workflows({});
     ASSERT_TRUE(page.is_ok());
     for (const auto& wf : page->items) ASSERT_TRUE(store_->delete_workflow(wf.namespace_, wf.name).is_ok());
-    for (auto kind : {ObjectKind::kWorkflowTemplate, ObjectKind::kClusterWorkflowTemplate, ObjectKind::kCronWorkflow}) {
+    for (auto kind : {spec::Kind::kWorkflowTemplate, spec::Kind::kClusterWorkflowTemplate, spec::Kind::kCronWorkflow}) {
       auto objects = store_->list_objects(kind, "");
       ASSERT_TRUE(objects.is_ok());
       for (const auto& o : *objects) ASSERT_TRUE(store_->delete_object(kind, o.namespace_, o.name).is_ok());
@@ -166,10 +166,10 @@ TEST_P(StoreTest, LabelAndFieldSelectors) {
 TEST_P(StoreTest, ProgressUpsertsNodesAndFollowsThePhase) {
   ASSERT_TRUE(store_->create_workflow(wf("argo", "run", 1)).is_ok());
   const std::string uid = "uid-argo-run";
-  ASSERT_TRUE(store_->save_progress(uid, "Running", 0, R"({"phase":"Running"})",
+  ASSERT_TRUE(store_->save_progress(uid, spec::WorkflowPhase::kRunning, 0, R"({"phase":"Running"})",
                                     {{"run", R"({"phase":"Running"})"}, {"run-1", R"({"phase":"Pending"})"}})
                   .is_ok());
-  ASSERT_TRUE(store_->save_progress(uid, "Running", 0, R"({"phase":"Running"})",
+  ASSERT_TRUE(store_->save_progress(uid, spec::WorkflowPhase::kRunning, 0, R"({"phase":"Running"})",
                                     {{"run-1", R"({"phase":"Succeeded"})"}, {"run-2", R"({"phase":"Running"})"}})
                   .is_ok());
   auto nodes = store_->nodes(uid);
@@ -183,8 +183,8 @@ TEST_P(StoreTest, ProgressUpsertsNodesAndFollowsThePhase) {
             nlohmann::json::parse(R"({"run":{"phase":"Running"},"run-1":{"phase":"Succeeded"},"run-2":{"phase":"Running"}})"));
   EXPECT_EQ(nlohmann::json::parse(*store_->nodes_json("no-such-uid")), nlohmann::json::object());
   // Nodes only (no status): the workflow's phase and status stay; its version moves on.
-  ASSERT_TRUE(store_->save_many({{uid, "", 0, "", {{"run-3", R"({"phase":"Pending"})"}}}}).is_ok());
-  EXPECT_EQ(store_->get_workflow("argo", "run")->phase, "Running");
+  ASSERT_TRUE(store_->save_many({{uid, spec::WorkflowPhase::kPending, 0, "", {{"run-3", R"({"phase":"Pending"})"}}}}).is_ok());
+  EXPECT_EQ(store_->get_workflow("argo", "run")->phase, spec::WorkflowPhase::kRunning);
   EXPECT_EQ(store_->get_workflow("argo", "run")->status, R"({"phase":"Running"})");
   ListQuery running;
   running.label_selector = "workflows.argoproj.io/phase=Running";
@@ -192,38 +192,38 @@ TEST_P(StoreTest, ProgressUpsertsNodesAndFollowsThePhase) {
   auto open = store_->unfinished();
   ASSERT_TRUE(open.is_ok());
   ASSERT_EQ(open->size(), 1u);
-  ASSERT_TRUE(store_->save_progress(uid, "Succeeded", 99, R"({"phase":"Succeeded"})", {}).is_ok());
+  ASSERT_TRUE(store_->save_progress(uid, spec::WorkflowPhase::kSucceeded, 99, R"({"phase":"Succeeded"})", {}).is_ok());
   auto done = store_->get_workflow("argo", "run");
-  EXPECT_EQ(done->phase, "Succeeded");
+  EXPECT_EQ(done->phase, spec::WorkflowPhase::kSucceeded);
   EXPECT_EQ(done->finished_ms, 99);
   EXPECT_EQ(done->version, 5);
   EXPECT_EQ(done->labels.at("workflows.argoproj.io/completed"), "true");
   EXPECT_TRUE(store_->unfinished()->empty());
-  EXPECT_EQ(store_->save_progress("no-such-uid", "Running", 0, "{}", {}).code(), Code::kNotFound);
+  EXPECT_EQ(store_->save_progress("no-such-uid", spec::WorkflowPhase::kRunning, 0, "{}", {}).code(), Code::kNotFound);
   ASSERT_TRUE(store_->delete_workflow("argo", "run").is_ok());
   EXPECT_TRUE(store_->nodes(uid)->empty()) << "nodes go with their workflow";
 }
 
 TEST_P(StoreTest, NamedObjects) {
   ObjectRecord t{"argo", "build", R"({"v":1})", 5, 0};
-  ASSERT_TRUE(store_->create_object(ObjectKind::kWorkflowTemplate, t).is_ok());
-  auto dup = store_->create_object(ObjectKind::kWorkflowTemplate, t);
+  ASSERT_TRUE(store_->create_object(spec::Kind::kWorkflowTemplate, t).is_ok());
+  auto dup = store_->create_object(spec::Kind::kWorkflowTemplate, t);
   EXPECT_EQ(dup.code(), Code::kAlreadyExists);
   EXPECT_EQ(dup.message(), "WorkflowTemplate \"build\" already exists");
-  ASSERT_TRUE(store_->create_object(ObjectKind::kCronWorkflow, t).is_ok()) << "kinds are separate";
-  ASSERT_TRUE(store_->create_object(ObjectKind::kClusterWorkflowTemplate, {"", "shared", "{}", 6, 0}).is_ok());
+  ASSERT_TRUE(store_->create_object(spec::Kind::kCronWorkflow, t).is_ok()) << "kinds are separate";
+  ASSERT_TRUE(store_->create_object(spec::Kind::kClusterWorkflowTemplate, {"", "shared", "{}", 6, 0}).is_ok());
   t.body = R"({"v":2})";
-  ASSERT_TRUE(store_->update_object(ObjectKind::kWorkflowTemplate, t).is_ok());
-  auto got = store_->get_object(ObjectKind::kWorkflowTemplate, "argo", "build");
+  ASSERT_TRUE(store_->update_object(spec::Kind::kWorkflowTemplate, t).is_ok());
+  auto got = store_->get_object(spec::Kind::kWorkflowTemplate, "argo", "build");
   ASSERT_TRUE(got.is_ok());
   EXPECT_EQ(got->body, R"({"v":2})");
   EXPECT_EQ(got->version, 2);
   EXPECT_EQ(got->created_ms, 5);
-  EXPECT_EQ(store_->update_object(ObjectKind::kWorkflowTemplate, {"argo", "nope", "{}", 0, 0}).code(), Code::kNotFound);
-  EXPECT_EQ(store_->list_objects(ObjectKind::kWorkflowTemplate, "argo")->size(), 1u);
-  EXPECT_EQ(store_->list_objects(ObjectKind::kClusterWorkflowTemplate, "")->size(), 1u);
-  ASSERT_TRUE(store_->delete_object(ObjectKind::kWorkflowTemplate, "argo", "build").is_ok());
-  auto gone = store_->get_object(ObjectKind::kWorkflowTemplate, "argo", "build");
+  EXPECT_EQ(store_->update_object(spec::Kind::kWorkflowTemplate, {"argo", "nope", "{}", 0, 0}).code(), Code::kNotFound);
+  EXPECT_EQ(store_->list_objects(spec::Kind::kWorkflowTemplate, "argo")->size(), 1u);
+  EXPECT_EQ(store_->list_objects(spec::Kind::kClusterWorkflowTemplate, "")->size(), 1u);
+  ASSERT_TRUE(store_->delete_object(spec::Kind::kWorkflowTemplate, "argo", "build").is_ok());
+  auto gone = store_->get_object(spec::Kind::kWorkflowTemplate, "argo", "build");
   EXPECT_EQ(gone.status().code(), Code::kNotFound);
   EXPECT_EQ(gone.status().message(), "WorkflowTemplate \"build\" not found");
 }
@@ -231,37 +231,70 @@ TEST_P(StoreTest, NamedObjects) {
 // Kubernetes' resourceVersion: an update names the version it read, and a stale one is a
 // conflict (two writers, two servers on one PostgreSQL); version 0 updates whatever is there.
 TEST_P(StoreTest, StaleObjectUpdatesConflict) {
-  ASSERT_TRUE(store_->create_object(ObjectKind::kCronWorkflow, {"argo", "nightly", R"({"v":1})", 5, 0}).is_ok());
-  auto read = store_->get_object(ObjectKind::kCronWorkflow, "argo", "nightly");
+  ASSERT_TRUE(store_->create_object(spec::Kind::kCronWorkflow, {"argo", "nightly", R"({"v":1})", 5, 0}).is_ok());
+  auto read = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   ASSERT_TRUE(read.is_ok());
   ObjectRecord first = *read, second = *read;
   first.body = R"({"v":"first"})";
-  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, first).is_ok());
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, first).is_ok());
   second.body = R"({"v":"second"})";
-  Status stale = store_->update_object(ObjectKind::kCronWorkflow, second);
+  Status stale = store_->update_object(spec::Kind::kCronWorkflow, second);
   EXPECT_EQ(stale.code(), Code::kConflict);
   EXPECT_EQ(stale.message(), "Operation cannot be fulfilled on CronWorkflow \"nightly\": the object has been modified; "
                              "please apply your changes to the latest version and try again");
-  auto now = store_->get_object(ObjectKind::kCronWorkflow, "argo", "nightly");
+  auto now = store_->get_object(spec::Kind::kCronWorkflow, "argo", "nightly");
   ASSERT_TRUE(now.is_ok());
   EXPECT_EQ(now->body, R"({"v":"first"})") << "the stale write changed nothing";
   ObjectRecord latest = *now;
   latest.body = R"({"v":"third"})";
-  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, latest).is_ok());
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, latest).is_ok());
   ObjectRecord any{"argo", "nightly", R"({"v":"any"})", 0, 0};
-  ASSERT_TRUE(store_->update_object(ObjectKind::kCronWorkflow, any).is_ok());
-  EXPECT_EQ(store_->update_object(ObjectKind::kCronWorkflow, {"argo", "nope", "{}", 0, 3}).code(), Code::kNotFound);
+  ASSERT_TRUE(store_->update_object(spec::Kind::kCronWorkflow, any).is_ok());
+  EXPECT_EQ(store_->update_object(spec::Kind::kCronWorkflow, {"argo", "nope", "{}", 0, 3}).code(), Code::kNotFound);
 }
 
 TEST_P(StoreTest, SurvivesReopening) {
   ASSERT_TRUE(store_->create_workflow(wf("argo", "kept", 1)).is_ok());
-  ASSERT_TRUE(store_->save_progress("uid-argo-kept", "Running", 0, "{}", {{"n1", "{}"}}).is_ok());
+  ASSERT_TRUE(store_->save_progress("uid-argo-kept", spec::WorkflowPhase::kRunning, 0, "{}", {{"n1", "{}"}}).is_ok());
   store_.reset();
   auto again = Store::open(url_);
   ASSERT_TRUE(again.is_ok()) << again.status().message();
-  EXPECT_EQ((*again)->get_workflow("argo", "kept")->phase, "Running");
+  EXPECT_EQ((*again)->get_workflow("argo", "kept")->phase, spec::WorkflowPhase::kRunning);
   EXPECT_EQ((*again)->nodes("uid-argo-kept")->size(), 1u);
   store_ = std::move(*again);
+}
+
+// A phase word this version does not know (a newer skiff's, or a damaged row) reads as
+// Pending everywhere: the record, the counts by phase, and the workflows to resume.
+TEST_P(StoreTest, UnknownStoredPhaseTextReadsAsPending) {
+  ASSERT_TRUE(store_->create_workflow(wf("argo", "odd", 1)).is_ok());
+  ASSERT_TRUE(store_->create_workflow(wf("argo", "done", 2)).is_ok());
+  ASSERT_TRUE(store_->save_progress("uid-argo-done", spec::WorkflowPhase::kSucceeded, 9, "{}", {}).is_ok());
+  store_.reset();
+  {
+    auto db = open_db(url_);
+    ASSERT_TRUE(db.is_ok()) << db.status().message();
+    ASSERT_TRUE((*db)->exec("UPDATE workflows SET phase = 'Paused' WHERE name = 'odd'").is_ok());
+  }
+  auto again = Store::open(url_);
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  store_ = std::move(*again);
+  EXPECT_EQ(store_->get_workflow("argo", "odd")->phase, spec::WorkflowPhase::kPending);
+  auto counts = store_->count_by_phase();
+  ASSERT_TRUE(counts.is_ok());
+  EXPECT_EQ((*counts)[spec::WorkflowPhase::kPending], 1);
+  EXPECT_EQ((*counts)[spec::WorkflowPhase::kSucceeded], 1);
+  auto open = store_->unfinished();
+  ASSERT_TRUE(open.is_ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].name, "odd");
+}
+
+// Workflows have their own tables: the objects calls refuse them rather than mix them in.
+TEST_P(StoreTest, ObjectCallsRefuseKindsKeptElsewhere) {
+  Status s = store_->create_object(spec::Kind::kWorkflow, {"argo", "w", "{}", 1, 0});
+  EXPECT_EQ(s.code(), Code::kInternal);
+  EXPECT_EQ(store_->list_objects(spec::Kind::kWorkflow, "").status().code(), Code::kInternal);
 }
 
 TEST(StoreOpen, RefusesUnknownUrlsAndUnreachableServers) {
@@ -280,7 +313,7 @@ TEST(StoreOpen, ANewSqliteDatabaseIsItsOwnersOnly) {
   {
     auto s = Store::open("sqlite:" + dir + "/skiff.db");
     ASSERT_TRUE(s.is_ok()) << s.status().message();
-    ASSERT_TRUE((*s)->create_object(ObjectKind::kWorkflowTemplate, {"argo", "t", "{}", 1, 1}).is_ok());
+    ASSERT_TRUE((*s)->create_object(spec::Kind::kWorkflowTemplate, {"argo", "t", "{}", 1, 1}).is_ok());
     for (const char* f : {"/skiff.db", "/skiff.db-wal"}) {
       auto perms = std::filesystem::status(dir + f).permissions();
       EXPECT_EQ(perms, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write) << f;

@@ -67,6 +67,11 @@ def main():
                    "namespace prod")
             expect("cluster-scoped write", call(base, "POST", "/api/v1/cluster-workflow-templates",
                                                 {"template": TEMPLATE}, token=token), 403, 7)
+            expect("cluster-scoped read", call(base, "GET", "/api/v1/cluster-workflow-templates", token=token), 200)
+            expect("other namespace's cron workflows", call(base, "GET", "/api/v1/cron-workflows/prod", token=token),
+                   403, 7, "namespace prod")
+            expect("other namespace's templates", call(base, "GET", "/api/v1/workflow-templates/prod", token=token),
+                   403, 7, "namespace prod")
             expect("not JSON", call(base, "POST", "/api/v1/workflows/argo", raw=b"{nope", token=token), 400, 3,
                    "not valid JSON at byte 3")
             expect("no workflow", call(base, "POST", "/api/v1/workflows/argo", {"wf": {}}, token=token), 400, 3,

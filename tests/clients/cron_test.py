@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """CronWorkflows on skiff server through `skiff cron ...` and the REST API: one created
 with `* * * * *` runs at the next minute (named <cron>-<unix seconds>, labelled, history
-kept to the limit), list shows its next run, suspend/resume flip spec.suspend, a bad
-schedule is refused with a message, and deleting it deletes its workflows. Waits up to
+kept to the limit), list shows its next run, suspend/resume flip spec.suspend, a quoted
+`suspend: "true"` holds one back, a bad schedule is refused with a message, and deleting it deletes its workflows. Waits up to
 two minute boundaries. Usage: cron_test.py SKIFF"""
 import os
 import re
@@ -32,6 +32,11 @@ spec:
           command: [echo, "scheduled {{workflow.name}}"]
 """
 
+# Quoted, as YAML users write them: the strict decoder takes "true"; so must the controller
+# (it once re-read the raw JSON, threw on the string and took the server down).
+QUOTED = {"cronWorkflow": {"metadata": {"name": "quoted"}, "spec": {
+    "schedule": "* * * * *", "suspend": "true", "workflowSpec": {"entrypoint": "m", "templates": [{"name": "m", "suspend": {}}]}}}}
+
 BAD = {"cronWorkflow": {"metadata": {"name": "bad"}, "spec": {
     "schedule": "61 * * * *", "workflowSpec": {"entrypoint": "m", "templates": [{"name": "m", "suspend": {}}]}}}}
 
@@ -60,6 +65,10 @@ def main():
             st, body = srv.call("POST", "/api/v1/cron-workflows/argo", BAD)
             check("a bad schedule is 400 naming the minute", st == 400 and "minute" in body.get("message", ""),
                   f"{st} {body}")
+            st, body = srv.call("POST", "/api/v1/cron-workflows/argo", QUOTED)
+            check("a quoted suspend is accepted", st == 200, f"{st} {body}")
+            srv.until("/api/v1/cron-workflows/argo/quoted", lambda c: c.get("status", {}).get("phase") == "Suspended",
+                      timeout=10, what='the controller to read suspend: "true" as suspended')
             sel = "/api/v1/workflows/argo?listOptions.labelSelector=workflows.argoproj.io/cron-workflow%3Devery-minute"
             page = srv.until(sel, lambda p: any(w["status"].get("phase") == "Succeeded" for w in p.get("items") or []),
                              timeout=75, what="a scheduled run to succeed")

@@ -5,6 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "runtime/container_executor.h"
+#include "runtime/host_executor.h"
+
 namespace skiff::cli {
 namespace {
 
@@ -72,6 +75,16 @@ Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags) {
     if (Status s = runtime::load_docker_config(&config, path); !s) return s;
   }
   return config;
+}
+
+Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
+                                                         const runtime::ExecutorOptions& options) {
+  if (kind != "container") return runtime::make_host_executor(options);
+  auto config = registry_config(registry);
+  if (!config) return config.status();
+  runtime::ContainerOptions container;
+  container.registry = std::move(*config);
+  return runtime::make_container_executor(options, container);
 }
 
 }  // namespace skiff::cli

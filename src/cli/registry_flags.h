@@ -2,9 +2,11 @@
 // where registries are, which mirrors to try, whom to trust, which credentials to use.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "runtime/executor.h"
 #include "runtime/registry.h"
 #include "util/status.h"
 
@@ -28,5 +30,10 @@ void add_registry_flags(CLI::App* cmd, RegistryFlags* flags);
 // $XDG_CONFIG_HOME/skiff/registries.yaml if present), then docker config.json files
 // (--registry-config, else $DOCKER_CONFIG/config.json or ~/.docker/config.json if present).
 Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags);
+
+// The executor `--executor KIND` asks for ("container" pulls through `registry`, else
+// "host"), as `skiff run` and `skiff server` make it. A bad registry setting is kInvalid.
+Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
+                                                         const runtime::ExecutorOptions& options);
 
 }  // namespace skiff::cli

@@ -27,7 +27,6 @@
 #include "engine/workflow_json.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
-#include "runtime/host_executor.h"
 #include "runtime/pod_support.h"
 #include "server/runner.h"
 #include "store/store.h"
@@ -110,30 +109,6 @@ std::string executor_kind(const RunFlags& flags) {
   Status usable = runtime::probe_containers(container);
   if (!usable) std::fprintf(stderr, "skiff: %s; steps run on the host (--executor host)\n", usable.message().c_str());
   return usable ? "container" : "host";
-}
-
-// Makes the executor of that kind; on failure, says why and returns the exit code.
-int make_executor(const RunFlags& flags, const std::string& kind, const runtime::ExecutorOptions& options,
-                  std::unique_ptr<runtime::Executor>* out) {
-  runtime::ContainerOptions container;
-  Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
-  if (kind == "container") {
-    auto registry = registry_config(flags.registry);
-    if (!registry) {
-      std::fprintf(stderr, "error: %s\n", registry.status().message().c_str());
-      return kExitInvalid;
-    }
-    container.registry = std::move(*registry);
-    executor = runtime::make_container_executor(options, container);
-  } else {
-    executor = runtime::make_host_executor(options);
-  }
-  if (!executor) {
-    std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
-    return kExitInternal;
-  }
-  *out = std::move(*executor);
-  return kExitOk;
 }
 
 // Turns the runner until the workflow ends. An interrupt terminates it, as `argo
@@ -233,15 +208,18 @@ int run(const RunFlags& flags) {
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());
     };
   }
-  std::unique_ptr<runtime::Executor> executor;
-  if (int code = make_executor(flags, kind, exec_options, &executor); code != kExitOk) return code;
+  auto executor = make_executor(kind, flags.registry, exec_options);
+  if (!executor) {
+    std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
+    return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
+  }
   auto store = store::Store::open("sqlite::memory:");
   if (!store) {
     std::fprintf(stderr, "error: %s\n", store.status().message().c_str());
     return kExitInternal;
   }
   SystemClock clock;
-  server::Runner runner(*executor, **store, clock, data_dir);
+  server::Runner runner(**executor, **store, clock, data_dir);
   runner.set_space_reserve(false);
   runner.set_pod_support(runtime::pod_field_support(kind));
 
@@ -273,7 +251,7 @@ int run(const RunFlags& flags) {
 
   runtime::Fd interrupt(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   g_interrupt_fd = interrupt.get();
-  executor->set_interrupt_fd(g_interrupt_fd);
+  (*executor)->set_interrupt_fd(g_interrupt_fd);
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigaction(SIGINT, &sa, nullptr);

@@ -12,7 +12,6 @@
 #include "cli/system_clock.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
-#include "runtime/host_executor.h"
 #include "server/api.h"
 #include "server/ui_routes.h"
 #include "server/tls.h"
@@ -90,24 +89,12 @@ int serve(const ServerFlags& f) {
   if (f.db.rfind("sqlite:", 0) == 0) {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) exec.private_paths.push_back(f.db.substr(7) + suffix);
   }
-  runtime::ContainerOptions container;
   std::string kind = f.executor;
-  if (kind.empty()) kind = runtime::probe_containers(container) ? "container" : "host";
-  Result<std::unique_ptr<runtime::Executor>> executor = Status(Code::kInternal, "no executor");
-  if (kind == "container") {
-    auto registry = registry_config(f.registry);
-    if (!registry) {
-      std::fprintf(stderr, "error: %s\n", registry.status().message().c_str());
-      return kExitInvalid;
-    }
-    container.registry = std::move(*registry);
-    executor = runtime::make_container_executor(exec, container);
-  } else {
-    executor = runtime::make_host_executor(exec);
-  }
+  if (kind.empty()) kind = runtime::probe_containers(runtime::ContainerOptions{}) ? "container" : "host";
+  auto executor = make_executor(kind, f.registry, exec);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
-    return kExitInternal;
+    return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
   }
   auto store = store::Store::open(f.db.empty() ? "sqlite:" + data + "/skiff.db" : f.db);
   if (!store) {

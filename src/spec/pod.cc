@@ -55,6 +55,7 @@ class PodLint {
     if (!root_) root_ = &o;
     std::string base = o.kind == Kind::kCronWorkflow ? "spec.workflowSpec" : "spec";
     fields(o, o.spec.pod.written, base, true);
+    not_acted_on(o, o.spec.not_acted_on, base);
     for (size_t i = 0; i < o.spec.templates.size(); ++i) tmpl(o, i);
     if (library_ && o.spec.workflow_template_ref) {
       const auto& ref = *o.spec.workflow_template_ref;
@@ -69,6 +70,7 @@ class PodLint {
     std::string base = (o.kind == Kind::kCronWorkflow ? "spec.workflowSpec" : "spec") +
                        std::string(".templates[") + std::to_string(i) + "]";
     fields(o, t.pod.written, base, false);
+    not_acted_on(o, t.not_acted_on, base);
     if (!library_) return;
     auto follow = [&](const Task& task) {
       if (!task.template_ref) return;
@@ -102,6 +104,15 @@ class PodLint {
                                  " executor: steps run on this machine, not as Kubernetes Pods, and run without it" +
                                  where});
       }
+    }
+  }
+
+  // Fields no executor of skiff's acts on yet, whichever runs the workflow.
+  void not_acted_on(const Object& o, const std::map<std::string, SourcePos>& names, const std::string& base) {
+    std::string where = &o == root_ ? "" : std::string(" (in ") + kind_name(o.kind) + " " + o.metadata.name + ")";
+    for (const auto& [name, pos] : names) {
+      warnings_.push_back({pos, base + "." + name,
+                           "not acted on by skiff yet: the workflow runs as if it were not set" + where});
     }
   }
 

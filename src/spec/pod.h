@@ -44,8 +44,9 @@ struct PodFieldSupport {
   std::set<std::string> refuses;  // the step would do something else without it: an error
 };
 
-// Appends a warning for each pod-level field `obj` sets that `support` ignores, and an
-// error for each it refuses, naming the field, its JSON path and line. With `library`, the
+// Appends a warning for each pod-level field `obj` sets that `support` ignores, and for
+// each field no executor of skiff's acts on yet (podGC, synchronization, memoize, ...: see
+// decode.cc's note_not_acted_on), and an error for each pod-level field `support` refuses, naming the field, its JSON path and line. With `library`, the
 // templates `obj` reaches through workflowTemplateRef and templateRef are checked as well
 // (at their own files and paths); without, `obj` alone (lint checks every file's objects).
 void check_pod_fields(const Object& obj, const Library* library, const PodFieldSupport& support,

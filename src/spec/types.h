@@ -239,6 +239,9 @@ struct Template {
   std::vector<Container> init_containers;
   std::vector<Volume> volumes;
   PodFields pod;
+  // Fields skiff accepts but does not act on yet, by name, and where: lint, `skiff run` and
+  // the server warn about each (spec/pod.h).
+  std::map<std::string, SourcePos> not_acted_on;
   std::optional<RetryStrategy> retry_strategy;
   std::string active_deadline_seconds;  // int or string, may hold {{...}}
   std::string timeout;
@@ -287,6 +290,7 @@ struct WorkflowSpec {
   bool host_network = false;
   std::string image_pull_secrets_json;  // [{name: ...}]
   PodFields pod;                        // the defaults of its templates' pod-level fields
+  std::map<std::string, SourcePos> not_acted_on;  // as Template::not_acted_on
   Metadata pod_metadata;                // podMetadata: labels and annotations of every Pod
   std::optional<TtlStrategy> ttl_strategy;
   std::string pod_gc_json;

@@ -191,6 +191,14 @@ std::optional<RetryStrategy> decode_retry(Ctx& c, const Y& n, const std::string&
   return r;
 }
 
+// Records which of `names` `n` sets: fields accepted, as Argo's schema has them, that
+// skiff does not act on yet (lint warns about each).
+void note_not_acted_on(Ctx& c, const Y& n, std::initializer_list<const char*> names,
+                       std::map<std::string, SourcePos>& out) {
+  for (const char* name : names)
+    if (n[name] && !n[name].IsNull()) out[name] = c.pos(n[name]);
+}
+
 Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
   Task t;
   t.pos = c.pos(n);
@@ -202,6 +210,7 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
     c.keys(n, p, {"name", "template", "inline", "arguments", "templateRef", "withItems", "withParam", "withSequence",
                   "when", "continueOn", "onExit", "hooks"});
   t.name = c.str(n["name"], p + ".name");
+  note_not_acted_on(c, n, {"hooks"}, t.not_acted_on);
   t.template_name = c.str(n["template"], p + ".template");
   t.inline_template_json = c.json_text(n["inline"]);
   t.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
@@ -276,14 +285,6 @@ void decode_pod_fields(Ctx& c, const Y& n, const std::string& p, bool on_workflo
     else other[key] = c.json(v);
   }
   if (!other.empty()) pod.json = other.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Records which of `names` `n` sets: fields accepted, as Argo's schema has them, that
-// skiff does not act on yet (lint warns about each).
-void note_not_acted_on(Ctx& c, const Y& n, std::initializer_list<const char*> names,
-                       std::map<std::string, SourcePos>& out) {
-  for (const char* name : names)
-    if (n[name] && !n[name].IsNull()) out[name] = c.pos(n[name]);
 }
 
 Template decode_template(Ctx& c, const Y& n, const std::string& p) {

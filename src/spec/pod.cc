@@ -71,6 +71,13 @@ class PodLint {
                        std::string(".templates[") + std::to_string(i) + "]";
     fields(o, t.pod.written, base, false);
     not_acted_on(o, t.not_acted_on, base);
+    if (t.dag)
+      for (size_t k = 0; k < t.dag->tasks.size(); ++k)
+        not_acted_on(o, t.dag->tasks[k].not_acted_on, base + ".dag.tasks[" + std::to_string(k) + "]");
+    for (size_t g = 0; g < t.steps.size(); ++g)
+      for (size_t k = 0; k < t.steps[g].size(); ++k)
+        not_acted_on(o, t.steps[g][k].not_acted_on,
+                     base + ".steps[" + std::to_string(g) + "][" + std::to_string(k) + "]");
     if (!library_) return;
     auto follow = [&](const Task& task) {
       if (!task.template_ref) return;

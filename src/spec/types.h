@@ -149,6 +149,7 @@ struct Task {
   std::string template_name;  // "template"
   std::optional<TemplateRef> template_ref;
   std::string inline_template_json;  // "inline": decoded on demand by the engine
+  std::map<std::string, SourcePos> not_acted_on;  // as Template::not_acted_on
   Arguments arguments;
   std::vector<std::string> dependencies;
   std::string depends;

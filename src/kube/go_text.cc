@@ -26,11 +26,11 @@ void shortest_digits(double v, std::string* digits, int* point) {
 // strconv.FormatFloat(v, 'e', -1, 64): "1.5e+06", at least two exponent digits.
 std::string exponent_form(const std::string& digits, int point) {
   std::string out(1, digits[0]);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  if (digits.size() > 1) out.append(".").append(digits, 1);
   int exp = point - 1;
-  std::string e = std::to_string(exp < 0 ? -exp : exp);
-  if (e.size() < 2) e.insert(e.begin(), '0');
-  return out + (exp < 0 ? "e-" : "e+") + e;
+  out.append(exp < 0 ? "e-" : "e+");
+  if (exp > -10 && exp < 10) out.push_back('0');
+  return out.append(std::to_string(exp < 0 ? -exp : exp));
 }
 
 // strconv.FormatFloat(v, 'f', -1, 64).

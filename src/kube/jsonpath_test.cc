@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 // Every expected output below is what kubectl v1.37.2 printed for the same template over
 // the same object (`kubectl create -f obj.json --dry-run=client -o jsonpath=...`).
@@ -185,6 +186,26 @@ TEST(JsonPath, BoundedWork) {
   JsonPathOptions small;
   small.max_output = 10;
   EXPECT_NE(error_of("{.spec.containers[*].image}", kObject, small).find("larger than 10 bytes"), std::string::npos);
+}
+
+// Templates made of random pieces of the grammar give a text or an error, never a crash,
+// a hang or an exception.
+TEST(JsonPath, RandomTemplatesAreHandled) {
+  static const char* kPieces[] = {"{", "}", "[", "]", "(", ")", "?", "@", "$", ".", "..", "*", ",", ":", "'", "\"",
+                                  "\\", "-", "0", "1", "5", " ", "range", "end", "[?(", "==", "!=", "<", ">=", "=",
+                                  "name", "spec", "containers", "ports", "true", "1.5", "\n", "\xc3\xa9", "metadata"};
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1), length(1, 30);
+  for (int i = 0; i < 20000; ++i) {
+    std::string tmpl;
+    for (size_t n = length(rng); n > 0; --n) tmpl += kPieces[piece(rng)];
+    JsonPathOptions options;
+    options.allow_missing_keys = i % 2 == 0;
+    auto out = jsonpath(tmpl, kObject, options);
+    if (!out.is_ok()) {
+      EXPECT_TRUE(out.status().code() == Code::kInvalid || out.status().code() == Code::kFailed) << tmpl;
+    }
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace skiff::runtime {
 namespace {
@@ -207,6 +208,26 @@ TEST(ResourceCondition, LongConditionsAreRefused) {
   std::string many = "a";
   for (int i = 0; i < 1000; ++i) many += ",b" + std::to_string(i) + "!=x";
   EXPECT_EQ(parse_ok(many).requirements().size(), 1001u);
+}
+
+// Conditions made of random pieces of the grammar parse or give kInvalid, never crash.
+TEST(ResourceCondition, RandomConditionsAreHandled) {
+  static const char* kPieces[] = {"status", ".", "phase", "0", "a", "-", "_", "/", "example.com", " ", "\t", "=", "==",
+                                  "!=", "!", "<", ">", "in", "notin", "(", ")", ",", "Running", "1", "\\", "#", "\xc3"};
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1), length(1, 20);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    for (size_t n = length(rng); n > 0; --n) text += kPieces[piece(rng)];
+    auto c = Condition::parse(text, "failureCondition");
+    if (!c.is_ok()) {
+      EXPECT_EQ(c.status().code(), Code::kInvalid) << text;
+      continue;
+    }
+    std::string which;
+    (void)c->all_match(kJob);
+    (void)c->any_matches(kJob, &which);
+  }
 }
 
 }  // namespace

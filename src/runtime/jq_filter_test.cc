@@ -107,5 +107,19 @@ TEST(ProgramLimited, MissingProgramIsAnError) {
   EXPECT_NE(run.status().message().find("starting /nonexistent/prog"), std::string::npos);
 }
 
+// Figures, not assertions: what a jqFilter output costs next to starting a program at all.
+TEST(JqFilter, PerfFigures) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kCalls = 50;
+  auto t0 = Clock::now();
+  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(jq_filter(".metadata.name", kJob).is_ok());
+  double jq_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / kCalls;
+  auto t1 = Clock::now();
+  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(run_program_limited({"/bin/true"}, "", ProgramLimits{}).is_ok());
+  double true_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count() / kCalls;
+  std::printf("[ perf ] jq_filter: %.2f ms/call; /bin/true through run_program_limited: %.2f ms (%.1fx)\n", jq_ms,
+              true_ms, jq_ms / true_ms);
+}
+
 }  // namespace
 }  // namespace skiff::runtime

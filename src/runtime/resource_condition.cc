@@ -31,7 +31,7 @@ struct Token {
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool is_special(char c) { return std::string_view("=!(),><").find(c) != std::string_view::npos && c != '\0'; }
+bool is_special(char c) { return std::string_view("=!(),><").find(c) != std::string_view::npos; }
 
 bool special_token(std::string_view s, Tok* tok) {
   static const std::pair<std::string_view, Tok> kSymbols[] = {
@@ -147,16 +147,16 @@ class Parser {
   Result<std::vector<Condition::Requirement>> parse() {
     std::vector<Condition::Requirement> out;
     while (true) {
-      const Token& t = peek_value();
+      Token t = peek_value();
       if (t.tok == Tok::kEnd) return out;
       if (t.tok != Tok::kIdent && t.tok != Tok::kNot) return error(t, "a key or '!'");
       auto r = requirement();
       if (!r) return r.status();
       out.push_back(std::move(*r));
-      const Token& sep = next_value();
+      Token sep = next_value();
       if (sep.tok == Tok::kEnd) return out;
       if (sep.tok != Tok::kComma) return error(sep, "',' or the end of the condition");
-      const Token& after = peek_value();
+      Token after = peek_value();
       if (after.tok != Tok::kIdent && after.tok != Tok::kNot) return error(after, "a key or '!' after ','");
     }
   }
@@ -168,7 +168,6 @@ class Parser {
     if (v.tok == Tok::kIn || v.tok == Tok::kNotIn) v.tok = Tok::kIdent;
     return v;
   }
-  const Token& peek_raw() const { return toks_[pos_]; }
   Token peek_value() const { return value_token(toks_[pos_]); }
   Token next_value() { return value_token(toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]); }
   const Token& next_raw() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }

@@ -616,7 +616,8 @@ class Evaluator {
 
   Status array(const std::vector<Value>& in, const Node& node, std::vector<Value>* out) {
     for (const Value& v : in) {
-      if (is_nil(v)) continue;
+      if (v.node && v.node->is_null()) continue;
+      // Nothing at all (the body of a range over no values) is an error too: kubectl panics.
       if (!v.node || !v.node->is_array()) return failed(go_type(v) + " is not array or slice");
       const auto len = static_cast<int64_t>(v.node->size());
       SliceParam p[3] = {node.params[0], node.params[1], node.params[2]};

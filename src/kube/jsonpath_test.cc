@@ -143,6 +143,7 @@ TEST(JsonPath, ExecutionErrorsAsKubectlReportsThem) {
   EXPECT_NE(error_of("{.spec.containers[0].name[0]}").find("string is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{.metadata[0]}").find("map[string]interface {} is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{end}").find("not in range, nothing to end"), std::string::npos);
+  EXPECT_NE(error_of("{range .spec.missing}{[0]}{end}").find("<nil> is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{metadata.name}").find("unrecognized identifier metadata"), std::string::npos);
   EXPECT_NE(error_of("{.status.conditions[?(@.type=\"a\")]}").find("unrecognized filter operator ="), std::string::npos);
   EXPECT_NE(error_of("{.status.conditions[?(@.ok<true)]}", json{{"status", {{"conditions", {{{"ok", false}}}}}}})

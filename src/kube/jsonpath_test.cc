@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <vector>
 
 // Every expected output below is what kubectl v1.37.2 printed for the same template over
 // the same object (`kubectl create -f obj.json --dry-run=client -o jsonpath=...`).
@@ -189,6 +191,49 @@ TEST(JsonPath, BoundedWork) {
   JsonPathOptions small;
   small.max_output = 10;
   EXPECT_NE(error_of("{.spec.containers[*].image}", kObject, small).find("larger than 10 bytes"), std::string::npos);
+}
+
+struct KubectlCase {
+  int object;
+  bool strict;  // --allow-missing-template-keys=false
+  const char* tmpl;
+  bool ok;
+  const char* out;
+};
+#include "kube/jsonpath_kubectl_cases.inc"
+
+// Generated templates (tests/k8s/record_jsonpath_cases.py) print what kubectl printed, or
+// fail where it failed. Where a template walks an object's keys with '*' or '..', kubectl
+// visits them in Go's random map order, so the words are compared, not their order.
+TEST(JsonPath, PrintsWhatKubectlPrinted) {
+  std::vector<json> objects;
+  for (const char* text : kKubectlObjects) objects.push_back(json::parse(text));
+  auto words = [](const std::string& s) {
+    std::vector<std::string> w;
+    for (size_t at = 0; at < s.size();) {
+      size_t space = s.find(' ', at);
+      w.push_back(s.substr(at, space == std::string::npos ? std::string::npos : space - at));
+      at = space == std::string::npos ? s.size() : space + 1;
+    }
+    std::sort(w.begin(), w.end());
+    return w;
+  };
+  size_t checked = 0;
+  for (const KubectlCase& c : kKubectlCases) {
+    JsonPathOptions options;
+    options.allow_missing_keys = !c.strict;
+    auto out = jsonpath(c.tmpl, objects[static_cast<size_t>(c.object)], options);
+    ASSERT_EQ(out.is_ok(), c.ok) << c.tmpl << (c.strict ? " (strict)" : "") << ": "
+                                 << (out.is_ok() ? *out : out.status().message());
+    if (!c.ok) continue;
+    if (*out != c.out) {
+      std::string t = c.tmpl;
+      ASSERT_TRUE(t.find('*') != std::string::npos || t.find("..") != std::string::npos) << t << ": " << *out;
+      ASSERT_EQ(words(*out), words(c.out)) << t;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100u);
 }
 
 // Figures, not assertions: an output parameter's JSONPath over a typical object.

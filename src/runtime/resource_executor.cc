@@ -287,6 +287,26 @@ struct ResourceExecutor::Impl {
   }
 };
 
+void check_resource_templates(const spec::Object& object, Diagnostics& out) {
+  for (size_t i = 0; i < object.spec.templates.size(); ++i) {
+    const spec::Template& t = object.spec.templates[i];
+    if (!t.resource) continue;
+    std::string path = "spec.templates[" + std::to_string(i) + "]";
+    const SourcePos& pos = t.resource->pos.line ? t.resource->pos : t.pos;
+    for (const auto& [text, what] : {std::pair{&t.resource->success_condition, "successCondition"},
+                                     std::pair{&t.resource->failure_condition, "failureCondition"}}) {
+      if (text->empty() || text->find("{{") != std::string::npos) continue;
+      if (auto c = Condition::parse(*text, what); !c) out.push_back({pos, path + ".resource." + what, c.status().message()});
+    }
+    for (size_t j = 0; j < t.outputs.parameters.size(); ++j) {
+      const auto& v = t.outputs.parameters[j].value_from;
+      if (!v || v->json_path.empty() || v->json_path.find("{{") != std::string::npos) continue;
+      if (Status st = kube::check_jsonpath(v->json_path); !st)
+        out.push_back({pos, path + ".outputs.parameters[" + std::to_string(j) + "].valueFrom.jsonPath", st.message()});
+    }
+  }
+}
+
 ResourceExecutor::ResourceExecutor(std::unique_ptr<Executor> inner, ResourceTargets targets)
     : impl_(std::make_unique<Impl>()) {
   impl_->inner = std::move(inner);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kube/go_text.h"
+#include "util/strings.h"
 
 // A port of the behaviour of k8s.io/client-go/util/jsonpath (parser.go, jsonpath.go), which
 // `kubectl get -o jsonpath=` runs, checked against kubectl v1.37 by hand. Its quirks are
@@ -58,16 +59,6 @@ bool is_terminator(int r) {
 bool is_digit(int r) { return r >= '0' && r <= '9'; }
 // Go's unicode.IsLetter, approximated: every non-ASCII character counts as a letter.
 bool is_alnum(int r) { return r == '_' || is_digit(r) || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r >= 0x80; }
-
-// Go's strconv.Atoi.
-bool atoi64(const std::string& s, int64_t* out) {
-  std::string_view v = s;
-  bool plus = !v.empty() && v.front() == '+';
-  if (plus) v.remove_prefix(1);
-  if (v.empty() || v.front() == '+' || (plus && v.front() == '-') || v == "-") return false;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-  return ec == std::errc() && end == v.data() + v.size();
-}
 
 bool parse_float(const std::string& s, double* out) {
   std::string_view v = s;
@@ -313,7 +304,7 @@ class Parser {
     std::string value = consume_text();
     int64_t i;
     double d;
-    if (atoi64(value, &i)) {
+    if (parse_go_int64(value, &i)) {
       cur->nodes.push_back(leaf(NodeType::kInt, "", i));
     } else if (parse_float(value, &d)) {
       cur->nodes.push_back(leaf(NodeType::kFloat, "", d));
@@ -334,17 +325,11 @@ class Parser {
     if (text == "*") text = ":";
     if (text.find(',') != std::string::npos) {  // a union: [1,3] or ['a','b']
       Node u = leaf(NodeType::kUnion);
-      size_t from = 0;
-      while (true) {
-        size_t comma = text.find(',', from);
-        std::string part = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+      for (const std::string& part : split(text, ',')) {
         size_t b = part.find_first_not_of(' '), e = part.find_last_not_of(' ');
-        part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
-        auto list = sub_action("[" + part + "]");
+        auto list = sub_action("[" + (b == std::string::npos ? "" : part.substr(b, e - b + 1)) + "]");
         if (!list) return list.status();
         u.nodes.push_back(std::move(*list));
-        if (comma == std::string::npos) break;
-        from = comma + 1;
       }
       cur->nodes.push_back(std::move(u));
       return Status::ok();
@@ -357,15 +342,7 @@ class Parser {
       return Status::ok();
     }
     // [start:end:step], each part -?digits and each optional.
-    std::vector<std::string> parts;
-    std::vector<bool> present;
-    size_t from = 0;
-    while (true) {
-      size_t colon = text.find(':', from);
-      parts.push_back(text.substr(from, colon == std::string::npos ? std::string::npos : colon - from));
-      if (colon == std::string::npos) break;
-      from = colon + 1;
-    }
+    std::vector<std::string> parts = split(text, ':');
     bool ok = parts.size() <= 3;
     for (const std::string& p : parts) {
       size_t digits_from = !p.empty() && p[0] == '-' ? 1 : 0;
@@ -374,15 +351,11 @@ class Parser {
     if (!ok) return invalid("invalid array index " + text);
     Node a = leaf(NodeType::kArray);
     for (size_t i = 0; i < 3; ++i) {
-      bool given = i == 0 ? !parts[0].empty() : i < parts.size();
-      if (given) {
-        if (i > 0 && parts[i].empty()) {
-          a.params[i].known = false;
-        } else {
-          a.params[i].known = true;
-          if (!atoi64(parts[i], &a.params[i].value)) return invalid("array index " + parts[i] + " is not a number");
-        }
-      } else if (i == 1) {
+      bool given = i < parts.size();  // "[1:]": the end is given, and unknown (all)
+      if (given && !parts[i].empty()) {
+        a.params[i].known = true;
+        if (!parse_go_int64(parts[i], &a.params[i].value)) return invalid("array index " + parts[i] + " is not a number");
+      } else if (i == 1 && !given) {  // "[i]" is "[i:i+1]"
         int64_t start = a.params[0].value;
         a.params[1] = {start == INT64_MAX ? start : start + 1, true, true};
       }
@@ -643,7 +616,8 @@ class Evaluator {
 
   Status array(const std::vector<Value>& in, const Node& node, std::vector<Value>* out) {
     for (const Value& v : in) {
-      if (is_nil(v)) continue;
+      if (v.node && v.node->is_null()) continue;
+      // Nothing at all (the body of a range over no values) is an error too: kubectl panics.
       if (!v.node || !v.node->is_array()) return failed(go_type(v) + " is not array or slice");
       const auto len = static_cast<int64_t>(v.node->size());
       SliceParam p[3] = {node.params[0], node.params[1], node.params[2]};

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <random>
 
 // Every expected output below is what kubectl v1.37.2 printed for the same template over
 // the same object (`kubectl create -f obj.json --dry-run=client -o jsonpath=...`).
@@ -140,6 +143,7 @@ TEST(JsonPath, ExecutionErrorsAsKubectlReportsThem) {
   EXPECT_NE(error_of("{.spec.containers[0].name[0]}").find("string is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{.metadata[0]}").find("map[string]interface {} is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{end}").find("not in range, nothing to end"), std::string::npos);
+  EXPECT_NE(error_of("{range .spec.missing}{[0]}{end}").find("<nil> is not array or slice"), std::string::npos);
   EXPECT_NE(error_of("{metadata.name}").find("unrecognized identifier metadata"), std::string::npos);
   EXPECT_NE(error_of("{.status.conditions[?(@.type=\"a\")]}").find("unrecognized filter operator ="), std::string::npos);
   EXPECT_NE(error_of("{.status.conditions[?(@.ok<true)]}", json{{"status", {{"conditions", {{{"ok", false}}}}}}})
@@ -185,6 +189,38 @@ TEST(JsonPath, BoundedWork) {
   JsonPathOptions small;
   small.max_output = 10;
   EXPECT_NE(error_of("{.spec.containers[*].image}", kObject, small).find("larger than 10 bytes"), std::string::npos);
+}
+
+// Figures, not assertions: an output parameter's JSONPath over a typical object.
+TEST(JsonPath, PerfFigures) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kCalls = 20000;
+  const std::string tmpl = "{.status.conditions[?(@.type==\"Ready\")].status}";
+  auto t0 = Clock::now();
+  size_t total = 0;
+  for (int i = 0; i < kCalls; ++i) total += jsonpath(tmpl, kObject)->size();
+  double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / kCalls;
+  std::printf("[ perf ] jsonpath %s: %.2f us/call (parse and evaluate; %zu bytes out)\n", tmpl.c_str(), us, total);
+}
+
+// Templates made of random pieces of the grammar give a text or an error, never a crash,
+// a hang or an exception.
+TEST(JsonPath, RandomTemplatesAreHandled) {
+  static const char* kPieces[] = {"{", "}", "[", "]", "(", ")", "?", "@", "$", ".", "..", "*", ",", ":", "'", "\"",
+                                  "\\", "-", "0", "1", "5", " ", "range", "end", "[?(", "==", "!=", "<", ">=", "=",
+                                  "name", "spec", "containers", "ports", "true", "1.5", "\n", "\xc3\xa9", "metadata"};
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1), length(1, 30);
+  for (int i = 0; i < 20000; ++i) {
+    std::string tmpl;
+    for (size_t n = length(rng); n > 0; --n) tmpl += kPieces[piece(rng)];
+    JsonPathOptions options;
+    options.allow_missing_keys = i % 2 == 0;
+    auto out = jsonpath(tmpl, kObject, options);
+    if (!out.is_ok()) {
+      EXPECT_TRUE(out.status().code() == Code::kInvalid || out.status().code() == Code::kFailed) << tmpl;
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Running a short helper program (runc kill/delete, CNI plugins, iptables) to completion.
+// Running a short helper program (runc kill/delete, CNI plugins, iptables, jq) to completion.
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "util/status.h"
 
 namespace skiff::runtime {
 
@@ -11,5 +13,26 @@ namespace skiff::runtime {
 // what it printed on stdout (up to 1 MiB). stderr is discarded.
 int run_program(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& input,
                 std::string* out);
+
+struct ProgramLimits {
+  int timeout_ms = 10000;
+  size_t max_output = 1 << 20;  // bytes of stdout; stderr keeps its first 64 KiB
+};
+
+struct ProgramOutput {
+  int exit_code = -1;  // -1 when it was killed
+  bool timed_out = false;
+  bool output_too_large = false;  // stdout passed max_output (and the program was killed)
+  std::string out, err;
+};
+
+// Runs args[0] (a path) with `input` on stdin, in a process group of its own, collecting
+// stdout and stderr. The group is killed (SIGKILL) when `timeout_ms` passes, when stdout
+// passes max_output, and when the program has exited (so a child it left behind holding
+// the pipes cannot keep the caller waiting). An error only when it could not start.
+// Blocks the calling thread; any thread (SIGPIPE from writing to a program that stopped
+// reading is kept from the process).
+Result<ProgramOutput> run_program_limited(const std::vector<std::string>& args, const std::string& input,
+                                          const ProgramLimits& limits);
 
 }  // namespace skiff::runtime

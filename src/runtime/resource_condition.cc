@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "util/strings.h"
+
 namespace skiff::runtime {
 namespace {
 
@@ -29,7 +31,7 @@ struct Token {
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool is_special(char c) { return std::string_view("=!(),><").find(c) != std::string_view::npos && c != '\0'; }
+bool is_special(char c) { return std::string_view("=!(),><").find(c) != std::string_view::npos; }
 
 bool special_token(std::string_view s, Tok* tok) {
   static const std::pair<std::string_view, Tok> kSymbols[] = {
@@ -138,18 +140,6 @@ std::string value_problem(const std::string& value) {
   return "";
 }
 
-// Go's strconv.ParseInt(s, 10, 64).
-bool parse_int64(std::string_view s, int64_t* out) {
-  std::string_view digits = s;
-  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  std::string_view number = s.front() == '+' ? digits : s;  // from_chars takes '-' but not '+'
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), *out);
-  return ec == std::errc() && end == number.data() + number.size();
-}
-
 class Parser {
  public:
   Parser(const std::string& text, const std::string& what) : text_(text), what_(what), toks_(lex(text)) {}
@@ -157,16 +147,16 @@ class Parser {
   Result<std::vector<Condition::Requirement>> parse() {
     std::vector<Condition::Requirement> out;
     while (true) {
-      const Token& t = peek_value();
+      Token t = peek_value();
       if (t.tok == Tok::kEnd) return out;
       if (t.tok != Tok::kIdent && t.tok != Tok::kNot) return error(t, "a key or '!'");
       auto r = requirement();
       if (!r) return r.status();
       out.push_back(std::move(*r));
-      const Token& sep = next_value();
+      Token sep = next_value();
       if (sep.tok == Tok::kEnd) return out;
       if (sep.tok != Tok::kComma) return error(sep, "',' or the end of the condition");
-      const Token& after = peek_value();
+      Token after = peek_value();
       if (after.tok != Tok::kIdent && after.tok != Tok::kNot) return error(after, "a key or '!' after ','");
     }
   }
@@ -178,7 +168,6 @@ class Parser {
     if (v.tok == Tok::kIn || v.tok == Tok::kNotIn) v.tok = Tok::kIdent;
     return v;
   }
-  const Token& peek_raw() const { return toks_[pos_]; }
   Token peek_value() const { return value_token(toks_[pos_]); }
   Token next_value() { return value_token(toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]); }
   const Token& next_raw() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
@@ -234,7 +223,7 @@ class Parser {
     for (const Token& v : values) {
       if (r.op == Condition::Op::kGreaterThan || r.op == Condition::Op::kLessThan) {
         int64_t n;
-        if (!parse_int64(v.text, &n)) return bad(v, "'>' and '<' compare integers: the value must be an integer");
+        if (!parse_go_int64(v.text, &n)) return bad(v, "'>' and '<' compare integers: the value must be an integer");
       }
       if (std::string p = value_problem(v.text); !p.empty()) return bad(v, p);
       unique.insert(v.text);
@@ -334,7 +323,7 @@ bool matches(const Condition::Requirement& r, const nlohmann::json& object, std:
     case Condition::Op::kGreaterThan:
     case Condition::Op::kLessThan: {
       int64_t have, want;
-      if (!*present || r.values.size() != 1 || !parse_int64(*seen, &have) || !parse_int64(r.values[0], &want)) return false;
+      if (!*present || r.values.size() != 1 || !parse_go_int64(*seen, &have) || !parse_go_int64(r.values[0], &want)) return false;
       return r.op == Condition::Op::kGreaterThan ? have > want : have < want;
     }
   }
@@ -383,8 +372,7 @@ std::string describe(const Condition::Requirement& r) {
   if (r.op == Condition::Op::kExists || r.op == Condition::Op::kDoesNotExist) return out;
   out += op_text(r.op);
   bool set = r.op == Condition::Op::kIn || r.op == Condition::Op::kNotIn;
-  std::string joined;
-  for (size_t i = 0; i < r.values.size(); ++i) joined += (i ? "," : "") + r.values[i];
+  std::string joined = join(r.values, ",");
   return out + (set ? "(" + joined + ")" : joined);
 }
 

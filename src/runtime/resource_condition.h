@@ -39,7 +39,7 @@ class Condition {
   };
 
   // kInvalid naming the condition and where it is wrong:
-  //   successCondition "x in (": expected a value or ')' at column 7, found the end
+  //   successCondition "x in (": expected a value, ',' or ')' at column 7, found the end
   // `what` is "successCondition" or "failureCondition". Empty text is no requirement.
   static Result<Condition> parse(const std::string& text, const std::string& what);
 

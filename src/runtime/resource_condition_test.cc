@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <random>
 
 namespace skiff::runtime {
 namespace {
@@ -207,6 +210,41 @@ TEST(ResourceCondition, LongConditionsAreRefused) {
   std::string many = "a";
   for (int i = 0; i < 1000; ++i) many += ",b" + std::to_string(i) + "!=x";
   EXPECT_EQ(parse_ok(many).requirements().size(), 1001u);
+}
+
+// Figures, not assertions: a resource wait evaluates its conditions on every poll.
+TEST(ResourceCondition, PerfFigures) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kCalls = 100000;
+  Condition c = parse_ok("status.phase in (Failed, Error), status.failed > 3, status.conditions.1.type == Failed");
+  auto t0 = Clock::now();
+  int matched = 0;
+  for (int i = 0; i < kCalls; ++i) matched += c.any_matches(kJob) ? 1 : 0;
+  double eval_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / kCalls;
+  auto t1 = Clock::now();
+  for (int i = 0; i < kCalls / 10; ++i) matched += Condition::parse(c.text(), "failureCondition").is_ok() ? 1 : 0;
+  double parse_us = std::chrono::duration<double, std::micro>(Clock::now() - t1).count() / (kCalls / 10);
+  std::printf("[ perf ] condition of 3 requirements: evaluate %.2f us, parse %.2f us (%d)\n", eval_us, parse_us, matched);
+}
+
+// Conditions made of random pieces of the grammar parse or give kInvalid, never crash.
+TEST(ResourceCondition, RandomConditionsAreHandled) {
+  static const char* kPieces[] = {"status", ".", "phase", "0", "a", "-", "_", "/", "example.com", " ", "\t", "=", "==",
+                                  "!=", "!", "<", ">", "in", "notin", "(", ")", ",", "Running", "1", "\\", "#", "\xc3"};
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<size_t> piece(0, std::size(kPieces) - 1), length(1, 20);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    for (size_t n = length(rng); n > 0; --n) text += kPieces[piece(rng)];
+    auto c = Condition::parse(text, "failureCondition");
+    if (!c.is_ok()) {
+      EXPECT_EQ(c.status().code(), Code::kInvalid) << text;
+      continue;
+    }
+    std::string which;
+    (void)c->all_match(kJob);
+    (void)c->any_matches(kJob, &which);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "util/strings.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstdlib>
 
@@ -98,6 +99,17 @@ long long parse_duration_ms(std::string_view s) {
     i = k;
   }
   return static_cast<long long>(total);
+}
+
+bool parse_go_int64(std::string_view s, int64_t* out) {
+  std::string_view digits = s;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  std::string_view number = s.front() == '+' ? digits : s;  // from_chars takes '-' but not '+'
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), *out);
+  return ec == std::errc() && end == number.data() + number.size();
 }
 
 }  // namespace skiff

@@ -1,6 +1,7 @@
 // Small string helpers shared by every module.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,5 +22,9 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
 // Parses a Go-style duration ("90s", "1m30s", "2h", "500ms") or a bare number of seconds.
 // Returns milliseconds, or -1 when the text is not a duration.
 long long parse_duration_ms(std::string_view s);
+
+// Go's strconv.ParseInt(s, 10, 64) (and Atoi): an optional '+' or '-', then decimal digits
+// only, within int64. False for anything else ("", "-", "+-1", "1.0", " 1").
+bool parse_go_int64(std::string_view s, int64_t* out);
 
 }  // namespace skiff

@@ -297,6 +297,36 @@ TEST_F(ClusterTest, ListFollowsPagesAndSelectsByLabel) {
   EXPECT_EQ(bad.status().message().rfind("list ConfigMap in namespace " + ns_ + ": ", 0), 0u) << bad.status().message();
 }
 
+TEST_F(ClusterTest, OneClientServesSeveralThreads) {
+  Result<ClusterConfig> config = load_kubeconfig(g_kubeconfig);
+  ASSERT_TRUE(config);
+  Client fresh(*config);  // its discovery cache starts empty: the threads fill it at once
+  std::atomic<int> ok{0};
+  std::vector<std::string> errors;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        std::string name = "thread-" + std::to_string(t) + "-" + std::to_string(i);
+        Result<json> made = fresh.create(config_map(name, {{"set", "threads"}}), ns_);
+        Result<json> read = made ? fresh.get({"v1", "ConfigMap", "", name}, ns_) : made;
+        if (read && (*read)["metadata"]["name"] == name) {
+          ++ok;
+        } else {
+          std::lock_guard<std::mutex> lock(mu);
+          errors.push_back(read.status().message());
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok, 20) << (errors.empty() ? "" : errors[0]);
+  Result<json> all = fresh.list("v1", "ConfigMap", ns_, {"set=threads", "", 7});
+  ASSERT_TRUE(all) << all.status().message();
+  EXPECT_EQ((*all)["items"].size(), 20u);
+}
+
 // The events a watch reports, as "TYPE name" lines.
 struct Recorder {
   std::mutex mu;

@@ -45,6 +45,8 @@ add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/sm
 set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/client COMMAND kube_cluster_tests)
 set_tests_properties(k8s/client PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/resource_steps_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
+set_tests_properties(k8s/resource-steps PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 900 SKIP_RETURN_CODE 77)
 
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
 set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)
@@ -65,6 +67,8 @@ add_test(NAME clients/argo COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/cli
 set_tests_properties(clients/argo PROPERTIES LABELS "e2e;server" TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME server/suspend COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/suspend_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/suspend PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/resource_steps_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/resource-steps PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
 add_test(NAME clients/prometheus

@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "kube/client.h"
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
+#include "runtime/resource_executor.h"
 
 namespace skiff::cli {
 namespace {
@@ -77,14 +79,49 @@ Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags) {
   return config;
 }
 
-Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
-                                                         const runtime::ExecutorOptions& options) {
+void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags) {
+  cmd->add_option("--kubeconfig", flags->kubeconfig,
+                  "kubeconfig of the cluster resource steps act on (default: $KUBECONFIG; none: only skiff's own kinds)");
+  cmd->add_option("--context", flags->context, "the kubeconfig's context to use (default: its current-context)");
+}
+
+namespace {
+
+Result<runtime::ResourceTargets> resource_targets(const ClusterFlags& flags) {
+  runtime::ResourceTargets targets;
+  const char* env = std::getenv("KUBECONFIG");
+  const char* in_pod = std::getenv("KUBERNETES_SERVICE_HOST");
+  if (flags.kubeconfig.empty() && (!env || !*env) && (!in_pod || !*in_pod)) {
+    if (!flags.context.empty()) return invalid("--context " + flags.context + " needs a kubeconfig: give --kubeconfig FILE");
+    return targets;
+  }
+  auto config = kube::find_cluster_config(flags.kubeconfig, flags.context);
+  if (!config) return Status(Code::kInvalid, config.status().message());
+  targets.cluster_name = "the cluster at " + config->server;
+  targets.cluster = std::make_shared<kube::Client>(std::move(*config));
+  return targets;
+}
+
+Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string& kind, const RegistryFlags& registry,
+                                                              const runtime::ExecutorOptions& options) {
   if (kind != "container") return runtime::make_host_executor(options);
   auto config = registry_config(registry);
   if (!config) return config.status();
   runtime::ContainerOptions container;
   container.registry = std::move(*config);
   return runtime::make_container_executor(options, container);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
+                                                         const ClusterFlags& cluster,
+                                                         const runtime::ExecutorOptions& options) {
+  auto targets = resource_targets(cluster);
+  if (!targets) return targets.status();
+  auto steps = make_step_executor(kind, registry, options);
+  if (!steps) return steps.status();
+  return std::unique_ptr<runtime::Executor>(std::make_unique<runtime::ResourceExecutor>(std::move(*steps), std::move(*targets)));
 }
 
 }  // namespace skiff::cli

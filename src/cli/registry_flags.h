@@ -26,14 +26,27 @@ struct RegistryFlags {
 
 void add_registry_flags(CLI::App* cmd, RegistryFlags* flags);
 
+// Which Kubernetes cluster `resource` steps act on (docs/kubernetes.md).
+struct ClusterFlags {
+  std::string kubeconfig;  // --kubeconfig FILE
+  std::string context;     // --context NAME (else the kubeconfig's current-context)
+};
+
+void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags);
+
 // Flags first, then the registries file (--registries, else
 // $XDG_CONFIG_HOME/skiff/registries.yaml if present), then docker config.json files
 // (--registry-config, else $DOCKER_CONFIG/config.json or ~/.docker/config.json if present).
 Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags);
 
 // The executor `--executor KIND` asks for ("container" pulls through `registry`, else
-// "host"), as `skiff run` and `skiff server` make it. A bad registry setting is kInvalid.
+// "host"), as `skiff run` and `skiff server` make it, inside the resource executor
+// (runtime/resource_executor.h), which acts on `cluster`'s cluster: --kubeconfig, else
+// $KUBECONFIG, else the Pod's service account when skiff runs in one; none otherwise
+// (~/.kube/config is not read unasked: a developer's cluster is never touched by
+// accident). A bad registry setting or kubeconfig is kInvalid.
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
+                                                         const ClusterFlags& cluster,
                                                          const runtime::ExecutorOptions& options);
 
 }  // namespace skiff::cli

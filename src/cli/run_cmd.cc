@@ -16,7 +16,6 @@
 #include <optional>
 #include <random>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -28,7 +27,11 @@
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "runtime/pod_support.h"
+#include "runtime/resource_executor.h"
+#include "server/api_context.h"
+#include "server/local_objects.h"
 #include "server/runner.h"
+#include "server/runner_queue.h"
 #include "store/store.h"
 
 namespace skiff::cli {
@@ -42,6 +45,7 @@ struct RunFlags {
   std::string entrypoint;
   std::string executor;  // "" = container when runc is usable, else host
   RegistryFlags registry;
+  ClusterFlags cluster;
   std::string output;
   std::string data_dir;
   bool logs = false;
@@ -114,16 +118,18 @@ std::string executor_kind(const RunFlags& flags) {
 // Turns the runner until the workflow ends. An interrupt terminates it, as `argo
 // terminate` does. A workflow left waiting for a resume (a suspend without a duration,
 // with nothing else to do) cannot get one here: the run ends with it still Running.
-void run_to_end(server::Runner& runner, const std::string& namespace_, const std::string& name) {
+// Resource steps acting on skiff's own kinds (a workflow of workflows) reach the runner
+// through `queue`, whose eventfd the interrupts ring too.
+void run_to_end(server::Runner& runner, server::RunnerQueue& queue, const std::string& namespace_,
+                const std::string& name) {
   constexpr int kMaxWaitMs = 1000;  // interrupts and step events wake the wait at once
   bool terminated = false;
   while (runner.active() > 0) {
+    queue.run_pending(runner);
     if (g_interrupted && !terminated) {
       terminated = true;
-      uint64_t n;
-      (void)!::read(g_interrupt_fd, &n, sizeof n);
       (void)runner.stop(namespace_, name, "terminated: interrupted by the user", /*terminate=*/true);
-    } else if (runner.stalled()) {
+    } else if (runner.stalled() && queue.size() == 0) {
       break;
     }
     if (int idle = runner.idle_ms(kMaxWaitMs); idle > 0) {  // nothing runs: sleep till a timer
@@ -132,6 +138,7 @@ void run_to_end(server::Runner& runner, const std::string& namespace_, const std
     }
     runner.turn(kMaxWaitMs);
   }
+  queue.close();
 }
 
 void print_result(const RunFlags& flags, const spec::Object& wf, const engine::Operator& op,
@@ -175,7 +182,10 @@ int run(const RunFlags& flags) {
   std::vector<std::string> supplied;
   for (const auto& [k, v] : *params) supplied.push_back(k);
   Diagnostics diags;
-  for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, diags, supplied);
+  for (const auto& obj : loaded.objects) {
+    spec::validate(obj, loaded.library, diags, supplied);
+    runtime::check_resource_templates(obj, diags);
+  }
   std::string kind = executor_kind(flags);
   Diagnostics warnings;  // pod-level fields the executor ignores (the Runner makes them a SpecWarning)
   spec::check_pod_fields(*wf, &loaded.library, runtime::pod_field_support(kind), warnings, diags);
@@ -208,7 +218,7 @@ int run(const RunFlags& flags) {
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());
     };
   }
-  auto executor = make_executor(kind, flags.registry, exec_options);
+  auto executor = make_executor(kind, flags.registry, flags.cluster, exec_options);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -222,6 +232,24 @@ int run(const RunFlags& flags) {
   server::Runner runner(**executor, **store, clock, data_dir);
   runner.set_space_reserve(false);
   runner.set_pod_support(runtime::pod_field_support(kind));
+  // skiff's own kinds for resource steps, as the server keeps them: the files'
+  // WorkflowTemplates are in the store for the workflows those steps create.
+  server::ServerOptions local_options;
+  local_options.data_dir = data_dir;
+  server::EventLog events;
+  server::RunnerQueue queue;
+  server::ApiContext local{local_options, **store, clock, events, **executor,
+                           [&queue](std::function<Status(server::Runner&)> fn) { return queue.call(std::move(fn)); },
+                           [] {}};
+  if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(executor->get()))
+    resources->set_local(std::make_shared<server::LocalObjects>(local));
+  for (const auto* lib : {&loaded.library.workflow_templates, &loaded.library.cluster_workflow_templates}) {
+    for (const spec::Object* t : *lib) {
+      const spec::KindInfo& info = spec::kind_info(t->kind);
+      std::string ns = !info.namespaced ? "" : t->metadata.namespace_.empty() ? options.namespace_ : t->metadata.namespace_;
+      (void)(*store)->create_object(t->kind, {ns, t->metadata.name, t->source_json, clock.now_ms(), 1});
+    }
+  }
 
   bool quiet = !flags.output.empty() && flags.output != "wide";
   bool terminal = !quiet && !flags.logs && isatty(STDOUT_FILENO);
@@ -249,14 +277,13 @@ int run(const RunFlags& flags) {
   }
   op = runner.operator_of(record->uid);
 
-  runtime::Fd interrupt(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  g_interrupt_fd = interrupt.get();
+  g_interrupt_fd = queue.fd();
   (*executor)->set_interrupt_fd(g_interrupt_fd);
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  run_to_end(runner, options.namespace_, op->workflow_name());
+  run_to_end(runner, queue, options.namespace_, op->workflow_name());
   view->finish();
 
   // Volumes of volumeClaimTemplates live as long as the workflow; a local run ends here.
@@ -278,6 +305,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable) or host")
       ->check(CLI::IsMember({"host", "container"}));
   add_registry_flags(cmd, &flags->registry);
+  add_cluster_flags(cmd, &flags->cluster);
   cmd->add_option("-o,--output", flags->output, "json | yaml | name | wide")->check(CLI::IsMember({"json", "yaml", "name", "wide"}));
   cmd->add_option("--data", flags->data_dir, "directory for logs and volumes (default $SKIFF_DATA or ~/.local/state/skiff)");
   cmd->add_flag("--logs", flags->logs, "print the steps' log lines as they come");

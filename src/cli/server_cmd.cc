@@ -39,6 +39,7 @@ struct ServerFlags {
   bool secure = false;
   std::string tls_cert, tls_key;
   RegistryFlags registry;
+  ClusterFlags cluster;
 };
 
 // Each running step holds a few descriptors in the server (its supervisor's pidfd and
@@ -91,7 +92,7 @@ int serve(const ServerFlags& f) {
   }
   std::string kind = f.executor;
   if (kind.empty()) kind = runtime::probe_containers(runtime::ContainerOptions{}) ? "container" : "host";
-  auto executor = make_executor(kind, f.registry, exec);
+  auto executor = make_executor(kind, f.registry, f.cluster, exec);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -206,6 +207,7 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate for --secure");
   cmd->add_option("--tls-key", f->tls_key, "PEM key for --secure");
   add_registry_flags(cmd, &f->registry);
+  add_cluster_flags(cmd, &f->cluster);
   cmd->callback([f, exit_code] { *exit_code = serve(*f); });
 }
 

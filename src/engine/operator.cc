@@ -375,7 +375,8 @@ std::string OperatorImpl::execute(Call call) {
     return id;
   }
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
-  bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript;
+  bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript ||
+             call.tmpl->type == spec::TemplateType::kResource;
   if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
   if (retry && call.attempt < 0) {
     run_retry(*this, std::move(call));
@@ -425,6 +426,7 @@ void OperatorImpl::run_template(Call call) {
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
+    case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
       scope->set("node.name", call.name);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));

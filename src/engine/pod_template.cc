@@ -130,12 +130,22 @@ Result<spec::Template> resolve_pod_template(const spec::Template& tmpl, const sp
   spec::Template t = tmpl;
   spec::apply_pod_defaults(t, workflow);
   Resolver r(scope);
-  r.container(*t.container);
+  if (t.container) r.container(*t.container);
+  if (t.resource) {
+    for (auto* s : {&t.resource->action, &t.resource->manifest, &t.resource->success_condition,
+                    &t.resource->failure_condition, &t.resource->merge_strategy})
+      r.text(*s);
+    for (auto& f : t.resource->flags) r.text(f);
+  }
   for (auto& c : t.sidecars) r.container(c);
   for (auto& c : t.init_containers) r.container(c);
   r.volumes(t.volumes);
   for (auto& p : t.outputs.parameters)
-    if (p.value_from) r.text(p.value_from->path);
+    if (p.value_from) {
+      r.text(p.value_from->path);
+      r.text(p.value_from->json_path);
+      r.text(p.value_from->jq_filter);
+    }
   r.json(t.pod.json);
   r.json(t.pod.security_context_json);
   r.labels(t.metadata.labels);

@@ -22,6 +22,7 @@ namespace skiff::runtime {
 struct WorkflowContext {
   std::string namespace_ = "default";
   std::string name;     // the workflow's name: with namespace_, what release_workflow() names
+  std::string uid;      // the workflow's uid (resource steps' owner references)
   std::string run_dir;  // where its logs, claims and state live; set by open_workflow()
   bool host_network = false;
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets

@@ -62,6 +62,7 @@ Result<ConfigObject> read_config_object(const std::string& data_dir, ConfigKind 
       if (!raw) return internal_error(path + ": key " + it.key() + " is not base64");
       obj.data[it.key()] = std::move(*raw);
     }
+    if (doc.contains("ownerReferences")) obj.owner_references_json = doc["ownerReferences"].dump();
   } catch (const std::exception& e) {
     return internal_error(path + " is damaged: " + e.what());
   }
@@ -76,6 +77,11 @@ Status write_config_object(const std::string& data_dir, ConfigKind kind, const s
   for (const auto& [k, v] : object.data) {
     if (Status s = check_data_key(kind_name(kind), k); !s) return s;
     doc["data"][k] = base64_encode(v);
+  }
+  if (!object.owner_references_json.empty()) {
+    Json owners = Json::parse(object.owner_references_json, nullptr, false);
+    if (!owners.is_array()) return invalid(std::string(kind_name(kind)) + " " + name + ": ownerReferences must be a list");
+    doc["ownerReferences"] = owners;
   }
   std::string dir = dir_of(data_dir, kind, ns);
   if (Status s = make_dirs(dir); !s) return s;

@@ -1,7 +1,7 @@
 // Local Secrets and ConfigMaps: what steps read through secret/configMap volumes,
 // env valueFrom/envFrom and imagePullSecrets, kept as Kubernetes would per namespace.
 //
-//   <data>/secrets/<namespace>/<name>.json      {"type": ..., "data": {key: base64}}  (0600)
+//   <data>/secrets/<namespace>/<name>.json      {"type": ..., "data": {key: base64}, "ownerReferences"?}  (0600)
 //   <data>/configmaps/<namespace>/<name>.json   {"data": {key: base64}}              (0600)
 //
 // Names and keys follow Kubernetes' rules (DNS subdomain names; keys [-._a-zA-Z0-9]+), so
@@ -20,6 +20,9 @@ enum class ConfigKind { kSecret, kConfigMap };
 struct ConfigObject {
   std::string type = "Opaque";  // secrets only: Opaque, kubernetes.io/dockerconfigjson
   std::map<std::string, std::string> data;  // key -> raw bytes
+  // metadata.ownerReferences as JSON ("" when none): a resource step's setOwnerReference,
+  // by which the object goes when its workflow does (server/local_objects.h).
+  std::string owner_references_json;
 };
 
 const char* kind_name(ConfigKind kind);  // "secret" / "configmap"

@@ -1,17 +1,12 @@
 #include "server/api.h"
 
 #include <httplib.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <future>
 #include <thread>
 
-#include "runtime/fd.h"
+#include "runtime/resource_executor.h"
 #include "server/api_context.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
@@ -21,11 +16,13 @@
 #include "server/cron_controller.h"
 #include "server/cron_routes.h"
 #include "server/http_util.h"
+#include "server/local_objects.h"
 #include "server/info_routes.h"
 #include "server/metrics.h"
 #include "server/objects.h"
 #include "server/routes.h"
 #include "server/runner.h"
+#include "server/runner_queue.h"
 #include "server/template_refs.h"
 #include "server/template_routes.h"
 #include "server/ttl_controller.h"
@@ -35,8 +32,12 @@
 
 namespace skiff::server {
 
-Status ApiContext::remove_workflow(const std::string& ns, const std::string& name) const {
-  return on_runner([=](Runner& r) { return r.remove(ns, name); });
+Status ApiContext::remove_workflow(const std::string& ns, const std::string& name) {
+  auto record = store.get_workflow(ns, name);
+  Status st = on_runner([=](Runner& r) { return r.remove(ns, name); });
+  // What it owns goes with it (setOwnerReference), as Kubernetes' garbage collector does.
+  if (st && record) LocalObjects::remove_owned(*this, ns, record->uid);
+  return st;
 }
 
 // The assembly: the runner thread and its task queue, the controller loop and its
@@ -49,13 +50,7 @@ struct Server::Impl {
   std::unique_ptr<ConnectionServer> http;
   Status tls;  // why the certificate could not be loaded
 
-  // Work for the runner thread; called with nullptr when the server is shutting down.
-  using Task = std::function<void(Runner*)>;
-  std::mutex mu;
-  std::condition_variable wake;
-  std::deque<Task> queue;
-  runtime::Fd interrupt{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // rung with every task
-  bool stopping = false;
+  RunnerQueue queue;  // work for the runner thread
   std::thread runner_thread;
   MetricsRegistry metrics;
   EventLog events;
@@ -83,6 +78,9 @@ struct Server::Impl {
         controllers(clock) {
     controllers.add(&cron);
     controllers.add(&ttl);
+    // Resource steps act on skiff's own kinds through the same checks as the API.
+    if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(&executor))
+      resources->set_local(std::make_shared<LocalObjects>(ctx));
   }
 
   // A CronWorkflow's run, through the same checks as the API's.
@@ -122,25 +120,11 @@ struct Server::Impl {
     runner.set_max_nodes(options.max_nodes);
     runner.set_pod_support(runtime::pod_field_support(options.executor));
     runner.set_events(&events);
-    executor.set_interrupt_fd(interrupt.get());
+    executor.set_interrupt_fd(queue.fd());
     resume_all(runner);
     for (;;) {
-      std::deque<Task> batch;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        if (int idle = runner.idle_ms(200); idle > 0) {  // nothing running: sleep till a task or timer
-          wake.wait_for(lock, std::chrono::milliseconds(idle), [this] { return stopping || !queue.empty(); });
-        }
-        if (stopping) {
-          for (auto& task : queue) task(nullptr);
-          queue.clear();
-          return;
-        }
-        batch.swap(queue);
-        uint64_t n;
-        (void)!::read(interrupt.get(), &n, sizeof n);
-      }
-      for (auto& task : batch) task(&runner);
+      if (int idle = runner.idle_ms(200); idle > 0) queue.wait(idle);  // nothing running: sleep till a task or timer
+      if (!queue.run_pending(runner)) return;
       if (runner.active() > 0) runner.turn(20);
       active_workflows = runner.active();
       auto expiries = runner.take_expiries();
@@ -150,21 +134,7 @@ struct Server::Impl {
   }
 
   // Runs `fn` on the runner thread and waits for its answer.
-  Status on_runner(std::function<Status(Runner&)> fn) {
-    auto promise = std::make_shared<std::promise<Status>>();
-    auto answer = promise->get_future();
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (stopping) return Status(Code::kUnavailable, "the server is shutting down");
-      queue.push_back([promise, fn = std::move(fn)](Runner* r) {
-        promise->set_value(r ? fn(*r) : Status(Code::kUnavailable, "the server is shutting down"));
-      });
-    }
-    wake.notify_one();
-    uint64_t one = 1;
-    (void)!::write(interrupt.get(), &one, sizeof one);
-    return answer.get();
-  }
+  Status on_runner(std::function<Status(Runner&)> fn) { return queue.call(std::move(fn)); }
 
   void serve_metrics(httplib::Response& res) {
     auto phases = store.count_by_phase();
@@ -175,11 +145,7 @@ struct Server::Impl {
                           it == phases->end() ? 0 : static_cast<double>(it->second));
       }
     }
-    size_t queued;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      queued = queue.size();
-    }
+    size_t queued = queue.size();
     metrics.set_gauge("argo_workflows_queue_depth_gauge", "Requests waiting for the runner thread",
                       {{"queue_name", "runner"}}, static_cast<double>(queued));
     metrics.set_gauge("skiff_workflows_active", "Workflows the runner is driving (running or winding down)", {},
@@ -271,11 +237,7 @@ Status Server::run() {
 int Server::port() const { return impl_->options.port; }
 
 void Server::stop() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
+  impl_->queue.close();
   impl_->controllers.stop();
   impl_->http->stop();
 }

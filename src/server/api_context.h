@@ -34,8 +34,9 @@ struct ApiContext {
   // Tells the controller loop that an object a controller watches changed (a CronWorkflow).
   std::function<void()> poke_controllers;
 
-  // Deletes a workflow with its logs (see Runner::remove).
-  Status remove_workflow(const std::string& namespace_, const std::string& name) const;
+  // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
+  // (LocalObjects::remove_owned).
+  Status remove_workflow(const std::string& namespace_, const std::string& name);
 };
 
 }  // namespace skiff::server

@@ -54,7 +54,7 @@ Result<store::ObjectRecord> set_suspend(ApiContext& ctx, const std::string& ns, 
 
 }  // namespace
 
-void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
+ObjectFamily cron_family(ApiContext& ctx) {
   ObjectFamily family{spec::Kind::kCronWorkflow, nullptr, nullptr};
   family.before_write = [&ctx](const spec::Object& cron, store::ObjectRecord& rec, bool update) {
     return check_cron(ctx, cron, rec, update);
@@ -63,7 +63,11 @@ void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
     ctx.poke_controllers();
     if (deleted) remove_children(ctx, ns, name);  // no lock held while the runner deletes them
   };
-  add_object_routes(s, ctx, std::move(family));
+  return family;
+}
+
+void add_cron_routes(httplib::Server& s, ApiContext& ctx) {
+  add_object_routes(s, ctx, cron_family(ctx));
   s.Put(R"(/api/v1/cron-workflows/([^/]+)/([^/]+)/(suspend|resume))", [&ctx](const httplib::Request& req, httplib::Response& res) {
     auto saved = set_suspend(ctx, req.matches[1], req.matches[2], req.matches[3] == "suspend");
     if (!saved) return fail(res, saved.status());

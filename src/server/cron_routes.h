@@ -6,10 +6,14 @@
 #pragma once
 
 #include "server/api_context.h"
+#include "server/template_routes.h"
 #include "server/http_util.h"
 
 namespace skiff::server {
 
 void add_cron_routes(httplib::Server& server, ApiContext& ctx);
+// CronWorkflows' hooks on the object routes' writes (a schedule that parses, the status kept,
+// the controller told, the runs of a deleted one deleted), for every writer of them.
+ObjectFamily cron_family(ApiContext& ctx);
 
 }  // namespace skiff::server

@@ -84,6 +84,7 @@ Json workflow_json(store::Store& store, const store::WorkflowRecord& wf, bool wi
   meta["creationTimestamp"] = engine::rfc3339(wf.created_ms);
   meta["labels"] = Json(wf.labels);
   if (submitted.contains("annotations")) meta["annotations"] = submitted["annotations"];
+  if (submitted.contains("ownerReferences")) meta["ownerReferences"] = submitted["ownerReferences"];
   j["metadata"] = meta;
   j["spec"] = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
   Json status = parse_json_or_discarded<Json>(wf.status);

@@ -138,6 +138,7 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   run->op = std::move(*op);
   runtime::WorkflowContext context =
       runtime::workflow_context(run->op->effective_spec(), options.namespace_, run->op->workflow_name());
+  context.uid = run->uid;
   if (Status s = executor_.open_workflow(&context); !s) return s;
   run->context = std::make_shared<runtime::WorkflowContext>(std::move(context));
   run->dirty.metrics = metrics_;

@@ -17,16 +17,9 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
   const char* field = info.body_field;
   auto ns_of = [namespaced](const httplib::Request& req) { return namespaced ? std::string(req.matches[1]) : std::string(); };
   auto name_of = [namespaced](const httplib::Request& req) { return std::string(req.matches[namespaced ? 2 : 1]); };
-  // `version`, when asked for: the metadata.resourceVersion the client read (0: none).
-  auto decode = [kind = f.kind, field](const httplib::Request& req, const std::string& ns,
-                    int64_t* version = nullptr) -> Result<std::pair<spec::Object, Json>> {
+  auto decode = [kind = f.kind](const httplib::Request& req, const std::string& ns) -> Result<std::pair<spec::Object, Json>> {
     auto body = parse_body(req);
     if (!body) return body.status();
-    if (version) {
-      auto v = resource_version(*body, field);
-      if (!v) return v.status();
-      *version = *v;
-    }
     auto obj = decode_object(*body, kind, ns);
     if (!obj) return obj.status();
     Json doc = parse_json_or_discarded<Json>(obj->source_json);
@@ -40,20 +33,12 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
   };
   s.Post(collection, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
     std::string ns = ns_of(req);
-    if (namespaced) {
-      if (Status st = check_name("namespace", ns); !st) return fail(res, st);
-    }
-    auto obj = decode(req, ns);
-    if (!obj) return fail(res, obj.status());
-    if (Status st = check_name("metadata.name", obj->first.metadata.name); !st) return fail(res, st);
-    if (Status st = check(obj->first, ns); !st) return fail(res, st);
-    store::ObjectRecord rec{ns, obj->first.metadata.name, obj->second.dump(), ctx.clock.now_ms(), 1};
-    if (f.before_write) {
-      if (Status st = f.before_write(obj->first, rec, false); !st) return fail(res, st);
-    }
-    if (Status st = ctx.store.create_object(f.kind, rec); !st) return fail(res, st);
-    if (f.after_change) f.after_change(ns, rec.name, false);
-    reply(res, 200, object_json(rec, f.kind));
+    auto body = parse_body(req);
+    if (!body) return fail(res, body.status());
+    if (!body->contains(field)) return fail(res, decode_object(*body, f.kind, ns).status());  // says what is missing
+    auto saved = write_object(ctx, f, (*body)[field], ns, false);
+    if (!saved) return fail(res, saved.status());
+    reply(res, 200, object_json(*saved, f.kind));
   });
   s.Post(collection + "/lint", [=](const httplib::Request& req, httplib::Response& res) {
     auto obj = decode(req, ns_of(req));
@@ -75,40 +60,72 @@ void add_object_routes(httplib::Server& s, ApiContext& ctx, ObjectFamily f) {
   });
   s.Put(item, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
     std::string ns = ns_of(req), name = name_of(req);
-    int64_t version = 0;  // a stale one is a 409, as on Kubernetes
-    auto obj = decode(req, ns, &version);
-    if (!obj) return fail(res, obj.status());
-    if (obj->first.metadata.name != name) {
-      return fail(res, invalid("template.metadata.name \"" + obj->first.metadata.name + "\" is not " + name));
-    }
-    if (Status st = check(obj->first, ns); !st) return fail(res, st);
-    // Without the client's version, before_write may pin the one it read: a write that
-    // lands in between (a controller's status) makes it read again, not lose that write.
-    for (int attempt = 1;; ++attempt) {
-      store::ObjectRecord rec{ns, name, obj->second.dump(), 0, version};
-      if (f.before_write) {
-        if (Status st = f.before_write(obj->first, rec, true); !st) return fail(res, st);
-      }
-      Status st = ctx.store.update_object(f.kind, rec);
-      if (st.code() == Code::kConflict && version == 0 && attempt < kWriteAttempts) continue;
-      if (!st) return fail(res, st);
-      break;
-    }
-    if (f.after_change) f.after_change(ns, name, false);
-    auto saved = ctx.store.get_object(f.kind, ns, name);
+    auto body = parse_body(req);
+    if (!body) return fail(res, body.status());
+    if (!body->contains(field)) return fail(res, decode_object(*body, f.kind, ns).status());  // says what is missing
+    const Json& doc = (*body)[field];
+    if (doc.is_object() && doc.value("metadata", Json::object()).value("name", "") != name)
+      return fail(res, invalid(std::string(field) + ".metadata.name \"" + doc.value("metadata", Json::object()).value("name", "") +
+                               "\" is not " + name));
+    auto saved = write_object(ctx, f, doc, ns, true);
     if (!saved) return fail(res, saved.status());
     reply(res, 200, object_json(*saved, f.kind));
   });
   s.Delete(item, [=, &ctx](const httplib::Request& req, httplib::Response& res) {
-    if (Status st = ctx.store.delete_object(f.kind, ns_of(req), name_of(req)); !st) return fail(res, st);
-    if (f.after_change) f.after_change(ns_of(req), name_of(req), true);
+    if (Status st = remove_object(ctx, f, ns_of(req), name_of(req)); !st) return fail(res, st);
     reply(res, 200, Json::object());
   });
 }
 
+Result<store::ObjectRecord> write_object(ApiContext& ctx, const ObjectFamily& f, const Json& object, const std::string& ns,
+                                         bool update) {
+  const spec::KindInfo& info = spec::kind_info(f.kind);
+  const std::string scope = info.namespaced ? ns : std::string();
+  if (info.namespaced) {
+    if (Status st = check_name("namespace", ns); !st) return st;
+  }
+  Json body = {{info.body_field, object}};
+  int64_t version = 0;  // a stale one is a 409, as on Kubernetes
+  if (update) {
+    auto v = resource_version(body, info.body_field);
+    if (!v) return v.status();
+    version = *v;
+  }
+  auto obj = decode_object(body, f.kind, scope);
+  if (!obj) return obj.status();
+  if (Status st = check_name("metadata.name", obj->metadata.name); !st) return st;
+  auto known = referenced_templates(ctx.store, obj->source_json, scope);
+  if (!known) return known.status();
+  if (Status st = validate_with(*obj, *known); !st) return st;
+  std::string doc = parse_json_or_discarded<Json>(obj->source_json).dump();
+  const std::string& name = obj->metadata.name;
+  // Without the client's version, before_write may pin the one it read: a write that
+  // lands in between (a controller's status) makes it read again, not lose that write.
+  for (int attempt = 1;; ++attempt) {
+    store::ObjectRecord rec{scope, name, doc, update ? 0 : ctx.clock.now_ms(), update ? version : 1};
+    if (f.before_write) {
+      if (Status st = f.before_write(*obj, rec, update); !st) return st;
+    }
+    Status st = update ? ctx.store.update_object(f.kind, rec) : ctx.store.create_object(f.kind, rec);
+    if (st.code() == Code::kConflict && update && version == 0 && attempt < kWriteAttempts) continue;
+    if (!st) return st;
+    break;
+  }
+  if (f.after_change) f.after_change(scope, name, false);
+  return ctx.store.get_object(f.kind, scope, name);
+}
+
+Status remove_object(ApiContext& ctx, const ObjectFamily& f, const std::string& ns, const std::string& name) {
+  if (Status st = ctx.store.delete_object(f.kind, ns, name); !st) return st;
+  if (f.after_change) f.after_change(ns, name, true);
+  return Status::ok();
+}
+
+ObjectFamily template_family(spec::Kind kind) { return {kind, nullptr, nullptr}; }
+
 void add_template_routes(httplib::Server& s, ApiContext& ctx) {
-  add_object_routes(s, ctx, {spec::Kind::kWorkflowTemplate, nullptr, nullptr});
-  add_object_routes(s, ctx, {spec::Kind::kClusterWorkflowTemplate, nullptr, nullptr});
+  add_object_routes(s, ctx, template_family(spec::Kind::kWorkflowTemplate));
+  add_object_routes(s, ctx, template_family(spec::Kind::kClusterWorkflowTemplate));
 }
 
 }  // namespace skiff::server

@@ -31,6 +31,15 @@ struct ObjectFamily {
 };
 
 void add_object_routes(httplib::Server& server, ApiContext& ctx, ObjectFamily family);
+// The writes behind the routes, for their other callers (resource steps: local_objects.h).
+// `object` is the object as a client sends it ({metadata, spec}); it is decoded, checked
+// against the templates it refers to and stored (an update: compare-and-swap on its
+// metadata.resourceVersion when it has one). Returns the stored record.
+Result<store::ObjectRecord> write_object(ApiContext& ctx, const ObjectFamily& family, const Json& object,
+                                         const std::string& namespace_, bool update);
+Status remove_object(ApiContext& ctx, const ObjectFamily& family, const std::string& namespace_, const std::string& name);
+// The family of WorkflowTemplates or ClusterWorkflowTemplates (no hooks).
+ObjectFamily template_family(spec::Kind kind);
 void add_template_routes(httplib::Server& server, ApiContext& ctx);
 
 }  // namespace skiff::server

@@ -367,12 +367,19 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
     if (c.map(r, rp)) {
       c.keys(r, rp, {"action", "mergeStrategy", "manifest", "manifestFrom", "setOwnerReference", "successCondition",
                      "failureCondition", "flags"});
+      res.pos = c.pos(r);
       res.action = c.str(r["action"], rp + ".action");
       res.manifest = c.str(r["manifest"], rp + ".manifest");
+      if (c.map(r["manifestFrom"], rp + ".manifestFrom")) {
+        c.keys(r["manifestFrom"], rp + ".manifestFrom", {"artifact"});
+        const Y& a = r["manifestFrom"]["artifact"];
+        if (c.map(a, rp + ".manifestFrom.artifact")) res.manifest_from_artifact = c.str(a["name"], rp + ".manifestFrom.artifact.name");
+      }
       res.success_condition = c.str(r["successCondition"], rp + ".successCondition");
       res.failure_condition = c.str(r["failureCondition"], rp + ".failureCondition");
+      res.set_owner_reference = c.boolean(r["setOwnerReference"], rp + ".setOwnerReference");
       res.merge_strategy = c.str(r["mergeStrategy"], rp + ".mergeStrategy");
-      res.flags_json = c.json_text(r["flags"]);
+      res.flags = c.strings(r["flags"], rp + ".flags");
     }
     t.resource = res;
   }
@@ -556,12 +563,13 @@ void decode_cron_kind(Ctx& c, const Y& spec, Object& obj) { decode_cron(c, spec,
 
 }  // namespace detail
 
-Decoded decode_documents(std::string_view text, const std::string& file, const DecodeLimits& limits) {
-  Decoded out;
-  Ctx c(file, &out.diagnostics, limits.max_depth);
+// Parses YAML (or JSON) text into its documents within `limits` (size, UTF-8, nesting, the
+// parser's deadline, the number of documents), or says what is wrong in `diagnostics`.
+static std::optional<std::vector<YAML::Node>> load_documents(std::string_view text, const std::string& file,
+                                                      const DecodeLimits& limits, Diagnostics& diagnostics) {
   if (text.size() > limits.max_bytes) {
-    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "larger than " + std::to_string(limits.max_bytes >> 20) + " MiB; refusing to read it"});
-    return out;
+    diagnostics.push_back({SourcePos{file, 0, 0}, "", "larger than " + std::to_string(limits.max_bytes >> 20) + " MiB; refusing to read it"});
+    return std::nullopt;
   }
   // YAML and JSON are Unicode text; control characters and bytes that are not UTF-8 are
   // refused here, also because yaml-cpp 0.7 can loop forever on some of them.
@@ -571,9 +579,9 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
       if (text[i] == '\n') ++line, col = 1;
       else ++col;
     }
-    out.diagnostics.push_back({SourcePos{file, line, col}, "",
+    diagnostics.push_back({SourcePos{file, line, col}, "",
                                "not UTF-8 text (a control character or invalid byte); save the file as UTF-8"});
-    return out;
+    return std::nullopt;
   }
   // yaml-cpp recurses per nesting level; refuse absurd depth before it parses (brackets
   // in strings count too, hence the generous bound). Block nesting (`- - - x`, indented
@@ -587,8 +595,8 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
       column = 0;
     } else if (ch == '[' || ch == '{') {
       if (++depth > limits.max_depth * 4) {
-        out.diagnostics.push_back({SourcePos{file, line, column}, "", too_deep});
-        return out;
+        diagnostics.push_back({SourcePos{file, line, column}, "", too_deep});
+        return std::nullopt;
       }
     } else if ((ch == ']' || ch == '}') && depth > 0) {
       --depth;
@@ -619,21 +627,29 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
   int64_t deadline_ms = limits.parse_timeout_ms + static_cast<int64_t>(text.size() / 1000);  // +1 s per MB
   if (finished.wait_for(std::chrono::milliseconds(deadline_ms)) != std::future_status::ready) {
     worker.detach();  // it holds only its own copy of the text
-    out.diagnostics.push_back({SourcePos{file, 0, 0}, "",
+    diagnostics.push_back({SourcePos{file, 0, 0}, "",
                                "the YAML parser did not finish within " + std::to_string(deadline_ms / 1000) +
                                    " s; the file is probably malformed (look for a stray ',' at the start of a line)"});
-    return out;
+    return std::nullopt;
   }
   worker.join();
   if (parse->error) {
-    out.diagnostics.push_back(*parse->error);
-    return out;
+    diagnostics.push_back(*parse->error);
+    return std::nullopt;
   }
-  std::vector<YAML::Node> docs = std::move(parse->docs);
-  if (docs.size() > limits.max_documents) {
-    out.diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
-    return out;
+  if (parse->docs.size() > limits.max_documents) {
+    diagnostics.push_back({SourcePos{file, 0, 0}, "", "more than " + std::to_string(limits.max_documents) + " documents"});
+    return std::nullopt;
   }
+  return std::move(parse->docs);
+}
+
+Decoded decode_documents(std::string_view text, const std::string& file, const DecodeLimits& limits) {
+  Decoded out;
+  Ctx c(file, &out.diagnostics, limits.max_depth);
+  auto loaded = load_documents(text, file, limits, out.diagnostics);
+  if (!loaded) return out;
+  std::vector<YAML::Node> docs = std::move(*loaded);
   // Aliases let a few bytes stand for millions of values; real documents have at most
   // about one value per two bytes of text, so allow that (and at least 100,000).
   size_t budget = std::min(limits.max_nodes, std::max<size_t>(100000, text.size() / 2));
@@ -660,6 +676,33 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
     out.objects.push_back(std::move(obj));
   }
   return out;
+}
+
+Result<std::string> manifest_to_json(std::string_view text, const std::string& file, const DecodeLimits& limits) {
+  Diagnostics diagnostics;
+  auto docs = load_documents(text, file, limits, diagnostics);
+  if (!docs) return invalid(format_all(diagnostics));
+  const YAML::Node* object = nullptr;
+  for (const auto& doc : *docs) {
+    if (!doc.IsDefined() || doc.IsNull()) continue;
+    if (object) return invalid(file + ": holds more than one object; a resource step acts on one (split it into steps)");
+    object = &doc;
+  }
+  if (!object) return invalid(file + ": is empty; give the object to act on (apiVersion, kind, metadata, ...)");
+  Ctx c(file, &diagnostics, limits.max_depth);
+  size_t budget = std::min(limits.max_nodes, std::max<size_t>(100000, text.size() / 2));
+  if (!within_limits(*object, budget, limits.max_depth))
+    return invalid(file + ": too large or too deeply nested once YAML aliases are expanded");
+  if (!object->IsMap() && !object->IsSequence())
+    return invalid(file + ": is not an object (a map with apiVersion, kind and metadata) or a JSON patch (a list)");
+  nlohmann::json json;
+  try {
+    json = c.json(*object);
+  } catch (const YAML::Exception& e) {
+    return invalid(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  if (!diagnostics.empty()) return invalid(format_all(diagnostics));
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Decoded decode_file(const std::string& path, const DecodeLimits& limits) {

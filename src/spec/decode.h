@@ -33,6 +33,11 @@ struct Decoded {
 Decoded decode_documents(std::string_view text, const std::string& file,
                          const DecodeLimits& limits = {});
 
+// The one object (or JSON patch list) that YAML or JSON text holds, as JSON text, with
+// YAML's scalars typed as Kubernetes reads them: a resource step's manifest. kInvalid says
+// what is wrong and where (`file` names the text: "resource manifest of step x").
+Result<std::string> manifest_to_json(std::string_view text, const std::string& file, const DecodeLimits& limits = {});
+
 // Reads and decodes a file ("-" reads stdin).
 Decoded decode_file(const std::string& path, const DecodeLimits& limits = {});
 

@@ -192,14 +192,17 @@ struct Suspend {
   std::string duration;
 };
 
+// A `resource` template: an action on a Kubernetes-shaped object (runtime/resource_executor.h).
 struct Resource {
-  std::string action;
-  std::string manifest;
-  std::string success_condition;
+  std::string action;             // get | create | apply | delete | replace | patch
+  std::string manifest;           // YAML or JSON; may hold {{...}}
+  std::string manifest_from_artifact;  // manifestFrom.artifact.name: an input artifact's name
+  std::string success_condition;  // Argo's label-selector-like expressions over the object
   std::string failure_condition;
-  std::string set_owner_reference;
-  std::string merge_strategy;
-  std::string flags_json;
+  bool set_owner_reference = false;
+  std::string merge_strategy;      // patch: strategic (default) | merge | json
+  std::vector<std::string> flags;  // kubectl's flags (those skiff knows: docs/resource-steps.md)
+  SourcePos pos;
 };
 
 struct Metadata {

@@ -156,6 +156,7 @@ class Validator {
     scope.tmpl = &t;
     if (obj_.kind == Kind::kWorkflow && !obj_.spec.workflow_template_ref) scope.workflow_params = &wf_params_;
     if (t.container) check_container(*t.container, p + (t.type == TemplateType::kScript ? ".script" : ".container"), scope);
+    if (t.resource) check_resource(*t.resource, p + ".resource", scope);
     auto at = [&p](const char* field, size_t i) { return p + "." + field + "[" + std::to_string(i) + "]"; };
     for (size_t i = 0; i < t.sidecars.size(); ++i) check_container(t.sidecars[i], at("sidecars", i), scope);
     for (size_t i = 0; i < t.init_containers.size(); ++i) check_container(t.init_containers[i], at("initContainers", i), scope);
@@ -170,6 +171,33 @@ class Validator {
     if (!t.metrics_json.empty()) check_metrics(t.metrics_json, t.pos, p + ".metrics", scope);
     if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
     if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
+  }
+
+  // A resource template as `argo lint` checks it, and what skiff cannot do yet.
+  void check_resource(const Resource& r, const std::string& rp, const RefScope& scope) {
+    static const std::vector<std::string> kActions = {"get", "create", "apply", "delete", "replace", "patch"};
+    static const std::vector<std::string> kStrategies = {"strategic", "merge", "json"};
+    if (r.action.empty()) {
+      report(r.pos, rp + ".action", "resource.action is required: one of get, create, apply, delete, replace, patch");
+    } else if (std::find(kActions.begin(), kActions.end(), r.action) == kActions.end() && r.action.find("{{") == std::string::npos) {
+      std::string n = nearest(r.action, kActions);
+      report(r.pos, rp + ".action", "resource.action \"" + r.action + "\" is not one of get, create, apply, delete, replace, patch" +
+                                        (n.empty() ? "" : "; did you mean \"" + n + "\"?"));
+    }
+    if (!r.merge_strategy.empty() &&
+        std::find(kStrategies.begin(), kStrategies.end(), r.merge_strategy) == kStrategies.end())
+      report(r.pos, rp + ".mergeStrategy", "mergeStrategy \"" + r.merge_strategy + "\" is not one of strategic, merge, json");
+    if (!r.manifest.empty() && !r.manifest_from_artifact.empty())
+      report(r.pos, rp, "resource has both manifest and manifestFrom; keep one");
+    if (!r.manifest_from_artifact.empty())
+      report(r.pos, rp + ".manifestFrom",
+             "manifestFrom (a manifest from an artifact) is not supported by skiff yet, as artifacts are not; "
+             "write the manifest inline in resource.manifest");
+    else if (r.manifest.empty() && r.flags.empty())
+      report(r.pos, rp + ".manifest", "resource needs a manifest (or flags naming the object, e.g. [configmap, my-config])");
+    for (const auto* s : {&r.manifest, &r.action, &r.success_condition, &r.failure_condition, &r.merge_strategy})
+      check_refs(*s, scope, r.pos, rp);
+    for (const auto& f : r.flags) check_refs(f, scope, r.pos, rp + ".flags");
   }
 
   // Every `{{...}}` a container's fields hold, JSON-valued ones included.

@@ -236,6 +236,16 @@ Status Store::set_labels(const std::string& uid, const std::map<std::string, std
   return Status::ok();
 }
 
+Status Store::update_labels(const std::string& uid, const std::map<std::string, std::string>& set,
+                            const std::vector<std::string>& removed) {
+  return transaction([&]() -> Status {
+    for (const auto& key : removed) {
+      if (Status s = db_->exec("DELETE FROM workflow_labels WHERE uid = ? AND key = ?", {uid, key}); !s) return s;
+    }
+    return set_labels(uid, set);
+  });
+}
+
 Status Store::create_workflow(const WorkflowRecord& wf) {
   return transaction([&]() -> Status {
     Status s = db_->exec(

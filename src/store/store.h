@@ -105,6 +105,10 @@ class Store {
   // Goes up with every committed change to workflows (this process's): a watcher that
   // saw the same number has nothing new to read.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Sets and removes labels of a workflow (a `kubectl patch` of its metadata.labels); its
+  // stored definition keeps the labels it was submitted with.
+  Status update_labels(const std::string& uid, const std::map<std::string, std::string>& set,
+                       const std::vector<std::string>& removed);
   // Workflows that have not finished (to resume after a restart), oldest first.
   Result<std::vector<WorkflowRecord>> unfinished();
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -28,7 +29,8 @@ class ClusterTest : public ::testing::Test {
     Result<ClusterConfig> config = load_kubeconfig(g_kubeconfig);
     ASSERT_TRUE(config) << config.status().message();
     client_ = new Client(*config);
-    ns_ = "skiff-client-" + std::to_string(::getpid());
+    run_ = std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr) % 100000);  // pids recur
+    ns_ = "skiff-client-" + run_;
     Result<json> created = client_->create({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}}, "");
     ASSERT_TRUE(created) << created.status().message();
   }
@@ -56,10 +58,12 @@ class ClusterTest : public ::testing::Test {
   }
 
   static Client* client_;
+  static std::string run_;  // this run's own suffix
   static std::string ns_;
 };
 
 Client* ClusterTest::client_ = nullptr;
+std::string ClusterTest::run_;
 std::string ClusterTest::ns_;
 
 TEST_F(ClusterTest, DiscoversCoreAndGroupKinds) {
@@ -191,7 +195,7 @@ TEST_F(ClusterTest, StrategicMergeOfAConfigMapAndADeployment) {
 }
 
 TEST_F(ClusterTest, ACustomResourceDefinitionCreatedHereResolvesAndServesItsKind) {
-  std::string group = "t" + std::to_string(::getpid()) + ".client.skiff.dev";
+  std::string group = "t" + run_ + ".client.skiff.dev";
   std::string api_version = group + "/v1";
   Result<ResourceInfo> before = client_->resolve(api_version, "Widget");
   ASSERT_FALSE(before);
@@ -414,13 +418,15 @@ Status compact_etcd() {
 // Events have no watch cache in the API server: a watch of them from a compacted
 // resourceVersion is answered from etcd with an ERROR event, code 410 (Expired).
 TEST_F(ClusterTest, WatchFromACompactedResourceVersionRelists) {
-  json event = {{"apiVersion", "v1"}, {"kind", "Event"}, {"metadata", {{"name", "old-rv"}}},
+  // Labelled: the cluster's controllers write Events of their own in this namespace.
+  json event = {{"apiVersion", "v1"}, {"kind", "Event"}, {"metadata", {{"name", "old-rv"}, {"labels", {{"set", "compacted"}}}}},
                 {"involvedObject", {{"kind", "ConfigMap"}, {"name", "x"}, {"namespace", ns_}}},
                 {"reason", "Test"}, {"message", "for the watch"}, {"type", "Normal"}};
   ASSERT_TRUE(client_->create(event, ns_));
   Status compacted = compact_etcd();
   ASSERT_TRUE(compacted) << compacted.message();
   WatchOptions options;
+  options.label_selector = "set=compacted";
   options.resource_version = "2";
   std::vector<std::string> types;
   json list;

@@ -196,7 +196,11 @@ struct ResourceExecutor::Impl {
 
     Result<Json> object = act(api, a, job.request.adopt);
     std::string what = a.ref.kind + " " + (a.ref.namespace_.empty() ? "" : a.ref.namespace_ + "/") + a.ref.name;
-    if (!object) return object.status();
+    if (!object) {
+      // The cluster's client names the action and the object; skiff's own kinds get the same.
+      if (api_is_cluster(api)) return object.status();
+      return Status(object.status().code(), a.action + " " + what + ": " + object.status().message());
+    }
     if (object->is_object()) {
       kube::ObjectRef got = kube::ref_of(*object);
       if (!got.name.empty()) a.ref.name = got.name;

@@ -8,6 +8,7 @@
 #include "cli/load.h"
 #include "runtime/container_executor.h"
 #include "runtime/pod_support.h"
+#include "runtime/resource_executor.h"
 
 namespace skiff::cli {
 
@@ -24,7 +25,10 @@ int lint(const LintFlags& flags) {
   load_files(flags.files, loaded);
   std::vector<std::string> supplied;
   for (const auto& p : flags.parameters) supplied.push_back(p.substr(0, p.find('=')));
-  for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, loaded.diagnostics, supplied);
+  for (const auto& obj : loaded.objects) {
+    spec::validate(obj, loaded.library, loaded.diagnostics, supplied);
+    runtime::check_resource_templates(obj, loaded.diagnostics);
+  }
   std::string executor = flags.executor;
   if (executor.empty()) executor = runtime::probe_containers({}) ? "container" : "host";
   Diagnostics warnings;

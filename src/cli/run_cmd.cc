@@ -182,7 +182,10 @@ int run(const RunFlags& flags) {
   std::vector<std::string> supplied;
   for (const auto& [k, v] : *params) supplied.push_back(k);
   Diagnostics diags;
-  for (const auto& obj : loaded.objects) spec::validate(obj, loaded.library, diags, supplied);
+  for (const auto& obj : loaded.objects) {
+    spec::validate(obj, loaded.library, diags, supplied);
+    runtime::check_resource_templates(obj, diags);
+  }
   std::string kind = executor_kind(flags);
   Diagnostics warnings;  // pod-level fields the executor ignores (the Runner makes them a SpecWarning)
   spec::check_pod_fields(*wf, &loaded.library, runtime::pod_field_support(kind), warnings, diags);

@@ -141,7 +141,8 @@ Result<nlohmann::json> Client::apply(const nlohmann::json& object, const std::st
   if (options.field_manager.empty()) return invalid(t->context + ": server-side apply needs a field manager");
   ApiCall call;
   call.method = "PATCH";
-  call.path = t->path + "?fieldManager=" + net::url_escape(options.field_manager) + (options.force ? "&force=true" : "");
+  call.path = t->path + "?fieldManager=" + net::url_escape(options.field_manager);
+  if (options.force) call.path += "&force=true";
   call.body = body_in_namespace(object, t->ref.namespace_);  // JSON is YAML
   call.content_type = "application/apply-patch+yaml";
   return send_object(*t, call);

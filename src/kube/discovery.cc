@@ -90,9 +90,4 @@ std::string collection_path(const ResourceInfo& info, const std::string& ns) {
   return path + "/" + info.resource;
 }
 
-void Discovery::clear() {
-  std::lock_guard<std::mutex> lock(mu_);
-  cache_.clear();
-}
-
 }  // namespace skiff::kube

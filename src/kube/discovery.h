@@ -39,9 +39,6 @@ class Discovery {
   // the apiVersion and the server, when the cluster serves no such kind.
   Result<ResourceInfo> resolve(const std::string& api_version, const std::string& kind);
 
-  // Forgets what was read (the next resolve reads again).
-  void clear();
-
  private:
   Result<std::vector<ResourceInfo>> fetch(const std::string& api_version);
 

@@ -127,7 +127,7 @@ class Reader {
     return error(referrer + ", which is not defined");
   }
 
-  // `value_key` as data (base64) wins over `file_key` (a path, relative to the file's directory).
+  // `data_key` (base64 PEM) wins over `file_key` (a path, relative to the kubeconfig's directory).
   Status pem(const YAML::Node& node, const std::string& where, const std::string& data_key,
              const std::string& file_key, std::string* pem_out, std::string* file_out) const {
     Result<std::string> data = scalar(node, data_key, where);

@@ -198,6 +198,17 @@ TEST_F(KubeconfigTest, HostileFilesAreErrorsNotCrashes) {
   EXPECT_NE(big.status().message().find("larger than"), std::string::npos) << big.status().message();
 }
 
+// fuzz/yaml-cpp-hangs: inputs on which yaml-cpp 0.7 never returns; the parser deadline
+// (5 s) cuts the first off, leaving a spinning thread behind until the binary exits.
+TEST_F(KubeconfigTest, InputsThatHangTheYamlParserAreRefused) {
+  for (const char* name : {"comma-at-document-start.yaml", "nul-bytes.yaml"}) {
+    std::string path = std::string(SKIFF_SOURCE_DIR) + "/fuzz/yaml-cpp-hangs/" + name;
+    Result<ClusterConfig> c = load_kubeconfig(path);
+    ASSERT_FALSE(c) << name;
+    EXPECT_EQ(c.status().code(), Code::kInvalid) << c.status().message();
+  }
+}
+
 TEST_F(KubeconfigTest, KubeconfigListTakesTheFirstFileThatExists) {
   std::string path = write("second", two_contexts());
   ::setenv("KUBECONFIG", (dir_ + "/first:" + path + ":" + dir_ + "/third").c_str(), 1);

@@ -79,10 +79,9 @@ Result<net::Response> Transport::call(const ApiCall& call) {
     } else if (got->status >= 200 && got->status < 300) {
       return got;
     } else if (is_retriable(got->status) && (call.repeatable || got->status == 429 || got->status == 503)) {
-      wait_ms = retry_after_ms(got->header("retry-after"));
+      wait_ms = retry_after_ms(got->header("retry-after"));  // the server's word, within the time left
       if (wait_ms < 0) wait_ms = pause_ms;
     }
-    wait_ms = std::min(wait_ms, retry_.max_pause_ms);
     bool retry = wait_ms >= 0 && attempt < retry_.max_attempts && waited_ms + wait_ms <= retry_.max_total_ms;
     if (!retry) {
       if (!got) return got.status().with_context(call.context);

@@ -23,7 +23,7 @@ struct RetryPolicy {
   int max_attempts = 5;          // of one request, the first included
   long max_total_ms = 30000;     // waiting between attempts, all told
   long first_pause_ms = 200;     // doubles after each attempt...
-  long max_pause_ms = 5000;      // ...up to this (Retry-After is honoured up to this too)
+  long max_pause_ms = 5000;      // ...up to this (a Retry-After may ask longer, within max_total_ms)
 };
 
 struct ApiCall {

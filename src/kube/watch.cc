@@ -51,7 +51,9 @@ Result<nlohmann::json> Client::list(const std::string& api_version, const std::s
   std::string resource_version, next;
   int64_t limit = options.limit;
   for (int page = 0;; ++page) {
-    if (page == kMaxPages) return Status(Code::kUnavailable, context + ": more than " + std::to_string(kMaxPages) + " pages");
+    if (page == kMaxPages) {
+      return Status(Code::kUnavailable, context + ": more than " + std::to_string(kMaxPages) + " pages");
+    }
     ApiCall call;
     call.path = collection + query({{"labelSelector", options.label_selector},
                                     {"fieldSelector", options.field_selector},
@@ -131,11 +133,10 @@ Status Client::watch(const std::string& api_version, const std::string& kind, co
                                            {"labelSelector", selectors.label_selector},
                                            {"fieldSelector", selectors.field_selector}});
     bool stopped = false, gone = false;
-    int lines_seen = 0;
+    int events_seen = 0;  // besides ERROR events: the connection was of use
     int error_code = 0;  // of an ERROR event
     Status fatal;
     auto on_line = [&](std::string_view line) {
-      ++lines_seen;
       auto event = parse_json_or_discarded<nlohmann::json>(line);
       if (!event.is_object() || !event.contains("type") || !event["type"].is_string() || !event.contains("object")) {
         fatal = Status(Code::kUnavailable, context + ": the API server sent a watch event that is not one");
@@ -152,6 +153,7 @@ Status Client::watch(const std::string& api_version, const std::string& kind, co
         last_failure = api_error(error_code, object.dump(), context).message();
         return false;
       }
+      ++events_seen;
       if (std::string v = text_at(object, "metadata", "resourceVersion"); !v.empty()) rv = v;
       if (type == "BOOKMARK") return true;
       if (!callback(type, object)) {
@@ -183,10 +185,11 @@ Status Client::watch(const std::string& api_version, const std::string& kind, co
     bool ended = got && got->status >= 200 && got->status < 300 && error_code == 0;
     if (ended) {  // the server closed the stream (timeoutSeconds) or the connection dropped
       failures = 0;
-      if (lines_seen == 0) pause_unless_cancelled(200, options.cancelled);
+      if (events_seen == 0) pause_unless_cancelled(200, options.cancelled);
       continue;
     }
     if (got && got->status >= 300 && !is_retriable(got->status)) return api_error(got->status, got->body, context);
+    if (events_seen > 0) failures = 0;  // a stream that worked for a while, then broke
     if (!got) last_failure = got.status().message();
     if (got && got->status >= 300) last_failure = api_error(got->status, got->body, context).message();
     if (++failures > options.max_reconnect_failures) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <list>
 #include <map>
 #include <optional>
@@ -30,6 +31,7 @@ namespace {
 
 constexpr size_t kMaxLog = 64 * 1024;  // a step's log kept in memory
 constexpr int kFirstPollMs = 50, kMaxPollMs = 1000;
+constexpr size_t kMaxThreads = 256;  // resource steps carried out at once; the rest wait their turn
 
 std::string log_key(const std::string& namespace_, const std::string& workflow, const std::string& node_id) {
   return namespace_ + "/" + workflow + "/" + node_id;
@@ -57,11 +59,19 @@ struct ResourceExecutor::Impl {
     bool done = false;  // guarded by mu
   };
 
+  // Starts the job's thread (mu held).
+  void launch(Job& job) {
+    ++threads;
+    job.thread = std::thread([this, &job] { run(job); });
+  }
+
   std::unique_ptr<Executor> inner;
   ResourceTargets targets;
   mutable std::mutex mu;
   std::condition_variable cancel_cv;  // wakes a job's poll sleep when it is killed
   std::list<Job> jobs;
+  std::deque<Job*> waiting;  // beyond kMaxThreads (guarded by mu)
+  size_t threads = 0;        // jobs whose thread has not ended (guarded by mu)
   std::vector<StepResult> results;
   std::vector<StepStarted> started;
   std::map<std::string, std::string> logs;  // log_key -> text
@@ -128,12 +138,19 @@ struct ResourceExecutor::Impl {
       live_logs.erase(log_key(job.workflow->namespace_, job.workflow->name, job.request.node_id));
       results.push_back(std::move(r));
       job.done = true;
+      --threads;
+      if (!waiting.empty()) {
+        Job* next = waiting.front();
+        waiting.pop_front();
+        launch(*next);
+      }
     }
     uint64_t one = 1;
     (void)!::write(interrupt_fd, &one, sizeof one);
   }
 
   Status carry_out(Job& job, StepResult* r) {
+    if (job.cancelled) return Status::ok();  // killed while it waited for a thread
     const spec::Template& t = job.request.tmpl;
     const spec::Resource& res = *t.resource;
     Json owner;
@@ -147,6 +164,19 @@ struct ResourceExecutor::Impl {
     auto target = target_for(a.ref);
     if (!target) return target.status();
     kube::ObjectApi& api = **target;
+    if (&api == targets.local.get()) {
+      // skiff's namespaces are its tenants' boundary: a step reaches its own namespace only.
+      const std::string ns = a.ref.namespace_.empty() ? a.default_namespace : a.ref.namespace_;
+      if (a.ref.kind == "ClusterWorkflowTemplate") {
+        if (a.action != "get")
+          return invalid(a.action + " ClusterWorkflowTemplate " + a.ref.name +
+                         ": resource steps may read cluster-wide templates, not change them (that is for the API)");
+      } else if (ns != job.workflow->namespace_) {
+        return invalid(a.action + " " + a.ref.kind + " " + ns + "/" + a.ref.name +
+                       ": a resource step acts on skiff's own kinds in its workflow's namespace (" +
+                       job.workflow->namespace_ + ") only");
+      }
+    }
     if (res.set_owner_reference && api_is_cluster(api))
       return invalid("setOwnerReference on " + a.ref.kind + " " + a.ref.name +
                      ": the workflow is skiff's, not the cluster's, and Kubernetes' garbage collector deletes an object "
@@ -166,7 +196,11 @@ struct ResourceExecutor::Impl {
 
     Result<Json> object = act(api, a, job.request.adopt);
     std::string what = a.ref.kind + " " + (a.ref.namespace_.empty() ? "" : a.ref.namespace_ + "/") + a.ref.name;
-    if (!object) return object.status();
+    if (!object) {
+      // The cluster's client names the action and the object; skiff's own kinds get the same.
+      if (api_is_cluster(api)) return object.status();
+      return Status(object.status().code(), a.action + " " + what + ": " + object.status().message());
+    }
     if (object->is_object()) {
       kube::ObjectRef got = kube::ref_of(*object);
       if (!got.name.empty()) a.ref.name = got.name;
@@ -257,6 +291,26 @@ struct ResourceExecutor::Impl {
   }
 };
 
+void check_resource_templates(const spec::Object& object, Diagnostics& out) {
+  for (size_t i = 0; i < object.spec.templates.size(); ++i) {
+    const spec::Template& t = object.spec.templates[i];
+    if (!t.resource) continue;
+    std::string path = "spec.templates[" + std::to_string(i) + "]";
+    const SourcePos& pos = t.resource->pos.line ? t.resource->pos : t.pos;
+    for (const auto& [text, what] : {std::pair{&t.resource->success_condition, "successCondition"},
+                                     std::pair{&t.resource->failure_condition, "failureCondition"}}) {
+      if (text->empty() || text->find("{{") != std::string::npos) continue;
+      if (auto c = Condition::parse(*text, what); !c) out.push_back({pos, path + ".resource." + what, c.status().message()});
+    }
+    for (size_t j = 0; j < t.outputs.parameters.size(); ++j) {
+      const auto& v = t.outputs.parameters[j].value_from;
+      if (!v || v->json_path.empty() || v->json_path.find("{{") != std::string::npos) continue;
+      if (Status st = kube::check_jsonpath(v->json_path); !st)
+        out.push_back({pos, path + ".outputs.parameters[" + std::to_string(j) + "].valueFrom.jsonPath", st.message()});
+    }
+  }
+}
+
 ResourceExecutor::ResourceExecutor(std::unique_ptr<Executor> inner, ResourceTargets targets)
     : impl_(std::make_unique<Impl>()) {
   impl_->inner = std::move(inner);
@@ -279,7 +333,7 @@ void ResourceExecutor::start(StepRequest request) {
   std::lock_guard<std::mutex> lock(m.mu);
   // Threads of steps that ended are joined here, on the owner's thread.
   for (auto it = m.jobs.begin(); it != m.jobs.end();) {
-    if (it->done) {
+    if (it->done && it->thread.joinable()) {
       it->thread.join();
       it = m.jobs.erase(it);
     } else {
@@ -293,7 +347,8 @@ void ResourceExecutor::start(StepRequest request) {
   m.logs[key].clear();
   m.live_logs.insert(key);
   m.started.push_back({job.request.node_id, ""});
-  job.thread = std::thread([&m, &job] { m.run(job); });
+  if (m.threads < kMaxThreads) m.launch(job);
+  else m.waiting.push_back(&job);
 }
 
 void ResourceExecutor::kill(const std::string& node_id, const std::string& reason) {

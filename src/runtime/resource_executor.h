@@ -22,6 +22,7 @@
 
 #include "kube/object_api.h"
 #include "runtime/executor.h"
+#include "util/diagnostic.h"
 
 namespace skiff::runtime {
 
@@ -33,6 +34,11 @@ struct ResourceTargets {
   // skiff's own kinds (server/local_objects.h); null: steps on them fail saying so.
   std::shared_ptr<kube::ObjectApi> local;
 };
+
+// What lint checks in an object's resource templates beyond spec::validate: conditions
+// that parse, jsonPath templates that parse (those holding {{...}} are checked when they
+// run). Adds one diagnostic per mistake, at the template's line.
+void check_resource_templates(const spec::Object& object, Diagnostics& out);
 
 class ResourceExecutor : public Executor {
  public:

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "runtime/resource_executor.h"
 #include "server/objects.h"
 #include "spec/decode.h"
 #include "spec/validate.h"
@@ -115,6 +116,7 @@ Status validate_with(const spec::Object& obj, const std::vector<spec::Object>& t
   }
   Diagnostics diags;
   spec::validate(obj, library, diags);
+  runtime::check_resource_templates(obj, diags);
   if (!diags.empty()) return invalid(format_all(diags));
   return Status::ok();
 }

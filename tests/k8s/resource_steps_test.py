@@ -21,19 +21,14 @@ import sys
 import tempfile
 import time
 
+from cluster import cluster_env
+
 source = os.path.abspath(sys.argv[1])
 skiff = os.path.abspath(sys.argv[2])
-check = subprocess.run([f"{source}/scripts/k8s-up", "--check"], capture_output=True, text=True)
-if check.returncode == 77:
-    print(check.stderr.strip())
-    sys.exit(77)
-state = os.environ.get("SKIFF_K8S_STATE", "/var/tmp/skiff-k8s")
-try:
-    env = json.load(open(f"{state}/env.json"))
-except OSError as e:
-    raise SystemExit(f"the test cluster is not up ({e}): run scripts/k8s-up")
-ns = f"resource-{os.getpid()}"
-group = "resources.skiff.dev"
+env = cluster_env(source)
+run_id = f"{os.getpid()}-{int(time.time()) % 100000}"  # pids recur; a namespace being deleted lingers
+ns = f"resource-{run_id}"
+group = f"r{run_id}.skiff.dev"
 failures = []
 
 

@@ -19,16 +19,10 @@ import sys
 import time
 import urllib.request
 
+from cluster import cluster_env
+
 source = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
-check = subprocess.run([f"{source}/scripts/k8s-up", "--check"], capture_output=True, text=True)
-if check.returncode == 77:
-    print(check.stderr.strip())
-    sys.exit(77)
-state = os.environ.get("SKIFF_K8S_STATE", "/var/tmp/skiff-k8s")
-try:
-    env = json.load(open(f"{state}/env.json"))
-except OSError as e:
-    raise SystemExit(f"the test cluster is not up ({e}): run scripts/k8s-up")
+env = cluster_env(source)
 ns = f"smoke-{os.getpid()}"
 crd_group = "smoke.skiff.dev"
 

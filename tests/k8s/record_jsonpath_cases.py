@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import cluster_env  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "src", "kube", "jsonpath_kubectl_cases.inc")
 
@@ -93,7 +96,7 @@ def printable(s):
 
 
 def main():
-    env = json.load(open(os.environ.get("SKIFF_K8S_STATE", "/var/tmp/skiff-k8s") + "/env.json"))
+    env = cluster_env(ROOT)
     kubectl = sys.argv[1] if len(sys.argv) > 1 else env["bin"] + "/kubectl"
     os.environ.setdefault("KUBECONFIG", env["kubeconfig"])
     rng = random.Random(12)

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/application.h"
 #include "spec/kinds.h"
 #include "util/diagnostic.h"
 
@@ -330,6 +331,8 @@ struct Object {
   ObjectMeta metadata;
   WorkflowSpec spec;
   std::optional<CronSpec> cron;
+  std::optional<ApplicationSpec> app;         // kind Application
+  std::optional<AppProjectSpec> app_project;  // kind AppProject
   std::string source_json;  // the document as the user wrote it, converted to JSON
   SourcePos pos;            // the document's first line
 };

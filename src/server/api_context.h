@@ -9,6 +9,7 @@
 #include "runtime/executor.h"
 #include "server/api.h"
 #include "server/events.h"
+#include "server/http_util.h"
 #include "store/store.h"
 #include "util/status.h"
 
@@ -33,6 +34,14 @@ struct ApiContext {
   std::function<Status(std::function<Status(Runner&)> fn)> on_runner;
   // Tells the controller loop that an object a controller watches changed (a CronWorkflow).
   std::function<void()> poke_controllers;
+  // Argo CD's views of an Application that need its live objects or a fresh render, from
+  // the application controller (app_controller.h); unset: the routes answer 503.
+  //   managed-resources: {"items": [{group, kind, namespace, name, targetState, liveState,
+  //                       normalizedLiveState, diff}]} (states as JSON text, as Argo CD's)
+  //   manifests:         {"manifests": ["<json>", ...], "revision": "<sha>", "sourceType": ...}
+  std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_managed_resources;
+  std::function<Result<Json>(const std::string& namespace_, const std::string& name, const std::string& revision)>
+      app_manifests;
 
   // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
   // (LocalObjects::remove_owned).

@@ -81,11 +81,14 @@ struct SyncPolicy {
   bool allow_empty = false;
   std::vector<std::string> sync_options;  // "CreateNamespace=true", "PruneLast=true", ...
   std::optional<SyncRetry> retry;
+  // managedNamespaceMetadata: set on the namespace CreateNamespace=true creates.
+  std::map<std::string, std::string> managed_namespace_labels, managed_namespace_annotations;
 };
 
 struct IgnoreDifference {
   std::string group, kind, name, namespace_;
   std::vector<std::string> json_pointers;
+  std::vector<std::string> jq_path_expressions;
   std::vector<std::string> managed_fields_managers;
 };
 
@@ -97,14 +100,18 @@ struct ApplicationSpec {
   SyncPolicy sync_policy;
   std::vector<IgnoreDifference> ignore_differences;
   int64_t revision_history_limit = 10;
+  std::map<std::string, std::string> info;  // spec.info: name -> value, shown by the UI
 };
 
 struct AppProjectSpec {
   std::string description;
   std::vector<std::string> source_repos;                // globs; "*" = any
   std::vector<AppDestination> destinations;             // server/name/namespace globs
-  std::string cluster_resource_whitelist_json;          // as written ("" = none allowed... see docs)
-  std::string namespace_resource_blacklist_json;
+  std::vector<std::string> source_namespaces;           // namespaces its Applications may live in
+  // The resource lists as written ([{group, kind}], "" = absent): Argo CD allows no
+  // cluster-scoped kinds and every namespaced one unless these say otherwise.
+  std::string cluster_resource_whitelist_json, cluster_resource_blacklist_json;
+  std::string namespace_resource_whitelist_json, namespace_resource_blacklist_json;
 };
 
 }  // namespace skiff::spec

@@ -511,7 +511,7 @@ void decode_cron(Ctx& c, const Y& n, const std::string& p, Object& obj) {
 
 void decode_object(Ctx& c, const Y& doc, Object& obj) {
   obj.pos = c.pos(doc);
-  c.keys(doc, "", {"apiVersion", "kind", "metadata", "spec", "status"});
+  c.keys(doc, "", {"apiVersion", "kind", "metadata", "spec", "status", "operation"});
   const KindInfo* info = doc["kind"] && doc["kind"].IsScalar() ? find_kind(doc["kind"].Scalar()) : nullptr;
   // An unknown kind is held to Argo's apiVersion, the one all registered kinds share today.
   std::string api_version = info ? info->api_version : kind_info(Kind::kWorkflow).api_version;
@@ -527,9 +527,12 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
     for (const KindInfo& k : all_kinds()) names.push_back(k.name);
     std::string hint = nearest(kind, names);
     c.error(doc["kind"] ? doc["kind"] : doc, "kind",
-            "unknown kind \"" + kind + "\"; expected " + kind_names_text() +
+            "unknown kind \"" + kind + "\"; expected " + kind_names_text(true) +
                 (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
   }
+  // An Application's operation (a sync asked for) is the controller's, kept as JSON.
+  if (doc["operation"] && obj.kind != Kind::kApplication)
+    c.error(doc["operation"], "operation", "unknown field \"operation\": only an Application has one");
   decode_meta(c, doc["metadata"], "metadata", obj.metadata);
   if (obj.metadata.name.empty() && obj.metadata.generate_name.empty())
     c.error(doc["metadata"] ? doc["metadata"] : doc, "metadata.name", "metadata needs a name or a generateName");

@@ -10,6 +10,10 @@ void decode_workflow_kind(Ctx& c, const YAML::Node& spec, Object& obj);  // deco
 void decode_cron_kind(Ctx& c, const YAML::Node& spec, Object& obj);      // decode.cc
 void validate_workflow_kind(const Object& obj, const Library& library, Diagnostics& out,
                             const std::vector<std::string>& supplied);  // validate.cc
+void decode_application_kind(Ctx& c, const YAML::Node& spec, Object& obj);  // app_decode.cc
+void decode_project_kind(Ctx& c, const YAML::Node& spec, Object& obj);      // app_decode.cc
+void validate_cd_kind(const Object& obj, const Library& library, Diagnostics& out,
+                      const std::vector<std::string>& supplied);  // app_decode.cc
 }  // namespace detail
 
 namespace {
@@ -29,6 +33,10 @@ const std::vector<KindInfo>& all_kinds() {
        Storage::kObjects, decode_workflow_kind, validate_workflow_kind},
       {Kind::kCronWorkflow, "CronWorkflow", "cron-workflows", kArgo, "cronWorkflow", true, Storage::kObjects,
        decode_cron_kind, validate_workflow_kind},
+      {Kind::kApplication, "Application", "applications", kArgo, "application", true, Storage::kObjects,
+       decode_application_kind, validate_cd_kind},
+      {Kind::kAppProject, "AppProject", "projects", kArgo, "project", true, Storage::kObjects, decode_project_kind,
+       validate_cd_kind},
   };
   return kKinds;
 }
@@ -46,12 +54,15 @@ const KindInfo* find_kind(std::string_view name, bool ignore_case) {
   return nullptr;
 }
 
-std::string kind_names_text() {
-  const auto& kinds = all_kinds();
+std::string kind_names_text(bool with_cd_kinds) {
+  std::vector<const char*> names;
+  for (const KindInfo& k : all_kinds()) {
+    if (with_cd_kinds || is_workflow_kind(k.kind)) names.push_back(k.name);
+  }
   std::string out;
-  for (size_t i = 0; i < kinds.size(); ++i) {
-    if (i > 0) out += i + 1 == kinds.size() ? " or " : ", ";
-    out += kinds[i].name;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
   }
   return out;
 }

@@ -3,9 +3,9 @@
 // need to know of it — its name, REST plural, apiVersion, scope, where the store keeps it,
 // the request field that carries it, and the functions that decode and validate its spec.
 //
-// Adding a kind (Argo CD's Application, AppProject) is one entry in kinds.cc plus its typed
-// spec in types.h and its decoder and validator; decode, the store and the routes then
-// know it. Immutable after start-up; thread-safe.
+// Adding a kind is one entry in kinds.cc plus its typed spec in types.h and its decoder and
+// validator; decode and the store then know it. Argo CD's Application and AppProject are
+// served on Argo CD's own paths (server/app_routes.h), not the object routes. Immutable after start-up; thread-safe.
 #pragma once
 
 #include <string>
@@ -26,7 +26,12 @@ class Ctx;  // spec/yaml_tree.h
 struct Object;
 struct Library;
 
-enum class Kind { kWorkflow, kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow };
+// The workflow kinds first (is_workflow_kind), then Argo CD's.
+enum class Kind { kWorkflow, kWorkflowTemplate, kClusterWorkflowTemplate, kCronWorkflow, kApplication, kAppProject };
+
+// Whether `k` is one of the kinds skiff runs or runs from (Workflow ... CronWorkflow), not
+// one of Argo CD's (Application, AppProject).
+inline bool is_workflow_kind(Kind k) { return k <= Kind::kCronWorkflow; }
 
 // Where the store keeps a kind: workflows have their own tables (a row per node, labels,
 // phases); every other kind is a named object with a JSON body.
@@ -56,7 +61,8 @@ const char* kind_name(Kind k);  // kind_info(k).name
 // `ignore_case`, also as Argo's submit API takes it ("cronworkflow"). nullptr: none.
 const KindInfo* find_kind(std::string_view name, bool ignore_case = false);
 
-// "Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow", for messages.
-std::string kind_names_text();
+// "Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow", for messages about
+// what skiff runs; with `with_cd_kinds`, "..., CronWorkflow, Application or AppProject".
+std::string kind_names_text(bool with_cd_kinds = false);
 
 }  // namespace skiff::spec

@@ -12,7 +12,7 @@ namespace {
 
 TEST(Kinds, EachKindIsRegisteredOnceInEnumOrder) {
   const auto& kinds = all_kinds();
-  ASSERT_EQ(kinds.size(), 4u);
+  ASSERT_EQ(kinds.size(), 6u);
   for (size_t i = 0; i < kinds.size(); ++i) {
     EXPECT_EQ(static_cast<size_t>(kinds[i].kind), i) << kinds[i].name;
     EXPECT_EQ(&kind_info(kinds[i].kind), &kinds[i]);
@@ -64,7 +64,7 @@ spec:
 
   auto bad = decode_documents("apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflo\nmetadata: {name: x}\nspec: {}\n", "x.yaml");
   ASSERT_FALSE(bad.diagnostics.empty());
-  EXPECT_NE(bad.diagnostics[0].message.find("expected Workflow, WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow "
+  EXPECT_NE(bad.diagnostics[0].message.find("expected Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, Application or AppProject "
                                             "(did you mean \"CronWorkflow\"?)"),
             std::string::npos)
       << bad.diagnostics[0].message;

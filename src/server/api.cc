@@ -8,6 +8,7 @@
 
 #include "runtime/resource_executor.h"
 #include "server/api_context.h"
+#include "server/app_routes.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
 #include "server/config_routes.h"
@@ -192,6 +193,7 @@ struct Server::Impl {
     add_workflow_routes(s, ctx);
     add_template_routes(s, ctx);
     add_cron_routes(s, ctx);
+    add_app_routes(s, ctx);
     add_config_routes(s, options.data_dir);
     add_ui_routes(s, options.ui_dir);  // the catch-all: last
   }

@@ -2,6 +2,7 @@
 
 #include <regex>
 
+#include "server/app_routes.h"
 #include "server/tokens.h"
 #include "spec/kinds.h"
 
@@ -21,11 +22,12 @@ httplib::Server::HandlerResponse authorize(const ServerOptions& options, const h
     reply(res, 401, {{"code", 16}, {"message", "token not valid"}});
     return R::Handled;
   }
-  // Namespaced paths: every namespaced kind's plural (the registry's), and the rest.
+  // Namespaced paths: every namespaced workflow kind's plural (the registry's), and the rest.
+  // Argo CD's paths name the namespace in appNamespace (app_routes.h).
   static const std::regex namespaced([] {
     std::string paths = "workflow-events|stream/events|secrets|configmaps";
     for (const spec::KindInfo& k : spec::all_kinds()) {
-      if (k.namespaced) paths += std::string("|") + k.plural;
+      if (k.namespaced && spec::is_workflow_kind(k.kind)) paths += std::string("|") + k.plural;
     }
     return "^/api/v1/(" + paths + ")/([^/]+)";
   }());
@@ -38,7 +40,11 @@ httplib::Server::HandlerResponse authorize(const ServerOptions& options, const h
   std::smatch m;
   std::string ns;
   bool scoped = false;
-  if (std::regex_search(req.path, m, namespaced)) {
+  static const std::regex argo_cd("^/api/v1/(applications|stream/applications|projects)(/|$)");
+  if (std::regex_search(req.path, argo_cd)) {
+    ns = app_namespace_of(req);
+    scoped = true;
+  } else if (std::regex_search(req.path, m, namespaced)) {
     ns = m[2];
     scoped = true;
   } else if (req.path == "/api/v1/workflows" || req.path == "/api/v1/workflows/") {

@@ -44,6 +44,18 @@ constexpr Route kRoutes[] = {
     {"/api/v1/secrets/{namespace}/{name}", false},
     {"/api/v1/configmaps/{namespace}", false},
     {"/api/v1/configmaps/{namespace}/{name}", false},
+    {"/api/v1/applications", false},
+    {"/api/v1/applications/{name}", false},
+    {"/api/v1/applications/{name}/spec", false},
+    {"/api/v1/applications/{name}/sync", false},
+    {"/api/v1/applications/{name}/rollback", false},
+    {"/api/v1/applications/{name}/operation", false},
+    {"/api/v1/applications/{name}/resource-tree", false},
+    {"/api/v1/applications/{name}/managed-resources", false},
+    {"/api/v1/applications/{name}/manifests", false},
+    {"/api/v1/stream/applications", true},
+    {"/api/v1/projects", false},
+    {"/api/v1/projects/{name}", false},
 };
 
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {

@@ -462,6 +462,7 @@ Status Store::create_object(spec::Kind kind, const ObjectRecord& o) {
   if (s.code() == Code::kAlreadyExists) {
     return Status(Code::kAlreadyExists, *k + " \"" + o.name + "\" already exists");
   }
+  if (s) generation_.fetch_add(1, std::memory_order_release);
   return s;
 }
 
@@ -479,7 +480,10 @@ Status Store::update_object(spec::Kind kind, const ObjectRecord& o) {
   }
   Status s = db_->exec(sql, args);
   if (!s) return s;
-  if (db_->changes() > 0) return Status::ok();
+  if (db_->changes() > 0) {
+    generation_.fetch_add(1, std::memory_order_release);
+    return Status::ok();
+  }
   std::string what = *k + " \"" + o.name + "\"";
   if (o.version > 0 && get_object(kind, o.namespace_, o.name)) {
     return Status(Code::kConflict, "Operation cannot be fulfilled on " + what +
@@ -526,6 +530,7 @@ Status Store::delete_object(spec::Kind kind, const std::string& namespace_, cons
   Status s = db_->exec("DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?", {*k, namespace_, name});
   if (!s) return s;
   if (db_->changes() == 0) return not_found(*k + " \"" + name + "\" not found");
+  generation_.fetch_add(1, std::memory_order_release);
   return Status::ok();
 }
 

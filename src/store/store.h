@@ -102,8 +102,8 @@ class Store {
   // database: 100,000 nodes cost one string, not 100,000 records.
   Result<std::string> nodes_json(const std::string& uid);
   Status delete_nodes(const std::string& uid, const std::vector<std::string>& ids);
-  // Goes up with every committed change to workflows (this process's): a watcher that
-  // saw the same number has nothing new to read.
+  // Goes up with every committed change to workflows and named objects (this process's):
+  // a watcher that saw the same number has nothing new to read.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   // Sets and removes labels of a workflow (a `kubectl patch` of its metadata.labels); its
   // stored definition keeps the labels it was submitted with.

@@ -1,0 +1,39 @@
+// Argo CD's REST API for Applications and AppProjects (argo-cd's server/application and
+// server/project services, as grpc-gateway serves them), over skiff's object store:
+//   GET    /api/v1/applications?appNamespace=&projects=&selector=&name=   list
+//   POST   /api/v1/applications[?upsert=true]        create (body: the Application itself)
+//   GET    /api/v1/applications/{name}[?refresh=normal|hard]
+//   PUT    /api/v1/applications/{name}               replace spec and metadata, status kept
+//   PUT    /api/v1/applications/{name}/spec          replace the spec (body: the spec)
+//   DELETE /api/v1/applications/{name}?cascade=&propagationPolicy=
+//   POST   /api/v1/applications/{name}/sync          store a sync operation (409 while one runs)
+//   POST   /api/v1/applications/{name}/rollback      a history entry's revision as the operation
+//   DELETE /api/v1/applications/{name}/operation     ask the running operation to stop
+//   GET    /api/v1/applications/{name}/resource-tree|managed-resources|manifests
+//   GET    /api/v1/stream/applications               Argo CD's watch stream
+//   GET|POST /api/v1/projects, GET|PUT|DELETE /api/v1/projects/{name}
+// Applications live in namespace "argocd" unless appNamespace names another; AppProjects
+// always in "argocd". Status and operation state are the application controller's: a
+// client's write keeps them as stored (compare-and-swap on metadata.resourceVersion when the
+// client sends one). Errors are Argo CD's {error, code, message}. Every change pokes the
+// controllers. Handlers run on the HTTP library's threads.
+#pragma once
+
+#include <string>
+
+#include "server/api_context.h"
+#include "server/http_util.h"
+
+namespace skiff::server {
+
+// Argo CD's namespace for Applications and AppProjects.
+inline constexpr const char kArgoCdNamespace[] = "argocd";
+// The finalizer that makes a delete cascade to the Application's resources.
+inline constexpr const char kResourcesFinalizer[] = "resources-finalizer.argocd.argoproj.io";
+
+void add_app_routes(httplib::Server& server, ApiContext& ctx);
+
+// The namespace an Argo CD path's request is about (appNamespace, else "argocd"), for auth.
+std::string app_namespace_of(const httplib::Request& req);
+
+}  // namespace skiff::server

@@ -71,6 +71,8 @@ add_test(NAME server/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/
 set_tests_properties(server/resource-steps PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/app-api COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/app_api_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/app-api PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
+add_test(NAME server/app-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/app_cli_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/app-cli PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
 add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
 add_test(NAME clients/prometheus

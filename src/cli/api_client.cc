@@ -6,6 +6,8 @@
 
 #include "net/http_client.h"
 
+#include <yaml-cpp/yaml.h>
+
 namespace skiff::cli {
 namespace {
 
@@ -94,6 +96,37 @@ Status ApiClient::stream(const std::string& path, const std::function<void(const
   if (!r) return r.status();
   if (r->status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(r->status) + ": " + r->body);
   return Status::ok();
+}
+
+static void emit_yaml(YAML::Emitter& out, const Json& j) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      out << YAML::Key << it.key() << YAML::Value;
+      emit_yaml(out, it.value());
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& e : j) emit_yaml(out, e);
+    out << YAML::EndSeq;
+  } else if (j.is_string()) {
+    out << j.get<std::string>();
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << j.dump();
+  }
+}
+
+void print_object(const Json& j, const std::string& output) {
+  if (output == "yaml") {
+    YAML::Emitter out;
+    emit_yaml(out, j);
+    std::printf("%s\n", out.c_str());
+  } else {
+    std::printf("%s\n", j.dump(2).c_str());
+  }
 }
 
 }  // namespace skiff::cli

@@ -37,6 +37,9 @@ void add_connection_flags(CLI::App* cmd, Connection& c);
 Connection connection_from_env();
 std::string env_or(const char* name, const std::string& fallback);
 
+// Prints an object as YAML (`output` "yaml") or indented JSON (anything else).
+void print_object(const Json& j, const std::string& output);
+
 class ApiClient {
  public:
   explicit ApiClient(const Connection& c);

@@ -55,37 +55,6 @@ int fail(const Status& s) {
   return s.code() == Code::kInvalid ? kExitInvalid : kExitFailed;
 }
 
-void emit_yaml(YAML::Emitter& out, const Json& j) {
-  if (j.is_object()) {
-    out << YAML::BeginMap;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      out << YAML::Key << it.key() << YAML::Value;
-      emit_yaml(out, it.value());
-    }
-    out << YAML::EndMap;
-  } else if (j.is_array()) {
-    out << YAML::BeginSeq;
-    for (const auto& e : j) emit_yaml(out, e);
-    out << YAML::EndSeq;
-  } else if (j.is_string()) {
-    out << j.get<std::string>();
-  } else if (j.is_null()) {
-    out << YAML::Null;
-  } else {
-    out << j.dump();
-  }
-}
-
-void print_object(const Json& j, const std::string& output) {
-  if (output == "yaml") {
-    YAML::Emitter out;
-    emit_yaml(out, j);
-    std::printf("%s\n", out.c_str());
-  } else {
-    std::printf("%s\n", j.dump(2).c_str());
-  }
-}
-
 spec::WorkflowPhase phase_of(const Json& wf) {
   const Json status = wf.value("status", Json::object());
   return spec::parse_workflow_phase(status.value("phase", std::string()));

@@ -29,6 +29,8 @@ void add_server_command(CLI::App& app, int* exit_code);
 void add_token_command(CLI::App& app, int* exit_code);
 // submit, list, get, logs, wait, delete, retry, resubmit, stop, terminate, template ...
 void add_client_commands(CLI::App& app, int* exit_code);
+// app create|list|get|delete|sync|history|rollback|set|wait|diff (Argo CD's Applications)
+void add_app_commands(CLI::App& app, int* exit_code);
 
 // $SKIFF_DATA, else $XDG_STATE_HOME/skiff, else ~/.local/state/skiff.
 std::string default_data_dir();

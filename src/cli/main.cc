@@ -29,6 +29,7 @@ int skiff_main(int argc, char** argv) {
   add_server_command(app, &exit_code);
   add_token_command(app, &exit_code);
   add_client_commands(app, &exit_code);
+  add_app_commands(app, &exit_code);
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("skiff %s\n", SKIFF_VERSION);
   });

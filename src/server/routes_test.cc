@@ -17,6 +17,8 @@ TEST(Routes, PathsBecomeTheirPatternNeverThemselves) {
                "/api/v1/cluster-workflow-templates/{name}");
   EXPECT_STREQ(route_of("/api/v1/version").pattern, "/api/v1/version");
   EXPECT_STREQ(route_of("/metrics").pattern, "/metrics");
+  EXPECT_STREQ(route_of("/api/v1/applications/web/sync").pattern, "/api/v1/applications/{name}/sync");
+  EXPECT_STREQ(route_of("/api/v1/projects/team").pattern, "/api/v1/projects/{name}");
 }
 
 TEST(Routes, LiteralSegmentsWinOverNames) {
@@ -38,6 +40,8 @@ TEST(Routes, StreamsAreKnown) {
   EXPECT_TRUE(route_of("/api/v1/workflows/argo/wf/log").stream);
   EXPECT_TRUE(route_of("/api/v1/workflow-events/argo").stream);
   EXPECT_TRUE(route_of("/api/v1/stream/events/argo").stream);
+  EXPECT_TRUE(route_of("/api/v1/stream/applications").stream);
+  EXPECT_FALSE(route_of("/api/v1/applications/web").stream);
   EXPECT_FALSE(route_of("/api/v1/workflows/argo/wf").stream);
   EXPECT_FALSE(route_of("/api/v1/version").stream);
 }

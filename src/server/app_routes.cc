@@ -120,14 +120,13 @@ void update_app(ApiContext& ctx, const ObjectFamily& family, const httplib::Requ
     doc = parse_json_or_discarded<Json>(rec->body);
     if (!doc.is_object()) return app_fail(res, internal_error("the stored Application " + name + " is damaged"));
     doc["spec"] = *body;
-    doc["metadata"].erase("resourceVersion");
   } else {
     doc = *body;
     std::string named = doc.value("metadata", Json::object()).value("name", "");
     if (named != name) return app_fail(res, invalid("metadata.name \"" + named + "\" is not " + name));
     if (!doc["metadata"].contains("namespace")) doc["metadata"]["namespace"] = ns;
+    if (auto rec = get(ctx, Kind::kApplication, ns, name); !rec) return app_fail(res, rec.status());
   }
-  if (auto rec = get(ctx, Kind::kApplication, ns, name); !rec) return app_fail(res, rec.status());
   auto saved = write_object(ctx, family, doc, ns, true);
   if (!saved) return app_fail(res, saved.status());
   Json app = object_json(*saved, Kind::kApplication);
@@ -256,11 +255,8 @@ std::string app_namespace_of(const httplib::Request& req) {
 }
 
 void app_fail(httplib::Response& res, const Status& s) {
-  fail(res, s);
-  Json body = parse_json_or_discarded<Json>(res.body);
-  if (!body.is_object()) return;
-  Json shaped = {{"error", s.message()}, {"code", body["code"]}, {"message", s.message()}};
-  res.set_content(shaped.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  HttpError e = http_error(s.code());
+  reply(res, e.http, {{"error", s.message()}, {"code", e.grpc}, {"message", s.message()}});
 }
 
 Result<store::ObjectRecord> modify_app(ApiContext& ctx, const std::string& ns, const std::string& name,

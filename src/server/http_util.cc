@@ -5,14 +5,8 @@
 #include "util/json_text.h"
 
 namespace skiff::server {
-namespace {
 
 // gRPC status codes, as Argo Server puts them in error bodies.
-struct HttpError {
-  int http;
-  int grpc;
-};
-
 HttpError http_error(Code code) {
   switch (code) {
     case Code::kInvalid: return {400, 3};
@@ -24,8 +18,6 @@ HttpError http_error(Code code) {
     default: return {500, 13};
   }
 }
-
-}  // namespace
 
 void reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;

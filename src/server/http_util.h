@@ -16,6 +16,13 @@ namespace skiff::server {
 using Json = nlohmann::ordered_json;
 
 void reply(httplib::Response& res, int status, const Json& body);
+// A Status code as HTTP and gRPC codes: kInvalid 400/3, kNotFound 404/5, kAlreadyExists
+// 409/6, kConflict 409/10, kUnavailable 503/14, kDeadline 504/4, else 500/13.
+struct HttpError {
+  int http;
+  int grpc;
+};
+HttpError http_error(Code code);
 // The error as Argo Server returns it: 400 kInvalid, 404 kNotFound, 409 kAlreadyExists...
 void fail(httplib::Response& res, const Status& s);
 // The body as a JSON object, or kInvalid saying what is wrong and where (invalid UTF-8,

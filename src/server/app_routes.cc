@@ -46,22 +46,6 @@ Status check_project(ApiContext& ctx, const spec::Object& app) {
                  project + " which does not exist");
 }
 
-ObjectFamily app_family(ApiContext& ctx) {
-  ObjectFamily family{Kind::kApplication, nullptr, nullptr};
-  family.before_write = [&ctx](const spec::Object& app, store::ObjectRecord& rec, bool update) {
-    if (Status st = check_project(ctx, app); !st) return st;
-    return update ? keep_controller_fields(ctx, rec) : Status::ok();
-  };
-  family.after_change = [&ctx](const std::string&, const std::string&, bool) { ctx.poke_controllers(); };
-  return family;
-}
-
-ObjectFamily project_family(ApiContext& ctx) {
-  ObjectFamily family{Kind::kAppProject, nullptr, nullptr};
-  family.after_change = [&ctx](const std::string&, const std::string&, bool) { ctx.poke_controllers(); };
-  return family;
-}
-
 std::string not_found_text(Kind kind, const std::string& name) {
   return std::string(kind == Kind::kApplication ? "applications" : "appprojects") + ".argoproj.io \"" + name +
          "\" not found";
@@ -149,17 +133,7 @@ void delete_app(ApiContext& ctx, const ObjectFamily& family, const httplib::Requ
     return reply(res, 200, Json::object());
   }
   std::string finalizer = std::string(kResourcesFinalizer) + (policy == "background" ? "/background" : "");
-  std::string now = engine::rfc3339(ctx.clock.now_ms());
-  auto saved = modify_app(ctx, ns, name, [&](Json& app) {
-    Json& meta = app["metadata"];
-    if (!meta.contains("deletionTimestamp")) meta["deletionTimestamp"] = now;
-    Json& finalizers = meta["finalizers"];
-    if (!finalizers.is_array()) finalizers = Json::array();
-    if (std::find(finalizers.begin(), finalizers.end(), finalizer) == finalizers.end()) finalizers.push_back(finalizer);
-    return Status::ok();
-  });
-  if (!saved) return app_fail(res, saved.status());
-  ctx.poke_controllers();
+  if (Status st = delete_application(ctx, ns, name, finalizer); !st) return app_fail(res, st);
   reply(res, 200, Json::object());
 }
 
@@ -247,6 +221,44 @@ void add_project_routes(httplib::Server& s, ApiContext& ctx) {
 }
 
 }  // namespace
+
+ObjectFamily app_family(ApiContext& ctx) {
+  ObjectFamily family{Kind::kApplication, nullptr, nullptr};
+  family.before_write = [&ctx](const spec::Object& app, store::ObjectRecord& rec, bool update) {
+    if (Status st = check_project(ctx, app); !st) return st;
+    return update ? keep_controller_fields(ctx, rec) : Status::ok();
+  };
+  family.after_change = [&ctx](const std::string&, const std::string&, bool) { ctx.poke_controllers(); };
+  return family;
+}
+
+ObjectFamily project_family(ApiContext& ctx) {
+  ObjectFamily family{Kind::kAppProject, nullptr, nullptr};
+  family.after_change = [&ctx](const std::string&, const std::string&, bool) { ctx.poke_controllers(); };
+  return family;
+}
+
+Status delete_application(ApiContext& ctx, const std::string& ns, const std::string& name, const std::string& add_finalizer) {
+  if (add_finalizer.empty()) {
+    auto rec = get(ctx, Kind::kApplication, ns, name);
+    if (!rec) return rec.status();
+    Json finalizers = parse_json_or_discarded<Json>(rec->body).value("metadata", Json::object()).value("finalizers", Json());
+    if (!finalizers.is_array() || finalizers.empty()) return remove_object(ctx, app_family(ctx), ns, name);
+  }
+  std::string now = engine::rfc3339(ctx.clock.now_ms());
+  auto saved = modify_app(ctx, ns, name, [&](Json& app) {
+    Json& meta = app["metadata"];
+    Json& finalizers = meta["finalizers"];
+    if (!finalizers.is_array()) finalizers = Json::array();
+    if (!add_finalizer.empty() && std::find(finalizers.begin(), finalizers.end(), add_finalizer) == finalizers.end())
+      finalizers.push_back(add_finalizer);
+    if (!meta.contains("deletionTimestamp")) meta["deletionTimestamp"] = now;
+    return Status::ok();
+  });
+  if (!saved) return saved.status();
+  ctx.poke_controllers();
+  return Status::ok();
+}
 
 std::string app_namespace_of(const httplib::Request& req) {
   if (req.path.rfind("/api/v1/projects", 0) == 0) return kArgoCdNamespace;

@@ -23,6 +23,7 @@
 
 #include "server/api_context.h"
 #include "server/http_util.h"
+#include "server/template_routes.h"
 
 namespace skiff::server {
 
@@ -32,6 +33,18 @@ inline constexpr const char kArgoCdNamespace[] = "argocd";
 inline constexpr const char kResourcesFinalizer[] = "resources-finalizer.argocd.argoproj.io";
 
 void add_app_routes(httplib::Server& server, ApiContext& ctx);
+
+// The object families of Applications (the project must exist; an update keeps the
+// controller's status and operation) and AppProjects, for every writer of them
+// (write_object: the routes, resource steps through LocalObjects). Both poke the controllers.
+ObjectFamily app_family(ApiContext& ctx);
+ObjectFamily project_family(ApiContext& ctx);
+
+// Deletes an Application as Kubernetes deletes an object: one with finalizers (after adding
+// `add_finalizer`, when not "") gets metadata.deletionTimestamp and is left to the
+// controller, which removes its resources and then it; one without goes at once.
+Status delete_application(ApiContext& ctx, const std::string& namespace_, const std::string& name,
+                          const std::string& add_finalizer = "");
 
 // The namespace an Argo CD path's request is about (appNamespace, else "argocd"), for auth.
 std::string app_namespace_of(const httplib::Request& req);

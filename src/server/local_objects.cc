@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/secret_store.h"
+#include "server/app_routes.h"
 #include "server/cron_routes.h"
 #include "server/objects.h"
 #include "server/template_refs.h"
@@ -33,14 +34,12 @@ Result<LocalKind> local_kind(const ObjectRef& ref) {
   if (ref.api_version == "argoproj.io/v1alpha1") {
     if (const spec::KindInfo* info = spec::find_kind(ref.kind)) {
       if (info->kind == spec::Kind::kWorkflow) return LocalKind{Local::kWorkflow, spec::Kind::kWorkflow};
-      if (info->kind == spec::Kind::kWorkflowTemplate || info->kind == spec::Kind::kClusterWorkflowTemplate ||
-          info->kind == spec::Kind::kCronWorkflow)
-        return LocalKind{Local::kObject, info->kind, {}, info->namespaced};
+      if (info->storage == spec::Storage::kObjects) return LocalKind{Local::kObject, info->kind, {}, info->namespaced};
     }
   }
   return not_found("skiff does not keep kind \"" + ref.kind + "\" (apiVersion \"" + ref.api_version +
-                   "\") itself: it keeps Workflow, WorkflowTemplate, ClusterWorkflowTemplate and CronWorkflow "
-                   "(argoproj.io/v1alpha1), ConfigMap and Secret (v1); other kinds need a cluster");
+                   "\") itself: it keeps Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, "
+                   "Application and AppProject (argoproj.io/v1alpha1), ConfigMap and Secret (v1); other kinds need a cluster");
 }
 
 std::string namespace_of(const LocalKind& k, const ObjectRef& ref, const std::string& default_namespace) {
@@ -57,7 +56,19 @@ Status missing(const ObjectRef& ref, const std::string& ns) {
 }
 
 ObjectFamily family_of(ApiContext& ctx, spec::Kind kind) {
-  return kind == spec::Kind::kCronWorkflow ? cron_family(ctx) : template_family(kind);
+  switch (kind) {
+    case spec::Kind::kCronWorkflow: return cron_family(ctx);
+    case spec::Kind::kApplication: return app_family(ctx);
+    case spec::Kind::kAppProject: return project_family(ctx);
+    default: return template_family(kind);
+  }
+}
+
+// Deletes a stored object; an Application with finalizers is left to the controller, as on
+// Kubernetes.
+Status remove_stored(ApiContext& ctx, spec::Kind kind, const std::string& ns, const std::string& name) {
+  if (kind == spec::Kind::kApplication) return delete_application(ctx, ns, name);
+  return remove_object(ctx, family_of(ctx, kind), ns, name);
 }
 
 KJson config_json(ConfigKind kind, const std::string& ns, const std::string& name, const runtime::ConfigObject& obj) {
@@ -266,7 +277,7 @@ Status LocalObjects::remove(const ObjectRef& ref, const std::string& default_nam
   Status st;
   switch (k->local) {
     case Local::kWorkflow: st = ctx_.remove_workflow(ns, ref.name); break;
-    case Local::kObject: st = remove_object(ctx_, family_of(ctx_, k->kind), ns, ref.name); break;
+    case Local::kObject: st = remove_stored(ctx_, k->kind, ns, ref.name); break;
     case Local::kConfig: st = runtime::delete_config_object(ctx_.options.data_dir, k->config, ns, ref.name); break;
   }
   return st.code() == Code::kNotFound ? missing(ref, ns) : st;
@@ -279,11 +290,12 @@ void LocalObjects::remove_owned(ApiContext& ctx, const std::string& ns, const st
   if (auto children = ctx.store.list_workflows(q)) {
     for (const auto& wf : children->items) (void)ctx.remove_workflow(wf.namespace_, wf.name);
   }
-  for (spec::Kind kind : {spec::Kind::kWorkflowTemplate, spec::Kind::kCronWorkflow, spec::Kind::kClusterWorkflowTemplate}) {
+  for (spec::Kind kind : {spec::Kind::kWorkflowTemplate, spec::Kind::kCronWorkflow, spec::Kind::kClusterWorkflowTemplate,
+                          spec::Kind::kApplication, spec::Kind::kAppProject}) {
     auto objects = ctx.store.list_objects(kind, kind == spec::Kind::kClusterWorkflowTemplate ? "" : ns);
     if (!objects) continue;
     for (const auto& o : *objects) {
-      if (owner_uid(parse_json_or_discarded<KJson>(o.body)) == uid) (void)remove_object(ctx, family_of(ctx, kind), o.namespace_, o.name);
+      if (owner_uid(parse_json_or_discarded<KJson>(o.body)) == uid) (void)remove_stored(ctx, kind, o.namespace_, o.name);
     }
   }
   for (ConfigKind kind : {ConfigKind::kConfigMap, ConfigKind::kSecret}) {

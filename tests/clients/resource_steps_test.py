@@ -2,7 +2,8 @@
 """Resource steps under `skiff server`, on skiff's own kinds: a child Workflow and a
 ConfigMap made with setOwnerReference go when their parent workflow is deleted (child
 workflows with their own children); a CronWorkflow and a WorkflowTemplate made by steps
-pass the API's checks and show in its lists; the step's log says what it did.
+pass the API's checks and show in its lists; Applications made and deleted by steps (one
+with finalizers left to the controller); the step's log says what it did.
 Usage: resource_steps_test.py SKIFF"""
 import sys
 import tempfile
@@ -71,6 +72,38 @@ spec:
 """}}]}}}
 
 
+def app_manifest(name, extra_meta="", project="default"):
+    return f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}{extra_meta}}}
+spec:
+  project: {project}
+  source: {{repoURL: "https://git.example.com/web.git", path: deploy}}
+  destination: {{server: "https://kubernetes.default.svc", namespace: web}}
+"""
+
+
+# Applications made and deleted by steps, as the reference pipeline's deploy-application and
+# delete-application: kept by skiff itself; one with the resources finalizer is left to the
+# controller (marked), one without goes at once; a missing project fails the step. Steps
+# act in their workflow's namespace only, so these live in "argo" (appNamespace=argo).
+DEPLOY = {"workflow": {"metadata": {"name": "deploy"}, "spec": {
+    "entrypoint": "main",
+    "templates": [
+        {"name": "main", "steps": [[{"name": "kept", "template": "kept"}, {"name": "plain", "template": "plain"}],
+                                   [{"name": "rm-kept", "template": "rm-kept"}, {"name": "rm-plain", "template": "rm-plain"}]]},
+        {"name": "kept", "resource": {"action": "create", "manifest": app_manifest(
+            "kept", ", finalizers: [resources-finalizer.argocd.argoproj.io]")}},
+        {"name": "plain", "resource": {"action": "apply", "manifest": app_manifest("plain")}},
+        {"name": "rm-kept", "resource": {"action": "delete", "manifest": app_manifest("kept")}},
+        {"name": "rm-plain", "resource": {"action": "delete", "manifest": app_manifest("plain")}}]}}}
+
+LOST = {"workflow": {"metadata": {"name": "lost"}, "spec": {
+    "entrypoint": "app",
+    "templates": [{"name": "app", "resource": {"action": "create", "manifest": app_manifest("lost", project="nowhere")}}]}}}
+
+
 def main():
     check = Checks()
     with tempfile.TemporaryDirectory(prefix="skiff-resource-") as data:
@@ -112,6 +145,20 @@ def main():
             node = next(iter(wf["status"]["nodes"].values()))
             check("a CronWorkflow the API refuses fails the step with the API's reason",
                   wf["status"]["phase"] == "Failed" and "61" in node.get("message", ""), node)
+
+            check("create deploy", srv.call("POST", "/api/v1/workflows/argo", DEPLOY)[0] == 200)
+            wf = srv.wait("argo", "deploy")
+            check("deploy succeeds", wf["status"]["phase"] == "Succeeded", wf["status"])
+            st, app = srv.call("GET", "/api/v1/applications/kept?appNamespace=argo")
+            check("an Application with finalizers is marked for the controller", st == 200
+                  and app["metadata"].get("deletionTimestamp"), f"{st} {app}")
+            st, _ = srv.call("GET", "/api/v1/applications/plain?appNamespace=argo")
+            check("one without finalizers went at once", st == 404, st)
+            check("create lost", srv.call("POST", "/api/v1/workflows/argo", LOST)[0] == 200)
+            wf = srv.wait("argo", "lost")
+            node = next(iter(wf["status"]["nodes"].values()))
+            check("an Application naming a missing project fails its step with Argo CD's reason",
+                  wf["status"]["phase"] == "Failed" and "project nowhere which does not exist" in node.get("message", ""), node)
     return check.report("resource steps")
 
 

@@ -223,7 +223,7 @@ TEST_F(GitTest, ParallelCheckoutsOfTwoRepositories) {
   EXPECT_NE(results[0]->dir, results[1]->dir);
 }
 
-TEST(GitUrls, SshUrlsReachLibssh2 {
+TEST(GitUrls, SshUrlsReachLibssh2) {
   char tmpl[] = "/tmp/skiff-git-ssh-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   GitCache cache(dir);

@@ -38,6 +38,7 @@ int on_credentials(git_credential** out, const char* url, const char* user_from_
   (void)url;
   auto& st = *static_cast<FetchState*>(payload);
   const RepoCredentials& c = st.creds;
+  if (check_deadline(st) != 0) return -1;
   if (++st.credential_calls > 1) {
     st.credentials_refused = true;  // libgit2 asks again only when the server said no
     return -1;
@@ -81,6 +82,7 @@ std::string verify_with_ca(const git_cert_x509& cert, const std::string& ca_pem,
 
 int on_certificate(git_cert* cert, int valid, const char* host, void* payload) {
   auto& st = *static_cast<FetchState*>(payload);
+  if (check_deadline(st) != 0) return -1;
   if (valid || st.creds.insecure) return 0;
   if (cert->cert_type != GIT_CERT_X509) return GIT_PASSTHROUGH;  // ssh host keys: libgit2's known_hosts
   if (st.creds.ca_pem.empty()) {

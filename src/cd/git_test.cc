@@ -119,6 +119,17 @@ TEST_F(GitTest, UnknownRevisionSaysWhat) {
       << missing.status().message();
 }
 
+TEST_F(GitTest, FetchPastTheDeadlineIsAborted) {
+  GitLimits limits;
+  limits.fetch_timeout = std::chrono::seconds(0);
+  GitCache cache(root_ + "/cache", limits);
+  auto r = cache.resolve(url_, "main", none_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code(), Code::kDeadline);
+  EXPECT_EQ(r.status().message(), "fetching " + url_ +
+                                      ": timed out after 0 s: the server is slow or the repository too large");
+}
+
 TEST_F(GitTest, ChecksOutTheTreeOncePerCommit) {
   write("run.sh", "#!/bin/sh\n");
   fs::permissions(src_ + "/run.sh", fs::perms::owner_exec, fs::perm_options::add);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cd/git_fetch.h"
+#include "cd/git_stream.h"
 #include "cd/git_tree.h"
 
 namespace skiff::cd {
@@ -116,6 +117,7 @@ void evict(const std::string& checkouts, const std::string& current, std::size_t
 
 GitCache::GitCache(std::string cache_dir, GitLimits limits) : cache_dir_(std::move(cache_dir)), limits_(limits) {
   git_libgit2_init();
+  install_timed_sockets();
 }
 
 GitCache::~GitCache() {

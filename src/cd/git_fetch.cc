@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "cd/git_stream.h"
+
 namespace skiff::cd {
 namespace {
 
@@ -108,7 +110,7 @@ std::string libgit2_message() {
 
 Status fetch_error(const FetchState& st, const std::string& url, const GitLimits& limits) {
   std::string where = "fetching " + redact_url(url);
-  if (st.timed_out)
+  if (st.timed_out || Clock::now() >= st.deadline)
     return {Code::kDeadline, fmt::format("{}: timed out after {} s: the server is slow or the repository too large",
                                          where, limits.fetch_timeout.count())};
   if (st.no_credentials)
@@ -146,6 +148,7 @@ Status fetch_remote(git_repository* repo, const std::string& url, const RepoCred
     return invalid(fmt::format("fetching {}: ssh URLs are not supported (libgit2 was built without ssh): use the "
                                "repository's https URL", redact_url(url)));
   FetchState st{creds, Clock::now() + limits.fetch_timeout, 0, false, false, false, {}};
+  DeadlineScope scope(st.deadline);  // bounds the sockets (git_stream.h)
   git_remote* raw = nullptr;
   if (git_remote_create_anonymous(&raw, repo, url.c_str()) != 0)
     return invalid(fmt::format("repository URL \"{}\": {}", redact_url(url), libgit2_message()));

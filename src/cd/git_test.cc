@@ -1,6 +1,10 @@
 #include "cd/git.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -128,6 +132,29 @@ TEST_F(GitTest, FetchPastTheDeadlineIsAborted) {
   EXPECT_EQ(r.status().code(), Code::kDeadline);
   EXPECT_EQ(r.status().message(), "fetching " + url_ +
                                       ": timed out after 0 s: the server is slow or the repository too large");
+}
+
+TEST_F(GitTest, ASilentServerIsBoundedByTheDeadline) {
+  // Accepts connections (the kernel does, from the backlog) and never answers.
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  GitLimits limits;
+  limits.fetch_timeout = std::chrono::seconds(1);
+  GitCache cache(root_ + "/cache", limits);
+  for (const char* scheme : {"http", "https"}) {
+    std::string url = fmt::format("{}://127.0.0.1:{}/repo.git", scheme, ntohs(addr.sin_port));
+    auto r = cache.resolve(url, "main", none_);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.status().code(), Code::kDeadline) << r.status().message();
+    EXPECT_EQ(r.status().message(), "fetching " + url + ": timed out after 1 s: the server is slow or the repository too large");
+  }
+  close(fd);
 }
 
 TEST_F(GitTest, ChecksOutTheTreeOncePerCommit) {

@@ -143,9 +143,11 @@ Result<std::string> GitCache::resolve_locked(Repo& repo, const std::string& revi
     std::error_code ec;
     fs::create_directories(repo.dir + "/checkouts", ec);
     if (ec) return internal_error(fmt::format("creating the git cache {}: {}", repo.dir, ec.message()));
-    if (git_repository_open_bare(&repo.git, path.c_str()) != 0 && git_repository_init(&repo.git, path.c_str(), 1) != 0)
-      return internal_error(fmt::format("creating the git cache {}: {}", path, libgit2_message()));
-    fetch = true;  // a new cache has nothing yet
+    if (git_repository_open_bare(&repo.git, path.c_str()) != 0) {
+      if (git_repository_init(&repo.git, path.c_str(), 1) != 0)
+        return internal_error(fmt::format("creating the git cache {}: {}", path, libgit2_message()));
+      fetch = true;  // a new cache has nothing yet
+    }
   }
   bool fetched = false;
   if (fetch) {

@@ -111,6 +111,15 @@ TEST_F(GitTest, NewCommitSeenAfterFetchOnly) {
   EXPECT_EQ(*cache.resolve(url_, "main", none_), third);
 }
 
+TEST_F(GitTest, ACacheLeftByAnotherProcessIsUsedWithoutFetching) {
+  std::string first = *GitCache(root_ + "/cache").resolve(url_, "main", none_);
+  write("app/config.yaml", "replicas: 2\n");
+  std::string second = commit("second");
+  GitCache again(root_ + "/cache");
+  EXPECT_EQ(*again.resolve(url_, "main", none_, /*fetch=*/false), first);
+  EXPECT_EQ(*again.resolve(url_, "main", none_), second);
+}
+
 TEST_F(GitTest, UnknownRevisionSaysWhat) {
   GitCache cache(root_ + "/cache");
   auto r = cache.resolve(url_, "v9", none_);

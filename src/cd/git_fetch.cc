@@ -121,7 +121,11 @@ Status fetch_error(const FetchState& st, const std::string& url, const GitLimits
                            "password (or token)");
   if (!st.certificate_problem.empty())
     return invalid(fmt::format("{}: {}: give the repository's CA certificate (ca_pem)", where, st.certificate_problem));
-  return {Code::kUnavailable, where + ": " + libgit2_message()};
+  std::string message = libgit2_message();
+  if (message.find("ssh hostkey") != std::string::npos)  // libgit2 checked ~/.ssh/known_hosts
+    return invalid(where + ": the server's ssh host key is unknown or has changed: add it to ~/.ssh/known_hosts of "
+                           "the user skiff runs as (ssh-keyscan)");
+  return {Code::kUnavailable, where + ": " + message};
 }
 
 }  // namespace

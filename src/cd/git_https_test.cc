@@ -1,5 +1,5 @@
 // End to end against a real git server (tests/git/gitserver.py: lighttpd + git http-backend,
-// HTTPS from a test CA, basic auth): ctest cd/git-https, fixture gitserver.
+// HTTPS from a test CA, basic auth; sshd with a key): ctest cd/git-https, fixture gitserver.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -138,6 +138,28 @@ TEST_F(GitHttpsTest, UnknownRevisionNamesTheRepository) {
   auto r = cache.resolve(url_, "v9", creds_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().message(), "revision \"v9\" not found in " + url_ + ": no such branch, tag or commit");
+}
+
+TEST_F(GitHttpsTest, FetchesOverSshWithAKey) {
+  GitCache cache(cache_dir_);
+  std::string url = g_env["ssh_url_base"].get<std::string>() + "/app.git";
+  RepoCredentials key;
+  key.ssh_private_key = read(g_env["ssh_key"]);
+  key.insecure = true;  // the test sshd's host key is in no known_hosts
+  auto c = cache.checkout(url, "v1", key);
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_NE(read(c->dir + "/guestbook/cm.yaml").find("kind: ConfigMap"), std::string::npos);
+  key.insecure = false;
+  auto unknown_host = GitCache(cache_dir_ + "/strict").resolve(url, "main", key);
+  ASSERT_FALSE(unknown_host);
+  EXPECT_NE(unknown_host.status().message().find(": the server's ssh host key is unknown or has changed: add it to ~/.ssh/known_hosts"), std::string::npos) << unknown_host.status().message();
+  RepoCredentials none;
+  none.insecure = true;
+  auto r = GitCache(cache_dir_ + "/none").resolve(url, "main", none);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find(": authentication required: give the repository's credentials"),
+            std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace

@@ -6,15 +6,20 @@ file, and starts Debian's lighttpd (TLS, basic auth) in front of git's own `git
 http-backend` CGI, with push enabled for authenticated users. It writes, under DIR:
 
   env.json      {"url_base", "ca_file", "other_ca_file", "username", "password",
-                 "repos_dir", "port", "pid"}
+                 "repos_dir", "port", "ssh_url_base", "ssh_key", "pids"}
   ca.pem        the CA that signed the server's certificate
   other-ca.pem  a CA nobody uses (for "unknown CA" cases)
   repos/        the bare repositories served at <url_base>/<name>.git
+  ssh_key       a private key sshd accepts (ssh_url_base in env.json: ssh://user@127.0.0.1:port/<repos>)
+
+An sshd (Debian's openssh-server, own host key, keys only) serves the same repositories
+over ssh; its "pids" are in env.json with lighttpd's.
 
 `gitserver.py commit DIR NAME [--branch B] [--tag T] PATH=TEXT...` creates repository NAME
 if needed and pushes one commit (over HTTPS, as a client would) writing those files; it
 prints the commit's sha. Tests call it while they run. `gitserver.py stop DIR` stops it.
 """
+import getpass
 import json
 import os
 import shutil
@@ -91,6 +96,27 @@ def wait_ready(env, proc, log):
     sys.exit("git server did not answer within 10 s")
 
 
+def start_sshd(d, port):
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation, as root
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{d}/ssh_host_key")
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{d}/ssh_key")
+    shutil.copy(f"{d}/ssh_key.pub", f"{d}/authorized_keys")
+    with open(f"{d}/sshd_config", "w") as f:
+        f.write(f"""ListenAddress 127.0.0.1:{port}
+HostKey {d}/ssh_host_key
+AuthorizedKeysFile {d}/authorized_keys
+PidFile {d}/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+""")
+    return subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", f"{d}/sshd_config"], stdout=open(f"{d}/sshd.log", "w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def start(d):
     stop(d)
     shutil.rmtree(d, ignore_errors=True)
@@ -104,25 +130,30 @@ def start(d):
         f.write(lighttpd_conf(d, port))
     proc = subprocess.Popen(["lighttpd", "-D", "-f", f"{d}/lighttpd.conf"], stdout=open(f"{d}/stdout.log", "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
+    ssh_port = free_port()
+    sshd = start_sshd(d, ssh_port)
     env = {"url_base": f"https://127.0.0.1:{port}", "ca_file": f"{d}/ca.pem", "other_ca_file": f"{d}/other-ca.pem",
-           "username": USER, "password": PASSWORD, "repos_dir": f"{d}/repos", "port": port, "pid": proc.pid}
+           "username": USER, "password": PASSWORD, "repos_dir": f"{d}/repos", "port": port,
+           "ssh_url_base": f"ssh://{getpass.getuser()}@127.0.0.1:{ssh_port}{d}/repos", "ssh_key": f"{d}/ssh_key",
+           "pids": [proc.pid, sshd.pid]}
     with open(f"{d}/env.json", "w") as f:
         json.dump(env, f, indent=2)
     wait_ready(env, proc, f"{d}/lighttpd.log")
     commit(d, "app", {"guestbook/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: guestbook}\n"},
            tag="v1")
-    print(f"git server on {env['url_base']} (pid {proc.pid}), settings in {d}")
+    print(f"git server on {env['url_base']} and {env['ssh_url_base']}, settings in {d}")
 
 
 def stop(d):
     try:
-        pid = json.load(open(f"{d}/env.json"))["pid"]
+        pids = json.load(open(f"{d}/env.json"))["pids"]
     except (OSError, ValueError, KeyError):
         return
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def commit(d, name, files, branch="main", tag=None):

@@ -30,12 +30,7 @@ struct GitCache::Repo {
 
 namespace {
 
-std::string libgit2_message() {
-  const git_error* e = git_error_last();
-  return e && e->message ? e->message : "unknown error";
-}
-
-// A directory name for a URL: readable (the URL's last two path names) and unique (a hash).
+// A directory name for a URL: readable (the URL's last 40 characters) and unique (a hash).
 std::string repo_dir_name(const std::string& url) {
   git_oid oid;
   git_odb_hash(&oid, url.data(), url.size(), GIT_OBJECT_BLOB);

@@ -35,9 +35,8 @@ int check_deadline(FetchState& st) {
   return -1;
 }
 
-int on_credentials(git_credential** out, const char* url, const char* user_from_url, unsigned int allowed,
+int on_credentials(git_credential** out, const char* /*url*/, const char* user_from_url, unsigned int allowed,
                    void* payload) {
-  (void)url;
   auto& st = *static_cast<FetchState*>(payload);
   const RepoCredentials& c = st.creds;
   if (check_deadline(st) != 0) return -1;
@@ -103,11 +102,6 @@ int on_tip(const char*, const git_oid*, const git_oid*, void* payload) {
   return check_deadline(*static_cast<FetchState*>(payload));
 }
 
-std::string libgit2_message() {
-  const git_error* e = git_error_last();
-  return e && e->message ? e->message : "unknown error";
-}
-
 Status fetch_error(const FetchState& st, const std::string& url, const GitLimits& limits) {
   std::string where = "fetching " + redact_url(url);
   if (st.timed_out || Clock::now() >= st.deadline)
@@ -129,6 +123,11 @@ Status fetch_error(const FetchState& st, const std::string& url, const GitLimits
 }
 
 }  // namespace
+
+std::string libgit2_message() {
+  const git_error* e = git_error_last();
+  return e && e->message ? e->message : "unknown error";
+}
 
 std::string redact_url(const std::string& url) {
   size_t scheme = url.find("://");

@@ -18,6 +18,9 @@ namespace skiff::cd {
 Status fetch_remote(git_repository* repo, const std::string& url, const RepoCredentials& creds,
                     const GitLimits& limits);
 
+// libgit2's last error on this thread, in its words.
+std::string libgit2_message();
+
 // The URL without any user:password@ part, for messages.
 std::string redact_url(const std::string& url);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -205,8 +206,10 @@ TEST_F(RenderTest, ProgramThatRunsTooLongIsStopped) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
-void write_kustomize_fixture(RenderTest* t, const std::function<void(const std::string&, const std::string&)>& write) {
-  (void)t;
+using Writer = std::function<void(const std::string&, const std::string&)>;
+void write_chart(const Writer& write);
+
+void write_kustomize_fixture(const Writer& write) {
   write("base/kustomization.yaml", "resources:\n- deploy.yaml\n- cm.yaml\n");
   write("base/deploy.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n"
@@ -220,7 +223,7 @@ void write_kustomize_fixture(RenderTest* t, const std::function<void(const std::
 
 TEST_F(RenderTest, KustomizeBuildsAnOverlayOverItsBase) {
   NEED("kustomize");
-  write_kustomize_fixture(this, [&](const std::string& p, const std::string& t) { write(p, t); });
+  write_kustomize_fixture([&](const std::string& p, const std::string& t) { write(p, t); });
   ASSERT_EQ(*source_type(request("overlays/prod")), "Kustomize");
   auto out = render(request("overlays/prod"));
   ASSERT_TRUE(out.is_ok()) << out.status().message();
@@ -231,7 +234,7 @@ TEST_F(RenderTest, KustomizeBuildsAnOverlayOverItsBase) {
 
 TEST_F(RenderTest, KustomizeOverridesApplyInAScratchCopy) {
   NEED("kustomize");
-  write_kustomize_fixture(this, [&](const std::string& p, const std::string& t) { write(p, t); });
+  write_kustomize_fixture([&](const std::string& p, const std::string& t) { write(p, t); });
   std::string before = read("overlays/prod/kustomization.yaml");
   auto r = request("overlays/prod");
   r.source.kustomize = spec::KustomizeSource{};
@@ -272,7 +275,30 @@ TEST_F(RenderTest, KustomizeRefusesASymlinkOutOfTheCheckout) {
   EXPECT_NE(out.status().message().find("symlink to outside"), std::string::npos) << out.status().message();
 }
 
-void write_chart(const std::function<void(const std::string&, const std::string&)>& write) {
+TEST_F(RenderTest, KustomizeReachesNoNetwork) {
+  NEED("kustomize");
+  write("k/kustomization.yaml", "resources:\n- https://example.com/manifests/cm.yaml\n");
+  auto out = render(request("k"));
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_EQ(out.status().code(), Code::kFailed) << out.status().message();
+  write("g/kustomization.yaml", "resources:\n- github.com/example/repo//base?ref=main\n");
+  EXPECT_FALSE(render(request("g")).is_ok());
+}
+
+TEST_F(RenderTest, SymlinksInsideTheCheckoutAreFollowed) {
+  write("shared/cm.yaml", config_map("shared"));
+  fs::create_directories(fs::path(root_) / "d");
+  fs::create_symlink("../shared/cm.yaml", fs::path(root_) / "d/cm.yaml");
+  auto out = render(request("d"));
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(names(*out), (std::vector<std::string>{"ConfigMap/shared"}));
+  if (!have("helm")) return;  // and a checkout holding such a link is not refused for helm
+  write_chart([&](const std::string& p, const std::string& t) { write(p, t); });
+  auto chart = render(request("chart"));
+  EXPECT_TRUE(chart.is_ok()) << chart.status().message();
+}
+
+void write_chart(const Writer& write) {
   write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
   write("chart/values.yaml", "color: red\nsize: 1\nport: 80\n");
   write("chart/values-prod.yaml", "color: green\n");
@@ -345,7 +371,7 @@ TEST_F(RenderTest, HelmFailureCarriesItsMessage) {
 // Figures, not assertions: how long rendering takes (bench/README.md).
 TEST_F(RenderTest, PrintsRenderTimes) {
   for (int i = 0; i < 10; ++i) write("dir/cm" + std::to_string(i) + ".yaml", config_map("cm" + std::to_string(i)));
-  write_kustomize_fixture(this, [&](const std::string& p, const std::string& t) { write(p, t); });
+  write_kustomize_fixture([&](const std::string& p, const std::string& t) { write(p, t); });
   write_chart([&](const std::string& p, const std::string& t) { write(p, t); });
   auto time = [&](const char* what, const RenderRequest& r) {
     const int runs = 5;

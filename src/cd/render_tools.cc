@@ -115,6 +115,15 @@ std::string joined_pairs(const std::map<std::string, std::string>& m) {
   return join(parts, ",");
 }
 
+// The objects a program printed.
+Result<std::vector<nlohmann::json>> objects_of(const std::string& out, const std::string& what,
+                                              const RenderOptions& options) {
+  std::vector<nlohmann::json> objects;
+  size_t budget = options.max_bytes;
+  if (Status s = detail::append_objects(out, what, options, budget, objects); !s) return s;
+  return objects;
+}
+
 }  // namespace
 
 Result<std::string> find_tool(const std::string& name, const std::string& configured) {
@@ -183,10 +192,7 @@ Result<std::vector<nlohmann::json>> render_kustomize(const RenderRequest& reques
   std::string what = "kustomize build " + dir.rel;
   auto out = run_tool(*program, {"build", build_dir}, build_dir, scratch, options, what);
   if (!out) return out.status();
-  std::vector<nlohmann::json> objects;
-  size_t budget = options.max_bytes;
-  if (Status s = append_objects(*out, what, options, budget, objects); !s) return s;
-  return objects;
+  return objects_of(*out, what, options);
 }
 
 Result<std::vector<nlohmann::json>> render_helm(const RenderRequest& request, const SourceDir& dir,
@@ -224,10 +230,7 @@ Result<std::vector<nlohmann::json>> render_helm(const RenderRequest& request, co
   std::string what = "helm template " + dir.rel;
   auto out = run_tool(*program, args, dir.dir, scratch, options, what);
   if (!out) return out.status();
-  std::vector<nlohmann::json> objects;
-  size_t budget = options.max_bytes;
-  if (Status s = append_objects(*out, what, options, budget, objects); !s) return s;
-  return objects;
+  return objects_of(*out, what, options);
 }
 
 }  // namespace detail

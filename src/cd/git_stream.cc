@@ -33,7 +33,7 @@ struct TimedSocket {
 // Milliseconds left for poll(): -1 (no limit) without a deadline, at least 0.
 int remaining_ms() {
   if (!t_deadline) return -1;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*t_deadline - Clock::now()).count();
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*t_deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(std::min<long long>(left, 1 << 30)) : 0;
 }
 
@@ -45,9 +45,9 @@ int fail(const std::string& what) {
 int wait_for(int fd, short events, const char* what) {
   pollfd p{fd, events, 0};
   int rc;
-  do {
+  do {  // until the deadline has really passed: the caller tells a timeout by the clock
     rc = poll(&p, 1, remaining_ms());
-  } while (rc < 0 && errno == EINTR);
+  } while ((rc < 0 && errno == EINTR) || (rc == 0 && remaining_ms() > 0));
   if (rc == 0) return fail(std::string("timed out ") + what);
   if (rc < 0) return fail(std::string(what) + ": " + std::strerror(errno));
   return 0;

@@ -189,7 +189,8 @@ Status fetch_remote(git_repository* repo, const std::string& url, const RepoCred
     int rc = git_reference_symbolic_create(&ref, repo, "HEAD", head.ptr, 1, "skiff fetch: remote HEAD");
     git_reference_free(ref);
     git_buf_dispose(&head);
-    if (rc != 0) return internal_error(fmt::format("fetching {}: setting HEAD: {}", redact_url(url), libgit2_message()));
+    if (rc != 0)
+      return internal_error(fmt::format("fetching {}: setting HEAD: {}", redact_url(url), libgit2_message()));
   }
   git_remote_disconnect(remote.get());
   return Status::ok();

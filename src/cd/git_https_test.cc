@@ -152,7 +152,10 @@ TEST_F(GitHttpsTest, FetchesOverSshWithAKey) {
   key.insecure = false;
   auto unknown_host = GitCache(cache_dir_ + "/strict").resolve(url, "main", key);
   ASSERT_FALSE(unknown_host);
-  EXPECT_NE(unknown_host.status().message().find(": the server's ssh host key is unknown or has changed: add it to ~/.ssh/known_hosts"), std::string::npos) << unknown_host.status().message();
+  EXPECT_NE(unknown_host.status().message().find(
+                ": the server's ssh host key is unknown or has changed: add it to ~/.ssh/known_hosts"),
+            std::string::npos)
+      << unknown_host.status().message();
   RepoCredentials none;
   none.insecure = true;
   auto r = GitCache(cache_dir_ + "/none").resolve(url, "main", none);

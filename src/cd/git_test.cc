@@ -38,8 +38,8 @@ class GitTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   std::string git(const std::string& args) {
-    std::string cmd = "git -c user.name=t -c user.email=t@t -c init.defaultBranch=main -C " + (fs::exists(src_) ? src_ : root_) +
-                      " " + args + " 2>&1";
+    std::string dir = fs::exists(src_) ? src_ : root_;
+    std::string cmd = "git -c user.name=t -c user.email=t@t -c init.defaultBranch=main -C " + dir + " " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     std::string out;
     char buf[256];
@@ -161,7 +161,8 @@ TEST_F(GitTest, ASilentServerIsBoundedByTheDeadline) {
     auto r = cache.resolve(url, "main", none_);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.status().code(), Code::kDeadline) << r.status().message();
-    EXPECT_EQ(r.status().message(), "fetching " + url + ": timed out after 1 s: the server is slow or the repository too large");
+    EXPECT_EQ(r.status().message(),
+              "fetching " + url + ": timed out after 1 s: the server is slow or the repository too large");
   }
   close(fd);
 }

@@ -1,6 +1,7 @@
 #include "cd/diff.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -235,7 +236,8 @@ void erase_pointers(json& doc, std::vector<std::string> pointers) {
     std::vector<std::string> ta = tokens(a), tb = tokens(b);
     for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
       if (ta[i] == tb[i]) continue;
-      if (numeric(ta[i]) && numeric(tb[i])) return std::stoul(ta[i]) > std::stoul(tb[i]);
+      // Indices by value (no leading zeros in indices: longer is larger).
+      if (numeric(ta[i]) && numeric(tb[i]) && ta[i].size() != tb[i].size()) return ta[i].size() > tb[i].size();
       return ta[i] > tb[i];
     }
     return ta.size() > tb.size();

@@ -127,7 +127,8 @@ TEST(Diff, IgnoreDifferencesByPointerAndJqPath) {
   EXPECT_TRUE(diff(desired_deployment(), live, options).modified);
   // A pointer to nothing, or no pointer at all, removes nothing.
   options = {};
-  options.json_pointers = {"/no/such", "not-a-pointer", ""};
+  options.json_pointers = {"/no/such", "not-a-pointer", "", "/spec/template/spec/containers/99999999999999999999999",
+                           "/spec/template/spec/containers/1/image"};
   EXPECT_TRUE(diff(desired_deployment(), live, options).modified);
 }
 

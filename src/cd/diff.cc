@@ -201,6 +201,7 @@ struct Comparison {
 
 json normalize(const json& object) {
   json out = object;
+  if (!out.is_object()) return out;
   out.erase("status");
   if (out.contains("metadata") && out["metadata"].is_object()) {
     json& metadata = out["metadata"];
@@ -209,7 +210,7 @@ json normalize(const json& object) {
       for (const char* annotation : kToolAnnotations) metadata["annotations"].erase(annotation);
   }
   // A Secret's stringData is write-only: the API server merges it into data.
-  if (out.value("kind", "") == "Secret" && out.value("apiVersion", "") == "v1" && out.contains("stringData") &&
+  if (out.value("kind", json()) == "Secret" && out.value("apiVersion", json()) == "v1" && out.contains("stringData") &&
       out["stringData"].is_object()) {
     if (!out.contains("data") || !out["data"].is_object()) out["data"] = json::object();
     for (auto it = out["stringData"].begin(); it != out["stringData"].end(); ++it)
@@ -331,9 +332,12 @@ std::optional<std::string> translate(const json& live, const json& target, const
 // What skiff (or kubectl) applied before, for "no longer desired" fields.
 json previously_applied(const json& live, const std::string& applier) {
   json previous = applier.empty() ? json::object() : applied_by(live, applier);
-  const json& annotations = live.value("metadata", json::object()).value("annotations", json::object());
-  if (annotations.is_object() && annotations.contains(kLastApplied) && annotations[kLastApplied].is_string()) {
-    json last = json::parse(annotations[kLastApplied].get<std::string>(), nullptr, false);
+  const json* annotations = nullptr;
+  if (live.contains("metadata") && live["metadata"].is_object() && live["metadata"].contains("annotations"))
+    annotations = &live["metadata"]["annotations"];
+  if (annotations && annotations->is_object() && annotations->contains(kLastApplied) &&
+      (*annotations)[kLastApplied].is_string()) {
+    json last = json::parse((*annotations)[kLastApplied].get<std::string>(), nullptr, false);
     if (last.is_object()) previous.merge_patch(last);
   }
   return normalize(previous);

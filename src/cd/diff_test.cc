@@ -222,6 +222,27 @@ TEST(Diff, AMissingLiveObjectIsModified) {
   EXPECT_NE(d.text.find("+kind: Deployment\n"), std::string::npos) << d.text;
 }
 
+TEST(Diff, OddShapesNeitherThrowNorPass) {
+  const char* shapes[] = {"null", "[]", "3", "\"x\"", "{}", R"({"metadata": 3, "kind": "Secret", "apiVersion": "v1", "stringData": 1})",
+                          R"({"metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "[1"}}})",
+                          R"({"metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "[1,2]"}}})",
+                          R"({"metadata": {"annotations": 5, "managedFields": [1, {"manager": 2}, {"manager": "skiff",
+                              "operation": "Apply", "fieldsV1": {"f:metadata": {"f:annotations": {}, "f:x": {"k:nope": {}, "i:z": {}}},
+                              "f:spec": {"f:a": {"v:[": {}, "i:0": {}, "i:99": {}}, "x": {}, "f:": {}}}}]}, "spec": {"a": [1]}})"};
+  DiffOptions options;
+  options.json_pointers = {"/spec/a/0", "/metadata/~2"};
+  options.jq_path_expressions = {".spec.a[", ".spec.a[\"x\"]", "..", ".", "[]", ".spec.a[0]"};
+  options.managed_fields_managers = {"skiff"};
+  for (const char* d : shapes) {
+    for (const char* l : shapes) {
+      json desired = json::parse(d), live = json::parse(l);
+      EXPECT_NO_THROW(diff(desired, live)) << d << " vs " << l;
+      EXPECT_NO_THROW(diff(desired, live, options)) << d << " vs " << l;
+    }
+  }
+  EXPECT_TRUE(diff(json::parse(R"({"spec": {"a": 1}})"), json::parse(R"({"spec": [1]})")).modified);
+}
+
 TEST(DiffText, YamlQuotesWhatYamlWouldMisread) {
   json v = {{"a", "plain"}, {"b", "1"}, {"c", "true"}, {"d", ""}, {"e", "x: y"}, {"i", "nginx:1.27"}, {"f", 3}, {"g", json::array()},
             {"h", {{"k", {1, {{"x", "v"}, {"z", 2}}}}}}};

@@ -97,8 +97,12 @@ std::vector<std::string> owned_field_pointers(const json& live, const std::vecto
 json applied_by(const json& live, const std::string& manager) {
   json applied = json::object();
   for (const std::string& pointer : owned_field_pointers(live, {manager}, true)) {
-    json::json_pointer p(pointer);
-    applied[p] = live.at(p);
+    try {
+      json::json_pointer p(pointer);
+      applied[p] = live.at(p);
+    } catch (const std::exception&) {
+      // Sets that name a field and something inside it as leaves: keep the first.
+    }
   }
   return applied;
 }

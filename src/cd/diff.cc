@@ -9,6 +9,7 @@
 #include "cd/diff_text.h"
 #include "cd/managed_fields.h"
 #include "util/base64.h"
+#include "util/json_text.h"
 
 namespace skiff::cd {
 namespace {
@@ -337,7 +338,7 @@ json previously_applied(const json& live, const std::string& applier) {
     annotations = &live["metadata"]["annotations"];
   if (annotations && annotations->is_object() && annotations->contains(kLastApplied) &&
       (*annotations)[kLastApplied].is_string()) {
-    json last = json::parse((*annotations)[kLastApplied].get<std::string>(), nullptr, false);
+    json last = parse_json_or_discarded<json>((*annotations)[kLastApplied].get<std::string>());
     if (last.is_object()) previous.merge_patch(last);
   }
   return normalize(previous);

@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
+
+#include "util/json_text.h"
 
 namespace skiff::cd {
 namespace {
@@ -258,7 +259,7 @@ Health hpa(const json& h, const std::string& version) {
   // autoscaling/v1 has no conditions field; the API server puts them in an annotation.
   std::string annotation = string_at(h, {"metadata", "annotations", "autoscaling.alpha.kubernetes.io/conditions"});
   if (annotation.empty()) return progressing("Waiting to Autoscale");
-  json conditions = json::parse(annotation, nullptr, false);
+  json conditions = parse_json_or_discarded<json>(annotation);
   if (conditions.is_discarded())
     return {HealthStatus::kUnknown, "failed to convert conditions annotation to typed: the annotation is not JSON"};
   return hpa_from_conditions(conditions);

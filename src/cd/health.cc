@@ -198,10 +198,14 @@ Health pod(const json& p) {
   return {HealthStatus::kUnknown, message};
 }
 
-// A Service of type LoadBalancer, or an Ingress, waits for the load balancer's address.
+// An Ingress, or a Service of type LoadBalancer, waits for the load balancer's address.
 Health load_balanced(const json& obj) {
   const json& ingress = at(obj, {"status", "loadBalancer", "ingress"});
   return ingress.is_array() && !ingress.empty() ? healthy() : progressing();
+}
+
+Health service(const json& s) {
+  return string_at(s, {"spec", "type"}) == "LoadBalancer" ? load_balanced(s) : healthy();
 }
 
 Health pvc(const json& c) {
@@ -239,6 +243,22 @@ Health job(const json& j) {
   return healthy(message);
 }
 
+// Argo CD's resource_customizations/batch/CronJob/health.lua. Times are RFC 3339 in UTC,
+// so comparing the strings compares the times (as the Lua check does).
+Health cron_job(const json& c) {
+  if (at(c, {"spec", "suspend"}) == true) return {HealthStatus::kSuspended, "CronJob is Suspended"};
+  const json& status = at(c, {"status"});
+  if (!status.is_object()) return progressing("Waiting for CronJob");
+  std::string scheduled = string_at(status, {"lastScheduleTime"});
+  if (scheduled.empty()) return healthy("CronJob has not been scheduled yet");
+  std::string succeeded = string_at(status, {"lastSuccessfulTime"});
+  if (succeeded.empty()) return healthy("The Cronjob never completed succesfully. It may not be healthy");
+  const json& active = at(status, {"active"});
+  if (active.is_array() && !active.empty()) return healthy("The job is running. Its last execution may not have been successful");
+  if (succeeded < scheduled) return degraded("CronJob has not completed its last execution successfully");
+  return healthy("CronJob has completed its last execution successfully");
+}
+
 Health hpa_from_conditions(const json& conditions) {
   const Health waiting = progressing("Waiting to Autoscale");
   if (!conditions.is_array()) return waiting;
@@ -254,8 +274,8 @@ Health hpa_from_conditions(const json& conditions) {
   return waiting;
 }
 
-Health hpa(const json& h, const std::string& version) {
-  if (version != "v1") return hpa_from_conditions(at(h, {"status", "conditions"}));
+Health hpa(const json& h) {
+  if (string_at(h, {"apiVersion"}) != "autoscaling/v1") return hpa_from_conditions(at(h, {"status", "conditions"}));
   // autoscaling/v1 has no conditions field; the API server puts them in an annotation.
   std::string annotation = string_at(h, {"metadata", "annotations", "autoscaling.alpha.kubernetes.io/conditions"});
   if (annotation.empty()) return progressing("Waiting to Autoscale");
@@ -324,31 +344,30 @@ HealthStatus health_from_name(const std::string& name) {
 }
 
 std::optional<Health> assess_health(const json& live) {
+  struct Check {
+    const char* group;
+    const char* kind;
+    Health (*assess)(const json&);
+  };
+  static const Check kChecks[] = {
+      {"apps", "Deployment", deployment},     {"apps", "StatefulSet", stateful_set},
+      {"apps", "DaemonSet", daemon_set},      {"apps", "ReplicaSet", replica_set},
+      {"", "Pod", pod},                       {"", "Service", service},
+      {"", "PersistentVolumeClaim", pvc},     {"networking.k8s.io", "Ingress", load_balanced},
+      {"extensions", "Ingress", load_balanced}, {"batch", "Job", job},
+      {"batch", "CronJob", cron_job},         {"autoscaling", "HorizontalPodAutoscaler", hpa},
+      {"apiregistration.k8s.io", "APIService", api_service}, {"argoproj.io", "Workflow", workflow},
+      {"argoproj.io", "CronWorkflow", cron_workflow},        {"argoproj.io", "Application", application},
+  };
   if (!live.is_object()) return std::nullopt;
   std::string api_version = string_at(live, {"apiVersion"});
   std::string kind = string_at(live, {"kind"});
   size_t slash = api_version.find('/');
   std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
-  std::string version = slash == std::string::npos ? api_version : api_version.substr(slash + 1);
-
-  auto is = [&](const char* g, const char* k) { return group == g && kind == k; };
-  using Fn = Health (*)(const json&);
-  Fn simple = nullptr;
-  if (is("apps", "Deployment")) simple = deployment;
-  else if (is("apps", "StatefulSet")) simple = stateful_set;
-  else if (is("apps", "DaemonSet")) simple = daemon_set;
-  else if (is("apps", "ReplicaSet")) simple = replica_set;
-  else if (is("", "Pod")) simple = pod;
-  else if (is("", "PersistentVolumeClaim")) simple = pvc;
-  else if (is("networking.k8s.io", "Ingress") || is("extensions", "Ingress")) simple = load_balanced;
-  else if (is("batch", "Job")) simple = job;
-  else if (is("apiregistration.k8s.io", "APIService")) simple = api_service;
-  else if (is("argoproj.io", "Workflow")) simple = workflow;
-  else if (is("argoproj.io", "CronWorkflow")) simple = cron_workflow;
-  else if (is("argoproj.io", "Application")) simple = application;
-  bool service = is("", "Service");
-  bool autoscaler = is("autoscaling", "HorizontalPodAutoscaler");
-  if (!simple && !service && !autoscaler) return std::nullopt;
+  const Check* check = nullptr;
+  for (const Check& c : kChecks)
+    if (group == c.group && kind == c.kind) check = &c;
+  if (!check) return std::nullopt;
 
   // Deleting: the object goes away soon, whatever it says (unless a hook's finalizer holds it).
   const json& finalizers = at(live, {"metadata", "finalizers"});
@@ -357,11 +376,7 @@ std::optional<Health> assess_health(const json& live) {
                             finalizers.end();
   if (!at(live, {"metadata", "deletionTimestamp"}).is_null() && !hook_finalizer)
     return progressing("Pending deletion");
-
-  if (simple) return simple(live);
-  if (autoscaler) return hpa(live, version);
-  if (string_at(live, {"spec", "type"}) == "LoadBalancer") return load_balanced(live);
-  return healthy();
+  return check->assess(live);
 }
 
 bool is_worse(HealthStatus current, HealthStatus candidate) {

@@ -26,7 +26,7 @@ struct Health {
 // check for (ConfigMap, Secret, ServiceAccount, ...: they show no health). An object being
 // deleted (metadata.deletionTimestamp) is Progressing "Pending deletion", whatever its kind.
 // Covered: apps Deployment, StatefulSet, DaemonSet, ReplicaSet; Pod, Service,
-// PersistentVolumeClaim; Ingress (networking.k8s.io, extensions); batch Job;
+// PersistentVolumeClaim; Ingress (networking.k8s.io, extensions); batch Job and CronJob;
 // autoscaling HorizontalPodAutoscaler (v1 conditions annotation, v2 conditions);
 // apiregistration.k8s.io APIService; argoproj.io Workflow, CronWorkflow, Application.
 std::optional<Health> assess_health(const nlohmann::json& live);

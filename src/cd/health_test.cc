@@ -266,6 +266,27 @@ TEST(Health, JobCompleteFailedSuspended) {
   EXPECT_EQ(name_of(assess_health(job)), "Healthy");
 }
 
+TEST(Health, CronJobLastRuns) {
+  json cron = {{"apiVersion", "batch/v1"}, {"kind", "CronJob"}, {"metadata", {{"name", "nightly"}}},
+               {"spec", {{"schedule", "0 3 * * *"}}}};
+  EXPECT_EQ(assess_health(cron)->message, "Waiting for CronJob");
+  cron["status"] = json::object();
+  EXPECT_EQ(name_of(assess_health(cron)), "Healthy");
+  EXPECT_EQ(assess_health(cron)->message, "CronJob has not been scheduled yet");
+  cron["status"]["lastScheduleTime"] = "2026-12-01T03:00:00Z";
+  EXPECT_EQ(assess_health(cron)->message, "The Cronjob never completed succesfully. It may not be healthy");
+  cron["status"]["lastSuccessfulTime"] = "2026-11-30T03:00:09Z";
+  EXPECT_EQ(name_of(assess_health(cron)), "Degraded");
+  EXPECT_EQ(assess_health(cron)->message, "CronJob has not completed its last execution successfully");
+  cron["status"]["active"] = {{{"name", "nightly-29410"}}};
+  EXPECT_EQ(name_of(assess_health(cron)), "Healthy");
+  cron["status"].erase("active");
+  cron["status"]["lastSuccessfulTime"] = "2026-12-01T03:00:09Z";
+  EXPECT_EQ(assess_health(cron)->message, "CronJob has completed its last execution successfully");
+  cron["spec"]["suspend"] = true;
+  EXPECT_EQ(name_of(assess_health(cron)), "Suspended");
+}
+
 TEST(Health, HorizontalPodAutoscalerConditions) {
   json hpa = {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"}, {"metadata", {{"name", "web"}}}};
   std::optional<Health> h = assess_health(hpa);

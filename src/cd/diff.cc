@@ -24,12 +24,6 @@ constexpr const char* kToolAnnotations[] = {"kubectl.kubernetes.io/last-applied-
                                             "argocd.argoproj.io/tracking-id", "deployment.kubernetes.io/revision"};
 constexpr const char* kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 
-std::string escape_token(const std::string& token) {
-  std::string out;
-  for (char c : token) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
 // ---- values spelt differently ------------------------------------------------------
 
 // A Kubernetes quantity ("500m", "1Gi", "1e3", 2) as a number, or nullopt.
@@ -116,6 +110,14 @@ struct Comparison {
   // The live object seen through the desired one: live's value for every field desired
   // sets or `previous` (what skiff applied before) set; records the pointers that differ.
   // `live` or `previous` null: absent. Returns nullopt when live has nothing to show.
+  // Worked example:
+  //   desired  {spec: {replicas: 2, containers: [{name: web, image: a}]}, labels: {x: 1}}
+  //   live     {spec: {replicas: 2, containers: [{name: side}, {name: web, image: b, imagePullPolicy: Always}]},
+  //             labels: {x: 1, y: 2}, status: ...}
+  //   previous {labels: {x: 1, y: 2}}  (skiff applied y before; git dropped it)
+  //   result   {spec: {replicas: 2, containers: [{name: web, image: b}]}, labels: {x: 1, y: 2}}
+  //   paths    /spec/containers/1/image (web matched by name), /labels/y (applied, dropped, live)
+  //   not      imagePullPolicy (a default), container "side" (live only), status.
   std::optional<json> project(const json& desired, const json* live, const json* previous, const std::string& pointer,
                               const std::string& name) {
     if (!live) {
@@ -140,13 +142,13 @@ struct Comparison {
       auto found = live.find(it.key());
       const json* prev = previous && previous->is_object() && previous->contains(it.key()) ? &(*previous)[it.key()] : nullptr;
       std::optional<json> child = project(*it, found == live.end() ? nullptr : &*found, prev,
-                                          pointer + "/" + escape_token(it.key()), it.key());
+                                          pointer + "/" + pointer_token(it.key()), it.key());
       if (child) out[it.key()] = std::move(*child);
     }
     if (previous && previous->is_object()) {
       for (auto it = previous->begin(); it != previous->end(); ++it) {
         if ((desired.contains(it.key()) && !desired[it.key()].is_null()) || !live.contains(it.key())) continue;
-        differ(pointer + "/" + escape_token(it.key()));  // applied before, no longer desired
+        differ(pointer + "/" + pointer_token(it.key()));  // applied before, no longer desired
         out[it.key()] = live[it.key()];
       }
     }
@@ -271,7 +273,7 @@ std::vector<std::string> jq_pointers(const json& doc, const std::string& express
       while (i < expression.size() && ident_char(expression[i])) ++i;
       std::string key = expression.substr(start, i - start);
       for (auto& [node, pointer] : at)
-        if (node->is_object() && node->contains(key)) next.push_back({&(*node)[key], pointer + "/" + escape_token(key)});
+        if (node->is_object() && node->contains(key)) next.push_back({&(*node)[key], pointer + "/" + pointer_token(key)});
     } else if (expression.compare(i, 2, "[]") == 0 || expression.compare(i, 3, ".[]") == 0) {
       i += expression[i] == '.' ? 3 : 2;
       for (auto& [node, pointer] : at)
@@ -287,7 +289,7 @@ std::vector<std::string> jq_pointers(const json& doc, const std::string& express
         if (index.is_number_unsigned() && node->is_array() && index.get<size_t>() < node->size())
           next.push_back({&(*node)[index.get<size_t>()], pointer + "/" + index.dump()});
         else if (index.is_string() && node->is_object() && node->contains(index.get<std::string>()))
-          next.push_back({&(*node)[index.get<std::string>()], pointer + "/" + escape_token(index.get<std::string>())});
+          next.push_back({&(*node)[index.get<std::string>()], pointer + "/" + pointer_token(index.get<std::string>())});
       }
     } else {
       return {};  // pipes, select(), ...: not a plain path
@@ -312,7 +314,7 @@ std::optional<std::string> translate(const json& live, const json& target, const
       if (!t->is_object() || !t->contains(token) || !l->contains(token)) return std::nullopt;
       l = &(*l)[token];
       t = &(*t)[token];
-      out += "/" + escape_token(token);
+      out += "/" + pointer_token(token);
       name = token;
       continue;
     }

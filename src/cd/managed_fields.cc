@@ -7,16 +7,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string escape_token(const std::string& token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 // A set entry with nothing below it but "." names a whole field (a leaf of the set).
 bool is_leaf(const json& set) {
   if (!set.is_object()) return true;
@@ -64,7 +54,7 @@ void walk(const json& set, const json& node, const std::string& pointer, std::ve
       std::string name = key.substr(2);
       if (!node.is_object() || !node.contains(name)) continue;
       child = &node[name];
-      child_pointer = pointer + "/" + escape_token(name);
+      child_pointer = pointer + "/" + pointer_token(name);
     } else {
       long i = element_index(node, key);
       if (i < 0) continue;
@@ -77,6 +67,16 @@ void walk(const json& set, const json& node, const std::string& pointer, std::ve
 }
 
 }  // namespace
+
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
 
 std::vector<std::string> owned_field_pointers(const json& live, const std::vector<std::string>& managers,
                                               bool apply_only) {

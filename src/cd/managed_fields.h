@@ -9,6 +9,9 @@
 
 namespace skiff::cd {
 
+// `key` as one token of a JSON pointer (RFC 6901: "~" as "~0", "/" as "~1").
+std::string pointer_token(const std::string& key);
+
 // JSON pointers (into `live`) of the leaf fields that the managers named in `managers`
 // own according to live's metadata.managedFields. `apply_only`: count only entries
 // written by server-side apply (operation "Apply").

@@ -36,6 +36,7 @@ struct Checkout {
 struct GitLimits {
   // A fetch that takes longer is aborted (checked whenever libgit2 reports progress).
   std::chrono::seconds fetch_timeout{120};
+  std::uint64_t max_fetch_bytes = 2ull << 30;   // what one fetch may download
   std::uint64_t max_tree_bytes = 512ull << 20;  // a checkout's total file size
   std::size_t max_tree_files = 100000;          // files, directories and links in a checkout
   std::size_t max_checkouts = 20;               // per repository; the least recently used go

@@ -21,11 +21,13 @@ using Clock = std::chrono::steady_clock;
 // What the callbacks saw, to say what went wrong in our words rather than libgit2's.
 struct FetchState {
   const RepoCredentials& creds;
+  const GitLimits& limits;
   Clock::time_point deadline;
   int credential_calls = 0;
   bool no_credentials = false;
   bool credentials_refused = false;
   bool timed_out = false;
+  bool too_large = false;
   std::string certificate_problem;
 };
 
@@ -94,8 +96,13 @@ int on_certificate(git_cert* cert, int valid, const char* host, void* payload) {
   return st.certificate_problem.empty() ? 0 : -1;
 }
 
-int on_progress(const git_indexer_progress*, void* payload) {
-  return check_deadline(*static_cast<FetchState*>(payload));
+int on_progress(const git_indexer_progress* stats, void* payload) {
+  auto& st = *static_cast<FetchState*>(payload);
+  if (stats->received_bytes > st.limits.max_fetch_bytes) {
+    st.too_large = true;
+    return -1;
+  }
+  return check_deadline(st);
 }
 int on_sideband(const char*, int, void* payload) { return check_deadline(*static_cast<FetchState*>(payload)); }
 int on_tip(const char*, const git_oid*, const git_oid*, void* payload) {
@@ -107,6 +114,9 @@ Status fetch_error(const FetchState& st, const std::string& url, const GitLimits
   if (st.timed_out || Clock::now() >= st.deadline)
     return {Code::kDeadline, fmt::format("{}: timed out after {} s: the server is slow or the repository too large",
                                          where, limits.fetch_timeout.count())};
+  if (st.too_large)
+    return invalid(fmt::format("{}: the repository is larger than {} MiB (the limit of one fetch)", where,
+                               limits.max_fetch_bytes >> 20));
   if (st.no_credentials)
     return invalid(where + ": authentication required: give the repository's credentials (username and password or "
                            "token, or an ssh private key)");
@@ -150,7 +160,7 @@ Status fetch_remote(git_repository* repo, const std::string& url, const RepoCred
   if (is_ssh_url(url) && !(git_libgit2_features() & GIT_FEATURE_SSH))
     return invalid(fmt::format("fetching {}: ssh URLs are not supported (libgit2 was built without ssh): use the "
                                "repository's https URL", redact_url(url)));
-  FetchState st{creds, Clock::now() + limits.fetch_timeout, 0, false, false, false, {}};
+  FetchState st{creds, limits, Clock::now() + limits.fetch_timeout, 0, false, false, false, false, {}};
   DeadlineScope scope(st.deadline);  // bounds the sockets (git_stream.h)
   git_remote* raw = nullptr;
   if (git_remote_create_anonymous(&raw, repo, url.c_str()) != 0)

@@ -236,6 +236,19 @@ TEST_F(GitTest, RefusesTreesOverTheLimits) {
   EXPECT_NE(c.status().message().find("more than 2 files"), std::string::npos) << c.status().message();
 }
 
+TEST_F(GitTest, RefusesFetchesOverTheLimit) {
+  std::string noise;
+  for (int i = 0; i < 20000; ++i) noise += std::to_string(i * 7919 % 100003) + "\n";  // compresses poorly
+  write("noise", noise);
+  commit("noise");
+  GitLimits limits;
+  limits.max_fetch_bytes = 1024;
+  GitCache cache(root_ + "/cache", limits);
+  auto r = cache.resolve(url_, "main", none_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().message(), "fetching " + url_ + ": the repository is larger than 0 MiB (the limit of one fetch)");
+}
+
 TEST_F(GitTest, EvictsTheOldestCheckouts) {
   GitLimits limits;
   limits.max_checkouts = 2;

@@ -45,6 +45,8 @@ add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/sm
 set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/client COMMAND kube_cluster_tests)
 set_tests_properties(k8s/client PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME cd/diff-k8s COMMAND cd_cluster_tests)
+set_tests_properties(cd/diff-k8s PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/resource_steps_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
 set_tests_properties(k8s/resource-steps PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 900 SKIP_RETURN_CODE 77)
 
@@ -119,3 +121,13 @@ endforeach()
 add_test(NAME ui/e2e COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/e2e.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
 set_tests_properties(ui/e2e PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
                      ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)
+
+# A real git server (lighttpd + git http-backend, HTTPS from a test CA, basic auth) for cd/.
+set(SKIFF_TEST_GITSERVER ${CMAKE_BINARY_DIR}/test-gitserver)
+add_test(NAME gitserver/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/git/gitserver.py start ${SKIFF_TEST_GITSERVER})
+add_test(NAME gitserver/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/git/gitserver.py stop ${SKIFF_TEST_GITSERVER})
+set_tests_properties(gitserver/start PROPERTIES FIXTURES_SETUP gitserver LABELS "e2e;cd")
+set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS "e2e;cd")
+add_test(NAME cd/git-https COMMAND cd_git_https_tests)
+set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;cd" TIMEOUT 120
+                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py")

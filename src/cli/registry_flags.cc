@@ -85,22 +85,19 @@ void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags) {
   cmd->add_option("--context", flags->context, "the kubeconfig's context to use (default: its current-context)");
 }
 
-namespace {
-
-Result<runtime::ResourceTargets> resource_targets(const ClusterFlags& flags) {
-  runtime::ResourceTargets targets;
+Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) {
   const char* env = std::getenv("KUBECONFIG");
   const char* in_pod = std::getenv("KUBERNETES_SERVICE_HOST");
   if (flags.kubeconfig.empty() && (!env || !*env) && (!in_pod || !*in_pod)) {
     if (!flags.context.empty()) return invalid("--context " + flags.context + " needs a kubeconfig: give --kubeconfig FILE");
-    return targets;
+    return std::shared_ptr<kube::Client>();
   }
   auto config = kube::find_cluster_config(flags.kubeconfig, flags.context);
   if (!config) return Status(Code::kInvalid, config.status().message());
-  targets.cluster_name = "the cluster at " + config->server;
-  targets.cluster = std::make_shared<kube::Client>(std::move(*config));
-  return targets;
+  return std::make_shared<kube::Client>(std::move(*config));
 }
+
+namespace {
 
 Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string& kind, const RegistryFlags& registry,
                                                               const runtime::ExecutorOptions& options) {
@@ -115,13 +112,14 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
 }  // namespace
 
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
-                                                         const ClusterFlags& cluster,
+                                                         std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options) {
-  auto targets = resource_targets(cluster);
-  if (!targets) return targets.status();
   auto steps = make_step_executor(kind, registry, options);
   if (!steps) return steps.status();
-  return std::unique_ptr<runtime::Executor>(std::make_unique<runtime::ResourceExecutor>(std::move(*steps), std::move(*targets)));
+  runtime::ResourceTargets targets;
+  if (cluster) targets.cluster_name = "the cluster at " + cluster->config().server;
+  targets.cluster = std::move(cluster);
+  return std::unique_ptr<runtime::Executor>(std::make_unique<runtime::ResourceExecutor>(std::move(*steps), std::move(targets)));
 }
 
 }  // namespace skiff::cli

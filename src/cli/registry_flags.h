@@ -13,6 +13,9 @@
 namespace CLI {
 class App;
 }
+namespace skiff::kube {
+class Client;
+}
 
 namespace skiff::cli {
 
@@ -39,14 +42,18 @@ void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags);
 // (--registry-config, else $DOCKER_CONFIG/config.json or ~/.docker/config.json if present).
 Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags);
 
+// The cluster resource steps and Applications act on: --kubeconfig, else $KUBECONFIG, else
+// the Pod's service account when skiff runs in one; null otherwise (~/.kube/config is not
+// read unasked: a developer's cluster is never touched by accident). A bad kubeconfig is
+// kInvalid.
+Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags);
+
 // The executor `--executor KIND` asks for ("container" pulls through `registry`, else
 // "host"), as `skiff run` and `skiff server` make it, inside the resource executor
-// (runtime/resource_executor.h), which acts on `cluster`'s cluster: --kubeconfig, else
-// $KUBECONFIG, else the Pod's service account when skiff runs in one; none otherwise
-// (~/.kube/config is not read unasked: a developer's cluster is never touched by
-// accident). A bad registry setting or kubeconfig is kInvalid.
+// (runtime/resource_executor.h), which acts on `cluster` (null: none). A bad registry
+// setting is kInvalid.
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
-                                                         const ClusterFlags& cluster,
+                                                         std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options);
 
 }  // namespace skiff::cli

@@ -218,7 +218,12 @@ int run(const RunFlags& flags) {
       std::fprintf(stdout, "%s: %.*s\n", who.c_str(), static_cast<int>(line.size()), line.data());
     };
   }
-  auto executor = make_executor(kind, flags.registry, flags.cluster, exec_options);
+  auto cluster = cluster_client(flags.cluster);
+  if (!cluster) {
+    std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
+    return kExitInvalid;
+  }
+  auto executor = make_executor(kind, flags.registry, *cluster, exec_options);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;

@@ -40,6 +40,7 @@ struct ServerFlags {
   std::string tls_cert, tls_key;
   RegistryFlags registry;
   ClusterFlags cluster;
+  int64_t app_resync_s = 180;
 };
 
 // Each running step holds a few descriptors in the server (its supervisor's pidfd and
@@ -92,7 +93,12 @@ int serve(const ServerFlags& f) {
   }
   std::string kind = f.executor;
   if (kind.empty()) kind = runtime::probe_containers(runtime::ContainerOptions{}) ? "container" : "host";
-  auto executor = make_executor(kind, f.registry, f.cluster, exec);
+  auto cluster = cluster_client(f.cluster);
+  if (!cluster) {
+    std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
+    return kExitInvalid;
+  }
+  auto executor = make_executor(kind, f.registry, *cluster, exec);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -119,6 +125,8 @@ int serve(const ServerFlags& f) {
   options.max_connections_per_client = f.max_connections_per_client;
   options.max_streams_per_client = f.max_streams_per_client;
   options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;
+  options.cluster = *cluster;
+  options.app_resync_ms = f.app_resync_s * 1000;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;
@@ -208,6 +216,8 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", f->tls_key, "PEM key for --secure");
   add_registry_flags(cmd, &f->registry);
   add_cluster_flags(cmd, &f->cluster);
+  cmd->add_option("--app-resync", f->app_resync_s, "seconds between reconciles of each Application (Argo CD's 180)")
+      ->check(CLI::Range(1, 86400));
   cmd->callback([f, exit_code] { *exit_code = serve(*f); });
 }
 

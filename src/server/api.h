@@ -15,6 +15,10 @@
 #include "store/store.h"
 #include "util/status.h"
 
+namespace skiff::kube {
+class Client;
+}
+
 namespace skiff::server {
 
 struct ServerOptions {
@@ -31,6 +35,8 @@ struct ServerOptions {
   size_t max_nodes = 0;            // nodes in one workflow (0: no limit)
   std::string executor = "host";   // the executor's kind, for the pod-level fields it ignores
   std::string ui_dir;              // the web UI's build ("" = none: `/` says how to build it)
+  std::shared_ptr<kube::Client> cluster;  // where Applications deploy non-skiff kinds (null: none)
+  int64_t app_resync_ms = 180'000;        // each Application's reconcile period (app_controller.h)
 };
 
 class Server {

@@ -681,6 +681,26 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
   return out;
 }
 
+// One loaded document as JSON (the caller skipped empty ones).
+static Result<nlohmann::json> document_to_json(const YAML::Node& doc, size_t& budget, const std::string& file,
+                                               const DecodeLimits& limits) {
+  if (!within_limits(doc, budget, limits.max_depth))
+    return invalid(file + ": too large or too deeply nested once YAML aliases are expanded");
+  if (!doc.IsMap() && !doc.IsSequence())
+    return invalid(file + ":" + std::to_string(doc.Mark().line + 1) +
+                   ": is not an object (a map with apiVersion, kind and metadata) or a JSON patch (a list)");
+  Diagnostics diagnostics;
+  Ctx c(file, &diagnostics, limits.max_depth);
+  nlohmann::json json;
+  try {
+    json = c.json(doc);
+  } catch (const YAML::Exception& e) {
+    return invalid(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  if (!diagnostics.empty()) return invalid(format_all(diagnostics));
+  return json;
+}
+
 Result<std::string> manifest_to_json(std::string_view text, const std::string& file, const DecodeLimits& limits) {
   Diagnostics diagnostics;
   auto docs = load_documents(text, file, limits, diagnostics);
@@ -692,20 +712,27 @@ Result<std::string> manifest_to_json(std::string_view text, const std::string& f
     object = &doc;
   }
   if (!object) return invalid(file + ": is empty; give the object to act on (apiVersion, kind, metadata, ...)");
-  Ctx c(file, &diagnostics, limits.max_depth);
   size_t budget = std::min(limits.max_nodes, std::max<size_t>(100000, text.size() / 2));
-  if (!within_limits(*object, budget, limits.max_depth))
-    return invalid(file + ": too large or too deeply nested once YAML aliases are expanded");
-  if (!object->IsMap() && !object->IsSequence())
-    return invalid(file + ": is not an object (a map with apiVersion, kind and metadata) or a JSON patch (a list)");
-  nlohmann::json json;
-  try {
-    json = c.json(*object);
-  } catch (const YAML::Exception& e) {
-    return invalid(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  auto json = document_to_json(*object, budget, file, limits);
+  if (!json) return json.status();
+  return json->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<std::vector<std::string>> manifests_to_json(std::string_view text, const std::string& file,
+                                                   const DecodeLimits& limits) {
+  Diagnostics diagnostics;
+  auto docs = load_documents(text, file, limits, diagnostics);
+  if (!docs) return invalid(format_all(diagnostics));
+  // One budget for all documents: aliases in many small documents add up too.
+  size_t budget = std::min(limits.max_nodes, std::max<size_t>(100000, text.size() / 2));
+  std::vector<std::string> out;
+  for (const auto& doc : *docs) {
+    if (!doc.IsDefined() || doc.IsNull()) continue;
+    auto json = document_to_json(doc, budget, file, limits);
+    if (!json) return json.status();
+    out.push_back(json->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  if (!diagnostics.empty()) return invalid(format_all(diagnostics));
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
 }
 
 Decoded decode_file(const std::string& path, const DecodeLimits& limits) {

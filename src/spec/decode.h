@@ -38,6 +38,11 @@ Decoded decode_documents(std::string_view text, const std::string& file,
 // what is wrong and where (`file` names the text: "resource manifest of step x").
 Result<std::string> manifest_to_json(std::string_view text, const std::string& file, const DecodeLimits& limits = {});
 
+// Every non-empty document of YAML or JSON text, each as JSON text typed as above (Argo
+// CD's manifest files, kustomize's and helm's output). kInvalid names file:line.
+Result<std::vector<std::string>> manifests_to_json(std::string_view text, const std::string& file,
+                                                   const DecodeLimits& limits = {});
+
 // Reads and decodes a file ("-" reads stdin).
 Decoded decode_file(const std::string& path, const DecodeLimits& limits = {});
 

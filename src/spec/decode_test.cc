@@ -147,4 +147,19 @@ TEST(Decode, ParserThatNeverFinishesIsCutOff) {
   EXPECT_NE(d.diagnostics[0].message.find("did not finish"), std::string::npos);
 }
 
+TEST(Decode, ManifestsToJsonReadsEveryDocument) {
+  auto docs = manifests_to_json("a: 1\n---\n---\n# only a comment\n---\nb: \"2\"\nc: [yes, 010]\n", "m.yaml");
+  ASSERT_TRUE(docs.is_ok()) << docs.status().message();
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[0], R"({"a":1})");
+  EXPECT_EQ((*docs)[1], R"({"b":"2","c":["yes",10]})");
+  auto bad = manifests_to_json("a: 1\n---\nb: [unclosed\n", "m.yaml");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("m.yaml:"), std::string::npos) << bad.status().message();
+  DecodeLimits limits;
+  limits.max_documents = 2;
+  EXPECT_FALSE(manifests_to_json("a: 1\n---\nb: 2\n---\nc: 3\n", "m.yaml", limits).is_ok());
+  EXPECT_FALSE(manifests_to_json("just a string\n", "m.yaml").is_ok());
+}
+
 }  // namespace skiff::spec

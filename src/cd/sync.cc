@@ -1,0 +1,298 @@
+#include "cd/sync.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+namespace skiff::cd {
+namespace {
+
+using Json = nlohmann::json;
+
+// Kinds that are cluster-scoped on every Kubernetes (when the destination cannot say).
+bool well_known_cluster_scoped(const std::string& kind) {
+  static const std::set<std::string> kKinds = {
+      "Namespace", "Node", "PersistentVolume", "StorageClass", "CustomResourceDefinition", "ClusterRole",
+      "ClusterRoleBinding", "PriorityClass", "IngressClass", "APIService", "ValidatingWebhookConfiguration",
+      "MutatingWebhookConfiguration", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass", "ClusterWorkflowTemplate"};
+  return kKinds.count(kind) > 0;
+}
+
+std::string api_version_of(const ResourceKey& k) { return k.group.empty() ? k.version : k.group + "/" + k.version; }
+
+kube::ObjectRef ref_of_key(const ResourceKey& k) { return {api_version_of(k), k.kind, k.namespace_, k.name}; }
+
+// "configmap/x", as kubectl names what it did.
+std::string short_name(const ResourceKey& k) {
+  std::string kind = k.kind;
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+  return kind + (k.group.empty() ? "" : "." + k.group) + "/" + k.name;
+}
+
+Result<kube::ObjectApi*> target_for(const ResourceKey& k, const Destinations& d) {
+  if (k.group == "argoproj.io") {
+    if (!d.local) return Status(Code::kUnavailable, "skiff's own kinds are not served here");
+    return d.local;
+  }
+  if (!d.cluster)
+    return Status(Code::kInvalid, "no cluster to deploy " + k.kind + " " + k.name + " to: " + d.no_cluster_hint);
+  return d.cluster;
+}
+
+// Argo CD's order of kinds within a wave (a subset of its list): what others need goes first.
+int kind_rank(const std::string& kind) {
+  static const std::vector<std::string> kOrder = {
+      "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
+      "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass", "PersistentVolume",
+      "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+      "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod",
+      "ReplicationController", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job",
+      "CronJob", "IngressClass", "Ingress", "APIService"};
+  auto it = std::find(kOrder.begin(), kOrder.end(), kind);
+  return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
+}
+
+int wave_of(const Json& object) {
+  const Json& a = object.value("metadata", Json::object()).value("annotations", Json::object());
+  if (!a.is_object() || !a.contains(kSyncWaveAnnotation) || !a[kSyncWaveAnnotation].is_string()) return 0;
+  return std::atoi(a[kSyncWaveAnnotation].get<std::string>().c_str());
+}
+
+// Whether the object's sync-options annotation has `option` ("Prune=false").
+bool has_option(const Json& object, const std::string& option) {
+  const Json& a = object.value("metadata", Json::object()).value("annotations", Json::object());
+  if (!a.is_object() || !a.contains(kSyncOptionsAnnotation) || !a[kSyncOptionsAnnotation].is_string()) return false;
+  std::string text = a[kSyncOptionsAnnotation].get<std::string>();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item == option) return true;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+std::string tracking_of(const Json& live) {
+  const Json& a = live.value("metadata", Json::object()).value("annotations", Json::object());
+  if (!a.is_object() || !a.contains(kTrackingAnnotation) || !a[kTrackingAnnotation].is_string()) return "";
+  return a[kTrackingAnnotation].get<std::string>();
+}
+
+DiffOptions diff_options_for(const ResourceKey& k, const std::vector<spec::IgnoreDifference>& rules) {
+  DiffOptions o;
+  o.applier = kFieldManager;
+  for (const auto& r : rules) {
+    if (r.kind != k.kind || r.group != k.group) continue;
+    if (!r.name.empty() && r.name != k.name) continue;
+    if (!r.namespace_.empty() && r.namespace_ != k.namespace_) continue;
+    o.json_pointers.insert(o.json_pointers.end(), r.json_pointers.begin(), r.json_pointers.end());
+    o.managed_fields_managers.insert(o.managed_fields_managers.end(), r.managed_fields_managers.begin(),
+                                     r.managed_fields_managers.end());
+  }
+  return o;
+}
+
+}  // namespace
+
+ResourceKey key_of(const Json& object) {
+  ResourceKey k;
+  std::string api_version = object.value("apiVersion", "");
+  size_t slash = api_version.find('/');
+  if (slash == std::string::npos) {
+    k.version = api_version;
+  } else {
+    k.group = api_version.substr(0, slash);
+    k.version = api_version.substr(slash + 1);
+  }
+  k.kind = object.value("kind", "");
+  const Json meta = object.value("metadata", Json::object());
+  if (meta.is_object()) {
+    k.namespace_ = meta.value("namespace", "");
+    k.name = meta.value("name", "");
+  }
+  return k;
+}
+
+std::string tracking_id(const std::string& app, const ResourceKey& k) {
+  return app + ":" + k.group + "/" + k.kind + ":" + k.namespace_ + "/" + k.name;
+}
+
+Comparison compare(const CompareRequest& request, const Destinations& destinations) {
+  Comparison out;
+  std::set<std::string> rendered;
+  auto namespaced = [&](const std::string& api_version, const std::string& kind) {
+    if (destinations.namespaced) {
+      if (auto n = destinations.namespaced(api_version, kind)) return *n;
+    }
+    return !well_known_cluster_scoped(kind);
+  };
+  auto read_live = [&](ResourceState& r) {
+    auto api = target_for(r.key, destinations);
+    if (!api) {
+      r.error = api.status().message();
+      return;
+    }
+    auto live = (*api)->get(ref_of_key(r.key), r.key.namespace_);
+    if (live) r.live = std::move(*live);
+    else if (live.status().code() != Code::kNotFound) r.error = live.status().message();
+  };
+  for (const Json& manifest : request.manifests) {
+    ResourceState r;
+    r.target = manifest;
+    if (!r.target.contains("metadata") || !r.target["metadata"].is_object()) r.target["metadata"] = Json::object();
+    Json& meta = r.target["metadata"];
+    std::string api_version = r.target.value("apiVersion", ""), kind = r.target.value("kind", "");
+    if (namespaced(api_version, kind)) {
+      if (meta.value("namespace", "").empty()) meta["namespace"] = request.destination_namespace;
+    } else {
+      meta.erase("namespace");
+    }
+    r.key = key_of(r.target);
+    if (r.key.kind.empty() || r.key.name.empty()) {
+      out.errors.push_back("a rendered object has no kind or metadata.name: " + manifest.dump().substr(0, 200));
+      continue;
+    }
+    if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = Json::object();
+    meta["annotations"][kTrackingAnnotation] = tracking_id(request.app_name, r.key);
+    r.wave = wave_of(r.target);
+    std::string id = tracking_id(request.app_name, r.key);
+    if (!rendered.insert(id).second) {
+      out.errors.push_back("the source renders " + r.key.kind + " " + r.key.namespace_ + "/" + r.key.name + " twice");
+      continue;
+    }
+    read_live(r);
+    if (!r.error.empty()) {
+      r.status = "Unknown";
+      out.errors.push_back(r.error);
+    } else {
+      r.diff = diff(r.target, r.live, diff_options_for(r.key, request.ignore_differences));
+      r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
+      r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : assess_health(r.live);
+    }
+    out.resources.push_back(std::move(r));
+  }
+  for (const ResourceKey& k : request.previous) {
+    if (rendered.count(tracking_id(request.app_name, k))) continue;
+    ResourceState r;
+    r.key = k;
+    read_live(r);
+    // Only what this app applied is pruned: a tracking id naming another app (or none) is
+    // someone else's object now.
+    if (r.live.is_null() || tracking_of(r.live) != tracking_id(request.app_name, k)) continue;
+    r.status = "OutOfSync";
+    r.requires_pruning = true;
+    r.wave = wave_of(r.live);
+    r.health = assess_health(r.live);
+    out.resources.push_back(std::move(r));
+  }
+  bool out_of_sync = false, unknown = !out.errors.empty();
+  std::vector<HealthStatus> healths;
+  for (const auto& r : out.resources) {
+    out_of_sync |= r.status == "OutOfSync";
+    if (r.requires_pruning || !r.error.empty()) continue;
+    // A live object with no health check counts as Healthy; a missing one as Missing.
+    healths.push_back(r.health ? r.health->status : HealthStatus::kHealthy);
+  }
+  out.sync_status = unknown ? "Unknown" : out_of_sync ? "OutOfSync" : "Synced";
+  out.health.status = healths.empty() ? HealthStatus::kHealthy : aggregate_health(healths);
+  for (const auto& r : out.resources) {
+    if (r.health && r.health->status == out.health.status && !r.health->message.empty()) {
+      out.health.message = r.health->message;
+      break;
+    }
+  }
+  return out;
+}
+
+SyncOutcome sync(const std::string& app_name, const Comparison& comparison, const SyncRequest& request,
+                 const Destinations& destinations) {
+  SyncOutcome out;
+  auto selected = [&](const ResourceKey& k) {
+    if (request.only.empty()) return true;
+    return std::any_of(request.only.begin(), request.only.end(), [&](const ResourceKey& o) {
+      return o.kind == k.kind && o.group == k.group && o.name == k.name &&
+             (o.namespace_.empty() || o.namespace_ == k.namespace_);
+    });
+  };
+  auto fail = [&](ResourceResult r) {
+    out.ok = false;
+    if (out.message.empty()) out.message = r.message;
+    out.results.push_back(std::move(r));
+  };
+  if (request.create_namespace && destinations.cluster && !request.destination_namespace.empty()) {
+    ResourceKey ns{"", "v1", "Namespace", "", request.destination_namespace};
+    auto live = destinations.cluster->get(ref_of_key(ns), "");
+    if (!live && live.status().code() == Code::kNotFound) {
+      Json object = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns.name}}}};
+      auto made = request.dry_run ? Result<Json>(object) : destinations.cluster->create(object, "");
+      if (!made && made.status().code() != Code::kAlreadyExists) {
+        fail({ns, "SyncFailed", "namespace/" + ns.name + ": " + made.status().message(), 0});
+        return out;
+      }
+      out.results.push_back({ns, "Synced", "namespace/" + ns.name + " created", 0});
+    }
+  }
+  // Waves in order; within one, Argo CD's kind order; prunes at the end of their wave, or
+  // after every wave with PruneLast.
+  std::vector<const ResourceState*> order;
+  for (const auto& r : comparison.resources)
+    if (selected(r.key)) order.push_back(&r);
+  const int kLast = 1 << 30;
+  auto wave = [&](const ResourceState* r) { return r->requires_pruning && request.prune_last ? kLast : r->wave; };
+  std::stable_sort(order.begin(), order.end(), [&](const ResourceState* a, const ResourceState* b) {
+    if (wave(a) != wave(b)) return wave(a) < wave(b);
+    if (a->requires_pruning != b->requires_pruning) return !a->requires_pruning;
+    return kind_rank(a->key.kind) < kind_rank(b->key.kind);
+  });
+  for (size_t i = 0; i < order.size();) {
+    int current = wave(order[i]);
+    for (; i < order.size() && wave(order[i]) == current; ++i) {
+      const ResourceState& r = *order[i];
+      std::string name = short_name(r.key);
+      auto api = target_for(r.key, destinations);
+      if (!api) {
+        fail({r.key, "SyncFailed", name + ": " + api.status().message(), r.wave});
+        continue;
+      }
+      if (r.requires_pruning) {
+        if (!request.prune || has_option(r.live, "Prune=false")) {
+          out.results.push_back({r.key, "PruneSkipped", name + (request.prune ? " kept (Prune=false)" : " ignored (requires pruning)"),
+                                 r.wave});
+          continue;
+        }
+        Status st = request.dry_run ? Status::ok() : (*api)->remove(ref_of_key(r.key), r.key.namespace_, {});
+        if (!st && st.code() != Code::kNotFound) fail({r.key, "SyncFailed", name + ": " + st.message(), r.wave});
+        else out.results.push_back({r.key, "Pruned", name + " pruned", r.wave});
+        continue;
+      }
+      if (request.apply_out_of_sync_only && r.status == "Synced") {
+        out.results.push_back({r.key, "Synced", name + " unchanged", r.wave});
+        continue;
+      }
+      Result<Json> applied = Json();
+      const char* verb = r.live.is_null() ? "created" : "configured";
+      if (request.dry_run) {
+        verb = r.live.is_null() ? "created (dry run)" : "configured (dry run)";
+      } else if (request.replace) {
+        applied = r.live.is_null() ? (*api)->create(r.target, r.key.namespace_) : (*api)->replace(r.target, r.key.namespace_);
+      } else {
+        kube::ApplyOptions options;
+        options.field_manager = kFieldManager;
+        options.force = !request.server_side_apply;  // client-side apply semantics: the manifest wins
+        applied = (*api)->apply(r.target, r.key.namespace_, options);
+      }
+      if (!applied) fail({r.key, "SyncFailed", name + ": " + applied.status().message(), r.wave});
+      else out.results.push_back({r.key, "Synced", name + " " + (r.status == "Synced" ? "unchanged" : verb), r.wave});
+    }
+    if (!out.ok) break;  // a later wave waits for this one
+  }
+  if (out.ok) out.message = "successfully synced (all tasks run)";
+  return out;
+}
+
+}  // namespace skiff::cd

@@ -13,8 +13,8 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cd/diff_text.h"
 #include "spec/decode.h"
-#include "util/json_text.h"
 
 namespace skiff::cli {
 namespace {
@@ -204,28 +204,6 @@ Result<Json> wait_for(ApiClient& api, const AppFlags& f, const std::string& name
   }
 }
 
-// A line diff of two texts (longest common subsequence), "-" for `from`'s, "+" for `to`'s.
-std::string line_diff(const std::string& from, const std::string& to) {
-  auto lines = [](const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-  };
-  auto a = lines(from), b = lines(to);
-  std::vector<std::vector<int>> lcs(a.size() + 1, std::vector<int>(b.size() + 1, 0));
-  for (size_t i = a.size(); i-- > 0;)
-    for (size_t j = b.size(); j-- > 0;) lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
-  std::string out;
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    if (i < a.size() && j < b.size() && a[i] == b[j]) ++i, ++j;
-    else if (j < b.size() && (i == a.size() || lcs[i][j + 1] >= lcs[i + 1][j])) out += "> " + b[j++] + "\n";
-    else out += "< " + a[i++] + "\n";
-  }
-  return out;
-}
-
 // `app diff`: the managed resources whose live state differs from the target, as argocd
 // prints them; 1 when something differs.
 int diff(ApiClient& api, const AppFlags& f, const std::string& name) {
@@ -233,18 +211,21 @@ int diff(ApiClient& api, const AppFlags& f, const std::string& name) {
   if (!managed) return fail(managed.status());
   bool differs = false;
   for (const Json& item : managed->value("items", Json::array())) {
+    // A state as block YAML ("" when the object is absent on that side).
     auto state = [&](const char* field) {
       std::string text = item.value(field, "");
-      Json j = parse_json_or_discarded<Json>(text);
-      return text.empty() || text == "null" ? std::string() : j.is_discarded() ? text : j.dump(2);
+      if (text.empty() || text == "null") return std::string();
+      nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+      return j.is_discarded() ? text : cd::to_yaml(j);
     };
     std::string live = state(item.contains("normalizedLiveState") ? "normalizedLiveState" : "liveState");
     std::string target = state("targetState");
-    if (live == target) continue;
+    std::string text = cd::unified_diff(live, target);
+    if (text.empty()) continue;
     differs = true;
     std::printf("===== %s/%s %s/%s ======\n", item.value("group", "").c_str(), item.value("kind", "").c_str(),
                 item.value("namespace", "").c_str(), item.value("name", "").c_str());
-    std::printf("%s\n", line_diff(live, target).c_str());
+    std::printf("%s\n", text.c_str());
   }
   return differs ? kExitFailed : kExitOk;
 }

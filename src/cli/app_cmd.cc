@@ -274,7 +274,10 @@ int run(AppFlags& f, const std::string& verb) {
       }
     } else {
       if (f.args.size() != 2) return fail(invalid("app rollback needs NAME and a history ID (see `skiff app history NAME`)"));
-      body["id"] = std::atoll(f.args[1].c_str());
+      const std::string& id = f.args[1];
+      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+        return fail(invalid("history ID \"" + id + "\" must be a number (see `skiff app history " + name + "`)"));
+      body["id"] = std::stoll(id);
     }
     auto started = api.call("POST", item_path(f, name, "/" + verb), &body);
     if (!started) return fail(started.status());

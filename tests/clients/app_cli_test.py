@@ -104,6 +104,8 @@ def main():
             check("history of a new app is its header", rc == 0 and out.split() == ["ID", "DATE", "REVISION"], out + err)
             rc, out, err = app("rollback", "guestbook", "3")
             check("rollback names the missing id", rc == 2 and "does not have deployment id 3" in err, out + err)
+            rc, out, err = app("rollback", "guestbook", "one")
+            check("a history ID that is no number: exit 2", rc == 2 and "must be a number" in err, out + err)
             rc, out, err = app("rollback", "web", "1")
             check("no rollback with auto-sync on", rc == 2 and "auto-sync is enabled" in err, out + err)
             rc, out, err = app("wait", "web", "--health", "--timeout", "1")

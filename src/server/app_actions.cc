@@ -58,12 +58,12 @@ struct AppFilter {
   }
 
   Result<bool> keeps(const Json& app) const {
-    if (!name.empty() && app["metadata"].value("name", "") != name) return false;
+    if (!name.empty() && text(member(app, "metadata"), "name") != name) return false;
     if (!projects.empty()) {
-      std::string project = app.value("spec", Json::object()).value("project", "");
+      std::string project = text(member(app, "spec"), "project");
       if (!projects.count(project.empty() ? "default" : project)) return false;
     }
-    return selects(selector, app["metadata"].value("labels", Json::object()));
+    return selects(selector, member(member(app, "metadata"), "labels"));
   }
 };
 
@@ -84,7 +84,7 @@ Result<std::vector<Json>> select_apps(ApiContext& ctx, const AppFilter& filter) 
 // picked up yet, or one it is running.
 bool operation_in_progress(const Json& app) {
   if (app.contains("operation") && !app["operation"].is_null()) return true;
-  std::string phase = app.value("status", Json::object()).value("operationState", Json::object()).value("phase", "");
+  std::string phase = text(member(member(app, "status"), "operationState"), "phase");
   return phase == "Running" || phase == "Terminating";
 }
 
@@ -99,8 +99,8 @@ Json sync_operation(const Json& body) {
   Json sync = Json::object();
   if (body.contains("revision")) sync["revision"] = body["revision"];
   if (body.contains("revisions")) sync["revisions"] = body["revisions"];
-  if (body.value("prune", false)) sync["prune"] = true;
-  if (body.value("dryRun", false)) sync["dryRun"] = true;
+  if (flag(body, "prune")) sync["prune"] = true;
+  if (flag(body, "dryRun")) sync["dryRun"] = true;
   if (body.contains("resources") && body["resources"].is_array() && !body["resources"].empty())
     sync["resources"] = body["resources"];
   if (body.contains("syncOptions") && body["syncOptions"].is_object() && body["syncOptions"].contains("items"))
@@ -111,20 +111,20 @@ Json sync_operation(const Json& body) {
 
 // The history entry `id` of status.history as the sync that restores it.
 Result<Json> rollback_operation(const Json& app, const std::string& name, const Json& body) {
-  const Json& id = body.contains("id") ? body["id"] : Json();
+  const Json& id = member(body, "id");
   std::string wanted = id.is_string() ? id.get<std::string>() : id.dump();
-  if (app.value("spec", Json::object()).value("syncPolicy", Json::object()).contains("automated"))
+  if (member(member(app, "spec"), "syncPolicy").contains("automated"))
     return invalid("rollback cannot be initiated when auto-sync is enabled");
-  const Json history = app.value("status", Json::object()).value("history", Json::array());
-  for (const Json& entry : history) {
-    const Json& eid = entry.value("id", Json());
+  const Json& history = member(member(app, "status"), "history");
+  for (const Json& entry : history.is_array() ? history : Json::array()) {
+    const Json& eid = member(entry, "id");
     if ((eid.is_string() ? eid.get<std::string>() : eid.dump()) != wanted) continue;
     Json sync = Json::object();
     for (const char* field : {"revision", "revisions", "source", "sources"}) {
       if (entry.contains(field)) sync[field] = entry[field];
     }
-    if (body.value("prune", false)) sync["prune"] = true;
-    if (body.value("dryRun", false)) sync["dryRun"] = true;
+    if (flag(body, "prune")) sync["prune"] = true;
+    if (flag(body, "dryRun")) sync["dryRun"] = true;
     return sync;
   }
   return invalid("application " + name + " does not have deployment id " + wanted + " in history");
@@ -134,7 +134,8 @@ Result<Json> rollback_operation(const Json& app, const std::string& name, const 
 // controller does not follow owner references yet).
 Json resource_tree(const Json& app) {
   Json nodes = Json::array();
-  for (const Json& r : app.value("status", Json::object()).value("resources", Json::array())) {
+  const Json& resources = member(member(app, "status"), "resources");
+  for (const Json& r : resources.is_array() ? resources : Json::array()) {
     Json node = Json::object();
     for (const char* field : {"group", "version", "kind", "namespace", "name", "uid", "health"}) {
       if (r.contains(field)) node[field] = r[field];
@@ -182,7 +183,7 @@ void watch_apps(ApiContext& ctx, const httplib::Request& req, httplib::Response&
         if (!apps) break;
         std::set<std::string> present;
         for (const Json& app : *apps) {
-          std::string name = app["metadata"].value("name", ""), version = app["metadata"].value("resourceVersion", "");
+          std::string name = text(app["metadata"], "name"), version = text(app["metadata"], "resourceVersion");
           present.insert(name);
           auto it = seen->find(name);
           if (it != seen->end() && it->second.first == version) continue;
@@ -244,7 +245,7 @@ void add_app_action_routes(httplib::Server& s, ApiContext& ctx) {
     operate(req, res, [](Json& app, const Json&) {
       if (!operation_in_progress(app)) return invalid("Unable to terminate operation. No operation is in progress");
       Json& state = app["status"]["operationState"];
-      if (!state.is_object()) state = {{"operation", app.value("operation", Json::object())}};
+      if (!state.is_object()) state = {{"operation", member(app, "operation")}};
       state["phase"] = "Terminating";
       return Status::ok();
     });

@@ -13,6 +13,21 @@ namespace skiff::server {
 // The annotation a refresh sets for the controller: "normal" or "hard".
 inline constexpr const char kRefreshAnnotation[] = "argocd.argoproj.io/refresh";
 
+// Reads of client (or stored) JSON that never throw: a missing key, or a value of another
+// type, reads as null, "" or false.
+inline const Json& member(const Json& j, const char* key) {
+  static const Json kNull;
+  return j.is_object() && j.contains(key) ? j[key] : kNull;
+}
+inline std::string text(const Json& j, const char* key) {
+  const Json& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+inline bool flag(const Json& j, const char* key) {
+  const Json& v = member(j, key);
+  return v.is_boolean() && v.get<bool>();
+}
+
 // The error as Argo CD's grpc-gateway returns it: {error, code, message}, HTTP as fail().
 void app_fail(httplib::Response& res, const Status& s);
 

@@ -27,7 +27,7 @@ Status keep_controller_fields(ApiContext& ctx, store::ObjectRecord& rec) {
     else after.erase(field);
   }
   // The server's own metadata (a delete in progress) is not the client's to undo.
-  const Json& meta = before.value("metadata", Json::object());
+  const Json& meta = member(before, "metadata");
   for (const char* field : {"deletionTimestamp", "finalizers"}) {
     if (meta.contains(field) && !after["metadata"].contains(field)) after["metadata"][field] = meta[field];
   }
@@ -64,14 +64,14 @@ void create_app(ApiContext& ctx, const ObjectFamily& family, const httplib::Requ
   if (!body) return app_fail(res, body.status());
   // The namespace is the query's (what auth checked); one in the body must agree.
   std::string ns = app_namespace_of(req);
-  std::string named = body->value("metadata", Json::object()).value("namespace", "");
+  std::string named = text(member(*body, "metadata"), "namespace");
   if (!named.empty() && named != ns)
     return app_fail(res, invalid("metadata.namespace \"" + named + "\" is not the request's namespace " + ns +
                                  ": add ?appNamespace=" + named));
   Json& meta = (*body)["metadata"];
   if (!meta.is_object()) meta = Json::object();
   meta["namespace"] = ns;
-  std::string name = meta.value("name", "");
+  std::string name = text(meta, "name");
   if (auto existing = ctx.store.get_object(Kind::kApplication, ns, name)) {
     Json stored = parse_json_or_discarded<Json>(existing->body);
     if (query(req, "upsert") != "true") {
@@ -106,7 +106,7 @@ void update_app(ApiContext& ctx, const ObjectFamily& family, const httplib::Requ
     doc["spec"] = *body;
   } else {
     doc = *body;
-    std::string named = doc.value("metadata", Json::object()).value("name", "");
+    std::string named = text(member(doc, "metadata"), "name");
     if (named != name) return app_fail(res, invalid("metadata.name \"" + named + "\" is not " + name));
     if (!doc["metadata"].contains("namespace")) doc["metadata"]["namespace"] = ns;
     if (auto rec = get(ctx, Kind::kApplication, ns, name); !rec) return app_fail(res, rec.status());
@@ -171,9 +171,9 @@ void add_project_routes(httplib::Server& s, ApiContext& ctx) {
     if (!body->contains("project") || !(*body)["project"].is_object())
       return app_fail(res, invalid("the request body has no \"project\" object: send {\"project\": {metadata, spec}}"));
     Json project = (*body)["project"];
-    std::string name = project.value("metadata", Json::object()).value("name", "");
+    std::string name = text(member(project, "metadata"), "name");
     bool exists = static_cast<bool>(ctx.store.get_object(Kind::kAppProject, ns, name));
-    if (exists && !body->value("upsert", false))
+    if (exists && !flag(*body, "upsert"))
       return app_fail(res, Status(Code::kAlreadyExists, "appprojects.argoproj.io \"" + name + "\" already exists"));
     if (project["metadata"].is_object()) project["metadata"].erase("resourceVersion");
     auto saved = write_object(ctx, family, project, ns, exists);
@@ -194,7 +194,7 @@ void add_project_routes(httplib::Server& s, ApiContext& ctx) {
     if (!body->contains("project") || !(*body)["project"].is_object())
       return app_fail(res, invalid("the request body has no \"project\" object: send {\"project\": {metadata, spec}}"));
     const Json& project = (*body)["project"];
-    if (project.value("metadata", Json::object()).value("name", "") != name)
+    if (text(member(project, "metadata"), "name") != name)
       return app_fail(res, invalid("project.metadata.name is not " + name));
     bool exists = static_cast<bool>(ctx.store.get_object(Kind::kAppProject, ns, name));
     auto saved = write_object(ctx, family, project, ns, exists || name != "default");
@@ -208,7 +208,7 @@ void add_project_routes(httplib::Server& s, ApiContext& ctx) {
     size_t using_it = 0;
     for (const auto& a : *apps) {
       Json app = parse_json_or_discarded<Json>(a.body);
-      std::string project = app.is_object() ? app.value("spec", Json::object()).value("project", "") : "";
+      std::string project = text(member(app, "spec"), "project");
       using_it += (project.empty() ? "default" : project) == name;
     }
     if (using_it > 0)
@@ -242,7 +242,7 @@ Status delete_application(ApiContext& ctx, const std::string& ns, const std::str
   if (add_finalizer.empty()) {
     auto rec = get(ctx, Kind::kApplication, ns, name);
     if (!rec) return rec.status();
-    Json finalizers = parse_json_or_discarded<Json>(rec->body).value("metadata", Json::object()).value("finalizers", Json());
+    Json finalizers = member(member(parse_json_or_discarded<Json>(rec->body), "metadata"), "finalizers");
     if (!finalizers.is_array() || finalizers.empty()) return remove_object(ctx, app_family(ctx), ns, name);
   }
   std::string now = engine::rfc3339(ctx.clock.now_ms());

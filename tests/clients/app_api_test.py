@@ -83,6 +83,9 @@ def main():
             bad["spec"]["syncPolicy"] = {"syncOptions": ["CreateNamespaces=true"]}
             st, body = srv.call("POST", "/api/v1/applications", bad)
             check("an unknown sync option is refused, named", st == 400 and "CreateNamespaces" in body.get("message", ""), body)
+            for junk in ({"metadata": "x"}, {"metadata": {"name": 5}}, {"metadata": {"name": "j"}, "spec": []}):
+                st, body = srv.call("POST", "/api/v1/applications", junk)
+                check(f"a malformed body is 400, not a 500: {junk}", st == 400 and body.get("message"), f"{st} {body}")
             st, body = srv.call("POST", "/api/v1/applications", app("lost", project="nowhere"))
             check("a missing project is refused", st == 400 and
                   "application references project nowhere which does not exist" in body.get("message", ""), body)

@@ -48,6 +48,8 @@ set_tests_properties(k8s/client PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIME
 add_test(NAME cd/diff-k8s COMMAND cd_cluster_tests)
 set_tests_properties(cd/diff-k8s PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/resource_steps_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
+add_test(NAME k8s/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/cd_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
+set_tests_properties(k8s/cd PROPERTIES FIXTURES_REQUIRED k8s LABELS "k8s;cd" TIMEOUT 600 SKIP_RETURN_CODE 77)
 set_tests_properties(k8s/resource-steps PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 900 SKIP_RETURN_CODE 77)
 
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
@@ -75,6 +77,8 @@ add_test(NAME server/app-api COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/app-api PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
 add_test(NAME server/app-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/app_cli_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/app-cli PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
+add_test(NAME server/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
 add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
 add_test(NAME clients/prometheus

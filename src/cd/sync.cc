@@ -10,6 +10,14 @@ namespace {
 
 using Json = nlohmann::json;
 
+// The member `key` of `j` when it is an object, else an empty one (fields of live objects
+// may be null or of another type).
+Json object_at(const Json& j, const char* key) {
+  if (!j.is_object()) return Json::object();
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : Json::object();
+}
+
 // Kinds that are cluster-scoped on every Kubernetes (when the destination cannot say).
 bool well_known_cluster_scoped(const std::string& kind) {
   static const std::set<std::string> kKinds = {
@@ -48,20 +56,23 @@ int kind_rank(const std::string& kind) {
       "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
       "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod",
       "ReplicationController", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job",
-      "CronJob", "IngressClass", "Ingress", "APIService"};
+      "CronJob", "IngressClass", "Ingress", "APIService",
+      // skiff's own: the templates a workflow, a CronWorkflow or an Application names come
+      // first, since skiff checks those references when it stores them.
+      "ClusterWorkflowTemplate", "WorkflowTemplate", "AppProject", "CronWorkflow", "Workflow", "Application"};
   auto it = std::find(kOrder.begin(), kOrder.end(), kind);
   return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
 }
 
 int wave_of(const Json& object) {
-  const Json& a = object.value("metadata", Json::object()).value("annotations", Json::object());
+  const Json a = object_at(object_at(object, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kSyncWaveAnnotation) || !a[kSyncWaveAnnotation].is_string()) return 0;
   return std::atoi(a[kSyncWaveAnnotation].get<std::string>().c_str());
 }
 
 // Whether the object's sync-options annotation has `option` ("Prune=false").
 bool has_option(const Json& object, const std::string& option) {
-  const Json& a = object.value("metadata", Json::object()).value("annotations", Json::object());
+  const Json a = object_at(object_at(object, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kSyncOptionsAnnotation) || !a[kSyncOptionsAnnotation].is_string()) return false;
   std::string text = a[kSyncOptionsAnnotation].get<std::string>();
   size_t start = 0;
@@ -78,7 +89,7 @@ bool has_option(const Json& object, const std::string& option) {
 }
 
 std::string tracking_of(const Json& live) {
-  const Json& a = live.value("metadata", Json::object()).value("annotations", Json::object());
+  const Json a = object_at(object_at(live, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kTrackingAnnotation) || !a[kTrackingAnnotation].is_string()) return "";
   return a[kTrackingAnnotation].get<std::string>();
 }
@@ -110,7 +121,7 @@ ResourceKey key_of(const Json& object) {
     k.version = api_version.substr(slash + 1);
   }
   k.kind = object.value("kind", "");
-  const Json meta = object.value("metadata", Json::object());
+  const Json meta = object_at(object, "metadata");
   if (meta.is_object()) {
     k.namespace_ = meta.value("namespace", "");
     k.name = meta.value("name", "");
@@ -220,6 +231,7 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
     });
   };
   auto fail = [&](ResourceResult r) {
+    while (!r.message.empty() && std::isspace(static_cast<unsigned char>(r.message.back()))) r.message.pop_back();
     out.ok = false;
     if (out.message.empty()) out.message = r.message;
     out.results.push_back(std::move(r));

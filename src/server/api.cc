@@ -8,6 +8,7 @@
 
 #include "runtime/resource_executor.h"
 #include "server/api_context.h"
+#include "server/app_controller.h"
 #include "server/app_routes.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
@@ -59,6 +60,8 @@ struct Server::Impl {
   ApiContext ctx;
   TtlController ttl;
   CronController cron;
+  std::shared_ptr<LocalObjects> local;  // skiff's own kinds, for resource steps and Applications
+  std::unique_ptr<AppController> apps;
   ControllerLoop controllers;  // after what it ticks: it stops first
 
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
@@ -79,9 +82,21 @@ struct Server::Impl {
         controllers(clock) {
     controllers.add(&cron);
     controllers.add(&ttl);
-    // Resource steps act on skiff's own kinds through the same checks as the API.
-    if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(&executor))
-      resources->set_local(std::make_shared<LocalObjects>(ctx));
+    // Resource steps and Applications act on skiff's own kinds through the same checks as
+    // the API.
+    local = std::make_shared<LocalObjects>(ctx);
+    if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(&executor)) resources->set_local(local);
+    AppControllerOptions app_options;
+    app_options.cache_dir = options.data_dir + "/cd/git";
+    app_options.resync_ms = options.app_resync_ms;
+    apps = std::make_unique<AppController>(ctx, local, options.cluster, app_options);
+    controllers.add(apps.get());
+    ctx.app_managed_resources = [this](const std::string& ns, const std::string& name) {
+      return apps->managed_resources(ns, name);
+    };
+    ctx.app_manifests = [this](const std::string& ns, const std::string& name, const std::string& revision) {
+      return apps->manifests(ns, name, revision);
+    };
   }
 
   // A CronWorkflow's run, through the same checks as the API's.

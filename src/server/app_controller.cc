@@ -1,0 +1,457 @@
+#include "server/app_controller.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "engine/workflow_json.h"
+#include "runtime/secret_store.h"
+#include "server/objects.h"
+#include "util/json_text.h"
+
+namespace skiff::server {
+namespace {
+
+using KJson = nlohmann::json;  // what cd/ and kube/ speak (the API's Json keeps key order)
+
+constexpr const char* kFinalizer = "resources-finalizer.argocd.argoproj.io";
+constexpr const char* kRefreshAnnotation = "argocd.argoproj.io/refresh";
+constexpr const char* kInCluster = "https://kubernetes.default.svc";
+
+// The member `key` of `j` when it is an object (a list), else an empty one: stored and
+// live objects are hostile input, and a field may be null or of another type.
+KJson object_at(const KJson& j, const char* key) {
+  if (!j.is_object()) return KJson::object();
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : KJson::object();
+}
+KJson array_at(const KJson& j, const char* key) {
+  if (!j.is_object()) return KJson::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : KJson::array();
+}
+
+std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
+
+KJson key_json(const cd::ResourceKey& k) {
+  KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
+  if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
+  return j;
+}
+
+cd::ResourceKey key_from(const KJson& j) {
+  return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
+}
+
+KJson source_json(const spec::AppSource& s) {
+  KJson j = {{"repoURL", s.repo_url}};
+  if (!s.path.empty()) j["path"] = s.path;
+  if (!s.target_revision.empty()) j["targetRevision"] = s.target_revision;
+  return j;
+}
+
+// The repository's credentials as Argo CD keeps them, here among the app namespace's Secrets:
+// one with `type: git` and a `url` equal to the repository's (a repository) or a prefix of
+// it (credentials for every repository under it); TLS CAs in the ConfigMap
+// argocd-tls-certs-cm, by host name.
+cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url) {
+  cd::RepoCredentials creds;
+  size_t best = 0;
+  for (const auto& [name, secret] : runtime::list_config_objects(data_dir, runtime::ConfigKind::kSecret, ns)) {
+    auto get = [&](const char* key) {
+      auto it = secret.data.find(key);
+      return it == secret.data.end() ? std::string() : it->second;
+    };
+    std::string prefix = get("url");
+    if (get("type") != "git" || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
+    best = prefix.size();
+    creds.username = get("username");
+    creds.password = get("password");
+    creds.ssh_private_key = get("sshPrivateKey");
+    creds.insecure = get("insecure") == "true";
+  }
+  std::string host = url;
+  if (size_t scheme = host.find("://"); scheme != std::string::npos) host = host.substr(scheme + 3);
+  host = host.substr(0, host.find_first_of("/:"));
+  if (auto certs = runtime::read_config_object(data_dir, runtime::ConfigKind::kConfigMap, ns, "argocd-tls-certs-cm")) {
+    auto it = certs->data.find(host);
+    if (it != certs->data.end()) creds.ca_pem = it->second;
+  }
+  return creds;
+}
+
+}  // namespace
+
+struct AppController::Rendered {
+  std::vector<KJson> manifests;
+  std::string revision;     // the (first) source's commit
+  std::string source_type;  // Directory | Kustomize | Helm
+};
+
+AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> local,
+                             std::shared_ptr<kube::Client> cluster, AppControllerOptions options)
+    : ctx_(ctx),
+      local_(std::move(local)),
+      cluster_(std::move(cluster)),
+      options_(std::move(options)),
+      git_(options_.cache_dir),
+      worker_([this] { work(); }) {}
+
+AppController::~AppController() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+void AppController::tick() {
+  try {
+    schedule();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "skiff server: the application controller's tick failed: %s\n", e.what());
+  }
+}
+
+void AppController::schedule() {
+  auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
+  if (!apps) return;
+  int64_t now = ctx_.clock.now_ms();
+  int64_t next = -1;
+  std::vector<std::pair<std::string, std::string>> due;
+  for (const auto& rec : *apps) {
+    KJson app = parse_json_or_discarded<KJson>(rec.body);
+    if (!app.is_object()) continue;
+    const KJson meta = object_at(app, "metadata");
+    const KJson annotations = object_at(meta, "annotations");
+    const KJson status = object_at(app, "status");
+    int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
+    bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
+                 (annotations.is_object() && annotations.contains(kRefreshAnnotation));
+    int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
+    if (when <= now) due.emplace_back(rec.namespace_, rec.name);
+    else if (next < 0 || when < next) next = when;
+  }
+  next_wakeup_ = next;
+  if (due.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& key : due)
+      if (queued_.insert(key).second) queue_.push_back(key);
+  }
+  wake_.notify_one();
+}
+
+int64_t AppController::next_wakeup_ms() const { return next_wakeup_; }
+
+void AppController::work() {
+  for (;;) {
+    std::pair<std::string, std::string> key;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      key = queue_.front();
+      queue_.pop_front();
+      queued_.erase(key);
+    }
+    // A stored or live object of an unexpected shape must not take the server down.
+    try {
+      reconcile(key.first, key.second);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "skiff server: application %s/%s: reconcile failed: %s\n", key.first.c_str(),
+                   key.second.c_str(), e.what());
+    }
+  }
+}
+
+cd::Destinations AppController::destinations() const {
+  cd::Destinations d;
+  d.local = local_.get();
+  d.cluster = cluster_.get();
+  if (cluster_) {
+    kube::Client* client = cluster_.get();
+    d.namespaced = [client](const std::string& api_version, const std::string& kind) -> std::optional<bool> {
+      auto info = client->resolve(api_version, kind);
+      if (!info) return std::nullopt;
+      return info->namespaced;
+    };
+  }
+  return d;
+}
+
+Result<AppController::Rendered> AppController::render_app(const std::string& ns, const std::string& name,
+                                                          const spec::Object& obj, const std::string& revision) {
+  const spec::ApplicationSpec& app = *obj.app;
+  Rendered out;
+  for (size_t i = 0; i < app.sources.size(); ++i) {
+    const spec::AppSource& source = app.sources[i];
+    if (!source.ref.empty() && source.path.empty()) continue;  // a values-only source
+    std::string rev = i == 0 && !revision.empty() ? revision : source.target_revision;
+    auto checkout = git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+    if (!checkout) return checkout.status();
+    if (out.revision.empty()) out.revision = checkout->commit;
+    cd::RenderRequest request;
+    request.source = source;
+    request.root = checkout->dir;
+    request.app_name = name;
+    request.namespace_ = app.destination.namespace_;
+    if (out.source_type.empty()) {
+      auto type = cd::source_type(request);
+      if (type) out.source_type = *type;
+    }
+    auto manifests = cd::render(request, options_.render);
+    if (!manifests) return manifests.status();
+    for (auto& m : *manifests) out.manifests.push_back(std::move(m));
+  }
+  return out;
+}
+
+Status AppController::write_status(const std::string& ns, const std::string& name, const KJson& status,
+                                   const KJson& ran_operation) {
+  for (int attempt = 1;; ++attempt) {
+    auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+    if (!rec) return rec.status();
+    KJson app = parse_json_or_discarded<KJson>(rec->body);
+    if (!app.is_object()) return internal_error("the stored Application " + name + " is damaged");
+    app["status"] = status;
+    if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
+    if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
+      app["metadata"]["annotations"].erase(kRefreshAnnotation);
+    rec->body = app.dump();
+    Status st = ctx_.store.update_object(spec::Kind::kApplication, *rec);
+    if (st.code() == Code::kConflict && attempt < kWriteAttempts) continue;
+    return st;
+  }
+}
+
+void AppController::finalize(const std::string& ns, const std::string& name, const KJson& app) {
+  const KJson meta = object_at(app, "metadata");
+  const KJson finalizers = array_at(meta, "finalizers");
+  bool cascade = finalizers.is_array() && std::find(finalizers.begin(), finalizers.end(), kFinalizer) != finalizers.end();
+  if (cascade) {
+    cd::Destinations d = destinations();
+    for (const auto& r : array_at(object_at(app, "status"), "resources")) {
+      cd::ResourceKey k = key_from(r);
+      kube::ObjectApi* api = k.group == "argoproj.io" ? d.local : d.cluster;
+      if (!api) continue;
+      kube::ObjectRef ref{k.group.empty() ? k.version : k.group + "/" + k.version, k.kind, k.namespace_, k.name};
+      auto live = api->get(ref, k.namespace_);
+      if (!live) continue;
+      // Only what this app applied goes with it.
+      const KJson a = object_at(object_at(*live, "metadata"), "annotations");
+      if (!a.is_object() || a.value(cd::kTrackingAnnotation, "") != cd::tracking_id(name, k)) continue;
+      (void)api->remove(ref, k.namespace_, {});
+    }
+  }
+  (void)ctx_.store.delete_object(spec::Kind::kApplication, ns, name);
+  ctx_.poke_controllers();
+}
+
+void AppController::reconcile(const std::string& ns, const std::string& name) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return;
+  KJson app = parse_json_or_discarded<KJson>(rec->body);
+  if (!app.is_object()) return;
+  if (object_at(app, "metadata").contains("deletionTimestamp")) return finalize(ns, name, app);
+
+  KJson status = object_at(app, "status");
+  if (!status.is_object()) status = KJson::object();
+  KJson conditions = KJson::array();
+  auto condition = [&](const char* type, const std::string& message) {
+    conditions.push_back({{"type", type}, {"message", message}, {"lastTransitionTime", now_text(ctx_.clock)}});
+  };
+  const KJson operation = app.value("operation", KJson());
+  KJson ran_operation = operation;
+
+  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
+                               spec::Kind::kApplication, ns);
+  if (!decoded || !decoded->app) {
+    condition("InvalidSpecError", decoded ? "the Application has no spec" : decoded.status().message());
+    status["conditions"] = conditions;
+    status["reconciledAt"] = now_text(ctx_.clock);
+    status["sync"] = {{"status", "Unknown"}};
+    if (!operation.is_null())
+      status["operationState"] = {{"operation", operation}, {"phase", "Error"}, {"message", conditions[0]["message"]},
+                                  {"startedAt", now_text(ctx_.clock)}, {"finishedAt", now_text(ctx_.clock)}};
+    (void)write_status(ns, name, status, ran_operation);
+    return;
+  }
+  const spec::ApplicationSpec& spec = *decoded->app;
+  cd::Destinations dest = destinations();
+  const std::string& server = spec.destination.server;
+  if (!(server.empty() || server == kInCluster || spec.destination.name == "in-cluster" ||
+        (cluster_ && server == cluster_->config().server))) {
+    condition("InvalidSpecError", "cluster \"" + (server.empty() ? spec.destination.name : server) +
+                                      "\" is not configured: skiff deploys to " + kInCluster +
+                                      (cluster_ ? " (" + cluster_->config().server + ")" : " (skiff itself)"));
+  }
+
+  // An operation may name a revision (a rollback does).
+  KJson sync_op = operation.is_object() ? object_at(operation, "sync") : KJson::object();
+  std::string revision = sync_op.value("revision", "");
+  auto rendered = conditions.empty() ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
+  if (!rendered && conditions.empty()) condition("ComparisonError", rendered.status().message());
+
+  std::vector<cd::ResourceKey> previous;
+  for (const auto& r : array_at(status, "resources")) previous.push_back(key_from(r));
+  cd::CompareRequest compare_request;
+  compare_request.app_name = name;
+  compare_request.destination_namespace = spec.destination.namespace_;
+  compare_request.previous = previous;
+  compare_request.ignore_differences = spec.ignore_differences;
+  if (rendered) compare_request.manifests = rendered->manifests;
+
+  auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
+    return std::find(options.begin(), options.end(), option) != options.end();
+  };
+  auto run_sync = [&](cd::Comparison& comparison, const KJson& requested, bool automated) {
+    const KJson op = requested.is_object() ? requested : KJson::object();
+    cd::SyncRequest req;
+    std::vector<std::string> sync_options = spec.sync_policy.sync_options;
+    for (const auto& o : array_at(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
+    req.destination_namespace = spec.destination.namespace_;
+    req.prune = automated ? spec.sync_policy.prune : op.value("prune", false);
+    req.dry_run = op.value("dryRun", false);
+    req.create_namespace = options_has(sync_options, "CreateNamespace=true");
+    req.prune_last = options_has(sync_options, "PruneLast=true");
+    req.apply_out_of_sync_only = options_has(sync_options, "ApplyOutOfSyncOnly=true");
+    req.replace = options_has(sync_options, "Replace=true");
+    req.server_side_apply = options_has(sync_options, "ServerSideApply=true");
+    for (const auto& r : array_at(op, "resources")) req.only.push_back(key_from(r));
+    std::string started = now_text(ctx_.clock);
+    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
+    KJson results = KJson::array();
+    for (const auto& r : outcome.results) {
+      KJson j = key_json(r.key);
+      j["status"] = r.status;
+      j["message"] = r.message;
+      j["syncPhase"] = "Sync";
+      j["hookPhase"] = r.status == "SyncFailed" ? "Failed" : "Succeeded";
+      results.push_back(j);
+    }
+    KJson source = spec.sources.empty() ? KJson::object() : source_json(spec.sources[0]);
+    KJson op_record = automated ? KJson{{"sync", {{"prune", req.prune}}}, {"initiatedBy", {{"automated", true}}}}
+                                : operation;
+    status["operationState"] = {
+        {"operation", op_record},
+        {"phase", outcome.ok ? "Succeeded" : "Failed"},
+        {"message", outcome.message},
+        {"startedAt", started},
+        {"finishedAt", now_text(ctx_.clock)},
+        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {"source", source}}}};
+    if (outcome.ok && !req.dry_run) {
+      KJson history = array_at(status, "history");
+      int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
+      history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
+                         {"deployStartedAt", started}, {"source", source},
+                         {"initiatedBy", object_at(op_record, "initiatedBy")}});
+      while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
+        history.erase(history.begin());
+      status["history"] = history;
+    } else if (!outcome.ok) {
+      condition("SyncError", outcome.message);
+    }
+    // What it left: compare again, so that status shows the result.
+    comparison = cd::compare(compare_request, dest);
+  };
+
+  cd::Comparison comparison;
+  if (rendered) {
+    comparison = cd::compare(compare_request, dest);
+    for (const auto& e : comparison.errors) condition("ComparisonError", e);
+    if (!operation.is_null()) {
+      run_sync(comparison, sync_op, false);
+    } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync") {
+      // Once per revision (a failed or drifted sync is retried only with selfHeal).
+      KJson last = object_at(object_at(status, "operationState"), "syncResult");
+      bool synced_this_revision = last.value("revision", "") == rendered->revision;
+      bool only_prunes = std::all_of(comparison.resources.begin(), comparison.resources.end(), [](const auto& r) {
+        return r.status != "OutOfSync" || r.requires_pruning;
+      });
+      if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal))
+        run_sync(comparison, KJson(), true);
+    }
+  } else if (!operation.is_null()) {
+    status["operationState"] = {{"operation", operation}, {"phase", "Error"},
+                                {"message", conditions.empty() ? "" : conditions[0].value("message", "")},
+                                {"startedAt", now_text(ctx_.clock)}, {"finishedAt", now_text(ctx_.clock)}};
+  }
+
+  KJson resources = KJson::array();
+  for (const auto& r : comparison.resources) {
+    KJson j = key_json(r.key);
+    j["status"] = r.status;
+    if (r.health) {
+      j["health"] = {{"status", cd::health_name(r.health->status)}};
+      if (!r.health->message.empty()) j["health"]["message"] = r.health->message;
+    }
+    if (r.requires_pruning) j["requiresPruning"] = true;
+    resources.push_back(j);
+  }
+  status["resources"] = resources;
+  KJson compared = {{"destination", {{"server", server.empty() ? kInCluster : server},
+                                     {"namespace", spec.destination.namespace_}}}};
+  if (!spec.sources.empty()) compared[spec.multi_source ? "sources" : "source"] = spec.multi_source ? KJson::array() : source_json(spec.sources[0]);
+  if (spec.multi_source)
+    for (const auto& s : spec.sources) compared["sources"].push_back(source_json(s));
+  status["sync"] = {{"status", rendered && conditions.empty() ? comparison.sync_status : "Unknown"},
+                    {"comparedTo", compared}};
+  if (rendered) {
+    status["sync"]["revision"] = rendered->revision;
+    status["sourceType"] = rendered->source_type;
+  }
+  status["health"] = {{"status", rendered ? cd::health_name(comparison.health.status) : "Unknown"}};
+  if (rendered && !comparison.health.message.empty()) status["health"]["message"] = comparison.health.message;
+  if (conditions.empty()) status.erase("conditions");
+  else status["conditions"] = conditions;
+  status["reconciledAt"] = now_text(ctx_.clock);
+  (void)write_status(ns, name, status, ran_operation);
+  ctx_.poke_controllers();  // an app-of-apps parent may be waiting on this one
+}
+
+Result<Json> AppController::managed_resources(const std::string& ns, const std::string& name) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return rec.status();
+  KJson app = parse_json_or_discarded<KJson>(rec->body);
+  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
+                               spec::Kind::kApplication, ns);
+  if (!decoded) return decoded.status();
+  auto rendered = render_app(ns, name, *decoded, "");
+  if (!rendered) return rendered.status();
+  cd::CompareRequest req;
+  req.app_name = name;
+  req.destination_namespace = decoded->app->destination.namespace_;
+  req.manifests = rendered->manifests;
+  req.ignore_differences = decoded->app->ignore_differences;
+  for (const auto& r : array_at(object_at(app, "status"), "resources")) req.previous.push_back(key_from(r));
+  cd::Comparison comparison = cd::compare(req, destinations());
+  Json items = Json::array();
+  for (const auto& r : comparison.resources) {
+    Json j = Json(key_json(r.key));
+    j["targetState"] = r.target.is_null() ? "null" : r.target.dump();
+    j["liveState"] = r.live.is_null() ? "null" : r.live.dump();
+    j["normalizedLiveState"] = r.diff.normalized_live.is_null() ? "null" : r.diff.normalized_live.dump();
+    j["predictedLiveState"] = r.target.is_null() ? "null" : r.target.dump();
+    j["diff"] = r.diff.text;
+    j["modified"] = r.status == "OutOfSync";
+    items.push_back(j);
+  }
+  return Json{{"items", items}};
+}
+
+Result<Json> AppController::manifests(const std::string& ns, const std::string& name, const std::string& revision) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return rec.status();
+  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, parse_json_or_discarded<Json>(rec->body)}},
+                               spec::Kind::kApplication, ns);
+  if (!decoded) return decoded.status();
+  auto rendered = render_app(ns, name, *decoded, revision);
+  if (!rendered) return rendered.status();
+  Json list = Json::array();
+  for (const auto& m : rendered->manifests) list.push_back(m.dump());
+  return Json{{"manifests", list}, {"revision", rendered->revision}, {"sourceType", rendered->source_type}};
+}
+
+}  // namespace skiff::server

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Applications under `skiff server` with no cluster: a git repository (file://, made and
+pushed to by the test) holding skiff's own kinds is synced into skiff.
+
+- automated sync: the app becomes Synced and Healthy, its WorkflowTemplate and CronWorkflow
+  exist with Argo CD's tracking annotation, history has the revision;
+- a new commit and a refresh update the template; a removed file is pruned;
+- a manual app is OutOfSync until POST .../sync; rollback to a history id;
+- a workflow's resource step creates an Application and waits for it to be Healthy (the
+  reference pipeline's deploy step);
+- a missing path and a kind that needs a cluster end in conditions with clear messages;
+- delete with cascade removes what the app made.
+Usage: cd_test.py SKIFF"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from skiffserver import Checks, Server, running
+
+TEMPLATE = """apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: hello-tmpl
+spec:
+  entrypoint: hi
+  templates:
+    - name: hi
+      container: {{image: busybox, command: [echo, "{message}"]}}
+"""
+CRON = """apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  workflowSpec:
+    workflowTemplateRef: {name: hello-tmpl}
+"""
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                            GIT_COMMITTER_EMAIL="t@t"))
+    return subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def write(repo, path, text):
+    os.makedirs(os.path.dirname(f"{repo}/{path}"), exist_ok=True)
+    with open(f"{repo}/{path}", "w") as f:
+        f.write(text)
+
+
+def app(name, repo, path, automated=True, namespace="argo"):
+    a = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+         "metadata": {"name": name, "namespace": "argocd"},
+         "spec": {"project": "default",
+                  "source": {"repoURL": f"file://{repo}", "path": path, "targetRevision": "HEAD"},
+                  "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace}}}
+    if automated:
+        a["spec"]["syncPolicy"] = {"automated": {"prune": True, "selfHeal": True}}
+    return a
+
+
+def status(srv, name):
+    st, a = srv.call("GET", f"/api/v1/applications/{name}?appNamespace=argocd")
+    return a.get("status", {}) if st == 200 else {}
+
+
+def until_status(srv, name, pred, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    last = {}
+    while time.monotonic() < deadline:
+        last = status(srv, name)
+        if pred(last):
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"{name}: no {what} within {timeout} s: {json.dumps(last)[:1500]}")
+
+
+def synced(s, revision=None):
+    return (s.get("sync", {}).get("status") == "Synced" and s.get("health", {}).get("status") == "Healthy"
+            and (revision is None or s["sync"].get("revision") == revision))
+
+
+def main():
+    check = Checks()
+    with tempfile.TemporaryDirectory(prefix="skiff-cd-") as data:
+        repo = f"{data}/repo"
+        os.makedirs(repo)
+        git(repo, "init", "-q", "-b", "main")
+        write(repo, "skiff/template.yaml", TEMPLATE.format(message="one"))
+        write(repo, "skiff/cron.yaml", CRON)
+        write(repo, "cluster/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: needs-a-cluster}\ndata: {a: b}\n")
+        git(repo, "add", "-A")
+        first = git(repo, "commit", "-q", "-m", "one")
+
+        srv = Server(sys.argv[1], data, "--app-resync", "60").start()
+        with running(check, srv):
+            st, body = srv.call("POST", "/api/v1/applications", app("skiff-kinds", repo, "skiff"))
+            check("create", st == 200, f"{st} {body}")
+            s = until_status(srv, "skiff-kinds", lambda s: synced(s, first), "Synced+Healthy at the first commit")
+            check("sourceType", s.get("sourceType") == "Directory", s.get("sourceType"))
+            check("history has the revision", [h.get("revision") for h in s.get("history", [])] == [first], s.get("history"))
+            kinds = sorted(r["kind"] for r in s.get("resources", []))
+            check("resources listed", kinds == ["CronWorkflow", "WorkflowTemplate"], s.get("resources"))
+            st, t = srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")
+            check("the template is in skiff", st == 200, f"{st} {t}")
+            check("tracked as Argo CD tracks it",
+                  t.get("metadata", {}).get("annotations", {}).get("argocd.argoproj.io/tracking-id")
+                  == "skiff-kinds:argoproj.io/WorkflowTemplate:argo/hello-tmpl", t.get("metadata"))
+
+            # A new commit, a refresh: the template changes; a removed file is pruned.
+            write(repo, "skiff/template.yaml", TEMPLATE.format(message="two"))
+            os.unlink(f"{repo}/skiff/cron.yaml")
+            git(repo, "add", "-A")
+            second = git(repo, "commit", "-q", "-m", "two")
+            st, _ = srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd&refresh=normal")
+            check("refresh", st == 200, st)
+            until_status(srv, "skiff-kinds", lambda s: synced(s, second), "Synced at the second commit")
+            st, t = srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")
+            check("the template follows git", "two" in json.dumps(t.get("spec", {})), t.get("spec"))
+            st, _ = srv.call("GET", "/api/v1/cron-workflows/argo/nightly")
+            check("the removed CronWorkflow is pruned", st == 404, st)
+
+            # Drift: a change by hand is healed (selfHeal).
+            t["spec"]["templates"][0]["container"]["command"] = ["echo", "by hand"]
+            st, _ = srv.call("PUT", "/api/v1/workflow-templates/argo/hello-tmpl", {"template": t})
+            check("change by hand", st == 200, st)
+            srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd&refresh=normal")
+            time.sleep(1)
+            until_status(srv, "skiff-kinds", lambda s: synced(s), "healed")
+            st, t = srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")
+            check("drift healed", "by hand" not in json.dumps(t.get("spec", {})), t.get("spec"))
+
+            # A manual app: OutOfSync until synced; rollback to the first deploy.
+            check("create manual", srv.call("POST", "/api/v1/applications", app("manual", repo, "skiff", False, "team"))[0] == 200)
+            until_status(srv, "manual", lambda s: s.get("sync", {}).get("status") == "OutOfSync", "OutOfSync")
+            st, _ = srv.call("GET", "/api/v1/workflow-templates/team/hello-tmpl")
+            check("nothing applied before a sync", st == 404, st)
+            st, body = srv.call("POST", "/api/v1/applications/manual/sync?appNamespace=argocd", {"prune": True})
+            check("sync", st == 200, f"{st} {body}")
+            s = until_status(srv, "manual", lambda s: synced(s, second), "Synced after sync")
+            check("operationState", s.get("operationState", {}).get("phase") == "Succeeded", s.get("operationState"))
+            st, body = srv.call("POST", "/api/v1/applications/manual/rollback?appNamespace=argocd", {"id": 0})
+            check("rollback", st == 200, f"{st} {body}")
+
+            # The reference pipeline's deploy step: a resource step creates an Application
+            # and waits for it to be Healthy.
+            deploy = {"workflow": {"metadata": {"name": "deploy"}, "spec": {"entrypoint": "deploy", "templates": [
+                {"name": "deploy", "resource": {
+                    "action": "create",
+                    "successCondition": "status.health.status == Healthy",
+                    "failureCondition": "status.health.status == Degraded",
+                    "manifest": json.dumps(app("from-a-step", repo, "skiff", True, "pipeline"))}}]}}}
+            check("submit deploy", srv.call("POST", "/api/v1/workflows/argocd", deploy)[0] == 200)
+            wf = srv.wait("argocd", "deploy", timeout=60)
+            check("the deploy step waits for Healthy", wf["status"]["phase"] == "Succeeded", wf["status"])
+
+            # Mistakes end in conditions that say what is wrong.
+            srv.call("POST", "/api/v1/applications", app("no-path", repo, "nowhere"))
+            s = until_status(srv, "no-path", lambda s: s.get("conditions"), "a condition")
+            check("a missing path is a ComparisonError naming it",
+                  s["conditions"][0]["type"] == "ComparisonError" and "nowhere" in s["conditions"][0]["message"], s["conditions"])
+            srv.call("POST", "/api/v1/applications", app("needs-cluster", repo, "cluster"))
+            s = until_status(srv, "needs-cluster", lambda s: s.get("conditions"), "a condition")
+            check("a kind that needs a cluster says so", "no cluster" in json.dumps(s["conditions"]), s["conditions"])
+
+            # Delete with cascade: what the app made goes with it.
+            st, _ = srv.call("DELETE", "/api/v1/applications/skiff-kinds?appNamespace=argocd&cascade=true")
+            check("delete", st == 200, st)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd")[0] != 404:
+                time.sleep(0.2)
+            check("the app is gone", srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd")[0] == 404)
+            check("its template went with it", srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")[0] == 404)
+    return check.report("cd")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

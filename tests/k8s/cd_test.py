@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Applications deploying to the real test cluster (scripts/k8s-up) from a git repository:
+
+  cd_test.py SOURCE_DIR SKIFF
+
+- CreateNamespace, a ConfigMap and a Deployment: Synced, and Healthy once the Deployment is
+  available, the objects carrying Argo CD's tracking annotation;
+- drift (the Deployment scaled by hand) healed by selfHeal;
+- a file removed from git is pruned from the cluster;
+- a sync wave orders the objects;
+- delete with cascade removes them from the cluster.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients"))
+from cluster import cluster_env  # noqa: E402
+from skiffserver import Checks, Server, running  # noqa: E402
+
+source = os.path.abspath(sys.argv[1])
+skiff = os.path.abspath(sys.argv[2])
+env = cluster_env(source)
+run_id = f"{os.getpid()}-{int(time.time()) % 100000}"
+ns = f"cd-{run_id}"
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - {name: web, image: busybox:latest, command: [sleep, "3600"]}
+"""
+CONFIG = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  annotations: {argocd.argoproj.io/sync-wave: "-1"}
+data: {greeting: hello}
+"""
+
+
+def kubectl(*args, check=True):
+    r = subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "-n", ns, *args],
+                       capture_output=True, text=True, timeout=120)
+    if check and r.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                            GIT_COMMITTER_EMAIL="t@t"))
+    return subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def until(srv, pred, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    last = {}
+    while time.monotonic() < deadline:
+        st, a = srv.call("GET", "/api/v1/applications/web?appNamespace=argocd")
+        last = a.get("status", {}) if st == 200 else {}
+        if pred(last):
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"no {what} within {timeout} s: {json.dumps(last)[:2000]}")
+
+
+def main():
+    check = Checks()
+    with tempfile.TemporaryDirectory(prefix="skiff-k8s-cd-") as data:
+        repo = f"{data}/repo"
+        os.makedirs(f"{repo}/deploy")
+        git(repo, "init", "-q", "-b", "main")
+        for name, text in (("deployment.yaml", DEPLOYMENT), ("config.yaml", CONFIG)):
+            with open(f"{repo}/deploy/{name}", "w") as f:
+                f.write(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "one")
+        srv = Server(skiff, data, "--kubeconfig", env["kubeconfig"], "--app-resync", "2").start()
+        with running(check, srv):
+            application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
+                "project": "default",
+                "source": {"repoURL": f"file://{repo}", "path": "deploy", "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+                "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]}}}
+            st, body = srv.call("POST", "/api/v1/applications", application)
+            check("create", st == 200, f"{st} {body}")
+            s = until(srv, lambda s: s.get("sync", {}).get("status") == "Synced" and s.get("health", {}).get("status") == "Healthy",
+                      "Synced+Healthy")
+            results = s.get("operationState", {}).get("syncResult", {}).get("resources", [])
+            order = [r["kind"] for r in results]
+            check("the wave -1 ConfigMap first", order[:2] in (["Namespace", "ConfigMap"], ["ConfigMap", "Deployment"]), order)
+            d = json.loads(kubectl("get", "deployment", "web", "-o", "json").stdout)
+            check("tracked", d["metadata"]["annotations"].get("argocd.argoproj.io/tracking-id") == f"web:apps/Deployment:{ns}/web",
+                  d["metadata"].get("annotations"))
+            kubectl("scale", "deployment", "web", "--replicas=1")
+            time.sleep(1)
+            until(srv, lambda s: json.loads(kubectl("get", "deployment", "web", "-o", "json").stdout)["spec"]["replicas"] == 2,
+                  "drift healed", timeout=60)
+            os.unlink(f"{repo}/deploy/config.yaml")
+            git(repo, "add", "-A")
+            second = git(repo, "commit", "-q", "-m", "two")
+            until(srv, lambda s: s.get("sync", {}).get("revision") == second and s["sync"]["status"] == "Synced", "second commit synced")
+            check("the removed ConfigMap is pruned", kubectl("get", "configmap", "settings", check=False).returncode != 0)
+            st, _ = srv.call("DELETE", "/api/v1/applications/web?appNamespace=argocd&cascade=true")
+            check("delete", st == 200, st)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and kubectl("get", "deployment", "web", check=False).returncode == 0:
+                time.sleep(0.5)
+            check("the Deployment went with the app", kubectl("get", "deployment", "web", check=False).returncode != 0)
+    subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "delete", "namespace", ns, "--wait=false"],
+                   capture_output=True)
+    return check.report("k8s cd")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,7 +31,10 @@ namespace {
 
 constexpr size_t kMaxLog = 64 * 1024;  // a step's log kept in memory
 constexpr int kFirstPollMs = 50, kMaxPollMs = 1000;
-constexpr size_t kMaxThreads = 256;  // resource steps carried out at once; the rest wait their turn
+constexpr size_t kMaxThreads = 256;
+// Argo CD's namespace: a pipeline's deploy step creates its Application there (as the
+// reference setup's does), whatever namespace its workflow runs in.
+constexpr const char* kArgoCdNamespace = "argocd";  // resource steps carried out at once; the rest wait their turn
 
 std::string log_key(const std::string& namespace_, const std::string& workflow, const std::string& node_id) {
   return namespace_ + "/" + workflow + "/" + node_id;
@@ -171,10 +174,11 @@ struct ResourceExecutor::Impl {
         if (a.action != "get")
           return invalid(a.action + " ClusterWorkflowTemplate " + a.ref.name +
                          ": resource steps may read cluster-wide templates, not change them (that is for the API)");
-      } else if (ns != job.workflow->namespace_) {
+      } else if (ns != job.workflow->namespace_ &&
+                 !((a.ref.kind == "Application" || a.ref.kind == "AppProject") && ns == kArgoCdNamespace)) {
         return invalid(a.action + " " + a.ref.kind + " " + ns + "/" + a.ref.name +
                        ": a resource step acts on skiff's own kinds in its workflow's namespace (" +
-                       job.workflow->namespace_ + ") only");
+                       job.workflow->namespace_ + ") only, and on Applications in " + kArgoCdNamespace);
       }
     }
     if (res.set_owner_reference && api_is_cluster(api))

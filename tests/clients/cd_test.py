@@ -156,8 +156,8 @@ def main():
                     "successCondition": "status.health.status == Healthy",
                     "failureCondition": "status.health.status == Degraded",
                     "manifest": json.dumps(app("from-a-step", repo, "skiff", True, "pipeline"))}}]}}}
-            check("submit deploy", srv.call("POST", "/api/v1/workflows/argocd", deploy)[0] == 200)
-            wf = srv.wait("argocd", "deploy", timeout=60)
+            check("submit deploy", srv.call("POST", "/api/v1/workflows/argo", deploy)[0] == 200)
+            wf = srv.wait("argo", "deploy", timeout=60)
             check("the deploy step waits for Healthy", wf["status"]["phase"] == "Succeeded", wf["status"])
 
             # Mistakes end in conditions that say what is wrong.

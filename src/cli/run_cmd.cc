@@ -29,6 +29,8 @@
 #include "runtime/pod_support.h"
 #include "runtime/resource_executor.h"
 #include "server/api_context.h"
+#include "server/app_controller.h"
+#include "server/controller.h"
 #include "server/local_objects.h"
 #include "server/runner.h"
 #include "server/runner_queue.h"
@@ -246,8 +248,16 @@ int run(const RunFlags& flags) {
   server::ApiContext local{local_options, **store, clock, events, **executor,
                            [&queue](std::function<Status(server::Runner&)> fn) { return queue.call(std::move(fn)); },
                            [] {}};
-  if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(executor->get()))
-    resources->set_local(std::make_shared<server::LocalObjects>(local));
+  auto local_objects = std::make_shared<server::LocalObjects>(local);
+  if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(executor->get())) resources->set_local(local_objects);
+  // Applications a step creates (a pipeline's deploy step) sync as under skiff server.
+  server::AppControllerOptions app_options;
+  app_options.cache_dir = data_dir + "/cd/git";
+  server::AppController apps(local, local_objects, *cluster, app_options);
+  server::ControllerLoop controllers(clock);
+  controllers.add(&apps);
+  local.poke_controllers = [&controllers] { controllers.poke(); };
+  controllers.start();
   for (const auto* lib : {&loaded.library.workflow_templates, &loaded.library.cluster_workflow_templates}) {
     for (const spec::Object* t : *lib) {
       const spec::KindInfo& info = spec::kind_info(t->kind);

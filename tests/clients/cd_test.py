@@ -177,6 +177,22 @@ def main():
                 time.sleep(0.2)
             check("the app is gone", srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd")[0] == 404)
             check("its template went with it", srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")[0] == 404)
+        # The same deploy step under `skiff run`: the Application syncs in the run's own skiff.
+        with open(f"{data}/deploy.json", "w") as f:
+            json.dump({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                       "metadata": {"name": "deploy", "namespace": "argo"},
+                       "spec": {"entrypoint": "deploy", "templates": [
+                           {"name": "deploy", "resource": {
+                               "action": "create", "successCondition": "status.health.status == Healthy",
+                               "manifest": json.dumps(app("run-app", repo, "skiff", True, "argo"))},
+                            "outputs": {"parameters": [{"name": "sync", "valueFrom": {"jsonPath": "{.status.sync.status}"}}]}}]}},
+                      f)
+        r = subprocess.run([sys.argv[1], "run", f"{data}/deploy.json", "--executor", "host", "--data", f"{data}/run", "-o", "json"],
+                           capture_output=True, text=True, timeout=60)
+        wf = json.loads(r.stdout or "{}")
+        params = [p for n in wf.get("status", {}).get("nodes", {}).values() for p in n.get("outputs", {}).get("parameters", [])]
+        check("skiff run: the deploy step's Application syncs", r.returncode == 0 and {"name": "sync", "value": "Synced"} in params,
+              f"{r.returncode} {params} {r.stderr[-1000:]}")
     return check.report("cd")
 
 

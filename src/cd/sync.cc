@@ -164,6 +164,12 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       meta.erase("namespace");
     }
     r.key = key_of(r.target);
+    const Json annotations = object_at(meta, "annotations");
+    if (annotations.contains("argocd.argoproj.io/hook") || annotations.contains("helm.sh/hook")) {
+      out.warnings.emplace_back("ExcludedResourceWarning",
+                                r.key.kind + " " + r.key.name + " is a sync hook, which skiff does not run yet: it is left out");
+      continue;
+    }
     if (r.key.kind.empty() || r.key.name.empty()) {
       out.errors.push_back("a rendered object has no kind or metadata.name: " + manifest.dump().substr(0, 200));
       continue;
@@ -184,6 +190,12 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       r.diff = diff(r.target, r.live, diff_options_for(r.key, request.ignore_differences));
       r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
       r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : assess_health(r.live);
+      std::string owner = r.live.is_null() ? "" : tracking_of(r.live);
+      if (!owner.empty() && owner != id) {
+        r.shared_with = owner.substr(0, owner.find(':'));
+        out.warnings.emplace_back("SharedResourceWarning", r.key.kind + " " + r.key.namespace_ + "/" + r.key.name +
+                                                               " is part of application " + r.shared_with + " too");
+      }
     }
     out.resources.push_back(std::move(r));
   }
@@ -241,6 +253,8 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
     auto live = destinations.cluster->get(ref_of_key(ns), "");
     if (!live && live.status().code() == Code::kNotFound) {
       Json object = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns.name}}}};
+      if (!request.namespace_labels.empty()) object["metadata"]["labels"] = request.namespace_labels;
+      if (!request.namespace_annotations.empty()) object["metadata"]["annotations"] = request.namespace_annotations;
       auto made = request.dry_run ? Result<Json>(object) : destinations.cluster->create(object, "");
       if (!made && made.status().code() != Code::kAlreadyExists) {
         fail({ns, "SyncFailed", "namespace/" + ns.name + ": " + made.status().message(), 0});
@@ -277,9 +291,15 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
                                  r.wave});
           continue;
         }
-        Status st = request.dry_run ? Status::ok() : (*api)->remove(ref_of_key(r.key), r.key.namespace_, {});
+        kube::DeleteOptions remove;
+        remove.propagation = request.prune_propagation;
+        Status st = request.dry_run ? Status::ok() : (*api)->remove(ref_of_key(r.key), r.key.namespace_, remove);
         if (!st && st.code() != Code::kNotFound) fail({r.key, "SyncFailed", name + ": " + st.message(), r.wave});
         else out.results.push_back({r.key, "Pruned", name + " pruned", r.wave});
+        continue;
+      }
+      if (request.fail_on_shared && !r.shared_with.empty()) {
+        fail({r.key, "SyncFailed", name + " is part of application " + r.shared_with + " (FailOnSharedResource=true)", r.wave});
         continue;
       }
       if (request.apply_out_of_sync_only && r.status == "Synced") {

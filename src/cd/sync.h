@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -58,6 +59,7 @@ struct ResourceState {
   int wave = 0;
   Diff diff;
   std::string error;      // could not be read
+  std::string shared_with;  // the live object's tracking id names another app (this one's)
 };
 
 struct Comparison {
@@ -65,6 +67,9 @@ struct Comparison {
   std::string sync_status = "Unknown";   // Synced | OutOfSync | Unknown
   Health health;                         // the app's, aggregated
   std::vector<std::string> errors;       // ComparisonError conditions
+  // Warnings as Argo CD's condition types: ExcludedResourceWarning (a sync hook, which
+  // skiff does not run yet), SharedResourceWarning (an object another app tracks).
+  std::vector<std::pair<std::string, std::string>> warnings;
 };
 
 struct CompareRequest {
@@ -87,6 +92,9 @@ struct SyncRequest {
   bool replace = false;         // Replace=true: PUT (create when missing) instead of apply
   bool server_side_apply = false;
   bool create_namespace = false;
+  std::map<std::string, std::string> namespace_labels, namespace_annotations;  // managedNamespaceMetadata
+  kube::Propagation prune_propagation = kube::Propagation::kForeground;      // PrunePropagationPolicy (Argo CD's default)
+  bool fail_on_shared = false;  // FailOnSharedResource: an object another app tracks fails the sync
   std::vector<ResourceKey> only;  // selective sync: these resources only (empty: all)
 };
 

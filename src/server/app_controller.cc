@@ -8,6 +8,7 @@
 #include "runtime/secret_store.h"
 #include "server/objects.h"
 #include "util/json_text.h"
+#include "util/strings.h"
 
 namespace skiff::server {
 namespace {
@@ -80,6 +81,24 @@ cd::RepoCredentials credentials_for(const std::string& data_dir, const std::stri
   return creds;
 }
 
+// When an automated sync that failed may be tried again (syncPolicy.retry: Argo CD's backoff,
+// `duration` * `factor`^n capped at `maxDuration`), in epoch ms; -1: not again at this revision.
+int64_t retry_due_ms(const spec::SyncPolicy& policy, const KJson& operation_state) {
+  if (!policy.automated || !policy.retry || operation_state.value("phase", "") != "Failed") return -1;
+  const spec::SyncRetry& retry = *policy.retry;
+  int64_t count = operation_state.value("retryCount", int64_t{0});
+  if (retry.limit >= 0 && count >= retry.limit) return -1;
+  int64_t finished = engine::parse_rfc3339(operation_state.value("finishedAt", ""));
+  if (finished < 0) return -1;
+  long long base = retry.backoff_duration.empty() ? 5000 : parse_duration_ms(retry.backoff_duration);
+  long long cap = retry.backoff_max_duration.empty() ? 180000 : parse_duration_ms(retry.backoff_max_duration);
+  if (base < 0) base = 5000;
+  if (cap < 0) cap = 180000;
+  double wait = static_cast<double>(base);
+  for (int64_t i = 0; i < count && wait < cap; ++i) wait *= std::max<int64_t>(1, retry.backoff_factor);
+  return finished + static_cast<int64_t>(std::min<double>(wait, static_cast<double>(cap)));
+}
+
 }  // namespace
 
 struct AppController::Rendered {
@@ -130,6 +149,17 @@ void AppController::schedule() {
     bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
                  (annotations.is_object() && annotations.contains(kRefreshAnnotation));
     int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
+    // A failed automated sync with syncPolicy.retry comes back at its backoff time.
+    const KJson state = object_at(status, "operationState");
+    if (state.value("phase", "") == "Failed" && object_at(object_at(app, "spec"), "syncPolicy").contains("retry")) {
+      int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
+      auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
+                                   spec::Kind::kApplication, rec.namespace_);
+      if (decoded && decoded->app && finished >= 0) {
+        int64_t at = retry_due_ms(decoded->app->sync_policy, state);
+        if (at >= 0 && at < when) when = at;
+      }
+    }
     if (when <= now) due.emplace_back(rec.namespace_, rec.name);
     else if (next < 0 || when < next) next = when;
   }
@@ -319,6 +349,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     req.apply_out_of_sync_only = options_has(sync_options, "ApplyOutOfSyncOnly=true");
     req.replace = options_has(sync_options, "Replace=true");
     req.server_side_apply = options_has(sync_options, "ServerSideApply=true");
+    req.fail_on_shared = options_has(sync_options, "FailOnSharedResource=true");
+    if (options_has(sync_options, "PrunePropagationPolicy=background")) req.prune_propagation = kube::Propagation::kBackground;
+    if (options_has(sync_options, "PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
+    req.namespace_labels = spec.sync_policy.managed_namespace_labels;
+    req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
     for (const auto& r : array_at(op, "resources")) req.only.push_back(key_from(r));
     std::string started = now_text(ctx_.clock);
     cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
@@ -361,17 +396,27 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   if (rendered) {
     comparison = cd::compare(compare_request, dest);
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
+    for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
+    if (options_has(spec.sync_policy.sync_options, "RespectIgnoreDifferences=true"))
+      condition("UnknownError", "syncOption RespectIgnoreDifferences=true is not supported by skiff yet: a sync applies "
+                                "the ignored fields as git has them");
     if (!operation.is_null()) {
       run_sync(comparison, sync_op, false);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync") {
-      // Once per revision (a failed or drifted sync is retried only with selfHeal).
-      KJson last = object_at(object_at(status, "operationState"), "syncResult");
-      bool synced_this_revision = last.value("revision", "") == rendered->revision;
+      // Once per revision; again for drift with selfHeal, and after a failure as
+      // syncPolicy.retry allows (with its backoff).
+      const KJson previous_state = object_at(status, "operationState");
+      bool synced_this_revision = object_at(previous_state, "syncResult").value("revision", "") == rendered->revision;
+      int64_t retry_at = retry_due_ms(spec.sync_policy, previous_state);
+      bool retrying = synced_this_revision && retry_at >= 0 && retry_at <= ctx_.clock.now_ms();
       bool only_prunes = std::all_of(comparison.resources.begin(), comparison.resources.end(), [](const auto& r) {
         return r.status != "OutOfSync" || r.requires_pruning;
       });
-      if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal))
+      if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
+        int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
         run_sync(comparison, KJson(), true);
+        if (status["operationState"].value("phase", "") == "Failed") status["operationState"]["retryCount"] = attempts;
+      }
     }
   } else if (!operation.is_null()) {
     status["operationState"] = {{"operation", operation}, {"phase", "Error"},
@@ -396,7 +441,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   if (!spec.sources.empty()) compared[spec.multi_source ? "sources" : "source"] = spec.multi_source ? KJson::array() : source_json(spec.sources[0]);
   if (spec.multi_source)
     for (const auto& s : spec.sources) compared["sources"].push_back(source_json(s));
-  status["sync"] = {{"status", rendered && conditions.empty() ? comparison.sync_status : "Unknown"},
+  status["sync"] = {{"status", rendered ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};
   if (rendered) {
     status["sync"]["revision"] = rendered->revision;

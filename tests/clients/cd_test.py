@@ -95,6 +95,10 @@ def main():
         write(repo, "skiff/template.yaml", TEMPLATE.format(message="one"))
         write(repo, "skiff/cron.yaml", CRON)
         write(repo, "cluster/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: needs-a-cluster}\ndata: {a: b}\n")
+        write(repo, "broken/cron.yaml", CRON.replace('"0 3 * * *"', '"61 * * * *"'))
+        write(repo, "hooks/template.yaml", TEMPLATE.format(message="hooked"))
+        write(repo, "hooks/hook.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: pre\n"
+              "  annotations: {argocd.argoproj.io/hook: PreSync}\nspec: {entrypoint: a, templates: [{name: a, suspend: {}}]}\n")
         git(repo, "add", "-A")
         first = git(repo, "commit", "-q", "-m", "one")
 
@@ -168,6 +172,25 @@ def main():
             srv.call("POST", "/api/v1/applications", app("needs-cluster", repo, "cluster"))
             s = until_status(srv, "needs-cluster", lambda s: s.get("conditions"), "a condition")
             check("a kind that needs a cluster says so", "no cluster" in json.dumps(s["conditions"]), s["conditions"])
+
+            # A sync that fails is retried as syncPolicy.retry says, then given up.
+            broken = app("broken", repo, "broken", True, "retry")
+            broken["spec"]["syncPolicy"]["retry"] = {"limit": 2, "backoff": {"duration": "1s", "factor": 1}}
+            srv.call("POST", "/api/v1/applications", broken)
+            s = until_status(srv, "broken", lambda s: s.get("operationState", {}).get("retryCount") == 2, "two retries", timeout=40)
+            check("the failure names the object and why",
+                  s["operationState"]["phase"] == "Failed" and "cronworkflow.argoproj.io/nightly:" in s["operationState"]["message"],
+                  s["operationState"])
+            time.sleep(3)
+            check("no third retry", status(srv, "broken").get("operationState", {}).get("retryCount") == 2, status(srv, "broken"))
+
+            # Sync hooks are not run yet: left out, with a warning that says so.
+            srv.call("POST", "/api/v1/applications", app("hooked", repo, "hooks", True, "hooks"))
+            s = until_status(srv, "hooked", lambda s: s.get("sync", {}).get("status") == "Synced", "Synced without the hook")
+            check("a hook is left out with a warning",
+                  any(c["type"] == "ExcludedResourceWarning" and "pre" in c["message"] for c in s.get("conditions", [])),
+                  s.get("conditions"))
+            check("the hook did not run", srv.call("GET", "/api/v1/workflows/hooks/pre")[0] == 404)
 
             # Delete with cascade: what the app made goes with it.
             st, _ = srv.call("DELETE", "/api/v1/applications/skiff-kinds?appNamespace=argocd&cascade=true")

@@ -133,14 +133,18 @@ std::string tracking_id(const std::string& app, const ResourceKey& k) {
   return app + ":" + k.group + "/" + k.kind + ":" + k.namespace_ + "/" + k.name;
 }
 
+bool is_namespaced(const Destinations& destinations, const std::string& api_version, const std::string& kind) {
+  if (destinations.namespaced) {
+    if (auto n = destinations.namespaced(api_version, kind)) return *n;
+  }
+  return !well_known_cluster_scoped(kind);
+}
+
 Comparison compare(const CompareRequest& request, const Destinations& destinations) {
   Comparison out;
   std::set<std::string> rendered;
   auto namespaced = [&](const std::string& api_version, const std::string& kind) {
-    if (destinations.namespaced) {
-      if (auto n = destinations.namespaced(api_version, kind)) return *n;
-    }
-    return !well_known_cluster_scoped(kind);
+    return is_namespaced(destinations, api_version, kind);
   };
   auto read_live = [&](ResourceState& r) {
     auto api = target_for(r.key, destinations);

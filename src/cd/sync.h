@@ -47,6 +47,9 @@ struct ResourceKey {
   bool operator==(const ResourceKey&) const = default;
 };
 ResourceKey key_of(const nlohmann::json& object);
+// Whether objects of the kind live in a namespace: as the destination says, else true unless
+// a well-known cluster-scoped kind.
+bool is_namespaced(const Destinations& destinations, const std::string& api_version, const std::string& kind);
 std::string tracking_id(const std::string& app, const ResourceKey& key);
 
 struct ResourceState {

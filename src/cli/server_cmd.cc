@@ -41,6 +41,7 @@ struct ServerFlags {
   RegistryFlags registry;
   ClusterFlags cluster;
   int64_t app_resync_s = 180;
+  bool no_app_controller = false;
 };
 
 // Each running step holds a few descriptors in the server (its supervisor's pidfd and
@@ -127,6 +128,7 @@ int serve(const ServerFlags& f) {
   options.ui_dir = f.ui_dir.empty() ? server::default_ui_dir() : f.ui_dir;
   options.cluster = *cluster;
   options.app_resync_ms = f.app_resync_s * 1000;
+  options.app_controller = !f.no_app_controller;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;
@@ -218,6 +220,8 @@ void add_server_command(CLI::App& app, int* exit_code) {
   add_cluster_flags(cmd, &f->cluster);
   cmd->add_option("--app-resync", f->app_resync_s, "seconds between reconciles of each Application (Argo CD's 180)")
       ->check(CLI::Range(1, 86400));
+  cmd->add_flag("--no-app-controller", f->no_app_controller,
+                "serve the Applications' API without reconciling them (Argo CD's API server without its controller)");
   cmd->callback([f, exit_code] { *exit_code = serve(*f); });
 }
 

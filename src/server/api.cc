@@ -86,6 +86,7 @@ struct Server::Impl {
     // the API.
     local = std::make_shared<LocalObjects>(ctx);
     if (auto* resources = dynamic_cast<runtime::ResourceExecutor*>(&executor)) resources->set_local(local);
+    if (!options.app_controller) return;
     AppControllerOptions app_options;
     app_options.cache_dir = options.data_dir + "/cd/git";
     app_options.resync_ms = options.app_resync_ms;

@@ -37,6 +37,7 @@ struct ServerOptions {
   std::string ui_dir;              // the web UI's build ("" = none: `/` says how to build it)
   std::shared_ptr<kube::Client> cluster;  // where Applications deploy non-skiff kinds (null: none)
   int64_t app_resync_ms = 180'000;        // each Application's reconcile period (app_controller.h)
+  bool app_controller = true;             // false: serve Applications' API only (--no-app-controller)
 };
 
 class Server {

@@ -1,5 +1,7 @@
 #include "server/app_controller.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -97,6 +99,45 @@ int64_t retry_due_ms(const spec::SyncPolicy& policy, const KJson& operation_stat
   double wait = static_cast<double>(base);
   for (int64_t i = 0; i < count && wait < cap; ++i) wait *= std::max<int64_t>(1, retry.backoff_factor);
   return finished + static_cast<int64_t>(std::min<double>(wait, static_cast<double>(cap)));
+}
+
+bool glob(const std::string& pattern, const std::string& text) {
+  return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
+
+// Whether {group, kind} is in an AppProject's resource list (JSON as written; globs).
+bool listed(const std::string& list_json, const std::string& group, const std::string& kind) {
+  KJson list = parse_json_or_discarded<KJson>(list_json);
+  if (!list.is_array()) return false;
+  for (const auto& e : list) {
+    if (!e.is_object()) continue;
+    if (glob(e.value("group", "*"), group) && glob(e.value("kind", "*"), kind)) return true;
+  }
+  return false;
+}
+
+// What the app's AppProject does not permit (Argo CD's checks): its repositories, its
+// destination, the namespace it lives in. "" when all is permitted.
+std::string project_refusal(const spec::AppProjectSpec& project, const std::string& project_name,
+                            const spec::ApplicationSpec& app, const std::string& app_namespace) {
+  for (const auto& source : app.sources) {
+    bool ok = std::any_of(project.source_repos.begin(), project.source_repos.end(),
+                          [&](const std::string& p) { return glob(p, source.repo_url); });
+    if (!ok) return "application repo " + source.repo_url + " is not permitted in project '" + project_name + "'";
+  }
+  const spec::AppDestination& d = app.destination;
+  bool ok = std::any_of(project.destinations.begin(), project.destinations.end(), [&](const spec::AppDestination& p) {
+    bool where = d.server.empty() ? glob(p.name.empty() ? "*" : p.name, d.name) : glob(p.server.empty() ? "*" : p.server, d.server);
+    return where && glob(p.namespace_.empty() ? "*" : p.namespace_, d.namespace_);
+  });
+  if (!ok)
+    return "application destination server '" + (d.server.empty() ? d.name : d.server) + "' and namespace '" + d.namespace_ +
+           "' do not match any of the allowed destinations in project '" + project_name + "'";
+  if (app_namespace != "argocd" &&
+      !std::any_of(project.source_namespaces.begin(), project.source_namespaces.end(),
+                   [&](const std::string& p) { return glob(p, app_namespace); }))
+    return "application in namespace " + app_namespace + " is not permitted in project '" + project_name + "'";
+  return "";
 }
 
 }  // namespace
@@ -289,8 +330,10 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   KJson status = object_at(app, "status");
   if (!status.is_object()) status = KJson::object();
   KJson conditions = KJson::array();
+  bool comparison_failed = false;  // an error condition: the app's sync status is Unknown, nothing syncs by itself
   auto condition = [&](const char* type, const std::string& message) {
     conditions.push_back({{"type", type}, {"message", message}, {"lastTransitionTime", now_text(ctx_.clock)}});
+    comparison_failed |= std::string(type) == "ComparisonError" || std::string(type) == "InvalidSpecError";
   };
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
@@ -310,6 +353,20 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   }
   const spec::ApplicationSpec& spec = *decoded->app;
   cd::Destinations dest = destinations();
+  std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
+  if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, "argocd", "default")) {
+    auto stored = ctx_.store.get_object(spec::Kind::kAppProject, "argocd", spec.project);
+    auto decoded_project = stored ? decode_object(Json{{spec::kind_info(spec::Kind::kAppProject).body_field,
+                                                        parse_json_or_discarded<Json>(stored->body)}},
+                                                  spec::Kind::kAppProject, "argocd")
+                                  : Result<spec::Object>(stored.status());
+    if (decoded_project && decoded_project->app_project) {
+      project = *decoded_project->app_project;
+      if (std::string why = project_refusal(*project, spec.project, spec, ns); !why.empty()) condition("InvalidSpecError", why);
+    } else if (spec.project != "default") {
+      condition("InvalidSpecError", "application references project " + spec.project + " which does not exist");
+    }
+  }
   const std::string& server = spec.destination.server;
   if (!(server.empty() || server == kInCluster || spec.destination.name == "in-cluster" ||
         (cluster_ && server == cluster_->config().server))) {
@@ -331,7 +388,25 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.destination_namespace = spec.destination.namespace_;
   compare_request.previous = previous;
   compare_request.ignore_differences = spec.ignore_differences;
-  if (rendered) compare_request.manifests = rendered->manifests;
+  if (rendered) {
+    for (auto& m : rendered->manifests) {
+      cd::ResourceKey k = cd::key_of(m);
+      if (project) {
+        bool namespaced = cd::is_namespaced(dest, m.value("apiVersion", ""), k.kind);
+        bool permitted = namespaced ? !listed(project->namespace_resource_blacklist_json, k.group, k.kind) &&
+                                          (project->namespace_resource_whitelist_json.empty() ||
+                                           listed(project->namespace_resource_whitelist_json, k.group, k.kind))
+                                    : listed(project->cluster_resource_whitelist_json, k.group, k.kind) &&
+                                          !listed(project->cluster_resource_blacklist_json, k.group, k.kind);
+        if (!permitted) {
+          condition("ComparisonError", "resource " + k.group + ":" + k.kind + " \"" + k.name +
+                                           "\" is not permitted in project " + spec.project);
+          continue;
+        }
+      }
+      compare_request.manifests.push_back(std::move(m));
+    }
+  }
 
   auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
     return std::find(options.begin(), options.end(), option) != options.end();
@@ -402,7 +477,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
                                 "the ignored fields as git has them");
     if (!operation.is_null()) {
       run_sync(comparison, sync_op, false);
-    } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync") {
+    } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
       // Once per revision; again for drift with selfHeal, and after a failure as
       // syncPolicy.retry allows (with its backoff).
       const KJson previous_state = object_at(status, "operationState");
@@ -441,7 +516,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   if (!spec.sources.empty()) compared[spec.multi_source ? "sources" : "source"] = spec.multi_source ? KJson::array() : source_json(spec.sources[0]);
   if (spec.multi_source)
     for (const auto& s : spec.sources) compared["sources"].push_back(source_json(s));
-  status["sync"] = {{"status", rendered ? comparison.sync_status : "Unknown"},
+  status["sync"] = {{"status", rendered && !comparison_failed ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};
   if (rendered) {
     status["sync"]["revision"] = rendered->revision;

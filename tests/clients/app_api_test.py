@@ -56,7 +56,7 @@ def main():
     skiff = sys.argv[1]
     check = Checks()
     with tempfile.TemporaryDirectory(prefix="skiff-app-api-") as data:
-        srv = Server(skiff, data)
+        srv = Server(skiff, data, "--no-app-controller")  # the API alone: its own behaviour
         with running(check, srv):
             srv.start()
 
@@ -211,7 +211,7 @@ def main():
         # auth: a token for namespace "argocd" may use the default namespace, not another
         token = subprocess.run([skiff, "token", "create", "-n", "argocd", "--data", data], check=True,
                                capture_output=True, text=True).stdout.strip()
-        srv = Server(skiff, data, auth="client", token=token)
+        srv = Server(skiff, data, "--no-app-controller", auth="client", token=token)
         with running(check, srv):
             srv.start()
             st, body = srv.call("GET", "/api/v1/applications")

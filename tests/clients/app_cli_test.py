@@ -35,7 +35,7 @@ def main():
     skiff = sys.argv[1]
     check = Checks()
     with tempfile.TemporaryDirectory(prefix="skiff-app-cli-") as data:
-        srv = Server(skiff, data)
+        srv = Server(skiff, data, "--no-app-controller")  # the API alone: its own behaviour
         env = dict(os.environ, ARGO_SERVER=f"127.0.0.1:{srv.port}", ARGO_SECURE="false")
 
         def app(*args):

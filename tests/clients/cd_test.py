@@ -192,6 +192,21 @@ def main():
                   s.get("conditions"))
             check("the hook did not run", srv.call("GET", "/api/v1/workflows/hooks/pre")[0] == 404)
 
+            # An AppProject's limits hold: a repository it does not list, a kind it does not allow.
+            project = {"metadata": {"name": "strict", "namespace": "argocd"}, "spec": {
+                "sourceRepos": ["https://example.com/*"],
+                "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "strict-*"}]}}
+            st, body = srv.call("POST", "/api/v1/projects", {"project": project})
+            check("create project", st == 200, f"{st} {body}")
+            limited = app("limited", repo, "skiff", True, "strict-a")
+            limited["spec"]["project"] = "strict"
+            srv.call("POST", "/api/v1/applications", limited)
+            s = until_status(srv, "limited", lambda s: s.get("conditions"), "a condition")
+            check("a repository the project does not list is refused",
+                  "is not permitted in project 'strict'" in json.dumps(s["conditions"]) and s["sync"]["status"] == "Unknown",
+                  s)
+            check("nothing applied for it", srv.call("GET", "/api/v1/workflow-templates/strict-a/hello-tmpl")[0] == 404)
+
             # Delete with cascade: what the app made goes with it.
             st, _ = srv.call("DELETE", "/api/v1/applications/skiff-kinds?appNamespace=argocd&cascade=true")
             check("delete", st == 200, st)

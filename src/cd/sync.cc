@@ -5,18 +5,12 @@
 #include <map>
 #include <set>
 
+#include "util/json_text.h"
+
 namespace skiff::cd {
 namespace {
 
 using Json = nlohmann::json;
-
-// The member `key` of `j` when it is an object, else an empty one (fields of live objects
-// may be null or of another type).
-Json object_at(const Json& j, const char* key) {
-  if (!j.is_object()) return Json::object();
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? *it : Json::object();
-}
 
 // Kinds that are cluster-scoped on every Kubernetes (when the destination cannot say).
 bool well_known_cluster_scoped(const std::string& kind) {
@@ -65,14 +59,14 @@ int kind_rank(const std::string& kind) {
 }
 
 int wave_of(const Json& object) {
-  const Json a = object_at(object_at(object, "metadata"), "annotations");
+  const Json a = object_member(object_member(object, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kSyncWaveAnnotation) || !a[kSyncWaveAnnotation].is_string()) return 0;
   return std::atoi(a[kSyncWaveAnnotation].get<std::string>().c_str());
 }
 
 // Whether the object's sync-options annotation has `option` ("Prune=false").
 bool has_option(const Json& object, const std::string& option) {
-  const Json a = object_at(object_at(object, "metadata"), "annotations");
+  const Json a = object_member(object_member(object, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kSyncOptionsAnnotation) || !a[kSyncOptionsAnnotation].is_string()) return false;
   std::string text = a[kSyncOptionsAnnotation].get<std::string>();
   size_t start = 0;
@@ -89,7 +83,7 @@ bool has_option(const Json& object, const std::string& option) {
 }
 
 std::string tracking_of(const Json& live) {
-  const Json a = object_at(object_at(live, "metadata"), "annotations");
+  const Json a = object_member(object_member(live, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kTrackingAnnotation) || !a[kTrackingAnnotation].is_string()) return "";
   return a[kTrackingAnnotation].get<std::string>();
 }
@@ -121,7 +115,7 @@ ResourceKey key_of(const Json& object) {
     k.version = api_version.substr(slash + 1);
   }
   k.kind = object.value("kind", "");
-  const Json meta = object_at(object, "metadata");
+  const Json meta = object_member(object, "metadata");
   if (meta.is_object()) {
     k.namespace_ = meta.value("namespace", "");
     k.name = meta.value("name", "");
@@ -168,7 +162,7 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       meta.erase("namespace");
     }
     r.key = key_of(r.target);
-    const Json annotations = object_at(meta, "annotations");
+    const Json annotations = object_member(meta, "annotations");
     if (annotations.contains("argocd.argoproj.io/hook") || annotations.contains("helm.sh/hook")) {
       out.warnings.emplace_back("ExcludedResourceWarning",
                                 r.key.kind + " " + r.key.name + " is a sync hook, which skiff does not run yet: it is left out");
@@ -328,6 +322,23 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
     if (!out.ok) break;  // a later wave waits for this one
   }
   if (out.ok) out.message = "successfully synced (all tasks run)";
+  return out;
+}
+
+std::vector<ResourceResult> remove_tracked(const std::string& app_name, const std::vector<ResourceKey>& keys,
+                                           kube::Propagation propagation, const Destinations& destinations) {
+  std::vector<ResourceResult> out;
+  kube::DeleteOptions options;
+  options.propagation = propagation;
+  for (const ResourceKey& k : keys) {
+    auto api = target_for(k, destinations);
+    if (!api) continue;
+    auto live = (*api)->get(ref_of_key(k), k.namespace_);
+    if (!live || tracking_of(*live) != tracking_id(app_name, k)) continue;  // gone, or someone else's now
+    Status st = (*api)->remove(ref_of_key(k), k.namespace_, options);
+    if (!st && st.code() != Code::kNotFound) out.push_back({k, "SyncFailed", short_name(k) + ": " + st.message(), 0});
+    else out.push_back({k, "Pruned", short_name(k) + " deleted", 0});
+  }
   return out;
 }
 

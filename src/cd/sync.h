@@ -121,4 +121,10 @@ struct SyncOutcome {
 SyncOutcome sync(const std::string& app_name, const Comparison& comparison, const SyncRequest& request,
                  const Destinations& destinations);
 
+// What an Application's resources finalizer does: deletes the objects `keys` (its
+// status.resources) that this app applied — those whose tracking id still names it — at
+// their destinations. One result per object deleted or that could not be.
+std::vector<ResourceResult> remove_tracked(const std::string& app_name, const std::vector<ResourceKey>& keys,
+                                           kube::Propagation propagation, const Destinations& destinations);
+
 }  // namespace skiff::cd

@@ -10,9 +10,6 @@
 
 namespace skiff::server {
 
-// The annotation a refresh sets for the controller: "normal" or "hard".
-inline constexpr const char kRefreshAnnotation[] = "argocd.argoproj.io/refresh";
-
 // Reads of client (or stored) JSON that never throw: a missing key, or a value of another
 // type, reads as null, "" or false.
 inline const Json& member(const Json& j, const char* key) {

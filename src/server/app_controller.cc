@@ -8,6 +8,7 @@
 
 #include "engine/workflow_json.h"
 #include "runtime/secret_store.h"
+#include "server/app_routes.h"
 #include "server/objects.h"
 #include "util/json_text.h"
 #include "util/strings.h"
@@ -17,22 +18,7 @@ namespace {
 
 using KJson = nlohmann::json;  // what cd/ and kube/ speak (the API's Json keeps key order)
 
-constexpr const char* kFinalizer = "resources-finalizer.argocd.argoproj.io";
-constexpr const char* kRefreshAnnotation = "argocd.argoproj.io/refresh";
 constexpr const char* kInCluster = "https://kubernetes.default.svc";
-
-// The member `key` of `j` when it is an object (a list), else an empty one: stored and
-// live objects are hostile input, and a field may be null or of another type.
-KJson object_at(const KJson& j, const char* key) {
-  if (!j.is_object()) return KJson::object();
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? *it : KJson::object();
-}
-KJson array_at(const KJson& j, const char* key) {
-  if (!j.is_object()) return KJson::array();
-  auto it = j.find(key);
-  return it != j.end() && it->is_array() ? *it : KJson::array();
-}
 
 std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
 
@@ -133,11 +119,16 @@ std::string project_refusal(const spec::AppProjectSpec& project, const std::stri
   if (!ok)
     return "application destination server '" + (d.server.empty() ? d.name : d.server) + "' and namespace '" + d.namespace_ +
            "' do not match any of the allowed destinations in project '" + project_name + "'";
-  if (app_namespace != "argocd" &&
+  if (app_namespace != kArgoCdNamespace &&
       !std::any_of(project.source_namespaces.begin(), project.source_namespaces.end(),
                    [&](const std::string& p) { return glob(p, app_namespace); }))
     return "application in namespace " + app_namespace + " is not permitted in project '" + project_name + "'";
   return "";
+}
+
+// A stored Application or AppProject (its API JSON) decoded as the API decodes it.
+Result<spec::Object> decode_stored(spec::Kind kind, const KJson& object, const std::string& ns) {
+  return decode_object(Json{{spec::kind_info(kind).body_field, Json(object)}}, kind, ns);
 }
 
 }  // namespace
@@ -183,19 +174,18 @@ void AppController::schedule() {
   for (const auto& rec : *apps) {
     KJson app = parse_json_or_discarded<KJson>(rec.body);
     if (!app.is_object()) continue;
-    const KJson meta = object_at(app, "metadata");
-    const KJson annotations = object_at(meta, "annotations");
-    const KJson status = object_at(app, "status");
+    const KJson meta = object_member(app, "metadata");
+    const KJson annotations = object_member(meta, "annotations");
+    const KJson status = object_member(app, "status");
     int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
     bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
                  (annotations.is_object() && annotations.contains(kRefreshAnnotation));
     int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
     // A failed automated sync with syncPolicy.retry comes back at its backoff time.
-    const KJson state = object_at(status, "operationState");
-    if (state.value("phase", "") == "Failed" && object_at(object_at(app, "spec"), "syncPolicy").contains("retry")) {
+    const KJson state = object_member(status, "operationState");
+    if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
       int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
-      auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
-                                   spec::Kind::kApplication, rec.namespace_);
+      auto decoded = decode_stored(spec::Kind::kApplication, app, rec.namespace_);
       if (decoded && decoded->app && finished >= 0) {
         int64_t at = retry_due_ms(decoded->app->sync_policy, state);
         if (at >= 0 && at < when) when = at;
@@ -298,23 +288,15 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
 }
 
 void AppController::finalize(const std::string& ns, const std::string& name, const KJson& app) {
-  const KJson meta = object_at(app, "metadata");
-  const KJson finalizers = array_at(meta, "finalizers");
-  bool cascade = finalizers.is_array() && std::find(finalizers.begin(), finalizers.end(), kFinalizer) != finalizers.end();
-  if (cascade) {
-    cd::Destinations d = destinations();
-    for (const auto& r : array_at(object_at(app, "status"), "resources")) {
-      cd::ResourceKey k = key_from(r);
-      kube::ObjectApi* api = k.group == "argoproj.io" ? d.local : d.cluster;
-      if (!api) continue;
-      kube::ObjectRef ref{k.group.empty() ? k.version : k.group + "/" + k.version, k.kind, k.namespace_, k.name};
-      auto live = api->get(ref, k.namespace_);
-      if (!live) continue;
-      // Only what this app applied goes with it.
-      const KJson a = object_at(object_at(*live, "metadata"), "annotations");
-      if (!a.is_object() || a.value(cd::kTrackingAnnotation, "") != cd::tracking_id(name, k)) continue;
-      (void)api->remove(ref, k.namespace_, {});
-    }
+  // resources-finalizer.argocd.argoproj.io[/background]: the app's resources go first.
+  for (const auto& f : array_member(object_member(app, "metadata"), "finalizers")) {
+    if (!f.is_string() || f.get<std::string>().rfind(kResourcesFinalizer, 0) != 0) continue;
+    std::vector<cd::ResourceKey> keys;
+    for (const auto& r : array_member(object_member(app, "status"), "resources")) keys.push_back(key_from(r));
+    bool background = f.get<std::string>() == std::string(kResourcesFinalizer) + "/background";
+    (void)cd::remove_tracked(name, keys, background ? kube::Propagation::kBackground : kube::Propagation::kForeground,
+                             destinations());
+    break;
   }
   (void)ctx_.store.delete_object(spec::Kind::kApplication, ns, name);
   ctx_.poke_controllers();
@@ -325,9 +307,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   if (!rec) return;
   KJson app = parse_json_or_discarded<KJson>(rec->body);
   if (!app.is_object()) return;
-  if (object_at(app, "metadata").contains("deletionTimestamp")) return finalize(ns, name, app);
+  if (object_member(app, "metadata").contains("deletionTimestamp")) return finalize(ns, name, app);
 
-  KJson status = object_at(app, "status");
+  KJson status = object_member(app, "status");
   if (!status.is_object()) status = KJson::object();
   KJson conditions = KJson::array();
   bool comparison_failed = false;  // an error condition: the app's sync status is Unknown, nothing syncs by itself
@@ -338,8 +320,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
 
-  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
-                               spec::Kind::kApplication, ns);
+  auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded || !decoded->app) {
     condition("InvalidSpecError", decoded ? "the Application has no spec" : decoded.status().message());
     status["conditions"] = conditions;
@@ -354,11 +335,10 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   const spec::ApplicationSpec& spec = *decoded->app;
   cd::Destinations dest = destinations();
   std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
-  if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, "argocd", "default")) {
-    auto stored = ctx_.store.get_object(spec::Kind::kAppProject, "argocd", spec.project);
-    auto decoded_project = stored ? decode_object(Json{{spec::kind_info(spec::Kind::kAppProject).body_field,
-                                                        parse_json_or_discarded<Json>(stored->body)}},
-                                                  spec::Kind::kAppProject, "argocd")
+  if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) {
+    auto stored = ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, spec.project);
+    auto decoded_project = stored ? decode_stored(spec::Kind::kAppProject, parse_json_or_discarded<KJson>(stored->body),
+                                                  kArgoCdNamespace)
                                   : Result<spec::Object>(stored.status());
     if (decoded_project && decoded_project->app_project) {
       project = *decoded_project->app_project;
@@ -376,13 +356,13 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   }
 
   // An operation may name a revision (a rollback does).
-  KJson sync_op = operation.is_object() ? object_at(operation, "sync") : KJson::object();
+  KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
   std::string revision = sync_op.value("revision", "");
   auto rendered = conditions.empty() ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && conditions.empty()) condition("ComparisonError", rendered.status().message());
 
   std::vector<cd::ResourceKey> previous;
-  for (const auto& r : array_at(status, "resources")) previous.push_back(key_from(r));
+  for (const auto& r : array_member(status, "resources")) previous.push_back(key_from(r));
   cd::CompareRequest compare_request;
   compare_request.app_name = name;
   compare_request.destination_namespace = spec.destination.namespace_;
@@ -415,7 +395,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     const KJson op = requested.is_object() ? requested : KJson::object();
     cd::SyncRequest req;
     std::vector<std::string> sync_options = spec.sync_policy.sync_options;
-    for (const auto& o : array_at(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
+    for (const auto& o : array_member(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
     req.destination_namespace = spec.destination.namespace_;
     req.prune = automated ? spec.sync_policy.prune : op.value("prune", false);
     req.dry_run = op.value("dryRun", false);
@@ -429,7 +409,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     if (options_has(sync_options, "PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
     req.namespace_labels = spec.sync_policy.managed_namespace_labels;
     req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
-    for (const auto& r : array_at(op, "resources")) req.only.push_back(key_from(r));
+    for (const auto& r : array_member(op, "resources")) req.only.push_back(key_from(r));
     std::string started = now_text(ctx_.clock);
     cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
     KJson results = KJson::array();
@@ -452,11 +432,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
         {"finishedAt", now_text(ctx_.clock)},
         {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {"source", source}}}};
     if (outcome.ok && !req.dry_run) {
-      KJson history = array_at(status, "history");
+      KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
                          {"deployStartedAt", started}, {"source", source},
-                         {"initiatedBy", object_at(op_record, "initiatedBy")}});
+                         {"initiatedBy", object_member(op_record, "initiatedBy")}});
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
       status["history"] = history;
@@ -480,8 +460,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
       // Once per revision; again for drift with selfHeal, and after a failure as
       // syncPolicy.retry allows (with its backoff).
-      const KJson previous_state = object_at(status, "operationState");
-      bool synced_this_revision = object_at(previous_state, "syncResult").value("revision", "") == rendered->revision;
+      const KJson previous_state = object_member(status, "operationState");
+      bool synced_this_revision = object_member(previous_state, "syncResult").value("revision", "") == rendered->revision;
       int64_t retry_at = retry_due_ms(spec.sync_policy, previous_state);
       bool retrying = synced_this_revision && retry_at >= 0 && retry_at <= ctx_.clock.now_ms();
       bool only_prunes = std::all_of(comparison.resources.begin(), comparison.resources.end(), [](const auto& r) {
@@ -528,15 +508,16 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   else status["conditions"] = conditions;
   status["reconciledAt"] = now_text(ctx_.clock);
   (void)write_status(ns, name, status, ran_operation);
-  ctx_.poke_controllers();  // an app-of-apps parent may be waiting on this one
+  // When the app is next due follows from what was just written (reconciledAt, a retry's
+  // backoff): the loop asks again.
+  ctx_.poke_controllers();
 }
 
 Result<Json> AppController::managed_resources(const std::string& ns, const std::string& name) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return rec.status();
   KJson app = parse_json_or_discarded<KJson>(rec->body);
-  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, Json(app)}},
-                               spec::Kind::kApplication, ns);
+  auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded) return decoded.status();
   auto rendered = render_app(ns, name, *decoded, "");
   if (!rendered) return rendered.status();
@@ -545,7 +526,7 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   req.destination_namespace = decoded->app->destination.namespace_;
   req.manifests = rendered->manifests;
   req.ignore_differences = decoded->app->ignore_differences;
-  for (const auto& r : array_at(object_at(app, "status"), "resources")) req.previous.push_back(key_from(r));
+  for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
   cd::Comparison comparison = cd::compare(req, destinations());
   Json items = Json::array();
   for (const auto& r : comparison.resources) {
@@ -564,8 +545,7 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
 Result<Json> AppController::manifests(const std::string& ns, const std::string& name, const std::string& revision) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return rec.status();
-  auto decoded = decode_object(Json{{spec::kind_info(spec::Kind::kApplication).body_field, parse_json_or_discarded<Json>(rec->body)}},
-                               spec::Kind::kApplication, ns);
+  auto decoded = decode_stored(spec::Kind::kApplication, parse_json_or_discarded<KJson>(rec->body), ns);
   if (!decoded) return decoded.status();
   auto rendered = render_app(ns, name, *decoded, revision);
   if (!rendered) return rendered.status();

@@ -29,8 +29,11 @@ namespace skiff::server {
 
 // Argo CD's namespace for Applications and AppProjects.
 inline constexpr const char kArgoCdNamespace[] = "argocd";
-// The finalizer that makes a delete cascade to the Application's resources.
+// The finalizer that makes a delete cascade to the Application's resources (with
+// "/background" appended: deleted with background propagation).
 inline constexpr const char kResourcesFinalizer[] = "resources-finalizer.argocd.argoproj.io";
+// The annotation a refresh sets for the controller: "normal" or "hard".
+inline constexpr const char kRefreshAnnotation[] = "argocd.argoproj.io/refresh";
 
 void add_app_routes(httplib::Server& server, ApiContext& ctx);
 

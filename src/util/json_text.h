@@ -56,4 +56,20 @@ Json parse_json_or_discarded(std::string_view text) {
   return Json::parse(text, nullptr, false);
 }
 
+// The member `key` of `j` when `j` is an object and the member an object (an array), else an
+// empty one: for reading stored and live objects, whose fields may be absent, null or of
+// another type, without nlohmann's type errors.
+template <class Json>
+Json object_member(const Json& j, const char* key) {
+  if (!j.is_object()) return Json::object();
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : Json::object();
+}
+template <class Json>
+Json array_member(const Json& j, const char* key) {
+  if (!j.is_object()) return Json::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : Json::array();
+}
+
 }  // namespace skiff

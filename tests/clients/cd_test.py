@@ -215,6 +215,13 @@ def main():
                 time.sleep(0.2)
             check("the app is gone", srv.call("GET", "/api/v1/applications/skiff-kinds?appNamespace=argocd")[0] == 404)
             check("its template went with it", srv.call("GET", "/api/v1/workflow-templates/argo/hello-tmpl")[0] == 404)
+            # ... also with background propagation (the finalizer ".../background").
+            st, _ = srv.call("DELETE", "/api/v1/applications/manual?appNamespace=argocd&propagationPolicy=background")
+            check("delete with background propagation", st == 200, st)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and srv.call("GET", "/api/v1/workflow-templates/team/hello-tmpl")[0] != 404:
+                time.sleep(0.2)
+            check("its template went with it too", srv.call("GET", "/api/v1/workflow-templates/team/hello-tmpl")[0] == 404)
         # The same deploy step under `skiff run`: the Application syncs in the run's own skiff.
         with open(f"{data}/deploy.json", "w") as f:
             json.dump({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",

@@ -126,6 +126,28 @@ std::string project_refusal(const spec::AppProjectSpec& project, const std::stri
   return "";
 }
 
+// Fields of an Application or its AppProject that skiff accepts and does not carry out yet:
+// `refused` those whose neglect would sync what the user forbade (sync windows, signature
+// checks, impersonation), `ignored` the rest (warned). Each as its JSON path.
+void not_carried_out(const KJson& app, const KJson& project, std::vector<std::string>* refused,
+                     std::vector<std::string>* ignored) {
+  const KJson spec = object_member(app, "spec");
+  if (object_member(object_member(spec, "syncPolicy"), "retry").contains("refresh")) ignored->push_back("spec.syncPolicy.retry.refresh");
+  KJson sources = array_member(spec, "sources");
+  if (spec.contains("source")) sources.push_back(object_member(spec, "source"));
+  for (const auto& source : sources) {
+    const KJson k = object_member(source, "kustomize");
+    for (const char* field : {"forceCommonLabels", "forceCommonAnnotations", "commonAnnotationsEnvsubst", "version",
+                              "labelWithoutSelector", "kubeVersion", "apiVersions"})
+      if (k.contains(field)) ignored->push_back(std::string("spec.source.kustomize.") + field);
+  }
+  const KJson p = object_member(project, "spec");
+  for (const char* field : {"syncWindows", "signatureKeys", "destinationServiceAccounts"})
+    if (p.contains(field)) refused->push_back(std::string("AppProject spec.") + field);
+  for (const char* field : {"roles", "orphanedResources", "permitOnlyProjectScopedClusters"})
+    if (p.contains(field)) ignored->push_back(std::string("AppProject spec.") + field);
+}
+
 // A stored Application or AppProject (its API JSON) decoded as the API decodes it.
 Result<spec::Object> decode_stored(spec::Kind kind, const KJson& object, const std::string& ns) {
   return decode_object(Json{{spec::kind_info(kind).body_field, Json(object)}}, kind, ns);
@@ -335,10 +357,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   const spec::ApplicationSpec& spec = *decoded->app;
   cd::Destinations dest = destinations();
   std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
+  KJson project_json;
   if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) {
     auto stored = ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, spec.project);
-    auto decoded_project = stored ? decode_stored(spec::Kind::kAppProject, parse_json_or_discarded<KJson>(stored->body),
-                                                  kArgoCdNamespace)
+    if (stored) project_json = parse_json_or_discarded<KJson>(stored->body);
+    auto decoded_project = stored ? decode_stored(spec::Kind::kAppProject, project_json, kArgoCdNamespace)
                                   : Result<spec::Object>(stored.status());
     if (decoded_project && decoded_project->app_project) {
       project = *decoded_project->app_project;
@@ -347,6 +370,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       condition("InvalidSpecError", "application references project " + spec.project + " which does not exist");
     }
   }
+  std::vector<std::string> refused, ignored;
+  not_carried_out(app, project_json, &refused, &ignored);
+  for (const auto& field : refused)
+    condition("InvalidSpecError", field + " is not enforced by skiff yet, so it does not sync this application; remove it to sync with skiff");
+  for (const auto& field : ignored) condition("UnknownError", field + " is not supported by skiff yet and is ignored");
   const std::string& server = spec.destination.server;
   if (!(server.empty() || server == kInCluster || spec.destination.name == "in-cluster" ||
         (cluster_ && server == cluster_->config().server))) {
@@ -358,8 +386,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   // An operation may name a revision (a rollback does).
   KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
   std::string revision = sync_op.value("revision", "");
-  auto rendered = conditions.empty() ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
-  if (!rendered && conditions.empty()) condition("ComparisonError", rendered.status().message());
+  auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
+  if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
   std::vector<cd::ResourceKey> previous;
   for (const auto& r : array_member(status, "resources")) previous.push_back(key_from(r));
@@ -467,7 +495,10 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       bool only_prunes = std::all_of(comparison.resources.begin(), comparison.resources.end(), [](const auto& r) {
         return r.status != "OutOfSync" || r.requires_pruning;
       });
-      if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
+      // Argo CD's guard: an automated sync that would prune everything waits for allowEmpty.
+      bool wipes_out = compare_request.manifests.empty() && spec.sync_policy.prune && !spec.sync_policy.allow_empty;
+      if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
+      else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
         run_sync(comparison, KJson(), true);
         if (status["operationState"].value("phase", "") == "Failed") status["operationState"]["retryCount"] = attempts;

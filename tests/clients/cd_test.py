@@ -207,6 +207,34 @@ def main():
                   s)
             check("nothing applied for it", srv.call("GET", "/api/v1/workflow-templates/strict-a/hello-tmpl")[0] == 404)
 
+            # What skiff does not carry out yet: sync windows stop the sync (refused), roles are
+            # warned about; an automated sync that would prune everything waits for allowEmpty.
+            windowed = {"metadata": {"name": "windowed", "namespace": "argocd"}, "spec": {
+                "sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+                "roles": [{"name": "ci"}], "syncWindows": [{"kind": "deny", "schedule": "* * * * *", "duration": "1h"}]}}
+            check("create windowed project", srv.call("POST", "/api/v1/projects", {"project": windowed})[0] == 200)
+            w = app("windowed", repo, "skiff", True, "windowed")
+            w["spec"]["project"] = "windowed"
+            srv.call("POST", "/api/v1/applications", w)
+            s = until_status(srv, "windowed", lambda s: s.get("conditions"), "a condition")
+            text = json.dumps(s["conditions"])
+            check("syncWindows refused, roles warned", "spec.syncWindows is not enforced" in text
+                  and "spec.roles is not supported" in text and s["sync"]["status"] == "Unknown", s["conditions"])
+            check("nothing synced under an unenforced window", srv.call("GET", "/api/v1/workflow-templates/windowed/hello-tmpl")[0] == 404)
+            write(repo, "shrink/template.yaml", TEMPLATE.format(message="shrink"))
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "shrink")
+            srv.call("POST", "/api/v1/applications", app("shrink", repo, "shrink", True, "shrink"))
+            until_status(srv, "shrink", lambda s: synced(s), "Synced before it shrinks")
+            os.unlink(f"{repo}/shrink/template.yaml")
+            write(repo, "shrink/README.md", "nothing to deploy\n")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "nothing left")
+            srv.call("GET", "/api/v1/applications/shrink?appNamespace=argocd&refresh=normal")
+            s = until_status(srv, "shrink", lambda s: "wipe out" in json.dumps(s.get("conditions", [])), "the allowEmpty guard")
+            check("an automated sync that would prune everything waits for allowEmpty",
+                  srv.call("GET", "/api/v1/workflow-templates/shrink/hello-tmpl")[0] == 200, s)
+
             # Delete with cascade: what the app made goes with it.
             st, _ = srv.call("DELETE", "/api/v1/applications/skiff-kinds?appNamespace=argocd&cascade=true")
             check("delete", st == 200, st)

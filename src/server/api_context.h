@@ -42,6 +42,9 @@ struct ApiContext {
   std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_managed_resources;
   std::function<Result<Json>(const std::string& namespace_, const std::string& name, const std::string& revision)>
       app_manifests;
+  // Drops the application controller's cached resolution of a repository (any URL naming
+  // it, cd/repo_url.h), so that the next reconcile fetches: a push webhook's. Unset: no-op.
+  std::function<void(const std::string& repo_url)> app_invalidate_repo;
 
   // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
   // (LocalObjects::remove_owned).

@@ -3,11 +3,13 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
 #include "runtime/secret_store.h"
+#include "server/app_metrics.h"
 #include "server/app_routes.h"
 #include "server/objects.h"
 #include "util/json_text.h"
@@ -167,7 +169,7 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       local_(std::move(local)),
       cluster_(std::move(cluster)),
       options_(std::move(options)),
-      git_(options_.cache_dir),
+      git_(options_.cache_dir, {}, [&ctx] { return ctx.clock.now_ms(); }),
       worker_([this] { work(); }) {}
 
 AppController::~AppController() {
@@ -187,61 +189,95 @@ void AppController::tick() {
   }
 }
 
+// When a stored Application (its JSON) is next due, in epoch ms; kAskedNow when the API asked
+// for it (a new app, a refresh, an operation, a delete).
+int64_t AppController::due_ms(const KJson& app, const std::string& ns) const {
+  const KJson meta = object_member(app, "metadata");
+  const KJson annotations = object_member(meta, "annotations");
+  const KJson status = object_member(app, "status");
+  int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
+  bool asked = app.contains("operation") || meta.contains("deletionTimestamp") || annotations.contains(kRefreshAnnotation);
+  if (reconciled < 0 || asked) return kAskedNow;
+  int64_t when = reconciled + options_.resync_ms;
+  // A failed automated sync with syncPolicy.retry comes back at its backoff time.
+  const KJson state = object_member(status, "operationState");
+  if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
+    int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
+    auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
+    if (decoded && decoded->app && finished >= 0) {
+      int64_t at = retry_due_ms(decoded->app->sync_policy, state);
+      if (at >= 0 && at < when) when = at;
+    }
+  }
+  return when;
+}
+
+// The due times are kept by (namespace, name) with the stored version they were read from:
+// a poke reads only the versions, and parses only the apps that changed since.
 void AppController::schedule() {
-  auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
-  if (!apps) return;
+  auto versions = ctx_.store.list_object_versions(spec::Kind::kApplication, "");
+  if (!versions) return;
   int64_t now = ctx_.clock.now_ms();
   int64_t next = -1;
-  std::vector<std::pair<std::string, std::string>> due;
-  for (const auto& rec : *apps) {
-    KJson app = parse_json_or_discarded<KJson>(rec.body);
-    if (!app.is_object()) continue;
-    const KJson meta = object_member(app, "metadata");
-    const KJson annotations = object_member(meta, "annotations");
-    const KJson status = object_member(app, "status");
-    int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
-    bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
-                 (annotations.is_object() && annotations.contains(kRefreshAnnotation));
-    int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
-    // A failed automated sync with syncPolicy.retry comes back at its backoff time.
-    const KJson state = object_member(status, "operationState");
-    if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
-      int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
-      auto decoded = decode_stored(spec::Kind::kApplication, app, rec.namespace_);
-      if (decoded && decoded->app && finished >= 0) {
-        int64_t at = retry_due_ms(decoded->app->sync_policy, state);
-        if (at >= 0 && at < when) when = at;
-      }
+  std::vector<std::pair<std::string, std::string>> due, asked;
+  std::map<std::pair<std::string, std::string>, Due> index;
+  for (auto& rec : *versions) {
+    std::pair<std::string, std::string> key(rec.namespace_, rec.name);
+    auto it = due_index_.find(key);
+    Due entry;
+    if (it != due_index_.end() && it->second.version == rec.version) {
+      entry = it->second;
+    } else {
+      auto stored = ctx_.store.get_object(spec::Kind::kApplication, rec.namespace_, rec.name);
+      if (!stored) continue;
+      KJson app = parse_json_or_discarded<KJson>(stored->body);
+      if (!app.is_object()) continue;
+      entry = {stored->version, due_ms(app, rec.namespace_)};
     }
-    if (when <= now) due.emplace_back(rec.namespace_, rec.name);
-    else if (next < 0 || when < next) next = when;
+    if (entry.when == kAskedNow) asked.push_back(key);
+    else if (entry.when <= now) due.push_back(key);
+    else if (next < 0 || entry.when < next) next = entry.when;
+    index.emplace(std::move(key), entry);
   }
+  due_index_ = std::move(index);
   next_wakeup_ = next;
-  if (due.empty()) return;
+  if (due.empty() && asked.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // What the API asked for goes before the periodic resyncs.
+    for (auto it = asked.rbegin(); it != asked.rend(); ++it)
+      if (queued_.emplace(*it, now).second) queue_.push_front(*it);
     for (auto& key : due)
-      if (queued_.insert(key).second) queue_.push_back(key);
+      if (queued_.emplace(key, now).second) queue_.push_back(key);
   }
   wake_.notify_one();
 }
 
 int64_t AppController::next_wakeup_ms() const { return next_wakeup_; }
 
+void AppController::invalidate_repo(const std::string& url) { git_.invalidate(url); }
+
 void AppController::work() {
   for (;;) {
     std::pair<std::string, std::string> key;
+    int64_t queued_at = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       key = queue_.front();
       queue_.pop_front();
+      queued_at = queued_[key];
       queued_.erase(key);
     }
     // A stored or live object of an unexpected shape must not take the server down.
     try {
-      reconcile(key.first, key.second);
+      auto started = std::chrono::steady_clock::now();
+      last_destination_.clear();
+      reconcile(key.first, key.second, queued_at);
+      if (options_.metrics)
+        observe_reconcile(*options_.metrics, key.first, last_destination_,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "skiff server: application %s/%s: reconcile failed: %s\n", key.first.c_str(),
                    key.second.c_str(), e.what());
@@ -265,14 +301,16 @@ cd::Destinations AppController::destinations() const {
 }
 
 Result<AppController::Rendered> AppController::render_app(const std::string& ns, const std::string& name,
-                                                          const spec::Object& obj, const std::string& revision) {
+                                                          const spec::Object& obj, const std::string& revision,
+                                                          int64_t fetched_since) {
   const spec::ApplicationSpec& app = *obj.app;
   Rendered out;
   for (size_t i = 0; i < app.sources.size(); ++i) {
     const spec::AppSource& source = app.sources[i];
     if (!source.ref.empty() && source.path.empty()) continue;  // a values-only source
     std::string rev = i == 0 && !revision.empty() ? revision : source.target_revision;
-    auto checkout = git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+    auto checkout =
+        git_.checkout_since(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url), fetched_since);
     if (!checkout) return checkout.status();
     if (out.revision.empty()) out.revision = checkout->commit;
     cd::RenderRequest request;
@@ -302,9 +340,11 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
     if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
+    const KJson before = object_member(parse_json_or_discarded<KJson>(rec->body), "status");
     rec->body = app.dump();
     Status st = ctx_.store.update_object(spec::Kind::kApplication, *rec);
     if (st.code() == Code::kConflict && attempt < kWriteAttempts) continue;
+    if (st && options_.metrics) count_sync(*options_.metrics, app, before);
     return st;
   }
 }
@@ -325,6 +365,17 @@ void AppController::finalize(const std::string& ns, const std::string& name, con
 }
 
 void AppController::reconcile(const std::string& ns, const std::string& name) {
+  reconcile(ns, name, ctx_.clock.now_ms());
+}
+
+int64_t AppController::fetched_since(const KJson& app, int64_t queued_ms) const {
+  // What the API asked for (a refresh, an operation, a new app) reads the repository as it
+  // is now: a fetch begun after the ask, shared by the apps asked with it. A periodic
+  // reconcile takes a resolution up to one resync period old (Argo CD caches ls-remote).
+  return due_ms(app, "") == kAskedNow ? queued_ms : ctx_.clock.now_ms() - options_.resync_ms;
+}
+
+void AppController::reconcile(const std::string& ns, const std::string& name, int64_t queued_ms) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return;
   KJson app = parse_json_or_discarded<KJson>(rec->body);
@@ -386,7 +437,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   // An operation may name a revision (a rollback does).
   KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
   std::string revision = sync_op.value("revision", "");
-  auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
+  last_destination_ = server.empty() ? kInCluster : server;
+  auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision, fetched_since(app, queued_ms))
+                                     : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
   std::vector<cd::ResourceKey> previous;
@@ -550,7 +603,7 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   KJson app = parse_json_or_discarded<KJson>(rec->body);
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded) return decoded.status();
-  auto rendered = render_app(ns, name, *decoded, "");
+  auto rendered = render_app(ns, name, *decoded, "", ctx_.clock.now_ms() - options_.resync_ms);
   if (!rendered) return rendered.status();
   cd::CompareRequest req;
   req.app_name = name;
@@ -578,7 +631,7 @@ Result<Json> AppController::manifests(const std::string& ns, const std::string& 
   if (!rec) return rec.status();
   auto decoded = decode_stored(spec::Kind::kApplication, parse_json_or_discarded<KJson>(rec->body), ns);
   if (!decoded) return decoded.status();
-  auto rendered = render_app(ns, name, *decoded, revision);
+  auto rendered = render_app(ns, name, *decoded, revision, ctx_.clock.now_ms() - options_.resync_ms);
   if (!rendered) return rendered.status();
   Json list = Json::array();
   for (const auto& m : rendered->manifests) list.push_back(m.dump());

@@ -35,10 +35,13 @@
 
 namespace skiff::server {
 
+class MetricsRegistry;
+
 struct AppControllerOptions {
   std::string cache_dir;          // git checkouts (<data>/cd/git)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
+  MetricsRegistry* metrics = nullptr;  // argocd_app_reconcile, argocd_app_sync_total (app_metrics.h)
 };
 
 class AppController final : public Controller {
@@ -60,12 +63,25 @@ class AppController final : public Controller {
   // Reconciles one app now, on the calling thread (tests).
   void reconcile(const std::string& namespace_, const std::string& name);
 
+  // The next reconcile of an app of that repository fetches (a push webhook's; any thread).
+  void invalidate_repo(const std::string& url);
+
  private:
   struct Rendered;
+  struct Due {
+    int64_t version = 0;  // the stored version `when` was read from
+    int64_t when = 0;     // epoch ms, or kAskedNow
+  };
+  static constexpr int64_t kAskedNow = INT64_MIN;
   void schedule();  // tick()'s work: queue the apps that are due
+  int64_t due_ms(const nlohmann::json& app, const std::string& namespace_) const;
   void work();
+  // queued_ms: when the app was found due (a fetch begun after it serves an asked refresh).
+  void reconcile(const std::string& namespace_, const std::string& name, int64_t queued_ms);
+  int64_t fetched_since(const nlohmann::json& app, int64_t queued_ms) const;
+  // Git is fetched unless a fetch of the repository began at `fetched_since` or later.
   Result<Rendered> render_app(const std::string& namespace_, const std::string& name, const spec::Object& app,
-                              const std::string& revision);
+                              const std::string& revision, int64_t fetched_since);
   cd::Destinations destinations() const;
   Status write_status(const std::string& namespace_, const std::string& name, const nlohmann::json& status,
                       const nlohmann::json& ran_operation);
@@ -80,9 +96,11 @@ class AppController final : public Controller {
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::pair<std::string, std::string>> queue_;  // (namespace, name) due
-  std::set<std::pair<std::string, std::string>> queued_;
+  std::map<std::pair<std::string, std::string>, int64_t> queued_;  // what queue_ holds, and since when
   bool stopping_ = false;
   int64_t next_wakeup_ = -1;  // loop thread only
+  std::map<std::pair<std::string, std::string>, Due> due_index_;  // loop thread only
+  std::string last_destination_;  // the destination server of the app reconciled last (worker thread)
   std::thread worker_;
 };
 

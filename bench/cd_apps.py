@@ -32,9 +32,7 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, f"{HERE}/../tests/git")
 sys.path.insert(0, f"{HERE}/../tests/k8s")
-import gitserver  # noqa: E402
 
 AIM_ROUND_S, AIM_PUSH_S = 30.0, 2.0
 
@@ -107,31 +105,35 @@ class Source:
     """A git repository the bench commits to: file:// (made here) or the HTTPS test server."""
 
     def __init__(self, kind, work, name):
-        self.kind, self.work, self.name = kind, work, name
-        if kind == "file":
-            self.dir = f"{work}/{name}"
-            os.makedirs(self.dir)
-            self.git("init", "-q", "-b", "main")
-            self.url = f"file://{self.dir}"
-        else:
+        self.kind, self.push_env = kind, {}
+        self.dir = f"{work}/{name}"
+        os.makedirs(self.dir)
+        self.git("init", "-q", "-b", "main")
+        self.url = f"file://{self.dir}"
+        if kind == "https":  # the same, pushed to the test server (as gitserver.py's commit does)
             env = json.load(open(f"{work}/git/env.json"))
+            bare = f"{env['repos_dir']}/{name}.git"
+            subprocess.run(["git", "init", "-q", "--bare", "-b", "main", bare], check=True)
+            subprocess.run(["git", "-C", bare, "config", "http.receivepack", "true"], check=True)
             self.url = f"{env['url_base']}/{name}.git"
+            self.push_url = self.url.replace("https://", f"https://{env['username']}:{env['password']}@")
+            self.push_env = {"GIT_SSL_CAINFO": env["ca_file"], "GIT_TERMINAL_PROMPT": "0"}
 
     def git(self, *args):
         out = subprocess.run(["git", "-C", self.dir, *args], check=True, capture_output=True, text=True,
                              env=dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
-                                      GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b"))
+                                      GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b", **self.push_env))
         return out.stdout.strip()
 
     def commit(self, files):
-        if self.kind != "file":
-            return gitserver.commit(f"{self.work}/git", self.name, files)
         for path, text in files.items():
             os.makedirs(os.path.dirname(f"{self.dir}/{path}"), exist_ok=True)
             with open(f"{self.dir}/{path}", "w") as f:
                 f.write(text)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "bench")
+        if self.kind == "https":
+            self.git("push", "-q", self.push_url, "HEAD:refs/heads/main")
         return self.git("rev-parse", "HEAD")
 
 

@@ -244,11 +244,15 @@ void AppController::schedule() {
   if (due.empty() && asked.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Not again what the worker is reconciling from the same stored version.
+    auto enqueue = [&](const std::pair<std::string, std::string>& key, bool front) {
+      if (key == in_flight_ && due_index_[key].version == in_flight_version_) return;
+      if (!queued_.emplace(key, Queued{now, due_index_[key].version}).second) return;
+      front ? queue_.push_front(key) : queue_.push_back(key);
+    };
     // What the API asked for goes before the periodic resyncs.
-    for (auto it = asked.rbegin(); it != asked.rend(); ++it)
-      if (queued_.emplace(*it, now).second) queue_.push_front(*it);
-    for (auto& key : due)
-      if (queued_.emplace(key, now).second) queue_.push_back(key);
+    for (auto it = asked.rbegin(); it != asked.rend(); ++it) enqueue(*it, true);
+    for (auto& key : due) enqueue(key, false);
   }
   wake_.notify_one();
 }
@@ -267,7 +271,9 @@ void AppController::work() {
       if (stopping_) return;
       key = queue_.front();
       queue_.pop_front();
-      queued_at = queued_[key];
+      queued_at = queued_[key].at;
+      in_flight_ = key;
+      in_flight_version_ = queued_[key].version;
       queued_.erase(key);
     }
     // A stored or live object of an unexpected shape must not take the server down.
@@ -282,6 +288,8 @@ void AppController::work() {
       std::fprintf(stderr, "skiff server: application %s/%s: reconcile failed: %s\n", key.first.c_str(),
                    key.second.c_str(), e.what());
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_ = {};
   }
 }
 

@@ -96,7 +96,13 @@ class AppController final : public Controller {
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::pair<std::string, std::string>> queue_;  // (namespace, name) due
-  std::map<std::pair<std::string, std::string>, int64_t> queued_;  // what queue_ holds, and since when
+  struct Queued {
+    int64_t at = 0;       // when it was found due
+    int64_t version = 0;  // the stored version it was found due in
+  };
+  std::map<std::pair<std::string, std::string>, Queued> queued_;  // what queue_ holds
+  std::pair<std::string, std::string> in_flight_;                 // what the worker reconciles
+  int64_t in_flight_version_ = 0;
   bool stopping_ = false;
   int64_t next_wakeup_ = -1;  // loop thread only
   std::map<std::pair<std::string, std::string>, Due> due_index_;  // loop thread only

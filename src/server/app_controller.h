@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "cd/chart.h"
 #include "cd/git.h"
 #include "cd/render.h"
 #include "cd/sync.h"
@@ -36,7 +37,7 @@
 namespace skiff::server {
 
 struct AppControllerOptions {
-  std::string cache_dir;          // git checkouts (<data>/cd/git)
+  std::string cache_dir;          // git checkouts (<data>/cd/git); Helm charts beside it (<data>/cd/charts)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
 };
@@ -76,6 +77,7 @@ class AppController final : public Controller {
   std::shared_ptr<kube::Client> cluster_;
   AppControllerOptions options_;
   cd::GitCache git_;
+  cd::ChartCache charts_;
 
   std::mutex mu_;
   std::condition_variable wake_;

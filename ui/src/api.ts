@@ -81,7 +81,8 @@ export async function apiNoBody(method: string, path: string, body?: unknown): P
   await res.body?.cancel();
 }
 
-// Reads one of Argo's streams (watch, logs) as server-sent events, calling onItem with
+// Reads one of Argo's streams (watch, logs) as server-sent events (or newline-delimited
+// JSON), calling onItem with
 // each event's "result", until the server ends it or `signal` aborts it. (Server-sent
 // events rather than newline-delimited JSON: cpp-httplib never compresses
 // text/event-stream, and compressing a big workflow with brotli takes seconds.)
@@ -98,7 +99,9 @@ export async function stream(path: string, onItem: (result: any) => void, signal
       data += (data ? '\n' : '') + line.slice(line.startsWith('data: ') ? 6 : 5);
       return;
     }
-    if (line !== '' || !data) return; // comments, event names, ids
+    // Newline-delimited JSON (Argo CD's pod logs) is read too: a line that is an object.
+    if (!data && line.startsWith('{')) data = line;
+    else if (line !== '' || !data) return; // comments, event names, ids
     const j = JSON.parse(data);
     data = '';
     if (j.error) throw new ApiError(500, j.error.code, j.error.message ?? 'stream error');

@@ -7,8 +7,8 @@
 // the templates; a push and Refresh show OutOfSync and the diff names the changed field;
 // the Sync dialog with one resource selected syncs only that one; a full sync, then
 // History lists both revisions and Rollback (confirmed) to the first restores it; deep
-// links (/applications/argocd/NAME, /applications/NAME) load directly; an app with a
-// missing path shows its condition and is deleted (cascade). A Deployment -> ReplicaSet
+// links (/applications/argocd/NAME, /applications/NAME) load directly; an app made with
+// the New app form, with a missing path, shows its condition and is deleted (cascade). A Deployment -> ReplicaSet
 // -> Pod tree and pod logs are checked against Argo CD's shapes with the two calls
 // answered by the test (they need a cluster or the local destination).
 // Screenshots go to $SKIFF_UI_ARTIFACTS (default tests/ui/artifacts/).
@@ -71,7 +71,7 @@ async function main() {
   mkdirSync(artifacts, { recursive: true });
   const repo = mkdtempSync(path.join(os.tmpdir(), 'skiff-ui-repo-'));
   git(repo, 'init', '-q', '-b', 'main');
-  const first = commit(repo, { 'skiff/a.yaml': template('tmpl-a', 'one'), 'skiff/b.yaml': template('tmpl-b', 'one') }, 'one');
+  const first = commit(repo, { 'skiff/a.yaml': template('tmpl-a', 'one'), 'skiff/b.yaml': template('tmpl-b', 'one'), 'other/c.yaml': template('tmpl-c', 'one') }, 'one');
   const server = await startSkiff(skiff, uiDist, { auth: 'client', tokenNamespace: '*' });
   const browser = await launch(pw);
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -95,7 +95,6 @@ async function main() {
   try {
     const made = await server.api('POST', '/api/v1/applications', application('guestbook', repo, 'skiff'));
     check('application created through the API', made.status === 200, JSON.stringify(made.body).slice(0, 300));
-    await server.api('POST', '/api/v1/applications', application('broken', repo, 'nowhere'));
     await server.api('POST', '/api/v1/applications/guestbook/sync?appNamespace=argocd', {});
     await until('synced through the API', async () => {
       const s = await appStatus('guestbook');
@@ -108,13 +107,14 @@ async function main() {
     const row = page.locator('[data-testid=app-row][data-name=guestbook]');
     await reaches('the list shows the app Synced and Healthy', page.locator('[data-testid=app-row][data-name=guestbook][data-sync=Synced][data-health=Healthy]'), 'visible');
     check('the row names repo and path', (await row.innerText()).includes(`file://${repo} · skiff`), await row.innerText());
-    await reaches('the broken app is listed', page.locator('[data-testid=app-row][data-name=broken]'), 'visible');
+    await server.api('POST', '/api/v1/applications', application('other', repo, 'other'));
+    await reaches('a new app appears live, OutOfSync (never synced)', page.locator('[data-testid=app-row][data-name=other][data-sync=OutOfSync]'), 'visible');
     await page.getByTestId('sync-filter').selectOption('Synced');
     const shown = await page.locator('[data-testid=app-row]').evaluateAll((els) => els.map((e) => e.dataset.name));
     check('the sync filter keeps only Synced apps', shown.join(',') === 'guestbook', shown.join(','));
     check('the filter is in the URL', page.url().includes('sync=Synced'));
     await page.getByTestId('sync-filter').selectOption('');
-    await page.getByTestId('name-filter').fill('brok');
+    await page.getByTestId('name-filter').fill('oth');
     check('the name filter', (await page.locator('[data-testid=app-row]').count()) === 1);
     await page.getByTestId('name-filter').fill('');
     await snap('list');
@@ -231,8 +231,22 @@ async function main() {
     await fresh.screenshot({ path: path.join(artifacts, `apps-${String(++shot).padStart(2, '0')}-pod-tree.png`) });
     await fresh.close();
 
-    // A missing path: the condition, then delete (cascade, confirmed).
-    await page.goto(`${server.base}/applications/argocd/broken`);
+    // New app (the form), with a missing path: the condition, then delete (cascade, confirmed).
+    await page.goto(`${server.base}/applications`);
+    await page.getByTestId('new-app').click();
+    const form = page.getByTestId('new-app-form');
+    await form.getByTestId('new-name').fill('guestbook');
+    await form.getByTestId('new-repoURL').fill(`file://${repo}`);
+    await form.getByTestId('new-path').fill('nowhere');
+    await form.getByTestId('new-namespace').fill('argo');
+    await form.getByTestId('new-submit').click();
+    await reaches('the form shows the server error (another spec under that name)', form.getByTestId('new-error').getByText('existing application spec is different'), 'visible');
+    await form.getByTestId('new-name').fill('broken');
+    await form.getByTestId('new-submit').click();
+    await page.waitForURL(/\/applications\/argocd\/broken$/).then(
+      () => check('New app creates the app and opens it', true),
+      () => check('New app creates the app and opens it', false),
+    );
     const condition = page.locator('[data-testid=app-condition][data-type=ComparisonError]');
     await reaches('a missing path shows a ComparisonError', condition, 'visible', 20000);
     check('the condition names the path', (await condition.innerText()).includes('nowhere'), await condition.innerText());

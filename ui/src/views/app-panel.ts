@@ -134,7 +134,7 @@ export class AppPanel {
     stream(
       `${this.appBase}/logs?${q}`,
       (r) => {
-        if (r.content === undefined) return;
+        if (r.content === undefined || (r.last && !r.content)) return; // Argo CD ends with {last: true}
         const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
         log.append(h('div', { 'data-testid': 'log-line', title: localTime(r.timeStamp) }, r.content));
         if (stick) log.scrollTop = log.scrollHeight;

@@ -51,8 +51,11 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     action('sync', 'Sync', () => sync(), 'primary'),
     action('refresh', 'Refresh', () => refresh('normal')),
     action('hard-refresh', 'Hard refresh', () => refresh('hard')),
+    action('terminate', 'Terminate', () => terminate(), 'danger-outline'),
     action('delete', 'Delete', () => remove(), 'danger-outline'),
   ];
+  const terminateButton = buttons[3];
+  terminateButton.hidden = true; // while an operation runs
   const header = h(
     'header',
     { class: 'page-head' },
@@ -117,9 +120,9 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     const a = app!;
     const st = a.status ?? {};
     const src = sourceOf(a);
-    syncEl.replaceChildren(phaseBadge(st.sync?.status || 'Unknown'));
+    syncEl.replaceChildren(h('span', { class: 'muted small' }, 'Sync '), phaseBadge(st.sync?.status || 'Unknown'));
     syncEl.dataset.sync = st.sync?.status || 'Unknown';
-    healthEl.replaceChildren(phaseBadge(st.health?.status || 'Unknown'));
+    healthEl.replaceChildren(h('span', { class: 'muted small' }, 'Health '), phaseBadge(st.health?.status || 'Unknown'));
     healthEl.dataset.health = st.health?.status || 'Unknown';
     healthEl.title = st.health?.message ?? '';
     const when = lastSync(a);
@@ -148,6 +151,8 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
       ),
     );
     for (const b of buttons) b.disabled = false;
+    terminateButton.hidden = op?.phase !== 'Running' && op?.phase !== 'Terminating';
+    terminateButton.disabled = op?.phase !== 'Running';
   }
 
   async function drawTree(): Promise<void> {
@@ -373,6 +378,16 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
       await apiNoBody('POST', `${base}/rollback?${nsq}`, { id });
     } catch (e) {
       showError(e, 'rollback');
+    }
+  }
+
+  async function terminate(): Promise<void> {
+    if (!(await confirmAction(`Terminate the operation on ${name}?`, 'The running sync stops; what it applied stays.', 'Terminate', true))) return;
+    try {
+      clearError();
+      await apiNoBody('DELETE', `${base}/operation?${nsq}`);
+    } catch (e) {
+      showError(e, 'terminate');
     }
   }
 

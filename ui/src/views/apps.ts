@@ -9,6 +9,7 @@ import { ago, localTime } from '../format';
 import { phaseBadge } from '../phase';
 import { navigate, setQuery, type Cleanup } from '../router';
 import type { Application, ListResult } from '../types';
+import { askNewApp } from './app-new';
 import { focusableRows } from './rows';
 
 const SYNC = ['', 'Synced', 'OutOfSync', 'Unknown'];
@@ -42,7 +43,9 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
   const table = h('table', { class: 'list', 'data-testid': 'app-table' }, h('thead', null, h('tr', null, head.map((t) => h('th', null, t)))), tbody);
   const empty = h('p', { class: 'muted', hidden: true, 'data-testid': 'empty' }, 'No applications.');
   const live = h('span', { class: 'live muted', 'data-testid': 'live' }, '');
-  main.append(h('div', { class: 'page-head' }, h('div', { class: 'title-row' }, h('h1', null, 'Applications'), live), form), table, empty);
+  const create = () => askNewApp(ns).then((made) => made && navigate(made));
+  const newApp = h('button', { class: 'primary', 'data-testid': 'new-app', onclick: create }, 'New app');
+  main.append(h('div', { class: 'page-head' }, h('div', { class: 'title-row' }, h('h1', null, 'Applications'), newApp, live), form), table, empty);
   focusableRows(tbody, (tr) => navigate(`/applications/${enc(tr.dataset.ns!)}/${enc(tr.dataset.name!)}`));
 
   const onFilter = () => {

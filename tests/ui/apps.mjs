@@ -150,16 +150,42 @@ async function main() {
     await page.getByTestId('tab-diff').click();
     await reaches('the Diff tab lists both templates', page.locator('[data-testid=diff-item]').nth(1), 'visible');
 
-    // Sync only tmpl-a.
+    // The keyboard: into the tree, move, open a panel, close it.
     await page.getByTestId('tab-tree').click();
+    await page.getByTestId('graph').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await reaches('arrow keys and Enter open a resource', panel.getByTestId('resource-health'), 'visible');
+    await page.keyboard.press('Escape');
+    await reaches('Escape closes the panel', panel, 'hidden');
+
+    // A dry run with "apply out of sync only": what the dialog sends, and nothing changes.
+    const syncBody = () => page.waitForRequest((r) => r.url().includes('/guestbook/sync') && r.method() === 'POST').then((r) => r.postDataJSON());
     await page.getByTestId('action-sync').click();
     const dialog = page.getByTestId('sync-dialog');
     await dialog.waitFor();
     check('the dialog lists the resources', (await dialog.getByTestId('sync-resource').count()) === 2);
+    await dialog.getByTestId('sync-dry-run').check();
+    await dialog.getByTestId('sync-apply-out-of-sync-only').check();
+    let sent = syncBody();
+    await dialog.getByTestId('sync-submit').click();
+    const dry = await sent;
+    check('a dry run sends dryRun and the sync option, no resources', dry.dryRun === true && dry.syncOptions?.items?.[0] === 'ApplyOutOfSyncOnly=true' && !dry.resources, JSON.stringify(dry));
+    await until('the dry run finished', async () => (await appStatus('guestbook')).operationState?.operation?.sync?.dryRun === true && (await appStatus('guestbook')).operationState?.phase === 'Succeeded');
+    check('a dry run changes nothing', (await message('tmpl-a')) === 'one');
+
+    // Sync only tmpl-a.
+    await page.getByTestId('action-sync').click();
+    await dialog.waitFor();
+    check('the options start unticked', !(await dialog.getByTestId('sync-dry-run').isChecked()));
     await dialog.getByTestId('sync-select-none').click();
     await dialog.locator(`[data-testid=sync-resource][data-id="${TMPL_A}"]`).check();
     await snap('sync-dialog');
+    sent = syncBody();
     await dialog.getByTestId('sync-submit').click();
+    const only = await sent;
+    check('the dialog sends the one resource', JSON.stringify(only.resources) === JSON.stringify([{ group: 'argoproj.io', kind: 'WorkflowTemplate', namespace: 'argo', name: 'tmpl-a' }]), JSON.stringify(only));
     await until('the selective sync finished', async () => (await message('tmpl-a')) === 'two');
     check('the selected resource is synced', (await message('tmpl-a')) === 'two');
     check('the other one is not', (await message('tmpl-b')) === 'one', await message('tmpl-b'));

@@ -125,6 +125,33 @@ export async function stream(path: string, onItem: (result: any) => void, signal
   }
 }
 
+// Follows a stream while a page shows: when the server ends it or it fails, it is opened
+// again after a back-off (1 s, doubling to 15 s; back to 1 s once items come). `live` is
+// told whether it is connected. Returns what stops it.
+export function follow(path: string, onItem: (result: any) => void, live?: (on: boolean) => void): () => void {
+  const ctl = new AbortController();
+  (async () => {
+    let backoff = 1000;
+    while (!ctl.signal.aborted) {
+      live?.(true);
+      try {
+        await stream(path, (r) => ((backoff = 1000), onItem(r)), ctl.signal);
+      } catch (e) {
+        if (isAbort(e)) return;
+      }
+      live?.(false);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15000);
+    }
+  })();
+  return () => ctl.abort();
+}
+
+// The server has no such call (yet): an optional view shows "none" rather than an error.
+export function notServed(e: unknown): boolean {
+  return e instanceof ApiError && (e.status === 404 || e.status === 501);
+}
+
 export function isAbort(e: unknown): boolean {
   return e instanceof DOMException && e.name === 'AbortError';
 }

@@ -3,6 +3,7 @@
 // which stays open to fix it. Resolves with the created application's page, or null.
 import { api } from '../api';
 import { appPath } from '../app-model';
+import { errorText } from '../banner';
 import { h } from '../dom';
 import type { Application } from '../types';
 
@@ -54,7 +55,7 @@ export function askNewApp(appNamespace: string): Promise<string | null> {
         dlg.close();
       } catch (err) {
         error.hidden = false;
-        error.textContent = err instanceof Error ? err.message : String(err);
+        error.textContent = errorText(err);
         submit.disabled = false;
       }
     });

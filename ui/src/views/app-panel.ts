@@ -3,7 +3,8 @@
 // (from managed-resources, as YAML) and, for a Pod, its logs (Argo CD's pod logs,
 // followed while shown).
 import { changedFields, parseState, resourceId } from '../app-model';
-import { ApiError, isAbort, stream } from '../api';
+import { isAbort, notServed, stream } from '../api';
+import { errorText } from '../banner';
 import { h } from '../dom';
 import { localTime } from '../format';
 import { phaseBadge } from '../phase';
@@ -105,7 +106,7 @@ export class AppPanel {
     try {
       items = await this.events.managed();
     } catch (e) {
-      content.replaceChildren(h('p', { class: 'message p-Failed', 'data-testid': 'panel-error' }, e instanceof Error ? e.message : String(e)));
+      content.replaceChildren(h('p', { class: 'message p-Failed', 'data-testid': 'panel-error' }, errorText(e)));
       return;
     }
     if (this.item !== it) return;
@@ -146,8 +147,7 @@ export class AppPanel {
       },
       (e) => {
         if (isAbort(e)) return;
-        const none = e instanceof ApiError && (e.status === 404 || e.status === 501);
-        log.append(h('span', { class: 'muted', 'data-testid': 'logs-none' }, none ? 'No logs for this application.' : `Logs: ${e instanceof Error ? e.message : e}`));
+        log.append(h('span', { class: 'muted', 'data-testid': 'logs-none' }, notServed(e) ? 'No logs for this application.' : `Logs: ${errorText(e)}`));
       },
     );
   }

@@ -3,8 +3,8 @@
 // resource tree with a resource panel, every difference from git, the sync history with
 // Rollback, and the application's events. Live through the application watch stream;
 // the resource tree and managed-resources are read again after each change.
-import { changedFields, DEFAULT_APP_NAMESPACE, destinationText, lastSync, parseState, resourceId, shortRevision, sourceOf } from '../app-model';
-import { api, ApiError, apiNoBody, enc, isAbort, stream } from '../api';
+import { DEFAULT_APP_NAMESPACE, destinationText, lastSync, resourceId, shortRevision, sourceOf } from '../app-model';
+import { api, apiNoBody, enc, follow, notServed } from '../api';
 import { clearError, showError } from '../banner';
 import { confirmAction } from '../dialogs';
 import { h } from '../dom';
@@ -16,7 +16,8 @@ import { phaseBadge } from '../phase';
 import { navigate, setQuery, type Cleanup } from '../router';
 import type { Application, ManagedResource, TreeNode } from '../types';
 import { askDelete, askSync } from './app-dialogs';
-import { AppPanel, diffBlock } from './app-panel';
+import { AppPanel } from './app-panel';
+import { drawDiffTab, drawEventsTab, drawHistoryTab } from './app-tabs';
 
 type Tab = 'tree' | 'diff' | 'history' | 'events';
 const TABS: Array<[Tab, string]> = [
@@ -36,7 +37,7 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
   let managed: Promise<ManagedResource[]> | null = null; // read once per change of the app
   let tab: Tab = TABS.some(([t]) => t === query.get('tab')) ? (query.get('tab') as Tab) : 'tree';
   let stopped = false;
-  let watchAbort: AbortController | null = null;
+  let stopWatch = () => {};
   let treeTimer = 0;
   let treeKey = ''; // the drawn tree's edges
 
@@ -189,97 +190,16 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     else panel.hide();
   }
 
-  async function drawDiff(): Promise<void> {
-    diffPane.replaceChildren(h('p', { class: 'muted' }, 'Comparing with git…'));
-    try {
-      const items = (await managedResources()).filter((m) => m.modified);
-      if (tab !== 'diff') return;
-      if (!items.length) return void diffPane.replaceChildren(h('p', { class: 'muted', 'data-testid': 'diff-none' }, 'No differences: every resource matches git.'));
-      diffPane.replaceChildren(
-        ...items.map((m) =>
-          h(
-            'section',
-            { class: 'card', 'data-testid': 'diff-item', 'data-id': resourceId(m) },
-            h('h2', null, h('span', { class: 'muted' }, m.kind, ' '), m.name),
-            h('p', { class: 'small' }, 'Changed: ', changedFields(parseState(m.targetState), parseState(m.normalizedLiveState)).map((f) => h('code', { class: 'label' }, f))),
-            m.diff ? diffBlock(m.diff) : null,
-          ),
-        ),
-      );
-    } catch (e) {
-      diffPane.replaceChildren(h('p', { class: 'message p-Failed', 'data-testid': 'diff-error' }, e instanceof Error ? e.message : String(e)));
-    }
+  function drawDiff(): void {
+    drawDiffTab(diffPane, managedResources(), () => tab === 'diff');
   }
 
   function drawHistory(): void {
-    const hist = [...(app?.status?.history ?? [])].reverse();
-    if (!hist.length) return void historyPane.replaceChildren(h('p', { class: 'muted', 'data-testid': 'history-empty' }, 'Not synced yet.'));
-    const current = hist[0].id;
-    const auto = !!app?.spec.syncPolicy?.automated;
-    historyPane.replaceChildren(
-      h(
-        'table',
-        { class: 'list' },
-        h('thead', null, h('tr', null, ['ID', 'Revision', 'Deployed', 'Source', 'By', ''].map((t) => h('th', null, t)))),
-        h(
-          'tbody',
-          null,
-          hist.map((e) =>
-            h(
-              'tr',
-              { 'data-testid': 'history-row', 'data-id': e.id, 'data-revision': e.revision ?? '' },
-              h('td', null, String(e.id)),
-              h('td', null, h('code', { title: e.revision ?? '' }, shortRevision(e.revision))),
-              h('td', { title: localTime(e.deployedAt) }, ago(e.deployedAt)),
-              h('td', { class: 'msg' }, e.source?.path ?? ''),
-              h('td', null, e.initiatedBy?.automated ? 'automated' : e.initiatedBy?.username ?? ''),
-              h(
-                'td',
-                null,
-                e.id === current
-                  ? h('span', { class: 'muted' }, 'current')
-                  : h('button', { 'data-testid': 'action-rollback', disabled: auto, title: auto ? 'turn automated sync off to roll back' : '', onclick: () => rollback(e.id, e.revision) }, 'Rollback'),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
+    if (app) drawHistoryTab(historyPane, app, rollback);
   }
 
-  async function drawEvents(): Promise<void> {
-    try {
-      const list = await api<{ items?: any[] }>('GET', `${base}/events?${nsq}`);
-      const items = [...(list.items ?? [])].sort((a, b) => String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(String(a.lastTimestamp ?? a.eventTime ?? '')));
-      if (!items.length) return void eventsPane.replaceChildren(h('p', { class: 'muted', 'data-testid': 'events-none' }, 'No events for this application.'));
-      eventsPane.replaceChildren(
-        h(
-          'table',
-          { class: 'list' },
-          h('thead', null, h('tr', null, ['When', 'Type', 'Reason', 'Object', 'Message'].map((t) => h('th', null, t)))),
-          h(
-            'tbody',
-            null,
-            items.map((ev) => {
-              const at = ev.lastTimestamp ?? ev.eventTime ?? ev.firstTimestamp;
-              const obj = ev.involvedObject ?? {};
-              return h(
-                'tr',
-                { 'data-testid': 'event-row', 'data-reason': ev.reason ?? '' },
-                h('td', { title: localTime(at) }, ago(at)),
-                h('td', null, ev.type ?? ''),
-                h('td', null, ev.reason ?? ''),
-                h('td', null, `${obj.kind ?? ''} ${obj.name ?? ''}`),
-                h('td', { class: 'msg-wrap' }, ev.message ?? ''),
-              );
-            }),
-          ),
-        ),
-      );
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 501)) eventsPane.replaceChildren(h('p', { class: 'muted', 'data-testid': 'events-none' }, 'No events for this application.'));
-      else eventsPane.replaceChildren(h('p', { class: 'message p-Failed' }, e instanceof Error ? e.message : String(e)));
-    }
+  function drawEvents(): void {
+    drawEventsTab(eventsPane, `${base}/events?${nsq}`);
   }
 
   // The app changed (or was first read): draw it, then read its tree again.
@@ -301,7 +221,7 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
       tree = res.nodes ?? [];
     } catch (e) {
       tree = [];
-      if (!(e instanceof ApiError && e.status === 404)) showError(e, 'resource tree');
+      if (!notServed(e)) showError(e, 'resource tree');
     }
     if (tab === 'tree') drawTree();
   }
@@ -317,33 +237,13 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     }
   }
 
-  async function watch(): Promise<void> {
-    let backoff = 1000;
-    while (!stopped) {
-      const ctl = new AbortController();
-      watchAbort = ctl;
-      try {
-        await stream(
-          `/api/v1/stream/applications?name=${enc(name)}&${nsq}`,
-          (r) => {
-            backoff = 1000;
-            const a = r.application as Application | undefined;
-            if (!a?.metadata || a.metadata.name !== name) return;
-            if (r.type === 'DELETED') {
-              stopped = true;
-              navigate(ns === DEFAULT_APP_NAMESPACE ? '/applications' : `/applications?appNamespace=${enc(ns)}`);
-              return;
-            }
-            if (a.metadata.resourceVersion !== app?.metadata.resourceVersion) changed(a);
-          },
-          ctl.signal,
-        );
-      } catch (e) {
-        if (isAbort(e) || stopped) return;
-      }
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 15000);
-    }
+  function watch(): void {
+    stopWatch = follow(`/api/v1/stream/applications?name=${enc(name)}&${nsq}`, (r) => {
+      const a = r.application as Application | undefined;
+      if (!a?.metadata || a.metadata.name !== name || stopped) return;
+      if (r.type === 'DELETED') navigate(ns === DEFAULT_APP_NAMESPACE ? '/applications' : `/applications?appNamespace=${enc(ns)}`);
+      else if (a.metadata.resourceVersion !== app?.metadata.resourceVersion) changed(a);
+    });
   }
 
   async function sync(): Promise<void> {
@@ -408,7 +308,7 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
   });
   return () => {
     stopped = true;
-    watchAbort?.abort();
+    stopWatch();
     panel.hide();
     window.clearTimeout(treeTimer);
   };

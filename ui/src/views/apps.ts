@@ -2,7 +2,7 @@
 // health and last sync; filters by name, sync and health (kept in the query string);
 // live through Argo CD's application watch stream.
 import { DEFAULT_APP_NAMESPACE, appNamespace, appPath, destinationText, lastSync, sourceOf, sourceText } from '../app-model';
-import { api, enc, isAbort, stream } from '../api';
+import { api, enc, follow } from '../api';
 import { showError } from '../banner';
 import { h } from '../dom';
 import { ago, localTime } from '../format';
@@ -19,7 +19,7 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
   const ns = query.get('appNamespace') || DEFAULT_APP_NAMESPACE;
   const apps = new Map<string, Application>(); // by name
   let stopped = false;
-  let watchAbort: AbortController | null = null;
+  let stopWatch = () => {};
 
   const select = (name: string, label: string, values: string[]) => {
     const s = h('select', { name, 'data-testid': `${name}-filter`, 'aria-label': label }, values.map((v) => h('option', { value: v }, v || `any ${name}`)));
@@ -110,45 +110,28 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
   }
 
   // Argo CD's watch stream: an ADDED for every application first, then every change.
-  async function watch(): Promise<void> {
-    let backoff = 1000;
+  function watch(): void {
     let pending = false;
-    while (!stopped) {
-      const ctl = new AbortController();
-      watchAbort = ctl;
-      try {
-        live.textContent = '● live';
-        await stream(
-          `/api/v1/stream/applications?appNamespace=${enc(ns)}`,
-          (r) => {
-            backoff = 1000;
-            const a = r.application as Application | undefined;
-            if (!a?.metadata) return;
-            if (r.type === 'DELETED') apps.delete(a.metadata.name);
-            else apps.set(a.metadata.name, a);
-            if (pending) return;
-            pending = true;
-            requestAnimationFrame(() => {
-              pending = false;
-              if (!stopped) draw();
-            });
-          },
-          ctl.signal,
-        );
-      } catch (e) {
-        if (isAbort(e) || stopped) return;
-      }
-      live.textContent = '';
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 15000);
-    }
+    const onItem = (r: any) => {
+      const a = r.application as Application | undefined;
+      if (!a?.metadata) return;
+      if (r.type === 'DELETED') apps.delete(a.metadata.name);
+      else apps.set(a.metadata.name, a);
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        if (!stopped) draw();
+      });
+    };
+    stopWatch = follow(`/api/v1/stream/applications?appNamespace=${enc(ns)}`, onItem, (on) => (live.textContent = on ? '● live' : ''));
   }
 
   const ticker = window.setInterval(draw, 30000); // "last sync" ages
   load().then(() => watch());
   return () => {
     stopped = true;
-    watchAbort?.abort();
+    stopWatch();
     window.clearInterval(ticker);
   };
 }

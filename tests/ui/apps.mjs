@@ -254,6 +254,10 @@ async function main() {
     await pod.click();
     await reaches('a Pod shows its logs', fresh.getByTestId('pod-logs').getByText('listening on :8080'), 'visible');
     check('the logs call has Argo CD parameters', /podName=web-5d9-x1/.test(logQuery) && /namespace=argo/.test(logQuery) && /follow=true/.test(logQuery), logQuery);
+    await fresh.getByTestId('log-container').fill('app');
+    await fresh.getByTestId('log-container').press('Enter');
+    await fresh.waitForFunction(() => document.querySelectorAll('[data-testid=log-line]').length === 2);
+    check('a container can be named', /container=app/.test(logQuery), logQuery);
     await fresh.screenshot({ path: path.join(artifacts, `apps-${String(++shot).padStart(2, '0')}-pod-tree.png`) });
     await fresh.close();
 

@@ -126,12 +126,21 @@ export class AppPanel {
     );
   }
 
-  private followLogs(content: HTMLElement, it: TreeNode): void {
+  // A Pod's log, followed; `container` empty means the pod's first (the server's default).
+  private followLogs(content: HTMLElement, it: TreeNode, container = ''): void {
     const log = h('div', { class: 'log', role: 'log', 'data-testid': 'pod-logs', tabindex: 0 });
-    content.replaceChildren(log);
+    const pick = h('input', { name: 'container', 'data-testid': 'log-container', value: container, placeholder: 'first container', 'aria-label': 'container', size: 16 });
+    const form = h('form', { class: 'row small' }, h('label', null, 'Container ', pick), h('button', { type: 'submit' }, 'Show'));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.stopLogs();
+      this.followLogs(content, it, pick.value.trim());
+    });
+    content.replaceChildren(form, log);
     const ctl = new AbortController();
     this.logsAbort = ctl;
     const q = new URLSearchParams({ appNamespace: this.appNs, namespace: it.namespace ?? '', podName: it.name, follow: 'true', tailLines: '500' });
+    if (container) q.set('container', container);
     stream(
       `${this.appBase}/logs?${q}`,
       (r) => {

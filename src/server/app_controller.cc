@@ -396,6 +396,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.destination_namespace = spec.destination.namespace_;
   compare_request.previous = previous;
   compare_request.ignore_differences = spec.ignore_differences;
+  compare_request.respect_ignore_differences =
+      std::count(spec.sync_policy.sync_options.begin(), spec.sync_policy.sync_options.end(), "RespectIgnoreDifferences=true") > 0;
   if (rendered) {
     for (auto& m : rendered->manifests) {
       cd::ResourceKey k = cd::key_of(m);
@@ -480,9 +482,6 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     comparison = cd::compare(compare_request, dest);
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
     for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
-    if (options_has(spec.sync_policy.sync_options, "RespectIgnoreDifferences=true"))
-      condition("UnknownError", "syncOption RespectIgnoreDifferences=true is not supported by skiff yet: a sync applies "
-                                "the ignored fields as git has them");
     if (!operation.is_null()) {
       run_sync(comparison, sync_op, false);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {

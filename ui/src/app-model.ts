@@ -10,6 +10,11 @@ export function resourceId(r: ResourceKey): string {
   return `${r.group ?? ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
 }
 
+// The Applications list of a namespace.
+export function listPath(ns: string): string {
+  return ns === DEFAULT_APP_NAMESPACE ? '/applications' : `/applications?appNamespace=${encodeURIComponent(ns)}`;
+}
+
 export function appNamespace(app: Application): string {
   return app.metadata.namespace || DEFAULT_APP_NAMESPACE;
 }

@@ -85,6 +85,7 @@ export class AppPanel {
           it.status ? h('tr', null, h('th', null, 'Sync'), h('td', { 'data-testid': 'resource-sync' }, phaseBadge(it.status))) : null,
           h('tr', null, h('th', null, 'Health'), h('td', { 'data-testid': 'resource-health' }, it.health?.status ? phaseBadge(it.health.status) : h('span', { class: 'muted' }, 'no health check'))),
           it.health?.message ? h('tr', null, h('th', null, 'Message'), h('td', null, it.health.message)) : null,
+          it.requiresPruning ? h('tr', null, h('th', null, 'Prune'), h('td', null, 'git no longer has it: a sync with Prune deletes it')) : null,
         ),
       ),
       h(

@@ -1,9 +1,9 @@
 // The application page (Argo CD's): header with source, revision, sync and health, the
-// conditions as banners, actions (Sync, Refresh, Hard refresh, Delete), then tabs — the
+// conditions as banners, actions (Sync, Refresh, Hard refresh, Terminate, Delete), then tabs — the
 // resource tree with a resource panel, every difference from git, the sync history with
 // Rollback, and the application's events. Live through the application watch stream;
 // the resource tree and managed-resources are read again after each change.
-import { DEFAULT_APP_NAMESPACE, destinationText, lastSync, resourceId, shortRevision, sourceOf } from '../app-model';
+import { DEFAULT_APP_NAMESPACE, destinationText, lastSync, listPath, resourceId, shortRevision, sourceOf } from '../app-model';
 import { api, apiNoBody, enc, follow, notServed } from '../api';
 import { clearError, showError } from '../banner';
 import { confirmAction } from '../dialogs';
@@ -60,7 +60,7 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
   const header = h(
     'header',
     { class: 'page-head' },
-    h('nav', { class: 'crumbs', 'aria-label': 'breadcrumb' }, h('a', { href: ns === DEFAULT_APP_NAMESPACE ? '/applications' : `/applications?appNamespace=${enc(ns)}` }, 'Applications'), ' / ', ns),
+    h('nav', { class: 'crumbs', 'aria-label': 'breadcrumb' }, h('a', { href: listPath(ns) }, 'Applications'), ' / ', ns),
     h('div', { class: 'title-row' }, h('h1', null, name), syncEl, healthEl),
     meta,
     operation,
@@ -241,7 +241,7 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     stopWatch = follow(`/api/v1/stream/applications?name=${enc(name)}&${nsq}`, (r) => {
       const a = r.application as Application | undefined;
       if (!a?.metadata || a.metadata.name !== name || stopped) return;
-      if (r.type === 'DELETED') navigate(ns === DEFAULT_APP_NAMESPACE ? '/applications' : `/applications?appNamespace=${enc(ns)}`);
+      if (r.type === 'DELETED') navigate(listPath(ns));
       else if (a.metadata.resourceVersion !== app?.metadata.resourceVersion) changed(a);
     });
   }
@@ -254,11 +254,18 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     if (choice.revision) req.revision = choice.revision;
     if (choice.resources) req.resources = choice.resources;
     if (choice.syncOptions.length) req.syncOptions = { items: choice.syncOptions };
+    await act('sync', 'POST', `${base}/sync?${nsq}`, req);
+  }
+
+  // Sends an action; what it changes comes back through the watch stream.
+  async function act(what: string, method: string, path: string, body?: unknown): Promise<boolean> {
     try {
       clearError();
-      await apiNoBody('POST', `${base}/sync?${nsq}`, req);
+      await apiNoBody(method, path, body);
+      return true;
     } catch (e) {
-      showError(e, 'sync');
+      showError(e, what);
+      return false;
     }
   }
 
@@ -273,34 +280,19 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
 
   async function rollback(id: number, revision?: string): Promise<void> {
     if (!(await confirmAction(`Roll back ${name}?`, `The resources go back to deployment ${id} (${shortRevision(revision) || 'no revision'}). Until the source changes, the application then shows OutOfSync.`, 'Rollback', true))) return;
-    try {
-      clearError();
-      await apiNoBody('POST', `${base}/rollback?${nsq}`, { id });
-    } catch (e) {
-      showError(e, 'rollback');
-    }
+    await act('rollback', 'POST', `${base}/rollback?${nsq}`, { id });
   }
 
   async function terminate(): Promise<void> {
     if (!(await confirmAction(`Terminate the operation on ${name}?`, 'The running sync stops; what it applied stays.', 'Terminate', true))) return;
-    try {
-      clearError();
-      await apiNoBody('DELETE', `${base}/operation?${nsq}`);
-    } catch (e) {
-      showError(e, 'terminate');
-    }
+    await act('terminate', 'DELETE', `${base}/operation?${nsq}`);
   }
 
   async function remove(): Promise<void> {
     const cascade = await askDelete(name);
     if (cascade === null) return;
-    try {
-      clearError();
-      await apiNoBody('DELETE', `${base}?${nsq}&cascade=${cascade}`);
-      if (!cascade) navigate('/applications');
-    } catch (e) {
-      showError(e, 'delete');
-    }
+    // Without cascade the app is gone at once; with it, the stream says when.
+    if ((await act('delete', 'DELETE', `${base}?${nsq}&cascade=${cascade}`)) && !cascade) navigate(listPath(ns));
   }
 
   load().then((ok) => {

@@ -1,7 +1,7 @@
 // The Applications list (Argo CD's): name, project, source, destination, sync status,
 // health and last sync; filters by name, sync and health (kept in the query string);
 // live through Argo CD's application watch stream.
-import { DEFAULT_APP_NAMESPACE, appNamespace, appPath, destinationText, lastSync, sourceOf, sourceText } from '../app-model';
+import { DEFAULT_APP_NAMESPACE, appNamespace, appPath, destinationText, lastSync, listPath, sourceOf, sourceText } from '../app-model';
 import { api, enc, follow } from '../api';
 import { showError } from '../banner';
 import { h } from '../dom';
@@ -61,8 +61,7 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
   search.addEventListener('input', onFilter);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const target = nsInput.value.trim();
-    navigate(target && target !== DEFAULT_APP_NAMESPACE ? `/applications?appNamespace=${enc(target)}` : '/applications');
+    navigate(listPath(nsInput.value.trim() || DEFAULT_APP_NAMESPACE));
   });
 
   function row(app: Application): HTMLTableRowElement {

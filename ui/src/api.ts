@@ -82,10 +82,10 @@ export async function apiNoBody(method: string, path: string, body?: unknown): P
 }
 
 // Reads one of Argo's streams (watch, logs) as server-sent events (or newline-delimited
-// JSON), calling onItem with
-// each event's "result", until the server ends it or `signal` aborts it. (Server-sent
-// events rather than newline-delimited JSON: cpp-httplib never compresses
-// text/event-stream, and compressing a big workflow with brotli takes seconds.)
+// JSON), calling onItem with each event's "result", until the server ends it or `signal`
+// aborts it. (Server-sent events are asked for rather than newline-delimited JSON:
+// cpp-httplib never compresses text/event-stream, and compressing a big workflow with
+// brotli takes seconds.)
 export async function stream(path: string, onItem: (result: any) => void, signal: AbortSignal): Promise<void> {
   const res = await authorized(path, { signal, headers: { Accept: 'text/event-stream' } });
   if (!res.ok) throw await errorOf(res);

@@ -9,6 +9,10 @@ import { BOX_H, BOX_W, type GNode, type Graph } from './model';
 
 export const APP_NODE = 'application';
 
+// Argo CD's health statuses; the graph writes them into class names, so nothing else passes.
+const HEALTH = new Set(['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown']);
+const healthOf = (status: string | undefined, none: string) => (!status ? none : HEALTH.has(status) ? status : 'Unknown');
+
 interface Item {
   node: TreeNode;
   sync?: string;
@@ -31,7 +35,7 @@ export function buildAppTree(app: Application, tree: TreeNode[]): Graph {
   const nodes = new Map<string, GNode>();
   const place = { x: 0, y: 0, rank: 0, order: 0, w: BOX_W, h: BOX_H };
   const appSync = app.status?.sync?.status;
-  const appHealth = app.status?.health?.status || 'Unknown';
+  const appHealth = healthOf(app.status?.health?.status, 'Unknown');
   nodes.set(APP_NODE, {
     id: APP_NODE,
     label: app.metadata.name,
@@ -45,7 +49,7 @@ export function buildAppTree(app: Application, tree: TreeNode[]): Graph {
     ...place,
   });
   for (const [id, it] of items) {
-    const health = it.node.health?.status || 'None';
+    const health = healthOf(it.node.health?.status, 'None');
     nodes.set(id, {
       id,
       label: it.node.name,

@@ -43,7 +43,8 @@ export class AppPanel {
     this.el.hidden = true;
   }
 
-  // Shows a resource; `sync` is its status.resources entry's (when the app manages it).
+  // Shows a resource: its tree node with, when the app manages it, its status.resources
+  // entry's sync status.
   show(item: TreeNode & Partial<AppResource>): void {
     const same = this.item && resourceId(this.item) === resourceId(item);
     this.item = item;
@@ -80,7 +81,9 @@ export class AppPanel {
       h(
         'table',
         { class: 'kv' },
-        h('tbody', null,
+        h(
+          'tbody',
+          null,
           it.namespace ? h('tr', null, h('th', null, 'Namespace'), h('td', null, it.namespace)) : null,
           it.status ? h('tr', null, h('th', null, 'Sync'), h('td', { 'data-testid': 'resource-sync' }, phaseBadge(it.status))) : null,
           h('tr', null, h('th', null, 'Health'), h('td', { 'data-testid': 'resource-health' }, it.health?.status ? phaseBadge(it.health.status) : h('span', { class: 'muted' }, 'no health check'))),

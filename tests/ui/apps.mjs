@@ -221,8 +221,8 @@ async function main() {
     fresh.on('pageerror', (e) => pageErrors.push(String(e)));
     await fresh.goto(`${server.base}/applications/argocd/guestbook?tab=history`);
     await reaches('/applications/argocd/NAME?tab=history loads directly', fresh.getByTestId('history-row').first(), 'visible');
-    await fresh.goto(`${server.base}/applications/guestbook?resource=${encodeURIComponent(TMPL_B)}`);
-    await reaches('/applications/NAME loads the app in argocd, with the resource selected', fresh.getByTestId('resource-panel').getByTestId('resource-health'), 'visible');
+    await fresh.goto(`${server.base}/applications/guestbook?node=${encodeURIComponent(TMPL_B + '/0')}`);
+    await reaches('/applications/NAME?node=... (Argo CD\'s link) loads the app in argocd, the resource selected', fresh.getByTestId('resource-panel').getByTestId('resource-health'), 'visible');
 
     // The tree a cluster gives (Deployment -> ReplicaSet -> Pod, parentRefs) and pod logs,
     // in the shapes of Argo CD's API, answered here.

@@ -167,7 +167,8 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
     view.setGraph(g, key === treeKey);
     treeKey = key;
     if (!had) {
-      const want = new URLSearchParams(location.search).get('resource');
+      // Argo CD's ?node=group/kind/namespace/name/0 (a container index last).
+      const want = new URLSearchParams(location.search).get('node')?.replace(/\/\d+$/, '');
       if (want && g.nodes.has(want)) view.select(want);
     }
     if (view.selected) panel.refresh(view.selected === APP_NODE ? undefined : itemOf(view.selected));
@@ -182,8 +183,8 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
 
   function select(id: string | null): void {
     const q = new URLSearchParams(location.search);
-    if (id && id !== APP_NODE) q.set('resource', id);
-    else q.delete('resource');
+    if (id && id !== APP_NODE) q.set('node', `${id}/0`);
+    else q.delete('node');
     setQuery(q);
     const it = id && id !== APP_NODE ? itemOf(id) : undefined;
     if (it) panel.show(it);

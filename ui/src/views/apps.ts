@@ -83,6 +83,16 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
     );
   }
 
+  // Rows are made again only for apps that changed (a stream of 1,000 apps redraws often).
+  const rows = new Map<string, { app: Application; tr: HTMLTableRowElement }>();
+  function rowOf(app: Application): HTMLTableRowElement {
+    const known = rows.get(app.metadata.name);
+    if (known?.app === app) return known.tr;
+    const tr = row(app);
+    rows.set(app.metadata.name, { app, tr });
+    return tr;
+  }
+
   function draw(): void {
     const q = search.value.trim().toLowerCase();
     const want = [...apps.values()]
@@ -91,7 +101,7 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
       .filter((a) => !healthSel.value || (a.status?.health?.status || 'Unknown') === healthSel.value)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.name;
-    tbody.replaceChildren(...want.map(row));
+    tbody.replaceChildren(...want.map(rowOf));
     if (focused) tbody.querySelector<HTMLElement>(`tr[data-name="${CSS.escape(focused)}"]`)?.focus();
     empty.hidden = want.length > 0;
   }
@@ -114,8 +124,12 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
     const onItem = (r: any) => {
       const a = r.application as Application | undefined;
       if (!a?.metadata) return;
-      if (r.type === 'DELETED') apps.delete(a.metadata.name);
-      else apps.set(a.metadata.name, a);
+      const name = a.metadata.name;
+      if (r.type === 'DELETED') {
+        apps.delete(name);
+        rows.delete(name);
+      } else if (apps.get(name)?.metadata.resourceVersion !== a.metadata.resourceVersion) apps.set(name, a);
+      else return;
       if (pending) return;
       pending = true;
       requestAnimationFrame(() => {
@@ -126,7 +140,8 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
     stopWatch = follow(`/api/v1/stream/applications?appNamespace=${enc(ns)}`, onItem, (on) => (live.textContent = on ? '● live' : ''));
   }
 
-  const ticker = window.setInterval(draw, 30000); // "last sync" ages
+  // "Last sync" ages: every row is made again.
+  const ticker = window.setInterval(() => (rows.clear(), draw()), 30000);
   load().then(() => watch());
   return () => {
     stopped = true;

@@ -140,8 +140,13 @@ export function appView(main: HTMLElement, params: string[], query: URLSearchPar
       a.metadata.deletionTimestamp ? h('strong', { class: 'deleting' }, 'Being deleted') : '',
     );
     const op = st.operationState;
-    operation.hidden = !op;
-    if (op) {
+    operation.hidden = !op && !a.operation;
+    if (a.operation && op?.phase !== 'Running') {
+      // Asked for (Sync, Rollback) and not taken up by the controller yet.
+      operation.className = 'message p-Running';
+      operation.dataset.phase = 'Requested';
+      operation.textContent = 'Operation requested: waiting for the application controller…';
+    } else if (op) {
       operation.className = `message p-${op.phase === 'Failed' || op.phase === 'Error' ? 'Failed' : op.phase === 'Running' ? 'Running' : 'Succeeded'}`;
       operation.dataset.phase = op.phase ?? '';
       operation.textContent = `Last operation: ${op.phase ?? ''}${op.message ? ' — ' + op.message : ''}${op.finishedAt ? ` (${ago(op.finishedAt)})` : ''}`;

@@ -31,10 +31,10 @@ const nav = h(
   { class: 'top', 'aria-label': 'main' },
   h('a', { href: '/workflows', class: 'brand', 'aria-label': 'skiff home' }, logo(), 'skiff'),
   h('a', { href: '/workflows', 'data-nav': '/workflows' }, 'Workflows'),
+  h('a', { href: '/applications', 'data-nav': '/applications' }, 'Applications'),
   h('a', { href: '/workflow-templates', 'data-nav': '/workflow-templates' }, 'Templates'),
   h('a', { href: '/cluster-workflow-templates', 'data-nav': '/cluster-workflow-templates' }, 'Cluster templates'),
   h('a', { href: '/cron-workflows', 'data-nav': '/cron-workflows' }, 'Cron workflows'),
-  h('a', { href: '/applications', 'data-nav': '/applications' }, 'Applications'),
 );
 document.getElementById('app')!.append(h('a', { href: '#main', class: 'skip' }, 'Skip to content'), nav, banner, main);
 mountBanner(banner);

@@ -117,6 +117,12 @@ async function main() {
     await page.getByTestId('name-filter').fill('oth');
     check('the name filter', (await page.locator('[data-testid=app-row]').count()) === 1);
     await page.getByTestId('name-filter').fill('');
+    await page.getByTestId('ns-input').fill('team-a');
+    await page.getByTestId('ns-input').press('Enter');
+    await page.waitForURL(/\/applications\?appNamespace=team-a$/);
+    await reaches('another app namespace lists its own apps (none)', page.getByTestId('empty'), 'visible');
+    await page.goBack();
+    await reaches('back to argocd', row, 'visible');
     await snap('list');
     await row.focus();
     await page.keyboard.press('Enter');

@@ -34,6 +34,7 @@ export function appsView(main: HTMLElement, query: URLSearchParams): Cleanup {
     'form',
     { class: 'filters row', role: 'search' },
     h('label', null, 'Namespace ', nsInput),
+    h('button', { type: 'submit', 'data-testid': 'ns-apply' }, 'Show'),
     h('label', null, 'Sync ', syncSel),
     h('label', null, 'Health ', healthSel),
     h('label', null, 'Name ', search),

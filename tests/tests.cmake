@@ -125,6 +125,11 @@ endforeach()
 add_test(NAME ui/e2e COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/e2e.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
 set_tests_properties(ui/e2e PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
                      ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)
+# The Applications pages (tests/ui/apps.mjs): a file:// git repository of WorkflowTemplates,
+# no cluster needed.
+add_test(NAME ui/apps COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/apps.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
+set_tests_properties(ui/apps PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
+                     ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)
 
 # A real git server (lighttpd + git http-backend, HTTPS from a test CA, basic auth) for cd/.
 set(SKIFF_TEST_GITSERVER ${CMAKE_BINARY_DIR}/test-gitserver)

@@ -498,7 +498,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
         {"startedAt", started},
         {"finishedAt", now_text(ctx_.clock)},
         {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {source_field, source}}}};
-    if (outcome.ok && !req.dry_run) {
+    // As Argo CD: a dry run, or a sync of selected resources, is not a deployment of the revision.
+    if (outcome.ok && !req.dry_run && req.only.empty()) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},

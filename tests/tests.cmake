@@ -138,8 +138,8 @@ add_test(NAME gitserver/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/g
 set_tests_properties(gitserver/start PROPERTIES FIXTURES_SETUP gitserver LABELS "e2e;cd")
 set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS "e2e;cd")
 add_test(NAME cd/git-https COMMAND cd_git_https_tests)
-set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;cd" TIMEOUT 120
-                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py")
+set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED "gitserver;registry" LABELS "e2e;cd" TIMEOUT 120
+                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py;SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}")
 add_test(NAME server/cd-chart COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_chart_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd-chart PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;server;cd" TIMEOUT 120
                      ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER}")

@@ -219,6 +219,39 @@ TEST_F(GitHttpsTest, PullsChartsFromAHelmRepository) {
   EXPECT_EQ((*rendered)[0]["metadata"]["name"], "web-shop");
 }
 
+// The same chart from an OCI registry (tests/registry/registry.py: TLS from its own CA,
+// basic auth), pushed there by helm as a user would; skipped without the registry fixture.
+TEST_F(GitHttpsTest, PullsChartsFromAnOciRegistry) {
+  const char* registry = std::getenv("SKIFF_TEST_REGISTRY");
+  auto helm = find_tool("helm");
+  if (!registry || !helm) GTEST_SKIP() << "no test registry (SKIFF_TEST_REGISTRY) or no helm";
+  std::ifstream in(std::string(registry) + "/env.json");
+  auto reg = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(in), {}), nullptr, false);
+  ASSERT_TRUE(reg.is_object());
+  const std::string host = reg["host"], user = reg["user"], password = reg["password"];
+  const std::string ca = std::string(registry) + "/ca.pem";
+  std::string push = "HOME=" + cache_dir_ + " " + *helm + " push " + g_dir + "/charts/web-0.2.0.tgz oci://" + host +
+                     "/charts --username " + user + " --password " + password + " --ca-file " + ca + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(push.c_str()), 0) << push;
+
+  ChartCache charts(cache_dir_ + "/oci");
+  RepoCredentials creds;
+  creds.username = user;
+  creds.password = password;
+  creds.ca_pem = read(ca);
+  auto pulled = charts.pull(host + "/charts", "web", "0.2.0", creds);  // no scheme: OCI, as Argo CD writes it
+  ASSERT_TRUE(pulled) << pulled.status().message();
+  EXPECT_EQ(pulled->commit, "0.2.0");
+  EXPECT_NE(read(pulled->dir + "/web/values.yaml").find("hello from 0.2.0"), std::string::npos);
+  auto with_scheme = ChartCache(cache_dir_ + "/oci2").pull("oci://" + host + "/charts", "web", "0.2.0", creds);
+  ASSERT_TRUE(with_scheme) << with_scheme.status().message();
+  creds.password = "wrong";
+  auto refused = ChartCache(cache_dir_ + "/oci3").pull(host + "/charts", "web", "0.2.0", creds);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.status().message().find("helm pull chart web from " + host), std::string::npos)
+      << refused.status().message();
+}
+
 }  // namespace
 }  // namespace skiff::cd
 

@@ -137,12 +137,13 @@ class Source:
         return self.git("rev-parse", "HEAD")
 
 
-def application(name, url, path, namespace, server):
+def application(name, url, path, namespace, create_namespace):
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
             "metadata": {"name": name, "namespace": "argocd"},
             "spec": {"project": "default", "source": {"repoURL": url, "path": path, "targetRevision": "HEAD"},
-                     "destination": {"server": server, "namespace": namespace},
-                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}}
+                     "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                                    "syncOptions": ["CreateNamespace=true"] if create_namespace else []}}}
 
 
 def push_hook(api, url, branch="main"):
@@ -182,13 +183,12 @@ def run(args, source_kind, work, cluster):
                 "type": "git", "url": env["url_base"], "username": env["username"], "password": env["password"]}}})
             api.call("POST", "/api/v1/configmaps/argocd", {"configMap": {"metadata": {"name": "argocd-tls-certs-cm"},
                      "data": {"127.0.0.1": open(env["ca_file"]).read()}}})
-        server_url = cluster["server"] if cluster else "https://kubernetes.default.svc"
         namespace = "skiff-bench" if cluster else "bench"
 
         t = time.monotonic()
         for i in range(args.apps):
             st, body = api.call("POST", "/api/v1/applications",
-                                application(f"app-{i:04d}", bulk.url, f"apps/app-{i:04d}", namespace, server_url))
+                                application(f"app-{i:04d}", bulk.url, f"apps/app-{i:04d}", namespace, bool(cluster)))
             if st != 200:
                 raise SystemExit(f"cd_apps: create app-{i:04d}: {st} {body}")
         created = time.monotonic() - t
@@ -208,7 +208,7 @@ def run(args, source_kind, work, cluster):
 
         single = Source(source_kind, work, f"single-{source_kind}")
         rev = single.commit({"one/r.yaml": manifest(kind, "single", "v0")})
-        api.call("POST", "/api/v1/applications", application("single", single.url, "one", namespace, server_url))
+        api.call("POST", "/api/v1/applications", application("single", single.url, "one", namespace, bool(cluster)))
         wait_all(api, lambda a: a["metadata"]["name"] != "single" or healthy(a, rev), "single Synced", 300)
         times = []
         for n in range(1, 6):
@@ -234,6 +234,9 @@ def run(args, source_kind, work, cluster):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        if cluster:  # the bench's ConfigMaps go with their namespace
+            subprocess.run([f"{cluster['bin']}/kubectl", "--kubeconfig", cluster["kubeconfig"], "delete", "namespace",
+                            "skiff-bench", "--wait=false"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main():
@@ -250,7 +253,7 @@ def main():
     if args.dest == "cluster":
         from cluster import cluster_env  # exits 77 when the machine cannot run the test cluster
         env = cluster_env(f"{HERE}/..")
-        cluster = {"kubeconfig": env["kubeconfig"], "server": env.get("server", "https://kubernetes.default.svc")}
+        cluster = {"kubeconfig": env["kubeconfig"], "bin": env["bin"]}
     print(f"cd_apps: {args.apps} apps x {args.resources} resources ({args.kind if not cluster else 'configmap'}, "
           f"{args.dest} destination), {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="skiff-cd-apps-") as work:

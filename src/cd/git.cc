@@ -210,29 +210,28 @@ void GitCache::invalidate(const std::string& url) {
   for (const auto& repo : named) repo->stale = true;
 }
 
-Result<Checkout> GitCache::checkout_locked(Repo& r, const std::string& revision, const RepoCredentials& creds,
+Result<Checkout> GitCache::checkout_locked(Repo& repo, const std::string& revision, const RepoCredentials& creds,
                                            bool fetch) {
-  Repo* repo = &r;
-  const std::string& url = r.url;
-  auto sha = resolve_locked(*repo, revision, creds, fetch);
+  const std::string& url = repo.url;
+  auto sha = resolve_locked(repo, revision, creds, fetch);
   if (!sha) return sha.status();
-  std::string dir = repo->dir + "/checkouts/" + *sha;
+  std::string dir = repo.dir + "/checkouts/" + *sha;
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
     fs::last_write_time(dir, fs::file_time_type::clock::now(), ec);
     return Checkout{*sha, dir};
   }
-  std::string tmp = repo->dir + "/checkouts/.tmp-" + *sha;
+  std::string tmp = repo.dir + "/checkouts/.tmp-" + *sha;
   fs::remove_all(tmp, ec);
   git_oid oid;
   git_commit* commit = nullptr;
   git_tree* tree = nullptr;
   git_oid_fromstr(&oid, sha->c_str());
-  if (git_commit_lookup(&commit, repo->git, &oid) != 0 || git_commit_tree(&tree, commit) != 0) {
+  if (git_commit_lookup(&commit, repo.git, &oid) != 0 || git_commit_tree(&tree, commit) != 0) {
     git_commit_free(commit);
     return internal_error(fmt::format("reading commit {} of {}: {}", *sha, redact_url(url), libgit2_message()));
   }
-  Status s = write_tree(repo->git, tree, tmp, limits_);
+  Status s = write_tree(repo.git, tree, tmp, limits_);
   git_tree_free(tree);
   git_commit_free(commit);
   if (s) fs::rename(tmp, dir, ec);
@@ -242,7 +241,7 @@ Result<Checkout> GitCache::checkout_locked(Repo& r, const std::string& revision,
     return s.with_context(fmt::format("checking out {} (revision \"{}\") of {}", sha->substr(0, 12), revision,
                                       redact_url(url)));
   }
-  evict(repo->dir + "/checkouts", dir, limits_.max_checkouts);
+  evict(repo.dir + "/checkouts", dir, limits_.max_checkouts);
   return Checkout{*sha, dir};
 }
 

@@ -74,6 +74,13 @@ class Api:
         return body.get("items", []) if st == 200 else []
 
 
+def git_fetches(api):
+    """argocd_git_request_total summed over repositories, from /metrics."""
+    with urllib.request.urlopen(api.base + "/metrics", timeout=60) as r:
+        lines = r.read().decode().splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith("argocd_git_request_total{"))
+
+
 def healthy(a, revision=None):
     s = a.get("status", {})
     return (s.get("sync", {}).get("status") == "Synced" and s.get("health", {}).get("status") == "Healthy"
@@ -197,6 +204,7 @@ def run(args, source_kind, work, cluster):
 
         before = {a["metadata"]["name"]: a["status"].get("reconciledAt") for a in api.apps()}
         time.sleep(1.1)  # reconciledAt has second resolution
+        fetches = git_fetches(api)
         t = time.monotonic()
         push_hook(api, bulk.url)
         hook_s = time.monotonic() - t
@@ -204,7 +212,8 @@ def run(args, source_kind, work, cluster):
         round_s = time.monotonic() - t
         print(f"  full reconcile round of {args.apps} apps x {args.resources} resources (webhook to all "
               f"reconciled): {round_s:.1f} s, of which the webhook's answer {hook_s:.1f} s  "
-              f"(aim {AIM_ROUND_S:.0f} s: {round_s / AIM_ROUND_S:.2f}x)")
+              f"(aim {AIM_ROUND_S:.0f} s: {round_s / AIM_ROUND_S:.2f}x); git fetches in the round: "
+              f"{git_fetches(api) - fetches:.0f}")
 
         single = Source(source_kind, work, f"single-{source_kind}")
         rev = single.commit({"one/r.yaml": manifest(kind, "single", "v0")})

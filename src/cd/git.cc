@@ -159,6 +159,7 @@ Result<std::string> GitCache::resolve_locked(Repo& repo, const std::string& revi
     repo.stale = false;
     Status s = fetch_remote(repo.git, repo.url, creds, limits_);
     if (s) repo.fetched_at = began;
+    if (on_fetch_) on_fetch_(redact_url(repo.url));
     return s;
   };
   bool fetched = false;

@@ -68,6 +68,9 @@ class GitCache {
   // The next checkout_since() of every cached repository that `url` names (compared as
   // cd/repo_url.h compares them) fetches: a push webhook's.
   void invalidate(const std::string& url);
+  // Called after every fetch with the URL (credentials left out): Argo CD's
+  // argocd_git_request_total. Set before the cache is shared between threads.
+  void set_fetch_observer(std::function<void(const std::string& url)> observer) { on_fetch_ = std::move(observer); }
 
   struct Repo;  // git.cc: one repository's mutex and paths
 
@@ -80,6 +83,7 @@ class GitCache {
   std::string cache_dir_;
   GitLimits limits_;
   std::function<int64_t()> now_ms_;
+  std::function<void(const std::string& url)> on_fetch_;
   std::mutex mu_;  // guards repos_
   std::map<std::string, std::shared_ptr<Repo>> repos_;
 };

@@ -177,7 +177,9 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       git_(options_.cache_dir, {}, [&ctx] { return ctx.clock.now_ms(); }),
       charts_((std::filesystem::path(options_.cache_dir).parent_path() / "charts").string(), options_.render),
       clusters_(ctx.options.data_dir),
-      worker_([this] { work(); }) {}
+      worker_([this] { work(); }) {
+  if (options_.metrics) git_.set_fetch_observer([m = options_.metrics](const std::string& url) { count_git_fetch(*m, url); });
+}
 
 AppController::~AppController() {
   {

@@ -43,6 +43,11 @@ void observe_reconcile(MetricsRegistry& metrics, const std::string& ns, const st
                   {{"namespace", ns}, {"dest_server", server}}, seconds, {0.25, 0.5, 1, 2, 4, 8, 16});
 }
 
+void count_git_fetch(MetricsRegistry& metrics, const std::string& repo) {
+  metrics.add_counter("argocd_git_request_total", "Number of git requests performed by repo server",
+                      {{"repo", repo}, {"request_type", "fetch"}});
+}
+
 void count_sync(MetricsRegistry& metrics, const KJson& app, const KJson& status_before) {
   const KJson state = object_member(object_member(app, "status"), "operationState");
   std::string phase = text(state, "phase");

@@ -1,5 +1,6 @@
 #include "server/webhook_routes.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "runtime/secret_store.h"

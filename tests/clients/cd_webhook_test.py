@@ -56,6 +56,13 @@ def signed(payload, secret=SECRET):
     return "sha256=" + hmac.new(secret.encode(), json.dumps(payload).encode(), hashlib.sha256).hexdigest()
 
 
+def git_fetches(srv):
+    """argocd_git_request_total summed over repositories, from /metrics."""
+    with urllib.request.urlopen(srv.base + "/metrics", timeout=10) as r:
+        lines = r.read().decode().splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith("argocd_git_request_total{"))
+
+
 def revision(srv, name):
     return status(srv, name).get("sync", {}).get("revision")
 
@@ -117,6 +124,7 @@ def main():
 
             # A signed push of main, the repository spelt another way: the HEAD app follows.
             push = github_push(f"file://{repo}.git/", "refs/heads/main")
+            fetches = git_fetches(srv)
             started = time.monotonic()
             st, body = post_hook(srv, {"X-GitHub-Event": "push", "X-Hub-Signature-256": signed(push)}, push)
             check("signed push accepted", st == 200, f"{st} {body}")
@@ -124,6 +132,7 @@ def main():
                   st == 200 and body.get("refreshed") == ["argocd/on-main"], body)
             until_status(srv, "on-main", lambda s: synced(s, second), "Synced at the pushed commit", timeout=15)
             print(f"webhook to Synced at the new commit: {time.monotonic() - started:.2f} s")
+            check("one fetch for the push", git_fetches(srv) - fetches == 1, git_fetches(srv) - fetches)
             st, t = srv.call("GET", "/api/v1/workflow-templates/argo/on-main")
             check("the template follows the push", "two" in json.dumps(t.get("spec", {})), t.get("spec"))
             check("the pinned app stays", revision(srv, "pinned") == first, status(srv, "pinned"))

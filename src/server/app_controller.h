@@ -22,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -43,7 +42,7 @@ struct AppControllerOptions {
   std::string cache_dir;          // git checkouts (<data>/cd/git); Helm charts beside it (<data>/cd/charts)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
-  MetricsRegistry* metrics = nullptr;  // argocd_app_reconcile, argocd_app_sync_total (app_metrics.h)
+  MetricsRegistry* metrics = nullptr;  // argocd_app_reconcile, _sync_total, argocd_git_request_total (app_metrics.h)
 };
 
 class AppController final : public Controller {

@@ -8,6 +8,7 @@
 
 #include "engine/workflow_json.h"
 #include "runtime/secret_store.h"
+#include "server/app_operation.h"
 #include "server/app_routes.h"
 #include "server/objects.h"
 #include "util/json_text.h"
@@ -203,6 +204,10 @@ void AppController::schedule() {
     bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
                  (annotations.is_object() && annotations.contains(kRefreshAnnotation));
     int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
+    // A sync operation under way continues soon (at once when asked to terminate).
+    if (operation_running(status))
+      when = std::min(when, object_member(status, "operationState").value("phase", "") == "Terminating"
+                                ? now : reconciled + kOperationPollMs);
     // A failed automated sync with syncPolicy.retry comes back at its backoff time.
     const KJson state = object_member(status, "operationState");
     if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
@@ -298,7 +303,9 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     if (!rec) return rec.status();
     KJson app = parse_json_or_discarded<KJson>(rec->body);
     if (!app.is_object()) return internal_error("the stored Application " + name + " is damaged");
+    bool terminating = object_member(object_member(app, "status"), "operationState").value("phase", "") == "Terminating";
     app["status"] = status;
+    if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";  // asked meanwhile
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
     if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
@@ -341,6 +348,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   };
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
+  // A sync operation under way (status.operationState Running) continues at its revision.
+  const KJson running = operation.is_null() && operation_running(status) ? object_member(status, "operationState") : KJson();
 
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded || !decoded->app) {
@@ -385,7 +394,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
 
   // An operation may name a revision (a rollback does).
   KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
-  std::string revision = sync_op.value("revision", "");
+  std::string revision = running.is_null() ? sync_op.value("revision", "")
+                                           : object_member(running, "syncResult").value("revision", "");
   auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
@@ -396,6 +406,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.destination_namespace = spec.destination.namespace_;
   compare_request.previous = previous;
   compare_request.ignore_differences = spec.ignore_differences;
+  compare_request.application_health = application_health_enabled(ctx_.options.data_dir);
   if (rendered) {
     for (auto& m : rendered->manifests) {
       cd::ResourceKey k = cd::key_of(m);
@@ -419,47 +430,18 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
     return std::find(options.begin(), options.end(), option) != options.end();
   };
-  auto run_sync = [&](cd::Comparison& comparison, const KJson& requested, bool automated) {
-    const KJson op = requested.is_object() ? requested : KJson::object();
-    cd::SyncRequest req;
-    std::vector<std::string> sync_options = spec.sync_policy.sync_options;
-    for (const auto& o : array_member(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
-    req.destination_namespace = spec.destination.namespace_;
-    req.prune = automated ? spec.sync_policy.prune : op.value("prune", false);
-    req.dry_run = op.value("dryRun", false);
-    req.create_namespace = options_has(sync_options, "CreateNamespace=true");
-    req.prune_last = options_has(sync_options, "PruneLast=true");
-    req.apply_out_of_sync_only = options_has(sync_options, "ApplyOutOfSyncOnly=true");
-    req.replace = options_has(sync_options, "Replace=true");
-    req.server_side_apply = options_has(sync_options, "ServerSideApply=true");
-    req.fail_on_shared = options_has(sync_options, "FailOnSharedResource=true");
-    if (options_has(sync_options, "PrunePropagationPolicy=background")) req.prune_propagation = kube::Propagation::kBackground;
-    if (options_has(sync_options, "PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
-    req.namespace_labels = spec.sync_policy.managed_namespace_labels;
-    req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
-    for (const auto& r : array_member(op, "resources")) req.only.push_back(key_from(r));
-    std::string started = now_text(ctx_.clock);
-    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
-    KJson results = KJson::array();
-    for (const auto& r : outcome.results) {
-      KJson j = key_json(r.key);
-      j["status"] = r.status;
-      j["message"] = r.message;
-      j["syncPhase"] = "Sync";
-      j["hookPhase"] = r.status == "SyncFailed" ? "Failed" : "Succeeded";
-      results.push_back(j);
-    }
+  // One step of the sync operation `op_record` (Argo CD's Operation): a new one, or the one
+  // `previous` (its operationState) left Running.
+  auto run_sync = [&](cd::Comparison& comparison, const KJson& op_record, const KJson& previous) {
+    cd::SyncRequest req = sync_request(spec, op_record);
+    req.application_health = compare_request.application_health;
+    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest,
+                                       sync_progress(previous, rendered->revision, ctx_.clock.now_ms()));
     KJson source = spec.sources.empty() ? KJson::object() : source_json(spec.sources[0]);
-    KJson op_record = automated ? KJson{{"sync", {{"prune", req.prune}}}, {"initiatedBy", {{"automated", true}}}}
-                                : operation;
-    status["operationState"] = {
-        {"operation", op_record},
-        {"phase", outcome.ok ? "Succeeded" : "Failed"},
-        {"message", outcome.message},
-        {"startedAt", started},
-        {"finishedAt", now_text(ctx_.clock)},
-        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {"source", source}}}};
-    if (outcome.ok && !req.dry_run) {
+    status["operationState"] = operation_state(op_record, outcome, previous, now_text(ctx_.clock),
+                                               {{"revision", rendered->revision}, {"source", source}});
+    std::string started = status["operationState"].value("startedAt", "");
+    if (outcome.phase == "Succeeded" && !req.dry_run) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
@@ -468,7 +450,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
       status["history"] = history;
-    } else if (!outcome.ok) {
+    } else if (outcome.phase == "Failed") {
       condition("SyncError", outcome.message);
     }
     // What it left: compare again, so that status shows the result.
@@ -484,7 +466,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       condition("UnknownError", "syncOption RespectIgnoreDifferences=true is not supported by skiff yet: a sync applies "
                                 "the ignored fields as git has them");
     if (!operation.is_null()) {
-      run_sync(comparison, sync_op, false);
+      run_sync(comparison, operation, KJson());
+    } else if (!running.is_null()) {
+      run_sync(comparison, object_member(running, "operation"), running);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
       // Once per revision; again for drift with selfHeal, and after a failure as
       // syncPolicy.retry allows (with its backoff).
@@ -500,8 +484,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
       else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
-        run_sync(comparison, KJson(), true);
-        if (status["operationState"].value("phase", "") == "Failed") status["operationState"]["retryCount"] = attempts;
+        run_sync(comparison, {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}}, KJson());
+        if (status["operationState"].value("phase", "") != "Succeeded") status["operationState"]["retryCount"] = attempts;
       }
     }
   } else if (!operation.is_null()) {

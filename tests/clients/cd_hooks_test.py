@@ -159,7 +159,7 @@ def main():
             # ... and waits with argocd-cm's health customization for Applications.
             cm = {"metadata": {"name": "argocd-cm", "namespace": "argocd"},
                   "data": {"resource.customizations.health.argoproj.io_Application": "hs = {}\nreturn hs\n"}}
-            st, body = srv.call("POST", "/api/v1/configmaps/argocd", cm)
+            st, body = srv.call("POST", "/api/v1/configmaps/argocd", {"configMap": cm})
             check("argocd-cm", st == 200, f"{st} {body}")
             srv.call("POST", "/api/v1/applications", app("parent-waits", repo, "parent-waits", True, "argocd"))
             s = until_status(srv, "parent-waits", lambda s: s.get("operationState", {}).get("phase") == "Running"

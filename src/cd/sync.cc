@@ -1,7 +1,6 @@
 #include "cd/sync.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -98,6 +97,8 @@ DiffOptions diff_options_for(const ResourceKey& k, const std::vector<spec::Ignor
     if (!r.name.empty() && r.name != k.name) continue;
     if (!r.namespace_.empty() && r.namespace_ != k.namespace_) continue;
     o.json_pointers.insert(o.json_pointers.end(), r.json_pointers.begin(), r.json_pointers.end());
+    o.jq_path_expressions.insert(o.jq_path_expressions.end(), r.jq_path_expressions.begin(),
+                                 r.jq_path_expressions.end());
     o.managed_fields_managers.insert(o.managed_fields_managers.end(), r.managed_fields_managers.begin(),
                                      r.managed_fields_managers.end());
   }
@@ -192,7 +193,9 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       r.status = "Unknown";
       out.errors.push_back(r.error);
     } else {
-      r.diff = diff(r.target, r.live, diff_options_for(r.key, request.ignore_differences));
+      DiffOptions diff_options = diff_options_for(r.key, request.ignore_differences);
+      r.diff = diff(r.target, r.live, diff_options);
+      if (request.respect_ignore_differences) r.target = respect_ignored(r.target, r.live, diff_options);
       r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
       r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : resource_health(r.live, request.application_health);
       std::string owner = r.live.is_null() ? "" : tracking_of(r.live);
@@ -248,7 +251,8 @@ std::vector<ResourceResult> remove_tracked(const std::string& app_name, const st
     auto live = (*api)->get(ref_of_key(k), k.namespace_);
     if (!live || tracking_of(*live) != tracking_id(app_name, k)) continue;  // gone, or someone else's now
     Status st = (*api)->remove(ref_of_key(k), k.namespace_, options);
-    if (!st && st.code() != Code::kNotFound) out.push_back({.key = k, .status = "SyncFailed", .message = short_name(k) + ": " + st.message(), .hook_phase = "Failed"});
+    if (!st && st.code() != Code::kNotFound)
+      out.push_back({.key = k, .status = "SyncFailed", .message = short_name(k) + ": " + st.message(), .hook_phase = "Failed"});
     else out.push_back({.key = k, .status = "Pruned", .message = short_name(k) + " deleted"});
   }
   return out;

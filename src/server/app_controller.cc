@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
@@ -33,18 +34,22 @@ cd::ResourceKey key_from(const KJson& j) {
   return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
 }
 
-KJson source_json(const spec::AppSource& s) {
-  KJson j = {{"repoURL", s.repo_url}};
-  if (!s.path.empty()) j["path"] = s.path;
-  if (!s.target_revision.empty()) j["targetRevision"] = s.target_revision;
-  return j;
+// What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
+// source(s), destination and ignoreDifferences as written.
+KJson compared_to(const KJson& app) {
+  const KJson spec = object_member(app, "spec");
+  KJson compared = KJson::object();
+  for (const char* field : {"source", "sources", "destination", "ignoreDifferences"})
+    if (spec.contains(field)) compared[field] = spec[field];
+  return compared;
 }
 
 // The repository's credentials as Argo CD keeps them, here among the app namespace's Secrets:
-// one with `type: git` and a `url` equal to the repository's (a repository) or a prefix of
-// it (credentials for every repository under it); TLS CAs in the ConfigMap
-// argocd-tls-certs-cm, by host name.
-cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url) {
+// one with `type: git` (`type: helm` for a chart's repository) and a `url` equal to the
+// repository's (a repository) or a prefix of it (credentials for every repository under it);
+// TLS CAs in the ConfigMap argocd-tls-certs-cm, by host name.
+cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url,
+                                    const std::string& type = "git") {
   cd::RepoCredentials creds;
   size_t best = 0;
   for (const auto& [name, secret] : runtime::list_config_objects(data_dir, runtime::ConfigKind::kSecret, ns)) {
@@ -53,7 +58,7 @@ cd::RepoCredentials credentials_for(const std::string& data_dir, const std::stri
       return it == secret.data.end() ? std::string() : it->second;
     };
     std::string prefix = get("url");
-    if (get("type") != "git" || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
+    if (get("type") != type || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
     best = prefix.size();
     creds.username = get("username");
     creds.password = get("password");
@@ -169,6 +174,7 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       cluster_(std::move(cluster)),
       options_(std::move(options)),
       git_(options_.cache_dir),
+      charts_((std::filesystem::path(options_.cache_dir).parent_path() / "charts").string(), options_.render),
       worker_([this] { work(); }) {}
 
 AppController::~AppController() {
@@ -201,8 +207,11 @@ void AppController::schedule() {
     const KJson annotations = object_member(meta, "annotations");
     const KJson status = object_member(app, "status");
     int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
+    // As Argo CD: an operation, a refresh asked, a deletion, or a spec no longer what the
+    // last comparison was made against (an edited source or destination) makes it due now.
     bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
-                 (annotations.is_object() && annotations.contains(kRefreshAnnotation));
+                 (annotations.is_object() && annotations.contains(kRefreshAnnotation)) ||
+                 (reconciled >= 0 && object_member(object_member(status, "sync"), "comparedTo") != compared_to(app));
     int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
     // A sync operation under way continues soon (at once when asked to terminate).
     if (operation_running(status))
@@ -273,16 +282,31 @@ Result<AppController::Rendered> AppController::render_app(const std::string& ns,
                                                           const spec::Object& obj, const std::string& revision) {
   const spec::ApplicationSpec& app = *obj.app;
   Rendered out;
+  // A source's files: a chart from a Helm repository (chart.h), else a git checkout.
+  auto fetch = [&](const spec::AppSource& source, const std::string& rev) {
+    if (!source.chart.empty())
+      return charts_.pull(source.repo_url, source.chart, rev,
+                          credentials_for(ctx_.options.data_dir, ns, source.repo_url, "helm"));
+    return git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+  };
+  std::map<std::string, std::string> refs;  // sources with a `ref`, for "$ref/..." value files
+  for (const spec::AppSource& source : app.sources) {
+    if (source.ref.empty()) continue;
+    auto checkout = fetch(source, source.target_revision);
+    if (!checkout) return checkout.status().with_context("source with ref " + source.ref);
+    refs[source.ref] = checkout->dir;
+  }
   for (size_t i = 0; i < app.sources.size(); ++i) {
     const spec::AppSource& source = app.sources[i];
-    if (!source.ref.empty() && source.path.empty()) continue;  // a values-only source
+    if (!source.ref.empty() && source.path.empty() && source.chart.empty()) continue;  // a values-only source
     std::string rev = i == 0 && !revision.empty() ? revision : source.target_revision;
-    auto checkout = git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+    auto checkout = fetch(source, rev);
     if (!checkout) return checkout.status();
     if (out.revision.empty()) out.revision = checkout->commit;
     cd::RenderRequest request;
     request.source = source;
     request.root = checkout->dir;
+    request.refs = refs;
     request.app_name = name;
     request.namespace_ = app.destination.namespace_;
     if (out.source_type.empty()) {
@@ -356,7 +380,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     condition("InvalidSpecError", decoded ? "the Application has no spec" : decoded.status().message());
     status["conditions"] = conditions;
     status["reconciledAt"] = now_text(ctx_.clock);
-    status["sync"] = {{"status", "Unknown"}};
+    status["sync"] = {{"status", "Unknown"}, {"comparedTo", compared_to(app)}};
     if (!operation.is_null())
       status["operationState"] = {{"operation", operation}, {"phase", "Error"}, {"message", conditions[0]["message"]},
                                   {"startedAt", now_text(ctx_.clock)}, {"finishedAt", now_text(ctx_.clock)}};
@@ -393,10 +417,21 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   }
 
   // An operation may name a revision (a rollback does).
-  KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
+  KJson sync_op = object_member(operation.is_object() ? operation : object_member(running, "operation"), "sync");
   std::string revision = running.is_null() ? sync_op.value("revision", "")
                                            : object_member(running, "syncResult").value("revision", "");
-  auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
+  // A rollback's operation names the source of its history entry (helm parameters and all):
+  // rendered from that rather than from the spec.
+  std::optional<spec::Object> operation_app;
+  if (sync_op.contains("source") && sync_op["source"].is_object() && !spec.multi_source) {
+    KJson copy = app;
+    copy["spec"]["source"] = sync_op["source"];
+    auto from_operation = decode_stored(spec::Kind::kApplication, copy, ns);
+    if (from_operation && from_operation->app) operation_app = std::move(*from_operation);
+    else condition("InvalidSpecError", "the operation's source: " + from_operation.status().message());
+  }
+  auto rendered = !comparison_failed ? render_app(ns, name, operation_app ? *operation_app : *decoded, revision)
+                                     : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
   std::vector<cd::ResourceKey> previous;
@@ -406,6 +441,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.destination_namespace = spec.destination.namespace_;
   compare_request.previous = previous;
   compare_request.ignore_differences = spec.ignore_differences;
+  compare_request.respect_ignore_differences =
+      std::count(spec.sync_policy.sync_options.begin(), spec.sync_policy.sync_options.end(), "RespectIgnoreDifferences=true") > 0;
   compare_request.application_health = application_health_enabled(ctx_.options.data_dir);
   if (rendered) {
     for (auto& m : rendered->manifests) {
@@ -437,15 +474,19 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     req.application_health = compare_request.application_health;
     cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest,
                                        sync_progress(previous, rendered->revision, ctx_.clock.now_ms()));
-    KJson source = spec.sources.empty() ? KJson::object() : source_json(spec.sources[0]);
+    // The source as written (Argo CD's history keeps it whole, for rollbacks).
+    const KJson op = object_member(op_record, "sync");
+    const char* source_field = spec.multi_source ? "sources" : "source";
+    KJson source = op.contains(source_field) ? op[source_field] : object_member(app, "spec").value(source_field, KJson());
     status["operationState"] = operation_state(op_record, outcome, previous, now_text(ctx_.clock),
-                                               {{"revision", rendered->revision}, {"source", source}});
+                                               {{"revision", rendered->revision}, {source_field, source}});
     std::string started = status["operationState"].value("startedAt", "");
-    if (outcome.phase == "Succeeded" && !req.dry_run) {
+    // As Argo CD: a dry run, or a sync of selected resources, is not a deployment of the revision.
+    if (outcome.phase == "Succeeded" && !req.dry_run && req.only.empty()) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
-                         {"deployStartedAt", started}, {"source", source},
+                         {"deployStartedAt", started}, {source_field, source},
                          {"initiatedBy", object_member(op_record, "initiatedBy")}});
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
@@ -462,9 +503,6 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     comparison = cd::compare(compare_request, dest);
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
     for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
-    if (options_has(spec.sync_policy.sync_options, "RespectIgnoreDifferences=true"))
-      condition("UnknownError", "syncOption RespectIgnoreDifferences=true is not supported by skiff yet: a sync applies "
-                                "the ignored fields as git has them");
     if (!operation.is_null()) {
       run_sync(comparison, operation, KJson());
     } else if (!running.is_null()) {
@@ -506,11 +544,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     resources.push_back(j);
   }
   status["resources"] = resources;
-  KJson compared = {{"destination", {{"server", server.empty() ? kInCluster : server},
-                                     {"namespace", spec.destination.namespace_}}}};
-  if (!spec.sources.empty()) compared[spec.multi_source ? "sources" : "source"] = spec.multi_source ? KJson::array() : source_json(spec.sources[0]);
-  if (spec.multi_source)
-    for (const auto& s : spec.sources) compared["sources"].push_back(source_json(s));
+  KJson compared = compared_to(app);
   status["sync"] = {{"status", rendered && !comparison_failed ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};
   if (rendered) {

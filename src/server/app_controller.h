@@ -2,14 +2,16 @@
 // it fetches the source (cd/git.h, cached), renders it (cd/render.h), compares it with what
 // is live at the destination (cd/sync.h: skiff's own kinds in skiff, the rest on the
 // configured cluster) and writes Argo CD's status: sync (status, revision, comparedTo),
-// health, resources[], sourceType, reconciledAt, conditions. It syncs when an operation is
-// stored (the API's sync and rollback: operationState, history) and, with
+// health, resources[], sourceType, reconciledAt, conditions. It starts a sync operation when
+// one is stored (the API's sync and rollback: operationState, history) and, with
 // syncPolicy.automated, when the app is OutOfSync (once per revision; again on drift with
-// selfHeal); deletes an app's resources before the app when its finalizer says so
-// (resources-finalizer.argocd.argoproj.io).
+// selfHeal), and continues one that is Running (hooks, waves waiting for health:
+// server/app_operation.h); deletes an app's resources before the app when its finalizer
+// says so (resources-finalizer.argocd.argoproj.io).
 //
-// When: every resync period after the last reconcile (Argo CD's 3 minutes by default), and
-// at once when poked (the API changed an app, asked a refresh or an operation).
+// When: every resync period after the last reconcile (Argo CD's 3 minutes by default), every
+// second while an operation runs, and at once when poked (the API changed an app, asked a
+// refresh, an operation or its termination).
 //
 // Threads: tick() and next_wakeup_ms() on the controller loop's thread pick what is due;
 // reconciles run on the controller's own worker thread (git fetches and renders take
@@ -26,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "cd/chart.h"
 #include "cd/git.h"
 #include "cd/render.h"
 #include "cd/sync.h"
@@ -36,7 +39,7 @@
 namespace skiff::server {
 
 struct AppControllerOptions {
-  std::string cache_dir;          // git checkouts (<data>/cd/git)
+  std::string cache_dir;          // git checkouts (<data>/cd/git); Helm charts beside it (<data>/cd/charts)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
 };
@@ -76,6 +79,7 @@ class AppController final : public Controller {
   std::shared_ptr<kube::Client> cluster_;
   AppControllerOptions options_;
   cd::GitCache git_;
+  cd::ChartCache charts_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -13,6 +13,7 @@ using Json = nlohmann::json;
 using namespace internal;
 
 namespace internal {
+namespace {
 
 // Kinds that are cluster-scoped on every Kubernetes (when the destination cannot say).
 bool well_known_cluster_scoped(const std::string& kind) {
@@ -23,7 +24,6 @@ bool well_known_cluster_scoped(const std::string& kind) {
   return kKinds.count(kind) > 0;
 }
 
-namespace {
 std::string api_version_of(const ResourceKey& k) { return k.group.empty() ? k.version : k.group + "/" + k.version; }
 
 }  // namespace
@@ -197,7 +197,8 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       r.diff = diff(r.target, r.live, diff_options);
       if (request.respect_ignore_differences) r.target = respect_ignored(r.target, r.live, diff_options);
       r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
-      r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : resource_health(r.live, request.application_health);
+      r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""})
+                                  : resource_health(r.live, request.application_health);
       std::string owner = r.live.is_null() ? "" : tracking_of(r.live);
       if (!owner.empty() && owner != id) {
         r.shared_with = owner.substr(0, owner.find(':'));

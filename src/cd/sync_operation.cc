@@ -35,7 +35,8 @@ bool same_task(const ResourceResult& r, const Task& t) { return r.phase == t.pha
 bool selected(const SyncRequest& request, const ResourceKey& k) {
   if (request.only.empty()) return true;
   return std::any_of(request.only.begin(), request.only.end(), [&](const ResourceKey& o) {
-    return o.kind == k.kind && o.group == k.group && o.name == k.name && (o.namespace_.empty() || o.namespace_ == k.namespace_);
+    return o.kind == k.kind && o.group == k.group && o.name == k.name &&
+           (o.namespace_.empty() || o.namespace_ == k.namespace_);
   });
 }
 
@@ -168,7 +169,8 @@ bool Operation::waiting() {
   bool hook = !first.hook_type.empty();
   std::string message = std::string("waiting for ") + (hook ? "completion of hook " : "healthy state of ") +
                         first.key.group + "/" + first.key.kind + "/" + first.key.name;
-  if (running.size() > 1) message += " and " + std::to_string(running.size() - 1) + " more " + (hook ? "hooks" : "resources");
+  if (running.size() > 1)
+    message += " and " + std::to_string(running.size() - 1) + " more " + (hook ? "hooks" : "resources");
   out_.phase = "Running";
   out_.ok = true;
   out_.message = message;
@@ -184,7 +186,8 @@ void Operation::create_namespace() {
   if (!request_.namespace_labels.empty()) object["metadata"]["labels"] = request_.namespace_labels;
   if (!request_.namespace_annotations.empty()) object["metadata"]["annotations"] = request_.namespace_annotations;
   auto made = request_.dry_run ? Result<Json>(object) : d_.cluster->create(object, "");
-  ResourceResult r{.key = ns, .status = "Synced", .message = "namespace/" + ns.name + " created", .phase = SyncPhase::kPreSync};
+  ResourceResult r{
+      .key = ns, .status = "Synced", .message = "namespace/" + ns.name + " created", .phase = SyncPhase::kPreSync};
   if (!made && made.status().code() != Code::kAlreadyExists) {
     r.status = "SyncFailed";
     r.message = "namespace/" + ns.name + ": " + made.status().message();
@@ -261,7 +264,8 @@ void Operation::apply(const Task& t, bool wait) {
   if (request_.dry_run) {
     verb = s.live.is_null() ? "created (dry run)" : "configured (dry run)";
   } else if (request_.replace) {
-    applied = s.live.is_null() ? (*api)->create(s.target, t.key.namespace_) : (*api)->replace(s.target, t.key.namespace_);
+    applied = s.live.is_null() ? (*api)->create(s.target, t.key.namespace_)
+                               : (*api)->replace(s.target, t.key.namespace_);
   } else {
     kube::ApplyOptions options;
     options.field_manager = kFieldManager;
@@ -302,8 +306,10 @@ void Operation::run(bool terminating) {
     for (const auto& t : tasks_)
       if (!result_of(t) && (t.phase == SyncPhase::kSyncFail) == !failures.empty()) pending.push_back(&t);
     if (!failures.empty() && pending.empty()) {
-      bool applying = std::any_of(failures.begin(), failures.end(), [](const ResourceResult* r) { return r->status == "SyncFailed"; });
-      std::string message = applying ? "one or more objects failed to apply" : "one or more synchronization tasks completed unsuccessfully";
+      bool applying = std::any_of(failures.begin(), failures.end(),
+                                  [](const ResourceResult* r) { return r->status == "SyncFailed"; });
+      std::string message = applying ? "one or more objects failed to apply"
+                                     : "one or more synchronization tasks completed unsuccessfully";
       message += ", reason: ";
       for (size_t i = 0; i < failures.size(); ++i) message += (i ? "," : "") + failures[i]->message;
       return finish("Failed", message);
@@ -312,7 +318,8 @@ void Operation::run(bool terminating) {
     // The next wave: every pending task of the first pending phase and wave.
     SyncPhase phase = pending[0]->phase;
     int wave = pending[0]->wave;
-    bool last = std::all_of(pending.begin(), pending.end(), [&](const Task* t) { return t->phase == phase && t->wave == wave; });
+    bool last = std::all_of(pending.begin(), pending.end(),
+                            [&](const Task* t) { return t->phase == phase && t->wave == wave; });
     for (const Task* t : pending)
       if (t->phase == phase && t->wave == wave) apply(*t, multi_step && !last);
     if (!deleting_.empty()) {
@@ -329,7 +336,8 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
                  const Destinations& destinations, const SyncProgress& progress) {
   SyncOutcome out;
   out.results = progress.results;
-  Operation(app_name, request, destinations, plan(app_name, comparison, request, progress), &out).run(progress.terminating);
+  Operation operation(app_name, request, destinations, plan(app_name, comparison, request, progress), &out);
+  operation.run(progress.terminating);
   return out;
 }
 

@@ -329,7 +329,8 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     if (!app.is_object()) return internal_error("the stored Application " + name + " is damaged");
     bool terminating = object_member(object_member(app, "status"), "operationState").value("phase", "") == "Terminating";
     app["status"] = status;
-    if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";  // asked meanwhile
+    // A terminate asked while this reconcile ran wins over the Running it writes.
+    if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
     if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
@@ -373,7 +374,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
   // A sync operation under way (status.operationState Running) continues at its revision.
-  const KJson running = operation.is_null() && operation_running(status) ? object_member(status, "operationState") : KJson();
+  const KJson running =
+      operation.is_null() && operation_running(status) ? object_member(status, "operationState") : KJson();
 
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded || !decoded->app) {
@@ -522,7 +524,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
       else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
-        run_sync(comparison, {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}}, KJson());
+        KJson automated = {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}};
+        run_sync(comparison, automated, KJson());
         if (status["operationState"].value("phase", "") != "Succeeded") status["operationState"]["retryCount"] = attempts;
       }
     }
@@ -575,6 +578,7 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   req.destination_namespace = decoded->app->destination.namespace_;
   req.manifests = rendered->manifests;
   req.ignore_differences = decoded->app->ignore_differences;
+  req.application_health = application_health_enabled(ctx_.options.data_dir);
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
   cd::Comparison comparison = cd::compare(req, destinations());
   Json items = Json::array();

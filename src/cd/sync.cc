@@ -241,6 +241,12 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
   return out;
 }
 
+Result<Json> read_live(const ResourceKey& key, const Destinations& destinations) {
+  auto api = target_for(key, destinations);
+  if (!api) return api.status();
+  return (*api)->get(ref_of_key(key), key.namespace_);
+}
+
 std::vector<ResourceResult> remove_tracked(const std::string& app_name, const std::vector<ResourceKey>& keys,
                                            kube::Propagation propagation, const Destinations& destinations) {
   std::vector<ResourceResult> out;

@@ -152,6 +152,9 @@ struct SyncOutcome {
 SyncOutcome sync(const std::string& app_name, const Comparison& comparison, const SyncRequest& request,
                  const Destinations& destinations, const SyncProgress& progress = {});
 
+// The live object of `key` at its destination (kNotFound: none).
+Result<nlohmann::json> read_live(const ResourceKey& key, const Destinations& destinations);
+
 // What an Application's resources finalizer does: deletes the objects `keys` (its
 // status.resources) that this app applied — those whose tracking id still names it — at
 // their destinations. One result per object deleted or that could not be.

@@ -98,6 +98,7 @@ struct Server::Impl {
     ctx.app_manifests = [this](const std::string& ns, const std::string& name, const std::string& revision) {
       return apps->manifests(ns, name, revision);
     };
+    ctx.app_live_hooks = [this](const std::string& ns, const std::string& name) { return apps->live_hooks(ns, name); };
   }
 
   // A CronWorkflow's run, through the same checks as the API's.

@@ -42,6 +42,9 @@ struct ApiContext {
   std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_managed_resources;
   std::function<Result<Json>(const std::string& namespace_, const std::string& name, const std::string& revision)>
       app_manifests;
+  //   live hooks:        [{group, version, kind, namespace, name, health}]: the last sync
+  //                       operation's hooks that exist at their destination (resource-tree)
+  std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_live_hooks;
 
   // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
   // (LocalObjects::remove_owned).

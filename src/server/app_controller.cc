@@ -595,6 +595,24 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   return Json{{"items", items}};
 }
 
+Result<Json> AppController::live_hooks(const std::string& ns, const std::string& name) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return rec.status();
+  KJson state = object_member(object_member(parse_json_or_discarded<KJson>(rec->body), "status"), "operationState");
+  Json nodes = Json::array();
+  cd::Destinations dest = destinations();
+  for (const auto& r : array_member(object_member(state, "syncResult"), "resources")) {
+    if (!r.contains("hookType")) continue;
+    auto live = cd::read_live(key_from(r), dest);
+    if (!live) continue;
+    Json node = Json(key_json(key_from(r)));
+    if (auto h = cd::assess_health(*live)) node["health"] = {{"status", cd::health_name(h->status)}};
+    node["parentRefs"] = Json::array();
+    nodes.push_back(node);
+  }
+  return nodes;
+}
+
 Result<Json> AppController::manifests(const std::string& ns, const std::string& name, const std::string& revision) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return rec.status();

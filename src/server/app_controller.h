@@ -59,6 +59,8 @@ class AppController final : public Controller {
   // it renders at a revision.
   Result<Json> managed_resources(const std::string& namespace_, const std::string& name);
   Result<Json> manifests(const std::string& namespace_, const std::string& name, const std::string& revision);
+  // The last sync operation's hooks that still exist at their destination, as resource-tree nodes.
+  Result<Json> live_hooks(const std::string& namespace_, const std::string& name);
 
   // Reconciles one app now, on the calling thread (tests).
   void reconcile(const std::string& namespace_, const std::string& name);

@@ -112,6 +112,9 @@ def main():
             check("HookSucceeded: the PostSync hook is deleted", srv.call("GET", f"/api/v1/workflows/phases/{post}")[0] == 404)
             st, pre = srv.call("GET", "/api/v1/workflows/phases/pre")
             check("the PreSync hook stays (BeforeHookCreation)", st == 200 and pre["status"]["phase"] == "Succeeded", st)
+            tree = srv.call("GET", "/api/v1/applications/phases/resource-tree?appNamespace=argocd")[1]
+            names = [n.get("name") for n in tree.get("nodes", [])]
+            check("the resource tree shows the hooks that exist", "pre" in names and post not in names, tree)
             first_uid = pre.get("metadata", {}).get("uid")
             time.sleep(1.1)  # a new start time
             check("sync again", sync(srv, "phases")[0] == 200)

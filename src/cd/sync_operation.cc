@@ -1,10 +1,9 @@
-// cd::sync: one step of Argo CD's sync operation (gitops-engine's sync context, rewritten).
+// cd::sync: one step of Argo CD's sync operation (the behaviour of gitops-engine's sync context).
 #include <algorithm>
 #include <cctype>
 
 #include "cd/sync.h"
 #include "cd/sync_internal.h"
-#include "util/json_text.h"
 
 namespace skiff::cd {
 namespace {
@@ -90,9 +89,8 @@ std::vector<Task> plan(const std::string& app, const Comparison& comparison, con
 
 class Operation {
  public:
-  Operation(const std::string& app, const SyncRequest& request, const Destinations& d, std::vector<Task> tasks,
-            SyncOutcome* out)
-      : app_(app), request_(request), d_(d), tasks_(std::move(tasks)), out_(*out) {}
+  Operation(const SyncRequest& request, const Destinations& d, std::vector<Task> tasks, SyncOutcome* out)
+      : request_(request), d_(d), tasks_(std::move(tasks)), out_(*out) {}
 
   void run(bool terminating);
 
@@ -113,7 +111,6 @@ class Operation {
   void apply(const Task& t, bool wait);
   void create_namespace();
 
-  const std::string& app_;
   const SyncRequest& request_;
   const Destinations& d_;
   std::vector<Task> tasks_;
@@ -336,7 +333,7 @@ SyncOutcome sync(const std::string& app_name, const Comparison& comparison, cons
                  const Destinations& destinations, const SyncProgress& progress) {
   SyncOutcome out;
   out.results = progress.results;
-  Operation operation(app_name, request, destinations, plan(app_name, comparison, request, progress), &out);
+  Operation operation(request, destinations, plan(app_name, comparison, request, progress), &out);
   operation.run(progress.terminating);
   return out;
 }

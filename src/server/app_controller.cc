@@ -24,16 +24,6 @@ constexpr const char* kInCluster = "https://kubernetes.default.svc";
 
 std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
 
-KJson key_json(const cd::ResourceKey& k) {
-  KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
-  if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
-  return j;
-}
-
-cd::ResourceKey key_from(const KJson& j) {
-  return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
-}
-
 // What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
 // source(s), destination and ignoreDifferences as written.
 KJson compared_to(const KJson& app) {
@@ -466,9 +456,6 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     }
   }
 
-  auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
-    return std::find(options.begin(), options.end(), option) != options.end();
-  };
   // One step of the sync operation `op_record` (Argo CD's Operation): a new one, or the one
   // `previous` (its operationState) left Running.
   auto run_sync = [&](cd::Comparison& comparison, const KJson& op_record, const KJson& previous) {

@@ -12,17 +12,21 @@ namespace {
 
 using KJson = nlohmann::json;
 
+std::string text(const KJson& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+}  // namespace
+
 KJson key_json(const cd::ResourceKey& k) {
   KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
   if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
   return j;
 }
 
-std::string text(const KJson& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+cd::ResourceKey key_from(const KJson& j) {
+  return {text(j, "group"), text(j, "version"), text(j, "kind"), text(j, "namespace"), text(j, "name")};
 }
-
-}  // namespace
 
 bool operation_running(const KJson& status) {
   std::string phase = text(object_member(status, "operationState"), "phase");
@@ -49,8 +53,7 @@ cd::SyncRequest sync_request(const spec::ApplicationSpec& spec, const KJson& ope
   if (has("PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
   req.namespace_labels = spec.sync_policy.managed_namespace_labels;
   req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
-  for (const auto& r : array_member(op, "resources"))
-    req.only.push_back({text(r, "group"), text(r, "version"), text(r, "kind"), text(r, "namespace"), text(r, "name")});
+  for (const auto& r : array_member(op, "resources")) req.only.push_back(key_from(r));
   return req;
 }
 
@@ -66,7 +69,7 @@ cd::SyncProgress sync_progress(const KJson& state, const std::string& revision, 
   p.terminating = text(state, "phase") == "Terminating";
   for (const auto& r : array_member(result, "resources")) {
     cd::ResourceResult rr;
-    rr.key = {text(r, "group"), text(r, "version"), text(r, "kind"), text(r, "namespace"), text(r, "name")};
+    rr.key = key_from(r);
     rr.status = text(r, "status");
     rr.message = text(r, "message");
     rr.phase = cd::phase_from_name(text(r, "syncPhase")).value_or(cd::SyncPhase::kSync);

@@ -13,6 +13,11 @@
 
 namespace skiff::server {
 
+// A resource as status.resources and syncResult.resources name it: {group, version, kind,
+// namespace (when set), name}.
+nlohmann::json key_json(const cd::ResourceKey& key);
+cd::ResourceKey key_from(const nlohmann::json& j);  // missing or non-string fields: ""
+
 // How often a reconcile continues a Running operation (it waits for hooks and health).
 inline constexpr int64_t kOperationPollMs = 1000;
 

@@ -66,7 +66,7 @@ def main():
         repo = f"{data}/repo"
         os.makedirs(repo)
         git(repo, "init", "-q", "-b", "main")
-        write(repo, "phases/pre.yaml", workflow("pre", "PreSync", "sleep 2; exit 0"))
+        write(repo, "phases/pre.yaml", workflow("pre", "PreSync", "sleep 3; exit 0"))
         write(repo, "phases/template.yaml", TEMPLATE.format(name="deployed"))
         write(repo, "phases/post.yaml", workflow("post-", "PostSync", "exit 0", policy="HookSucceeded"))
         write(repo, "failing/pre.yaml", workflow("bad-pre", "PreSync", "echo migration failed; exit 3"))
@@ -129,7 +129,8 @@ def main():
             s = until_status(srv, "failing", lambda s: s.get("operationState", {}).get("phase") == "Failed", "Failed", timeout=60)
             op = s["operationState"]
             check("Failed with the hook's message",
-                  op["message"].startswith("one or more synchronization tasks completed unsuccessfully, reason:"), op)
+                  op["message"].startswith("one or more synchronization tasks completed unsuccessfully, reason:")
+                  and "exit code 3" in op["message"], op)
             check("nothing of the Sync phase applied", srv.call("GET", "/api/v1/workflow-templates/failing/never")[0] == 404)
             st, fail = srv.call("GET", "/api/v1/workflows/failing/on-fail")
             check("the SyncFail hook ran", st == 200 and fail["status"]["phase"] == "Succeeded", f"{st} {fail.get('status')}")

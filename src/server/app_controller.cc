@@ -165,6 +165,7 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       options_(std::move(options)),
       git_(options_.cache_dir),
       charts_((std::filesystem::path(options_.cache_dir).parent_path() / "charts").string(), options_.render),
+      clusters_(ctx.options.data_dir),
       worker_([this] { work(); }) {}
 
 AppController::~AppController() {
@@ -253,12 +254,20 @@ void AppController::work() {
   }
 }
 
-cd::Destinations AppController::destinations() const {
+Result<std::shared_ptr<kube::Client>> AppController::cluster_for(const std::string& server, const std::string& name) {
+  // The server's own cluster (none: skiff's own kinds only) is in-cluster, as in Argo CD.
+  if ((server.empty() && (name.empty() || name == "in-cluster")) || server == kInCluster ||
+      (cluster_ && server == cluster_->config().server))
+    return cluster_;
+  return clusters_.find(server, name);
+}
+
+cd::Destinations AppController::destinations(const std::shared_ptr<kube::Client>& cluster) const {
   cd::Destinations d;
   d.local = local_.get();
-  d.cluster = cluster_.get();
-  if (cluster_) {
-    kube::Client* client = cluster_.get();
+  d.cluster = cluster.get();
+  if (cluster) {
+    kube::Client* client = cluster.get();
     d.namespaced = [client](const std::string& api_version, const std::string& kind) -> std::optional<bool> {
       auto info = client->resolve(api_version, kind);
       if (!info) return std::nullopt;
@@ -338,8 +347,10 @@ void AppController::finalize(const std::string& ns, const std::string& name, con
     std::vector<cd::ResourceKey> keys;
     for (const auto& r : array_member(object_member(app, "status"), "resources")) keys.push_back(key_from(r));
     bool background = f.get<std::string>() == std::string(kResourcesFinalizer) + "/background";
+    const KJson destination = object_member(object_member(app, "spec"), "destination");
+    auto cluster = cluster_for(destination.value("server", ""), destination.value("name", ""));
     (void)cd::remove_tracked(name, keys, background ? kube::Propagation::kBackground : kube::Propagation::kForeground,
-                             destinations());
+                             destinations(cluster ? *cluster : nullptr));
     break;
   }
   (void)ctx_.store.delete_object(spec::Kind::kApplication, ns, name);
@@ -380,7 +391,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     return;
   }
   const spec::ApplicationSpec& spec = *decoded->app;
-  cd::Destinations dest = destinations();
+  auto cluster = cluster_for(spec.destination.server, spec.destination.name);
+  cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
   std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
   KJson project_json;
   if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) {
@@ -400,13 +412,12 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   for (const auto& field : refused)
     condition("InvalidSpecError", field + " is not enforced by skiff yet, so it does not sync this application; remove it to sync with skiff");
   for (const auto& field : ignored) condition("UnknownError", field + " is not supported by skiff yet and is ignored");
-  const std::string& server = spec.destination.server;
-  if (!(server.empty() || server == kInCluster || spec.destination.name == "in-cluster" ||
-        (cluster_ && server == cluster_->config().server))) {
-    condition("InvalidSpecError", "cluster \"" + (server.empty() ? spec.destination.name : server) +
-                                      "\" is not configured: skiff deploys to " + kInCluster +
-                                      (cluster_ ? " (" + cluster_->config().server + ")" : " (skiff itself)"));
-  }
+  if (!cluster)
+    condition("InvalidSpecError", "unable to find destination server: " + cluster.status().message() +
+                                      (cluster.status().code() == Code::kNotFound
+                                           ? "; deploy to " + std::string(kInCluster) + " or add the cluster as a secret in " +
+                                                 kArgoCdNamespace + " with server and config (docs/cd.md)"
+                                           : ""));
 
   // An operation may name a revision (a rollback does).
   KJson sync_op = object_member(operation.is_object() ? operation : object_member(running, "operation"), "sync");
@@ -567,7 +578,9 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   req.ignore_differences = decoded->app->ignore_differences;
   req.application_health = application_health_enabled(ctx_.options.data_dir);
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
-  cd::Comparison comparison = cd::compare(req, destinations());
+  auto cluster = cluster_for(decoded->app->destination.server, decoded->app->destination.name);
+  if (!cluster) return cluster.status();
+  cd::Comparison comparison = cd::compare(req, destinations(*cluster));
   Json items = Json::array();
   for (const auto& r : comparison.resources) {
     Json j = Json(key_json(r.key));
@@ -585,9 +598,12 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
 Result<Json> AppController::live_hooks(const std::string& ns, const std::string& name) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return rec.status();
-  KJson state = object_member(object_member(parse_json_or_discarded<KJson>(rec->body), "status"), "operationState");
+  KJson app = parse_json_or_discarded<KJson>(rec->body);
+  KJson state = object_member(object_member(app, "status"), "operationState");
+  const KJson destination = object_member(object_member(app, "spec"), "destination");
+  auto cluster = cluster_for(destination.value("server", ""), destination.value("name", ""));
+  cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
   Json nodes = Json::array();
-  cd::Destinations dest = destinations();
   for (const auto& r : array_member(object_member(state, "syncResult"), "resources")) {
     if (!r.contains("hookType")) continue;
     auto live = cd::read_live(key_from(r), dest);

@@ -34,6 +34,7 @@
 #include "cd/sync.h"
 #include "kube/client.h"
 #include "server/api_context.h"
+#include "server/app_clusters.h"
 #include "server/controller.h"
 
 namespace skiff::server {
@@ -71,7 +72,10 @@ class AppController final : public Controller {
   void work();
   Result<Rendered> render_app(const std::string& namespace_, const std::string& name, const spec::Object& app,
                               const std::string& revision);
-  cd::Destinations destinations() const;
+  // The cluster a destination names: the server's own for in-cluster (null: none), else
+  // one of the cluster secrets (app_clusters.h).
+  Result<std::shared_ptr<kube::Client>> cluster_for(const std::string& server, const std::string& name);
+  cd::Destinations destinations(const std::shared_ptr<kube::Client>& cluster) const;
   Status write_status(const std::string& namespace_, const std::string& name, const nlohmann::json& status,
                       const nlohmann::json& ran_operation);
   void finalize(const std::string& namespace_, const std::string& name, const nlohmann::json& app);
@@ -82,6 +86,7 @@ class AppController final : public Controller {
   AppControllerOptions options_;
   cd::GitCache git_;
   cd::ChartCache charts_;
+  ClusterSecrets clusters_;
 
   std::mutex mu_;
   std::condition_variable wake_;

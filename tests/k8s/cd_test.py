@@ -11,7 +11,9 @@
 - delete with cascade removes them from the cluster;
 - the sync operation: a PreSync Job hook (generateName) runs first, then wave 0 (a ConfigMap
   and a Deployment consuming it), and wave 1's Deployment is created only once wave 0's is
-  available (Healthy).
+  available (Healthy);
+- the same web app through a cluster secret (Argo CD's format) on a server with no
+  --kubeconfig, and an unknown cluster named in a condition.
 """
 import json
 import os
@@ -205,6 +207,46 @@ def main():
                   f"{available} {front['metadata']['creationTimestamp']}")
             check("hooks are not resources of the app",
                   sorted(r["kind"] for r in s.get("resources", [])) == ["ConfigMap", "Deployment", "Deployment"], s.get("resources"))
+        # A cluster kept as Argo CD keeps it (a secret in argocd with server and config), for
+        # a server with no --kubeconfig of its own: the app names it by name.
+        def kubeconfig_field(key):
+            for line in open(env["kubeconfig"]):
+                if line.strip().startswith(key + ":"):
+                    return line.split(":", 1)[1].strip()
+            raise AssertionError(f"{key} not in the test cluster's kubeconfig")
+        config = {"tlsClientConfig": {"caData": kubeconfig_field("certificate-authority-data"),
+                                      "certData": kubeconfig_field("client-certificate-data"),
+                                      "keyData": kubeconfig_field("client-key-data")}}
+        other = f"{data}/no-kubeconfig"
+        subprocess.run([skiff, "secret", "create", "generic", "test-cluster", "-n", "argocd", "--data", other,
+                        "--from-literal", "name=test-cluster", "--from-literal", f"server={env['api']}",
+                        "--from-literal", f"config={json.dumps(config)}"], check=True, capture_output=True)
+        srv = Server(skiff, other, "--app-resync", "2").start()
+        with running(check, srv):
+            application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
+                "project": "default",
+                "source": {"repoURL": f"file://{repo}", "path": "deploy", "targetRevision": "main"},
+                "destination": {"name": "test-cluster", "namespace": ns},
+                "syncPolicy": {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]}}}
+            check("create on a cluster secret", srv.call("POST", "/api/v1/applications", application)[0] == 200)
+            until(srv, lambda s: s.get("sync", {}).get("status") == "Synced" and s.get("health", {}).get("status") == "Healthy",
+                  "Synced+Healthy through the cluster secret")
+            check("deployed through the cluster secret", kubectl("get", "deployment", "web", check=False).returncode == 0)
+            application["metadata"]["name"] = "nowhere"
+            application["spec"]["destination"] = {"name": "no-such-cluster", "namespace": ns}
+            srv.call("POST", "/api/v1/applications", application)
+            st, a = srv.call("GET", "/api/v1/applications/nowhere?appNamespace=argocd")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not a.get("status", {}).get("conditions"):
+                time.sleep(0.3)
+                st, a = srv.call("GET", "/api/v1/applications/nowhere?appNamespace=argocd")
+            check("an unknown cluster is named", "there are no clusters with this name: no-such-cluster"
+                  in json.dumps(a.get("status", {}).get("conditions")), a.get("status"))
+            srv.call("DELETE", "/api/v1/applications/web?appNamespace=argocd&cascade=true")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and kubectl("get", "deployment", "web", check=False).returncode == 0:
+                time.sleep(0.5)
+            check("cascade delete through the cluster secret", kubectl("get", "deployment", "web", check=False).returncode != 0)
     for namespace in (ns, f"{ns}-hooks"):
         subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "delete", "namespace", namespace,
                         "--wait=false"], capture_output=True)

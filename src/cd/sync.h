@@ -76,7 +76,7 @@ std::optional<Health> resource_health(const nlohmann::json& live, bool applicati
 
 struct Comparison {
   std::vector<ResourceState> resources;  // rendered first (in render order), then those to prune
-  std::vector<nlohmann::json> hooks;     // rendered hooks (cd/hooks.h), namespace and tracking set: not resources
+  std::vector<nlohmann::json> hooks;     // rendered hooks (cd/hooks.h), namespace set: not resources
   std::string sync_status = "Unknown";   // Synced | OutOfSync | Unknown
   Health health;                         // the app's, aggregated
   std::vector<std::string> errors;       // ComparisonError conditions

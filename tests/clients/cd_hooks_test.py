@@ -5,8 +5,8 @@ kinds from a file:// repository:
 - phases and hooks: a PreSync Workflow hook (host executor: a short sleep), a WorkflowTemplate
   in wave 0 and a PostSync Workflow (generateName, HookSucceeded): the operation is Running
   while the PreSync hook runs, then Succeeded with all three in syncResult in order; the
-  PostSync hook is deleted after success; the next sync replaces the PreSync hook
-  (BeforeHookCreation);
+  PostSync hook is deleted after success; the resource tree shows the hook that is left;
+  the next sync replaces the PreSync hook (BeforeHookCreation);
 - a failing PreSync hook: the operation Failed with its message, nothing of the Sync phase
   applied, the SyncFail hook ran;
 - DELETE .../operation while a hook runs: Failed "operation terminated", the hook deleted;

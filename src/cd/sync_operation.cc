@@ -4,6 +4,7 @@
 
 #include "cd/sync.h"
 #include "cd/sync_internal.h"
+#include "util/json_text.h"
 
 namespace skiff::cd {
 namespace {
@@ -134,13 +135,17 @@ void Operation::finish(const std::string& phase, const std::string& message) {
 
 // What the last step left running: a hook until it completes (a Job, Pod or Workflow
 // finishes; anything else once it is healthy), a resource — when the operation has several
-// waves — until it is Healthy (Degraded fails it).
+// waves — until it is Healthy (Degraded fails it), a pruned one until it is gone.
 void Operation::update_running(bool multi_step) {
   for (auto& r : out_.results) {
     if (r.hook_phase != "Running") continue;
     auto api = target_for(r.key, d_);
     if (!api) continue;
     auto live = (*api)->get(ref_of_key(r.key), r.key.namespace_);
+    if (r.status == "Pruned") {
+      if (!live || object_member(*live, "metadata").value("deletionTimestamp", "").empty()) r.hook_phase = "Succeeded";
+      continue;
+    }
     if (!live) continue;  // not there yet (or gone): Argo CD waits too
     bool hook = !r.hook_type.empty();
     std::optional<Health> h = hook ? assess_health(*live) : resource_health(*live, request_.application_health);
@@ -164,8 +169,8 @@ bool Operation::waiting() {
   if (running.empty()) return false;
   const ResourceResult& first = *running[0];
   bool hook = !first.hook_type.empty();
-  std::string message = std::string("waiting for ") + (hook ? "completion of hook " : "healthy state of ") +
-                        first.key.group + "/" + first.key.kind + "/" + first.key.name;
+  const char* what = hook ? "completion of hook " : first.status == "Pruned" ? "deletion of " : "healthy state of ";
+  std::string message = std::string("waiting for ") + what + first.key.group + "/" + first.key.kind + "/" + first.key.name;
   if (running.size() > 1)
     message += " and " + std::to_string(running.size() - 1) + " more " + (hook ? "hooks" : "resources");
   out_.phase = "Running";
@@ -241,6 +246,7 @@ void Operation::apply(const Task& t, bool wait) {
     if (!st && st.code() != Code::kNotFound) return failed(st.message());
     r.status = "Pruned";
     r.message = name + " pruned";
+    if (wait && !request_.dry_run) r.hook_phase = "Running";  // until it is gone
     out_.results.push_back(r);
     return;
   }

@@ -14,6 +14,7 @@ class MemoryApi : public kube::ObjectApi {
  public:
   std::map<std::string, Json> objects;
   std::vector<std::string> calls;
+  bool slow_delete = false;  // a delete marks the object (deletionTimestamp) and leaves it
 
   static std::string id(const kube::ObjectRef& r, const std::string& ns) {
     return r.kind + "/" + (r.namespace_.empty() ? ns : r.namespace_) + "/" + r.name;
@@ -46,6 +47,10 @@ class MemoryApi : public kube::ObjectApi {
   }
   Status remove(const kube::ObjectRef& ref, const std::string& ns, const kube::DeleteOptions&) override {
     calls.push_back("delete " + ref.name);
+    if (slow_delete && objects.count(id(ref, ns))) {
+      objects[id(ref, ns)]["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z";
+      return Status::ok();
+    }
     return objects.erase(id(ref, ns)) ? Status::ok() : not_found(ref.name);
   }
 };
@@ -251,6 +256,28 @@ TEST_F(OperationTest, AWaveWaitsForTheLastOneToBeHealthy) {
   progress = {};
   cluster.objects.erase("Deployment/prod/d");
   EXPECT_EQ(step({deployment}).phase, "Succeeded");
+}
+
+TEST_F(OperationTest, TheNextWaveWaitsForAPruneToBeGone) {
+  sync("app", compare(request({config_map("old", "1"), config_map("new", "1", 1)}), dest), {}, dest);
+  SyncRequest prune;
+  prune.prune = true;
+  cluster.slow_delete = true;
+  std::vector<ResourceKey> previous = {{"", "v1", "ConfigMap", "prod", "old"}, {"", "v1", "ConfigMap", "prod", "new"}};
+  auto step_with = [&](std::vector<Json> m) {
+    SyncOutcome out = sync("app", compare(request(m, previous), dest), prune, dest, progress);
+    progress.results = out.results;
+    return out;
+  };
+  cluster.objects.erase("ConfigMap/prod/new");
+  cluster.calls.clear();
+  SyncOutcome first = step_with({config_map("new", "2", 1)});
+  EXPECT_EQ(first.phase, "Running");
+  EXPECT_EQ(first.message, "waiting for deletion of /ConfigMap/old");
+  EXPECT_EQ(cluster.calls, std::vector<std::string>{"delete old"});
+  cluster.objects.erase("ConfigMap/prod/old");  // gone now
+  EXPECT_EQ(step_with({config_map("new", "2", 1)}).phase, "Succeeded");
+  EXPECT_TRUE(cluster.objects.count("ConfigMap/prod/new"));
 }
 
 TEST_F(OperationTest, TerminateDeletesRunningHooks) {

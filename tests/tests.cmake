@@ -79,6 +79,8 @@ add_test(NAME server/app-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/app-cli PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
 add_test(NAME server/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
+add_test(NAME server/cd-hooks COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_hooks_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd-hooks PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
 add_test(NAME server/cd-webhook COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_webhook_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd-webhook PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
 add_test(NAME server/cd-metrics COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_metrics_test.py $<TARGET_FILE:skiff>)

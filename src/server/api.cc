@@ -101,6 +101,7 @@ struct Server::Impl {
     ctx.app_manifests = [this](const std::string& ns, const std::string& name, const std::string& revision) {
       return apps->manifests(ns, name, revision);
     };
+    ctx.app_live_hooks = [this](const std::string& ns, const std::string& name) { return apps->live_hooks(ns, name); };
     ctx.app_invalidate_repo = [this](const std::string& url) { apps->invalidate_repo(url); };
   }
 

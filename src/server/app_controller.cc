@@ -11,6 +11,7 @@
 #include "engine/workflow_json.h"
 #include "runtime/secret_store.h"
 #include "server/app_metrics.h"
+#include "server/app_operation.h"
 #include "server/app_routes.h"
 #include "server/objects.h"
 #include "util/json_text.h"
@@ -24,16 +25,6 @@ using KJson = nlohmann::json;  // what cd/ and kube/ speak (the API's Json keeps
 constexpr const char* kInCluster = "https://kubernetes.default.svc";
 
 std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
-
-KJson key_json(const cd::ResourceKey& k) {
-  KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
-  if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
-  return j;
-}
-
-cd::ResourceKey key_from(const KJson& j) {
-  return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
-}
 
 // What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
 // source(s), destination and ignoreDifferences as written.
@@ -211,6 +202,11 @@ int64_t AppController::due_ms(const KJson& app, const std::string& ns) const {
                (reconciled >= 0 && object_member(object_member(status, "sync"), "comparedTo") != compared_to(app));
   if (reconciled < 0 || asked) return kAskedNow;
   int64_t when = reconciled + options_.resync_ms;
+  // A sync operation under way continues soon (at once when asked to terminate).
+  if (operation_running(status)) {
+    if (object_member(status, "operationState").value("phase", "") == "Terminating") return kAskedNow;
+    when = std::min(when, reconciled + kOperationPollMs);
+  }
   // A failed automated sync with syncPolicy.retry comes back at its backoff time.
   const KJson state = object_member(status, "operationState");
   if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
@@ -379,7 +375,10 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     if (!rec) return rec.status();
     KJson app = parse_json_or_discarded<KJson>(rec->body);
     if (!app.is_object()) return internal_error("the stored Application " + name + " is damaged");
+    bool terminating = object_member(object_member(app, "status"), "operationState").value("phase", "") == "Terminating";
     app["status"] = status;
+    // A terminate asked while this reconcile ran wins over the Running it writes.
+    if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
     if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
@@ -437,6 +436,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
   };
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
+  // A sync operation under way (status.operationState Running) continues at its revision.
+  const KJson running =
+      operation.is_null() && operation_running(status) ? object_member(status, "operationState") : KJson();
 
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded || !decoded->app) {
@@ -480,8 +482,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
                                            : ""));
 
   // An operation may name a revision (a rollback does).
-  KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
-  std::string revision = sync_op.value("revision", "");
+  KJson sync_op = object_member(operation.is_object() ? operation : object_member(running, "operation"), "sync");
+  std::string revision = running.is_null() ? sync_op.value("revision", "")
+                                           : object_member(running, "syncResult").value("revision", "");
   const spec::AppDestination& d = spec.destination;
   last_destination_ = !d.server.empty() ? d.server : d.name == "in-cluster" ? kInCluster : d.name;
   // A rollback's operation names the source of its history entry (helm parameters and all):
@@ -508,6 +511,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
   compare_request.ignore_differences = spec.ignore_differences;
   compare_request.respect_ignore_differences =
       std::count(spec.sync_policy.sync_options.begin(), spec.sync_policy.sync_options.end(), "RespectIgnoreDifferences=true") > 0;
+  compare_request.application_health = application_health_enabled(ctx_.options.data_dir);
   if (rendered) {
     for (auto& m : rendered->manifests) {
       cd::ResourceKey k = cd::key_of(m);
@@ -528,53 +532,22 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
     }
   }
 
-  auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
-    return std::find(options.begin(), options.end(), option) != options.end();
-  };
-  auto run_sync = [&](cd::Comparison& comparison, const KJson& requested, bool automated) {
-    const KJson op = requested.is_object() ? requested : KJson::object();
-    cd::SyncRequest req;
-    std::vector<std::string> sync_options = spec.sync_policy.sync_options;
-    for (const auto& o : array_member(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
-    req.destination_namespace = spec.destination.namespace_;
-    req.prune = automated ? spec.sync_policy.prune : op.value("prune", false);
-    req.dry_run = op.value("dryRun", false);
-    req.create_namespace = options_has(sync_options, "CreateNamespace=true");
-    req.prune_last = options_has(sync_options, "PruneLast=true");
-    req.apply_out_of_sync_only = options_has(sync_options, "ApplyOutOfSyncOnly=true");
-    req.replace = options_has(sync_options, "Replace=true");
-    req.server_side_apply = options_has(sync_options, "ServerSideApply=true");
-    req.fail_on_shared = options_has(sync_options, "FailOnSharedResource=true");
-    if (options_has(sync_options, "PrunePropagationPolicy=background")) req.prune_propagation = kube::Propagation::kBackground;
-    if (options_has(sync_options, "PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
-    req.namespace_labels = spec.sync_policy.managed_namespace_labels;
-    req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
-    for (const auto& r : array_member(op, "resources")) req.only.push_back(key_from(r));
-    std::string started = now_text(ctx_.clock);
-    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
-    KJson results = KJson::array();
-    for (const auto& r : outcome.results) {
-      KJson j = key_json(r.key);
-      j["status"] = r.status;
-      j["message"] = r.message;
-      j["syncPhase"] = "Sync";
-      j["hookPhase"] = r.status == "SyncFailed" ? "Failed" : "Succeeded";
-      results.push_back(j);
-    }
+  // One step of the sync operation `op_record` (Argo CD's Operation): a new one, or the one
+  // `previous` (its operationState) left Running.
+  auto run_sync = [&](cd::Comparison& comparison, const KJson& op_record, const KJson& previous) {
+    cd::SyncRequest req = sync_request(spec, op_record);
+    req.application_health = compare_request.application_health;
+    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest,
+                                       sync_progress(previous, rendered->revision, ctx_.clock.now_ms()));
     // The source as written (Argo CD's history keeps it whole, for rollbacks).
+    const KJson op = object_member(op_record, "sync");
     const char* source_field = spec.multi_source ? "sources" : "source";
     KJson source = op.contains(source_field) ? op[source_field] : object_member(app, "spec").value(source_field, KJson());
-    KJson op_record = automated ? KJson{{"sync", {{"prune", req.prune}}}, {"initiatedBy", {{"automated", true}}}}
-                                : operation;
-    status["operationState"] = {
-        {"operation", op_record},
-        {"phase", outcome.ok ? "Succeeded" : "Failed"},
-        {"message", outcome.message},
-        {"startedAt", started},
-        {"finishedAt", now_text(ctx_.clock)},
-        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {source_field, source}}}};
+    status["operationState"] = operation_state(op_record, outcome, previous, now_text(ctx_.clock),
+                                               {{"revision", rendered->revision}, {source_field, source}});
+    std::string started = status["operationState"].value("startedAt", "");
     // As Argo CD: a dry run, or a sync of selected resources, is not a deployment of the revision.
-    if (outcome.ok && !req.dry_run && req.only.empty()) {
+    if (outcome.phase == "Succeeded" && !req.dry_run && req.only.empty()) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
@@ -583,7 +556,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
       status["history"] = history;
-    } else if (!outcome.ok) {
+    } else if (outcome.phase == "Failed") {
       condition("SyncError", outcome.message);
     }
     // What it left: compare again, so that status shows the result.
@@ -596,7 +569,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
     for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
     if (!operation.is_null()) {
-      run_sync(comparison, sync_op, false);
+      run_sync(comparison, operation, KJson());
+    } else if (!running.is_null()) {
+      run_sync(comparison, object_member(running, "operation"), running);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
       // Once per revision; again for drift with selfHeal, and after a failure as
       // syncPolicy.retry allows (with its backoff).
@@ -612,8 +587,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
       if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
       else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
-        run_sync(comparison, KJson(), true);
-        if (status["operationState"].value("phase", "") == "Failed") status["operationState"]["retryCount"] = attempts;
+        KJson automated = {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}};
+        run_sync(comparison, automated, KJson());
+        if (status["operationState"].value("phase", "") != "Succeeded") status["operationState"]["retryCount"] = attempts;
       }
     }
   } else if (!operation.is_null()) {
@@ -665,6 +641,7 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   req.destination_namespace = decoded->app->destination.namespace_;
   req.manifests = rendered->manifests;
   req.ignore_differences = decoded->app->ignore_differences;
+  req.application_health = application_health_enabled(ctx_.options.data_dir);
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
   auto cluster = cluster_for(decoded->app->destination.server, decoded->app->destination.name);
   if (!cluster) return cluster.status();
@@ -681,6 +658,27 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
     items.push_back(j);
   }
   return Json{{"items", items}};
+}
+
+Result<Json> AppController::live_hooks(const std::string& ns, const std::string& name) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return rec.status();
+  KJson app = parse_json_or_discarded<KJson>(rec->body);
+  KJson state = object_member(object_member(app, "status"), "operationState");
+  const KJson destination = object_member(object_member(app, "spec"), "destination");
+  auto cluster = cluster_for(destination.value("server", ""), destination.value("name", ""));
+  cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
+  Json nodes = Json::array();
+  for (const auto& r : array_member(object_member(state, "syncResult"), "resources")) {
+    if (!r.contains("hookType")) continue;
+    auto live = cd::read_live(key_from(r), dest);
+    if (!live) continue;
+    Json node = Json(key_json(key_from(r)));
+    if (auto h = cd::assess_health(*live)) node["health"] = {{"status", cd::health_name(h->status)}};
+    node["parentRefs"] = Json::array();
+    nodes.push_back(node);
+  }
+  return nodes;
 }
 
 Result<Json> AppController::manifests(const std::string& ns, const std::string& name, const std::string& revision) {

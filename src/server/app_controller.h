@@ -2,14 +2,16 @@
 // it fetches the source (cd/git.h, cached), renders it (cd/render.h), compares it with what
 // is live at the destination (cd/sync.h: skiff's own kinds in skiff, the rest on the
 // configured cluster) and writes Argo CD's status: sync (status, revision, comparedTo),
-// health, resources[], sourceType, reconciledAt, conditions. It syncs when an operation is
-// stored (the API's sync and rollback: operationState, history) and, with
+// health, resources[], sourceType, reconciledAt, conditions. It starts a sync operation when
+// one is stored (the API's sync and rollback: operationState, history) and, with
 // syncPolicy.automated, when the app is OutOfSync (once per revision; again on drift with
-// selfHeal); deletes an app's resources before the app when its finalizer says so
-// (resources-finalizer.argocd.argoproj.io).
+// selfHeal), and continues one that is Running (hooks, waves waiting for health:
+// server/app_operation.h); deletes an app's resources before the app when its finalizer
+// says so (resources-finalizer.argocd.argoproj.io).
 //
-// When: every resync period after the last reconcile (Argo CD's 3 minutes by default), and
-// at once when poked (the API changed an app, asked a refresh or an operation).
+// When: every resync period after the last reconcile (Argo CD's 3 minutes by default), every
+// second while an operation runs, and at once when poked (the API changed an app, asked a
+// refresh, an operation or its termination).
 //
 // Threads: tick() and next_wakeup_ms() on the controller loop's thread pick what is due;
 // reconciles run on the controller's own worker thread (git fetches and renders take
@@ -60,6 +62,8 @@ class AppController final : public Controller {
   // it renders at a revision.
   Result<Json> managed_resources(const std::string& namespace_, const std::string& name);
   Result<Json> manifests(const std::string& namespace_, const std::string& name, const std::string& revision);
+  // The last sync operation's hooks that still exist at their destination, as resource-tree nodes.
+  Result<Json> live_hooks(const std::string& namespace_, const std::string& name);
 
   // Reconciles one app now, on the calling thread (tests).
   void reconcile(const std::string& namespace_, const std::string& name);

@@ -7,7 +7,8 @@
 - a push of another branch refreshes only the apps that track that branch;
 - a signed push of the default branch (the repository named by another spelling of its URL)
   brings the HEAD app to the new commit in seconds; an app pinned to a commit is left alone;
-- GitLab's token and a Gitea payload (signed with webhook.gogs.secret) are read too.
+- GitLab's token and a Gitea payload (signed with webhook.gogs.secret) are read too;
+- with --auth-mode client the webhook needs no token (its signature is its auth).
 Prints the time from the webhook to Synced at the new revision (a figure, not asserted).
 Usage: cd_webhook_test.py SKIFF"""
 import hashlib
@@ -150,6 +151,14 @@ def main():
                   f"{st} {body}")
             st, body = post_hook(srv, {"X-GitHub-Event": "ping", "X-Hub-Signature-256": signed({"zen": "z"})}, {"zen": "z"})
             check("GitHub ping", st == 200 and body.get("refreshed") == [], f"{st} {body}")
+
+        # The webhook needs no token where every other /api/ path does (its auth is the signature).
+        guarded = Server(sys.argv[1], f"{data}/guarded", auth="client").start()
+        with running(check, guarded):
+            st, body = post_hook(guarded, {"X-GitHub-Event": "ping"}, {"zen": "z"})
+            check("no token needed with --auth-mode client", st == 200, f"{st} {body}")
+            st, _ = guarded.call("GET", "/api/v1/applications")
+            check("other routes still need one", st == 401, st)
     return check.report("server/cd-webhook")
 
 

@@ -124,6 +124,20 @@ std::string project_refusal(const spec::AppProjectSpec& project, const std::stri
   return "";
 }
 
+// Whether the project lets the app deploy `manifest` (its white and black lists of kinds);
+// "" when it does, else Argo CD's message.
+std::string resource_refusal(const spec::AppProjectSpec& project, const std::string& project_name,
+                             const cd::Destinations& dest, const KJson& manifest) {
+  cd::ResourceKey k = cd::key_of(manifest);
+  bool namespaced = cd::is_namespaced(dest, manifest.value("apiVersion", ""), k.kind);
+  bool permitted = namespaced ? !listed(project.namespace_resource_blacklist_json, k.group, k.kind) &&
+                                    (project.namespace_resource_whitelist_json.empty() ||
+                                     listed(project.namespace_resource_whitelist_json, k.group, k.kind))
+                              : listed(project.cluster_resource_whitelist_json, k.group, k.kind) &&
+                                    !listed(project.cluster_resource_blacklist_json, k.group, k.kind);
+  return permitted ? "" : "resource " + k.group + ":" + k.kind + " \"" + k.name + "\" is not permitted in project " + project_name;
+}
+
 // Fields of an Application or its AppProject that skiff accepts and does not carry out yet:
 // `refused` those whose neglect would sync what the user forbade (sync windows, signature
 // checks, impersonation), `ignored` the rest (warned). Each as its JSON path.
@@ -301,6 +315,18 @@ void AppController::work() {
   }
 }
 
+std::optional<spec::AppProjectSpec> AppController::load_project(const std::string& name, KJson* json,
+                                                                std::string* error) const {
+  // No AppProject named default stored: the implicit one, which allows everything.
+  if (name == "default" && !ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) return std::nullopt;
+  auto stored = ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, name);
+  if (stored) *json = parse_json_or_discarded<KJson>(stored->body);
+  auto decoded = stored ? decode_stored(spec::Kind::kAppProject, *json, kArgoCdNamespace) : Result<spec::Object>(stored.status());
+  if (decoded && decoded->app_project) return *decoded->app_project;
+  if (name != "default") *error = "application references project " + name + " which does not exist";
+  return std::nullopt;
+}
+
 Result<std::shared_ptr<kube::Client>> AppController::cluster_for(const std::string& server, const std::string& name) {
   // The server's own cluster (none: skiff's own kinds only) is in-cluster, as in Argo CD.
   if ((server.empty() && (name.empty() || name == "in-cluster")) || server == kInCluster ||
@@ -455,20 +481,12 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
   const spec::ApplicationSpec& spec = *decoded->app;
   auto cluster = cluster_for(spec.destination.server, spec.destination.name);
   cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
-  std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
   KJson project_json;
-  if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) {
-    auto stored = ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, spec.project);
-    if (stored) project_json = parse_json_or_discarded<KJson>(stored->body);
-    auto decoded_project = stored ? decode_stored(spec::Kind::kAppProject, project_json, kArgoCdNamespace)
-                                  : Result<spec::Object>(stored.status());
-    if (decoded_project && decoded_project->app_project) {
-      project = *decoded_project->app_project;
-      if (std::string why = project_refusal(*project, spec.project, spec, ns); !why.empty()) condition("InvalidSpecError", why);
-    } else if (spec.project != "default") {
-      condition("InvalidSpecError", "application references project " + spec.project + " which does not exist");
-    }
-  }
+  std::string project_error;
+  std::optional<spec::AppProjectSpec> project = load_project(spec.project, &project_json, &project_error);
+  if (!project_error.empty()) condition("InvalidSpecError", project_error);
+  else if (project)
+    if (std::string why = project_refusal(*project, spec.project, spec, ns); !why.empty()) condition("InvalidSpecError", why);
   std::vector<std::string> refused, ignored;
   not_carried_out(app, project_json, &refused, &ignored);
   for (const auto& field : refused)
@@ -514,19 +532,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
   compare_request.application_health = application_health_enabled(ctx_.options.data_dir);
   if (rendered) {
     for (auto& m : rendered->manifests) {
-      cd::ResourceKey k = cd::key_of(m);
-      if (project) {
-        bool namespaced = cd::is_namespaced(dest, m.value("apiVersion", ""), k.kind);
-        bool permitted = namespaced ? !listed(project->namespace_resource_blacklist_json, k.group, k.kind) &&
-                                          (project->namespace_resource_whitelist_json.empty() ||
-                                           listed(project->namespace_resource_whitelist_json, k.group, k.kind))
-                                    : listed(project->cluster_resource_whitelist_json, k.group, k.kind) &&
-                                          !listed(project->cluster_resource_blacklist_json, k.group, k.kind);
-        if (!permitted) {
-          condition("ComparisonError", "resource " + k.group + ":" + k.kind + " \"" + k.name +
-                                           "\" is not permitted in project " + spec.project);
-          continue;
-        }
+      if (std::string why = project ? resource_refusal(*project, spec.project, dest, m) : ""; !why.empty()) {
+        condition("ComparisonError", why);
+        continue;
       }
       compare_request.manifests.push_back(std::move(m));
     }
@@ -645,7 +653,13 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
   auto cluster = cluster_for(decoded->app->destination.server, decoded->app->destination.name);
   if (!cluster) return cluster.status();
-  cd::Comparison comparison = cd::compare(req, destinations(*cluster));
+  cd::Destinations dest = destinations(*cluster);
+  // What the project does not let the app deploy is left out, as the reconcile leaves it.
+  KJson project_json;
+  std::string project_error;
+  if (auto project = load_project(decoded->app->project, &project_json, &project_error))
+    std::erase_if(req.manifests, [&](const KJson& m) { return !resource_refusal(*project, decoded->app->project, dest, m).empty(); });
+  cd::Comparison comparison = cd::compare(req, dest);
   Json items = Json::array();
   for (const auto& r : comparison.resources) {
     Json j = Json(key_json(r.key));

@@ -89,6 +89,9 @@ class AppController final : public Controller {
                               const std::string& revision, int64_t fetched_since);
   // The cluster a destination names: the server's own for in-cluster (null: none), else
   // one of the cluster secrets (app_clusters.h).
+  // The AppProject `name` (its JSON in *json); nullopt for the implicit default project, or
+  // with *error set when it does not exist.
+  std::optional<spec::AppProjectSpec> load_project(const std::string& name, nlohmann::json* json, std::string* error) const;
   Result<std::shared_ptr<kube::Client>> cluster_for(const std::string& server, const std::string& name);
   cd::Destinations destinations(const std::shared_ptr<kube::Client>& cluster) const;
   Status write_status(const std::string& namespace_, const std::string& name, const nlohmann::json& status,

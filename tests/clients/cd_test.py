@@ -198,6 +198,22 @@ def main():
                   "is not permitted in project 'strict'" in json.dumps(s["conditions"]) and s["sync"]["status"] == "Unknown",
                   s)
             check("nothing applied for it", srv.call("GET", "/api/v1/workflow-templates/strict-a/hello-tmpl")[0] == 404)
+            # A kind the project does not allow is left out of the app's diff too (managed-resources).
+            no_cron = {"metadata": {"name": "no-cron", "namespace": "argocd"}, "spec": {
+                "sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+                "namespaceResourceBlacklist": [{"group": "argoproj.io", "kind": "CronWorkflow"}]}}
+            check("create no-cron project", srv.call("POST", "/api/v1/projects", {"project": no_cron})[0] == 200)
+            blocked = app("blocked", repo, "broken", False, "blocked")
+            blocked["spec"]["project"] = "no-cron"
+            srv.call("POST", "/api/v1/applications", blocked)
+            s = until_status(srv, "blocked", lambda s: s.get("conditions"), "a condition")
+            check("a kind the project forbids is a ComparisonError",
+                  any(c["message"] == 'resource argoproj.io:CronWorkflow "nightly" is not permitted in project no-cron'
+                      for c in s["conditions"]),
+                  s["conditions"])
+            st, managed = srv.call("GET", "/api/v1/applications/blocked/managed-resources?appNamespace=argocd")
+            check("and is not in managed-resources", st == 200 and not any(
+                i.get("kind") == "CronWorkflow" for i in managed.get("items", [])), f"{st} {managed}")
 
             # What skiff does not carry out yet: sync windows stop the sync (refused), roles are
             # warned about; an automated sync that would prune everything waits for allowEmpty.

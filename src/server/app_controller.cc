@@ -395,7 +395,7 @@ Result<AppController::Rendered> AppController::render_app(const std::string& ns,
 }
 
 Status AppController::write_status(const std::string& ns, const std::string& name, const KJson& status,
-                                   const KJson& ran_operation) {
+                                   const KJson& ran_operation, bool refresh_again) {
   for (int attempt = 1;; ++attempt) {
     auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
     if (!rec) return rec.status();
@@ -406,8 +406,13 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     // A terminate asked while this reconcile ran wins over the Running it writes.
     if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
-    if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
+    if (refresh_again) {
+      if (!app["metadata"]["annotations"].is_object()) app["metadata"]["annotations"] = KJson::object();
+      app["metadata"]["annotations"][kRefreshAnnotation] = "normal";
+    } else if (app.contains("metadata") && app["metadata"].contains("annotations") &&
+               app["metadata"]["annotations"].is_object()) {
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
+    }
     const KJson before = object_member(parse_json_or_discarded<KJson>(rec->body), "status");
     rec->body = app.dump();
     Status st = ctx_.store.update_object(spec::Kind::kApplication, *rec);
@@ -630,7 +635,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
   if (conditions.empty()) status.erase("conditions");
   else status["conditions"] = conditions;
   status["reconciledAt"] = now_text(ctx_.clock);
-  (void)write_status(ns, name, status, ran_operation);
+  // An operation that ended at a revision or source of its own (a rollback, a sync to a
+  // revision) was compared against that: as Argo CD does after an operation, the app is
+  // compared again at once against its target, so its sync status says where git is.
+  bool compare_again = (!revision.empty() || operation_app) && !operation_running(status);
+  (void)write_status(ns, name, status, ran_operation, compare_again);
   // When the app is next due follows from what was just written (reconciledAt, a retry's
   // backoff): the loop asks again.
   ctx_.poke_controllers();

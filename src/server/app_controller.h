@@ -94,8 +94,10 @@ class AppController final : public Controller {
   std::optional<spec::AppProjectSpec> load_project(const std::string& name, nlohmann::json* json, std::string* error) const;
   Result<std::shared_ptr<kube::Client>> cluster_for(const std::string& server, const std::string& name);
   cd::Destinations destinations(const std::shared_ptr<kube::Client>& cluster) const;
+  // Writes the app's status (compare-and-swap); drops the operation it ran and the refresh
+  // annotation, or sets the annotation again with `refresh_again`.
   Status write_status(const std::string& namespace_, const std::string& name, const nlohmann::json& status,
-                      const nlohmann::json& ran_operation);
+                      const nlohmann::json& ran_operation, bool refresh_again = false);
   void finalize(const std::string& namespace_, const std::string& name, const nlohmann::json& app);
 
   ApiContext& ctx_;

@@ -208,7 +208,8 @@ def stop(d):
 
 
 def commit(d, name, files, branch="main", tag=None):
-    """Pushes one commit writing `files` to repository `name` (made if missing); returns its sha."""
+    """Pushes one commit writing `files` to repository `name` (made if missing; a file whose
+    text is None is removed); returns its sha."""
     env = json.load(open(f"{d}/env.json"))
     bare = f"{env['repos_dir']}/{name}.git"
     if not os.path.isdir(bare):
@@ -225,6 +226,9 @@ def commit(d, name, files, branch="main", tag=None):
             sh("git", "-C", work, "checkout", "-q", "--orphan" if not os.listdir(f"{bare}/refs/heads") else "-b",
                branch, env=git_env)
         for path, text in files.items():
+            if text is None:  # removed by this commit
+                os.unlink(f"{work}/{path}")
+                continue
             os.makedirs(os.path.dirname(f"{work}/{path}"), exist_ok=True)
             with open(f"{work}/{path}", "w") as f:
                 f.write(text)

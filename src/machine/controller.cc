@@ -57,7 +57,7 @@ struct WorkloadController::Run {
   Json spec;               // the Pod's spec the run was started with
 };
 
-WorkloadController::WorkloadController(MachineObjects& objects, std::unique_ptr<runtime::Executor> executor)
+WorkloadController::WorkloadController(MachineObjects& objects, std::shared_ptr<runtime::Executor> executor)
     : objects_(objects), executor_(std::move(executor)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   executor_->set_interrupt_fd(wake_.get());
   thread_ = std::thread([this] { loop(); });

@@ -50,7 +50,7 @@ struct MachineEvent {
 
 class WorkloadController {
  public:
-  WorkloadController(MachineObjects& objects, std::unique_ptr<runtime::Executor> executor);
+  WorkloadController(MachineObjects& objects, std::shared_ptr<runtime::Executor> executor);
   ~WorkloadController();  // stops every container, withdraws every port
   WorkloadController(const WorkloadController&) = delete;
   WorkloadController& operator=(const WorkloadController&) = delete;
@@ -85,7 +85,7 @@ class WorkloadController {
   void stop_all();
 
   MachineObjects& objects_;
-  std::unique_ptr<runtime::Executor> executor_;
+  std::shared_ptr<runtime::Executor> executor_;  // this thread alone uses it
   runtime::Fd wake_;  // eventfd: poke() and probe results
   std::atomic<bool> stopping_{false};
   ServiceProxy proxy_;

@@ -153,8 +153,23 @@ Status MachineObjects::persist(const Key& key, const Json& object) const {
   return runtime::write_file_atomically(path, object.dump(), 0600);
 }
 
+void MachineObjects::set_on_change(std::function<void()> on_change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_change_ = std::move(on_change);
+}
+
+void MachineObjects::set_on_tracked_status(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_tracked_status_ = std::move(fn);
+}
+
 void MachineObjects::changed() const {
-  if (on_change_) on_change_();
+  std::function<void()> fn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn = on_change_;
+  }
+  if (fn) fn();
 }
 
 Result<Json> MachineObjects::get(const kube::ObjectRef& ref, const std::string& default_namespace) {
@@ -321,15 +336,23 @@ std::vector<Json> MachineObjects::list(const std::string& kind) const {
 }
 
 Status MachineObjects::set_status(const kube::ObjectRef& ref, const Json& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = objects_.find({ref.kind, ref.namespace_, ref.name});
-  if (it == objects_.end()) return not_found(kube::describe(ref) + " not found");
-  if (it->second.contains("status") && it->second["status"] == status) return Status::ok();
-  Json object = it->second;
-  object["status"] = status;
-  object["metadata"]["resourceVersion"] = std::to_string(++version_);
-  if (Status s = persist(it->first, object); !s) return s;
-  it->second = std::move(object);
+  std::string tracked;
+  std::function<void(const std::string&)> notify;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find({ref.kind, ref.namespace_, ref.name});
+    if (it == objects_.end()) return not_found(kube::describe(ref) + " not found");
+    if (it->second.contains("status") && it->second["status"] == status) return Status::ok();
+    Json object = it->second;
+    object["status"] = status;
+    object["metadata"]["resourceVersion"] = std::to_string(++version_);
+    if (Status s = persist(it->first, object); !s) return s;
+    it->second = std::move(object);
+    // "<app>:<group>/<kind>:<namespace>/<name>"
+    tracked = object_member(object_member(it->second, "metadata"), "annotations").value(kTrackingAnnotation, "");
+    notify = on_tracked_status_;
+  }
+  if (size_t colon = tracked.find(':'); colon != std::string::npos && notify) notify(tracked.substr(0, colon));
   return Status::ok();
 }
 

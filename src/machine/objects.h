@@ -29,7 +29,8 @@
 
 namespace skiff::machine {
 
-inline constexpr int kMaxReplicas = 64;  // per workload: more is refused, saying so
+inline constexpr int kMaxReplicas = 64;
+inline constexpr const char* kTrackingAnnotation = "argocd.argoproj.io/tracking-id";  // as cd/sync.h  // per workload: more is refused, saying so
 
 class MachineObjects : public kube::ObjectApi {
  public:
@@ -54,7 +55,11 @@ class MachineObjects : public kube::ObjectApi {
   // Sets metadata.annotations[key] (the controller's notes, e.g. a Service's published ports).
   Status set_annotation(const kube::ObjectRef& ref, const std::string& key, const std::string& value);
 
-  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+  void set_on_change(std::function<void()> on_change);
+  // Called (outside the lock) when set_status() changes the status of an object carrying
+  // Argo CD's tracking annotation, with the app name it names: how the application
+  // controller learns that health changed.
+  void set_on_tracked_status(std::function<void(const std::string& app)> fn);
 
  private:
   MachineObjects(std::string dir, kube::ObjectApi* configs) : dir_(std::move(dir)), configs_(configs) {}
@@ -72,6 +77,7 @@ class MachineObjects : public kube::ObjectApi {
   std::map<Key, nlohmann::json> objects_;
   uint64_t version_ = 0;  // the last resourceVersion given
   std::function<void()> on_change_;
+  std::function<void(const std::string&)> on_tracked_status_;
 };
 
 }  // namespace skiff::machine

@@ -13,6 +13,11 @@
 #include "store/store.h"
 #include "util/status.h"
 
+namespace skiff::machine {
+class MachineObjects;
+class WorkloadController;
+}  // namespace skiff::machine
+
 namespace skiff::server {
 
 class Runner;
@@ -42,6 +47,11 @@ struct ApiContext {
   std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_managed_resources;
   std::function<Result<Json>(const std::string& namespace_, const std::string& name, const std::string& revision)>
       app_manifests;
+
+  // This machine as the Applications' destination (machine/controller.h); null when a
+  // cluster is configured or containers cannot run here.
+  machine::MachineObjects* machine_objects = nullptr;
+  machine::WorkloadController* workloads = nullptr;
 
   // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
   // (LocalObjects::remove_owned).

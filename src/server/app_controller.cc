@@ -228,6 +228,19 @@ void AppController::schedule() {
 
 int64_t AppController::next_wakeup_ms() const { return next_wakeup_; }
 
+void AppController::refresh(const std::string& name) {
+  auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
+  if (!apps) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& rec : *apps) {
+      std::pair<std::string, std::string> key{rec.namespace_, rec.name};
+      if (rec.name == name && queued_.insert(key).second) queue_.push_back(key);
+    }
+  }
+  wake_.notify_one();
+}
+
 void AppController::work() {
   for (;;) {
     std::pair<std::string, std::string> key;
@@ -252,7 +265,8 @@ void AppController::work() {
 cd::Destinations AppController::destinations() const {
   cd::Destinations d;
   d.local = local_.get();
-  d.cluster = cluster_.get();
+  d.cluster = cluster_ ? cluster_.get() : options_.machine.get();
+  if (!options_.no_cluster_hint.empty()) d.no_cluster_hint = options_.no_cluster_hint;
   if (cluster_) {
     kube::Client* client = cluster_.get();
     d.namespaced = [client](const std::string& api_version, const std::string& kind) -> std::optional<bool> {
@@ -380,7 +394,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
         (cluster_ && server == cluster_->config().server))) {
     condition("InvalidSpecError", "cluster \"" + (server.empty() ? spec.destination.name : server) +
                                       "\" is not configured: skiff deploys to " + kInCluster +
-                                      (cluster_ ? " (" + cluster_->config().server + ")" : " (skiff itself)"));
+                                      (cluster_ ? " (" + cluster_->config().server + ")" : options_.machine ? " (this machine)" : " (skiff itself)"));
   }
 
   // An operation may name a revision (a rollback does).

@@ -39,6 +39,10 @@ struct AppControllerOptions {
   std::string cache_dir;          // git checkouts (<data>/cd/git)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
+  // With no cluster: this machine (machine/objects.h) takes the kinds skiff does not keep
+  // itself; null when it cannot run containers, `no_cluster_hint` then says why.
+  std::shared_ptr<kube::ObjectApi> machine;
+  std::string no_cluster_hint;
 };
 
 class AppController final : public Controller {
@@ -56,6 +60,10 @@ class AppController final : public Controller {
   // it renders at a revision.
   Result<Json> managed_resources(const std::string& namespace_, const std::string& name);
   Result<Json> manifests(const std::string& namespace_, const std::string& name, const std::string& revision);
+
+  // Reconciles the apps named `name` (in any app namespace) soon: a live object whose
+  // tracking id names it changed (Argo CD's controller watches its apps' resources). Any thread.
+  void refresh(const std::string& name);
 
   // Reconciles one app now, on the calling thread (tests).
   void reconcile(const std::string& namespace_, const std::string& name);

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Applications deployed to this machine (no cluster): a file:// git repository holding a
+Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and a Service.
+
+- the app syncs and becomes Healthy; the Service's port is published on 127.0.0.1 (said in
+  the annotation skiff.io/published-ports and status.loadBalancer) and serves the page;
+  the resource tree shows app -> Deployment -> ReplicaSet -> Pods;
+- a push changing the page (an env var) rolls the pods: a new ReplicaSet, the new page;
+- a readiness probe that fails keeps the app Progressing while the old pods keep serving;
+- a container killed from outside is restarted (restartCount grows), with events and logs;
+- removing the Service's file prunes it (the port closes);
+- deleting the app with its finalizer stops every container.
+Skips (77) when containers cannot run here. Usage: cd_machine_test.py SKIFF REGISTRY_DIR"""
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import urllib.request
+
+from cd_test import git, write
+from skiffserver import Checks, Server, running
+
+NS = "shop"
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - name: web
+          image: busybox:latest
+          command: [sh, -c, 'mkdir -p /www && echo "$PAGE" > /www/index.html && echo "serving $PAGE" && exec httpd -f -p 8080 -h /www']
+          env: [{{name: PAGE, value: "{page}"}}]
+          ports: [{{name: http, containerPort: 8080}}]
+          readinessProbe: {{httpGet: {{path: "{probe}", port: http}}, periodSeconds: 1, failureThreshold: 1}}
+"""
+SERVICE = """apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+"""
+
+
+def page(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            return r.read().decode().strip()
+    except OSError as e:
+        return f"error: {e}"
+
+
+def closed(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
+def httpd_pids():
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[:5] == [b"httpd", b"-f", b"-p", b"8080", b"-h"]:
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def main():
+    if os.geteuid() != 0 or not shutil.which("runc"):
+        print("skipped: containers need root and runc")
+        return 77
+    skiff, registry = sys.argv[1], sys.argv[2]
+    check = Checks()
+    with tempfile.TemporaryDirectory(prefix="skiff-cd-machine-") as data:
+        repo = f"{data}/repo"
+        os.makedirs(repo)
+        git(repo, "init", "-q", "-b", "main")
+        write(repo, "web/deployment.yaml", DEPLOYMENT.format(page="v1", probe="/"))
+        write(repo, "web/service.yaml", SERVICE)
+        git(repo, "add", "-A")
+        first = git(repo, "commit", "-q", "-m", "v1")
+
+        srv = Server(skiff, data, "--registries", f"{registry}/registries.yaml",
+                     "--registry-config", f"{registry}/config.json", "--app-resync", "60").start()
+        with running(check, srv):
+            def status():
+                st, a = srv.call("GET", "/api/v1/applications/web")
+                return a.get("status", {}) if st == 200 else {}
+
+            def until(pred, what, timeout=120):
+                deadline = time.monotonic() + timeout
+                last = None
+                while time.monotonic() < deadline:
+                    last = pred()
+                    if last:
+                        return last
+                    time.sleep(0.3)
+                raise AssertionError(f"no {what} within {timeout} s: {json.dumps(status())[:2000]}")
+
+            def healthy(revision):
+                s = status()
+                if "cannot run containers" in json.dumps(s.get("conditions", [])):
+                    raise SystemExit(print("skipped:", s["conditions"]) or 77)
+                return (s.get("sync", {}).get("status") == "Synced" and s.get("sync", {}).get("revision") == revision
+                        and s.get("health", {}).get("status") == "Healthy")
+
+            def tree():
+                st, t = srv.call("GET", "/api/v1/applications/web/resource-tree")
+                return t.get("nodes", []) if st == 200 else []
+
+            def pods():
+                return [n for n in tree() if n["kind"] == "Pod"]
+
+            def push(message, **files):
+                for path, text in files.items():
+                    if text is None:
+                        git(repo, "rm", "-q", path)
+                    else:
+                        write(repo, path, text)
+                git(repo, "add", "-A")
+                sha = git(repo, "commit", "-q", "-m", message)
+                srv.call("GET", "/api/v1/applications/web?refresh=normal")
+                return sha
+
+            app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                   "metadata": {"name": "web", "namespace": "argocd"},
+                   "spec": {"project": "default",
+                            "source": {"repoURL": f"file://{repo}", "path": "web", "targetRevision": "HEAD"},
+                            "destination": {"server": "https://kubernetes.default.svc", "namespace": NS},
+                            "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                                           "syncOptions": ["CreateNamespace=true"]}}}
+            st, body = srv.call("POST", "/api/v1/applications", app)
+            check("create", st == 200, f"{st} {body}")
+            started = time.monotonic()
+            until(lambda: healthy(first), "Synced+Healthy", timeout=180)
+            print(f"sync to Healthy (2 replicas, image pulled): {time.monotonic() - started:.1f} s")
+
+            st, managed = srv.call("GET", "/api/v1/applications/web/managed-resources")
+            live = {i["kind"]: json.loads(i.get("liveState") or "null") for i in managed.get("items", [])}
+            svc = live.get("Service") or {}
+            published = svc.get("metadata", {}).get("annotations", {}).get("skiff.io/published-ports", "")
+            check("the port is said in an annotation", published.startswith("80:"), svc.get("metadata"))
+            port = int(published.split(":")[1]) if published.startswith("80:") else 0
+            ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress", [{}])
+            check("and in status.loadBalancer", ingress[0].get("ip") == "127.0.0.1"
+                  and ingress[0].get("ports", [{}])[0].get("port") == port, svc.get("status"))
+            check("the page answers on the published port", page(port) == "v1", page(port))
+            nodes = tree()
+            sets = [n for n in nodes if n["kind"] == "ReplicaSet"]
+            check("a ReplicaSet under the Deployment", len(sets) == 1 and sets[0]["parentRefs"][0]["kind"] == "Deployment",
+                  nodes)
+            check("two Pods under it", len([n for n in nodes if n["kind"] == "Pod"
+                                            and n["parentRefs"][0]["name"] == sets[0]["name"]]) == 2, nodes)
+            old_pods = {n["name"] for n in pods()}
+
+            # A new env var: the pods roll to a new ReplicaSet and serve the new page.
+            started = time.monotonic()
+            second = push("v2", **{"web/deployment.yaml": DEPLOYMENT.format(page="v2", probe="/")})
+            until(lambda: healthy(second), "Healthy at v2")
+            until(lambda: page(port) == "v2" and page(port) == "v2", "the new page", timeout=30)
+            print(f"rollout to Healthy (2 replicas): {time.monotonic() - started:.1f} s")
+            now_pods = {n["name"] for n in pods()}
+            check("new pods replaced the old", len(now_pods) == 2 and not now_pods & old_pods, (old_pods, now_pods))
+            check("a second ReplicaSet", len([n for n in tree() if n["kind"] == "ReplicaSet"]) == 2, tree())
+
+            # A readiness probe that fails: Progressing, the old pods keep serving.
+            third = push("bad probe", **{"web/deployment.yaml": DEPLOYMENT.format(page="v3", probe="/missing.html")})
+            until(lambda: status().get("sync", {}).get("revision") == third, "the bad probe synced")
+            healths = set()
+            for _ in range(20):
+                healths.add(status().get("health", {}).get("status"))
+                time.sleep(0.4)
+            check("a failing readiness probe keeps it Progressing", healths == {"Progressing"}, healths)
+            check("the old pods still serve", page(port) == "v2", page(port))
+            fourth = push("good probe", **{"web/deployment.yaml": DEPLOYMENT.format(page="v3", probe="/index.html")})
+            until(lambda: healthy(fourth), "Healthy at v3")
+            until(lambda: page(port) == "v3", "the v3 page", timeout=30)
+
+            # A container killed from outside is restarted, after kubelet's 10 s back-off.
+            pids = httpd_pids()
+            check("two httpd processes run", len(pids) == 2, pids)
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+            restarted = until(lambda: [p for p in pods() if any(i["name"] == "Restart Count" and i["value"] != "0"
+                                                                 for i in p.get("info", []))], "a restart", timeout=60)
+            until(lambda: healthy(fourth) and len(httpd_pids()) == 2, "Healthy after the restart", timeout=60)
+            st, events = srv.call("GET", "/api/v1/applications/web/events")
+            reasons = {e["reason"] for e in events.get("items", [])}
+            check("events say what happened", {"Started", "BackOff", "Unhealthy"} <= reasons, reasons)
+            pod = restarted[0]["name"]
+            st, logs = srv.call("GET", f"/api/v1/applications/web/logs?podName={pod}&namespace={NS}&container=web",
+                                raw=True)
+            lines = [json.loads(line)["result"] for line in logs.splitlines() if line.strip()]
+            check("logs as Argo CD streams them", st == 200 and any(r["content"] == "serving v3" and r["podName"] == pod
+                                                                     for r in lines), f"{st} {logs[:500]}")
+            st, body = srv.call("GET", "/api/v1/applications/web/logs?podName=not-mine", raw=True)
+            check("a pod not of the app is 404", st == 404, f"{st} {body}")
+
+            # Removing the Service's file prunes it: the port closes.
+            fifth = push("no service", **{"web/service.yaml": None})
+            until(lambda: healthy(fifth), "Healthy without the service")
+            until(lambda: closed(port), "the port closed", timeout=20)
+
+            # Deleting the app with its finalizer stops everything.
+            st, body = srv.call("DELETE", "/api/v1/applications/web?cascade=true")
+            check("delete", st == 200, f"{st} {body}")
+            until(lambda: srv.call("GET", "/api/v1/applications/web")[0] == 404, "the app gone", timeout=60)
+            until(lambda: not httpd_pids(), "every container stopped", timeout=60)
+    return check.report("cd-machine")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -477,9 +477,9 @@ void WorkloadController::reconcile_services() {
       }
       std::string key = ns_of(svc) + "/" + name_of(svc) + "/" + std::to_string(port);
       keys.insert(key);
-      int want = p.value("nodePort", 0);
-      auto published = proxy_.publish(key, want ? want : 0, backends);
-      if (!published && !want && before.count(port)) published = proxy_.publish(key, 0, backends);
+      int node_port = p.value("nodePort", 0);
+      auto published = proxy_.publish(key, node_port ? node_port : before.count(port) ? before[port] : 0, backends);
+      if (!published && !node_port && before.count(port)) published = proxy_.publish(key, 0, backends);
       if (!published) {
         conditions.push_back({{"type", "PortPublished"}, {"status", "False"}, {"reason", "PortUnavailable"},
                               {"message", published.status().message()}});

@@ -8,6 +8,8 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
 - a push changing the page (an env var) rolls the pods: a new ReplicaSet, the new page;
 - a readiness probe that fails keeps the app Progressing while the old pods keep serving;
 - a container killed from outside is restarted (restartCount grows), with events and logs;
+- a restarted server brings the workloads back, on the same published port;
+- a Service whose nodePort another program holds gets a PortPublished=False condition;
 - removing the Service's file prunes it (the port closes);
 - deleting the app with its finalizer stops every container.
 Skips (77) when containers cannot run here. Usage: cd_machine_test.py SKIFF REGISTRY_DIR"""
@@ -209,6 +211,39 @@ def main():
                                                                      for r in lines), f"{st} {logs[:500]}")
             st, body = srv.call("GET", "/api/v1/applications/web/logs?podName=not-mine", raw=True)
             check("a pod not of the app is 404", st == 404, f"{st} {body}")
+
+            # A restarted server brings the workloads back, on the same port.
+            srv.stop()
+            check("containers end with the server", not httpd_pids(), httpd_pids())
+            srv.start()
+            until(lambda: healthy(fourth) and page(port) == "v3", "the page back after a restart", timeout=60)
+
+            # A nodePort another program holds: a condition on the Service, nothing else breaks.
+            with socket.socket() as holder:
+                holder.bind(("127.0.0.1", 0))
+                holder.listen(1)
+                busy = holder.getsockname()[1]
+                write(repo, "busy/service.yaml", SERVICE.replace("name: web}", "name: busy}").replace(
+                    "targetPort: http}", f"targetPort: http, nodePort: {busy}}}"))
+                git(repo, "add", "-A")
+                git(repo, "commit", "-q", "-m", "busy")
+                busy_app = json.loads(json.dumps(app))
+                busy_app["metadata"]["name"] = "busy"
+                busy_app["spec"]["source"]["path"] = "busy"
+                st, body = srv.call("POST", "/api/v1/applications", busy_app)
+                check("create busy", st == 200, f"{st} {body}")
+
+                def busy_condition():
+                    st, m = srv.call("GET", "/api/v1/applications/busy/managed-resources")
+                    items = m.get("items", []) if st == 200 else []
+                    live = json.loads(items[0].get("liveState") or "null") if items else None
+                    return [c for c in (live or {}).get("status", {}).get("conditions", [])
+                            if c.get("type") == "PortPublished" and c.get("status") == "False"]
+                conditions = until(busy_condition, "a PortPublished condition", timeout=30)
+                check("the condition says the port is in use", f"127.0.0.1:{busy}" in conditions[0]["message"]
+                      and "in use" in conditions[0]["message"], conditions)
+                check("the web page still answers", page(port) == "v3", page(port))
+            srv.call("DELETE", "/api/v1/applications/busy?cascade=true")
 
             # Removing the Service's file prunes it: the port closes.
             fifth = push("no service", **{"web/service.yaml": None})

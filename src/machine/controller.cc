@@ -57,6 +57,10 @@ struct WorkloadController::Run {
   Json spec;               // the Pod's spec the run was started with
 };
 
+// The executor's "workflow" of a Pod's runs: one per Pod object (a Pod deleted and made again
+// under its name, as a StatefulSet's are, gets a new one while the old one ends).
+std::string WorkloadController::run_name(const Run& run) { return kRunPrefix + run.pod + "." + run.uid.substr(0, 8); }
+
 WorkloadController::WorkloadController(MachineObjects& objects, std::shared_ptr<runtime::Executor> executor)
     : objects_(objects), executor_(std::move(executor)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   executor_->set_interrupt_fd(wake_.get());
@@ -116,6 +120,8 @@ void WorkloadController::stop_all() {
 void WorkloadController::reconcile(int64_t now) {
   reconcile_deployments(now);
   reconcile_replica_sets();
+  reconcile_stateful_sets(now);
+  reconcile_jobs(now);
   reconcile_pods(now);
   reconcile_services();
   for (const Json& pvc : objects_.list("PersistentVolumeClaim")) {
@@ -224,6 +230,119 @@ void WorkloadController::reconcile_replica_sets() {
   }
 }
 
+void WorkloadController::reconcile_stateful_sets(int64_t) {
+  std::vector<Json> pods = objects_.list("Pod");
+  for (const Json& set : objects_.list("StatefulSet")) {
+    const Json spec = object_member(set, "spec");
+    const std::string ns = ns_of(set), name = name_of(set);
+    int replicas = spec.value("replicas", 1);
+    bool parallel = spec.value("podManagementPolicy", "") == "Parallel";
+    bool on_delete = object_member(spec, "updateStrategy").value("type", "") == "OnDelete";
+    std::string revision = name + "-" + pod_template_hash(object_member(spec, "template"));
+    std::map<int, Json> owned;  // by ordinal
+    for (const Json& p : pods) {
+      if (ns_of(p) != ns || !owned_by(p, uid_of(set))) continue;
+      const std::string pod = name_of(p);
+      if (pod.size() > name.size() + 1) owned[std::atoi(pod.c_str() + name.size() + 1)] = p;
+    }
+    auto revision_of = [](const Json& p) {
+      return object_member(object_member(p, "metadata"), "labels").value("controller-revision-hash", "");
+    };
+    // Scale down, highest ordinal first (one a turn unless Parallel).
+    while (!owned.empty() && owned.rbegin()->first >= replicas) {
+      (void)objects_.remove(kube::ref_of(owned.rbegin()->second), ns, {});
+      owned.erase(std::prev(owned.end()));
+      if (!parallel) break;
+    }
+    // Missing ordinals, in order: the next only once those before it are ready (OrderedReady).
+    bool all_ready = true;
+    for (int i = 0; i < replicas; ++i) {
+      auto it = owned.find(i);
+      if (it == owned.end()) {
+        for (const Json& claim : stateful_claims(set, i)) (void)objects_.create(claim, ns);
+        (void)objects_.create(make_stateful_pod(set, i, revision), ns);
+        all_ready = false;
+        if (!parallel) break;
+        continue;
+      }
+      if (!ready(ns, name_of(it->second))) {
+        all_ready = false;
+        if (!parallel) break;
+      }
+    }
+    // RollingUpdate: the highest ordinal not at the new revision is replaced, one at a time.
+    if (all_ready && !on_delete && static_cast<int>(owned.size()) == replicas) {
+      for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
+        if (revision_of(it->second) == revision) continue;
+        (void)objects_.remove(kube::ref_of(it->second), ns, {});
+        break;
+      }
+    }
+    StatefulCounts counts;
+    counts.update_revision = revision;
+    counts.current_revision = revision;
+    for (const auto& [ordinal, p] : owned) {
+      ++counts.replicas;
+      counts.ready += ready(ns, name_of(p)) ? 1 : 0;
+      if (revision_of(p) == revision) ++counts.updated;
+      else counts.current_revision = revision_of(p);
+    }
+    (void)objects_.set_status(kube::ref_of(set), stateful_set_status(set, counts));
+  }
+}
+
+void WorkloadController::reconcile_jobs(int64_t now) {
+  std::vector<Json> pods = objects_.list("Pod");
+  std::set<std::string> jobs;
+  for (const Json& job : objects_.list("Job")) {
+    const Json stored = object_member(job, "status");
+    bool terminal = false;
+    for (const Json& c : array_member(stored, "conditions"))
+      terminal = terminal || ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") && c.value("status", "") == "True");
+    if (terminal) continue;  // a finished Job's status stays as written
+    const Json spec = object_member(job, "spec");
+    int backoff_limit = spec.value("backoffLimit", 6);
+    JobCounts counts;
+    counts.start_ms = counts.end_ms = now;
+    std::vector<Json> active;
+    for (const Json& p : pods) {
+      if (ns_of(p) != ns_of(job) || !owned_by(p, uid_of(job))) continue;
+      const Json status = object_member(p, "status");
+      std::string phase = status.value("phase", "Pending");
+      if (phase == "Succeeded") ++counts.succeeded;
+      else if (phase == "Failed") ++counts.failed;
+      else active.push_back(p);
+      for (const Json& c : array_member(status, "containerStatuses")) counts.failed += c.value("restartCount", 0);
+    }
+    counts.complete = counts.succeeded >= 1;
+    counts.failed_for_good = !counts.complete && counts.failed > backoff_limit;
+    if (counts.complete || counts.failed_for_good) {
+      for (const Json& p : active) (void)objects_.remove(kube::ref_of(p), ns_of(job), {});
+      active.clear();
+    }
+    jobs.insert(uid_of(job));
+    auto& [failures_seen, retry_at] = job_retries_[uid_of(job)];
+    if (active.empty() && !counts.complete && !counts.failed_for_good) {
+      // The next Pod after a failure waits as kubelet's back-off (10 s doubling).
+      if (counts.failed != failures_seen) {
+        failures_seen = counts.failed;
+        retry_at = now + restart_backoff_ms(counts.failed - 1);
+      }
+      if (now >= retry_at) {
+        Json pod = make_pod(job, object_member(spec, "template"), name_of(job) + "-" + random_suffix());
+        for (const char* label : {"job-name", "batch.kubernetes.io/job-name"}) pod["metadata"]["labels"][label] = name_of(job);
+        pod["metadata"]["labels"]["controller-uid"] = uid_of(job);
+        if (objects_.create(pod, ns_of(job))) ++counts.active;
+      }
+    }
+    counts.active += static_cast<int>(active.size());
+    Json status = job_status(counts, backoff_limit);
+    if (stored.contains("startTime")) status["startTime"] = stored["startTime"];
+    (void)objects_.set_status(kube::ref_of(job), status);
+  }
+  for (auto it = job_retries_.begin(); it != job_retries_.end();) it = jobs.count(it->first) ? std::next(it) : job_retries_.erase(it);
+}
+
 bool WorkloadController::ready(const std::string& ns, const std::string& pod) const {
   auto it = runs_.find(ns + "/" + pod);
   if (it == runs_.end()) return false;
@@ -250,6 +369,14 @@ void WorkloadController::reconcile_pods(int64_t now) {
       slot->pod = name_of(pod);
       slot->uid = uid_of(pod);
       slot->pod_start_ms = now;
+      // A Pod that ended for good before a restart is not run again.
+      std::string phase = object_member(pod, "status").value("phase", "");
+      if (phase == "Succeeded" || phase == "Failed") {
+        slot->done = true;
+        slot->last.terminated = true;
+        slot->last.exit_code = phase == "Succeeded" ? 0 : 1;
+        slot->last.terminated_reason = phase == "Succeeded" ? "Completed" : "Error";
+      }
     }
     Run& run = *slot;
     const Json spec = object_member(pod, "spec");
@@ -286,13 +413,11 @@ void WorkloadController::reconcile_pods(int64_t now) {
       }
     }
     if (run.deleting && !run.starting && !run.running) {
-      executor_->release_workflow(run.namespace_, kRunPrefix + run.pod);
+      executor_->release_workflow(run.namespace_, run_name(run));
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto l = log_nodes_.begin(); l != log_nodes_.end();)
-          l = l->first.rfind(run.namespace_ + "/" + run.pod + "/", 0) == 0 && l->second.rfind(run.uid.substr(0, 8), 0) == 0
-                  ? log_nodes_.erase(l)
-                  : std::next(l);
+          l = l->second.first == run_name(run) ? log_nodes_.erase(l) : std::next(l);
       }
       nodes_.erase(run.node);
       it = runs_.erase(it);
@@ -313,7 +438,7 @@ void WorkloadController::start(Run& run, const Json& pod, int64_t now) {
   if (containers.empty()) return fail("CreateContainerConfigError", "the pod has no containers");
   auto ctx = std::make_shared<runtime::WorkflowContext>();
   ctx->namespace_ = run.namespace_;
-  ctx->name = kRunPrefix + run.pod;
+  ctx->name = run_name(run);
   for (const Json& s : array_member(spec, "imagePullSecrets"))
     if (s.is_object() && s.contains("name") && s["name"].is_string()) ctx->image_pull_secrets.push_back(s["name"]);
   if (Status s = executor_->open_workflow(ctx.get()); !s) return fail("CreateContainerError", s.message());
@@ -338,7 +463,8 @@ void WorkloadController::start(Run& run, const Json& pod, int64_t now) {
   nodes_[run.node] = run.namespace_ + "/" + run.pod;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Json& c : containers) log_nodes_[run.namespace_ + "/" + run.pod + "/" + c.value("name", "")] = run.node;
+    for (const Json& c : containers)
+      log_nodes_[run.namespace_ + "/" + run.pod + "/" + c.value("name", "")] = {run_name(run), run.node};
   }
   executor_->start(std::move(request));
 }
@@ -523,14 +649,14 @@ std::vector<MachineEvent> WorkloadController::events() const {
 
 Result<runtime::LogChunk> WorkloadController::read_log(const std::string& ns, const std::string& pod,
                                                        const std::string& container, uint64_t offset, size_t max) const {
-  std::string node;
+  std::pair<std::string, std::string> where;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = log_nodes_.find(ns + "/" + pod + "/" + container);
     if (it == log_nodes_.end()) return not_found("container " + container + " of pod " + ns + "/" + pod + " has no log");
-    node = it->second;
+    where = it->second;
   }
-  return executor_->read_log({ns, kRunPrefix + pod, node}, offset, max);
+  return executor_->read_log({ns, where.first, where.second}, offset, max);
 }
 
 }  // namespace skiff::machine

@@ -10,6 +10,12 @@
 //               container; the others as its sidecars, sharing its network namespace and
 //               IP), restarted by restartPolicy with kubelet's back-off; readiness and
 //               liveness probes (machine/probe.h); a liveness failure restarts it
+//   StatefulSet Pods <set>-<ordinal> in order (each once those before it are ready, unless
+//               podManagementPolicy Parallel), a PVC <template>-<pod> per volumeClaimTemplate
+//               (kept when the set goes, as Kubernetes' default Retain); a new template
+//               replaces Pods from the highest ordinal, one at a time (unless OnDelete)
+//   Job         one Pod at a time until one succeeds (Complete) or more than backoffLimit
+//               failed (Failed, BackoffLimitExceeded); the next Pod waits the back-off
 //   Service     its ports published on 127.0.0.1 (machine/service_proxy.h) to the ready
 //               Pods it selects; the port is in metadata.annotations[skiff.io/published-ports]
 //               ("80:34567,...") and status.loadBalancer.ingress[{ip, ports}]
@@ -83,6 +89,9 @@ class WorkloadController {
   bool ready(const std::string& namespace_, const std::string& pod) const;
   void event(const Run& run, const char* type, const std::string& reason, const std::string& message, int64_t now);
   void stop_all();
+  void reconcile_stateful_sets(int64_t now);
+  void reconcile_jobs(int64_t now);
+  static std::string run_name(const Run& run);
 
   MachineObjects& objects_;
   std::shared_ptr<runtime::Executor> executor_;  // this thread alone uses it
@@ -93,9 +102,11 @@ class WorkloadController {
   // Controller thread only.
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by "<namespace>/<pod>"
   std::map<std::string, std::string> nodes_;          // executor node id -> pod key
+  std::map<std::string, std::pair<int, int64_t>> job_retries_;  // Job uid -> (failures seen, next Pod not before)
 
   mutable std::mutex mu_;  // guards what other threads read
-  std::map<std::string, std::string> log_nodes_;  // "<ns>/<pod>/<container>" -> node id of its current run
+  // "<ns>/<pod>/<container>" -> (run_name, node id) of its current run
+  std::map<std::string, std::pair<std::string, std::string>> log_nodes_;
   std::deque<MachineEvent> events_;
   std::vector<ProbeResult> probe_results_;
 

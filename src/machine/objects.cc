@@ -71,11 +71,31 @@ Status check_spec(const KindInfo& info, const std::string& name, const Json& obj
   if (kind == "Pod") {
     if (Status s = check_probes(spec, where, "spec."); !s) return s;
   }
-  if (kind == "Deployment" || kind == "ReplicaSet") {
+  if (kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" || kind == "Job") {
     if (Status s = check_probes(object_member(object_member(spec, "template"), "spec"), where, "spec.template.spec."); !s)
       return s;
   }
-  if (kind == "Deployment" || kind == "ReplicaSet") {
+  if (kind == "Job") {
+    const Json tmpl_spec = object_member(object_member(spec, "template"), "spec");
+    if (array_member(tmpl_spec, "containers").empty()) return invalid(where("spec.template.spec.containers: Required value"));
+    const Json policy = tmpl_spec.contains("restartPolicy") ? tmpl_spec["restartPolicy"] : Json();
+    if (policy != "Never" && policy != "OnFailure")
+      return invalid(where("spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""));
+    for (const char* field : {"completions", "parallelism"})
+      if (spec.contains(field) && spec[field] != 1)
+        return invalid(where(std::string("spec.") + field + ": only 1 is supported on this machine yet"));
+    if (spec.contains("backoffLimit") && (!spec["backoffLimit"].is_number_integer() || spec["backoffLimit"].get<int64_t>() < 0 ||
+                                          spec["backoffLimit"].get<int64_t>() > 100))
+      return invalid(where("spec.backoffLimit: must be an integer from 0 to 100"));
+  }
+  if (kind == "StatefulSet") {
+    for (const Json& claim : array_member(spec, "volumeClaimTemplates")) {
+      std::string claim_name = object_member(claim, "metadata").value("name", "");
+      if (Status s = check_name(*machine_kind("v1", "Pod"), claim_name.empty() ? "-" : claim_name); !s)
+        return invalid(where("spec.volumeClaimTemplates[].metadata.name: \"" + claim_name + "\" is not a DNS-1123 label"));
+    }
+  }
+  if (kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet") {
     if (spec.contains("replicas")) {
       const Json& r = spec["replicas"];
       if (!r.is_number_integer() || r.get<int64_t>() < 0)
@@ -241,6 +261,10 @@ Result<Json> MachineObjects::write(Json object, const std::string& default_names
       for (const char* field : {"uid", "creationTimestamp", "generation", "ownerReferences"})
         if (live_meta.contains(field) && !(std::string(field) == "ownerReferences" && stored["metadata"].contains(field)))
           stored["metadata"][field] = live_meta[field];
+      if (ref.kind == "Job" &&
+          object_member(object_member(stored, "spec"), "template") != object_member(object_member(live, "spec"), "template"))
+        return invalid(std::string("Job.batch \"") + ref.name +
+                       "\" is invalid: spec.template: field is immutable (delete the Job to change it)");
       int64_t generation = live_meta.value("generation", 1);
       if (object_member(stored, "spec") != object_member(live, "spec")) ++generation;
       stored["metadata"]["generation"] = generation;

@@ -1,7 +1,7 @@
 // MachineObjects: "this machine" as a Kubernetes API, the destination Applications deploy
 // to when skiff has no cluster. A kube::ObjectApi holding the kinds skiff realises as
-// containers here (machine/controller.h does): Namespace, Deployment, ReplicaSet, Pod,
-// Service and PersistentVolumeClaim. ConfigMaps and Secrets go to `configs` (skiff's own,
+// containers here (machine/controller.h does): Namespace, Deployment, ReplicaSet,
+// StatefulSet, Job, Pod, Service and PersistentVolumeClaim. ConfigMaps and Secrets go to `configs` (skiff's own,
 // server::LocalObjects), so that containers' configMap and secret volumes see them. Any
 // other kind is refused (kInvalid, naming the kind and what runs here).
 //

@@ -112,6 +112,18 @@ TEST_F(ObjectsTest, RefusesWhatThisMachineDoesNotRun) {
               {"spec", {{"ports", Json::array({{{"port", 70000}}})}}}};
   EXPECT_FALSE(objects_->apply(svc, "default", {}));
 
+  Json job = Json::parse(R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j"},
+    "spec":{"template":{"spec":{"containers":[{"name":"c","image":"busybox"}]}}}})");
+  auto always = objects_->apply(job, "default", {});
+  ASSERT_FALSE(always);
+  EXPECT_NE(always.status().message().find("spec.template.spec.restartPolicy"), std::string::npos);
+  job["spec"]["template"]["spec"]["restartPolicy"] = "Never";
+  ASSERT_TRUE(objects_->apply(job, "default", {}));
+  job["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx";
+  auto immutable = objects_->apply(job, "default", {});
+  ASSERT_FALSE(immutable);
+  EXPECT_NE(immutable.status().message().find("spec.template: field is immutable"), std::string::npos);
+
   // ConfigMaps need skiff's own store (none given here).
   Json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "c"}}}};
   EXPECT_FALSE(objects_->apply(cm, "default", {}));

@@ -22,6 +22,8 @@ constexpr KindInfo kKinds[] = {
     {"v1", "Secret", "secrets", true},
     {"apps/v1", "Deployment", "deployments.apps", true},
     {"apps/v1", "ReplicaSet", "replicasets.apps", true},
+    {"apps/v1", "StatefulSet", "statefulsets.apps", true},
+    {"batch/v1", "Job", "jobs.batch", true},
 };
 
 constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
@@ -62,6 +64,8 @@ Json condition(const std::string& type, bool ok, const std::string& reason, cons
   return {{"type", type}, {"status", ok ? "True" : "False"}, {"reason", reason}, {"message", message},
           {"lastUpdateTime", when}, {"lastTransitionTime", when}};
 }
+
+std::string name_of_object(const Json& o) { return object_member(o, "metadata").value("name", ""); }
 
 }  // namespace
 
@@ -297,6 +301,71 @@ Json replica_set_status(const Json& replica_set, int pods, int ready) {
   return {{"replicas", pods}, {"readyReplicas", ready}, {"availableReplicas", ready},
           {"fullyLabeledReplicas", pods},
           {"observedGeneration", object_member(replica_set, "metadata").value("generation", 1)}};
+}
+
+Json make_stateful_pod(const Json& set, int ordinal, const std::string& revision) {
+  const std::string name = name_of_object(set) + "-" + std::to_string(ordinal);
+  Json pod = make_pod(set, object_member(object_member(set, "spec"), "template"), name);
+  pod["metadata"]["labels"]["controller-revision-hash"] = revision;
+  pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = name;
+  pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = std::to_string(ordinal);
+  Json& volumes = pod["spec"]["volumes"];
+  if (!volumes.is_array()) volumes = Json::array();
+  for (const Json& claim : array_member(object_member(set, "spec"), "volumeClaimTemplates")) {
+    std::string template_name = object_member(claim, "metadata").value("name", "");
+    volumes.push_back({{"name", template_name},
+                       {"persistentVolumeClaim", {{"claimName", template_name + "-" + name}}}});
+  }
+  return pod;
+}
+
+std::vector<Json> stateful_claims(const Json& set, int ordinal) {
+  std::vector<Json> out;
+  const std::string pod = name_of_object(set) + "-" + std::to_string(ordinal);
+  for (const Json& claim : array_member(object_member(set, "spec"), "volumeClaimTemplates")) {
+    Json meta = object_member(claim, "metadata");
+    meta["name"] = meta.value("name", "") + "-" + pod;
+    meta["namespace"] = object_member(set, "metadata").value("namespace", "default");
+    Json labels = object_member(object_member(object_member(object_member(set, "spec"), "template"), "metadata"), "labels");
+    meta["labels"] = labels;
+    out.push_back({{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"metadata", meta},
+                   {"spec", object_member(claim, "spec")}});
+  }
+  return out;
+}
+
+Json stateful_set_status(const Json& set, const StatefulCounts& n) {
+  return {{"observedGeneration", object_member(set, "metadata").value("generation", 1)},
+          {"replicas", n.replicas},
+          {"readyReplicas", n.ready},
+          {"availableReplicas", n.ready},
+          {"currentReplicas", n.updated == n.replicas ? n.replicas : n.replicas - n.updated},
+          {"updatedReplicas", n.updated},
+          {"currentRevision", n.current_revision},
+          {"updateRevision", n.update_revision},
+          {"collisionCount", 0}};
+}
+
+Json job_status(const JobCounts& n, int backoff_limit) {
+  Json status = {{"active", n.active}, {"succeeded", n.succeeded}, {"failed", n.failed}};
+  if (n.start_ms) status["startTime"] = rfc3339(n.start_ms);
+  std::string when = rfc3339(n.end_ms);
+  if (n.complete) {
+    status["completionTime"] = when;
+    status["conditions"] = Json::array({condition("Complete", true, "", "", when)});
+  } else if (n.failed_for_good) {
+    status["conditions"] = Json::array({condition("Failed", true, "BackoffLimitExceeded",
+                                                  "Job has reached the specified backoff limit (" +
+                                                      std::to_string(backoff_limit) + ")",
+                                                  when)});
+  }
+  if (status.contains("conditions")) {
+    for (Json& c : status["conditions"]) {
+      c["lastProbeTime"] = c["lastUpdateTime"];
+      c.erase("lastUpdateTime");
+    }
+  }
+  return status;
 }
 
 }  // namespace skiff::machine

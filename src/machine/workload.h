@@ -116,4 +116,25 @@ nlohmann::json deployment_status(const nlohmann::json& deployment, const Deploym
                                  const std::string& current_replica_set, int64_t now_ms);
 nlohmann::json replica_set_status(const nlohmann::json& replica_set, int pods, int ready);
 
+// --- StatefulSets and Jobs ---------------------------------------------------------------
+
+// Pod <set>-<ordinal> of a StatefulSet at `revision` (its controller-revision-hash label),
+// each volumeClaimTemplate mounted from the claim <template>-<set>-<ordinal>.
+nlohmann::json make_stateful_pod(const nlohmann::json& stateful_set, int ordinal, const std::string& revision);
+// The PersistentVolumeClaims of that Pod (their volumeClaimTemplates, named as above).
+std::vector<nlohmann::json> stateful_claims(const nlohmann::json& stateful_set, int ordinal);
+
+struct StatefulCounts {
+  int replicas = 0, ready = 0, updated = 0;  // updated: pods at update_revision
+  std::string current_revision, update_revision;
+};
+nlohmann::json stateful_set_status(const nlohmann::json& stateful_set, const StatefulCounts& counts);
+
+struct JobCounts {
+  int active = 0, succeeded = 0, failed = 0;
+  bool complete = false, failed_for_good = false;  // a pod succeeded; failures passed backoffLimit
+  int64_t start_ms = 0, end_ms = 0;
+};
+nlohmann::json job_status(const JobCounts& counts, int backoff_limit);
+
 }  // namespace skiff::machine

@@ -141,6 +141,50 @@ TEST(WorkloadTest, StatusesReadAsArgoCdHealth) {
   EXPECT_EQ(cd::assess_health(pod)->status, cd::HealthStatus::kDegraded) << pod.dump();
 }
 
+TEST(WorkloadTest, StatefulSetPodsAndClaimsAreNamedByOrdinal) {
+  Json set = Json::parse(R"({"apiVersion":"apps/v1","kind":"StatefulSet",
+    "metadata":{"name":"db","namespace":"shop","uid":"s-1","generation":1},
+    "spec":{"replicas":2,"selector":{"matchLabels":{"app":"db"}},
+      "template":{"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}},
+      "volumeClaimTemplates":[{"metadata":{"name":"data"},"spec":{"accessModes":["ReadWriteOnce"]}}]}})");
+  Json pod = make_stateful_pod(set, 1, "db-abc");
+  EXPECT_EQ(pod["metadata"]["name"], "db-1");
+  EXPECT_EQ(pod["metadata"]["labels"]["controller-revision-hash"], "db-abc");
+  EXPECT_EQ(pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"], "data-db-1");
+  auto claims = stateful_claims(set, 1);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0]["metadata"]["name"], "data-db-1");
+  EXPECT_EQ(claims[0]["metadata"]["namespace"], "shop");
+
+  set["status"] = stateful_set_status(set, {2, 2, 2, "db-abc", "db-abc"});
+  EXPECT_EQ(cd::assess_health(set)->status, cd::HealthStatus::kHealthy) << set["status"].dump();
+  set["status"] = stateful_set_status(set, {2, 2, 1, "db-old", "db-abc"});
+  EXPECT_EQ(cd::assess_health(set)->status, cd::HealthStatus::kProgressing);
+  set["status"] = stateful_set_status(set, {2, 1, 2, "db-abc", "db-abc"});
+  EXPECT_EQ(cd::assess_health(set)->status, cd::HealthStatus::kProgressing);
+}
+
+TEST(WorkloadTest, JobStatusReadsAsArgoCdHealth) {
+  Json job = {{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"metadata", {{"name", "j"}}}};
+  JobCounts n;
+  n.active = 1;
+  job["status"] = job_status(n, 6);
+  EXPECT_EQ(cd::assess_health(job)->status, cd::HealthStatus::kProgressing);
+  n = {};
+  n.succeeded = 1;
+  n.complete = true;
+  job["status"] = job_status(n, 6);
+  EXPECT_EQ(cd::assess_health(job)->status, cd::HealthStatus::kHealthy) << job["status"].dump();
+  EXPECT_TRUE(job["status"].contains("completionTime"));
+  n = {};
+  n.failed = 3;
+  n.failed_for_good = true;
+  job["status"] = job_status(n, 2);
+  auto health = cd::assess_health(job);
+  EXPECT_EQ(health->status, cd::HealthStatus::kDegraded);
+  EXPECT_EQ(health->message, "Job has reached the specified backoff limit (2)");
+}
+
 TEST(WorkloadTest, KindsAndTimes) {
   EXPECT_STREQ(machine_kind("apps/v1", "Deployment")->resource, "deployments.apps");
   EXPECT_EQ(machine_kind("apps/v1", "DaemonSet"), nullptr);

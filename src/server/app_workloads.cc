@@ -202,7 +202,8 @@ std::vector<Json> workload_nodes(const ApiContext& ctx, const std::vector<Json>&
   std::vector<KJson> sets = ctx.machine_objects->list("ReplicaSet"), pods = ctx.machine_objects->list("Pod");
   std::vector<Json> parents;
   for (const Json& r : roots) {
-    if (r.value("kind", "") != "Deployment" && r.value("kind", "") != "ReplicaSet") continue;
+    const std::string kind = r.value("kind", "");
+    if (kind != "Deployment" && kind != "ReplicaSet" && kind != "StatefulSet" && kind != "Job") continue;
     auto live = ctx.machine_objects->get({r.value("group", "") + "/" + r.value("version", "v1"), r.value("kind", ""),
                                           r.value("namespace", ""), r.value("name", "")},
                                          r.value("namespace", ""));

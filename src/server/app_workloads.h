@@ -6,7 +6,7 @@
 //   GET /api/v1/applications/{name}/events   an EventList of its Pods' events (Pulled,
 //       Started, Killing, BackOff, Unhealthy, Failed)
 // and the children of its resources in .../resource-tree (ReplicaSets and Pods, with
-// parentRefs: app -> Deployment -> ReplicaSet -> Pod). Only Pods under the app's own
+// parentRefs: app -> Deployment -> ReplicaSet -> Pod; StatefulSet -> Pod; Job -> Pod). Only Pods under the app's own
 // resources are shown. Without this machine as a destination: logs and events answer 404
 // (nothing runs here), the tree has no children. Handlers run on the HTTP library's threads.
 #pragma once

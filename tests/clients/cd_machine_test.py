@@ -10,6 +10,8 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
 - a container killed from outside is restarted (restartCount grows), with events and logs;
 - a restarted server brings the workloads back, on the same published port;
 - a Service whose nodePort another program holds gets a PortPublished=False condition;
+- a StatefulSet runs ordinal pods each with its own claim (a directory under the data dir),
+  a Job completes; a Job failing past its backoffLimit makes its app Degraded;
 - removing the Service's file prunes it (the port closes);
 - deleting the app with its finalizer stops every container.
 Skips (77) when containers cannot run here. Usage: cd_machine_test.py SKIFF REGISTRY_DIR"""
@@ -43,6 +45,43 @@ spec:
           env: [{{name: PAGE, value: "{page}"}}]
           ports: [{{name: http, containerPort: 8080}}]
           readinessProbe: {{httpGet: {{path: "{probe}", port: http}}, periodSeconds: 1, failureThreshold: 1}}
+"""
+BATCH = """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+        - name: db
+          image: busybox:latest
+          command: [sh, -c, 'echo "$(hostname) was here" >> /data/visits && exec sleep 3600']
+          volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: "busybox:latest", command: [sh, -c, "echo done"]}]
+"""
+FAILING = """apiVersion: batch/v1
+kind: Job
+metadata: {name: fails}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: fails, image: "busybox:latest", command: [sh, -c, "exit 3"]}]
 """
 SERVICE = """apiVersion: v1
 kind: Service
@@ -244,6 +283,38 @@ def main():
                       and "in use" in conditions[0]["message"], conditions)
                 check("the web page still answers", page(port) == "v3", page(port))
             srv.call("DELETE", "/api/v1/applications/busy?cascade=true")
+
+            # A StatefulSet (ordinal pods, a claim each) and a Job; a Job that fails for good.
+            write(repo, "batch/all.yaml", BATCH)
+            write(repo, "failing/job.yaml", FAILING)
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "batch")
+            for name in ("batch", "failing"):
+                other = json.loads(json.dumps(app))
+                other["metadata"]["name"] = name
+                other["spec"]["source"]["path"] = name
+                st, body = srv.call("POST", "/api/v1/applications", other)
+                check(f"create {name}", st == 200, f"{st} {body}")
+
+            def app_health(name):
+                st, a = srv.call("GET", f"/api/v1/applications/{name}")
+                return a.get("status", {}).get("health", {}).get("status") if st == 200 else None
+            until(lambda: app_health("batch") == "Healthy", "the StatefulSet and Job Healthy", timeout=90)
+            st, t = srv.call("GET", "/api/v1/applications/batch/resource-tree")
+            names = sorted(n["name"] for n in t.get("nodes", []) if n["kind"] == "Pod")
+            check("StatefulSet pods by ordinal, one Job pod", names[:2] == ["db-0", "db-1"] and len(names) == 3
+                  and names[2].startswith("once-"), names)
+            for ordinal in (0, 1):
+                visits = f"{data}/volumes/{NS}/data-db-{ordinal}/visits"
+                check(f"db-{ordinal} wrote to its own claim", os.path.exists(visits)
+                      and "was here" in open(visits).read(), visits)
+            until(lambda: app_health("failing") == "Degraded", "the failing Job Degraded", timeout=60)
+            st, managed = srv.call("GET", "/api/v1/applications/failing/managed-resources")
+            live = json.loads(managed.get("items", [{}])[0].get("liveState") or "{}")
+            check("the Job says why", any(c.get("reason") == "BackoffLimitExceeded"
+                                          for c in live.get("status", {}).get("conditions", [])), live.get("status"))
+            for name in ("batch", "failing"):
+                srv.call("DELETE", f"/api/v1/applications/{name}?cascade=true")
 
             # Removing the Service's file prunes it: the port closes.
             fifth = push("no service", **{"web/service.yaml": None})

@@ -129,6 +129,11 @@ endforeach()
 add_test(NAME ui/e2e COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/e2e.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
 set_tests_properties(ui/e2e PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
                      ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)
+# The Applications pages (tests/ui/apps.mjs): a file:// git repository of WorkflowTemplates,
+# no cluster needed.
+add_test(NAME ui/apps COMMAND node ${CMAKE_SOURCE_DIR}/tests/ui/apps.mjs $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/ui)
+set_tests_properties(ui/apps PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_CODE 77
+                     ENVIRONMENT SKIFF_UI_ARTIFACTS=${CMAKE_BINARY_DIR}/ui-artifacts)
 
 # A real git server (lighttpd + git http-backend, HTTPS from a test CA, basic auth) for cd/.
 set(SKIFF_TEST_GITSERVER ${CMAKE_BINARY_DIR}/test-gitserver)
@@ -137,5 +142,8 @@ add_test(NAME gitserver/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/g
 set_tests_properties(gitserver/start PROPERTIES FIXTURES_SETUP gitserver LABELS "e2e;cd")
 set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS "e2e;cd")
 add_test(NAME cd/git-https COMMAND cd_git_https_tests)
-set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;cd" TIMEOUT 120
-                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py")
+set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED "gitserver;registry" LABELS "e2e;cd" TIMEOUT 120
+                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py;SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}")
+add_test(NAME server/cd-chart COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_chart_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd-chart PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;server;cd" TIMEOUT 120
+                     ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER}")

@@ -346,6 +346,14 @@ json previously_applied(const json& live, const std::string& applier) {
   return normalize(previous);
 }
 
+// Whether every container on the way to `p` in `doc` is an object (no list indices).
+bool objects_along(const json& doc, const json::json_pointer& p) {
+  for (json::json_pointer q = p.parent_pointer();; q = q.parent_pointer()) {
+    if (!doc.at(q).is_object()) return false;
+    if (q.empty()) return true;
+  }
+}
+
 }  // namespace
 
 Diff diff(const json& desired, const json& live, const DiffOptions& options) {
@@ -388,6 +396,47 @@ Diff diff(const json& desired, const json& live, const DiffOptions& options) {
   out.paths = std::move(comparison.paths);
   out.modified = !out.paths.empty();
   if (out.modified) out.text = unified_diff(to_yaml(out.normalized_live), to_yaml(out.normalized_target));
+  return out;
+}
+
+json respect_ignored(const json& desired, const json& live, const DiffOptions& options) {
+  if (!live.is_object() || !desired.is_object()) return desired;
+  json out = desired;
+  // Pointers into live, each with where it lands in `out` (lists matched by merge key).
+  std::vector<std::string> live_pointers = options.json_pointers;
+  for (const std::string& expression : options.jq_path_expressions)
+    for (const std::string& p : jq_pointers(live, expression)) live_pointers.push_back(p);
+  for (const std::string& p : owned_field_pointers(live, options.managed_fields_managers)) live_pointers.push_back(p);
+  std::vector<std::string> absent;  // ignored fields live lacks: left out of what is applied
+  for (const std::string& pointer : options.json_pointers) {
+    try {
+      if (!pointer.empty() && !live.contains(json::json_pointer(pointer))) absent.push_back(pointer);
+    } catch (const std::exception&) {
+      // malformed: ignored
+    }
+  }
+  for (const std::string& expression : options.jq_path_expressions)
+    for (const std::string& p : jq_pointers(desired, expression))
+      if (std::find(live_pointers.begin(), live_pointers.end(), p) == live_pointers.end()) absent.push_back(p);
+  for (const std::string& pointer : live_pointers) {
+    if (pointer.empty()) continue;
+    try {
+      json::json_pointer p(pointer);
+      if (!live.contains(p)) continue;
+      const json& value = live.at(p);
+      if (std::optional<std::string> same = translate(live, out, pointer)) {
+        out.at(json::json_pointer(*same)) = value;  // desired sets it: live's value instead
+      } else if (std::optional<std::string> parent = translate(live, out, p.parent_pointer().to_string());
+                 parent && out.at(json::json_pointer(*parent)).is_object()) {
+        out.at(json::json_pointer(*parent))[p.back()] = value;
+      } else if (objects_along(live, p)) {
+        out[p] = value;  // a field under objects desired does not set: made with its parents
+      }
+    } catch (const std::exception&) {
+      // a path that does not fit the desired object's shape: left as desired
+    }
+  }
+  erase_pointers(out, absent);
   return out;
 }
 

@@ -43,4 +43,10 @@ struct Diff {
 // compared (the live object seen through the desired one), so `text` shows only drift.
 Diff diff(const nlohmann::json& desired, const nlohmann::json& live, const DiffOptions& options = {});
 
+// What a sync with RespectIgnoreDifferences=true applies: `desired` with each field the
+// options ignore holding its live value (carried over when desired lacks it, left out when
+// live lacks it), so that a sync does not undo what ignoreDifferences tolerates. `live`
+// null: `desired` unchanged.
+nlohmann::json respect_ignored(const nlohmann::json& desired, const nlohmann::json& live, const DiffOptions& options);
+
 }  // namespace skiff::cd

@@ -261,5 +261,44 @@ TEST(DiffText, UnifiedDiffHunks) {
             "--- live\n+++ desired\n@@ -8,7 +8,7 @@\n l7\n l8\n l9\n-l10\n+changed\n l11\n l12\n l13\n");
 }
 
+
+// RespectIgnoreDifferences=true: what sync applies keeps the live values of ignored fields.
+TEST(RespectIgnored, KeepsLiveValuesOfIgnoredFields) {
+  json desired = desired_deployment();
+  json live = live_deployment();
+  live["spec"]["replicas"] = 7;                                                    // scaled by an autoscaler
+  live["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28";       // set by hand
+  DiffOptions options;
+  options.json_pointers = {"/spec/replicas", "/metadata/labels/missing"};
+  options.jq_path_expressions = {".spec.template.spec.containers[].image"};
+  json applied = respect_ignored(desired, live, options);
+  EXPECT_EQ(applied["spec"]["replicas"], 7);
+  EXPECT_EQ(applied["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28");
+  EXPECT_EQ(applied["spec"]["template"]["spec"]["containers"][0]["name"], "web");  // the rest as desired
+  EXPECT_FALSE(applied["metadata"]["labels"].contains("missing"));
+
+  // A field the desired object sets and live lacks is left out (not forced onto live).
+  json no_replicas = live;
+  no_replicas["spec"].erase("replicas");
+  EXPECT_FALSE(respect_ignored(desired, no_replicas, options)["spec"].contains("replicas"));
+  // A missing live object: applied as desired.
+  EXPECT_EQ(respect_ignored(desired, nullptr, options), desired);
+  // A field desired lacks and live has is carried over.
+  json fewer = desired;
+  fewer["spec"].erase("replicas");
+  EXPECT_EQ(respect_ignored(fewer, live, options)["spec"]["replicas"], 7);
+}
+
+TEST(RespectIgnored, ManagedFieldsManagersKeepTheirValues) {
+  json desired = desired_deployment();
+  json live = live_deployment();
+  live["spec"]["replicas"] = 5;
+  live["metadata"]["managedFields"].push_back(json::parse(R"({"manager": "kube-controller-manager", "operation": "Update",
+      "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}})"));
+  DiffOptions options;
+  options.managed_fields_managers = {"kube-controller-manager"};
+  EXPECT_EQ(respect_ignored(desired, live, options)["spec"]["replicas"], 5);
+}
+
 }  // namespace
 }  // namespace skiff::cd

@@ -177,7 +177,9 @@ Result<detail::SourceDir> resolve(const RenderRequest& request) {
   std::error_code ec;
   fs::path root = fs::canonical(request.root, ec);
   if (ec || !fs::is_directory(root)) return invalid("the checkout " + request.root + " is not a directory");
-  std::string path = request.source.path.empty() ? "." : request.source.path;
+  // A chart from a Helm repository: the root holds the chart's directory (chart.h).
+  std::string path = !request.source.chart.empty() ? request.source.chart
+                     : request.source.path.empty() ? "." : request.source.path;
   if (fs::path(path).is_absolute())
     return invalid("source path " + path + " is absolute; give it relative to the repository's root");
   std::string dir = detail::inside(root.string(), root.string(), path);
@@ -191,9 +193,10 @@ Result<detail::SourceDir> resolve(const RenderRequest& request) {
 
 Result<std::string> source_type(const RenderRequest& request) {
   const auto& s = request.source;
-  if (!s.chart.empty())
-    return invalid("source chart " + s.chart + ": charts from Helm repositories are not supported yet; "
-                   "give a repository path holding the chart");
+  if (!s.chart.empty()) {
+    if (s.directory || s.kustomize) return invalid("source chart " + s.chart + " is a Helm chart: directory and kustomize do not apply");
+    return std::string("Helm");
+  }
   int explicit_types = s.directory.has_value() + s.kustomize.has_value() + s.helm.has_value();
   if (explicit_types > 1)
     return invalid("the source sets more than one of directory, kustomize and helm; keep the one that applies");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,17 +30,21 @@ struct RenderRequest {
   std::string root;        // the checkout's directory (git.h Checkout::dir)
   std::string app_name;    // Helm's default release name
   std::string namespace_;  // the destination namespace (helm --namespace, kustomize none)
+  // The checkouts of the app's other sources that have a `ref`, by that name: helm value
+  // files "$name/path" are read from them (multiple sources, as Argo CD).
+  std::map<std::string, std::string> refs;
 };
 
 // The source's manifests as JSON objects (apiVersion, kind, metadata...), in the order
 // the renderer gives them; List kinds flattened; empty documents skipped. Which renderer:
 // source_type(). kInvalid with file:line for a manifest that does not parse; kFailed with
 // the program's stderr for a kustomize/helm failure; kDeadline when one ran out of time;
-// a path escaping the root (.., symlinks) refused (kInvalid).
+// a path escaping the root (.., symlinks) refused (kInvalid). A source with a `chart`
+// (chart.h pulled it) is rendered from root/<chart>.
 Result<std::vector<nlohmann::json>> render(const RenderRequest& request, const RenderOptions& options = {});
 
 // Which renderer render() would use ("Directory", "Kustomize", "Helm"), as Argo CD's
-// status.sourceType says it: the one of source.directory/kustomize/helm that is set, else
+// status.sourceType says it: Helm for a chart; the one of source.directory/kustomize/helm that is set, else
 // a kustomization.yaml/.yml/Kustomization in the path: Kustomize; a Chart.yaml: Helm;
 // else Directory.
 Result<std::string> source_type(const RenderRequest& request);

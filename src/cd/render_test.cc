@@ -182,6 +182,8 @@ TEST_F(RenderTest, SourceTypeAsArgoCdDecides) {
   EXPECT_FALSE(source_type(r).is_ok());
   auto chart = request("d");
   chart.source.chart = "nginx";
+  EXPECT_EQ(*source_type(chart), "Helm");  // a chart from a Helm repository (chart.h)
+  chart.source.directory = spec::DirectorySource{};
   EXPECT_FALSE(source_type(chart).is_ok());
 }
 
@@ -341,6 +343,19 @@ TEST_F(RenderTest, HelmTemplatesAChartWithValuesFilesAndParameters) {
   ASSERT_TRUE(out.is_ok()) << out.status().message();
   EXPECT_EQ((*out)[0]["data"]["kind"], "int64");
   EXPECT_EQ((*out)[0]["data"]["size"], "5");  // parameters win over values
+  // "$ref/..." value files come from the source with that ref (multiple sources).
+  write("values-repo/prod.yaml", "color: blue\n");
+  h.parameters.clear();
+  h.values.clear();
+  h.value_files = {"$values/prod.yaml"};
+  r.refs["values"] = root_ + "/values-repo";
+  out = render(r);
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ((*out)[0]["data"]["color"], "blue");
+  h.value_files = {"$other/prod.yaml"};
+  EXPECT_NE(render(r).status().message().find("no source of the application has ref: other"), std::string::npos);
+  h.value_files = {"$values/../../etc/passwd"};
+  EXPECT_EQ(render(r).status().code(), Code::kInvalid);
 }
 
 TEST_F(RenderTest, HelmValueFilesMustStayInTheCheckout) {

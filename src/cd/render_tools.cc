@@ -23,40 +23,33 @@ bool executable(const fs::path& p) {
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
 
-// A temporary directory removed with everything in it when this goes out of scope.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-render-XXXXXX";
-    if (char* made = ::mkdtemp(pattern.data())) path_ = made;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
+}  // namespace
 
- private:
-  std::string path_;
-};
+namespace detail {
 
-// Runs `program args` in `cwd` through env(1) with a clean environment: HOME and every
-// cache in the scratch dir, an empty PATH (kustomize finds no git for remote bases) and
-// proxies that refuse every connection (nor does it fetch remote resources).
+ScratchDir::ScratchDir() {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-render-XXXXXX";
+  if (char* made = ::mkdtemp(pattern.data())) path_ = made;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
 Result<std::string> run_tool(const std::string& program, const std::vector<std::string>& args, const std::string& cwd,
-                             const ScratchDir& scratch, const RenderOptions& options, const std::string& what) {
+                             const ScratchDir& scratch, const RenderOptions& options, const std::string& what,
+                             bool network) {
   const std::string& home = scratch.path();
   std::vector<std::string> argv = {"/usr/bin/env", "-i", "-C", cwd, "HOME=" + home, "PATH=" + home + "/no-bin",
                                    "XDG_CACHE_HOME=" + home + "/cache", "XDG_CONFIG_HOME=" + home + "/config",
                                    "XDG_DATA_HOME=" + home + "/data", "HELM_CACHE_HOME=" + home + "/cache/helm",
-                                   "HELM_CONFIG_HOME=" + home + "/config/helm", "HELM_DATA_HOME=" + home + "/data/helm",
-                                   "HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
-                                   "http_proxy=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9", "NO_PROXY=",
-                                   "no_proxy=", program};
+                                   "HELM_CONFIG_HOME=" + home + "/config/helm", "HELM_DATA_HOME=" + home + "/data/helm"};
+  if (!network)
+    argv.insert(argv.end(), {"HTTP_PROXY=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
+                             "http_proxy=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9", "NO_PROXY=", "no_proxy="});
+  argv.push_back(program);
   argv.insert(argv.end(), args.begin(), args.end());
   runtime::ProgramLimits limits;
   limits.timeout_ms = options.timeout_ms;
@@ -75,6 +68,10 @@ Result<std::string> run_tool(const std::string& program, const std::vector<std::
   }
   return std::move(run->out);
 }
+
+}  // namespace detail
+
+namespace {
 
 // Copies the checkout (without .git) into the scratch dir, symlinks as symlinks.
 Status copy_checkout(const std::string& root, const std::string& to) {
@@ -208,11 +205,24 @@ Result<std::vector<nlohmann::json>> render_helm(const RenderRequest& request, co
   std::vector<std::string> args = {"template", release, dir.dir};
   if (!request.namespace_.empty()) args.insert(args.end(), {"--namespace", request.namespace_});
   for (const auto& file : helm.value_files) {
-    if (file.find("://") != std::string::npos || starts_with(file, "$"))
-      return invalid("helm value file " + file + ": only files in the repository are supported; give a path in it");
-    // As Argo CD: an absolute value file path is relative to the repository's root.
-    std::string path = fs::path(file).is_absolute() ? inside(dir.root, dir.root, fs::path(file).relative_path().string())
-                                                    : inside(dir.root, dir.dir, file);
+    if (file.find("://") != std::string::npos)
+      return invalid("helm value file " + file + ": only files in the app's sources are supported; give a path in one");
+    std::string path;
+    if (starts_with(file, "$")) {
+      // "$ref/path": a file of the source with that `ref` (Argo CD's multiple sources).
+      std::string ref = file.substr(1, file.find('/') - 1);
+      auto it = request.refs.find(ref);
+      if (it == request.refs.end())
+        return invalid("helm value file " + file + ": no source of the application has ref: " + ref +
+                       "; add `ref: " + ref + "` to the source holding it");
+      if (Status s = check_symlinks(it->second); !s) return s;
+      std::string rest = file.find('/') == std::string::npos ? "" : file.substr(file.find('/') + 1);
+      path = inside(it->second, it->second, rest);
+    } else {
+      // As Argo CD: an absolute value file path is relative to the repository's root.
+      path = fs::path(file).is_absolute() ? inside(dir.root, dir.root, fs::path(file).relative_path().string())
+                                          : inside(dir.root, dir.dir, file);
+    }
     std::error_code ec;
     if (path.empty()) return invalid("helm value file " + file + " leaves the repository; give a path inside it");
     if (!fs::is_regular_file(path, ec)) return invalid("helm value file " + file + " does not exist in " + dir.rel);

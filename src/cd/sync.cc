@@ -96,6 +96,8 @@ DiffOptions diff_options_for(const ResourceKey& k, const std::vector<spec::Ignor
     if (!r.name.empty() && r.name != k.name) continue;
     if (!r.namespace_.empty() && r.namespace_ != k.namespace_) continue;
     o.json_pointers.insert(o.json_pointers.end(), r.json_pointers.begin(), r.json_pointers.end());
+    o.jq_path_expressions.insert(o.jq_path_expressions.end(), r.jq_path_expressions.begin(),
+                                 r.jq_path_expressions.end());
     o.managed_fields_managers.insert(o.managed_fields_managers.end(), r.managed_fields_managers.begin(),
                                      r.managed_fields_managers.end());
   }
@@ -185,7 +187,9 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       r.status = "Unknown";
       out.errors.push_back(r.error);
     } else {
-      r.diff = diff(r.target, r.live, diff_options_for(r.key, request.ignore_differences));
+      DiffOptions diff_options = diff_options_for(r.key, request.ignore_differences);
+      r.diff = diff(r.target, r.live, diff_options);
+      if (request.respect_ignore_differences) r.target = respect_ignored(r.target, r.live, diff_options);
       r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
       r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : assess_health(r.live);
       std::string owner = r.live.is_null() ? "" : tracking_of(r.live);

@@ -81,6 +81,9 @@ struct CompareRequest {
   std::vector<nlohmann::json> manifests;   // render.h
   std::vector<ResourceKey> previous;       // status.resources of the last reconcile
   std::vector<spec::IgnoreDifference> ignore_differences;  // the app's, by group/kind/name/namespace
+  // RespectIgnoreDifferences=true: each target keeps the live values of its ignored fields,
+  // so a sync leaves them as they are (diff.h's respect_ignored).
+  bool respect_ignore_differences = false;
 };
 
 // Reads every rendered and previously tracked object at its destination and compares.

@@ -24,7 +24,7 @@ struct AppFlags {
   std::string app_namespace, output, file;
   std::vector<std::string> args;
   // create / set
-  std::string name, repo, path, revision, dest_server, dest_name, dest_namespace, project, sync_policy;
+  std::string name, repo, path, helm_chart, revision, dest_server, dest_name, dest_namespace, project, sync_policy;
   bool auto_prune = false, self_heal = false, upsert = false;
   std::vector<std::string> sync_options;
   // delete / sync / wait
@@ -67,6 +67,7 @@ void apply_flags(const AppFlags& f, Json& spec) {
   Json& source = spec.contains("sources") ? spec["sources"][0] : spec["source"];
   if (!f.repo.empty()) source["repoURL"] = f.repo;
   if (!f.path.empty()) source["path"] = f.path;
+  if (!f.helm_chart.empty()) source["chart"] = f.helm_chart;
   if (!f.revision.empty()) source["targetRevision"] = f.revision;
   if (!f.dest_server.empty()) spec["destination"]["server"] = f.dest_server;
   if (!f.dest_name.empty()) spec["destination"]["name"] = f.dest_name;
@@ -125,7 +126,7 @@ void print_list(const Json& page, const std::string& output) {
     if (cluster.empty()) cluster = dest.value("name", "");
     bool automated = a.value("spec", Json::object()).value("syncPolicy", Json::object()).contains("automated");
     Json src = source_of(a);
-    std::string last = output == "wide" ? src.value("repoURL", "") + " " + src.value("path", "") + " " +
+    std::string last = output == "wide" ? src.value("repoURL", "") + " " + src.value("path", src.value("chart", "")) + " " +
                                               src.value("targetRevision", "")
                                         : "<none>";
     std::printf("%-24s %-34s %-14s %-10s %-10s %-12s %-10s %s\n", (str(a, {"metadata", "namespace"}) + "/" + str(a, {"metadata", "name"})).c_str(),
@@ -151,7 +152,8 @@ void print_app(const Json& app, const std::string& output) {
   std::printf("Namespace:          %s\n", dest.value("namespace", "").c_str());
   std::printf("Repo:               %s\n", src.value("repoURL", "").c_str());
   std::printf("Target:             %s\n", src.value("targetRevision", "").c_str());
-  std::printf("Path:               %s\n", src.value("path", "").c_str());
+  if (src.contains("chart")) std::printf("Chart:              %s\n", src.value("chart", "").c_str());
+  else std::printf("Path:               %s\n", src.value("path", "").c_str());
   std::printf("Sync Policy:        %s\n", automated.c_str());
   std::printf("Sync Status:        %s\n", sync_status(app).c_str());
   std::printf("Health Status:      %s\n", health_status(app).c_str());
@@ -334,6 +336,7 @@ void add_app_commands(CLI::App& app, int* exit_code) {
   auto spec_flags = [f](CLI::App* c) {
     c->add_option("--repo", f->repo, "the git repository's URL");
     c->add_option("--path", f->path, "the path in the repository");
+    c->add_option("--helm-chart", f->helm_chart, "a chart of the Helm repository or OCI registry --repo (--revision: its version)");
     c->add_option("--revision", f->revision, "branch, tag or commit (default HEAD)");
     c->add_option("--dest-server", f->dest_server, "the cluster's URL (https://kubernetes.default.svc)");
     c->add_option("--dest-name", f->dest_name, "the cluster's name instead of its URL");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
@@ -32,18 +33,22 @@ cd::ResourceKey key_from(const KJson& j) {
   return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
 }
 
-KJson source_json(const spec::AppSource& s) {
-  KJson j = {{"repoURL", s.repo_url}};
-  if (!s.path.empty()) j["path"] = s.path;
-  if (!s.target_revision.empty()) j["targetRevision"] = s.target_revision;
-  return j;
+// What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
+// source(s), destination and ignoreDifferences as written.
+KJson compared_to(const KJson& app) {
+  const KJson spec = object_member(app, "spec");
+  KJson compared = KJson::object();
+  for (const char* field : {"source", "sources", "destination", "ignoreDifferences"})
+    if (spec.contains(field)) compared[field] = spec[field];
+  return compared;
 }
 
 // The repository's credentials as Argo CD keeps them, here among the app namespace's Secrets:
-// one with `type: git` and a `url` equal to the repository's (a repository) or a prefix of
-// it (credentials for every repository under it); TLS CAs in the ConfigMap
-// argocd-tls-certs-cm, by host name.
-cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url) {
+// one with `type: git` (`type: helm` for a chart's repository) and a `url` equal to the
+// repository's (a repository) or a prefix of it (credentials for every repository under it);
+// TLS CAs in the ConfigMap argocd-tls-certs-cm, by host name.
+cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url,
+                                    const std::string& type = "git") {
   cd::RepoCredentials creds;
   size_t best = 0;
   for (const auto& [name, secret] : runtime::list_config_objects(data_dir, runtime::ConfigKind::kSecret, ns)) {
@@ -52,7 +57,7 @@ cd::RepoCredentials credentials_for(const std::string& data_dir, const std::stri
       return it == secret.data.end() ? std::string() : it->second;
     };
     std::string prefix = get("url");
-    if (get("type") != "git" || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
+    if (get("type") != type || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
     best = prefix.size();
     creds.username = get("username");
     creds.password = get("password");
@@ -168,6 +173,8 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       cluster_(std::move(cluster)),
       options_(std::move(options)),
       git_(options_.cache_dir),
+      charts_((std::filesystem::path(options_.cache_dir).parent_path() / "charts").string(), options_.render),
+      clusters_(ctx.options.data_dir),
       worker_([this] { work(); }) {}
 
 AppController::~AppController() {
@@ -200,8 +207,11 @@ void AppController::schedule() {
     const KJson annotations = object_member(meta, "annotations");
     const KJson status = object_member(app, "status");
     int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
+    // As Argo CD: an operation, a refresh asked, a deletion, or a spec no longer what the
+    // last comparison was made against (an edited source or destination) makes it due now.
     bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
-                 (annotations.is_object() && annotations.contains(kRefreshAnnotation));
+                 (annotations.is_object() && annotations.contains(kRefreshAnnotation)) ||
+                 (reconciled >= 0 && object_member(object_member(status, "sync"), "comparedTo") != compared_to(app));
     int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
     // A failed automated sync with syncPolicy.retry comes back at its backoff time.
     const KJson state = object_member(status, "operationState");
@@ -262,13 +272,22 @@ void AppController::work() {
   }
 }
 
-cd::Destinations AppController::destinations() const {
+Result<std::shared_ptr<kube::Client>> AppController::cluster_for(const std::string& server, const std::string& name) {
+  // The server's own cluster (none: skiff's own kinds only) is in-cluster, as in Argo CD.
+  if ((server.empty() && (name.empty() || name == "in-cluster")) || server == kInCluster ||
+      (cluster_ && server == cluster_->config().server))
+    return cluster_;
+  return clusters_.find(server, name);
+}
+
+cd::Destinations AppController::destinations(const std::shared_ptr<kube::Client>& cluster) const {
   cd::Destinations d;
   d.local = local_.get();
-  d.cluster = cluster_ ? cluster_.get() : options_.machine.get();
+  // No cluster for the in-cluster destination: this machine, when it can run containers.
+  d.cluster = cluster ? cluster.get() : options_.machine.get();
   if (!options_.no_cluster_hint.empty()) d.no_cluster_hint = options_.no_cluster_hint;
-  if (cluster_) {
-    kube::Client* client = cluster_.get();
+  if (cluster) {
+    kube::Client* client = cluster.get();
     d.namespaced = [client](const std::string& api_version, const std::string& kind) -> std::optional<bool> {
       auto info = client->resolve(api_version, kind);
       if (!info) return std::nullopt;
@@ -282,16 +301,31 @@ Result<AppController::Rendered> AppController::render_app(const std::string& ns,
                                                           const spec::Object& obj, const std::string& revision) {
   const spec::ApplicationSpec& app = *obj.app;
   Rendered out;
+  // A source's files: a chart from a Helm repository (chart.h), else a git checkout.
+  auto fetch = [&](const spec::AppSource& source, const std::string& rev) {
+    if (!source.chart.empty())
+      return charts_.pull(source.repo_url, source.chart, rev,
+                          credentials_for(ctx_.options.data_dir, ns, source.repo_url, "helm"));
+    return git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+  };
+  std::map<std::string, std::string> refs;  // sources with a `ref`, for "$ref/..." value files
+  for (const spec::AppSource& source : app.sources) {
+    if (source.ref.empty()) continue;
+    auto checkout = fetch(source, source.target_revision);
+    if (!checkout) return checkout.status().with_context("source with ref " + source.ref);
+    refs[source.ref] = checkout->dir;
+  }
   for (size_t i = 0; i < app.sources.size(); ++i) {
     const spec::AppSource& source = app.sources[i];
-    if (!source.ref.empty() && source.path.empty()) continue;  // a values-only source
+    if (!source.ref.empty() && source.path.empty() && source.chart.empty()) continue;  // a values-only source
     std::string rev = i == 0 && !revision.empty() ? revision : source.target_revision;
-    auto checkout = git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+    auto checkout = fetch(source, rev);
     if (!checkout) return checkout.status();
     if (out.revision.empty()) out.revision = checkout->commit;
     cd::RenderRequest request;
     request.source = source;
     request.root = checkout->dir;
+    request.refs = refs;
     request.app_name = name;
     request.namespace_ = app.destination.namespace_;
     if (out.source_type.empty()) {
@@ -330,8 +364,10 @@ void AppController::finalize(const std::string& ns, const std::string& name, con
     std::vector<cd::ResourceKey> keys;
     for (const auto& r : array_member(object_member(app, "status"), "resources")) keys.push_back(key_from(r));
     bool background = f.get<std::string>() == std::string(kResourcesFinalizer) + "/background";
+    const KJson destination = object_member(object_member(app, "spec"), "destination");
+    auto cluster = cluster_for(destination.value("server", ""), destination.value("name", ""));
     (void)cd::remove_tracked(name, keys, background ? kube::Propagation::kBackground : kube::Propagation::kForeground,
-                             destinations());
+                             destinations(cluster ? *cluster : nullptr));
     break;
   }
   (void)ctx_.store.delete_object(spec::Kind::kApplication, ns, name);
@@ -361,7 +397,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     condition("InvalidSpecError", decoded ? "the Application has no spec" : decoded.status().message());
     status["conditions"] = conditions;
     status["reconciledAt"] = now_text(ctx_.clock);
-    status["sync"] = {{"status", "Unknown"}};
+    status["sync"] = {{"status", "Unknown"}, {"comparedTo", compared_to(app)}};
     if (!operation.is_null())
       status["operationState"] = {{"operation", operation}, {"phase", "Error"}, {"message", conditions[0]["message"]},
                                   {"startedAt", now_text(ctx_.clock)}, {"finishedAt", now_text(ctx_.clock)}};
@@ -369,7 +405,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     return;
   }
   const spec::ApplicationSpec& spec = *decoded->app;
-  cd::Destinations dest = destinations();
+  auto cluster = cluster_for(spec.destination.server, spec.destination.name);
+  cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
   std::optional<spec::AppProjectSpec> project;  // none: the implicit default project, which allows all
   KJson project_json;
   if (spec.project != "default" || ctx_.store.get_object(spec::Kind::kAppProject, kArgoCdNamespace, "default")) {
@@ -389,18 +426,28 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   for (const auto& field : refused)
     condition("InvalidSpecError", field + " is not enforced by skiff yet, so it does not sync this application; remove it to sync with skiff");
   for (const auto& field : ignored) condition("UnknownError", field + " is not supported by skiff yet and is ignored");
-  const std::string& server = spec.destination.server;
-  if (!(server.empty() || server == kInCluster || spec.destination.name == "in-cluster" ||
-        (cluster_ && server == cluster_->config().server))) {
-    condition("InvalidSpecError", "cluster \"" + (server.empty() ? spec.destination.name : server) +
-                                      "\" is not configured: skiff deploys to " + kInCluster +
-                                      (cluster_ ? " (" + cluster_->config().server + ")" : options_.machine ? " (this machine)" : " (skiff itself)"));
-  }
+  if (!cluster)
+    condition("InvalidSpecError", "unable to find destination server: " + cluster.status().message() +
+                                      (cluster.status().code() == Code::kNotFound
+                                           ? "; deploy to " + std::string(kInCluster) + " or add the cluster as a secret in " +
+                                                 kArgoCdNamespace + " with server and config (docs/cd.md)"
+                                           : ""));
 
   // An operation may name a revision (a rollback does).
   KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
   std::string revision = sync_op.value("revision", "");
-  auto rendered = !comparison_failed ? render_app(ns, name, *decoded, revision) : Result<Rendered>(Status(Code::kInvalid, ""));
+  // A rollback's operation names the source of its history entry (helm parameters and all):
+  // rendered from that rather than from the spec.
+  std::optional<spec::Object> operation_app;
+  if (sync_op.contains("source") && sync_op["source"].is_object() && !spec.multi_source) {
+    KJson copy = app;
+    copy["spec"]["source"] = sync_op["source"];
+    auto from_operation = decode_stored(spec::Kind::kApplication, copy, ns);
+    if (from_operation && from_operation->app) operation_app = std::move(*from_operation);
+    else condition("InvalidSpecError", "the operation's source: " + from_operation.status().message());
+  }
+  auto rendered = !comparison_failed ? render_app(ns, name, operation_app ? *operation_app : *decoded, revision)
+                                     : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
   std::vector<cd::ResourceKey> previous;
@@ -410,6 +457,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.destination_namespace = spec.destination.namespace_;
   compare_request.previous = previous;
   compare_request.ignore_differences = spec.ignore_differences;
+  compare_request.respect_ignore_differences =
+      std::count(spec.sync_policy.sync_options.begin(), spec.sync_policy.sync_options.end(), "RespectIgnoreDifferences=true") > 0;
   if (rendered) {
     for (auto& m : rendered->manifests) {
       cd::ResourceKey k = cd::key_of(m);
@@ -463,7 +512,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       j["hookPhase"] = r.status == "SyncFailed" ? "Failed" : "Succeeded";
       results.push_back(j);
     }
-    KJson source = spec.sources.empty() ? KJson::object() : source_json(spec.sources[0]);
+    // The source as written (Argo CD's history keeps it whole, for rollbacks).
+    const char* source_field = spec.multi_source ? "sources" : "source";
+    KJson source = op.contains(source_field) ? op[source_field] : object_member(app, "spec").value(source_field, KJson());
     KJson op_record = automated ? KJson{{"sync", {{"prune", req.prune}}}, {"initiatedBy", {{"automated", true}}}}
                                 : operation;
     status["operationState"] = {
@@ -472,12 +523,13 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
         {"message", outcome.message},
         {"startedAt", started},
         {"finishedAt", now_text(ctx_.clock)},
-        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {"source", source}}}};
-    if (outcome.ok && !req.dry_run) {
+        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {source_field, source}}}};
+    // As Argo CD: a dry run, or a sync of selected resources, is not a deployment of the revision.
+    if (outcome.ok && !req.dry_run && req.only.empty()) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
-                         {"deployStartedAt", started}, {"source", source},
+                         {"deployStartedAt", started}, {source_field, source},
                          {"initiatedBy", object_member(op_record, "initiatedBy")}});
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
@@ -494,9 +546,6 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     comparison = cd::compare(compare_request, dest);
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
     for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
-    if (options_has(spec.sync_policy.sync_options, "RespectIgnoreDifferences=true"))
-      condition("UnknownError", "syncOption RespectIgnoreDifferences=true is not supported by skiff yet: a sync applies "
-                                "the ignored fields as git has them");
     if (!operation.is_null()) {
       run_sync(comparison, sync_op, false);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
@@ -536,11 +585,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     resources.push_back(j);
   }
   status["resources"] = resources;
-  KJson compared = {{"destination", {{"server", server.empty() ? kInCluster : server},
-                                     {"namespace", spec.destination.namespace_}}}};
-  if (!spec.sources.empty()) compared[spec.multi_source ? "sources" : "source"] = spec.multi_source ? KJson::array() : source_json(spec.sources[0]);
-  if (spec.multi_source)
-    for (const auto& s : spec.sources) compared["sources"].push_back(source_json(s));
+  KJson compared = compared_to(app);
   status["sync"] = {{"status", rendered && !comparison_failed ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};
   if (rendered) {
@@ -572,7 +617,9 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   req.manifests = rendered->manifests;
   req.ignore_differences = decoded->app->ignore_differences;
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
-  cd::Comparison comparison = cd::compare(req, destinations());
+  auto cluster = cluster_for(decoded->app->destination.server, decoded->app->destination.name);
+  if (!cluster) return cluster.status();
+  cd::Comparison comparison = cd::compare(req, destinations(*cluster));
   Json items = Json::array();
   for (const auto& r : comparison.resources) {
     Json j = Json(key_json(r.key));

@@ -26,17 +26,19 @@
 #include <string>
 #include <thread>
 
+#include "cd/chart.h"
 #include "cd/git.h"
 #include "cd/render.h"
 #include "cd/sync.h"
 #include "kube/client.h"
 #include "server/api_context.h"
+#include "server/app_clusters.h"
 #include "server/controller.h"
 
 namespace skiff::server {
 
 struct AppControllerOptions {
-  std::string cache_dir;          // git checkouts (<data>/cd/git)
+  std::string cache_dir;          // git checkouts (<data>/cd/git); Helm charts beside it (<data>/cd/charts)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
   // With no cluster: this machine (machine/objects.h) takes the kinds skiff does not keep
@@ -74,7 +76,10 @@ class AppController final : public Controller {
   void work();
   Result<Rendered> render_app(const std::string& namespace_, const std::string& name, const spec::Object& app,
                               const std::string& revision);
-  cd::Destinations destinations() const;
+  // The cluster a destination names: the server's own for in-cluster (null: none), else
+  // one of the cluster secrets (app_clusters.h).
+  Result<std::shared_ptr<kube::Client>> cluster_for(const std::string& server, const std::string& name);
+  cd::Destinations destinations(const std::shared_ptr<kube::Client>& cluster) const;
   Status write_status(const std::string& namespace_, const std::string& name, const nlohmann::json& status,
                       const nlohmann::json& ran_operation);
   void finalize(const std::string& namespace_, const std::string& name, const nlohmann::json& app);
@@ -84,6 +89,8 @@ class AppController final : public Controller {
   std::shared_ptr<kube::Client> cluster_;
   AppControllerOptions options_;
   cd::GitCache git_;
+  cd::ChartCache charts_;
+  ClusterSecrets clusters_;
 
   std::mutex mu_;
   std::condition_variable wake_;

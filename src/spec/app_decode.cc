@@ -115,10 +115,6 @@ AppSource decode_source(Ctx& c, const Y& n, const std::string& p) {
   s.path = c.str(n["path"], p + ".path");
   s.target_revision = c.str(n["targetRevision"], p + ".targetRevision");
   s.chart = c.str(n["chart"], p + ".chart");
-  if (!s.chart.empty())
-    c.error(n["chart"], p + ".chart",
-            "charts from Helm repositories are not supported yet: put the chart in a git repository and name its "
-            "directory in path");
   s.ref = c.str(n["ref"], p + ".ref");
   s.name = c.str(n["name"], p + ".name");
   if (n["plugin"]) c.error(n["plugin"], p + ".plugin", "config management plugins are not supported yet");

@@ -163,11 +163,12 @@ TEST(AppDecode, MistakesNameTheirPath) {
             "spec.ignoreDifferences[0].kind: an ignoreDifferences entry needs a kind");
 }
 
-TEST(AppDecode, HelmRepositoryChartsAreRefusedClearly) {
+TEST(AppDecode, HelmRepositoryChartsAreSources) {
   auto d = decode("  source: {repoURL: https://charts.example.com, chart: nginx, targetRevision: 1.0.0}\n" +
                   std::string(kDest));
-  std::string e = only_error(d);
-  EXPECT_EQ(e.rfind("spec.source.chart: charts from Helm repositories are not supported yet", 0), 0u) << e;
+  ASSERT_TRUE(d.diagnostics.empty()) << format_all(d.diagnostics);
+  ASSERT_EQ(d.objects.size(), 1u);
+  EXPECT_EQ(d.objects[0].app->sources[0].chart, "nginx");
 }
 
 TEST(AppDecode, RefsAreCheckedAcrossSources) {

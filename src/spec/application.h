@@ -52,7 +52,7 @@ struct AppSource {
   std::string repo_url;
   std::string path;             // in the repository ("" or "." = its root)
   std::string target_revision;  // branch, tag, commit or HEAD ("" = HEAD)
-  std::string chart;            // a Helm repository's chart (not supported yet: refused)
+  std::string chart;            // a chart of the Helm repository or OCI registry repo_url (cd/chart.h)
   std::string ref;              // `sources` only: names this source for $ref/values files
   std::string name;
   std::optional<DirectorySource> directory;

@@ -9,6 +9,7 @@ pushed to by the test) holding skiff's own kinds is synced into skiff.
 - a workflow's resource step creates an Application and waits for it to be Healthy (the
   reference pipeline's deploy step);
 - a missing path and a kind that needs a cluster end in conditions with clear messages;
+- RespectIgnoreDifferences keeps an ignored field's live value through a selfHeal sync;
 - delete with cascade removes what the app made.
 Usage: cd_test.py SKIFF"""
 import json
@@ -98,6 +99,8 @@ def main():
               "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: []}}}\n")
         write(repo, "broken/cron.yaml", CRON.replace('"0 3 * * *"', '"61 * * * *"'))
         write(repo, "hooks/template.yaml", TEMPLATE.format(message="hooked"))
+        write(repo, "respect/template.yaml",
+              TEMPLATE.format(message="git").replace("name: hello-tmpl", "name: hello-tmpl\n  labels: {team: git}"))
         write(repo, "hooks/hook.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: pre\n"
               "  annotations: {argocd.argoproj.io/hook: PreSync}\nspec: {entrypoint: a, templates: [{name: a, suspend: {}}]}\n")
         git(repo, "add", "-A")
@@ -237,6 +240,29 @@ def main():
             s = until_status(srv, "shrink", lambda s: "wipe out" in json.dumps(s.get("conditions", [])), "the allowEmpty guard")
             check("an automated sync that would prune everything waits for allowEmpty",
                   srv.call("GET", "/api/v1/workflow-templates/shrink/hello-tmpl")[0] == 200, s)
+
+            # RespectIgnoreDifferences: a selfHeal sync restores what drifted but keeps the
+            # live value of an ignored field.
+            respect = app("respect", repo, "respect", True, "respect")
+            respect["spec"]["ignoreDifferences"] = [{"group": "argoproj.io", "kind": "WorkflowTemplate",
+                                                     "jsonPointers": ["/metadata/labels/team"]}]
+            respect["spec"]["syncPolicy"]["syncOptions"] = ["RespectIgnoreDifferences=true"]
+            srv.call("POST", "/api/v1/applications", respect)
+            until_status(srv, "respect", lambda s: synced(s), "Synced")
+            st, t = srv.call("GET", "/api/v1/workflow-templates/respect/hello-tmpl")
+            t["metadata"]["labels"]["team"] = "by-hand"
+            t["spec"]["templates"][0]["container"]["command"] = ["echo", "by hand"]
+            check("change by hand", srv.call("PUT", "/api/v1/workflow-templates/respect/hello-tmpl", {"template": t})[0] == 200)
+            srv.call("GET", "/api/v1/applications/respect?appNamespace=argocd&refresh=normal")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                t = srv.call("GET", "/api/v1/workflow-templates/respect/hello-tmpl")[1]
+                if "by hand" not in json.dumps(t.get("spec", {})):
+                    break
+                time.sleep(0.2)
+            check("RespectIgnoreDifferences: drift healed, the ignored label kept",
+                  "by hand" not in json.dumps(t.get("spec", {})) and t["metadata"]["labels"].get("team") == "by-hand",
+                  t.get("metadata"))
 
             # Delete with cascade: what the app made goes with it.
             st, _ = srv.call("DELETE", "/api/v1/applications/skiff-kinds?appNamespace=argocd&cascade=true")

@@ -15,6 +15,12 @@ http-backend` CGI, with push enabled for authenticated users. It writes, under D
 An sshd (Debian's openssh-server, own host key, keys only) serves the same repositories
 over ssh; its "pids" are in env.json with lighttpd's.
 
+The same lighttpd serves a Helm chart repository at <url_base>/charts (env.json
+"charts_url"; same basic auth): index.yaml and the chart `web` in versions 0.1.0 and 0.2.0,
+packaged here as `helm package` would (a gzipped tar of web/Chart.yaml, values.yaml,
+templates/), each rendering a WorkflowTemplate named web-<release> whose message is the
+value `greeting`.
+
 `gitserver.py commit DIR NAME [--branch B] [--tag T] PATH=TEXT...` creates repository NAME
 if needed and pushes one commit (over HTTPS, as a client would) writing those files; it
 prints the commit's sha. Tests call it while they run. `gitserver.py stop DIR` stops it.
@@ -75,10 +81,53 @@ ssl.privkey = "{d}/server.key"
 auth.backend = "htpasswd"
 auth.backend.htpasswd.userfile = "{d}/htpasswd"
 auth.require = ("/" => ("method" => "basic", "realm" => "skiff-git", "require" => "valid-user"))
-alias.url = ("/" => "{BACKEND}/")
-cgi.assign = ("" => "")
+alias.url = ("/charts/" => "{d}/charts/", "/" => "{BACKEND}/")
+$HTTP["url"] !~ "^/charts/" {{
+  cgi.assign = ("" => "")
+}}
 setenv.add-environment = ("GIT_PROJECT_ROOT" => "{d}/repos", "GIT_HTTP_EXPORT_ALL" => "1")
 """
+
+
+CHART_TEMPLATE = """apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: web-{{ .Release.Name }}
+spec:
+  entrypoint: hi
+  templates:
+    - name: hi
+      container: {image: busybox, command: [echo, {{ .Values.greeting | quote }}]}
+"""
+
+
+def make_charts(d, base_url):
+    """A Helm repository: chart `web` 0.1.0 and 0.2.0 and their index.yaml."""
+    import hashlib
+    import io
+    import tarfile
+    os.makedirs(f"{d}/charts", exist_ok=True)
+    entries = []
+    for version, greeting in (("0.1.0", "hello from 0.1.0"), ("0.2.0", "hello from 0.2.0")):
+        files = {"web/Chart.yaml": f"apiVersion: v2\nname: web\nversion: {version}\n",
+                 "web/values.yaml": f"greeting: {greeting}\n",
+                 "web/templates/template.yaml": CHART_TEMPLATE}
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(data))
+        name = f"web-{version}.tgz"
+        with open(f"{d}/charts/{name}", "wb") as f:
+            f.write(buf.getvalue())
+        entries.append(f"  - apiVersion: v2\n    name: web\n    version: {version}\n"
+                       f"    digest: {hashlib.sha256(buf.getvalue()).hexdigest()}\n"
+                       f"    created: \"2026-12-01T00:00:00Z\"\n    urls: [{base_url}/charts/{name}]\n")
+    with open(f"{d}/charts/index.yaml", "w") as f:
+        f.write("apiVersion: v1\nentries:\n  web:\n" + "".join(entries) + "generated: \"2026-12-01T00:00:00Z\"\n")
 
 
 def wait_ready(env, proc, log):
@@ -126,6 +175,7 @@ def start(d):
     with open(f"{d}/htpasswd", "w") as f:  # apr1 MD5: a scheme lighttpd's htpasswd backend reads
         f.write(sh("htpasswd", "-nbm", USER, PASSWORD))
     port = free_port()
+    make_charts(d, f"https://127.0.0.1:{port}")
     with open(f"{d}/lighttpd.conf", "w") as f:
         f.write(lighttpd_conf(d, port))
     proc = subprocess.Popen(["lighttpd", "-D", "-f", f"{d}/lighttpd.conf"], stdout=open(f"{d}/stdout.log", "w"),
@@ -134,6 +184,7 @@ def start(d):
     sshd = start_sshd(d, ssh_port)
     env = {"url_base": f"https://127.0.0.1:{port}", "ca_file": f"{d}/ca.pem", "other_ca_file": f"{d}/other-ca.pem",
            "username": USER, "password": PASSWORD, "repos_dir": f"{d}/repos", "port": port,
+           "charts_url": f"https://127.0.0.1:{port}/charts",
            "ssh_url_base": f"ssh://{getpass.getuser()}@127.0.0.1:{ssh_port}{d}/repos", "ssh_key": f"{d}/ssh_key",
            "pids": [proc.pid, sshd.pid]}
     with open(f"{d}/env.json", "w") as f:

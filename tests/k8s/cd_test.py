@@ -8,7 +8,9 @@
 - drift (the Deployment scaled by hand) healed by selfHeal;
 - a file removed from git is pruned from the cluster;
 - a sync wave orders the objects;
-- delete with cascade removes them from the cluster.
+- delete with cascade removes them from the cluster;
+- the same through a cluster secret (Argo CD's format) on a server with no --kubeconfig, and
+  an unknown cluster named in a condition.
 """
 import json
 import os
@@ -118,6 +120,47 @@ def main():
             while time.monotonic() < deadline and kubectl("get", "deployment", "web", check=False).returncode == 0:
                 time.sleep(0.5)
             check("the Deployment went with the app", kubectl("get", "deployment", "web", check=False).returncode != 0)
+
+        # A cluster kept as Argo CD keeps it (a secret in argocd with server and config), for
+        # a server with no --kubeconfig of its own: the app names it by name.
+        def kubeconfig_field(key):
+            for line in open(env["kubeconfig"]):
+                if line.strip().startswith(key + ":"):
+                    return line.split(":", 1)[1].strip()
+            raise AssertionError(f"{key} not in the test cluster's kubeconfig")
+        config = {"tlsClientConfig": {"caData": kubeconfig_field("certificate-authority-data"),
+                                      "certData": kubeconfig_field("client-certificate-data"),
+                                      "keyData": kubeconfig_field("client-key-data")}}
+        other = f"{data}/no-kubeconfig"
+        subprocess.run([skiff, "secret", "create", "generic", "test-cluster", "-n", "argocd", "--data", other,
+                        "--from-literal", "name=test-cluster", "--from-literal", f"server={env['api']}",
+                        "--from-literal", f"config={json.dumps(config)}"], check=True, capture_output=True)
+        srv = Server(skiff, other, "--app-resync", "2").start()
+        with running(check, srv):
+            application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
+                "project": "default",
+                "source": {"repoURL": f"file://{repo}", "path": "deploy", "targetRevision": "main"},
+                "destination": {"name": "test-cluster", "namespace": ns},
+                "syncPolicy": {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]}}}
+            check("create on a cluster secret", srv.call("POST", "/api/v1/applications", application)[0] == 200)
+            until(srv, lambda s: s.get("sync", {}).get("status") == "Synced" and s.get("health", {}).get("status") == "Healthy",
+                  "Synced+Healthy through the cluster secret")
+            check("deployed through the cluster secret", kubectl("get", "deployment", "web", check=False).returncode == 0)
+            application["metadata"]["name"] = "nowhere"
+            application["spec"]["destination"] = {"name": "no-such-cluster", "namespace": ns}
+            srv.call("POST", "/api/v1/applications", application)
+            st, a = srv.call("GET", "/api/v1/applications/nowhere?appNamespace=argocd")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not a.get("status", {}).get("conditions"):
+                time.sleep(0.3)
+                st, a = srv.call("GET", "/api/v1/applications/nowhere?appNamespace=argocd")
+            check("an unknown cluster is named", "there are no clusters with this name: no-such-cluster"
+                  in json.dumps(a.get("status", {}).get("conditions")), a.get("status"))
+            srv.call("DELETE", "/api/v1/applications/web?appNamespace=argocd&cascade=true")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and kubectl("get", "deployment", "web", check=False).returncode == 0:
+                time.sleep(0.5)
+            check("cascade delete through the cluster secret", kubectl("get", "deployment", "web", check=False).returncode != 0)
     subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "delete", "namespace", ns, "--wait=false"],
                    capture_output=True)
     return check.report("k8s cd")

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, loadPlaywright, startSkiff } from './lib.mjs';
+import { checker, launch, loadPlaywright, startSkiff } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [skiff = path.join(here, '../../build/skiff'), uiDist = path.join(here, '../../ui/dist')] = process.argv.slice(2);
@@ -142,22 +142,7 @@ async function otherPages(server, page, snap) {
   check('?tab=workflow (Hera get_workflow_link) opens the graph', true);
 }
 
-const failures = [];
-function check(what, ok, detail = '') {
-  if (!ok) {
-    failures.push(`${what}${detail ? ': ' + detail : ''}`);
-    console.log(`FAIL: ${what}${detail ? ': ' + detail : ''}`);
-  } else console.log(`ok: ${what}`);
-}
-
-// Checks that `locator` gets to `state` (visible, hidden, ...) within 10 s: the page
-// updates after the event that causes it.
-async function reaches(what, locator, state) {
-  await locator.waitFor({ state, timeout: 10000 }).then(
-    () => check(what, true),
-    () => check(what, false, `not ${state} after 10 s`),
-  );
-}
+const { failures, check, reaches } = checker();
 
 async function main() {
   const pw = await loadPlaywright();

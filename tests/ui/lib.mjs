@@ -66,13 +66,14 @@ function staticProxy(dir, target, port) {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-// Starts `skiff server` with the UI. auth "client" creates a token first (never printed).
-export async function startSkiff(skiff, uiDir, { auth = 'client', extra = [] } = {}) {
+// Starts `skiff server` with the UI. auth "client" creates a token first (never printed),
+// for `tokenNamespace` ('*': every namespace).
+export async function startSkiff(skiff, uiDir, { auth = 'client', extra = [], tokenNamespace = 'argo' } = {}) {
   if (!existsSync(skiff)) throw new Error(`no skiff binary at ${skiff}`);
   if (!existsSync(path.join(uiDir, 'index.html'))) throw new Error(`no ${uiDir}/index.html: run \`npm ci && npm run build\` in ui/`);
   const data = mkdtempSync(path.join(os.tmpdir(), 'skiff-ui-'));
   let token = '';
-  if (auth === 'client') token = execFileSync(skiff, ['token', 'create', '-n', 'argo', '--data', data], { encoding: 'utf8' }).trim();
+  if (auth === 'client') token = execFileSync(skiff, ['token', 'create', '-n', tokenNamespace, '--data', data], { encoding: 'utf8' }).trim();
   const help = execFileSync(skiff, ['server', '--help'], { encoding: 'utf8' });
   const hasUi = /--ui\b/.test(help);
   const port = await freePort();
@@ -128,4 +129,22 @@ export async function startSkiff(skiff, uiDir, { auth = 'client', extra = [] } =
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+// Named checks that print as they go and are counted at the end; `reaches` waits up to
+// `timeout` for a locator to get to a state (the page updates after what causes it).
+export function checker() {
+  const failures = [];
+  const check = (what, ok, detail = '') => {
+    if (!ok) {
+      failures.push(`${what}${detail ? ': ' + detail : ''}`);
+      console.log(`FAIL: ${what}${detail ? ': ' + detail : ''}`);
+    } else console.log(`ok: ${what}`);
+  };
+  const reaches = (what, locator, state, timeout = 10000) =>
+    locator.waitFor({ state, timeout }).then(
+      () => check(what, true),
+      () => check(what, false, `not ${state} after ${timeout / 1000} s`),
+    );
+  return { failures, check, reaches };
 }

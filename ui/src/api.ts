@@ -81,10 +81,11 @@ export async function apiNoBody(method: string, path: string, body?: unknown): P
   await res.body?.cancel();
 }
 
-// Reads one of Argo's streams (watch, logs) as server-sent events, calling onItem with
-// each event's "result", until the server ends it or `signal` aborts it. (Server-sent
-// events rather than newline-delimited JSON: cpp-httplib never compresses
-// text/event-stream, and compressing a big workflow with brotli takes seconds.)
+// Reads one of Argo's streams (watch, logs) as server-sent events (or newline-delimited
+// JSON), calling onItem with each event's "result", until the server ends it or `signal`
+// aborts it. (Server-sent events are asked for rather than newline-delimited JSON:
+// cpp-httplib never compresses text/event-stream, and compressing a big workflow with
+// brotli takes seconds.)
 export async function stream(path: string, onItem: (result: any) => void, signal: AbortSignal): Promise<void> {
   const res = await authorized(path, { signal, headers: { Accept: 'text/event-stream' } });
   if (!res.ok) throw await errorOf(res);
@@ -98,7 +99,9 @@ export async function stream(path: string, onItem: (result: any) => void, signal
       data += (data ? '\n' : '') + line.slice(line.startsWith('data: ') ? 6 : 5);
       return;
     }
-    if (line !== '' || !data) return; // comments, event names, ids
+    // Newline-delimited JSON (Argo CD's pod logs) is read too: a line that is an object.
+    if (!data && line.startsWith('{')) data = line;
+    else if (line !== '' || !data) return; // comments, event names, ids
     const j = JSON.parse(data);
     data = '';
     if (j.error) throw new ApiError(500, j.error.code, j.error.message ?? 'stream error');
@@ -120,6 +123,33 @@ export async function stream(path: string, onItem: (result: any) => void, signal
   } finally {
     reader.releaseLock();
   }
+}
+
+// Follows a stream while a page shows: when the server ends it or it fails, it is opened
+// again after a back-off (1 s, doubling to 15 s; back to 1 s once items come). `live` is
+// told whether it is connected. Returns what stops it.
+export function follow(path: string, onItem: (result: any) => void, live?: (on: boolean) => void): () => void {
+  const ctl = new AbortController();
+  (async () => {
+    let backoff = 1000;
+    while (!ctl.signal.aborted) {
+      live?.(true);
+      try {
+        await stream(path, (r) => ((backoff = 1000), onItem(r)), ctl.signal);
+      } catch (e) {
+        if (isAbort(e)) return;
+      }
+      live?.(false);
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15000);
+    }
+  })();
+  return () => ctl.abort();
+}
+
+// The server has no such call (yet): an optional view shows "none" rather than an error.
+export function notServed(e: unknown): boolean {
+  return e instanceof ApiError && (e.status === 404 || e.status === 501);
 }
 
 export function isAbort(e: unknown): boolean {

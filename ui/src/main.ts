@@ -7,6 +7,8 @@ import { h } from './dom';
 import { currentNamespace } from './ns';
 import { route, startRouter } from './router';
 import './style.css';
+import { appView } from './views/app';
+import { appsView } from './views/apps';
 import { cronListView, cronView } from './views/cron';
 import { templatesView, templateView } from './views/templates';
 import { workflowView } from './views/workflow';
@@ -29,6 +31,7 @@ const nav = h(
   { class: 'top', 'aria-label': 'main' },
   h('a', { href: '/workflows', class: 'brand', 'aria-label': 'skiff home' }, logo(), 'skiff'),
   h('a', { href: '/workflows', 'data-nav': '/workflows' }, 'Workflows'),
+  h('a', { href: '/applications', 'data-nav': '/applications' }, 'Applications'),
   h('a', { href: '/workflow-templates', 'data-nav': '/workflow-templates' }, 'Templates'),
   h('a', { href: '/cluster-workflow-templates', 'data-nav': '/cluster-workflow-templates' }, 'Cluster templates'),
   h('a', { href: '/cron-workflows', 'data-nav': '/cron-workflows' }, 'Cron workflows'),
@@ -49,6 +52,10 @@ route(/^\/cluster-workflow-templates\/([^/]+)$/, (m, p) => templateView(m, '', p
 route(/^\/cron-workflows$/, (m) => cronListView(m, ns()));
 route(/^\/cron-workflows\/([^/]+)$/, (m, p) => cronListView(m, p[0]));
 route(/^\/cron-workflows\/([^/]+)\/([^/]+)$/, (m, p) => cronView(m, p[0], p[1]));
+// Argo CD's application links: /applications/{name} is in the namespace argocd.
+route(/^\/applications$/, (m, _p, q) => appsView(m, q));
+route(/^\/applications\/([^/]+)$/, appView);
+route(/^\/applications\/([^/]+)\/([^/]+)$/, appView);
 
 startRouter(main, (m, p) => {
   m.append(h('h1', null, 'Not found'), h('p', null, `Nothing here at ${p[0]}. `, h('a', { href: '/workflows' }, 'Go to workflows')));

@@ -11,6 +11,16 @@ const ICONS: Record<string, string> = {
   Skipped: '⊘',
   Omitted: '⊘',
   Template: '◇',
+  // Argo CD's health and sync statuses (applications and their resources).
+  Healthy: '♥',
+  Progressing: '◔',
+  Degraded: '✗',
+  Suspended: '‖',
+  Missing: '∅',
+  Unknown: '?',
+  None: '◇', // a resource kind with no health check
+  Synced: '✓',
+  OutOfSync: '⟳',
 };
 
 export const FINISHED = new Set(['Succeeded', 'Failed', 'Error']);

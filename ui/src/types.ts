@@ -53,3 +53,79 @@ export interface ListResult<T> {
   metadata?: { continue?: string };
   items?: T[] | null;
 }
+
+// Argo CD's Application (argoproj.io/v1alpha1), the parts the Applications pages read.
+export interface HealthStatus {
+  status?: string;
+  message?: string;
+}
+
+// One resource of an application: status.resources[], resource-tree nodes (with uid and
+// parentRefs) and managed-resources items share these keys.
+export interface ResourceKey {
+  group?: string;
+  version?: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface AppResource extends ResourceKey {
+  status?: string; // Synced, OutOfSync
+  health?: HealthStatus;
+  requiresPruning?: boolean;
+  hook?: boolean;
+}
+
+export interface TreeNode extends ResourceKey {
+  uid?: string;
+  health?: HealthStatus;
+  parentRefs?: Array<ResourceKey & { uid?: string }>;
+  info?: Array<{ name: string; value: string }>;
+}
+
+export interface ManagedResource extends ResourceKey {
+  targetState?: string; // JSON text, "null" when git has none
+  liveState?: string;
+  normalizedLiveState?: string;
+  diff?: string; // skiff: a unified diff of the two as YAML
+  modified?: boolean;
+}
+
+export interface AppSource {
+  repoURL: string;
+  path?: string;
+  targetRevision?: string;
+  chart?: string;
+}
+
+export interface HistoryItem {
+  id: number;
+  revision?: string;
+  deployedAt?: string;
+  deployStartedAt?: string;
+  source?: AppSource;
+  initiatedBy?: { username?: string; automated?: boolean };
+}
+
+export interface Application {
+  metadata: Metadata & { deletionTimestamp?: string; finalizers?: string[] };
+  spec: {
+    project?: string;
+    source?: AppSource;
+    sources?: AppSource[];
+    destination?: { server?: string; name?: string; namespace?: string };
+    syncPolicy?: { automated?: { prune?: boolean; selfHeal?: boolean } };
+  };
+  operation?: unknown;
+  status?: {
+    sync?: { status?: string; revision?: string };
+    health?: HealthStatus;
+    resources?: AppResource[];
+    conditions?: Array<{ type: string; message: string; lastTransitionTime?: string }>;
+    history?: HistoryItem[];
+    operationState?: { phase?: string; message?: string; startedAt?: string; finishedAt?: string; syncResult?: { revision?: string } };
+    reconciledAt?: string;
+    sourceType?: string;
+  };
+}

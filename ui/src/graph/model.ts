@@ -22,6 +22,7 @@ export interface GNode {
   children: string[];
   hidden?: number; // collapsed: how many nodes it stands for
   group?: string; // collapsed: the group node it belongs to
+  badge?: string; // a pill in the top right corner (an application resource's OutOfSync)
 }
 
 export interface Graph {

@@ -64,8 +64,15 @@ function iconOf(n: GNode): string {
   return n.type === 'Suspend' && n.phase === 'Running' ? '‖' : phaseIcon(n.phase);
 }
 
+function badgeMarkup(n: GNode): string {
+  if (!n.badge) return '';
+  const w = n.badge.length * 6.5 + 12;
+  return `<g class="badge b-${esc(n.badge)}" transform="translate(${n.w / 2 - w + 6},${-n.h / 2 - 8})"><rect width="${w}" height="16" rx="8"/><text x="${w / 2}" y="12">${esc(n.badge)}</text></g>`;
+}
+
 function nodeMarkup(n: GNode, extra: string): string {
-  const head = `<g class="n s-${n.shape} p-${n.phase}${extra}" data-testid="node" data-node-id="${esc(n.id)}" data-phase="${n.phase}" data-type="${n.type}" aria-label="${esc(n.label)}: ${n.phase}" transform="translate(${n.x},${n.y})">`;
+  const badge = n.badge ? ` data-badge="${esc(n.badge)}"` : '';
+  const head = `<g class="n s-${n.shape} p-${n.phase}${extra}" data-testid="node" data-node-id="${esc(n.id)}" data-phase="${n.phase}" data-type="${esc(n.type)}"${badge} aria-label="${esc(n.label)}: ${n.phase}${n.badge ? ', ' + esc(n.badge) : ''}" transform="translate(${n.x},${n.y})">`;
   if (n.shape === 'connector') {
     return `${head}<circle class="bg" r="10"/><text class="ic" y="4">${iconOf(n)}</text>${spinMarkup(n)}</g>`;
   }
@@ -74,7 +81,7 @@ function nodeMarkup(n: GNode, extra: string): string {
     `${head}<rect class="bg" x="${x0}" y="${-n.h / 2}" width="${n.w}" height="${n.h}" rx="6"/>` +
     `<text class="ic" x="${x0 + 16}" y="5">${iconOf(n)}</text>` +
     `<text class="lb" x="${x0 + 32}" y="-3">${esc(truncate(n.label, 20))}</text>` +
-    `<text class="sb" x="${x0 + 32}" y="13">${esc(truncate(n.sub, 24))}</text>${spinMarkup(n)}</g>`
+    `<text class="sb" x="${x0 + 32}" y="13">${esc(truncate(n.sub, 24))}</text>${spinMarkup(n)}${badgeMarkup(n)}</g>`
   );
 }
 
@@ -110,12 +117,15 @@ export class GraphView {
   selected: string | null = null;
   cursor: string | null = null;
 
-  constructor(private readonly events: GraphViewEvents) {
+  constructor(
+    private readonly events: GraphViewEvents,
+    what = 'workflow graph',
+  ) {
     this.el = document.createElement('div');
     this.el.className = 'graph';
     this.el.tabIndex = 0;
     this.el.setAttribute('role', 'application');
-    this.el.setAttribute('aria-label', 'workflow graph: arrow keys move between nodes, Enter selects, Escape closes the panel, + and - zoom, 0 fits');
+    this.el.setAttribute('aria-label', `${what}: arrow keys move between nodes, Enter selects, Escape closes the panel, + and - zoom, 0 fits`);
     this.el.dataset.testid = 'graph';
     const make = <T extends SVGElement>(tag: string, cls?: string) => {
       const e = document.createElementNS(SVG, tag) as T;

@@ -1,7 +1,7 @@
 // AppController: Argo CD's application controller, in skiff. For every stored Application
 // it fetches the source (cd/git.h, cached), renders it (cd/render.h), compares it with what
 // is live at the destination (cd/sync.h: skiff's own kinds in skiff, the rest on the
-// configured cluster) and writes Argo CD's status: sync (status, revision, comparedTo),
+// destination cluster, or on this machine when there is none: machine/objects.h) and writes Argo CD's status: sync (status, revision, comparedTo),
 // health, resources[], sourceType, reconciledAt, conditions. It syncs when an operation is
 // stored (the API's sync and rollback: operationState, history) and, with
 // syncPolicy.automated, when the app is OutOfSync (once per revision; again on drift with

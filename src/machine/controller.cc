@@ -1,5 +1,6 @@
 #include "machine/controller.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -27,6 +28,20 @@ int64_t now_ms() {
 std::string name_of(const Json& o) { return object_member(o, "metadata").value("name", ""); }
 std::string ns_of(const Json& o) { return object_member(o, "metadata").value("namespace", ""); }
 std::string uid_of(const Json& o) { return object_member(o, "metadata").value("uid", ""); }
+
+// Runs `fn` on one object: a field of an unexpected type (nlohmann throws) skips that
+// object, said once, and never stops the others.
+template <class Fn>
+void guarded(const Json& object, const Fn& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    static std::set<std::string> told;  // the controller thread's only
+    std::string what = object.value("kind", "") + " " + ns_of(object) + "/" + name_of(object) + ": " + e.what();
+    if (told.size() < 1000 && told.insert(what).second)
+      std::fprintf(stderr, "skiff server: this machine cannot handle %s\n", what.c_str());
+  }
+}
 
 // The container as the executor's decoder takes it: what only kubelet acts on removed.
 Json step_container(Json c) {
@@ -63,6 +78,7 @@ std::string WorkloadController::run_name(const Run& run) { return kRunPrefix + r
 
 WorkloadController::WorkloadController(MachineObjects& objects, std::shared_ptr<runtime::Executor> executor)
     : objects_(objects), executor_(std::move(executor)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  probe_inbox_->wake = runtime::Fd(::fcntl(wake_.get(), F_DUPFD_CLOEXEC, 0));
   executor_->set_interrupt_fd(wake_.get());
   thread_ = std::thread([this] { loop(); });
 }
@@ -124,12 +140,12 @@ void WorkloadController::reconcile(int64_t now) {
   reconcile_jobs(now);
   reconcile_pods(now);
   reconcile_services();
-  for (const Json& pvc : objects_.list("PersistentVolumeClaim")) {
+  for (const Json& pvc : objects_.list("PersistentVolumeClaim")) guarded(pvc, [&] {
     Json status = {{"phase", "Bound"},
                    {"accessModes", array_member(object_member(pvc, "spec"), "accessModes")},
                    {"capacity", object_member(object_member(object_member(pvc, "spec"), "resources"), "requests")}};
     (void)objects_.set_status(kube::ref_of(pvc), status);
-  }
+  });
 }
 
 // --- Deployments and ReplicaSets -------------------------------------------------------
@@ -137,7 +153,7 @@ void WorkloadController::reconcile(int64_t now) {
 void WorkloadController::reconcile_deployments(int64_t now) {
   std::vector<Json> sets = objects_.list("ReplicaSet");
   std::vector<Json> pods = objects_.list("Pod");
-  for (const Json& d : objects_.list("Deployment")) {
+  for (const Json& d : objects_.list("Deployment")) guarded(d, [&] {
     const Json spec = object_member(d, "spec");
     std::string hash = pod_template_hash(object_member(spec, "template"));
     std::string current = name_of(d) + "-" + hash;
@@ -171,7 +187,7 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       if (!made && made.status().code() != Code::kAlreadyExists) {
         std::fprintf(stderr, "skiff server: deployment %s/%s: %s\n", ns_of(d).c_str(), name_of(d).c_str(),
                      made.status().message().c_str());
-        continue;
+        return;
       }
       in.current.name = current;
     }
@@ -202,12 +218,12 @@ void WorkloadController::reconcile_deployments(int64_t now) {
           c["lastTransitionTime"] = old.value("lastTransitionTime", "");
         }
     (void)objects_.set_status(kube::ref_of(d), status);
-  }
+  });
 }
 
 void WorkloadController::reconcile_replica_sets() {
   std::vector<Json> pods = objects_.list("Pod");
-  for (const Json& rs : objects_.list("ReplicaSet")) {
+  for (const Json& rs : objects_.list("ReplicaSet")) guarded(rs, [&] {
     int desired = object_member(rs, "spec").value("replicas", 1);
     std::vector<Json> mine;
     for (const Json& p : pods)
@@ -227,12 +243,12 @@ void WorkloadController::reconcile_replica_sets() {
     int ready_pods = 0;
     for (const Json& p : mine) ready_pods += ready(ns_of(p), name_of(p)) ? 1 : 0;
     (void)objects_.set_status(kube::ref_of(rs), replica_set_status(rs, static_cast<int>(mine.size()), ready_pods));
-  }
+  });
 }
 
 void WorkloadController::reconcile_stateful_sets(int64_t) {
   std::vector<Json> pods = objects_.list("Pod");
-  for (const Json& set : objects_.list("StatefulSet")) {
+  for (const Json& set : objects_.list("StatefulSet")) guarded(set, [&] {
     const Json spec = object_member(set, "spec");
     const std::string ns = ns_of(set), name = name_of(set);
     int replicas = spec.value("replicas", 1);
@@ -288,18 +304,18 @@ void WorkloadController::reconcile_stateful_sets(int64_t) {
       else counts.current_revision = revision_of(p);
     }
     (void)objects_.set_status(kube::ref_of(set), stateful_set_status(set, counts));
-  }
+  });
 }
 
 void WorkloadController::reconcile_jobs(int64_t now) {
   std::vector<Json> pods = objects_.list("Pod");
   std::set<std::string> jobs;
-  for (const Json& job : objects_.list("Job")) {
+  for (const Json& job : objects_.list("Job")) guarded(job, [&] {
     const Json stored = object_member(job, "status");
     bool terminal = false;
     for (const Json& c : array_member(stored, "conditions"))
       terminal = terminal || ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") && c.value("status", "") == "True");
-    if (terminal) continue;  // a finished Job's status stays as written
+    if (terminal) return;  // a finished Job's status stays as written
     const Json spec = object_member(job, "spec");
     int backoff_limit = spec.value("backoffLimit", 6);
     JobCounts counts;
@@ -339,7 +355,7 @@ void WorkloadController::reconcile_jobs(int64_t now) {
     Json status = job_status(counts, backoff_limit);
     if (stored.contains("startTime")) status["startTime"] = stored["startTime"];
     (void)objects_.set_status(kube::ref_of(job), status);
-  }
+  });
   for (auto it = job_retries_.begin(); it != job_retries_.end();) it = jobs.count(it->first) ? std::next(it) : job_retries_.erase(it);
 }
 
@@ -354,7 +370,7 @@ bool WorkloadController::ready(const std::string& ns, const std::string& pod) co
 
 void WorkloadController::reconcile_pods(int64_t now) {
   std::set<std::string> present;
-  for (const Json& pod : objects_.list("Pod")) {
+  for (const Json& pod : objects_.list("Pod")) guarded(pod, [&] {
     std::string key = ns_of(pod) + "/" + name_of(pod);
     present.insert(key);
     auto& slot = runs_[key];
@@ -402,7 +418,7 @@ void WorkloadController::reconcile_pods(int64_t now) {
       first = false;
     }
     (void)objects_.set_status(kube::ref_of(pod), pod_status(state));
-  }
+  });
   for (auto it = runs_.begin(); it != runs_.end();) {
     Run& run = *it->second;
     if (!present.count(it->first) && !run.deleting) {
@@ -525,12 +541,13 @@ void WorkloadController::probe(Run& run, int64_t now) {
     ProbeState& state = liveness ? run.live_state : run.ready_state;
     if (!spec || run.ip.empty() || !state.due(*spec, now)) continue;
     state.in_flight = true;
-    std::thread([this, key, node = run.node, liveness, spec = *spec, ip = run.ip] {
+    // The inbox outlives this controller if a probe is still waiting when it stops.
+    std::thread([inbox = probe_inbox_, key, node = run.node, liveness, spec = *spec, ip = run.ip] {
       bool passed = check(spec, ip);
-      std::lock_guard<std::mutex> lock(mu_);
-      probe_results_.push_back({key, node, liveness, passed});
+      std::lock_guard<std::mutex> lock(inbox->mu);
+      inbox->results.push_back({key, node, liveness, passed});
       uint64_t one = 1;
-      (void)::write(wake_.get(), &one, sizeof one);
+      (void)::write(inbox->wake.get(), &one, sizeof one);
     }).detach();
   }
 }
@@ -538,8 +555,8 @@ void WorkloadController::probe(Run& run, int64_t now) {
 void WorkloadController::take_probe_results(int64_t now) {
   std::vector<ProbeResult> results;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    results.swap(probe_results_);
+    std::lock_guard<std::mutex> lock(probe_inbox_->mu);
+    results.swap(probe_inbox_->results);
   }
   for (const ProbeResult& r : results) {
     auto it = runs_.find(r.pod_key);
@@ -563,7 +580,7 @@ void WorkloadController::take_probe_results(int64_t now) {
 void WorkloadController::reconcile_services() {
   std::set<std::string> keys;
   std::vector<Json> pods = objects_.list("Pod");
-  for (const Json& svc : objects_.list("Service")) {
+  for (const Json& svc : objects_.list("Service")) guarded(svc, [&] {
     const Json spec = object_member(svc, "spec");
     const Json selector = object_member(spec, "selector");
     // Ports published before (kept across restarts when free).
@@ -620,7 +637,7 @@ void WorkloadController::reconcile_services() {
       status["loadBalancer"]["ingress"] = Json::array({{{"ip", "127.0.0.1"}, {"ports", ingress_ports}}});
     if (!conditions.empty()) status["conditions"] = conditions;
     (void)objects_.set_status(kube::ref_of(svc), status);
-  }
+  });
   for (const std::string& key : proxy_.keys())
     if (!keys.count(key)) proxy_.withdraw(key);
 }

@@ -75,6 +75,11 @@ class WorkloadController {
     std::string pod_key, node;
     bool liveness = false, passed = false;
   };
+  struct ProbeInbox {  // where probe threads leave their results
+    std::mutex mu;
+    std::vector<ProbeResult> results;
+    runtime::Fd wake;  // a copy of wake_
+  };
 
   void loop();
   void reconcile(int64_t now);
@@ -108,7 +113,7 @@ class WorkloadController {
   // "<ns>/<pod>/<container>" -> (run_name, node id) of its current run
   std::map<std::string, std::pair<std::string, std::string>> log_nodes_;
   std::deque<MachineEvent> events_;
-  std::vector<ProbeResult> probe_results_;
+  std::shared_ptr<ProbeInbox> probe_inbox_ = std::make_shared<ProbeInbox>();
 
   std::thread thread_;  // last: starts once everything above exists
 };

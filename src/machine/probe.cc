@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -22,10 +23,11 @@ int64_t mono_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// A probe's integer field (seconds, or a threshold) times 1000, within [min_s, 3600].
 int seconds_ms(const Json& probe, const char* field, int fallback_s, int min_s) {
   const Json v = probe.contains(field) ? probe[field] : Json();
-  int s = v.is_number_integer() ? v.get<int>() : fallback_s;
-  return std::max(s, min_s) * 1000;
+  int64_t s = v.is_number_integer() ? v.get<int64_t>() : fallback_s;
+  return static_cast<int>(std::clamp<int64_t>(s, min_s, 3600)) * 1000;  // at most an hour
 }
 
 // Waits until `fd` is ready for `events` or the deadline passes.
@@ -50,7 +52,7 @@ std::optional<ProbeSpec> parse_probe(const Json& container, const char* field) {
   if (probe.contains("httpGet")) {
     spec.kind = ProbeSpec::Kind::kHttpGet;
     action = object_member(probe, "httpGet");
-    spec.path = action.value("path", "/");
+    spec.path = action.contains("path") && action["path"].is_string() ? action["path"].get<std::string>() : "/";
     if (spec.path.empty() || spec.path[0] != '/') spec.path = "/" + spec.path;
   } else if (probe.contains("tcpSocket")) {
     action = object_member(probe, "tcpSocket");
@@ -70,8 +72,8 @@ std::optional<ProbeSpec> parse_probe(const Json& container, const char* field) {
   spec.initial_delay_ms = seconds_ms(probe, "initialDelaySeconds", 0, 0);
   spec.period_ms = seconds_ms(probe, "periodSeconds", 10, 1);
   spec.timeout_ms = seconds_ms(probe, "timeoutSeconds", 1, 1);
-  spec.failure_threshold = std::max(1, probe.value("failureThreshold", 3));
-  spec.success_threshold = std::max(1, probe.value("successThreshold", 1));
+  spec.failure_threshold = seconds_ms(probe, "failureThreshold", 3, 1) / 1000;
+  spec.success_threshold = seconds_ms(probe, "successThreshold", 1, 1) / 1000;
   return spec;
 }
 

@@ -33,6 +33,14 @@ TEST(ProbeTest, ParsesKubernetesFieldsAndNamedPorts) {
   EXPECT_EQ(l->period_ms, 10000);
   EXPECT_FALSE(parse_probe(c, "startupProbe"));
   EXPECT_FALSE(parse_probe(Json::parse(R"({"readinessProbe":{"tcpSocket":{"port":"nope"}}})"), "readinessProbe"));
+  // Fields of the wrong type or out of range read as their defaults or bounds, never throw.
+  auto odd = parse_probe(Json::parse(R"({"readinessProbe":{"httpGet":{"port":80,"path":7},"failureThreshold":"x",
+    "periodSeconds":99999999999,"timeoutSeconds":-5}})"), "readinessProbe");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->path, "/");
+  EXPECT_EQ(odd->failure_threshold, 3);
+  EXPECT_EQ(odd->period_ms, 3600 * 1000);
+  EXPECT_EQ(odd->timeout_ms, 1000);
 }
 
 // initialDelaySeconds, periodSeconds and failureThreshold as kubelet applies them.

@@ -23,6 +23,25 @@ constexpr const char* kInCluster = "https://kubernetes.default.svc";
 
 std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
 
+// Argo CD's status.summary: the images the app's live objects run, and externalURLs — here
+// the ports Services publish on 127.0.0.1 (status.loadBalancer.ingress, this machine's).
+KJson summary(const cd::Comparison& comparison) {
+  std::set<std::string> images, urls;
+  for (const auto& r : comparison.resources) {
+    const KJson& live = r.live;
+    for (const KJson& c : array_member(object_member(object_member(object_member(live, "spec"), "template"), "spec"), "containers"))
+      if (c.is_object() && c.contains("image") && c["image"].is_string()) images.insert(c["image"].get<std::string>());
+    for (const KJson& in : array_member(object_member(object_member(live, "status"), "loadBalancer"), "ingress"))
+      for (const KJson& p : array_member(in, "ports"))
+        if (in.is_object() && in.contains("ip") && in["ip"].is_string() && p.is_object() && p.contains("port") && p["port"].is_number_integer())
+          urls.insert("http://" + in["ip"].get<std::string>() + ":" + std::to_string(p["port"].get<int>()));
+  }
+  KJson out = KJson::object();
+  if (!images.empty()) out["images"] = images;
+  if (!urls.empty()) out["externalURLs"] = urls;
+  return out;
+}
+
 KJson key_json(const cd::ResourceKey& k) {
   KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
   if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
@@ -585,6 +604,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     resources.push_back(j);
   }
   status["resources"] = resources;
+  status["summary"] = summary(comparison);
   KJson compared = compared_to(app);
   status["sync"] = {{"status", rendered && !comparison_failed ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};

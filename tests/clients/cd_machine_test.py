@@ -3,7 +3,8 @@
 Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and a Service.
 
 - the app syncs and becomes Healthy; the Service's port is published on 127.0.0.1 (said in
-  the annotation skiff.io/published-ports and status.loadBalancer) and serves the page;
+  the annotation skiff.io/published-ports and status.loadBalancer, and as the app's
+  summary.externalURLs, which `skiff app get` shows) and serves the page;
   the resource tree shows app -> Deployment -> ReplicaSet -> Pods;
 - a push changing the page (an env var) rolls the pods: a new ReplicaSet, the new page;
 - a readiness probe that fails keeps the app Progressing while the old pods keep serving;
@@ -20,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -200,6 +202,14 @@ def main():
             check("and in status.loadBalancer", ingress[0].get("ip") == "127.0.0.1"
                   and ingress[0].get("ports", [{}])[0].get("port") == port, svc.get("status"))
             check("the page answers on the published port", page(port) == "v1", page(port))
+            url = f"http://127.0.0.1:{port}"
+            summary = until(lambda: status().get("summary", {}).get("externalURLs") and status()["summary"],
+                            "summary.externalURLs", timeout=10)
+            check("the app's summary names the URL and the image", summary.get("externalURLs") == [url]
+                  and summary.get("images") == ["busybox:latest"], summary)
+            shown = subprocess.run([skiff, "app", "get", "web"], capture_output=True, text=True, timeout=30,
+                                   env=dict(os.environ, ARGO_SERVER=f"127.0.0.1:{srv.port}", ARGO_SECURE="false"))
+            check("skiff app get shows it", f"External URL:       {url}" in shown.stdout, shown.stdout + shown.stderr)
             nodes = tree()
             sets = [n for n in nodes if n["kind"] == "ReplicaSet"]
             check("a ReplicaSet under the Deployment", len(sets) == 1 and sets[0]["parentRefs"][0]["kind"] == "Deployment",

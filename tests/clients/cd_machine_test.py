@@ -258,6 +258,11 @@ def main():
             lines = [json.loads(line)["result"] for line in logs.splitlines() if line.strip()]
             check("logs as Argo CD streams them", st == 200 and any(r["content"] == "serving v3" and r["podName"] == pod
                                                                      for r in lines), f"{st} {logs[:500]}")
+            # follow=true streams: the first line comes while the container still runs.
+            with urllib.request.urlopen(f"{srv.base}/api/v1/applications/web/logs?podName={pod}&follow=true"
+                                        f"&tailLines=1", timeout=10) as stream:
+                first_line = json.loads(stream.readline())["result"]
+            check("follow streams the log", first_line["content"] == "serving v3", first_line)
             st, body = srv.call("GET", "/api/v1/applications/web/logs?podName=not-mine", raw=True)
             check("a pod not of the app is 404", st == 404, f"{st} {body}")
 

@@ -92,6 +92,7 @@ class WorkloadController {
   void probe(Run& run, int64_t now);
   void take_probe_results(int64_t now);
   bool ready(const std::string& namespace_, const std::string& pod) const;
+  std::string pod_ip(const std::string& namespace_, const std::string& pod) const;  // "" when not running
   void event(const Run& run, const char* type, const std::string& reason, const std::string& message, int64_t now);
   void stop_all();
   void reconcile_stateful_sets(int64_t now);

@@ -258,9 +258,11 @@ Result<Json> MachineObjects::write(Json object, const std::string& default_names
         if (live.contains("status")) stored["status"] = live["status"];
         else stored.erase("status");
       }
-      for (const char* field : {"uid", "creationTimestamp", "generation", "ownerReferences"})
-        if (live_meta.contains(field) && !(std::string(field) == "ownerReferences" && stored["metadata"].contains(field)))
-          stored["metadata"][field] = live_meta[field];
+      // What the server set stays; ownerReferences too, unless the write gives its own.
+      for (const char* field : {"uid", "creationTimestamp", "generation"})
+        if (live_meta.contains(field)) stored["metadata"][field] = live_meta[field];
+      if (live_meta.contains("ownerReferences") && !stored["metadata"].contains("ownerReferences"))
+        stored["metadata"]["ownerReferences"] = live_meta["ownerReferences"];
       if (ref.kind == "Job" &&
           object_member(object_member(stored, "spec"), "template") != object_member(object_member(live, "spec"), "template"))
         return invalid(std::string("Job.batch \"") + ref.name +

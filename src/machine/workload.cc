@@ -59,10 +59,16 @@ int scaled(const Json& value, int n, int fallback_percent, bool round_up) {
   return std::max(0, static_cast<int>(round_up ? std::ceil(exact) : std::floor(exact)));
 }
 
+// A status condition, with its reason and message when given and `when` in each of the
+// time fields its kind has (Deployments: lastUpdateTime and lastTransitionTime; Jobs:
+// lastProbeTime and lastTransitionTime; Pods: lastTransitionTime).
 Json condition(const std::string& type, bool ok, const std::string& reason, const std::string& message,
-               const std::string& when) {
-  return {{"type", type}, {"status", ok ? "True" : "False"}, {"reason", reason}, {"message", message},
-          {"lastUpdateTime", when}, {"lastTransitionTime", when}};
+               const std::string& when, std::initializer_list<const char*> time_fields) {
+  Json c = {{"type", type}, {"status", ok ? "True" : "False"}};
+  if (!reason.empty()) c["reason"] = reason;
+  if (!message.empty()) c["message"] = message;
+  for (const char* field : time_fields) c[field] = when;
+  return c;
 }
 
 std::string name_of_object(const Json& o) { return object_member(o, "metadata").value("name", ""); }
@@ -255,14 +261,9 @@ Json pod_status(const PodState& s) {
   }
   std::string when = rfc3339(s.start_ms);
   Json out = {{"phase", s.phase},
-              {"conditions", Json::array({condition("Ready", all_ready && s.phase == "Running", "", "", when),
-                                          condition("ContainersReady", all_ready, "", "", when)})},
+              {"conditions", Json::array({condition("Ready", all_ready && s.phase == "Running", "", "", when, {"lastTransitionTime"}),
+                                          condition("ContainersReady", all_ready, "", "", when, {"lastTransitionTime"})})},
               {"containerStatuses", containers}};
-  for (Json& c : out["conditions"]) {
-    c.erase("reason");
-    c.erase("message");
-    c.erase("lastUpdateTime");
-  }
   if (!s.ip.empty()) {
     out["podIP"] = s.ip;
     out["podIPs"] = Json::array({{{"ip", s.ip}}});
@@ -275,8 +276,7 @@ Json pod_status(const PodState& s) {
 Json deployment_status(const Json& deployment, const DeploymentCounts& n, const std::string& current, int64_t now_ms) {
   const Json spec = object_member(deployment, "spec");
   int desired = spec.value("replicas", 1);
-  auto [surge, unavailable] = surge_and_unavailable(object_member(object_member(spec, "strategy"), "rollingUpdate"), desired);
-  (void)surge;
+  int unavailable = surge_and_unavailable(object_member(object_member(spec, "strategy"), "rollingUpdate"), desired).second;
   std::string when = rfc3339(now_ms);
   bool available = n.available >= desired - unavailable;
   bool complete = n.updated == desired && n.replicas == desired && n.available == desired;
@@ -290,10 +290,10 @@ Json deployment_status(const Json& deployment, const DeploymentCounts& n, const 
       {"conditions",
        Json::array({condition("Available", available, available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
                               available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
-                              when),
+                              when, {"lastUpdateTime", "lastTransitionTime"}),
                     condition("Progressing", true, complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
                               "ReplicaSet \"" + current + "\" " + (complete ? "has successfully progressed." : "is progressing."),
-                              when)})}};
+                              when, {"lastUpdateTime", "lastTransitionTime"})})}};
   return status;
 }
 
@@ -352,18 +352,12 @@ Json job_status(const JobCounts& n, int backoff_limit) {
   std::string when = rfc3339(n.end_ms);
   if (n.complete) {
     status["completionTime"] = when;
-    status["conditions"] = Json::array({condition("Complete", true, "", "", when)});
+    status["conditions"] = Json::array({condition("Complete", true, "", "", when, {"lastProbeTime", "lastTransitionTime"})});
   } else if (n.failed_for_good) {
     status["conditions"] = Json::array({condition("Failed", true, "BackoffLimitExceeded",
                                                   "Job has reached the specified backoff limit (" +
                                                       std::to_string(backoff_limit) + ")",
-                                                  when)});
-  }
-  if (status.contains("conditions")) {
-    for (Json& c : status["conditions"]) {
-      c["lastProbeTime"] = c["lastUpdateTime"];
-      c.erase("lastUpdateTime");
-    }
+                                                  when, {"lastProbeTime", "lastTransitionTime"})});
   }
   return status;
 }

@@ -320,9 +320,15 @@ void WorkloadController::probe(Run& run, int64_t now) {
     ProbeState& state = liveness ? run.live_state : run.ready_state;
     if (!spec || run.ip.empty() || !state.due(*spec, now)) continue;
     state.in_flight = true;
+    // An exec probe's command line comes from the executor (this thread's); it runs there.
+    std::vector<std::string> argv;
+    if (spec->kind == ProbeSpec::Kind::kExec) {
+      auto command = executor_->exec_command(run.node, spec->command);
+      if (command) argv = std::move(*command);
+    }
     // The inbox outlives this controller if a probe is still waiting when it stops.
-    std::thread([inbox = probe_inbox_, key, node = run.node, liveness, spec = *spec, ip = run.ip] {
-      bool passed = check(spec, ip);
+    std::thread([inbox = probe_inbox_, key, node = run.node, liveness, spec = *spec, ip = run.ip, argv] {
+      bool passed = spec.kind == ProbeSpec::Kind::kExec ? !argv.empty() && check_exec(spec, argv) : check(spec, ip);
       std::lock_guard<std::mutex> lock(inbox->mu);
       inbox->results.push_back({key, node, liveness, passed});
       uint64_t one = 1;
@@ -346,7 +352,9 @@ void WorkloadController::take_probe_results(int64_t now) {
     state.record(spec, r.passed, now);
     if (!r.passed)
       event(run, "Warning", "Unhealthy",
-            std::string(r.liveness ? "Liveness" : "Readiness") + " probe failed on port " + std::to_string(spec.port), now);
+            std::string(r.liveness ? "Liveness" : "Readiness") + " probe failed" +
+                (spec.kind == ProbeSpec::Kind::kExec ? ": command failed" : " on port " + std::to_string(spec.port)),
+            now);
     if (r.liveness && !state.ok) {
       event(run, "Normal", "Killing", "Container failed liveness probe, will be restarted", now);
       executor_->kill(run.node, "liveness probe failed");

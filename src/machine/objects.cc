@@ -41,7 +41,7 @@ Status check_name(const KindInfo& info, const std::string& name) {
                  std::to_string(max) + " characters");
 }
 
-// Probes this machine does not run are refused rather than ignored.
+// Probes this machine does not run (startupProbe, grpc) are refused rather than ignored.
 Status check_probes(const Json& pod_spec, const std::function<std::string(const std::string&)>& where,
                     const std::string& path) {
   for (const char* list : {"containers", "initContainers"}) {
@@ -50,8 +50,8 @@ Status check_probes(const Json& pod_spec, const std::function<std::string(const 
         const Json probe = object_member(c, field);
         if (probe.empty()) continue;
         std::string at = path + list + "[" + c.value("name", "") + "]." + field;
-        if (std::string(field) == "startupProbe" || probe.contains("exec") || probe.contains("grpc"))
-          return invalid(where(at + ": not supported on this machine yet (httpGet and tcpSocket readiness and "
+        if (std::string(field) == "startupProbe" || probe.contains("grpc"))
+          return invalid(where(at + ": not supported on this machine yet (httpGet, tcpSocket and exec readiness and "
                                     "liveness probes are); deploy to a cluster with --kubeconfig for it"));
       }
     }

@@ -101,12 +101,12 @@ TEST_F(ObjectsTest, RefusesWhatThisMachineDoesNotRun) {
   EXPECT_FALSE(objects_->apply(bad_name, "default", {}));
   EXPECT_FALSE(objects_->apply(deployment(), "Bad_NS", {}));
 
-  Json exec_probe = deployment();
-  exec_probe["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = {{"exec", {{"command", {"true"}}}}};
-  auto exec = objects_->apply(exec_probe, "default", {});
-  ASSERT_FALSE(exec);
-  EXPECT_NE(exec.status().message().find("livenessProbe: not supported on this machine yet"), std::string::npos)
-      << exec.status().message();
+  Json grpc_probe = deployment();
+  grpc_probe["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = {{"grpc", {{"port", 9000}}}};
+  auto grpc = objects_->apply(grpc_probe, "default", {});
+  ASSERT_FALSE(grpc);
+  EXPECT_NE(grpc.status().message().find("livenessProbe: not supported on this machine yet"), std::string::npos)
+      << grpc.status().message();
 
   Json svc = {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", "s"}}},
               {"spec", {{"ports", Json::array({{{"port", 70000}}})}}}};

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "runtime/program.h"
 #include "util/json_text.h"
 
 namespace skiff::machine {
@@ -56,6 +57,11 @@ std::optional<ProbeSpec> parse_probe(const Json& container, const char* field) {
     if (spec.path.empty() || spec.path[0] != '/') spec.path = "/" + spec.path;
   } else if (probe.contains("tcpSocket")) {
     action = object_member(probe, "tcpSocket");
+  } else if (probe.contains("exec")) {
+    spec.kind = ProbeSpec::Kind::kExec;
+    for (const Json& arg : array_member(object_member(probe, "exec"), "command"))
+      if (arg.is_string()) spec.command.push_back(arg.get<std::string>());
+    if (spec.command.empty()) return std::nullopt;
   } else {
     return std::nullopt;
   }
@@ -68,7 +74,7 @@ std::optional<ProbeSpec> parse_probe(const Json& container, const char* field) {
         spec.port = p["containerPort"].get<int>();
     if (!spec.port) spec.port = std::atoi(port.get<std::string>().c_str());
   }
-  if (spec.port < 1 || spec.port > 65535) return std::nullopt;
+  if (spec.kind != ProbeSpec::Kind::kExec && (spec.port < 1 || spec.port > 65535)) return std::nullopt;
   spec.initial_delay_ms = seconds_ms(probe, "initialDelaySeconds", 0, 0);
   spec.period_ms = seconds_ms(probe, "periodSeconds", 10, 1);
   spec.timeout_ms = seconds_ms(probe, "timeoutSeconds", 1, 1);
@@ -100,6 +106,14 @@ bool ProbeState::record(const ProbeSpec& spec, bool passed, int64_t now_ms) {
     if (++failures >= spec.failure_threshold) ok = false;
   }
   return ok != was;
+}
+
+bool check_exec(const ProbeSpec& spec, const std::vector<std::string>& argv) {
+  runtime::ProgramLimits limits;
+  limits.timeout_ms = spec.timeout_ms;
+  limits.max_output = 64 << 10;  // kubelet keeps no more of a probe's output either
+  auto out = runtime::run_program_limited(argv, "", limits);
+  return out && !out->timed_out && out->exit_code == 0;
 }
 
 bool check(const ProbeSpec& spec, const std::string& ip) {

@@ -1,19 +1,22 @@
 // Readiness and liveness probes of a container on this machine, as kubelet runs them:
-// httpGet and tcpSocket from the host to the Pod's IP (exec probes are refused when the
-// object is written: machine/objects.h). The schedule is pure (ProbeState::due/record);
-// check() does the network I/O with the probe's timeout and is called on a worker thread.
+// httpGet and tcpSocket from the host to the Pod's IP, exec inside the container (`runc
+// exec`, through runtime::Executor::exec_command). The schedule is pure
+// (ProbeState::due/record); check() and check_exec() do the I/O with the probe's timeout and
+// are called on a worker thread.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace skiff::machine {
 
 struct ProbeSpec {
-  enum class Kind { kHttpGet, kTcpSocket } kind = Kind::kTcpSocket;
+  enum class Kind { kHttpGet, kTcpSocket, kExec } kind = Kind::kTcpSocket;
   int port = 0;
+  std::vector<std::string> command;  // exec
   std::string path = "/";      // httpGet
   int initial_delay_ms = 0;    // initialDelaySeconds
   int period_ms = 10'000;      // periodSeconds
@@ -40,8 +43,11 @@ struct ProbeState {
   bool record(const ProbeSpec& spec, bool passed, int64_t now_ms);
 };
 
-// Runs the probe against `ip` (blocking up to spec.timeout_ms): true when it passed
-// (a TCP connect, or an HTTP status 200-399).
+// Runs an httpGet or tcpSocket probe against `ip` (blocking up to spec.timeout_ms): true
+// when it passed (a TCP connect, or an HTTP status 200-399).
 bool check(const ProbeSpec& spec, const std::string& ip);
+// Runs an exec probe's command line (Executor::exec_command's) within spec.timeout_ms: true
+// when it exits 0.
+bool check_exec(const ProbeSpec& spec, const std::vector<std::string>& argv);
 
 }  // namespace skiff::machine

@@ -32,6 +32,10 @@ TEST(ProbeTest, ParsesKubernetesFieldsAndNamedPorts) {
   EXPECT_EQ(l->initial_delay_ms, 5000);
   EXPECT_EQ(l->period_ms, 10000);
   EXPECT_FALSE(parse_probe(c, "startupProbe"));
+  auto exec = parse_probe(Json::parse(R"({"livenessProbe":{"exec":{"command":["cat","/tmp/ok"]}}})"), "livenessProbe");
+  ASSERT_TRUE(exec);
+  EXPECT_EQ(exec->kind, ProbeSpec::Kind::kExec);
+  EXPECT_EQ(exec->command, (std::vector<std::string>{"cat", "/tmp/ok"}));
   EXPECT_FALSE(parse_probe(Json::parse(R"({"readinessProbe":{"tcpSocket":{"port":"nope"}}})"), "readinessProbe"));
   // Fields of the wrong type or out of range read as their defaults or bounds, never throw.
   auto odd = parse_probe(Json::parse(R"({"readinessProbe":{"httpGet":{"port":80,"path":7},"failureThreshold":"x",
@@ -95,6 +99,16 @@ TEST(ProbeTest, ChecksOverTheNetwork) {
   server.join();
   ::close(fd);
   EXPECT_FALSE(check(tcp, "127.0.0.1"));  // nothing listens any more
+}
+
+TEST(ProbeTest, ExecPassesOnExitZeroWithinTheTimeout) {
+  ProbeSpec spec;
+  spec.kind = ProbeSpec::Kind::kExec;
+  spec.timeout_ms = 1000;
+  EXPECT_TRUE(check_exec(spec, {"/bin/sh", "-c", "exit 0"}));
+  EXPECT_FALSE(check_exec(spec, {"/bin/sh", "-c", "exit 1"}));
+  EXPECT_FALSE(check_exec(spec, {"/bin/sh", "-c", "sleep 5"}));  // past timeoutSeconds
+  EXPECT_FALSE(check_exec(spec, {"/no/such/program"}));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
 - a restarted server brings the workloads back, on the same published port;
 - a Service whose nodePort another program holds gets a PortPublished=False condition;
 - a StatefulSet runs ordinal pods each with its own claim (a directory under the data dir),
+  ready by an exec probe (runc exec in the container),
   a Job completes; a Job failing past its backoffLimit makes its app Degraded;
 - removing the Service's file prunes it (the port closes);
 - deleting the app with its finalizer stops every container.
@@ -62,6 +63,7 @@ spec:
           image: busybox:latest
           command: [sh, -c, 'echo "$(hostname) was here" >> /data/visits && exec sleep 3600']
           volumeMounts: [{name: data, mountPath: /data}]
+          readinessProbe: {exec: {command: [test, -s, /data/visits]}, periodSeconds: 1}
   volumeClaimTemplates:
     - metadata: {name: data}
       spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}

@@ -83,6 +83,12 @@ add_test(NAME server/cd-machine COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/test
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(server/cd-machine PROPERTIES LABELS "e2e;cd;container" TIMEOUT 600 SKIP_RETURN_CODE 77
                      FIXTURES_REQUIRED registry)
+add_test(NAME server/cd-hooks COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_hooks_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd-hooks PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
+add_test(NAME server/cd-webhook COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_webhook_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd-webhook PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
+add_test(NAME server/cd-metrics COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_metrics_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/cd-metrics PROPERTIES LABELS "e2e;server;cd" TIMEOUT 180 SKIP_RETURN_CODE 77)
 add_test(NAME server/cron COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cron_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cron PROPERTIES LABELS "e2e;server;slow" TIMEOUT 240)
 add_test(NAME clients/prometheus

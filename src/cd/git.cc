@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "cd/git_fetch.h"
 #include "cd/git_stream.h"
 #include "cd/git_tree.h"
+#include "cd/repo_url.h"
 
 namespace skiff::cd {
 
@@ -25,6 +27,8 @@ struct GitCache::Repo {
   std::string url;
   std::string dir;                // <cache_dir>/<slug>-<hash>
   git_repository* git = nullptr;  // opened on first use, kept open
+  int64_t fetched_at = INT64_MIN;  // when the last successful fetch began (the cache's clock)
+  std::atomic<bool> stale{false};  // invalidate() named it since (set without the mutex: a fetch may hold it)
   ~Repo() { git_repository_free(git); }
 };
 
@@ -110,7 +114,13 @@ void evict(const std::string& checkouts, const std::string& current, std::size_t
 
 }  // namespace
 
-GitCache::GitCache(std::string cache_dir, GitLimits limits) : cache_dir_(std::move(cache_dir)), limits_(limits) {
+GitCache::GitCache(std::string cache_dir, GitLimits limits, std::function<int64_t()> now_ms)
+    : cache_dir_(std::move(cache_dir)), limits_(limits), now_ms_(std::move(now_ms)) {
+  if (!now_ms_)
+    now_ms_ = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
   git_libgit2_init();
   install_timed_sockets();
 }
@@ -144,14 +154,22 @@ Result<std::string> GitCache::resolve_locked(Repo& repo, const std::string& revi
       fetch = true;  // a new cache has nothing yet
     }
   }
+  auto fetch_now = [&]() -> Status {
+    int64_t began = now_ms_();
+    repo.stale = false;
+    Status s = fetch_remote(repo.git, repo.url, creds, limits_);
+    if (s) repo.fetched_at = began;
+    if (on_fetch_) on_fetch_(redact_url(repo.url));
+    return s;
+  };
   bool fetched = false;
   if (fetch) {
-    if (Status s = fetch_remote(repo.git, repo.url, creds, limits_); !s) return s;
+    if (Status s = fetch_now(); !s) return s;
     fetched = true;
   }
   auto found = find_commit(repo.git, revision);
   if (found && !found->has_value() && !fetched) {  // maybe newer than the last fetch
-    if (Status s = fetch_remote(repo.git, repo.url, creds, limits_); !s) return s;
+    if (Status s = fetch_now(); !s) return s;
     found = find_commit(repo.git, revision);
   }
   if (!found) return found.status().with_context(redact_url(repo.url));
@@ -172,25 +190,49 @@ Result<Checkout> GitCache::checkout(const std::string& url, const std::string& r
                                     const RepoCredentials& creds, bool fetch) {
   auto repo = repo_for(url);
   std::lock_guard<std::mutex> lock(repo->mu);
-  auto sha = resolve_locked(*repo, revision, creds, fetch);
+  return checkout_locked(*repo, revision, creds, fetch);
+}
+
+Result<Checkout> GitCache::checkout_since(const std::string& url, const std::string& revision,
+                                          const RepoCredentials& creds, int64_t since_ms) {
+  auto repo = repo_for(url);
+  std::lock_guard<std::mutex> lock(repo->mu);
+  return checkout_locked(*repo, revision, creds, repo->stale || repo->fetched_at < since_ms);
+}
+
+void GitCache::invalidate(const std::string& url) {
+  std::string wanted = normalize_repo_url(url);
+  std::vector<std::shared_ptr<Repo>> named;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [repo_url, repo] : repos_)
+      if (normalize_repo_url(repo_url) == wanted) named.push_back(repo);
+  }
+  for (const auto& repo : named) repo->stale = true;
+}
+
+Result<Checkout> GitCache::checkout_locked(Repo& repo, const std::string& revision, const RepoCredentials& creds,
+                                           bool fetch) {
+  const std::string& url = repo.url;
+  auto sha = resolve_locked(repo, revision, creds, fetch);
   if (!sha) return sha.status();
-  std::string dir = repo->dir + "/checkouts/" + *sha;
+  std::string dir = repo.dir + "/checkouts/" + *sha;
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
     fs::last_write_time(dir, fs::file_time_type::clock::now(), ec);
     return Checkout{*sha, dir};
   }
-  std::string tmp = repo->dir + "/checkouts/.tmp-" + *sha;
+  std::string tmp = repo.dir + "/checkouts/.tmp-" + *sha;
   fs::remove_all(tmp, ec);
   git_oid oid;
   git_commit* commit = nullptr;
   git_tree* tree = nullptr;
   git_oid_fromstr(&oid, sha->c_str());
-  if (git_commit_lookup(&commit, repo->git, &oid) != 0 || git_commit_tree(&tree, commit) != 0) {
+  if (git_commit_lookup(&commit, repo.git, &oid) != 0 || git_commit_tree(&tree, commit) != 0) {
     git_commit_free(commit);
     return internal_error(fmt::format("reading commit {} of {}: {}", *sha, redact_url(url), libgit2_message()));
   }
-  Status s = write_tree(repo->git, tree, tmp, limits_);
+  Status s = write_tree(repo.git, tree, tmp, limits_);
   git_tree_free(tree);
   git_commit_free(commit);
   if (s) fs::rename(tmp, dir, ec);
@@ -200,7 +242,7 @@ Result<Checkout> GitCache::checkout(const std::string& url, const std::string& r
     return s.with_context(fmt::format("checking out {} (revision \"{}\") of {}", sha->substr(0, 12), revision,
                                       redact_url(url)));
   }
-  evict(repo->dir + "/checkouts", dir, limits_.max_checkouts);
+  evict(repo.dir + "/checkouts", dir, limits_.max_checkouts);
   return Checkout{*sha, dir};
 }
 

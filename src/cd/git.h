@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,8 @@ struct GitLimits {
 
 class GitCache {
  public:
-  explicit GitCache(std::string cache_dir, GitLimits limits = {});
+  // `now_ms` is the clock fetch times are kept in (checkout_since()); default: steady time.
+  explicit GitCache(std::string cache_dir, GitLimits limits = {}, std::function<int64_t()> now_ms = {});
   ~GitCache();
   GitCache(const GitCache&) = delete;
   GitCache& operator=(const GitCache&) = delete;
@@ -58,6 +60,17 @@ class GitCache {
   // That commit's tree as a directory (made once per commit, then reused).
   Result<Checkout> checkout(const std::string& url, const std::string& revision,
                             const RepoCredentials& creds, bool fetch = true);
+  // As checkout(), fetching only when the repository's last fetch began before `since_ms`
+  // (on the cache's clock) or invalidate() named it since: many apps of one repository
+  // share a fetch, and a resolution is reused until the caller deems it too old.
+  Result<Checkout> checkout_since(const std::string& url, const std::string& revision,
+                                  const RepoCredentials& creds, int64_t since_ms);
+  // The next checkout_since() of every cached repository that `url` names (compared as
+  // cd/repo_url.h compares them) fetches: a push webhook's.
+  void invalidate(const std::string& url);
+  // Called after every fetch with the URL (credentials left out): Argo CD's
+  // argocd_git_request_total. Set before the cache is shared between threads.
+  void set_fetch_observer(std::function<void(const std::string& url)> observer) { on_fetch_ = std::move(observer); }
 
   struct Repo;  // git.cc: one repository's mutex and paths
 
@@ -65,9 +78,12 @@ class GitCache {
   std::shared_ptr<Repo> repo_for(const std::string& url);
   Result<std::string> resolve_locked(Repo& repo, const std::string& revision,
                                      const RepoCredentials& creds, bool fetch);
+  Result<Checkout> checkout_locked(Repo& repo, const std::string& revision, const RepoCredentials& creds, bool fetch);
 
   std::string cache_dir_;
   GitLimits limits_;
+  std::function<int64_t()> now_ms_;
+  std::function<void(const std::string& url)> on_fetch_;
   std::mutex mu_;  // guards repos_
   std::map<std::string, std::shared_ptr<Repo>> repos_;
 };

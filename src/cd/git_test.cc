@@ -111,6 +111,28 @@ TEST_F(GitTest, NewCommitSeenAfterFetchOnly) {
   EXPECT_EQ(*cache.resolve(url_, "main", none_), third);
 }
 
+// checkout_since: one fetch serves every caller until it is older than they accept, or
+// until invalidate() names the repository (by any URL of it).
+TEST_F(GitTest, CheckoutSinceSharesAFetchUntilTooOldOrInvalidated) {
+  int64_t now = 1000;
+  GitCache cache(root_ + "/cache", {}, [&now] { return now; });
+  std::string first = cache.checkout_since(url_, "main", none_, 0)->commit;  // first use: fetches
+  write("app/config.yaml", "replicas: 2\n");
+  std::string second = commit("second");
+  now = 2000;
+  EXPECT_EQ(cache.checkout_since(url_, "main", none_, 1000)->commit, first);  // fetched at 1000: fresh enough
+  EXPECT_EQ(cache.checkout_since(url_, "main", none_, 1001)->commit, second);  // too old: fetched at 2000
+  write("app/config.yaml", "replicas: 3\n");
+  std::string third = commit("third");
+  EXPECT_EQ(cache.checkout_since(url_, "main", none_, 0)->commit, second);
+  cache.invalidate(src_ + ".git/");  // another spelling of the same repository
+  EXPECT_EQ(cache.checkout_since(url_, "main", none_, 0)->commit, third);
+  cache.invalidate("file:///elsewhere/repo");
+  write("app/config.yaml", "replicas: 4\n");
+  commit("fourth");
+  EXPECT_EQ(cache.checkout_since(url_, "main", none_, 0)->commit, third);
+}
+
 TEST_F(GitTest, ACacheLeftByAnotherProcessIsUsedWithoutFetching) {
   std::string first = *GitCache(root_ + "/cache").resolve(url_, "main", none_);
   write("app/config.yaml", "replicas: 2\n");

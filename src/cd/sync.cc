@@ -1,16 +1,19 @@
 #include "cd/sync.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <set>
 
+#include "cd/sync_internal.h"
 #include "util/json_text.h"
 
 namespace skiff::cd {
-namespace {
 
 using Json = nlohmann::json;
+using namespace internal;
+
+namespace internal {
+namespace {
 
 // Kinds that are cluster-scoped on every Kubernetes (when the destination cannot say).
 bool well_known_cluster_scoped(const std::string& kind) {
@@ -23,9 +26,10 @@ bool well_known_cluster_scoped(const std::string& kind) {
 
 std::string api_version_of(const ResourceKey& k) { return k.group.empty() ? k.version : k.group + "/" + k.version; }
 
+}  // namespace
+
 kube::ObjectRef ref_of_key(const ResourceKey& k) { return {api_version_of(k), k.kind, k.namespace_, k.name}; }
 
-// "configmap/x", as kubectl names what it did.
 std::string short_name(const ResourceKey& k) {
   std::string kind = k.kind;
   std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -42,7 +46,7 @@ Result<kube::ObjectApi*> target_for(const ResourceKey& k, const Destinations& d)
   return d.cluster;
 }
 
-// Argo CD's order of kinds within a wave (a subset of its list): what others need goes first.
+// A subset of Argo CD's list.
 int kind_rank(const std::string& kind) {
   static const std::vector<std::string> kOrder = {
       "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
@@ -58,13 +62,6 @@ int kind_rank(const std::string& kind) {
   return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
 }
 
-int wave_of(const Json& object) {
-  const Json a = object_member(object_member(object, "metadata"), "annotations");
-  if (!a.is_object() || !a.contains(kSyncWaveAnnotation) || !a[kSyncWaveAnnotation].is_string()) return 0;
-  return std::atoi(a[kSyncWaveAnnotation].get<std::string>().c_str());
-}
-
-// Whether the object's sync-options annotation has `option` ("Prune=false").
 bool has_option(const Json& object, const std::string& option) {
   const Json a = object_member(object_member(object, "metadata"), "annotations");
   if (!a.is_object() || !a.contains(kSyncOptionsAnnotation) || !a[kSyncOptionsAnnotation].is_string()) return false;
@@ -87,6 +84,10 @@ std::string tracking_of(const Json& live) {
   if (!a.is_object() || !a.contains(kTrackingAnnotation) || !a[kTrackingAnnotation].is_string()) return "";
   return a[kTrackingAnnotation].get<std::string>();
 }
+
+}  // namespace internal
+
+namespace {
 
 DiffOptions diff_options_for(const ResourceKey& k, const std::vector<spec::IgnoreDifference>& rules) {
   DiffOptions o;
@@ -129,6 +130,13 @@ std::string tracking_id(const std::string& app, const ResourceKey& k) {
   return app + ":" + k.group + "/" + k.kind + ":" + k.namespace_ + "/" + k.name;
 }
 
+std::optional<Health> resource_health(const Json& live, bool application_health) {
+  if (!application_health && live.value("kind", "") == "Application" &&
+      live.value("apiVersion", "").rfind("argoproj.io/", 0) == 0)
+    return std::nullopt;  // no health check: Healthy once it exists
+  return assess_health(live);
+}
+
 bool is_namespaced(const Destinations& destinations, const std::string& api_version, const std::string& kind) {
   if (destinations.namespaced) {
     if (auto n = destinations.namespaced(api_version, kind)) return *n;
@@ -164,10 +172,8 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       meta.erase("namespace");
     }
     r.key = key_of(r.target);
-    const Json annotations = object_member(meta, "annotations");
-    if (annotations.contains("argocd.argoproj.io/hook") || annotations.contains("helm.sh/hook")) {
-      out.warnings.emplace_back("ExcludedResourceWarning",
-                                r.key.kind + " " + r.key.name + " is a sync hook, which skiff does not run yet: it is left out");
+    if (is_hook(r.target)) {  // not a resource of the app: the sync operation names and creates it
+      out.hooks.push_back(std::move(r.target));
       continue;
     }
     if (r.key.kind.empty() || r.key.name.empty()) {
@@ -176,7 +182,7 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
     }
     if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = Json::object();
     meta["annotations"][kTrackingAnnotation] = tracking_id(request.app_name, r.key);
-    r.wave = wave_of(r.target);
+    r.wave = sync_wave(r.target);
     std::string id = tracking_id(request.app_name, r.key);
     if (!rendered.insert(id).second) {
       out.errors.push_back("the source renders " + r.key.kind + " " + r.key.namespace_ + "/" + r.key.name + " twice");
@@ -191,7 +197,8 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
       r.diff = diff(r.target, r.live, diff_options);
       if (request.respect_ignore_differences) r.target = respect_ignored(r.target, r.live, diff_options);
       r.status = r.live.is_null() || r.diff.modified ? "OutOfSync" : "Synced";
-      r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""}) : assess_health(r.live);
+      r.health = r.live.is_null() ? std::optional<Health>(Health{HealthStatus::kMissing, ""})
+                                  : resource_health(r.live, request.application_health);
       std::string owner = r.live.is_null() ? "" : tracking_of(r.live);
       if (!owner.empty() && owner != id) {
         r.shared_with = owner.substr(0, owner.find(':'));
@@ -211,8 +218,8 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
     if (r.live.is_null() || tracking_of(r.live) != tracking_id(request.app_name, k)) continue;
     r.status = "OutOfSync";
     r.requires_pruning = true;
-    r.wave = wave_of(r.live);
-    r.health = assess_health(r.live);
+    r.wave = sync_wave(r.live);
+    r.health = resource_health(r.live, request.application_health);
     out.resources.push_back(std::move(r));
   }
   bool out_of_sync = false, unknown = !out.errors.empty();
@@ -234,99 +241,10 @@ Comparison compare(const CompareRequest& request, const Destinations& destinatio
   return out;
 }
 
-SyncOutcome sync(const std::string& app_name, const Comparison& comparison, const SyncRequest& request,
-                 const Destinations& destinations) {
-  SyncOutcome out;
-  auto selected = [&](const ResourceKey& k) {
-    if (request.only.empty()) return true;
-    return std::any_of(request.only.begin(), request.only.end(), [&](const ResourceKey& o) {
-      return o.kind == k.kind && o.group == k.group && o.name == k.name &&
-             (o.namespace_.empty() || o.namespace_ == k.namespace_);
-    });
-  };
-  auto fail = [&](ResourceResult r) {
-    while (!r.message.empty() && std::isspace(static_cast<unsigned char>(r.message.back()))) r.message.pop_back();
-    out.ok = false;
-    if (out.message.empty()) out.message = r.message;
-    out.results.push_back(std::move(r));
-  };
-  if (request.create_namespace && destinations.cluster && !request.destination_namespace.empty()) {
-    ResourceKey ns{"", "v1", "Namespace", "", request.destination_namespace};
-    auto live = destinations.cluster->get(ref_of_key(ns), "");
-    if (!live && live.status().code() == Code::kNotFound) {
-      Json object = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns.name}}}};
-      if (!request.namespace_labels.empty()) object["metadata"]["labels"] = request.namespace_labels;
-      if (!request.namespace_annotations.empty()) object["metadata"]["annotations"] = request.namespace_annotations;
-      auto made = request.dry_run ? Result<Json>(object) : destinations.cluster->create(object, "");
-      if (!made && made.status().code() != Code::kAlreadyExists) {
-        fail({ns, "SyncFailed", "namespace/" + ns.name + ": " + made.status().message(), 0});
-        return out;
-      }
-      out.results.push_back({ns, "Synced", "namespace/" + ns.name + " created", 0});
-    }
-  }
-  // Waves in order; within one, Argo CD's kind order; prunes at the end of their wave, or
-  // after every wave with PruneLast.
-  std::vector<const ResourceState*> order;
-  for (const auto& r : comparison.resources)
-    if (selected(r.key)) order.push_back(&r);
-  const int kLast = 1 << 30;
-  auto wave = [&](const ResourceState* r) { return r->requires_pruning && request.prune_last ? kLast : r->wave; };
-  std::stable_sort(order.begin(), order.end(), [&](const ResourceState* a, const ResourceState* b) {
-    if (wave(a) != wave(b)) return wave(a) < wave(b);
-    if (a->requires_pruning != b->requires_pruning) return !a->requires_pruning;
-    return kind_rank(a->key.kind) < kind_rank(b->key.kind);
-  });
-  for (size_t i = 0; i < order.size();) {
-    int current = wave(order[i]);
-    for (; i < order.size() && wave(order[i]) == current; ++i) {
-      const ResourceState& r = *order[i];
-      std::string name = short_name(r.key);
-      auto api = target_for(r.key, destinations);
-      if (!api) {
-        fail({r.key, "SyncFailed", name + ": " + api.status().message(), r.wave});
-        continue;
-      }
-      if (r.requires_pruning) {
-        if (!request.prune || has_option(r.live, "Prune=false")) {
-          out.results.push_back({r.key, "PruneSkipped", name + (request.prune ? " kept (Prune=false)" : " ignored (requires pruning)"),
-                                 r.wave});
-          continue;
-        }
-        kube::DeleteOptions remove;
-        remove.propagation = request.prune_propagation;
-        Status st = request.dry_run ? Status::ok() : (*api)->remove(ref_of_key(r.key), r.key.namespace_, remove);
-        if (!st && st.code() != Code::kNotFound) fail({r.key, "SyncFailed", name + ": " + st.message(), r.wave});
-        else out.results.push_back({r.key, "Pruned", name + " pruned", r.wave});
-        continue;
-      }
-      if (request.fail_on_shared && !r.shared_with.empty()) {
-        fail({r.key, "SyncFailed", name + " is part of application " + r.shared_with + " (FailOnSharedResource=true)", r.wave});
-        continue;
-      }
-      if (request.apply_out_of_sync_only && r.status == "Synced") {
-        out.results.push_back({r.key, "Synced", name + " unchanged", r.wave});
-        continue;
-      }
-      Result<Json> applied = Json();
-      const char* verb = r.live.is_null() ? "created" : "configured";
-      if (request.dry_run) {
-        verb = r.live.is_null() ? "created (dry run)" : "configured (dry run)";
-      } else if (request.replace) {
-        applied = r.live.is_null() ? (*api)->create(r.target, r.key.namespace_) : (*api)->replace(r.target, r.key.namespace_);
-      } else {
-        kube::ApplyOptions options;
-        options.field_manager = kFieldManager;
-        options.force = !request.server_side_apply;  // client-side apply semantics: the manifest wins
-        applied = (*api)->apply(r.target, r.key.namespace_, options);
-      }
-      if (!applied) fail({r.key, "SyncFailed", name + ": " + applied.status().message(), r.wave});
-      else out.results.push_back({r.key, "Synced", name + " " + (r.status == "Synced" ? "unchanged" : verb), r.wave});
-    }
-    if (!out.ok) break;  // a later wave waits for this one
-  }
-  if (out.ok) out.message = "successfully synced (all tasks run)";
-  return out;
+Result<Json> read_live(const ResourceKey& key, const Destinations& destinations) {
+  auto api = target_for(key, destinations);
+  if (!api) return api.status();
+  return (*api)->get(ref_of_key(key), key.namespace_);
 }
 
 std::vector<ResourceResult> remove_tracked(const std::string& app_name, const std::vector<ResourceKey>& keys,
@@ -340,8 +258,9 @@ std::vector<ResourceResult> remove_tracked(const std::string& app_name, const st
     auto live = (*api)->get(ref_of_key(k), k.namespace_);
     if (!live || tracking_of(*live) != tracking_id(app_name, k)) continue;  // gone, or someone else's now
     Status st = (*api)->remove(ref_of_key(k), k.namespace_, options);
-    if (!st && st.code() != Code::kNotFound) out.push_back({k, "SyncFailed", short_name(k) + ": " + st.message(), 0});
-    else out.push_back({k, "Pruned", short_name(k) + " deleted", 0});
+    if (!st && st.code() != Code::kNotFound)
+      out.push_back({.key = k, .status = "SyncFailed", .message = short_name(k) + ": " + st.message(), .hook_phase = "Failed"});
+    else out.push_back({.key = k, .status = "Pruned", .message = short_name(k) + " deleted"});
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // Comparing an Application's rendered manifests with what is live at its destination, and
-// syncing them: apply in wave order, prune what it no longer renders, as Argo CD does.
+// syncing them as Argo CD's sync operation does: phases (PreSync, Sync, PostSync; SyncFail
+// when it fails) of waves, hooks (cd/hooks.h), waiting between waves for what the last one
+// applied to become healthy, over as many calls as it takes; prune what it no longer renders.
 //
 // Resources are tracked as Argo CD 3 tracks them: the annotation
 // argocd.argoproj.io/tracking-id = "<app>:<group>/<kind>:<namespace>/<name>" on every object
@@ -20,6 +22,7 @@
 
 #include "cd/diff.h"
 #include "cd/health.h"
+#include "cd/hooks.h"
 #include "kube/object_api.h"
 #include "spec/application.h"
 #include "util/status.h"
@@ -65,13 +68,19 @@ struct ResourceState {
   std::string shared_with;  // the live object's tracking id names another app (this one's)
 };
 
+// A resource's health as the sync and the app see it: assess_health, except that an
+// argoproj.io Application counts as Healthy once it exists (Argo CD >= 1.8) unless
+// `application_health` (argocd-cm has resource.customizations.health.argoproj.io_Application),
+// when its own status.health counts.
+std::optional<Health> resource_health(const nlohmann::json& live, bool application_health);
+
 struct Comparison {
   std::vector<ResourceState> resources;  // rendered first (in render order), then those to prune
+  std::vector<nlohmann::json> hooks;     // rendered hooks (cd/hooks.h), namespace set: not resources
   std::string sync_status = "Unknown";   // Synced | OutOfSync | Unknown
   Health health;                         // the app's, aggregated
   std::vector<std::string> errors;       // ComparisonError conditions
-  // Warnings as Argo CD's condition types: ExcludedResourceWarning (a sync hook, which
-  // skiff does not run yet), SharedResourceWarning (an object another app tracks).
+  // Warnings as Argo CD's condition types: SharedResourceWarning (an object another app tracks).
   std::vector<std::pair<std::string, std::string>> warnings;
 };
 
@@ -84,6 +93,7 @@ struct CompareRequest {
   // RespectIgnoreDifferences=true: each target keeps the live values of its ignored fields,
   // so a sync leaves them as they are (diff.h's respect_ignored).
   bool respect_ignore_differences = false;
+  bool application_health = false;         // resource_health's
 };
 
 // Reads every rendered and previously tracked object at its destination and compares.
@@ -101,7 +111,8 @@ struct SyncRequest {
   std::map<std::string, std::string> namespace_labels, namespace_annotations;  // managedNamespaceMetadata
   kube::Propagation prune_propagation = kube::Propagation::kForeground;      // PrunePropagationPolicy (Argo CD's default)
   bool fail_on_shared = false;  // FailOnSharedResource: an object another app tracks fails the sync
-  std::vector<ResourceKey> only;  // selective sync: these resources only (empty: all)
+  std::vector<ResourceKey> only;  // selective sync: these resources only (empty: all), and no hooks
+  bool application_health = false;  // resource_health's
 };
 
 // One line of operationState.syncResult.resources.
@@ -110,19 +121,39 @@ struct ResourceResult {
   std::string status;   // "Synced" | "SyncFailed" | "Pruned" | "PruneSkipped"
   std::string message;  // "configmap/x created", "...: the API's error"
   int wave = 0;
+  SyncPhase phase = SyncPhase::kSync;  // syncPhase
+  std::string hook_type{};             // hookType: the phase's name for a hook, "" for a resource
+  std::string hook_phase = "Succeeded";  // Running (waiting for it) | Succeeded | Failed
+};
+
+// What an operation did in earlier calls (operationState), to continue it.
+struct SyncProgress {
+  std::vector<ResourceResult> results;  // syncResult.resources so far
+  std::string revision;                 // what it syncs (names generateName hooks)
+  int64_t started_unix = 0;             // when it started (names generateName hooks)
+  bool terminating = false;             // DELETE .../operation: stop it
 };
 
 struct SyncOutcome {
-  bool ok = true;               // every resource applied / pruned
-  std::vector<ResourceResult> results;
-  std::string message;          // "successfully synced (all tasks run)" or the first failure
+  std::string phase = "Succeeded";  // operationState.phase: Running | Succeeded | Failed
+  bool ok = true;                   // phase is not Failed
+  std::vector<ResourceResult> results;  // all so far, in the order they ran
+  std::string message;  // "successfully synced (all tasks run)", "waiting for ...", or why it failed
 };
 
-// Applies the comparison: namespaces first (CreateNamespace), then waves in order (lowest
-// first; within a wave, Argo CD's kind order: Namespaces, CRDs, ... then the rest), prunes
-// last in their wave or after everything (PruneLast). Stops at the first wave with a failure.
+// One step of a sync operation, continuing `progress`: checks what the last step left
+// running (hooks until complete; in a sync of several waves, resources until Healthy; a
+// Degraded one fails), then applies the next wave — namespaces first (CreateNamespace);
+// phases PreSync, Sync, PostSync; waves lowest first; within a wave Argo CD's kind order,
+// prunes last in their wave or after everything (PruneLast) — and carries on while nothing
+// needs waiting for. A failure stops the waves and runs the SyncFail hooks. Running: call
+// again with the results (a later reconcile). Hook delete policies are applied as it goes
+// (BeforeHookCreation) and when it ends. Dry runs and selective syncs run no hooks.
 SyncOutcome sync(const std::string& app_name, const Comparison& comparison, const SyncRequest& request,
-                 const Destinations& destinations);
+                 const Destinations& destinations, const SyncProgress& progress = {});
+
+// The live object of `key` at its destination (kNotFound: none).
+Result<nlohmann::json> read_live(const ResourceKey& key, const Destinations& destinations);
 
 // What an Application's resources finalizer does: deletes the objects `keys` (its
 // status.resources) that this app applied — those whose tracking id still names it — at

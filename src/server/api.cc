@@ -11,6 +11,7 @@
 #include "runtime/resource_executor.h"
 #include "server/api_context.h"
 #include "server/app_controller.h"
+#include "server/app_metrics.h"
 #include "server/app_routes.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
@@ -31,6 +32,7 @@
 #include "server/template_routes.h"
 #include "server/ttl_controller.h"
 #include "server/ui_routes.h"
+#include "server/webhook_routes.h"
 #include "server/workflow_routes.h"
 #include "util/json_text.h"
 
@@ -94,6 +96,7 @@ struct Server::Impl {
     AppControllerOptions app_options;
     app_options.cache_dir = options.data_dir + "/cd/git";
     app_options.resync_ms = options.app_resync_ms;
+    app_options.metrics = &metrics;
     open_machine(&app_options);
     apps = std::make_unique<AppController>(ctx, local, options.cluster, app_options);
     start_workloads();
@@ -104,6 +107,8 @@ struct Server::Impl {
     ctx.app_manifests = [this](const std::string& ns, const std::string& name, const std::string& revision) {
       return apps->manifests(ns, name, revision);
     };
+    ctx.app_live_hooks = [this](const std::string& ns, const std::string& name) { return apps->live_hooks(ns, name); };
+    ctx.app_invalidate_repo = [this](const std::string& url) { apps->invalidate_repo(url); };
   }
 
   // With no cluster, Applications deploy the kinds skiff does not keep to this machine.
@@ -195,6 +200,7 @@ struct Server::Impl {
                           it == phases->end() ? 0 : static_cast<double>(it->second));
       }
     }
+    if (apps) refresh_app_info(metrics, store);
     size_t queued = queue.size();
     metrics.set_gauge("argo_workflows_queue_depth_gauge", "Requests waiting for the runner thread",
                       {{"queue_name", "runner"}}, static_cast<double>(queued));
@@ -243,6 +249,7 @@ struct Server::Impl {
     add_template_routes(s, ctx);
     add_cron_routes(s, ctx);
     add_app_routes(s, ctx);
+    add_webhook_routes(s, ctx);
     add_config_routes(s, options.data_dir);
     add_ui_routes(s, options.ui_dir);  // the catch-all: last
   }

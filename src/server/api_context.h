@@ -47,6 +47,12 @@ struct ApiContext {
   std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_managed_resources;
   std::function<Result<Json>(const std::string& namespace_, const std::string& name, const std::string& revision)>
       app_manifests;
+  //   live hooks:        [{group, version, kind, namespace, name, health}]: the last sync
+  //                       operation's hooks that exist at their destination (resource-tree)
+  std::function<Result<Json>(const std::string& namespace_, const std::string& name)> app_live_hooks;
+  // Drops the application controller's cached resolution of a repository (any URL naming
+  // it, cd/repo_url.h), so that the next reconcile fetches: a push webhook's. Unset: no-op.
+  std::function<void(const std::string& repo_url)> app_invalidate_repo;
 
   // This machine as the Applications' destination (machine/controller.h); null when a
   // cluster is configured or containers cannot run here.

@@ -259,7 +259,12 @@ void add_app_action_routes(httplib::Server& s, ApiContext& ctx) {
                                ? not_found("applications.argoproj.io \"" + std::string(req.matches[1]) + "\" not found")
                                : rec.status());
     }
-    reply(res, 200, resource_tree(ctx, parse_json_or_discarded<Json>(rec->body)));
+    Json tree = resource_tree(ctx, parse_json_or_discarded<Json>(rec->body));
+    if (ctx.app_live_hooks) {  // hooks show while they exist, as in Argo CD's tree
+      if (auto hooks = ctx.app_live_hooks(app_namespace_of(req), req.matches[1]))
+        for (auto& node : *hooks) tree["nodes"].push_back(std::move(node));
+    }
+    reply(res, 200, tree);
   });
   const Status no_controller(Code::kUnavailable, "the application controller is not running");
   s.Get(item + "/managed-resources", [&ctx, no_controller](const httplib::Request& req, httplib::Response& res) {

@@ -3,12 +3,15 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
 #include "runtime/secret_store.h"
+#include "server/app_metrics.h"
+#include "server/app_operation.h"
 #include "server/app_routes.h"
 #include "server/objects.h"
 #include "util/json_text.h"
@@ -40,16 +43,6 @@ KJson summary(const cd::Comparison& comparison) {
   if (!images.empty()) out["images"] = images;
   if (!urls.empty()) out["externalURLs"] = urls;
   return out;
-}
-
-KJson key_json(const cd::ResourceKey& k) {
-  KJson j = {{"group", k.group}, {"version", k.version}, {"kind", k.kind}, {"name", k.name}};
-  if (!k.namespace_.empty()) j["namespace"] = k.namespace_;
-  return j;
-}
-
-cd::ResourceKey key_from(const KJson& j) {
-  return {j.value("group", ""), j.value("version", ""), j.value("kind", ""), j.value("namespace", ""), j.value("name", "")};
 }
 
 // What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
@@ -191,10 +184,12 @@ AppController::AppController(ApiContext& ctx, std::shared_ptr<kube::ObjectApi> l
       local_(std::move(local)),
       cluster_(std::move(cluster)),
       options_(std::move(options)),
-      git_(options_.cache_dir),
+      git_(options_.cache_dir, {}, [&ctx] { return ctx.clock.now_ms(); }),
       charts_((std::filesystem::path(options_.cache_dir).parent_path() / "charts").string(), options_.render),
       clusters_(ctx.options.data_dir),
-      worker_([this] { work(); }) {}
+      worker_([this] { work(); }) {
+  if (options_.metrics) git_.set_fetch_observer([m = options_.metrics](const std::string& url) { count_git_fetch(*m, url); });
+}
 
 AppController::~AppController() {
   {
@@ -213,44 +208,78 @@ void AppController::tick() {
   }
 }
 
+// When a stored Application (its JSON) is next due, in epoch ms; kAskedNow when the API asked
+// for it (a new app, a refresh, an operation, a delete).
+int64_t AppController::due_ms(const KJson& app, const std::string& ns) const {
+  const KJson meta = object_member(app, "metadata");
+  const KJson annotations = object_member(meta, "annotations");
+  const KJson status = object_member(app, "status");
+  int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
+  // As Argo CD: an operation, a refresh asked, a deletion, or a spec no longer what the
+  // last comparison was made against (an edited source or destination) makes it due now.
+  bool asked = app.contains("operation") || meta.contains("deletionTimestamp") || annotations.contains(kRefreshAnnotation) ||
+               (reconciled >= 0 && object_member(object_member(status, "sync"), "comparedTo") != compared_to(app));
+  if (reconciled < 0 || asked) return kAskedNow;
+  int64_t when = reconciled + options_.resync_ms;
+  // A sync operation under way continues soon (at once when asked to terminate).
+  if (operation_running(status)) {
+    if (object_member(status, "operationState").value("phase", "") == "Terminating") return kAskedNow;
+    when = std::min(when, reconciled + kOperationPollMs);
+  }
+  // A failed automated sync with syncPolicy.retry comes back at its backoff time.
+  const KJson state = object_member(status, "operationState");
+  if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
+    int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
+    auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
+    if (decoded && decoded->app && finished >= 0) {
+      int64_t at = retry_due_ms(decoded->app->sync_policy, state);
+      if (at >= 0 && at < when) when = at;
+    }
+  }
+  return when;
+}
+
+// The due times are kept by (namespace, name) with the stored version they were read from:
+// a poke reads only the versions, and parses only the apps that changed since.
 void AppController::schedule() {
-  auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
-  if (!apps) return;
+  auto versions = ctx_.store.list_object_versions(spec::Kind::kApplication, "");
+  if (!versions) return;
   int64_t now = ctx_.clock.now_ms();
   int64_t next = -1;
-  std::vector<std::pair<std::string, std::string>> due;
-  for (const auto& rec : *apps) {
-    KJson app = parse_json_or_discarded<KJson>(rec.body);
-    if (!app.is_object()) continue;
-    const KJson meta = object_member(app, "metadata");
-    const KJson annotations = object_member(meta, "annotations");
-    const KJson status = object_member(app, "status");
-    int64_t reconciled = engine::parse_rfc3339(status.value("reconciledAt", ""));
-    // As Argo CD: an operation, a refresh asked, a deletion, or a spec no longer what the
-    // last comparison was made against (an edited source or destination) makes it due now.
-    bool asked = app.contains("operation") || meta.contains("deletionTimestamp") ||
-                 (annotations.is_object() && annotations.contains(kRefreshAnnotation)) ||
-                 (reconciled >= 0 && object_member(object_member(status, "sync"), "comparedTo") != compared_to(app));
-    int64_t when = reconciled < 0 || asked ? now : reconciled + options_.resync_ms;
-    // A failed automated sync with syncPolicy.retry comes back at its backoff time.
-    const KJson state = object_member(status, "operationState");
-    if (state.value("phase", "") == "Failed" && object_member(object_member(app, "spec"), "syncPolicy").contains("retry")) {
-      int64_t finished = engine::parse_rfc3339(state.value("finishedAt", ""));
-      auto decoded = decode_stored(spec::Kind::kApplication, app, rec.namespace_);
-      if (decoded && decoded->app && finished >= 0) {
-        int64_t at = retry_due_ms(decoded->app->sync_policy, state);
-        if (at >= 0 && at < when) when = at;
-      }
+  std::vector<std::pair<std::string, std::string>> due, asked;
+  std::map<std::pair<std::string, std::string>, Due> index;
+  for (auto& rec : *versions) {
+    std::pair<std::string, std::string> key(rec.namespace_, rec.name);
+    auto it = due_index_.find(key);
+    Due entry;
+    if (it != due_index_.end() && it->second.version == rec.version) {
+      entry = it->second;
+    } else {
+      auto stored = ctx_.store.get_object(spec::Kind::kApplication, rec.namespace_, rec.name);
+      if (!stored) continue;
+      KJson app = parse_json_or_discarded<KJson>(stored->body);
+      if (!app.is_object()) continue;
+      entry = {stored->version, due_ms(app, rec.namespace_)};
     }
-    if (when <= now) due.emplace_back(rec.namespace_, rec.name);
-    else if (next < 0 || when < next) next = when;
+    if (entry.when == kAskedNow) asked.push_back(key);
+    else if (entry.when <= now) due.push_back(key);
+    else if (next < 0 || entry.when < next) next = entry.when;
+    index.emplace(std::move(key), entry);
   }
+  due_index_ = std::move(index);
   next_wakeup_ = next;
-  if (due.empty()) return;
+  if (due.empty() && asked.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& key : due)
-      if (queued_.insert(key).second) queue_.push_back(key);
+    // Not again what the worker is reconciling from the same stored version.
+    auto enqueue = [&](const std::pair<std::string, std::string>& key, bool front) {
+      if (key == in_flight_ && due_index_[key].version == in_flight_version_) return;
+      if (!queued_.emplace(key, Queued{now, due_index_[key].version}).second) return;
+      front ? queue_.push_front(key) : queue_.push_back(key);
+    };
+    // What the API asked for goes before the periodic resyncs.
+    for (auto it = asked.rbegin(); it != asked.rend(); ++it) enqueue(*it, true);
+    for (auto& key : due) enqueue(key, false);
   }
   wake_.notify_one();
 }
@@ -261,33 +290,47 @@ void AppController::refresh(const std::string& name) {
   auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
   if (!apps) return;
   {
+    // Also when the worker is reconciling it now: it may have read the live objects before.
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& rec : *apps) {
       std::pair<std::string, std::string> key{rec.namespace_, rec.name};
-      if (rec.name == name && queued_.insert(key).second) queue_.push_back(key);
+      if (rec.name == name && queued_.emplace(key, Queued{ctx_.clock.now_ms(), rec.version}).second) queue_.push_back(key);
     }
   }
   wake_.notify_one();
 }
 
+void AppController::invalidate_repo(const std::string& url) { git_.invalidate(url); }
+
 void AppController::work() {
   for (;;) {
     std::pair<std::string, std::string> key;
+    int64_t queued_at = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       key = queue_.front();
       queue_.pop_front();
+      queued_at = queued_[key].at;
+      in_flight_ = key;
+      in_flight_version_ = queued_[key].version;
       queued_.erase(key);
     }
     // A stored or live object of an unexpected shape must not take the server down.
     try {
-      reconcile(key.first, key.second);
+      auto started = std::chrono::steady_clock::now();
+      last_destination_.clear();
+      reconcile(key.first, key.second, queued_at);
+      if (options_.metrics)
+        observe_reconcile(*options_.metrics, key.first, last_destination_,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "skiff server: application %s/%s: reconcile failed: %s\n", key.first.c_str(),
                    key.second.c_str(), e.what());
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_ = {};
   }
 }
 
@@ -317,7 +360,8 @@ cd::Destinations AppController::destinations(const std::shared_ptr<kube::Client>
 }
 
 Result<AppController::Rendered> AppController::render_app(const std::string& ns, const std::string& name,
-                                                          const spec::Object& obj, const std::string& revision) {
+                                                          const spec::Object& obj, const std::string& revision,
+                                                          int64_t fetched_since) {
   const spec::ApplicationSpec& app = *obj.app;
   Rendered out;
   // A source's files: a chart from a Helm repository (chart.h), else a git checkout.
@@ -325,7 +369,8 @@ Result<AppController::Rendered> AppController::render_app(const std::string& ns,
     if (!source.chart.empty())
       return charts_.pull(source.repo_url, source.chart, rev,
                           credentials_for(ctx_.options.data_dir, ns, source.repo_url, "helm"));
-    return git_.checkout(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url));
+    return git_.checkout_since(source.repo_url, rev, credentials_for(ctx_.options.data_dir, ns, source.repo_url),
+                               fetched_since);
   };
   std::map<std::string, std::string> refs;  // sources with a `ref`, for "$ref/..." value files
   for (const spec::AppSource& source : app.sources) {
@@ -365,13 +410,18 @@ Status AppController::write_status(const std::string& ns, const std::string& nam
     if (!rec) return rec.status();
     KJson app = parse_json_or_discarded<KJson>(rec->body);
     if (!app.is_object()) return internal_error("the stored Application " + name + " is damaged");
+    bool terminating = object_member(object_member(app, "status"), "operationState").value("phase", "") == "Terminating";
     app["status"] = status;
+    // A terminate asked while this reconcile ran wins over the Running it writes.
+    if (terminating && operation_running(status)) app["status"]["operationState"]["phase"] = "Terminating";
     if (!ran_operation.is_null() && app.contains("operation") && app["operation"] == ran_operation) app.erase("operation");
     if (app.contains("metadata") && app["metadata"].contains("annotations") && app["metadata"]["annotations"].is_object())
       app["metadata"]["annotations"].erase(kRefreshAnnotation);
+    const KJson before = object_member(parse_json_or_discarded<KJson>(rec->body), "status");
     rec->body = app.dump();
     Status st = ctx_.store.update_object(spec::Kind::kApplication, *rec);
     if (st.code() == Code::kConflict && attempt < kWriteAttempts) continue;
+    if (st && options_.metrics) count_sync(*options_.metrics, app, before);
     return st;
   }
 }
@@ -394,6 +444,17 @@ void AppController::finalize(const std::string& ns, const std::string& name, con
 }
 
 void AppController::reconcile(const std::string& ns, const std::string& name) {
+  reconcile(ns, name, ctx_.clock.now_ms());
+}
+
+int64_t AppController::fetched_since(const KJson& app, int64_t queued_ms) const {
+  // What the API asked for (a refresh, an operation, a new app) reads the repository as it
+  // is now: a fetch begun after the ask, shared by the apps asked with it. A periodic
+  // reconcile takes a resolution up to one resync period old (Argo CD caches ls-remote).
+  return due_ms(app, "") == kAskedNow ? queued_ms : ctx_.clock.now_ms() - options_.resync_ms;
+}
+
+void AppController::reconcile(const std::string& ns, const std::string& name, int64_t queued_ms) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return;
   KJson app = parse_json_or_discarded<KJson>(rec->body);
@@ -410,6 +471,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   };
   const KJson operation = app.value("operation", KJson());
   KJson ran_operation = operation;
+  // A sync operation under way (status.operationState Running) continues at its revision.
+  const KJson running =
+      operation.is_null() && operation_running(status) ? object_member(status, "operationState") : KJson();
 
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded || !decoded->app) {
@@ -453,8 +517,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
                                            : ""));
 
   // An operation may name a revision (a rollback does).
-  KJson sync_op = operation.is_object() ? object_member(operation, "sync") : KJson::object();
-  std::string revision = sync_op.value("revision", "");
+  KJson sync_op = object_member(operation.is_object() ? operation : object_member(running, "operation"), "sync");
+  std::string revision = running.is_null() ? sync_op.value("revision", "")
+                                           : object_member(running, "syncResult").value("revision", "");
+  const spec::AppDestination& d = spec.destination;
+  last_destination_ = !d.server.empty() ? d.server : d.name == "in-cluster" ? kInCluster : d.name;
   // A rollback's operation names the source of its history entry (helm parameters and all):
   // rendered from that rather than from the spec.
   std::optional<spec::Object> operation_app;
@@ -465,7 +532,8 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     if (from_operation && from_operation->app) operation_app = std::move(*from_operation);
     else condition("InvalidSpecError", "the operation's source: " + from_operation.status().message());
   }
-  auto rendered = !comparison_failed ? render_app(ns, name, operation_app ? *operation_app : *decoded, revision)
+  auto rendered = !comparison_failed ? render_app(ns, name, operation_app ? *operation_app : *decoded, revision,
+                                                    fetched_since(app, queued_ms))
                                      : Result<Rendered>(Status(Code::kInvalid, ""));
   if (!rendered && !comparison_failed) condition("ComparisonError", rendered.status().message());
 
@@ -478,6 +546,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
   compare_request.ignore_differences = spec.ignore_differences;
   compare_request.respect_ignore_differences =
       std::count(spec.sync_policy.sync_options.begin(), spec.sync_policy.sync_options.end(), "RespectIgnoreDifferences=true") > 0;
+  compare_request.application_health = application_health_enabled(ctx_.options.data_dir);
   if (rendered) {
     for (auto& m : rendered->manifests) {
       cd::ResourceKey k = cd::key_of(m);
@@ -498,53 +567,22 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     }
   }
 
-  auto options_has = [](const std::vector<std::string>& options, const std::string& option) {
-    return std::find(options.begin(), options.end(), option) != options.end();
-  };
-  auto run_sync = [&](cd::Comparison& comparison, const KJson& requested, bool automated) {
-    const KJson op = requested.is_object() ? requested : KJson::object();
-    cd::SyncRequest req;
-    std::vector<std::string> sync_options = spec.sync_policy.sync_options;
-    for (const auto& o : array_member(op, "syncOptions")) if (o.is_string()) sync_options.push_back(o);
-    req.destination_namespace = spec.destination.namespace_;
-    req.prune = automated ? spec.sync_policy.prune : op.value("prune", false);
-    req.dry_run = op.value("dryRun", false);
-    req.create_namespace = options_has(sync_options, "CreateNamespace=true");
-    req.prune_last = options_has(sync_options, "PruneLast=true");
-    req.apply_out_of_sync_only = options_has(sync_options, "ApplyOutOfSyncOnly=true");
-    req.replace = options_has(sync_options, "Replace=true");
-    req.server_side_apply = options_has(sync_options, "ServerSideApply=true");
-    req.fail_on_shared = options_has(sync_options, "FailOnSharedResource=true");
-    if (options_has(sync_options, "PrunePropagationPolicy=background")) req.prune_propagation = kube::Propagation::kBackground;
-    if (options_has(sync_options, "PrunePropagationPolicy=orphan")) req.prune_propagation = kube::Propagation::kOrphan;
-    req.namespace_labels = spec.sync_policy.managed_namespace_labels;
-    req.namespace_annotations = spec.sync_policy.managed_namespace_annotations;
-    for (const auto& r : array_member(op, "resources")) req.only.push_back(key_from(r));
-    std::string started = now_text(ctx_.clock);
-    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest);
-    KJson results = KJson::array();
-    for (const auto& r : outcome.results) {
-      KJson j = key_json(r.key);
-      j["status"] = r.status;
-      j["message"] = r.message;
-      j["syncPhase"] = "Sync";
-      j["hookPhase"] = r.status == "SyncFailed" ? "Failed" : "Succeeded";
-      results.push_back(j);
-    }
+  // One step of the sync operation `op_record` (Argo CD's Operation): a new one, or the one
+  // `previous` (its operationState) left Running.
+  auto run_sync = [&](cd::Comparison& comparison, const KJson& op_record, const KJson& previous) {
+    cd::SyncRequest req = sync_request(spec, op_record);
+    req.application_health = compare_request.application_health;
+    cd::SyncOutcome outcome = cd::sync(name, comparison, req, dest,
+                                       sync_progress(previous, rendered->revision, ctx_.clock.now_ms()));
     // The source as written (Argo CD's history keeps it whole, for rollbacks).
+    const KJson op = object_member(op_record, "sync");
     const char* source_field = spec.multi_source ? "sources" : "source";
     KJson source = op.contains(source_field) ? op[source_field] : object_member(app, "spec").value(source_field, KJson());
-    KJson op_record = automated ? KJson{{"sync", {{"prune", req.prune}}}, {"initiatedBy", {{"automated", true}}}}
-                                : operation;
-    status["operationState"] = {
-        {"operation", op_record},
-        {"phase", outcome.ok ? "Succeeded" : "Failed"},
-        {"message", outcome.message},
-        {"startedAt", started},
-        {"finishedAt", now_text(ctx_.clock)},
-        {"syncResult", {{"resources", results}, {"revision", rendered ? rendered->revision : ""}, {source_field, source}}}};
+    status["operationState"] = operation_state(op_record, outcome, previous, now_text(ctx_.clock),
+                                               {{"revision", rendered->revision}, {source_field, source}});
+    std::string started = status["operationState"].value("startedAt", "");
     // As Argo CD: a dry run, or a sync of selected resources, is not a deployment of the revision.
-    if (outcome.ok && !req.dry_run && req.only.empty()) {
+    if (outcome.phase == "Succeeded" && !req.dry_run && req.only.empty()) {
       KJson history = array_member(status, "history");
       int64_t id = history.empty() ? 0 : history.back().value("id", int64_t{0}) + 1;
       history.push_back({{"id", id}, {"revision", rendered ? rendered->revision : ""}, {"deployedAt", now_text(ctx_.clock)},
@@ -553,7 +591,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       while (static_cast<int64_t>(history.size()) > std::max<int64_t>(1, spec.revision_history_limit))
         history.erase(history.begin());
       status["history"] = history;
-    } else if (!outcome.ok) {
+    } else if (outcome.phase == "Failed") {
       condition("SyncError", outcome.message);
     }
     // What it left: compare again, so that status shows the result.
@@ -566,7 +604,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
     for (const auto& e : comparison.errors) condition("ComparisonError", e);
     for (const auto& [type, message] : comparison.warnings) condition(type.c_str(), message);
     if (!operation.is_null()) {
-      run_sync(comparison, sync_op, false);
+      run_sync(comparison, operation, KJson());
+    } else if (!running.is_null()) {
+      run_sync(comparison, object_member(running, "operation"), running);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
       // Once per revision; again for drift with selfHeal, and after a failure as
       // syncPolicy.retry allows (with its backoff).
@@ -582,8 +622,9 @@ void AppController::reconcile(const std::string& ns, const std::string& name) {
       if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
       else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
-        run_sync(comparison, KJson(), true);
-        if (status["operationState"].value("phase", "") == "Failed") status["operationState"]["retryCount"] = attempts;
+        KJson automated = {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}};
+        run_sync(comparison, automated, KJson());
+        if (status["operationState"].value("phase", "") != "Succeeded") status["operationState"]["retryCount"] = attempts;
       }
     }
   } else if (!operation.is_null()) {
@@ -629,13 +670,14 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   KJson app = parse_json_or_discarded<KJson>(rec->body);
   auto decoded = decode_stored(spec::Kind::kApplication, app, ns);
   if (!decoded) return decoded.status();
-  auto rendered = render_app(ns, name, *decoded, "");
+  auto rendered = render_app(ns, name, *decoded, "", ctx_.clock.now_ms() - options_.resync_ms);
   if (!rendered) return rendered.status();
   cd::CompareRequest req;
   req.app_name = name;
   req.destination_namespace = decoded->app->destination.namespace_;
   req.manifests = rendered->manifests;
   req.ignore_differences = decoded->app->ignore_differences;
+  req.application_health = application_health_enabled(ctx_.options.data_dir);
   for (const auto& r : array_member(object_member(app, "status"), "resources")) req.previous.push_back(key_from(r));
   auto cluster = cluster_for(decoded->app->destination.server, decoded->app->destination.name);
   if (!cluster) return cluster.status();
@@ -654,12 +696,33 @@ Result<Json> AppController::managed_resources(const std::string& ns, const std::
   return Json{{"items", items}};
 }
 
+Result<Json> AppController::live_hooks(const std::string& ns, const std::string& name) {
+  auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
+  if (!rec) return rec.status();
+  KJson app = parse_json_or_discarded<KJson>(rec->body);
+  KJson state = object_member(object_member(app, "status"), "operationState");
+  const KJson destination = object_member(object_member(app, "spec"), "destination");
+  auto cluster = cluster_for(destination.value("server", ""), destination.value("name", ""));
+  cd::Destinations dest = destinations(cluster ? *cluster : nullptr);
+  Json nodes = Json::array();
+  for (const auto& r : array_member(object_member(state, "syncResult"), "resources")) {
+    if (!r.contains("hookType")) continue;
+    auto live = cd::read_live(key_from(r), dest);
+    if (!live) continue;
+    Json node = Json(key_json(key_from(r)));
+    if (auto h = cd::assess_health(*live)) node["health"] = {{"status", cd::health_name(h->status)}};
+    node["parentRefs"] = Json::array();
+    nodes.push_back(node);
+  }
+  return nodes;
+}
+
 Result<Json> AppController::manifests(const std::string& ns, const std::string& name, const std::string& revision) {
   auto rec = ctx_.store.get_object(spec::Kind::kApplication, ns, name);
   if (!rec) return rec.status();
   auto decoded = decode_stored(spec::Kind::kApplication, parse_json_or_discarded<KJson>(rec->body), ns);
   if (!decoded) return decoded.status();
-  auto rendered = render_app(ns, name, *decoded, revision);
+  auto rendered = render_app(ns, name, *decoded, revision, ctx_.clock.now_ms() - options_.resync_ms);
   if (!rendered) return rendered.status();
   Json list = Json::array();
   for (const auto& m : rendered->manifests) list.push_back(m.dump());

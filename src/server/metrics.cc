@@ -125,6 +125,15 @@ void MetricsRegistry::set_gauge(const std::string& name, const std::string& help
   if (Series* s = series(name, help, Type::kGauge, std::move(labels), {})) s->value = v;
 }
 
+void MetricsRegistry::replace_gauges(const std::string& name, const std::string& help,
+                                     std::vector<std::pair<Labels, double>> all) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it != families_.end() && it->second.type == Type::kGauge) it->second.series.clear();
+  for (auto& [labels, v] : all)
+    if (Series* s = series(name, help, Type::kGauge, std::move(labels), {})) s->value = v;
+}
+
 void MetricsRegistry::add_counter(const std::string& name, const std::string& help, Labels labels, double v) {
   if (std::isnan(v) || v < 0) return;  // counters only go up
   std::lock_guard<std::mutex> lock(mu_);

@@ -35,6 +35,9 @@ class MetricsRegistry {
   void record(const engine::MetricSample& sample);
 
   void set_gauge(const std::string& name, const std::string& help, Labels labels, double v);
+  // The gauge family holds exactly these series: one rebuilt from state at each scrape
+  // (argocd_app_info), whose label sets come and go.
+  void replace_gauges(const std::string& name, const std::string& help, std::vector<std::pair<Labels, double>> series);
   void add_counter(const std::string& name, const std::string& help, Labels labels, double v = 1);
   // `buckets` (upper bounds) are fixed by the family's first observation.
   void observe(const std::string& name, const std::string& help, Labels labels, double v,

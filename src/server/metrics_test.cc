@@ -46,6 +46,18 @@ TEST(MetricsRegistry, GaugeSetsAndCounterAdds) {
             "argo_workflows_result_counter{status=\"Succeeded\"} 2\n");
 }
 
+// A family rebuilt from state at each scrape (argocd_app_info): series that are gone go.
+TEST(MetricsRegistry, ReplaceGaugesKeepsOnlyTheGivenSeries) {
+  MetricsRegistry r;
+  r.replace_gauges("argocd_app_info", "Information about application.",
+                   {{{{"name", "a"}, {"sync_status", "OutOfSync"}}, 1}, {{{"name", "b"}, {"sync_status", "Synced"}}, 1}});
+  r.replace_gauges("argocd_app_info", "Information about application.", {{{{"name", "a"}, {"sync_status", "Synced"}}, 1}});
+  EXPECT_EQ(r.render(),
+            "# HELP argocd_app_info Information about application.\n"
+            "# TYPE argocd_app_info gauge\n"
+            "argocd_app_info{name=\"a\",sync_status=\"Synced\"} 1\n");
+}
+
 TEST(MetricsRegistry, HistogramBucketsAreCumulative) {
   MetricsRegistry r;
   for (double v : {0.5, 3.0, 9.0, 5.0})

@@ -58,6 +58,7 @@ constexpr Route kRoutes[] = {
     {"/api/v1/stream/applications", true},
     {"/api/v1/projects", false},
     {"/api/v1/projects/{name}", false},
+    {"/api/webhook", false},
 };
 
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {

@@ -17,6 +17,7 @@ TEST(Routes, PathsBecomeTheirPatternNeverThemselves) {
                "/api/v1/cluster-workflow-templates/{name}");
   EXPECT_STREQ(route_of("/api/v1/version").pattern, "/api/v1/version");
   EXPECT_STREQ(route_of("/metrics").pattern, "/metrics");
+  EXPECT_STREQ(route_of("/api/webhook").pattern, "/api/webhook");
   EXPECT_STREQ(route_of("/api/v1/applications/web/sync").pattern, "/api/v1/applications/{name}/sync");
   EXPECT_STREQ(route_of("/api/v1/projects/team").pattern, "/api/v1/projects/{name}");
 }

@@ -507,15 +507,21 @@ Result<ObjectRecord> Store::get_object(spec::Kind kind, const std::string& names
 }
 
 Result<std::vector<ObjectRecord>> Store::list_objects(spec::Kind kind, const std::string& namespace_) {
+  return list_object_rows(kind, namespace_, true);
+}
+
+Result<std::vector<ObjectRecord>> Store::list_object_versions(spec::Kind kind, const std::string& namespace_) {
+  return list_object_rows(kind, namespace_, false);
+}
+
+Result<std::vector<ObjectRecord>> Store::list_object_rows(spec::Kind kind, const std::string& namespace_, bool bodies) {
   auto k = object_kind(kind);
   if (!k) return k.status();
+  std::string columns = bodies ? "namespace, name, body, created_ms, version" : "namespace, name, '', created_ms, version";
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto rows = namespace_.empty()
-                  ? db_->query("SELECT namespace, name, body, created_ms, version FROM objects WHERE kind = ? "
-                               "ORDER BY namespace, name",
-                               {*k})
-                  : db_->query("SELECT namespace, name, body, created_ms, version FROM objects "
-                               "WHERE kind = ? AND namespace = ? ORDER BY name",
+                  ? db_->query("SELECT " + columns + " FROM objects WHERE kind = ? ORDER BY namespace, name", {*k})
+                  : db_->query("SELECT " + columns + " FROM objects WHERE kind = ? AND namespace = ? ORDER BY name",
                                {*k, namespace_});
   if (!rows) return rows.status();
   std::vector<ObjectRecord> out;

@@ -119,6 +119,9 @@ class Store {
   Status update_object(spec::Kind kind, const ObjectRecord& object);
   Result<ObjectRecord> get_object(spec::Kind kind, const std::string& namespace_, const std::string& name);
   Result<std::vector<ObjectRecord>> list_objects(spec::Kind kind, const std::string& namespace_);
+  // The same without bodies (namespace, name, created_ms, version): what changed since a
+  // caller last read, at the cost of an index scan.
+  Result<std::vector<ObjectRecord>> list_object_versions(spec::Kind kind, const std::string& namespace_);
   Status delete_object(spec::Kind kind, const std::string& namespace_, const std::string& name);
 
   const char* backend() const { return db_->name(); }
@@ -128,6 +131,7 @@ class Store {
   Status transaction(const std::function<Status()>& body);
   Status set_labels(const std::string& uid, const std::map<std::string, std::string>& labels);
   Status save_one(const Progress& p, bool* missing);
+  Result<std::vector<ObjectRecord>> list_object_rows(spec::Kind kind, const std::string& namespace_, bool bodies);
 
   std::unique_ptr<Db> db_;
   std::recursive_mutex mu_;

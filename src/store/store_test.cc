@@ -222,6 +222,12 @@ TEST_P(StoreTest, NamedObjects) {
   EXPECT_EQ(store_->update_object(spec::Kind::kWorkflowTemplate, {"argo", "nope", "{}", 0, 0}).code(), Code::kNotFound);
   EXPECT_EQ(store_->list_objects(spec::Kind::kWorkflowTemplate, "argo")->size(), 1u);
   EXPECT_EQ(store_->list_objects(spec::Kind::kClusterWorkflowTemplate, "")->size(), 1u);
+  auto versions = store_->list_object_versions(spec::Kind::kWorkflowTemplate, "");
+  ASSERT_TRUE(versions.is_ok());
+  ASSERT_EQ(versions->size(), 1u);
+  EXPECT_EQ((*versions)[0].name, "build");
+  EXPECT_EQ((*versions)[0].version, 2);
+  EXPECT_EQ((*versions)[0].body, "");
   ASSERT_TRUE(store_->delete_object(spec::Kind::kWorkflowTemplate, "argo", "build").is_ok());
   auto gone = store_->get_object(spec::Kind::kWorkflowTemplate, "argo", "build");
   EXPECT_EQ(gone.status().code(), Code::kNotFound);

@@ -98,11 +98,8 @@ def main():
         write(repo, "cluster/ds.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: needs-a-cluster}\n"
               "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: []}}}\n")
         write(repo, "broken/cron.yaml", CRON.replace('"0 3 * * *"', '"61 * * * *"'))
-        write(repo, "hooks/template.yaml", TEMPLATE.format(message="hooked"))
         write(repo, "respect/template.yaml",
               TEMPLATE.format(message="git").replace("name: hello-tmpl", "name: hello-tmpl\n  labels: {team: git}"))
-        write(repo, "hooks/hook.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: pre\n"
-              "  annotations: {argocd.argoproj.io/hook: PreSync}\nspec: {entrypoint: a, templates: [{name: a, suspend: {}}]}\n")
         git(repo, "add", "-A")
         first = git(repo, "commit", "-q", "-m", "one")
 
@@ -189,14 +186,6 @@ def main():
                   s["operationState"])
             time.sleep(3)
             check("no third retry", status(srv, "broken").get("operationState", {}).get("retryCount") == 2, status(srv, "broken"))
-
-            # Sync hooks are not run yet: left out, with a warning that says so.
-            srv.call("POST", "/api/v1/applications", app("hooked", repo, "hooks", True, "hooks"))
-            s = until_status(srv, "hooked", lambda s: s.get("sync", {}).get("status") == "Synced", "Synced without the hook")
-            check("a hook is left out with a warning",
-                  any(c["type"] == "ExcludedResourceWarning" and "pre" in c["message"] for c in s.get("conditions", [])),
-                  s.get("conditions"))
-            check("the hook did not run", srv.call("GET", "/api/v1/workflows/hooks/pre")[0] == 404)
 
             # An AppProject's limits hold: a repository it does not list, a kind it does not allow.
             project = {"metadata": {"name": "strict", "namespace": "argocd"}, "spec": {

@@ -9,8 +9,11 @@
 - a file removed from git is pruned from the cluster;
 - a sync wave orders the objects;
 - delete with cascade removes them from the cluster;
-- the same through a cluster secret (Argo CD's format) on a server with no --kubeconfig, and
-  an unknown cluster named in a condition.
+- the sync operation: a PreSync Job hook (generateName) runs first, then wave 0 (a ConfigMap
+  and a Deployment consuming it), and wave 1's Deployment is created only once wave 0's is
+  available (Healthy);
+- the same web app through a cluster secret (Argo CD's format) on a server with no
+  --kubeconfig, and an unknown cluster named in a condition.
 """
 import json
 import os
@@ -50,8 +53,57 @@ data: {greeting: hello}
 """
 
 
-def kubectl(*args, check=True):
-    r = subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "-n", ns, *args],
+MIGRATE = """apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: migrate-
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - {name: migrate, image: busybox:latest, command: [sh, -c, "sleep 1"]}
+"""
+API = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: api-settings}
+data: {GREETING: hello}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: api
+          image: busybox:latest
+          command: [sh, -c, 'test "$GREETING" = hello && sleep 3600']
+          envFrom: [{configMapRef: {name: api-settings}}]
+"""
+FRONT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: front
+  annotations: {argocd.argoproj.io/sync-wave: "1"}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: front}}
+  template:
+    metadata: {labels: {app: front}}
+    spec:
+      containers:
+        - {name: front, image: busybox:latest, command: [sleep, "3600"]}
+"""
+
+
+def kubectl(*args, check=True, namespace=None):
+    r = subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "-n", namespace or ns, *args],
                        capture_output=True, text=True, timeout=120)
     if check and r.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {r.stderr.strip()}")
@@ -65,11 +117,11 @@ def git(repo, *args):
     return subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
-def until(srv, pred, what, timeout=120):
+def until(srv, pred, what, timeout=120, app="web"):
     deadline = time.monotonic() + timeout
     last = {}
     while time.monotonic() < deadline:
-        st, a = srv.call("GET", "/api/v1/applications/web?appNamespace=argocd")
+        st, a = srv.call("GET", f"/api/v1/applications/{app}?appNamespace=argocd")
         last = a.get("status", {}) if st == 200 else {}
         if pred(last):
             return last
@@ -86,8 +138,12 @@ def main():
         for name, text in (("deployment.yaml", DEPLOYMENT), ("config.yaml", CONFIG)):
             with open(f"{repo}/deploy/{name}", "w") as f:
                 f.write(text)
+        os.makedirs(f"{repo}/hooked")
+        for name, text in (("migrate.yaml", MIGRATE), ("api.yaml", API), ("front.yaml", FRONT)):
+            with open(f"{repo}/hooked/{name}", "w") as f:
+                f.write(text)
         git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "one")
+        first = git(repo, "commit", "-q", "-m", "one")
         srv = Server(skiff, data, "--kubeconfig", env["kubeconfig"], "--app-resync", "2").start()
         with running(check, srv):
             application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
@@ -121,6 +177,36 @@ def main():
                 time.sleep(0.5)
             check("the Deployment went with the app", kubectl("get", "deployment", "web", check=False).returncode != 0)
 
+            # The sync operation: PreSync Job hook, wave 0 (ConfigMap, Deployment using it), wave 1.
+            hooked_ns = f"{ns}-hooks"
+            hooked = {"metadata": {"name": "hooked", "namespace": "argocd"}, "spec": {
+                "project": "default",
+                "source": {"repoURL": f"file://{repo}", "path": "hooked", "targetRevision": first},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": hooked_ns},
+                "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]}}}
+            check("create hooked", srv.call("POST", "/api/v1/applications", hooked)[0] == 200)
+            s = until(srv, lambda s: s.get("operationState", {}).get("phase") in ("Succeeded", "Failed")
+                      or "ComparisonError" in json.dumps(s.get("conditions", [])), "the operation's end", timeout=240, app="hooked")
+            op = s["operationState"]
+            check("Succeeded", op["phase"] == "Succeeded", op)
+            order = [(r["kind"], r["name"], r["syncPhase"]) for r in op["syncResult"]["resources"] if r["kind"] != "Namespace"]
+            job = order[0][1] if order else ""
+            check("the PreSync Job first, then wave 0, then wave 1",
+                  order == [("Job", job, "PreSync"), ("ConfigMap", "api-settings", "Sync"), ("Deployment", "api", "Sync"),
+                            ("Deployment", "front", "Sync")] and job.startswith(f"migrate-{first[:7]}-presync-"), order)
+            j = json.loads(kubectl("get", "job", job, "-o", "json", namespace=hooked_ns).stdout)
+            check("the Job ran to completion",
+                  any(c["type"] == "Complete" and c["status"] == "True" for c in j.get("status", {}).get("conditions", [])),
+                  j.get("status"))
+            api = json.loads(kubectl("get", "deployment", "api", "-o", "json", namespace=hooked_ns).stdout)
+            front = json.loads(kubectl("get", "deployment", "front", "-o", "json", namespace=hooked_ns).stdout)
+            available = next((c for c in api["status"].get("conditions", []) if c["type"] == "Available"), {})
+            check("wave 1 was created only once wave 0's Deployment was available",
+                  available.get("status") == "True" and
+                  front["metadata"]["creationTimestamp"] >= available.get("lastTransitionTime", "~"),
+                  f"{available} {front['metadata']['creationTimestamp']}")
+            check("hooks are not resources of the app",
+                  sorted(r["kind"] for r in s.get("resources", [])) == ["ConfigMap", "Deployment", "Deployment"], s.get("resources"))
         # A cluster kept as Argo CD keeps it (a secret in argocd with server and config), for
         # a server with no --kubeconfig of its own: the app names it by name.
         def kubeconfig_field(key):
@@ -161,8 +247,9 @@ def main():
             while time.monotonic() < deadline and kubectl("get", "deployment", "web", check=False).returncode == 0:
                 time.sleep(0.5)
             check("cascade delete through the cluster secret", kubectl("get", "deployment", "web", check=False).returncode != 0)
-    subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "delete", "namespace", ns, "--wait=false"],
-                   capture_output=True)
+    for namespace in (ns, f"{ns}-hooks"):
+        subprocess.run([f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"], "delete", "namespace", namespace,
+                        "--wait=false"], capture_output=True)
     return check.report("k8s cd")
 
 

@@ -14,9 +14,10 @@
 #include "util/json_text.h"
 
 namespace skiff::machine {
-namespace {
 
-using Json = nlohmann::json;
+using namespace internal;
+
+namespace {
 
 constexpr int kTickMs = 500;
 constexpr size_t kMaxEvents = 1000;
@@ -35,8 +36,6 @@ Json step_container(Json c) {
 }
 
 }  // namespace
-
-using namespace internal;
 
 // One Pod's container step, as the controller thread tracks it.
 struct WorkloadController::Run {

@@ -79,6 +79,10 @@ add_test(NAME server/app-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/app-cli PROPERTIES LABELS "e2e;server;cd" TIMEOUT 120)
 add_test(NAME server/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
+add_test(NAME server/cd-machine COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_machine_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(server/cd-machine PROPERTIES LABELS "e2e;cd;container" TIMEOUT 600 SKIP_RETURN_CODE 77
+                     FIXTURES_REQUIRED registry)
 add_test(NAME server/cd-hooks COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_hooks_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd-hooks PROPERTIES LABELS "e2e;server;cd" TIMEOUT 240)
 add_test(NAME server/cd-webhook COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_webhook_test.py $<TARGET_FILE:skiff>)

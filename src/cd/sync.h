@@ -9,8 +9,8 @@
 // that the render no longer has, and whose tracking id names this app, is pruned (with
 // prune) or reported as requiring pruning. Objects are written through a kube::ObjectApi:
 // skiff's own kinds (argoproj.io) into skiff (server::LocalObjects), every other kind to the
-// configured cluster, or refused when there is none ("this machine" as a destination is
-// later work). Pure logic over the ObjectApi; any thread; one call per app at a time.
+// destination cluster, or to this machine (machine/objects.h) when there is none, or refused
+// when containers cannot run here either. Pure logic over the ObjectApi; any thread; one call per app at a time.
 #pragma once
 
 #include <functional>
@@ -37,7 +37,7 @@ inline constexpr const char* kFieldManager = "argocd-controller";  // server-sid
 // Where an app's objects go, by kind.
 struct Destinations {
   kube::ObjectApi* local = nullptr;    // skiff's own kinds (argoproj.io)
-  kube::ObjectApi* cluster = nullptr;  // the configured cluster; null: none
+  kube::ObjectApi* cluster = nullptr;  // the destination cluster, or this machine (machine/objects.h); null: none
   std::string no_cluster_hint = "start skiff with --kubeconfig FILE (or KUBECONFIG) to deploy to a cluster";
   // Whether a kind is namespaced, when the destination can tell (the cluster's discovery);
   // unset or nullopt: namespaced unless a well-known cluster-scoped kind.

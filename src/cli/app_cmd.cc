@@ -157,6 +157,9 @@ void print_app(const Json& app, const std::string& output) {
   std::printf("Sync Policy:        %s\n", automated.c_str());
   std::printf("Sync Status:        %s\n", sync_status(app).c_str());
   std::printf("Health Status:      %s\n", health_status(app).c_str());
+  Json urls = app.value("status", Json::object()).value("summary", Json::object()).value("externalURLs", Json::array());
+  for (const Json& url : urls)
+    if (url.is_string()) std::printf("External URL:       %s\n", url.get<std::string>().c_str());
   std::string phase = str(app, {"status", "operationState", "phase"});
   if (!phase.empty()) {
     std::printf("\nOperation:          Sync\nPhase:              %s\nMessage:            %s\n", phase.c_str(),

@@ -111,6 +111,12 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
 
 }  // namespace
 
+Result<std::unique_ptr<runtime::Executor>> make_workload_executor(const RegistryFlags& registry,
+                                                                  const runtime::ExecutorOptions& options) {
+  if (Status s = runtime::probe_containers(runtime::ContainerOptions{}); !s) return s;
+  return make_step_executor("container", registry, options);
+}
+
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
                                                          std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options) {

@@ -56,4 +56,9 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                                                          std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options);
 
+// The container executor this machine's workloads (Applications' Deployments, Pods ...)
+// run on, pulling through `registry`; kUnavailable saying why when containers cannot run.
+Result<std::unique_ptr<runtime::Executor>> make_workload_executor(const RegistryFlags& registry,
+                                                                  const runtime::ExecutorOptions& options);
+
 }  // namespace skiff::cli

@@ -104,6 +104,18 @@ int serve(const ServerFlags& f) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
   }
+  // With no cluster, Applications deploy to this machine: its workloads run as containers
+  // on an executor of their own (whatever runs the steps), made now, before any thread.
+  std::shared_ptr<runtime::Executor> machine_executor;
+  std::string machine_unavailable;
+  if (!*cluster && !f.no_app_controller) {
+    runtime::ExecutorOptions workloads = exec;
+    workloads.run_dir = data + "/machine/executor";
+    workloads.detach_steps = false;  // they end with the server; a restart starts them again
+    auto made = make_workload_executor(f.registry, workloads);
+    if (made) machine_executor = std::move(*made);
+    else machine_unavailable = made.status().message();
+  }
   auto store = store::Store::open(f.db.empty() ? "sqlite:" + data + "/skiff.db" : f.db);
   if (!store) {
     std::fprintf(stderr, "error: %s\n", store.status().message().c_str());
@@ -129,6 +141,8 @@ int serve(const ServerFlags& f) {
   options.cluster = *cluster;
   options.app_resync_ms = f.app_resync_s * 1000;
   options.app_controller = !f.no_app_controller;
+  options.machine_executor = machine_executor;
+  options.machine_unavailable = machine_unavailable;
   if (f.secure || !f.tls_cert.empty()) {
     options.tls_cert = f.tls_cert;
     options.tls_key = f.tls_key;

@@ -782,6 +782,7 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
   if (bundle->keep) job.cleanup_programs.push_back({container_.runc, "--root", container_.state_root, "delete", "--force", bundle->id});
   job.removes.push_back(step_dir);
   l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
+  l.exec_prefix = {container_.runc, "--root", container_.state_root, "exec", bundle->id};
   // A step that could reconfigure its network namespace does not pass it on.
   l.note = network_note(net, !net_admin);
   return l;

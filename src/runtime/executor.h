@@ -109,6 +109,13 @@ class Executor {
   // Kills the step's process group: SIGTERM, then SIGKILL after the grace period. The
   // result is reported by wait() with `message` = reason.
   virtual void kill(const std::string& node_id, const std::string& reason) = 0;
+  // The command line that runs `command` inside the running step's main container (for an
+  // exec probe): run it on any thread, with a time limit. kUnavailable where the executor
+  // cannot (the host sandbox), kNotFound when the step does not run.
+  virtual Result<std::vector<std::string>> exec_command(const std::string& node_id,
+                                                        const std::vector<std::string>& command) const {
+    return Status(Code::kUnavailable, "this executor cannot run commands inside a step");
+  }
   // Results of steps that ended, waiting at most timeout_ms (-1: until one ends).
   virtual std::vector<StepResult> wait(int timeout_ms) = 0;
   virtual size_t running() const = 0;

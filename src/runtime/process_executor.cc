@@ -40,6 +40,7 @@ struct Step {
   std::string node_id;
   StepFiles files;
   std::string note;
+  std::vector<std::string> exec_prefix;  // Launched::exec_prefix
   Supervisor supervisor;
   std::string kill_reason;
   bool terminating = false;
@@ -60,6 +61,8 @@ class ProcessExecutor final : public Executor {
 
   void start(StepRequest request) override;
   void kill(const std::string& node_id, const std::string& reason) override;
+  Result<std::vector<std::string>> exec_command(const std::string& node_id,
+                                                const std::vector<std::string>& command) const override;
   std::vector<StepResult> wait(int timeout_ms) override;
   size_t running() const override { return steps_.size() + ready_.size() + waiting_.size(); }
   std::vector<StepStarted> take_started() override { return std::exchange(started_, {}); }
@@ -199,6 +202,7 @@ void ProcessExecutor::launch(StepRequest request) {
   step.node_id = request.node_id;
   step.files = std::move(files);
   step.note = std::move(launched->note);
+  step.exec_prefix = std::move(launched->exec_prefix);
   step.supervisor = std::move(*supervisor);
 }
 
@@ -213,6 +217,18 @@ void ProcessExecutor::retry_waiting() {
       ++it;
     }
   }
+}
+
+Result<std::vector<std::string>> ProcessExecutor::exec_command(const std::string& node_id,
+                                                               const std::vector<std::string>& command) const {
+  for (const Step& step : steps_) {
+    if (step.node_id != node_id || step.ended) continue;
+    if (step.exec_prefix.empty()) return Status(Code::kUnavailable, "this executor cannot run commands inside a step");
+    std::vector<std::string> argv = step.exec_prefix;
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+  }
+  return not_found("step " + node_id + " is not running");
 }
 
 void ProcessExecutor::kill(const std::string& node_id, const std::string& reason) {

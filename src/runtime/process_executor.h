@@ -26,6 +26,9 @@ struct Launched {
   SupervisedStep step;  // what its supervisor runs (node, file paths and caps are filled in later)
   std::string ip;       // the step's address (StepStarted::ip)
   std::string note;     // the launcher's own record of the step, kept on disk beside it
+  // How to run a command inside its main container while it runs (`runc exec <id>`);
+  // empty when the launcher has no way (the host sandbox).
+  std::vector<std::string> exec_prefix;
 };
 
 class Launcher {

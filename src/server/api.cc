@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "machine/controller.h"
+#include "machine/objects.h"
 #include "runtime/resource_executor.h"
 #include "server/api_context.h"
 #include "server/app_controller.h"
@@ -63,6 +65,8 @@ struct Server::Impl {
   TtlController ttl;
   CronController cron;
   std::shared_ptr<LocalObjects> local;  // skiff's own kinds, for resource steps and Applications
+  std::shared_ptr<machine::MachineObjects> machine_objects;  // this machine, with no cluster
+  std::unique_ptr<machine::WorkloadController> workloads;    // runs what machine_objects holds
   std::unique_ptr<AppController> apps;
   ControllerLoop controllers;  // after what it ticks: it stops first
 
@@ -93,7 +97,9 @@ struct Server::Impl {
     app_options.cache_dir = options.data_dir + "/cd/git";
     app_options.resync_ms = options.app_resync_ms;
     app_options.metrics = &metrics;
+    open_machine(&app_options);
     apps = std::make_unique<AppController>(ctx, local, options.cluster, app_options);
+    start_workloads();
     controllers.add(apps.get());
     ctx.app_managed_resources = [this](const std::string& ns, const std::string& name) {
       return apps->managed_resources(ns, name);
@@ -103,6 +109,33 @@ struct Server::Impl {
     };
     ctx.app_live_hooks = [this](const std::string& ns, const std::string& name) { return apps->live_hooks(ns, name); };
     ctx.app_invalidate_repo = [this](const std::string& url) { apps->invalidate_repo(url); };
+  }
+
+  // With no cluster, Applications deploy the kinds skiff does not keep to this machine.
+  void open_machine(AppControllerOptions* app_options) {
+    if (options.cluster) return;
+    if (!options.machine_executor) {
+      app_options->no_cluster_hint = "this machine cannot run containers (" + options.machine_unavailable +
+                                     "); start skiff server with --kubeconfig FILE (or KUBECONFIG) to deploy to a cluster";
+      return;
+    }
+    auto opened = machine::MachineObjects::open(options.data_dir + "/machine/objects", local.get());
+    if (!opened) {
+      app_options->no_cluster_hint = "this machine's objects cannot be read: " + opened.status().message();
+      return;
+    }
+    machine_objects = std::move(*opened);
+    app_options->machine = machine_objects;
+    ctx.machine_objects = machine_objects.get();
+  }
+
+  // Starts running what this machine holds, once the controller that hears of its health exists.
+  void start_workloads() {
+    if (!machine_objects) return;
+    machine_objects->set_on_tracked_status([this](const std::string& app) { apps->refresh(app); });
+    workloads = std::make_unique<machine::WorkloadController>(*machine_objects, options.machine_executor);
+    machine_objects->set_on_change([this] { workloads->poke(); });
+    ctx.workloads = workloads.get();
   }
 
   // A CronWorkflow's run, through the same checks as the API's.

@@ -38,6 +38,11 @@ struct ServerOptions {
   std::shared_ptr<kube::Client> cluster;  // where Applications deploy non-skiff kinds (null: none)
   int64_t app_resync_ms = 180'000;        // each Application's reconcile period (app_controller.h)
   bool app_controller = true;             // false: serve Applications' API only (--no-app-controller)
+  // With no cluster: the executor this machine's workloads run on (a container executor,
+  // made before any thread: machine/controller.h), or null with the reason in
+  // `machine_unavailable` (Applications' other kinds then fail saying it).
+  std::shared_ptr<runtime::Executor> machine_executor;
+  std::string machine_unavailable;
 };
 
 class Server {

@@ -13,6 +13,11 @@
 #include "store/store.h"
 #include "util/status.h"
 
+namespace skiff::machine {
+class MachineObjects;
+class WorkloadController;
+}  // namespace skiff::machine
+
 namespace skiff::server {
 
 class Runner;
@@ -48,6 +53,11 @@ struct ApiContext {
   // Drops the application controller's cached resolution of a repository (any URL naming
   // it, cd/repo_url.h), so that the next reconcile fetches: a push webhook's. Unset: no-op.
   std::function<void(const std::string& repo_url)> app_invalidate_repo;
+
+  // This machine as the Applications' destination (machine/controller.h); null when a
+  // cluster is configured or containers cannot run here.
+  machine::MachineObjects* machine_objects = nullptr;
+  machine::WorkloadController* workloads = nullptr;
 
   // Deletes a workflow with its logs (see Runner::remove), and the objects it owns
   // (LocalObjects::remove_owned).

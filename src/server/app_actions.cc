@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "server/app_routes.h"
+#include "server/app_workloads.h"
 #include "server/objects.h"
 #include "util/json_text.h"
 
@@ -130,9 +131,9 @@ Result<Json> rollback_operation(const Json& app, const std::string& name, const 
   return invalid("application " + name + " does not have deployment id " + wanted + " in history");
 }
 
-// status.resources as Argo CD's resource tree: the managed objects, without children (the
-// controller does not follow owner references yet).
-Json resource_tree(const Json& app) {
+// status.resources as Argo CD's resource tree: the managed objects, and what they own on
+// this machine (app_workloads.h).
+Json resource_tree(const ApiContext& ctx, const Json& app) {
   Json nodes = Json::array();
   const Json& resources = member(member(app, "status"), "resources");
   for (const Json& r : resources.is_array() ? resources : Json::array()) {
@@ -143,6 +144,7 @@ Json resource_tree(const Json& app) {
     node["parentRefs"] = Json::array();
     nodes.push_back(std::move(node));
   }
+  for (Json& child : workload_nodes(ctx, std::vector<Json>(nodes.begin(), nodes.end()))) nodes.push_back(std::move(child));
   return {{"nodes", nodes}};
 }
 
@@ -257,7 +259,7 @@ void add_app_action_routes(httplib::Server& s, ApiContext& ctx) {
                                ? not_found("applications.argoproj.io \"" + std::string(req.matches[1]) + "\" not found")
                                : rec.status());
     }
-    Json tree = resource_tree(parse_json_or_discarded<Json>(rec->body));
+    Json tree = resource_tree(ctx, parse_json_or_discarded<Json>(rec->body));
     if (ctx.app_live_hooks) {  // hooks show while they exist, as in Argo CD's tree
       if (auto hooks = ctx.app_live_hooks(app_namespace_of(req), req.matches[1]))
         for (auto& node : *hooks) tree["nodes"].push_back(std::move(node));

@@ -26,6 +26,25 @@ constexpr const char* kInCluster = "https://kubernetes.default.svc";
 
 std::string now_text(const engine::Clock& clock) { return engine::rfc3339(clock.now_ms()); }
 
+// Argo CD's status.summary: the images the app's live objects run, and externalURLs — here
+// the ports Services publish on 127.0.0.1 (status.loadBalancer.ingress, this machine's).
+KJson summary(const cd::Comparison& comparison) {
+  std::set<std::string> images, urls;
+  for (const auto& r : comparison.resources) {
+    const KJson& live = r.live;
+    for (const KJson& c : array_member(object_member(object_member(object_member(live, "spec"), "template"), "spec"), "containers"))
+      if (c.is_object() && c.contains("image") && c["image"].is_string()) images.insert(c["image"].get<std::string>());
+    for (const KJson& in : array_member(object_member(object_member(live, "status"), "loadBalancer"), "ingress"))
+      for (const KJson& p : array_member(in, "ports"))
+        if (in.is_object() && in.contains("ip") && in["ip"].is_string() && p.is_object() && p.contains("port") && p["port"].is_number_integer())
+          urls.insert("http://" + in["ip"].get<std::string>() + ":" + std::to_string(p["port"].get<int>()));
+  }
+  KJson out = KJson::object();
+  if (!images.empty()) out["images"] = images;
+  if (!urls.empty()) out["externalURLs"] = urls;
+  return out;
+}
+
 // What a comparison was made against, as Argo CD's status.sync.comparedTo: the spec's
 // source(s), destination and ignoreDifferences as written.
 KJson compared_to(const KJson& app) {
@@ -281,6 +300,20 @@ void AppController::schedule() {
 
 int64_t AppController::next_wakeup_ms() const { return next_wakeup_; }
 
+void AppController::refresh(const std::string& name) {
+  auto apps = ctx_.store.list_objects(spec::Kind::kApplication, "");
+  if (!apps) return;
+  {
+    // Also when the worker is reconciling it now: it may have read the live objects before.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& rec : *apps) {
+      std::pair<std::string, std::string> key{rec.namespace_, rec.name};
+      if (rec.name == name && queued_.emplace(key, Queued{ctx_.clock.now_ms(), rec.version}).second) queue_.push_back(key);
+    }
+  }
+  wake_.notify_one();
+}
+
 void AppController::invalidate_repo(const std::string& url) { git_.invalidate(url); }
 
 void AppController::work() {
@@ -338,7 +371,9 @@ Result<std::shared_ptr<kube::Client>> AppController::cluster_for(const std::stri
 cd::Destinations AppController::destinations(const std::shared_ptr<kube::Client>& cluster) const {
   cd::Destinations d;
   d.local = local_.get();
-  d.cluster = cluster.get();
+  // No cluster for the in-cluster destination: this machine, when it can run containers.
+  d.cluster = cluster ? cluster.get() : options_.machine.get();
+  if (!options_.no_cluster_hint.empty()) d.no_cluster_hint = options_.no_cluster_hint;
   if (cluster) {
     kube::Client* client = cluster.get();
     d.namespaced = [client](const std::string& api_version, const std::string& kind) -> std::optional<bool> {
@@ -623,6 +658,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
     resources.push_back(j);
   }
   status["resources"] = resources;
+  status["summary"] = summary(comparison);
   KJson compared = compared_to(app);
   status["sync"] = {{"status", rendered && !comparison_failed ? comparison.sync_status : "Unknown"},
                     {"comparedTo", compared}};

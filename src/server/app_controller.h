@@ -1,7 +1,7 @@
 // AppController: Argo CD's application controller, in skiff. For every stored Application
 // it fetches the source (cd/git.h, cached), renders it (cd/render.h), compares it with what
 // is live at the destination (cd/sync.h: skiff's own kinds in skiff, the rest on the
-// configured cluster) and writes Argo CD's status: sync (status, revision, comparedTo),
+// destination cluster, or on this machine when there is none: machine/objects.h) and writes Argo CD's status: sync (status, revision, comparedTo),
 // health, resources[], sourceType, reconciledAt, conditions. It starts a sync operation when
 // one is stored (the API's sync and rollback: operationState, history) and, with
 // syncPolicy.automated, when the app is OutOfSync (once per revision; again on drift with
@@ -44,6 +44,10 @@ struct AppControllerOptions {
   std::string cache_dir;          // git checkouts (<data>/cd/git); Helm charts beside it (<data>/cd/charts)
   int64_t resync_ms = 180'000;    // --app-resync
   cd::RenderOptions render;
+  // With no cluster: this machine (machine/objects.h) takes the kinds skiff does not keep
+  // itself; null when it cannot run containers, `no_cluster_hint` then says why.
+  std::shared_ptr<kube::ObjectApi> machine;
+  std::string no_cluster_hint;
   MetricsRegistry* metrics = nullptr;  // argocd_app_reconcile, _sync_total, argocd_git_request_total (app_metrics.h)
 };
 
@@ -64,6 +68,10 @@ class AppController final : public Controller {
   Result<Json> manifests(const std::string& namespace_, const std::string& name, const std::string& revision);
   // The last sync operation's hooks that still exist at their destination, as resource-tree nodes.
   Result<Json> live_hooks(const std::string& namespace_, const std::string& name);
+
+  // Reconciles the apps named `name` (in any app namespace) soon: a live object whose
+  // tracking id names it changed (Argo CD's controller watches its apps' resources). Any thread.
+  void refresh(const std::string& name);
 
   // Reconciles one app now, on the calling thread (tests).
   void reconcile(const std::string& namespace_, const std::string& name);

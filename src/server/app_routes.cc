@@ -4,6 +4,7 @@
 
 #include "engine/workflow_json.h"
 #include "server/app_actions.h"
+#include "server/app_workloads.h"
 #include "server/objects.h"
 #include "server/template_routes.h"
 #include "util/json_text.h"
@@ -320,6 +321,7 @@ void add_app_routes(httplib::Server& s, ApiContext& ctx) {
     delete_app(ctx, family, req, res);
   });
   add_app_action_routes(s, ctx);
+  add_app_workload_routes(s, ctx);
   add_project_routes(s, ctx);
 }
 

@@ -10,6 +10,7 @@
 //   POST   /api/v1/applications/{name}/rollback      a history entry's revision as the operation
 //   DELETE /api/v1/applications/{name}/operation     ask the running operation to stop
 //   GET    /api/v1/applications/{name}/resource-tree|managed-resources|manifests
+//   GET    /api/v1/applications/{name}/logs|events   its Pods on this machine (app_workloads.h)
 //   GET    /api/v1/stream/applications               Argo CD's watch stream
 //   GET|POST /api/v1/projects, GET|PUT|DELETE /api/v1/projects/{name}
 // Applications live in namespace "argocd" unless appNamespace names another; AppProjects

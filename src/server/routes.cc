@@ -53,6 +53,8 @@ constexpr Route kRoutes[] = {
     {"/api/v1/applications/{name}/resource-tree", false},
     {"/api/v1/applications/{name}/managed-resources", false},
     {"/api/v1/applications/{name}/manifests", false},
+    {"/api/v1/applications/{name}/logs", true},
+    {"/api/v1/applications/{name}/events", false},
     {"/api/v1/stream/applications", true},
     {"/api/v1/projects", false},
     {"/api/v1/projects/{name}", false},

@@ -329,7 +329,7 @@ void AppController::work() {
       queued_at = queued_[key].at;
       in_flight_ = key;
       in_flight_version_ = queued_[key].version;
-      queued_.erase(key);
+          queued_.erase(key);
     }
     // A stored or live object of an unexpected shape must not take the server down.
     try {
@@ -621,10 +621,11 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
     } else if (!running.is_null()) {
       run_sync(comparison, object_member(running, "operation"), running);
     } else if (spec.sync_policy.automated && comparison.sync_status == "OutOfSync" && !comparison_failed) {
-      // Once per revision; again for drift with selfHeal, and after a failure as
-      // syncPolicy.retry allows (with its backoff).
+      // Once per revision; again for drift with selfHeal once the last attempt succeeded, and
+      // after a failure only as syncPolicy.retry allows (with its backoff), as Argo CD does.
       const KJson previous_state = object_member(status, "operationState");
       bool synced_this_revision = object_member(previous_state, "syncResult").value("revision", "") == rendered->revision;
+      bool last_failed = previous_state.value("phase", "") == "Failed" || previous_state.value("phase", "") == "Error";
       int64_t retry_at = retry_due_ms(spec.sync_policy, previous_state);
       bool retrying = synced_this_revision && retry_at >= 0 && retry_at <= ctx_.clock.now_ms();
       bool only_prunes = std::all_of(comparison.resources.begin(), comparison.resources.end(), [](const auto& r) {
@@ -633,7 +634,7 @@ void AppController::reconcile(const std::string& ns, const std::string& name, in
       // Argo CD's guard: an automated sync that would prune everything waits for allowEmpty.
       bool wipes_out = compare_request.manifests.empty() && spec.sync_policy.prune && !spec.sync_policy.allow_empty;
       if (wipes_out) condition("SyncError", "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it");
-      else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || spec.sync_policy.self_heal || retrying)) {
+      else if (!(only_prunes && !spec.sync_policy.prune) && (!synced_this_revision || (spec.sync_policy.self_heal && !last_failed) || retrying)) {
         int64_t attempts = retrying ? previous_state.value("retryCount", int64_t{0}) + 1 : 0;
         KJson automated = {{"sync", {{"prune", spec.sync_policy.prune}}}, {"initiatedBy", {{"automated", true}}}};
         run_sync(comparison, automated, KJson());

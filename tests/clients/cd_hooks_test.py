@@ -127,6 +127,12 @@ def main():
             # A failing PreSync hook: SyncFail runs, the operation fails, nothing is applied.
             srv.call("POST", "/api/v1/applications", app("failing", repo, "failing", True, "failing"))
             s = until_status(srv, "failing", lambda s: s.get("operationState", {}).get("phase") == "Failed", "Failed", timeout=60)
+            # As Argo CD: selfHeal does not sync again at a revision whose last sync failed.
+            srv.call("GET", "/api/v1/applications/failing?appNamespace=argocd&refresh=normal")
+            time.sleep(2.5)
+            again = status(srv, "failing").get("operationState", {})
+            check("a failed automated sync is not run again at the same revision (selfHeal)",
+                  again.get("phase") == "Failed" and again.get("startedAt") == s["operationState"].get("startedAt"), again)
             op = s["operationState"]
             check("Failed with the hook's message",
                   op["message"].startswith("one or more synchronization tasks completed unsuccessfully, reason:")

@@ -11,11 +11,10 @@ chart renders skiff's own kinds.
 Usage: cd_chart_test.py SKIFF (SKIFF_TEST_GITSERVER: the fixture's directory)"""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-from cd_test import app, git, status, synced, until_status, write
+from cd_test import app, git, repo_credentials, synced, until_status, write
 from skiffserver import Checks, Server, running
 
 
@@ -37,12 +36,7 @@ def main():
     env = json.load(open(os.path.join(os.environ["SKIFF_TEST_GITSERVER"], "env.json")))
     skiff = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="skiff-cd-chart-") as data:
-        def cli(*args):
-            subprocess.run([skiff, *args, "-n", "argocd", "--data", data], check=True, capture_output=True)
-        cli("secret", "create", "generic", "charts-repo", "--from-literal", "type=helm",
-            "--from-literal", f"url={env['charts_url']}", "--from-literal", f"username={env['username']}",
-            "--from-literal", f"password={env['password']}")
-        cli("configmap", "create", "argocd-tls-certs-cm", "--from-file", f"127.0.0.1={env['ca_file']}")
+        repo_credentials(skiff, data, "helm", env["charts_url"], env)
         repo = f"{data}/values"
         os.makedirs(repo)
         git(repo, "init", "-q", "-b", "main")

@@ -12,41 +12,19 @@ argocd-tls-certs-cm. Pushes during the test drive:
 Usage: cd_gitserver_test.py SKIFF (SKIFF_TEST_GITSERVER: the fixture's directory)"""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from cd_test import synced, until_status
+from cd_test import CRON, TEMPLATE, repo_credentials, synced, until_status
 from cd_webhook_test import github_push, post_hook
 from skiffserver import Checks, Server, running
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "git"))
 import gitserver  # noqa: E402
 
-TEMPLATE = """apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata:
-  name: greeter
-spec:
-  entrypoint: hi
-  templates:
-    - name: hi
-      container: {{image: busybox, command: [echo, "{message}"]}}
-"""
-CRON = """apiVersion: argoproj.io/v1alpha1
-kind: CronWorkflow
-metadata:
-  name: nightly
-spec:
-  schedule: "0 3 * * *"
-  workflowSpec:
-    workflowTemplateRef: {name: greeter}
-"""
-
-
 def message(srv):
-    st, t = srv.call("GET", "/api/v1/workflow-templates/web/greeter")
+    st, t = srv.call("GET", "/api/v1/workflow-templates/web/hello-tmpl")
     return t["spec"]["templates"][0]["container"]["command"][1] if st == 200 else f"HTTP {st}"
 
 
@@ -59,12 +37,7 @@ def main():
     skiff = sys.argv[1]
     first = gitserver.commit(fixture, repo_name, {"app/template.yaml": TEMPLATE.format(message="one"), "app/cron.yaml": CRON})
     with tempfile.TemporaryDirectory(prefix="skiff-cd-gitserver-") as data:
-        def cli(*args):
-            subprocess.run([skiff, *args, "-n", "argocd", "--data", data], check=True, capture_output=True)
-        cli("secret", "create", "generic", "repo-creds", "--from-literal", "type=git",
-            "--from-literal", f"url={env['url_base']}/", "--from-literal", f"username={env['username']}",
-            "--from-literal", f"password={env['password']}")
-        cli("configmap", "create", "argocd-tls-certs-cm", "--from-file", f"127.0.0.1={env['ca_file']}")
+        repo_credentials(skiff, data, "git", f"{env['url_base']}/", env)
         application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
             "project": "default", "source": {"repoURL": url, "path": "app", "targetRevision": "HEAD"},
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"},
@@ -96,9 +69,9 @@ def main():
             check("the webhook brings the push", message(srv) == "three", message(srv))
 
             # Drift: healed by selfHeal on the next refresh.
-            t = srv.call("GET", "/api/v1/workflow-templates/web/greeter")[1]
+            t = srv.call("GET", "/api/v1/workflow-templates/web/hello-tmpl")[1]
             t["spec"]["templates"][0]["container"]["command"] = ["echo", "by hand"]
-            check("change by hand", srv.call("PUT", "/api/v1/workflow-templates/web/greeter", {"template": t})[0] == 200)
+            check("change by hand", srv.call("PUT", "/api/v1/workflow-templates/web/hello-tmpl", {"template": t})[0] == 200)
             srv.call("GET", "/api/v1/applications/web?appNamespace=argocd&refresh=normal")
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and message(srv) != "three":

@@ -55,6 +55,16 @@ def write(repo, path, text):
         f.write(text)
 
 
+def repo_credentials(skiff, data, kind, url, env):
+    """As Argo CD keeps them, in argocd: a Secret (type `kind`, url prefix, the git server's
+    user and password) and the server's CA in argocd-tls-certs-cm (tests/git/gitserver.py's env)."""
+    def cli(*args):
+        subprocess.run([skiff, *args, "-n", "argocd", "--data", data], check=True, capture_output=True)
+    cli("secret", "create", "generic", f"{kind}-repo", "--from-literal", f"type={kind}", "--from-literal", f"url={url}",
+        "--from-literal", f"username={env['username']}", "--from-literal", f"password={env['password']}")
+    cli("configmap", "create", "argocd-tls-certs-cm", "--from-file", f"127.0.0.1={env['ca_file']}")
+
+
 def app(name, repo, path, automated=True, namespace="argo"):
     a = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
          "metadata": {"name": name, "namespace": "argocd"},

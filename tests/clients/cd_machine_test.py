@@ -244,6 +244,8 @@ def main():
             until(lambda: page(port) == "v3", "the v3 page", timeout=30)
 
             # A container killed from outside is restarted, after kubelet's 10 s back-off.
+            # The old ReplicaSet's pods may still be stopping (as Terminating pods on Kubernetes).
+            until(lambda: len(httpd_pids()) == 2, "the old pods gone", timeout=40)
             pids = httpd_pids()
             check("two httpd processes run", len(pids) == 2, pids)
             if pids:

@@ -44,7 +44,7 @@ spec:
       containers:
         - name: web
           image: busybox:latest
-          command: [sh, -c, 'mkdir -p /www && echo "$PAGE" > /www/index.html && echo "serving $PAGE" && exec httpd -f -p 8080 -h /www']
+          command: [sh, -c, 'mkdir -p /cd-machine && echo "$PAGE" > /cd-machine/index.html && echo "serving $PAGE" && exec httpd -f -p 8080 -h /cd-machine']
           env: [{{name: PAGE, value: "{page}"}}]
           ports: [{{name: http, containerPort: 8080}}]
           readinessProbe: {{httpGet: {{path: "{probe}", port: http}}, periodSeconds: 1, failureThreshold: 1}}
@@ -117,7 +117,8 @@ def httpd_pids():
     for pid in os.listdir("/proc"):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f.read().split(b"\0")[:5] == [b"httpd", b"-f", b"-p", b"8080", b"-h"]:
+                # Its own (the document root is this test's): other tests run httpd on 8080 too.
+                if f.read().split(b"\0")[:6] == [b"httpd", b"-f", b"-p", b"8080", b"-h", b"/cd-machine"]:
                     pids.append(int(pid))
         except OSError:
             pass

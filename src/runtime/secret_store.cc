@@ -63,6 +63,10 @@ Result<ConfigObject> read_config_object(const std::string& data_dir, ConfigKind 
       obj.data[it.key()] = std::move(*raw);
     }
     if (doc.contains("ownerReferences")) obj.owner_references_json = doc["ownerReferences"].dump();
+    for (auto [field, to] : {std::pair{"labels", &obj.labels}, std::pair{"annotations", &obj.annotations}})
+      if (doc.contains(field) && doc[field].is_object())
+        for (auto it = doc[field].begin(); it != doc[field].end(); ++it)
+          if (it.value().is_string()) (*to)[it.key()] = it.value().get<std::string>();
   } catch (const std::exception& e) {
     return internal_error(path + " is damaged: " + e.what());
   }
@@ -83,6 +87,8 @@ Status write_config_object(const std::string& data_dir, ConfigKind kind, const s
     if (!owners.is_array()) return invalid(std::string(kind_name(kind)) + " " + name + ": ownerReferences must be a list");
     doc["ownerReferences"] = owners;
   }
+  if (!object.labels.empty()) doc["labels"] = object.labels;
+  if (!object.annotations.empty()) doc["annotations"] = object.annotations;
   std::string dir = dir_of(data_dir, kind, ns);
   if (Status s = make_dirs(dir); !s) return s;
   ::chmod(dir.c_str(), 0700);

@@ -1,8 +1,9 @@
 // Local Secrets and ConfigMaps: what steps read through secret/configMap volumes,
 // env valueFrom/envFrom and imagePullSecrets, kept as Kubernetes would per namespace.
 //
-//   <data>/secrets/<namespace>/<name>.json      {"type": ..., "data": {key: base64}, "ownerReferences"?}  (0600)
-//   <data>/configmaps/<namespace>/<name>.json   {"data": {key: base64}}              (0600)
+//   <data>/secrets/<namespace>/<name>.json      {"type": ..., "data": {key: base64}, "ownerReferences"?,
+//                                                "labels"?, "annotations"?}  (0600)
+//   <data>/configmaps/<namespace>/<name>.json   {"data": {key: base64}, ... the same}  (0600)
 //
 // Names and keys follow Kubernetes' rules (DNS subdomain names; keys [-._a-zA-Z0-9]+), so
 // neither can name a path outside the store or a volume.
@@ -23,6 +24,9 @@ struct ConfigObject {
   // metadata.ownerReferences as JSON ("" when none): a resource step's setOwnerReference,
   // by which the object goes when its workflow does (server/local_objects.h).
   std::string owner_references_json;
+  // metadata.labels and metadata.annotations (an Application's tracking annotation, Argo CD's
+  // argocd.argoproj.io/secret-type label).
+  std::map<std::string, std::string> labels, annotations;
 };
 
 const char* kind_name(ConfigKind kind);  // "secret" / "configmap"

@@ -60,7 +60,9 @@ Result<std::shared_ptr<kube::Client>> ClusterSecrets::find(const std::string& se
       auto it = object.data.find(key);
       return it == object.data.end() ? std::string() : it->second;
     };
-    if (get("server").empty() || !object.data.count("config")) continue;
+    auto label = object.labels.find(kSecretTypeLabel);
+    bool labelled = label != object.labels.end() && label->second == "cluster";
+    if (get("server").empty() || (!labelled && !object.data.count("config"))) continue;
     std::string cluster_name = get("name").empty() ? get("server") : get("name");
     if (server.empty() ? cluster_name != name : get("server") != server) continue;
     std::string fingerprint = get("server") + '\n' + get("config");

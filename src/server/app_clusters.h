@@ -5,9 +5,9 @@
 //   server   its API server's URL (what destination.server refers to)
 //   config   JSON: {bearerToken | username + password, tlsClientConfig {caData, certData,
 //            keyData (base64 PEM), insecure, serverName}}
-// skiff's secret store keeps no labels yet, so a Secret of argocd with `server` and `config`
-// keys is taken as a cluster secret. One kube::Client per secret, made again when the secret
-// changes. Thread-safe.
+// A Secret of argocd with `server` and `config` keys counts without the label too (one made
+// with `skiff secret create`, which sets no labels). One kube::Client per secret, made again
+// when the secret changes. Thread-safe.
 #pragma once
 
 #include <map>

@@ -56,9 +56,10 @@ KJson compared_to(const KJson& app) {
 }
 
 // The repository's credentials as Argo CD keeps them, here among the app namespace's Secrets:
-// one with `type: git` (`type: helm` for a chart's repository) and a `url` equal to the
-// repository's (a repository) or a prefix of it (credentials for every repository under it);
-// TLS CAs in the ConfigMap argocd-tls-certs-cm, by host name.
+// labelled argocd.argoproj.io/secret-type `repository` (its `url` is the repository's) or
+// `repo-creds` (its `url` a prefix of the repository's), with `type` git (or helm for a
+// chart's repository; git when absent); an unlabelled Secret with that `type` and a `url`
+// prefix counts too. TLS CAs in the ConfigMap argocd-tls-certs-cm, by host name.
 cd::RepoCredentials credentials_for(const std::string& data_dir, const std::string& ns, const std::string& url,
                                     const std::string& type = "git") {
   cd::RepoCredentials creds;
@@ -68,8 +69,13 @@ cd::RepoCredentials credentials_for(const std::string& data_dir, const std::stri
       auto it = secret.data.find(key);
       return it == secret.data.end() ? std::string() : it->second;
     };
+    auto label = secret.labels.find(kSecretTypeLabel);
+    std::string secret_type = label == secret.labels.end() ? "" : label->second;
     std::string prefix = get("url");
-    if (get("type") != type || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
+    std::string kind = get("type").empty() && !secret_type.empty() ? "git" : get("type");
+    if (kind != type || prefix.empty() || url.rfind(prefix, 0) != 0 || prefix.size() <= best) continue;
+    if (secret_type == "repository" && prefix != url) continue;  // one repository's, not a prefix
+    if (!secret_type.empty() && secret_type != "repository" && secret_type != "repo-creds") continue;
     best = prefix.size();
     creds.username = get("username");
     creds.password = get("password");

@@ -35,6 +35,7 @@ inline constexpr const char kArgoCdNamespace[] = "argocd";
 inline constexpr const char kResourcesFinalizer[] = "resources-finalizer.argocd.argoproj.io";
 // The annotation a refresh sets for the controller: "normal" or "hard".
 inline constexpr const char kRefreshAnnotation[] = "argocd.argoproj.io/refresh";
+inline constexpr const char* kSecretTypeLabel = "argocd.argoproj.io/secret-type";  // repository | repo-creds | cluster
 
 void add_app_routes(httplib::Server& server, ApiContext& ctx);
 

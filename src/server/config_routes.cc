@@ -15,6 +15,8 @@ Json describe(ConfigKind kind, const std::string& ns, const std::string& name, c
   Json j = {{"apiVersion", "v1"},
             {"kind", kind == ConfigKind::kSecret ? "Secret" : "ConfigMap"},
             {"metadata", {{"name", name}, {"namespace", ns}}}};
+  if (!obj.labels.empty()) j["metadata"]["labels"] = obj.labels;
+  if (!obj.annotations.empty()) j["metadata"]["annotations"] = obj.annotations;
   Json keys = Json::array();
   for (const auto& [k, v] : obj.data) keys.push_back(k);
   if (kind == ConfigKind::kSecret) {
@@ -42,6 +44,16 @@ Result<std::pair<std::string, runtime::ConfigObject>> decode(ConfigKind kind, co
   runtime::ConfigObject obj;
   if (kind == ConfigKind::kSecret) obj.type = o.value("type", "Opaque");
   size_t total = 0;
+  const Json& meta = o.contains("metadata") && o["metadata"].is_object() ? o["metadata"] : Json::object();
+  for (auto [part, to] : {std::pair{"labels", &obj.labels}, std::pair{"annotations", &obj.annotations}}) {
+    if (!meta.contains(part)) continue;
+    if (!meta[part].is_object()) return invalid(std::string(field) + ".metadata." + part + " must be an object of key: value");
+    for (const auto& [k, v] : meta[part].items()) {
+      if (!v.is_string()) return invalid(std::string(field) + ".metadata." + part + "." + k + " must be a string");
+      total += k.size() + v.get<std::string>().size();
+      (*to)[k] = v.get<std::string>();
+    }
+  }
   for (const char* part : {"data", "stringData"}) {
     if (!o.contains(part)) continue;
     if (!o[part].is_object()) return invalid(std::string(field) + "." + part + " must be an object of key: value");

@@ -78,6 +78,8 @@ KJson config_json(ConfigKind kind, const std::string& ns, const std::string& nam
             {"data", KJson::object()}};
   if (!obj.owner_references_json.empty())
     j["metadata"]["ownerReferences"] = parse_json_or_discarded<KJson>(obj.owner_references_json);
+  if (!obj.labels.empty()) j["metadata"]["labels"] = obj.labels;
+  if (!obj.annotations.empty()) j["metadata"]["annotations"] = obj.annotations;
   if (kind == ConfigKind::kSecret) j["type"] = obj.type;
   for (const auto& [k, v] : obj.data) j["data"][k] = kind == ConfigKind::kSecret ? base64_encode(v) : v;
   return j;
@@ -105,6 +107,14 @@ Result<runtime::ConfigObject> config_from(ConfigKind kind, const KJson& o) {
   }
   const KJson& refs = o.value("metadata", KJson::object()).value("ownerReferences", KJson());
   if (refs.is_array() && !refs.empty()) obj.owner_references_json = refs.dump();
+  const KJson meta = object_member(o, "metadata");
+  for (auto [field, to] : {std::pair{"labels", &obj.labels}, std::pair{"annotations", &obj.annotations}}) {
+    const KJson values = object_member(meta, field);
+    for (const auto& [k, v] : values.items()) {
+      if (!v.is_string()) return invalid(std::string("metadata.") + field + "." + k + " must be a string");
+      (*to)[k] = v.get<std::string>();
+    }
+  }
   return obj;
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Applications synced from the real git server (tests/git/gitserver.py: lighttpd + git
 http-backend, HTTPS from a test CA, basic auth), its credentials kept as Argo CD keeps them:
-a Secret in argocd with type git, a url prefix, username and password, and the CA in
-argocd-tls-certs-cm. Pushes during the test drive:
+a Secret in argocd labelled argocd.argoproj.io/secret-type: repository with the repository's
+url, username and password, and the CA in argocd-tls-certs-cm. Pushes during the test drive:
 
 - polling (--app-resync 2): a pushed commit is synced without being asked;
 - the webhook (a server with a one-hour resync): a push and its GitHub webhook sync at once;
@@ -12,6 +12,7 @@ argocd-tls-certs-cm. Pushes during the test drive:
 Usage: cd_gitserver_test.py SKIFF (SKIFF_TEST_GITSERVER: the fixture's directory)"""
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +39,9 @@ def main():
     first = gitserver.commit(fixture, repo_name, {"app/template.yaml": TEMPLATE.format(message="one"), "app/cron.yaml": CRON})
     with tempfile.TemporaryDirectory(prefix="skiff-cd-gitserver-") as data:
         repo_credentials(skiff, data, "git", f"{env['url_base']}/", env)
+        # The CA as above; the credentials for this one repository as Argo CD's declarative
+        # setup writes them: labelled `repository`, the exact url, no type (git).
+        subprocess.run([skiff, "secret", "rm", "git-repo", "-n", "argocd", "--data", data], check=True, capture_output=True)
         application = {"metadata": {"name": "web", "namespace": "argocd"}, "spec": {
             "project": "default", "source": {"repoURL": url, "path": "app", "targetRevision": "HEAD"},
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"},
@@ -46,6 +50,10 @@ def main():
         # Polling: a push is synced within the resync period, unasked.
         srv = Server(skiff, data, "--app-resync", "2").start()
         with running(check, srv):
+            secret = {"metadata": {"name": "web-repo", "labels": {"argocd.argoproj.io/secret-type": "repository"}},
+                      "stringData": {"url": url, "username": env["username"], "password": env["password"]}}
+            st, body = srv.call("POST", "/api/v1/secrets/argocd", {"secret": secret})
+            check("a labelled repository secret", st == 200, f"{st} {body}")
             st, body = srv.call("POST", "/api/v1/applications", application)
             check("create", st == 200, f"{st} {body}")
             until_status(srv, "web", lambda s: synced(s, first), "Synced at the first commit over HTTPS")

@@ -105,6 +105,9 @@ def main():
         git(repo, "init", "-q", "-b", "main")
         write(repo, "skiff/template.yaml", TEMPLATE.format(message="one"))
         write(repo, "skiff/cron.yaml", CRON)
+        write(repo, "config/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, labels: {tier: web}}\n"
+              "data: {greeting: hello}\n")
+        write(repo, "config/keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\ndata: {a: b}\n")
         write(repo, "cluster/ds.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: needs-a-cluster}\n"
               "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: []}}}\n")
         write(repo, "broken/cron.yaml", CRON.replace('"0 3 * * *"', '"61 * * * *"'))
@@ -185,6 +188,27 @@ def main():
             said = json.dumps(s["conditions"])  # this machine refuses the kind, or cannot run containers
             check("a kind that needs a cluster says so", "kind DaemonSet (apps/v1) is not supported on this machine" in said
                   or "no cluster" in said, s["conditions"])
+
+            # A ConfigMap on this machine (kept in skiff's own store) keeps the labels and the
+            # tracking annotation it was applied with: it settles Synced, and is pruned once git drops it.
+            srv.call("POST", "/api/v1/applications", app("config", repo, "config", True, "config"))
+            until_status(srv, "config", lambda s: synced(s), "Synced")
+            time.sleep(1.5)
+            srv.call("GET", "/api/v1/applications/config?appNamespace=argocd&refresh=normal")
+            s = until_status(srv, "config", lambda s: "refresh" not in json.dumps(s) and synced(s), "Synced after a refresh")
+            check("a ConfigMap stays Synced", synced(s), s.get("resources"))
+            st, cm = srv.call("GET", "/api/v1/configmaps/config/settings")
+            meta = cm.get("metadata", {})
+            check("it keeps its labels and tracking annotation", meta.get("labels", {}).get("tier") == "web" and
+                  meta.get("annotations", {}).get("argocd.argoproj.io/tracking-id") == "config:/ConfigMap:config/settings", cm)
+            os.unlink(f"{repo}/config/cm.yaml")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "drop the ConfigMap")
+            srv.call("GET", "/api/v1/applications/config?appNamespace=argocd&refresh=normal")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and srv.call("GET", "/api/v1/configmaps/config/settings")[0] != 404:
+                time.sleep(0.2)
+            check("a ConfigMap git dropped is pruned", srv.call("GET", "/api/v1/configmaps/config/settings")[0] == 404)
 
             # A sync that fails is retried as syncPolicy.retry says, then given up.
             broken = app("broken", repo, "broken", True, "retry")

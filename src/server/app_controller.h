@@ -1,11 +1,12 @@
 // AppController: Argo CD's application controller, in skiff. For every stored Application
 // it fetches the source (cd/git.h, cached), renders it (cd/render.h), compares it with what
 // is live at the destination (cd/sync.h: skiff's own kinds in skiff, the rest on the
-// destination cluster, or on this machine when there is none: machine/objects.h) and writes Argo CD's status: sync (status, revision, comparedTo),
-// health, resources[], sourceType, reconciledAt, conditions. It starts a sync operation when
-// one is stored (the API's sync and rollback: operationState, history) and, with
-// syncPolicy.automated, when the app is OutOfSync (once per revision; again on drift with
-// selfHeal), and continues one that is Running (hooks, waves waiting for health:
+// destination cluster, or on this machine when there is none: machine/objects.h) and
+// writes Argo CD's status: sync (status, revision, comparedTo), health, resources[],
+// sourceType, reconciledAt, conditions. It starts a sync operation when one is stored (the
+// API's sync and rollback: operationState, history) and, with syncPolicy.automated, when
+// the app is OutOfSync (once per revision; again on drift with selfHeal when the last sync
+// at that revision succeeded), and continues one that is Running (hooks, waves waiting for health:
 // server/app_operation.h); deletes an app's resources before the app when its finalizer
 // says so (resources-finalizer.argocd.argoproj.io).
 //

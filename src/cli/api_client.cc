@@ -4,9 +4,8 @@
 
 #include <cstdlib>
 
+#include "cli/yaml_emit.h"
 #include "net/http_client.h"
-
-#include <yaml-cpp/yaml.h>
 
 namespace skiff::cli {
 namespace {
@@ -96,27 +95,6 @@ Status ApiClient::stream(const std::string& path, const std::function<void(const
   if (!r) return r.status();
   if (r->status >= 400) return Status(Code::kFailed, "HTTP " + std::to_string(r->status) + ": " + r->body);
   return Status::ok();
-}
-
-static void emit_yaml(YAML::Emitter& out, const Json& j) {
-  if (j.is_object()) {
-    out << YAML::BeginMap;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      out << YAML::Key << it.key() << YAML::Value;
-      emit_yaml(out, it.value());
-    }
-    out << YAML::EndMap;
-  } else if (j.is_array()) {
-    out << YAML::BeginSeq;
-    for (const auto& e : j) emit_yaml(out, e);
-    out << YAML::EndSeq;
-  } else if (j.is_string()) {
-    out << j.get<std::string>();
-  } else if (j.is_null()) {
-    out << YAML::Null;
-  } else {
-    out << j.dump();
-  }
 }
 
 void print_object(const Json& j, const std::string& output) {

@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <csignal>
@@ -23,6 +22,7 @@
 #include "cli/registry_flags.h"
 #include "cli/system_clock.h"
 #include "cli/view.h"
+#include "cli/yaml_emit.h"
 #include "engine/workflow_json.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
@@ -69,28 +69,6 @@ std::string random_suffix() {
   std::string s;
   for (int i = 0; i < 5; ++i) s += kAlphabet[rd() % 36];
   return s;
-}
-
-// YAML rendering of the JSON document, for --output yaml.
-void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
-  if (j.is_object()) {
-    out << YAML::BeginMap;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      out << YAML::Key << it.key() << YAML::Value;
-      emit_yaml(out, it.value());
-    }
-    out << YAML::EndMap;
-  } else if (j.is_array()) {
-    out << YAML::BeginSeq;
-    for (const auto& e : j) emit_yaml(out, e);
-    out << YAML::EndSeq;
-  } else if (j.is_string()) {
-    out << j.get<std::string>();
-  } else if (j.is_null()) {
-    out << YAML::Null;
-  } else {
-    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
 }
 
 spec::Object* pick_workflow(Loaded& loaded, std::string& error) {

@@ -1,32 +1,18 @@
 #include "cd/chart.h"
 
-#include <openssl/evp.h>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "cd/git_fetch.h"
 #include "cd/render_internal.h"
+#include "util/digest.h"
 #include "util/strings.h"
 
 namespace fs = std::filesystem;
 
 namespace skiff::cd {
 namespace {
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
 
 bool exact_version(const std::string& v) {
   static const std::regex semver(R"(v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?)");

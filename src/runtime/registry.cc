@@ -13,6 +13,7 @@
 #include "net/http_client.h"
 #include "runtime/fd.h"
 #include "util/base64.h"
+#include "util/digest.h"
 #include "util/strings.h"
 
 namespace skiff::runtime {
@@ -51,13 +52,7 @@ class Sha256 {
     unsigned char md[32];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx_, md, &n);
-    static const char* hex = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned int i = 0; i < n; ++i) {
-      out += hex[md[i] >> 4];
-      out += hex[md[i] & 15];
-    }
-    return out;
+    return "sha256:" + hex_encode(md, n);
   }
 
  private:

@@ -1,6 +1,5 @@
 #include "server/tokens.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,28 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "util/digest.h"
 
 namespace skiff::server {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
-  return hex(md, n);
-}
 
 std::string file_of(const std::string& data_dir) { return data_dir + "/tokens.json"; }
 
@@ -50,7 +33,7 @@ Result<std::string> create_token(const std::string& data_dir, const std::vector<
   if (namespaces.empty()) return invalid("a token needs at least one --namespace (or '*' for all)");
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) return internal_error("no randomness for a token");
-  std::string secret = "skiff_" + hex(raw, sizeof raw);
+  std::string secret = "skiff_" + hex_encode(raw, sizeof raw);
   if (Status s = runtime::make_private_dir(data_dir); !s) return s;
   runtime::Fd lock(::open((file_of(data_dir) + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (lock.valid()) ::flock(lock.get(), LOCK_EX);

@@ -8,29 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cd/repo_url.h"
+#include "util/digest.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
 
 using KJson = nlohmann::json;
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
-  return hex(md, n);
-}
 
 // Constant time in the secret's content: both sides are hashed to the same length first.
 bool same_secret(std::string_view given, std::string_view expected) {
@@ -91,7 +75,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view body) {
   unsigned int n = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
        body.size(), md, &n);
-  return hex(md, n);
+  return hex_encode(md, n);
 }
 
 Webhook parse_webhook(const std::function<std::string(const std::string&)>& header, std::string_view body,

@@ -177,6 +177,10 @@ void not_carried_out(const KJson& app, const KJson& project, std::vector<std::st
     for (const char* field : {"forceCommonLabels", "forceCommonAnnotations", "commonAnnotationsEnvsubst", "version",
                               "labelWithoutSelector", "kubeVersion", "apiVersions"})
       if (k.contains(field)) ignored->push_back(std::string("spec.source.kustomize.") + field);
+    const KJson h = object_member(source, "helm");
+    for (const char* field : {"passCredentials", "ignoreMissingValueFiles", "version", "namespace", "kubeVersion",
+                              "apiVersions", "skipTests", "skipSchemaValidation"})
+      if (h.contains(field)) ignored->push_back(std::string("spec.source.helm.") + field);
   }
   const KJson p = object_member(project, "spec");
   for (const char* field : {"syncWindows", "signatureKeys", "destinationServiceAccounts"})

@@ -260,11 +260,13 @@ def main():
             check("create windowed project", srv.call("POST", "/api/v1/projects", {"project": windowed})[0] == 200)
             w = app("windowed", repo, "skiff", True, "windowed")
             w["spec"]["project"] = "windowed"
+            w["spec"]["source"]["helm"] = {"skipTests": True}
             srv.call("POST", "/api/v1/applications", w)
             s = until_status(srv, "windowed", lambda s: s.get("conditions"), "a condition")
             text = json.dumps(s["conditions"])
-            check("syncWindows refused, roles warned", "spec.syncWindows is not enforced" in text
-                  and "spec.roles is not supported" in text and s["sync"]["status"] == "Unknown", s["conditions"])
+            check("syncWindows refused, roles and unapplied helm options warned", "spec.syncWindows is not enforced" in text
+                  and "spec.roles is not supported" in text and "spec.source.helm.skipTests is not supported" in text
+                  and s["sync"]["status"] == "Unknown", s["conditions"])
             check("nothing synced under an unenforced window", srv.call("GET", "/api/v1/workflow-templates/windowed/hello-tmpl")[0] == 404)
             write(repo, "shrink/template.yaml", TEMPLATE.format(message="shrink"))
             git(repo, "add", "-A")

@@ -1,7 +1,8 @@
 // The module scripts/buildkit-build compiles buildkitd and buildctl in. BuildKit's own go.mod
 // has exclude directives, so `go install pkg@version` refuses it; a module that requires it
-// and repeats those directives builds its commands unchanged. Bump the version here and in
-// scripts/buildkit-build together.
+// and repeats those directives builds its commands unchanged. The version required here is
+// the one scripts/buildkit-build and tests/registry/pipeline_images.py use (bump it with
+// `go get github.com/moby/buildkit@vX && go mod tidy`, and copy the new exclude directives).
 module skiff.local/buildkitbuild
 
 go 1.26.8

@@ -29,8 +29,22 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import registry  # noqa: E402
 
-BUILDKIT_VERSION = "v0.34.2"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def buildkit_version():
+    """The version scripts/moby-buildkit/go.mod requires (what scripts/buildkit-build builds)."""
+    with open(os.path.join(ROOT, "scripts", "moby-buildkit", "go.mod")) as f:
+        for line in f:
+            words = line.split()
+            if words[:1] == ["require"]:
+                words = words[1:]
+            if len(words) >= 2 and words[0] == "github.com/moby/buildkit":
+                return words[1]
+    raise SystemExit("scripts/moby-buildkit/go.mod requires no github.com/moby/buildkit")
+
+
+BUILDKIT_VERSION = buildkit_version()
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The reference CI/CD pipeline (examples/ci-cd/) for real, on this machine.
 
-  pipeline.py up DIR SKIFF       starts everything the pipeline talks to, on 127.0.0.1:
+  pipeline.py up DIR SKIFF [--kubeconfig FILE --push-registry HOST:PORT --node-address IP]
+                                 starts everything the pipeline talks to, on 127.0.0.1:
       - the registry (tests/registry/registry.py: Debian's docker-registry, TLS from a CA made
         here, a password) holding the step images built here (alpine with git, bash, BuildKit);
       - the git server (tests/git/gitserver.py: git http-backend behind lighttpd, TLS, access
@@ -12,15 +13,21 @@
         password, with the secrets the templates mount (made with `skiff secret create`) and
         Argo CD's repository secret; the five WorkflowTemplates and ci-workflow created;
       - Prometheus (Debian's) scraping the server's /metrics every second.
+      With --kubeconfig the Application deploys to that cluster (the server gets the flag, so
+      https://kubernetes.default.svc is the cluster; steps still run here), container-build
+      pushes to --push-registry (plain HTTP, one the cluster pulls from) instead, and the
+      page is looked for at --node-address:<the Service's nodePort> (docs/pipeline.md, "On a
+      Kubernetes cluster").
   pipeline.py run DIR [--branch B] [--app NAME]
       submits a Workflow naming ci-workflow, waits, prints each step's time, the deployed
       page's URL and the workflow's UI link, and fetches the page. Exit 0 when the workflow
       Succeeded and the page names it.
-  pipeline.py down DIR           stops them all.
+  pipeline.py down DIR           stops them all (on a cluster, first deletes the Applications
+                                 it deployed there, with their objects).
   pipeline.py main SKIFF [--keep] up, run, down (scripts/main-job); --keep leaves it running.
 
 State is in DIR/env.json. Skiff and the fixtures run as separate processes; nothing here
-talks to any address but 127.0.0.1.
+talks to any address but 127.0.0.1 (and, with --kubeconfig, the cluster's).
 """
 import argparse
 import base64
@@ -128,7 +135,7 @@ def skiff_cli(env, *args):
                    stderr=subprocess.PIPE)
 
 
-def make_secrets(env, git, reg_dir, reg):
+def make_secrets(env, git, reg_dir, reg, push_registry=None):
     """What the templates mount and what Argo CD reads, made as a user makes them."""
     ns = ["-n", NAMESPACE]
     skiff_cli(env, "secret", "create", "generic", "git-credentials", *ns,
@@ -138,11 +145,14 @@ def make_secrets(env, git, reg_dir, reg):
     skiff_cli(env, "secret", "create", "docker-registry", "registry-credentials", *ns, "--docker-server", reg["host"],
               "--docker-username", reg["user"], "--docker-password", reg["password"])
     # buildkitd takes a registry on 127.0.0.1 for plain HTTP unless told otherwise; the
-    # Dockerfile's FROM (docker.io) comes through the registry, as a mirror.
+    # Dockerfile's FROM (docker.io) comes through the registry, as a mirror. A cluster's
+    # registry the image is pushed to instead (--push-registry) is plain HTTP.
     toml = f"{env['data']}/../buildkitd.toml"
     with open(toml, "w") as f:
         f.write(f'[registry."docker.io"]\n  mirrors = ["{reg["host"]}"]\n'
                 f'[registry."{reg["host"]}"]\n  http = false\n')
+        if push_registry and push_registry != reg["host"]:
+            f.write(f'[registry."{push_registry}"]\n  http = true\n')
     skiff_cli(env, "configmap", "create", "buildkitd-config", *ns, "--from-file", f"buildkitd.toml={toml}")
     # Argo CD's side: the repository's token and the git server's CA.
     skiff_cli(env, "configmap", "create", "argocd-tls-certs-cm", "-n", "argocd",
@@ -190,7 +200,9 @@ def cannot_run():
     return None
 
 
-def up(d, skiff):
+def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None):
+    """Starts the set-up in DIR; with kubeconfig, Applications deploy to that cluster and the
+    image goes to push_registry (plain HTTP; default: the set-up's own registry)."""
     d = os.path.abspath(d)
     down(d)
     shutil.rmtree(d, ignore_errors=True)
@@ -212,12 +224,15 @@ def up(d, skiff):
     port = free_port()
     env = {"skiff": os.path.abspath(skiff), "data": f"{d}/data", "port": port, "base": f"http://127.0.0.1:{port}",
            "registry": reg["host"], "registry_dir": reg_dir, "git_dir": git_dir,
-           "app_repo": f"{git['url_base']}/demo-app.git", "pids": []}
+           "app_repo": f"{git['url_base']}/demo-app.git", "pids": [],
+           "push_registry": push_registry or reg["host"], "kubeconfig": os.path.abspath(kubeconfig) if kubeconfig else None,
+           "node_address": node_address or "127.0.0.1"}
     os.makedirs(env["data"])
-    make_secrets(env, git, reg_dir, reg)
+    make_secrets(env, git, reg_dir, reg, push_registry)
+    cluster = ["--kubeconfig", env["kubeconfig"]] if kubeconfig else []
     server = subprocess.Popen([skiff, "server", "--data", env["data"], "--port", str(port), "--auth-mode", "server",
                                "--executor", "container", "--registries", f"{reg_dir}/registries.yaml",
-                               "--registry-config", f"{reg_dir}/config.json"],
+                               "--registry-config", f"{reg_dir}/config.json", *cluster],
                               stdout=open(f"{d}/server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     env["pids"].append(server.pid)
     save(d, env)
@@ -255,6 +270,8 @@ def down(d):
         env = load(d)
     except (OSError, ValueError):
         env = {}
+    if env.get("kubeconfig") and env.get("pids"):
+        delete_applications(env)
     for pid in env.get("pids", []):
         try:
             os.killpg(pid, signal.SIGTERM)
@@ -273,9 +290,28 @@ def down(d):
         registry.stop(f"{d}/registry")
 
 
+def delete_applications(env, timeout=90):
+    """Deletes every Application with its objects (cascade: the finalizer's work), so a
+    cluster is left as it was found; waits until they are gone. Best effort."""
+    names = []
+    try:
+        st, apps = call(env["base"], "GET", "/api/v1/applications")
+        names = [a["metadata"]["name"] for a in (apps.get("items") or [])] if st == 200 else []
+        for name in names:
+            call(env["base"], "DELETE", f"/api/v1/applications/{name}?appNamespace=argocd&cascade=true")
+        deadline = time.monotonic() + timeout
+        while names and time.monotonic() < deadline:
+            names = [n for n in names if call(env["base"], "GET", f"/api/v1/applications/{n}?appNamespace=argocd")[0] == 200]
+            time.sleep(0.25)
+    except OSError as e:  # the server is gone already
+        log(f"deleting the applications: {e}")
+    if names:
+        log(f"applications still there: {', '.join(names)} (their objects may be left on the cluster)")
+
+
 def submit(env, branch="feature-1", app="final-application", extra=None):
     params = {"app_repo": env["app_repo"], "git_branch": branch, "target_branch": "main",
-              "container_registry": env["registry"], "app_name": app, "app_namespace": app, **(extra or {})}
+              "container_registry": env.get("push_registry") or env["registry"], "app_name": app, "app_namespace": app, **(extra or {})}
     wf = {"metadata": {"generateName": "ci-workflow-", "namespace": NAMESPACE},
           "spec": {"workflowTemplateRef": {"name": "ci-workflow"},
                    "arguments": {"parameters": [{"name": k, "value": v} for k, v in params.items()]}}}
@@ -326,7 +362,27 @@ def fetch(url, timeout=5):
         return r.read().decode(errors="replace")
 
 
+def node_port(env, app):
+    """The nodePort of the app's first NodePort Service, from its live state (Argo CD's
+    managed-resources), or None."""
+    st, body = call(env["base"], "GET", f"/api/v1/applications/{app}/managed-resources?appNamespace=argocd")
+    for item in (body.get("items") or []) if st == 200 else []:
+        if item.get("kind") != "Service":
+            continue
+        live = json.loads(item.get("liveState") or "null") or {}
+        for port in live.get("spec", {}).get("ports", []):
+            if port.get("nodePort"):
+                return port["nodePort"]
+    return None
+
+
 def page_of(env, app):
+    """The deployed page's URL: on a cluster, the node's address and the Service's nodePort
+    (Argo CD lists no external URL for a NodePort Service); here, the port the Service is
+    published on (status.summary.externalURLs)."""
+    if env.get("kubeconfig"):
+        port = node_port(env, app)
+        return f"http://{env['node_address']}:{port}" if port else None
     urls = app_status(env, app).get("summary", {}).get("externalURLs") or []
     return urls[0] if urls else None
 
@@ -373,12 +429,20 @@ def run(d, branch="feature-1", app="final-application"):
     return 0 if ok else 1
 
 
+def cluster_options(p):
+    p.add_argument("--kubeconfig", help="deploy the Application to this cluster (skiff server --kubeconfig)")
+    p.add_argument("--push-registry", metavar="HOST:PORT",
+                   help="push the image here over plain HTTP (a registry the cluster pulls from)")
+    p.add_argument("--node-address", metavar="IP", help="where the cluster serves NodePorts (default 127.0.0.1)")
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="pipeline.py")
     sub = p.add_subparsers(dest="cmd", required=True)
     u = sub.add_parser("up")
     u.add_argument("dir")
     u.add_argument("skiff")
+    cluster_options(u)
     r = sub.add_parser("run")
     r.add_argument("dir")
     r.add_argument("--branch", default="feature-1")
@@ -389,9 +453,13 @@ def main(argv):
     m.add_argument("skiff")
     m.add_argument("--keep", action="store_true", help="leave the servers running (stop: pipeline.py down DIR)")
     m.add_argument("--dir", default=None)
+    cluster_options(m)
     a = p.parse_args(argv)
+    if a.cmd in ("up", "main") and a.kubeconfig and not a.push_registry:
+        p.error("--kubeconfig needs --push-registry: a registry the cluster pulls from (this set-up's own wants a CA "
+                "and a password the cluster does not have)")
     if a.cmd == "up":
-        up(a.dir, a.skiff)
+        up(a.dir, a.skiff, a.kubeconfig, a.push_registry, a.node_address)
         return 0
     if a.cmd == "run":
         return run(a.dir, a.branch, a.app)
@@ -401,7 +469,7 @@ def main(argv):
     d = a.dir or tempfile.mkdtemp(prefix="skiff-pipeline-")
     try:
         t = time.monotonic()
-        up(d, a.skiff)
+        up(d, a.skiff, a.kubeconfig, a.push_registry, a.node_address)
         log(f"set-up ready in {time.monotonic() - t:.1f} s ({d})")
         return run(d)
     finally:

@@ -66,8 +66,9 @@ def run_case(env, branch, app, extra=None):
     return name, wf
 
 
-def manifest_digest(env, repo, ref):
-    reg = registry.Registry(f"https://{env['registry']}", f"{env['registry_dir']}/ca.pem")
+def manifest_digest(env, repo, ref, reg=None):
+    """The digest the registry serves for repo:ref (default: the set-up's own registry)."""
+    reg = reg or registry.Registry(f"https://{env['registry']}", f"{env['registry_dir']}/ca.pem")
     accept = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
                         "application/vnd.docker.distribution.manifest.v2+json",
                         "application/vnd.docker.distribution.manifest.list.v2+json"])

@@ -51,6 +51,10 @@ add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tes
 add_test(NAME k8s/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/cd_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
 set_tests_properties(k8s/cd PROPERTIES FIXTURES_REQUIRED k8s LABELS "k8s;cd" TIMEOUT 600 SKIP_RETURN_CODE 77)
 set_tests_properties(k8s/resource-steps PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The reference pipeline (docs/pipeline.md) with the cluster as the Application's destination.
+add_test(NAME k8s/pipeline COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/pipeline_test.py ${CMAKE_SOURCE_DIR}
+         $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-k8s-pipeline)
+set_tests_properties(k8s/pipeline PROPERTIES FIXTURES_REQUIRED k8s LABELS "k8s;pipeline" TIMEOUT 900 SKIP_RETURN_CODE 77)
 
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
 set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)

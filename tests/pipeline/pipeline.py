@@ -200,9 +200,14 @@ def cannot_run():
     return None
 
 
-def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None):
+def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_resync=None):
     """Starts the set-up in DIR; with kubeconfig, Applications deploy to that cluster and the
-    image goes to push_registry (plain HTTP; default: the set-up's own registry)."""
+    image goes to push_registry (plain HTTP; default: the set-up's own registry).
+    app_resync: the server's --app-resync in seconds. On a cluster it defaults to 2: skiff
+    does not watch a cluster's objects (it does this machine's), so a Deployment turning
+    ready there is seen at the next periodic reconcile, 180 s apart by default."""
+    if kubeconfig and app_resync is None:
+        app_resync = 2
     d = os.path.abspath(d)
     down(d)
     shutil.rmtree(d, ignore_errors=True)
@@ -230,6 +235,8 @@ def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None):
     os.makedirs(env["data"])
     make_secrets(env, git, reg_dir, reg, push_registry)
     cluster = ["--kubeconfig", env["kubeconfig"]] if kubeconfig else []
+    if app_resync is not None:
+        cluster += ["--app-resync", str(app_resync)]
     server = subprocess.Popen([skiff, "server", "--data", env["data"], "--port", str(port), "--auth-mode", "server",
                                "--executor", "container", "--registries", f"{reg_dir}/registries.yaml",
                                "--registry-config", f"{reg_dir}/config.json", *cluster],
@@ -303,8 +310,8 @@ def delete_applications(env, timeout=90):
         while names and time.monotonic() < deadline:
             names = [n for n in names if call(env["base"], "GET", f"/api/v1/applications/{n}?appNamespace=argocd")[0] == 200]
             time.sleep(0.25)
-    except OSError as e:  # the server is gone already
-        log(f"deleting the applications: {e}")
+    except OSError:  # the server is gone already: nothing to ask
+        return
     if names:
         log(f"applications still there: {', '.join(names)} (their objects may be left on the cluster)")
 
@@ -434,6 +441,8 @@ def cluster_options(p):
     p.add_argument("--push-registry", metavar="HOST:PORT",
                    help="push the image here over plain HTTP (a registry the cluster pulls from)")
     p.add_argument("--node-address", metavar="IP", help="where the cluster serves NodePorts (default 127.0.0.1)")
+    p.add_argument("--app-resync", type=int, metavar="SECONDS",
+                   help="skiff server's --app-resync (default: 2 with --kubeconfig, else the server's 180)")
 
 
 def main(argv):
@@ -459,7 +468,7 @@ def main(argv):
         p.error("--kubeconfig needs --push-registry: a registry the cluster pulls from (this set-up's own wants a CA "
                 "and a password the cluster does not have)")
     if a.cmd == "up":
-        up(a.dir, a.skiff, a.kubeconfig, a.push_registry, a.node_address)
+        up(a.dir, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync)
         return 0
     if a.cmd == "run":
         return run(a.dir, a.branch, a.app)
@@ -469,7 +478,7 @@ def main(argv):
     d = a.dir or tempfile.mkdtemp(prefix="skiff-pipeline-")
     try:
         t = time.monotonic()
-        up(d, a.skiff, a.kubeconfig, a.push_registry, a.node_address)
+        up(d, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync)
         log(f"set-up ready in {time.monotonic() - t:.1f} s ({d})")
         return run(d)
     finally:

@@ -24,7 +24,8 @@
       Succeeded and the page names it.
   pipeline.py down DIR           stops them all (on a cluster, first deletes the Applications
                                  it deployed there, with their objects).
-  pipeline.py main SKIFF [--keep] up, run, down (scripts/main-job); --keep leaves it running.
+  pipeline.py main SKIFF [--keep] [the options of up]
+                                 up, run, down (scripts/main-job); --keep leaves it running.
 
 State is in DIR/env.json. Skiff and the fixtures run as separate processes; nothing here
 talks to any address but 127.0.0.1 (and, with --kubeconfig, the cluster's).

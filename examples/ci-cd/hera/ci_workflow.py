@@ -415,6 +415,9 @@ def main(argv):
     phase = done.status.phase
     message = f" ({done.status.message})" if done.status.message else ""
     print(f"Workflow {wf.name}: {phase}{message}")
+    for node in (done.status.nodes or {}).values():
+        if node.type == "Pod" and node.phase in ("Failed", "Error"):
+            print(f"  {node.display_name}: {node.phase}: {node.message}")
     print(f"Workflow link: {wf.get_workflow_link()}")
     return 0 if phase == "Succeeded" else 1
 

@@ -23,6 +23,7 @@ from hera.exceptions import AlreadyExists, HeraException
 from hera.workflows import (
     DAG,
     AccessMode,
+    ConfigMapVolume,
     Container,
     Counter,
     EmptyDirVolume,
@@ -167,8 +168,9 @@ echo "pushed {{inputs.parameters.image}}@$(cat /tmp/digest)"
 
 
 def container_build(**service):
-    """Builds CI/Dockerfile with BuildKit and pushes the image, trusting the registry's CA and
-    logging in with a docker-registry secret's config.json; outputs the pushed digest."""
+    """Builds CI/Dockerfile with BuildKit and pushes the image, trusting the registry's CA (added
+    to the image's CA directory) and logging in with a docker-registry secret's config.json;
+    buildkitd.toml comes from the config map buildkitd-config. Outputs the pushed digest."""
     with WorkflowTemplate(name="container-build", **service) as wt:
         Container(
             name="container-build",
@@ -177,14 +179,18 @@ def container_build(**service):
             image="moby/buildkit:v0.34.2",
             command=["sh", "-c"],
             args=[CONTAINER_BUILD],
-            env=[Env(name="DOCKER_CONFIG", value="/.docker"), Env(name="SSL_CERT_FILE", value="/certs/harbor-ca.crt")],
+            env=[Env(name="DOCKER_CONFIG", value="/.docker")],
             termination_message_policy="FallbackToLogsOnError",
             security_context=SecurityContext(privileged=True),
             volume_mounts=[WORKDIR],
             volumes=[
                 SecretVolume(name="docker-config", secret_name="registry-credentials", mount_path="/.docker",
                              read_only=True, items=[KeyToPath(key=".dockerconfigjson", path="config.json")]),
-                SecretVolume(name="harbor-ca", secret_name="harbor-ca", mount_path="/certs", read_only=True),
+                SecretVolume(name="harbor-ca", secret_name="harbor-ca", mount_path="/etc/ssl/certs/harbor-ca.crt",
+                             sub_path="harbor-ca.crt", read_only=True),
+                ConfigMapVolume(name="buildkitd-config", config_map_name="buildkitd-config", mount_path="/etc/buildkit",
+                                read_only=True),
+                # buildkitd's state: its overlay snapshots cannot sit on the image's overlay rootfs.
                 EmptyDirVolume(name="buildkitd", mount_path="/var/lib/buildkit"),
             ],
             metrics=step_metrics("container-build"),

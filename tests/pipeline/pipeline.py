@@ -44,6 +44,7 @@ EXAMPLE = f"{ROOT}/examples/ci-cd"
 sys.path.insert(0, f"{ROOT}/tests/registry")
 sys.path.insert(0, f"{ROOT}/tests/git")
 import gitserver  # noqa: E402
+import pipeline_images  # noqa: E402
 import registry  # noqa: E402
 
 TEMPLATES = ["git-checkout-pr", "html-modifier", "container-build", "deploy-application", "delete-application",
@@ -136,6 +137,13 @@ def make_secrets(env, git, reg_dir, reg):
     skiff_cli(env, "secret", "create", "generic", "harbor-ca", *ns, "--from-file", f"harbor-ca.crt={reg_dir}/ca.pem")
     skiff_cli(env, "secret", "create", "docker-registry", "registry-credentials", *ns, "--docker-server", reg["host"],
               "--docker-username", reg["user"], "--docker-password", reg["password"])
+    # buildkitd takes a registry on 127.0.0.1 for plain HTTP unless told otherwise; the
+    # Dockerfile's FROM (docker.io) comes through the registry, as a mirror.
+    toml = f"{env['data']}/../buildkitd.toml"
+    with open(toml, "w") as f:
+        f.write(f'[registry."docker.io"]\n  mirrors = ["{reg["host"]}"]\n'
+                f'[registry."{reg["host"]}"]\n  http = false\n')
+    skiff_cli(env, "configmap", "create", "buildkitd-config", *ns, "--from-file", f"buildkitd.toml={toml}")
     # Argo CD's side: the repository's token and the git server's CA.
     skiff_cli(env, "configmap", "create", "argocd-tls-certs-cm", "-n", "argocd",
               "--from-file", f"127.0.0.1={git['ca_file']}")
@@ -175,8 +183,11 @@ def cannot_run():
         return "containers need root here (skiff's runc executor)"
     if not shutil.which("runc"):
         return "runc is not installed (scripts/install-deps installs it)"
-    import pipeline_images
-    return pipeline_images.missing()
+    try:
+        pipeline_images.buildkit_bin()
+    except pipeline_images.MissingTool as e:
+        return str(e)
+    return None
 
 
 def up(d, skiff):
@@ -189,8 +200,7 @@ def up(d, skiff):
     reg_dir, git_dir = f"{d}/registry", f"{d}/git"
     registry.start(reg_dir)
     reg = json.load(open(f"{reg_dir}/env.json"))
-    import pipeline_images
-    pipeline_images.push(reg_dir)
+    pipeline_images.push_pipeline_images(registry.Registry(f"https://{reg['host']}", f"{reg_dir}/ca.pem"))
     times["registry and images"] = time.monotonic() - t
     t = time.monotonic()
     gitserver.start(git_dir)
@@ -302,7 +312,7 @@ def wait(env, name, timeout=600):
             if wf.get("status", {}).get("phase") in ("Succeeded", "Failed", "Error"):
                 return wf, seen
         if now > timeout:
-            raise SystemExit(f"pipeline: {name} did not finish within {timeout} s")
+            raise TimeoutError(f"pipeline: {name} did not finish within {timeout} s")
         time.sleep(0.05)
 
 

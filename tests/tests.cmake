@@ -23,6 +23,13 @@ add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/regist
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
 
+# The reference pipeline's container-build step: BuildKit (scripts/buildkit-build, run by
+# scripts/test before ctest) builds and pushes an image inside a privileged skiff step.
+add_test(NAME pipeline/buildkit COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/buildkit_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(pipeline/buildkit PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container;pipeline"
+                     TIMEOUT 600 SKIP_RETURN_CODE 77)
+
 # The store's suite again, against a real PostgreSQL server started for it.
 set(SKIFF_TEST_POSTGRES ${CMAKE_BINARY_DIR}/test-postgres)
 add_test(NAME postgres/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py start ${SKIFF_TEST_POSTGRES})

@@ -192,8 +192,11 @@ Json base_mounts(bool privileged) {
       {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
       {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
        {"options", privileged ? Json{"nosuid", "noexec", "nodev"} : Json{"nosuid", "noexec", "nodev", "ro"}}},
+      // Writable for a privileged step, as Docker's --privileged has it: a container
+      // runtime inside (BuildKit's runc for a Dockerfile's RUN) makes child cgroups.
       {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
-       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
+       {"options", privileged ? Json{"nosuid", "noexec", "nodev", "relatime"}
+                              : Json{"nosuid", "noexec", "nodev", "relatime", "ro"}}},
   });
 }
 

@@ -156,3 +156,13 @@ set_tests_properties(server/cd-gitserver PROPERTIES FIXTURES_REQUIRED gitserver 
 add_test(NAME server/cd-chart COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_chart_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd-chart PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;server;cd" TIMEOUT 120
                      ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER}")
+
+# The reference CI/CD pipeline for real (docs/pipeline.md): its own registry, git server,
+# skiff server and Prometheus; BuildKit from scripts/buildkit-build (scripts/test builds it).
+add_test(NAME pipeline/e2e COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/pipeline/pipeline_test.py
+         $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-pipeline)
+set_tests_properties(pipeline/e2e PROPERTIES LABELS "e2e;container;pipeline" TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The pipeline's Hera variant (examples/ci-cd/hera) builds what the YAML says; no server.
+add_test(NAME pipeline/hera-templates
+         COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_PYTHON}' '${CMAKE_SOURCE_DIR}/tests/pipeline/hera_templates_test.py' '${SKIFF_CLIENTS}/bin/python'")
+set_tests_properties(pipeline/hera-templates PROPERTIES LABELS "e2e;pipeline" TIMEOUT 60 SKIP_RETURN_CODE 77)

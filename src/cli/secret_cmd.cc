@@ -72,7 +72,10 @@ int create(ConfigKind kind, const SecretFlags& f) {
     if (f.docker_server.empty() || f.docker_username.empty() || f.docker_password.empty()) {
       return fail(invalid("docker-registry secrets need --docker-server, --docker-username and --docker-password"));
     }
-    nlohmann::json entry = {{"username", f.docker_username}, {"password", f.docker_password}};
+    // As kubectl writes it: `auth` is what docker-credential readers (BuildKit, containerd) use.
+    nlohmann::json entry = {{"username", f.docker_username},
+                            {"password", f.docker_password},
+                            {"auth", base64_encode(f.docker_username + ":" + f.docker_password)}};
     if (!f.docker_email.empty()) entry["email"] = f.docker_email;
     obj.type = "kubernetes.io/dockerconfigjson";
     obj.data[".dockerconfigjson"] = nlohmann::json({{"auths", {{f.docker_server, entry}}}}).dump();

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""The reference CI/CD pipeline (examples/ci-cd/) for real, on this machine.
+
+  pipeline.py up DIR SKIFF       starts everything the pipeline talks to, on 127.0.0.1:
+      - the registry (tests/registry/registry.py: Debian's docker-registry, TLS from a CA made
+        here, a password) holding the step images built here (alpine with git, bash, BuildKit);
+      - the git server (tests/git/gitserver.py: git http-backend behind lighttpd, TLS, access
+        with a token as basic auth) holding the demo application's repository: `main`, the
+        pull request's branch `feature-1`, and two broken ones (`no-marker`: the page lost
+        CHANGEMEPLEASE; `unhealthy`: a Deployment that never becomes ready);
+      - `skiff server` running steps in containers, pulling through the registry's CA and
+        password, with the secrets the templates mount (made with `skiff secret create`) and
+        Argo CD's repository secret; the five WorkflowTemplates and ci-workflow created;
+      - Prometheus (Debian's) scraping the server's /metrics every second.
+  pipeline.py run DIR [--branch B] [--app NAME]
+      submits a Workflow naming ci-workflow, waits, prints each step's time, the deployed
+      page's URL and the workflow's UI link, and fetches the page. Exit 0 when the workflow
+      Succeeded and the page names it.
+  pipeline.py down DIR           stops them all.
+  pipeline.py main SKIFF [--keep] up, run, down (scripts/main-job); --keep leaves it running.
+
+State is in DIR/env.json. Skiff and the fixtures run as separate processes; nothing here
+talks to any address but 127.0.0.1.
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = f"{ROOT}/examples/ci-cd"
+sys.path.insert(0, f"{ROOT}/tests/registry")
+sys.path.insert(0, f"{ROOT}/tests/git")
+import gitserver  # noqa: E402
+import pipeline_images  # noqa: E402
+import registry  # noqa: E402
+
+TEMPLATES = ["git-checkout-pr", "html-modifier", "container-build", "deploy-application", "delete-application",
+             "ci-workflow"]
+NAMESPACE = "argo"
+STEPS = ["git-checkout-pr", "html-modifier", "container-build", "deploy-application", "delete-application"]
+
+
+def log(*args):
+    print("pipeline:", *args, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def call(base, method, path, body=None):
+    """JSON request to skiff's API; returns (status, parsed body)."""
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        text = e.read().decode(errors="replace")
+        try:
+            return e.code, json.loads(text)
+        except ValueError:
+            return e.code, {"message": text}
+
+
+def read_example(path):
+    with open(f"{EXAMPLE}/{path}") as f:
+        return f.read()
+
+
+def demo_files():
+    """The demo application's repository, as examples/ci-cd/demo-app holds it."""
+    files = {}
+    base = f"{EXAMPLE}/demo-app"
+    for top, _, names in os.walk(base):
+        for n in names:
+            path = os.path.relpath(f"{top}/{n}", base)
+            files[path] = read_example(f"demo-app/{path}")
+    return files
+
+
+def push_demo_repo(git_dir):
+    """main; feature-1 (the pull request: a change to the page) branched from it; a later
+    commit on main the checkout must merge; and the two broken branches."""
+    files = demo_files()
+    gitserver.commit(git_dir, "demo-app", files, branch="main")
+    page = files["CI/index.html"]
+    gitserver.commit(git_dir, "demo-app", {"CI/index.html": page.replace("</body>", "  <p>Now with a feature.</p>\n  </body>")},
+                     branch="feature-1")
+    gitserver.commit(git_dir, "demo-app", {"README.md": "# demo-app\n\nServed by the reference pipeline.\n"}, branch="main")
+    gitserver.commit(git_dir, "demo-app", {"CI/index.html": page.replace("CHANGEMEPLEASE", "nobody")}, branch="no-marker")
+    deployment = files["bootstrap/final-application/deployment.yaml"]
+    broken = deployment.replace("path: /index.html", "path: /never-there.html") \
+                       .replace("progressDeadlineSeconds: 60", "progressDeadlineSeconds: 5")
+    if broken == deployment:
+        raise SystemExit("pipeline: the demo Deployment changed shape; update push_demo_repo")
+    gitserver.commit(git_dir, "demo-app", {"bootstrap/final-application/deployment.yaml": broken}, branch="unhealthy")
+
+
+def skiff_cli(env, *args):
+    subprocess.run([env["skiff"], *args, "--data", env["data"]], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def make_secrets(env, git, reg_dir, reg):
+    """What the templates mount and what Argo CD reads, made as a user makes them."""
+    ns = ["-n", NAMESPACE]
+    skiff_cli(env, "secret", "create", "generic", "git-credentials", *ns,
+              "--from-literal", f"username={git['username']}", "--from-literal", f"token={git['password']}")
+    skiff_cli(env, "secret", "create", "generic", "git-ca", *ns, "--from-file", f"ca.crt={git['ca_file']}")
+    skiff_cli(env, "secret", "create", "generic", "harbor-ca", *ns, "--from-file", f"harbor-ca.crt={reg_dir}/ca.pem")
+    skiff_cli(env, "secret", "create", "docker-registry", "registry-credentials", *ns, "--docker-server", reg["host"],
+              "--docker-username", reg["user"], "--docker-password", reg["password"])
+    # buildkitd takes a registry on 127.0.0.1 for plain HTTP unless told otherwise; the
+    # Dockerfile's FROM (docker.io) comes through the registry, as a mirror.
+    toml = f"{env['data']}/../buildkitd.toml"
+    with open(toml, "w") as f:
+        f.write(f'[registry."docker.io"]\n  mirrors = ["{reg["host"]}"]\n'
+                f'[registry."{reg["host"]}"]\n  http = false\n')
+    skiff_cli(env, "configmap", "create", "buildkitd-config", *ns, "--from-file", f"buildkitd.toml={toml}")
+    # Argo CD's side: the repository's token and the git server's CA.
+    skiff_cli(env, "configmap", "create", "argocd-tls-certs-cm", "-n", "argocd",
+              "--from-file", f"127.0.0.1={git['ca_file']}")
+
+
+def create_templates(env):
+    for name in TEMPLATES:
+        doc = yaml.safe_load(read_example(f"{name}.yaml"))
+        st, body = call(env["base"], "POST", f"/api/v1/workflow-templates/{NAMESPACE}", {"template": doc})
+        if st == 409:
+            doc["metadata"]["resourceVersion"] = call(env["base"], "GET",
+                                                      f"/api/v1/workflow-templates/{NAMESPACE}/{name}")[1]["metadata"]["resourceVersion"]
+            st, body = call(env["base"], "PUT", f"/api/v1/workflow-templates/{NAMESPACE}/{name}", {"template": doc})
+        if st != 200:
+            raise SystemExit(f"pipeline: creating WorkflowTemplate {name}: HTTP {st}: {body.get('message', body)}")
+
+
+def start_prometheus(d, server_port):
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    if not os.path.exists(binary):
+        raise SystemExit("pipeline: prometheus is not installed (scripts/install-deps installs Debian's prometheus)")
+    port = free_port()
+    with open(f"{d}/prometheus.yml", "w") as f:
+        f.write(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: skiff\n"
+                f"    static_configs: [{{targets: ['127.0.0.1:{server_port}']}}]\n")
+    proc = subprocess.Popen([binary, f"--config.file={d}/prometheus.yml", f"--storage.tsdb.path={d}/tsdb",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=open(f"{d}/prometheus.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    if not wait_port(port):
+        raise SystemExit("pipeline: prometheus did not start:\n" + open(f"{d}/prometheus.log").read()[-2000:])
+    return proc.pid, f"http://127.0.0.1:{port}"
+
+
+def cannot_run():
+    """Why the pipeline cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "containers need root here (skiff's runc executor)"
+    if not shutil.which("runc"):
+        return "runc is not installed (scripts/install-deps installs it)"
+    try:
+        pipeline_images.buildkit_bin()
+    except pipeline_images.MissingTool as e:
+        return str(e)
+    return None
+
+
+def up(d, skiff):
+    d = os.path.abspath(d)
+    down(d)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    times = {}
+    t = time.monotonic()
+    reg_dir, git_dir = f"{d}/registry", f"{d}/git"
+    registry.start(reg_dir)
+    reg = json.load(open(f"{reg_dir}/env.json"))
+    pipeline_images.push_pipeline_images(registry.Registry(f"https://{reg['host']}", f"{reg_dir}/ca.pem"))
+    times["registry and images"] = time.monotonic() - t
+    t = time.monotonic()
+    gitserver.start(git_dir)
+    git = json.load(open(f"{git_dir}/env.json"))
+    push_demo_repo(git_dir)
+    times["git server and repository"] = time.monotonic() - t
+
+    t = time.monotonic()
+    port = free_port()
+    env = {"skiff": os.path.abspath(skiff), "data": f"{d}/data", "port": port, "base": f"http://127.0.0.1:{port}",
+           "registry": reg["host"], "registry_dir": reg_dir, "git_dir": git_dir,
+           "app_repo": f"{git['url_base']}/demo-app.git", "pids": []}
+    os.makedirs(env["data"])
+    make_secrets(env, git, reg_dir, reg)
+    server = subprocess.Popen([skiff, "server", "--data", env["data"], "--port", str(port), "--auth-mode", "server",
+                               "--executor", "container", "--registries", f"{reg_dir}/registries.yaml",
+                               "--registry-config", f"{reg_dir}/config.json"],
+                              stdout=open(f"{d}/server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    env["pids"].append(server.pid)
+    save(d, env)
+    if not wait_port(port):
+        raise SystemExit("pipeline: skiff server did not start:\n" + open(f"{d}/server.log").read()[-3000:])
+    # Argo CD's repository secret, labelled as Argo CD's declarative set-up labels it.
+    secret = {"metadata": {"name": "demo-app-repo", "labels": {"argocd.argoproj.io/secret-type": "repository"}},
+              "stringData": {"url": env["app_repo"], "username": git["username"], "password": git["password"]}}
+    st, body = call(env["base"], "POST", "/api/v1/secrets/argocd", {"secret": secret})
+    if st != 200:
+        raise SystemExit(f"pipeline: the repository secret: HTTP {st}: {body}")
+    create_templates(env)
+    times["skiff server, secrets, templates"] = time.monotonic() - t
+    pid, env["prometheus"] = start_prometheus(d, port)
+    env["pids"].append(pid)
+    save(d, env)
+    for what, secs in times.items():
+        log(f"{what}: {secs:.1f} s")
+    return env
+
+
+def save(d, env):
+    with open(f"{d}/env.json", "w") as f:
+        json.dump(env, f, indent=1)
+
+
+def load(d):
+    with open(f"{os.path.abspath(d)}/env.json") as f:
+        return json.load(f)
+
+
+def down(d):
+    d = os.path.abspath(d)
+    try:
+        env = load(d)
+    except (OSError, ValueError):
+        env = {}
+    for pid in env.get("pids", []):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    for pid in env.get("pids", []):
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.05)
+            except OSError:
+                break
+    if os.path.isdir(f"{d}/git"):
+        gitserver.stop(f"{d}/git")
+    if os.path.isdir(f"{d}/registry"):
+        registry.stop(f"{d}/registry")
+
+
+def submit(env, branch="feature-1", app="final-application", extra=None):
+    params = {"app_repo": env["app_repo"], "git_branch": branch, "target_branch": "main",
+              "container_registry": env["registry"], "app_name": app, "app_namespace": app, **(extra or {})}
+    wf = {"metadata": {"generateName": "ci-workflow-", "namespace": NAMESPACE},
+          "spec": {"workflowTemplateRef": {"name": "ci-workflow"},
+                   "arguments": {"parameters": [{"name": k, "value": v} for k, v in params.items()]}}}
+    st, body = call(env["base"], "POST", f"/api/v1/workflows/{NAMESPACE}", {"workflow": wf})
+    if st != 200:
+        raise SystemExit(f"pipeline: submit: HTTP {st}: {body.get('message', body)}")
+    return body["metadata"]["name"]
+
+
+def step_nodes(wf):
+    """{task name: node} for the pipeline's steps."""
+    out = {}
+    for node in (wf.get("status", {}).get("nodes") or {}).values():
+        name = node.get("displayName", "")
+        if name in STEPS:
+            out[name] = node
+    return out
+
+
+def wait(env, name, timeout=600):
+    """Polls the workflow every 50 ms; returns (workflow, {step: (seen running, seen done)}) in
+    seconds since the submit, as this client saw them."""
+    start = time.monotonic()
+    seen = {}
+    while True:
+        st, wf = call(env["base"], "GET", f"/api/v1/workflows/{NAMESPACE}/{name}")
+        now = time.monotonic() - start
+        if st == 200:
+            for step, node in step_nodes(wf).items():
+                first, done = seen.get(step, (now, None))
+                if done is None and node.get("phase") in ("Succeeded", "Failed", "Error", "Skipped", "Omitted"):
+                    done = now
+                seen[step] = (first, done)
+            if wf.get("status", {}).get("phase") in ("Succeeded", "Failed", "Error"):
+                return wf, seen
+        if now > timeout:
+            raise TimeoutError(f"pipeline: {name} did not finish within {timeout} s")
+        time.sleep(0.05)
+
+
+def app_status(env, app):
+    st, a = call(env["base"], "GET", f"/api/v1/applications/{app}?appNamespace=argocd")
+    return a.get("status", {}) if st == 200 else {}
+
+
+def fetch(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode(errors="replace")
+
+
+def page_of(env, app):
+    urls = app_status(env, app).get("summary", {}).get("externalURLs") or []
+    return urls[0] if urls else None
+
+
+def report(env, name, wf, seen, submitted_at):
+    """Prints per-step times, the URL, the UI link; returns the page's text ('' if none)."""
+    phase = wf["status"]["phase"]
+    nodes = step_nodes(wf)
+    print(f"workflow {name}: {phase}" + (f" ({wf['status'].get('message')})" if wf["status"].get("message") else ""))
+    last = 0.0
+    for step in STEPS:
+        node = nodes.get(step)
+        if not node:
+            continue
+        first, done = seen.get(step, (0, None))
+        took = (done - last) if done is not None else 0
+        msg = f"  {node.get('message')}" if node.get("message") else ""
+        print(f"  {step:20s} {node.get('phase', ''):10s} {took:6.2f} s{msg}")
+        if done is not None:
+            last = done
+    print(f"  {'total':20s} {'':10s} {time.monotonic() - submitted_at:6.2f} s (submit to end)")
+    print(f"workflow UI: {env['base']}/workflows/{NAMESPACE}/{name}")
+    return phase
+
+
+def run(d, branch="feature-1", app="final-application"):
+    env = load(d)
+    t0 = time.monotonic()
+    name = submit(env, branch, app)
+    wf, seen = wait(env, name)
+    phase = report(env, name, wf, seen, t0)
+    if phase != "Succeeded":
+        return 1
+    url = page_of(env, app)
+    if not url:
+        print(f"no published URL for {app}: {json.dumps(app_status(env, app).get('summary', {}))}")
+        return 1
+    body = fetch(url)
+    print(f"application {app}: {url}")
+    ok = name in body
+    print(f"  the page {'names' if ok else 'does NOT name'} {name}: "
+          + " ".join(line.strip() for line in body.splitlines() if "Built by" in line))
+    print(f"  answered {time.monotonic() - t0:.2f} s after the submit")
+    return 0 if ok else 1
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="pipeline.py")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    u = sub.add_parser("up")
+    u.add_argument("dir")
+    u.add_argument("skiff")
+    r = sub.add_parser("run")
+    r.add_argument("dir")
+    r.add_argument("--branch", default="feature-1")
+    r.add_argument("--app", default="final-application")
+    dn = sub.add_parser("down")
+    dn.add_argument("dir")
+    m = sub.add_parser("main")
+    m.add_argument("skiff")
+    m.add_argument("--keep", action="store_true", help="leave the servers running (stop: pipeline.py down DIR)")
+    m.add_argument("--dir", default=None)
+    a = p.parse_args(argv)
+    if a.cmd == "up":
+        up(a.dir, a.skiff)
+        return 0
+    if a.cmd == "run":
+        return run(a.dir, a.branch, a.app)
+    if a.cmd == "down":
+        down(a.dir)
+        return 0
+    d = a.dir or tempfile.mkdtemp(prefix="skiff-pipeline-")
+    try:
+        t = time.monotonic()
+        up(d, a.skiff)
+        log(f"set-up ready in {time.monotonic() - t:.1f} s ({d})")
+        return run(d)
+    finally:
+        if a.keep:
+            print(f"still running; stop with: python3 {os.path.relpath(__file__, ROOT)} down {d}")
+        else:
+            down(d)
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -67,6 +67,9 @@ def run_case(env, branch, app, extra=None):
     wf, _ = pipeline.wait(env, name, timeout=300)
     print(f"     {name}: {wf['status']['phase']} " + ", ".join(
         f"{s}={n.get('phase')}" for s, n in pipeline.step_nodes(wf).items()), flush=True)
+    for s, n in pipeline.step_nodes(wf).items():
+        if n.get("phase") in ("Failed", "Error"):
+            print(f"     {s}: {n.get('message', '')[-400:]!r}", flush=True)
     return name, wf
 
 

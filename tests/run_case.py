@@ -13,7 +13,8 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   node_count: 4         # number of nodes in status.nodes
   nodes:                # by node name; {wf} is the workflow's name
     wf.a: {phase: Succeeded, type: Pod, result: "hi", exitCode: "0",
-           parameters: {p: v}, message: "substring", children: [wf.b],
+           parameters: {p: v}, message: "substring", message_is: "exact ('' = none)",
+           children: [wf.b],
            displayName: a, templateName: t}
     wf.x: {absent: true}
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
@@ -68,6 +69,11 @@ def check_node(name, node, want, by_id):
             got = node.get("message", "")
             if str(value) not in got:
                 fail(f"node {name}: message {got!r} does not contain {value!r}")
+            continue
+        elif key == "message_is":
+            got = node.get("message", "")
+            if got != str(value):
+                fail(f"node {name}: message {got!r}, want exactly {str(value)!r}")
             continue
         elif key == "children":
             got = sorted(by_id[c]["name"] for c in node.get("children", []) if c in by_id)

@@ -23,6 +23,13 @@ add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/regist
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
 
+# The reference pipeline's container-build step: BuildKit (scripts/buildkit-build, run by
+# scripts/test before ctest) builds and pushes an image inside a privileged skiff step.
+add_test(NAME pipeline/buildkit COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/buildkit_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(pipeline/buildkit PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container;pipeline"
+                     TIMEOUT 600 SKIP_RETURN_CODE 77)
+
 # The store's suite again, against a real PostgreSQL server started for it.
 set(SKIFF_TEST_POSTGRES ${CMAKE_BINARY_DIR}/test-postgres)
 add_test(NAME postgres/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py start ${SKIFF_TEST_POSTGRES})
@@ -166,3 +173,7 @@ set_tests_properties(server/cd-chart PROPERTIES FIXTURES_REQUIRED gitserver LABE
 add_test(NAME pipeline/e2e COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/pipeline/pipeline_test.py
          $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-pipeline)
 set_tests_properties(pipeline/e2e PROPERTIES LABELS "e2e;container;pipeline" TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The pipeline's Hera variant (examples/ci-cd/hera) builds what the YAML says; no server.
+add_test(NAME pipeline/hera-templates
+         COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_PYTHON}' '${CMAKE_SOURCE_DIR}/tests/pipeline/hera_templates_test.py' '${SKIFF_CLIENTS}/bin/python'")
+set_tests_properties(pipeline/hera-templates PROPERTIES LABELS "e2e;pipeline" TIMEOUT 60 SKIP_RETURN_CODE 77)

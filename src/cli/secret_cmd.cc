@@ -55,6 +55,21 @@ int fail(const Status& s) {
   return s.code() == Code::kInvalid ? kExitInvalid : kExitFailed;
 }
 
+// A dockerconfigjson secret holds one key, .dockerconfigjson, a config.json with "auths".
+Status check_docker_config(const runtime::ConfigObject& obj) {
+  for (const auto& [key, value] : obj.data) {
+    if (key != ".dockerconfigjson") {
+      return invalid("a docker-registry secret holds only the key .dockerconfigjson, not \"" + key +
+                     "\": give --from-file .dockerconfigjson=PATH");
+    }
+    nlohmann::json doc = nlohmann::json::parse(value, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("auths") || !doc["auths"].is_object()) {
+      return invalid(".dockerconfigjson: not a docker config.json (a JSON object with an \"auths\" object)");
+    }
+  }
+  return Status::ok();
+}
+
 int create(ConfigKind kind, const SecretFlags& f) {
   std::vector<std::string> args = f.args;
   std::string type = "generic";
@@ -68,9 +83,14 @@ int create(ConfigKind kind, const SecretFlags& f) {
   }
   if (type == "docker-registry" && kind != ConfigKind::kSecret) return fail(invalid("docker-registry is a secret type"));
   runtime::ConfigObject obj;
-  if (type == "docker-registry") {
+  // As kubectl: a docker-registry secret from a config.json already written
+  // (--from-file .dockerconfigjson=PATH) needs none of the --docker-* flags.
+  bool from_config_file = type == "docker-registry" && f.docker_server.empty() && f.docker_username.empty() &&
+                          f.docker_password.empty() && !f.files.empty();
+  if (type == "docker-registry" && !from_config_file) {
     if (f.docker_server.empty() || f.docker_username.empty() || f.docker_password.empty()) {
-      return fail(invalid("docker-registry secrets need --docker-server, --docker-username and --docker-password"));
+      return fail(invalid("docker-registry secrets need --docker-server, --docker-username and --docker-password, "
+                          "or --from-file .dockerconfigjson=PATH"));
     }
     // As kubectl writes it: `auth` is what docker-credential readers (BuildKit, containerd) use.
     nlohmann::json entry = {{"username", f.docker_username},
@@ -94,6 +114,10 @@ int create(ConfigKind kind, const SecretFlags& f) {
     obj.data[key] = std::move(*content);
   }
   if (obj.data.empty()) return fail(invalid("nothing to store: give --from-literal or --from-file"));
+  if (from_config_file) {
+    obj.type = "kubernetes.io/dockerconfigjson";
+    if (Status s = check_docker_config(obj); !s) return fail(s);
+  }
   Status s = remote(f) ? create_remote(kind, f, args[0], obj)
                        : runtime::write_config_object(data_of(f), kind, f.namespace_, args[0], obj, f.replace);
   if (!s) return fail(s);

@@ -605,9 +605,13 @@ void OperatorImpl::step_exited(const StepExit& exit) {
     kill_reasons_.erase(killed);
   } else if (exit.error) {
     message = exit.message.empty() ? "the step could not run" : exit.message;
+  } else if (!exit.message.empty() && exit.exit_code != 0) {
+    message = exit.message;
   } else if (exit.exit_code != 0) {
-    // The runner may know why (e.g. "OOMKilled (exit code 137)"); else Argo's generic words.
-    message = exit.message.empty() ? "Error (exit code " + std::to_string(exit.exit_code) + ")" : exit.message;
+    // As Argo's inferFailedReason words a failed main container (v3.6): the container's
+    // terminated reason and exit code, then its termination message when it left one.
+    message = (exit.reason.empty() ? "Error" : exit.reason) + " (exit code " + std::to_string(exit.exit_code) + ")";
+    if (!exit.termination_message.empty()) message += ": " + exit.termination_message;
   }
   if (t) {
     for (const auto& p : t->outputs.parameters) {

@@ -82,6 +82,10 @@ struct StepExit {
   std::map<std::string, std::string> output_parameters;  // valueFrom.path, by parameter name
   std::string message;                  // set when the runner has something to say
   bool error = false;                   // the step could not run (not an exit code): phase Error
+  // A non-zero exit's node message is "<reason> (exit code N)[: <termination_message>]",
+  // as Argo words a failed main container (reason "" = "Error"); `message` overrides it.
+  std::string reason;                   // e.g. "OOMKilled"
+  std::string termination_message;      // what the step left at terminationMessagePath (or its log's tail)
 };
 
 // What `argo node set` changes on the nodes a selector picks.

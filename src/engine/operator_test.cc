@@ -153,6 +153,25 @@ TEST(Operator, TemplateDeadlineKillsTheStep) {
   EXPECT_EQ(r.op->status().phase, WorkflowPhase::kFailed);
 }
 
+TEST(Operator, FailedStepsMessageIsReasonExitCodeAndTerminationMessage) {
+  Harness r(wf("  entrypoint: main\n  templates:\n    - name: main\n      steps: [[{name: a, template: fail}, "
+               "{name: b, template: ok}, {name: c, template: fail}, {name: d, template: fail}]]" + std::string(kOkFail)));
+  r.run([](const StartStep& s) {
+    StepExit e = by_command(s);
+    e.termination_message = "disk full\n";  // kept as written
+    if (s.node_id == node_id("w", "w[0].c")) e.termination_message.clear();
+    if (s.node_id == node_id("w", "w[0].d")) {
+      e.exit_code = 137;
+      e.reason = "OOMKilled";
+    }
+    return e;
+  });
+  EXPECT_EQ(r.node("w[0].a").message, "Error (exit code 1): disk full\n");
+  EXPECT_EQ(r.node("w[0].b").message, "");  // a success's termination message is not the node's
+  EXPECT_EQ(r.node("w[0].c").message, "Error (exit code 1)");
+  EXPECT_EQ(r.node("w[0].d").message, "OOMKilled (exit code 137): disk full\n");
+}
+
 TEST(Operator, MissingInputIsAnError) {
   Harness r(wf(R"(  entrypoint: main
   templates:

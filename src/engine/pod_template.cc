@@ -61,6 +61,8 @@ class Resolver {
       text(m.sub_path);
     }
     text(c.image_pull_policy);
+    text(c.termination_message_path);
+    text(c.termination_message_policy);
     json(c.resources_json);
     json(c.security_context_json);
     text(c.source);

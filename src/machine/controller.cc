@@ -290,7 +290,7 @@ void WorkloadController::on_exit(const runtime::StepResult& result, int64_t now)
   }
   run.last.terminated = true;
   run.last.exit_code = result.exit_code;
-  run.last.terminated_reason = result.message.rfind("OOMKilled", 0) == 0 ? "OOMKilled"
+  run.last.terminated_reason = result.reason == "OOMKilled"            ? "OOMKilled"
                                : result.exit_code == 0                   ? "Completed"
                                                                          : "Error";
   bool again = policy == "Always" || (policy == "OnFailure" && result.exit_code != 0);

@@ -44,8 +44,10 @@ void WorkloadController::reconcile_deployments(int64_t now) {
         in.old.push_back(state);
       }
     }
+    DeploymentCounts counts;
     if (!have_current) {
       auto made = objects_.create(make_replica_set(d, hash), ns_of(d));
+      counts.created = static_cast<bool>(made);
       if (!made && made.status().code() != Code::kAlreadyExists) {
         std::fprintf(stderr, "skiff server: deployment %s/%s: %s\n", ns_of(d).c_str(), name_of(d).c_str(),
                      made.status().message().c_str());
@@ -61,7 +63,6 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       kube::ObjectRef rs{"apps/v1", "ReplicaSet", ns_of(d), name};
       (void)objects_.patch(rs, ns_of(d), kube::PatchType::kMerge, Json{{"spec", {{"replicas", replicas}}}}.dump());
     }
-    DeploymentCounts counts;
     counts.replicas = in.current.pods;
     counts.updated = in.current.pods;
     counts.ready = counts.available = in.current.ready;
@@ -70,16 +71,9 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       counts.ready += o.ready;
       counts.available += o.ready;
     }
-    Json status = deployment_status(d, counts, current, now);
-    // Conditions keep their times while their status holds (as Kubernetes keeps them).
-    for (Json& c : status["conditions"])
-      for (const Json& old : array_member(object_member(d, "status"), "conditions"))
-        if (old.is_object() && old.value("type", "") == c["type"] && old.value("status", "") == c["status"] &&
-            old.value("reason", "") == c["reason"]) {
-          c["lastUpdateTime"] = old.value("lastUpdateTime", "");
-          c["lastTransitionTime"] = old.value("lastTransitionTime", "");
-        }
-    (void)objects_.set_status(kube::ref_of(d), status);
+    // Conditions keep their times while they hold; progress and its deadline are measured
+    // against the status written last (deployment_status).
+    (void)objects_.set_status(kube::ref_of(d), deployment_status(d, counts, current, now));
   });
 }
 

@@ -105,6 +105,16 @@ Status check_spec(const KindInfo& info, const std::string& name, const Json& obj
                              std::to_string(kMaxReplicas) + " per workload); lower it or deploy to a cluster"));
     }
     if (object_member(spec, "selector").empty()) return invalid(where("spec.selector: Required value"));
+    if (kind == "Deployment" && spec.contains("progressDeadlineSeconds")) {
+      const Json& p = spec["progressDeadlineSeconds"];
+      const Json& min_ready = spec.contains("minReadySeconds") ? spec["minReadySeconds"] : Json(0);
+      if (!p.is_number_integer() || p.get<int64_t>() > kNoProgressDeadline)
+        return invalid(where("spec.progressDeadlineSeconds: Invalid value: " + p.dump() +
+                             ": must be a whole number of seconds (at most 2147483647, which means none)"));
+      if (min_ready.is_number_integer() && p.get<int64_t>() <= min_ready.get<int64_t>())
+        return invalid(where("spec.progressDeadlineSeconds: Invalid value: " + p.dump() +
+                             ": must be greater than minReadySeconds"));
+    }
     const Json tmpl = object_member(spec, "template");
     if (!selector_matches(object_member(spec, "selector"), object_member(object_member(tmpl, "metadata"), "labels")))
       return invalid(where("spec.template.metadata.labels: `selector` does not match template `labels`"));

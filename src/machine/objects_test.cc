@@ -108,6 +108,23 @@ TEST_F(ObjectsTest, RefusesWhatThisMachineDoesNotRun) {
   EXPECT_NE(grpc.status().message().find("livenessProbe: not supported on this machine yet"), std::string::npos)
       << grpc.status().message();
 
+  // progressDeadlineSeconds: a whole number above minReadySeconds, as Kubernetes validates it.
+  Json deadline = deployment();
+  for (Json bad : {Json(0), Json("3s"), Json(2147483648LL)}) {
+    deadline["spec"]["progressDeadlineSeconds"] = bad;
+    auto refused_deadline = objects_->apply(deadline, "default", {});
+    ASSERT_FALSE(refused_deadline) << bad;
+    EXPECT_NE(refused_deadline.status().message().find("Deployment \"web\" is invalid: spec.progressDeadlineSeconds: Invalid value: " +
+                                                       bad.dump()),
+              std::string::npos)
+        << refused_deadline.status().message();
+  }
+  deadline["spec"]["progressDeadlineSeconds"] = 5;
+  deadline["spec"]["minReadySeconds"] = 5;
+  auto not_above = objects_->apply(deadline, "default", {});
+  ASSERT_FALSE(not_above);
+  EXPECT_NE(not_above.status().message().find("must be greater than minReadySeconds"), std::string::npos);
+
   Json svc = {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", "s"}}},
               {"spec", {{"ports", Json::array({{{"port", 70000}}})}}}};
   EXPECT_FALSE(objects_->apply(svc, "default", {}));

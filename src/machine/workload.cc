@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <random>
@@ -72,6 +73,38 @@ Json condition(const std::string& type, bool ok, const std::string& reason, cons
 }
 
 std::string name_of_object(const Json& o) { return object_member(o, "metadata").value("name", ""); }
+
+// The Deployment's condition of `type` in `conditions`, or null.
+Json* find_condition(Json& conditions, const std::string& type) {
+  for (Json& c : conditions)
+    if (c.is_object() && c.value("type", "") == type) return &c;
+  return nullptr;
+}
+
+// Kubernetes' SetDeploymentCondition: a condition whose status and reason are those held
+// changes nothing (its times stay); one of the same status keeps lastTransitionTime.
+void set_condition(Json& conditions, Json c) {
+  Json* held = find_condition(conditions, c["type"].get<std::string>());
+  if (!held) {
+    conditions.push_back(std::move(c));
+    return;
+  }
+  if (held->value("status", "") == c["status"] && held->value("reason", "") == c["reason"]) return;
+  if (held->value("status", "") == c["status"] && held->contains("lastTransitionTime"))
+    c["lastTransitionTime"] = (*held)["lastTransitionTime"];
+  *held = std::move(c);
+}
+
+Json deployment_condition(const std::string& type, const char* status, const std::string& reason,
+                          const std::string& message, const std::string& when) {
+  return {{"type", type}, {"status", status}, {"reason", reason}, {"message", message},
+          {"lastUpdateTime", when}, {"lastTransitionTime", when}};
+}
+
+int int_member(const Json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
 
 }  // namespace
 
@@ -273,28 +306,109 @@ Json pod_status(const PodState& s) {
   return out;
 }
 
+int64_t parse_rfc3339(const std::string& text) {
+  struct tm tm = {};
+  char t = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &t, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 7 ||
+      (t != 'T' && t != 't'))
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+// The arithmetic of Kubernetes' deployment controller (calculateStatus, then
+// syncRolloutStatus / checkPausedConditions), with `deployment.status` as the status it
+// last wrote. Worked example, progressDeadlineSeconds 3, a pod that never gets ready:
+//   t=0  ReplicaSet made        Progressing True NewReplicaSetCreated   (lastUpdateTime 0)
+//   t=1  its pod exists          updated 0 -> 1: True ReplicaSetUpdated  (lastUpdateTime 1)
+//   t=2..4  nothing changes      no progress, 1 + 3 is not before now: unchanged
+//   t=5  1 + 3 is before 5       False ProgressDeadlineExceeded -> Argo CD: Degraded
+// A pod that becomes ready later is progress again (True ReplicaSetUpdated); a new
+// template makes a new ReplicaSet (True NewReplicaSetCreated), whose deadline starts anew.
 Json deployment_status(const Json& deployment, const DeploymentCounts& n, const std::string& current, int64_t now_ms) {
   const Json spec = object_member(deployment, "spec");
-  int desired = spec.value("replicas", 1);
-  int unavailable = surge_and_unavailable(object_member(object_member(spec, "strategy"), "rollingUpdate"), desired).second;
-  std::string when = rfc3339(now_ms);
+  const Json old = object_member(deployment, "status");
+  int desired = int_member(spec, "replicas");
+  if (!spec.contains("replicas")) desired = 1;
+  const Json strategy = object_member(spec, "strategy");
+  // MaxUnavailable: 0 for Recreate and for no replicas, at most the replicas.
+  int unavailable = 0;
+  if (strategy.value("type", "") != "Recreate" && desired > 0)
+    unavailable = std::min(desired, surge_and_unavailable(object_member(strategy, "rollingUpdate"), desired).second);
+  const std::string when = rfc3339(now_ms);
+  Json conditions = Json::array();
+  for (const Json& c : array_member(old, "conditions"))
+    if (c.is_object() && c.value("type", "") != "") conditions.push_back(c);
+
   bool available = n.available >= desired - unavailable;
-  bool complete = n.updated == desired && n.replicas == desired && n.available == desired;
-  Json status = {
-      {"observedGeneration", object_member(deployment, "metadata").value("generation", 1)},
-      {"replicas", n.replicas},
-      {"updatedReplicas", n.updated},
-      {"readyReplicas", n.ready},
-      {"availableReplicas", n.available},
-      {"unavailableReplicas", std::max(0, n.replicas - n.available)},
-      {"conditions",
-       Json::array({condition("Available", available, available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                              available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
-                              when, {"lastUpdateTime", "lastTransitionTime"}),
-                    condition("Progressing", true, complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-                              "ReplicaSet \"" + current + "\" " + (complete ? "has successfully progressed." : "is progressing."),
-                              when, {"lastUpdateTime", "lastTransitionTime"})})}};
-  return status;
+  set_condition(conditions,
+                deployment_condition("Available", available ? "True" : "False",
+                                     available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                                     available ? "Deployment has minimum availability."
+                                               : "Deployment does not have minimum availability.",
+                                     when));
+
+  const Json deadline_field = spec.contains("progressDeadlineSeconds") ? spec["progressDeadlineSeconds"] : Json(600);
+  const int64_t deadline_s = deadline_field.is_number_integer() ? deadline_field.get<int64_t>() : 600;
+  const bool paused = spec.contains("paused") && spec["paused"] == true;
+  const std::string rs = "ReplicaSet \"" + current + "\"";
+  auto reason_of = [&]() {
+    const Json* c = find_condition(conditions, "Progressing");
+    return c ? c->value("reason", "") : std::string();
+  };
+  if (deadline_s == kNoProgressDeadline) {
+    conditions.erase(std::remove_if(conditions.begin(), conditions.end(),
+                                    [](const Json& c) { return c.value("type", "") == "Progressing"; }),
+                     conditions.end());
+  } else if (paused) {
+    // No deadline while paused; a timed-out rollout stays so.
+    if (reason_of() != "ProgressDeadlineExceeded")
+      set_condition(conditions, deployment_condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", when));
+  } else {
+    if (reason_of() == "DeploymentPaused")
+      set_condition(conditions,
+                    deployment_condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", when));
+    if (n.created)
+      set_condition(conditions, deployment_condition("Progressing", "True", "NewReplicaSetCreated",
+                                                     "Created new replica set \"" + current + "\"", when));
+    else if (reason_of().empty())
+      set_condition(conditions, deployment_condition("Progressing", "True", "FoundNewReplicaSet",
+                                                     "Found new replica set \"" + current + "\"", when));
+    // A rollout that completed is not estimated again (until a new ReplicaSet).
+    bool settled = n.replicas == n.updated && reason_of() == "NewReplicaSetAvailable";
+    bool complete = n.updated == desired && n.replicas == desired && n.available == desired;
+    int old_pods_before = int_member(old, "replicas") - int_member(old, "updatedReplicas");
+    bool progressed = n.updated > int_member(old, "updatedReplicas") || n.replicas - n.updated < old_pods_before ||
+                      n.ready > int_member(old, "readyReplicas") || n.available > int_member(old, "availableReplicas");
+    Json* held = find_condition(conditions, "Progressing");
+    if (settled) {
+      // unchanged
+    } else if (complete) {
+      set_condition(conditions, deployment_condition("Progressing", "True", "NewReplicaSetAvailable",
+                                                     rs + " has successfully progressed.", when));
+    } else if (progressed) {
+      // Progress moves lastUpdateTime on even when the reason stays (Kubernetes' special case).
+      Json c = deployment_condition("Progressing", "True", "ReplicaSetUpdated", rs + " is progressing.", when);
+      if (held && held->value("status", "") == "True" && held->contains("lastTransitionTime"))
+        c["lastTransitionTime"] = (*held)["lastTransitionTime"];
+      if (held) *held = std::move(c);
+      else conditions.push_back(std::move(c));
+    } else if (held && held->value("reason", "") != "ProgressDeadlineExceeded") {
+      int64_t from = parse_rfc3339(held->value("lastUpdateTime", ""));
+      if (from >= 0 && from + deadline_s * 1000 < now_ms)
+        set_condition(conditions, deployment_condition("Progressing", "False", "ProgressDeadlineExceeded",
+                                                       rs + " has timed out progressing.", when));
+    }
+  }
+  return {{"observedGeneration", object_member(deployment, "metadata").value("generation", 1)},
+          {"replicas", n.replicas},
+          {"updatedReplicas", n.updated},
+          {"readyReplicas", n.ready},
+          {"availableReplicas", n.available},
+          {"unavailableReplicas", std::max(0, n.replicas - n.available)},
+          {"conditions", conditions}};
 }
 
 Json replica_set_status(const Json& replica_set, int pods, int ready) {

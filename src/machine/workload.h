@@ -25,6 +25,9 @@ std::string machine_kinds_text();
 
 // RFC 3339 UTC with seconds ("2026-12-01T05:30:00Z") of a time in ms since the epoch.
 std::string rfc3339(int64_t ms);
+// The time in ms since the epoch of such a text (as rfc3339 writes it), or -1 when it is
+// not one.
+int64_t parse_rfc3339(const std::string& text);
 // A random RFC 4122 version 4 uid.
 std::string new_uid();
 // `n` random characters of Kubernetes' name alphabet (no vowels: "bcdfghjklmnpqrstvwxz2456789").
@@ -111,9 +114,25 @@ struct DeploymentCounts {
   int updated = 0;   // pods of the current one
   int ready = 0;
   int available = 0;
+  bool created = false;  // the current ReplicaSet was made on this turn
 };
+// A Deployment's status as Kubernetes' deployment controller writes it, from
+// `deployment` as stored (its status is the one written last: progress is measured
+// against its counts, and a condition keeps its times while its status and reason hold).
+//   Available    True MinimumReplicasAvailable while available >= replicas -
+//                maxUnavailable (0 for Recreate), else False MinimumReplicasUnavailable
+//   Progressing  True NewReplicaSetCreated / FoundNewReplicaSet / ReplicaSetUpdated
+//                (lastUpdateTime moves on at each progress: more updated, ready or
+//                available pods, fewer old ones), True NewReplicaSetAvailable once
+//                complete, False ProgressDeadlineExceeded ("ReplicaSet \"x\" has timed out
+//                progressing.") when spec.progressDeadlineSeconds (default 600) passed
+//                since the last progress; Unknown DeploymentPaused while spec.paused (no
+//                deadline) and DeploymentResumed after it (the deadline counts from
+//                there); none when progressDeadlineSeconds is 2147483647.
+// `now_ms` is the time of this turn (the caller's clock).
 nlohmann::json deployment_status(const nlohmann::json& deployment, const DeploymentCounts& counts,
                                  const std::string& current_replica_set, int64_t now_ms);
+inline constexpr int64_t kNoProgressDeadline = 2147483647;  // Kubernetes' "never" (MaxInt32)
 nlohmann::json replica_set_status(const nlohmann::json& replica_set, int pods, int ready);
 
 // --- StatefulSets and Jobs ---------------------------------------------------------------

@@ -141,6 +141,154 @@ TEST(WorkloadTest, StatusesReadAsArgoCdHealth) {
   EXPECT_EQ(cd::assess_health(pod)->status, cd::HealthStatus::kDegraded) << pod.dump();
 }
 
+const Json* condition_of(const Json& object, const std::string& type) {
+  for (const Json& c : object["status"]["conditions"])
+    if (c["type"] == type) return &c;
+  return nullptr;
+}
+
+// One turn of the controller at `now_s`: the status written over the one before.
+void turn(Json& d, DeploymentCounts counts, int64_t now_s) {
+  d["status"] = deployment_status(d, counts, "web-abc", now_s * 1000);
+}
+
+// Kubernetes' Failed Deployment: no progress for progressDeadlineSeconds after the last
+// one -> Progressing False ProgressDeadlineExceeded, which Argo CD reads as Degraded.
+TEST(WorkloadTest, ProgressDeadlineCountsFromTheLastProgress) {
+  Json d = deployment(2);
+  d["spec"]["progressDeadlineSeconds"] = 3;
+  const int64_t t0 = 1'800'000'000;  // the clock, in seconds
+  turn(d, {0, 0, 0, 0, true}, t0);
+  const Json* p = condition_of(d, "Progressing");
+  ASSERT_TRUE(p);
+  EXPECT_EQ((*p)["status"], "True");
+  EXPECT_EQ((*p)["reason"], "NewReplicaSetCreated");
+  EXPECT_EQ((*p)["message"], "Created new replica set \"web-abc\"");
+  EXPECT_EQ((*condition_of(d, "Available"))["reason"], "MinimumReplicasUnavailable");
+
+  turn(d, {1, 1, 0, 0}, t0 + 1);  // a pod of the new ReplicaSet: progress
+  p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["reason"], "ReplicaSetUpdated");
+  EXPECT_EQ((*p)["message"], "ReplicaSet \"web-abc\" is progressing.");
+  EXPECT_EQ((*p)["lastUpdateTime"], rfc3339((t0 + 1) * 1000));
+  EXPECT_EQ((*p)["lastTransitionTime"], rfc3339(t0 * 1000));  // True all along
+
+  turn(d, {2, 2, 0, 0}, t0 + 2);  // the second pod: progress again, the deadline moves
+  EXPECT_EQ((*condition_of(d, "Progressing"))["lastUpdateTime"], rfc3339((t0 + 2) * 1000));
+  for (int64_t t = t0 + 3; t <= t0 + 5; ++t) {  // no progress, 3 s not yet passed
+    turn(d, {2, 2, 0, 0}, t);
+    EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "ReplicaSetUpdated") << t - t0;
+    EXPECT_EQ(cd::assess_health(d)->status, cd::HealthStatus::kProgressing);
+  }
+  turn(d, {2, 2, 0, 0}, t0 + 6);
+  p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["status"], "False");
+  EXPECT_EQ((*p)["reason"], "ProgressDeadlineExceeded");
+  EXPECT_EQ((*p)["message"], "ReplicaSet \"web-abc\" has timed out progressing.");
+  EXPECT_EQ((*p)["lastTransitionTime"], rfc3339((t0 + 6) * 1000));
+  auto health = cd::assess_health(d);
+  EXPECT_EQ(health->status, cd::HealthStatus::kDegraded);
+  EXPECT_EQ(health->message, "Deployment \"web\" exceeded its progress deadline");
+  Json timed_out = d["status"];
+  turn(d, {2, 2, 0, 0}, t0 + 60);  // it stays so, times and all
+  EXPECT_EQ(d["status"], timed_out);
+
+  turn(d, {2, 2, 1, 1}, t0 + 61);  // a pod gets ready after all: progressing again
+  p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["status"], "True");
+  EXPECT_EQ((*p)["reason"], "ReplicaSetUpdated");
+  EXPECT_EQ((*p)["lastTransitionTime"], rfc3339((t0 + 61) * 1000));
+  EXPECT_EQ((*condition_of(d, "Available"))["reason"], "MinimumReplicasUnavailable");  // 25% of 2 is 0
+  turn(d, {2, 2, 2, 2}, t0 + 62);
+  EXPECT_EQ((*condition_of(d, "Available"))["reason"], "MinimumReplicasAvailable");
+  p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["reason"], "NewReplicaSetAvailable");
+  EXPECT_EQ((*p)["message"], "ReplicaSet \"web-abc\" has successfully progressed.");
+  EXPECT_EQ(cd::assess_health(d)->status, cd::HealthStatus::kHealthy);
+  // Complete: a pod that stops being ready later is not a rollout that can time out.
+  turn(d, {2, 2, 1, 1}, t0 + 63);
+  turn(d, {2, 2, 1, 1}, t0 + 100);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "NewReplicaSetAvailable");
+  EXPECT_EQ((*condition_of(d, "Progressing"))["lastUpdateTime"], rfc3339((t0 + 62) * 1000));
+}
+
+TEST(WorkloadTest, ProgressDeadlineDefaultsTo600AndANewReplicaSetStartsItAgain) {
+  Json d = deployment(1);
+  const int64_t t0 = 1'800'000'000;
+  turn(d, {0, 0, 0, 0, true}, t0);
+  turn(d, {1, 1, 0, 0}, t0 + 1);
+  turn(d, {1, 1, 0, 0}, t0 + 601);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "ReplicaSetUpdated");
+  turn(d, {1, 1, 0, 0}, t0 + 602);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "ProgressDeadlineExceeded");
+  // A new template (its ReplicaSet made now) is a new rollout with its own deadline.
+  turn(d, {1, 0, 0, 0, true}, t0 + 700);
+  const Json* p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["status"], "True");
+  EXPECT_EQ((*p)["reason"], "NewReplicaSetCreated");
+  EXPECT_EQ((*p)["lastUpdateTime"], rfc3339((t0 + 700) * 1000));
+
+  // A status written before this existed (no Progressing condition): found, then measured.
+  d["status"].erase("conditions");
+  turn(d, {1, 0, 0, 0}, t0 + 800);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "FoundNewReplicaSet");
+  EXPECT_EQ((*condition_of(d, "Progressing"))["message"], "Found new replica set \"web-abc\"");
+
+  // 2147483647 is no deadline: no Progressing condition at all, as Kubernetes.
+  d["spec"]["progressDeadlineSeconds"] = kNoProgressDeadline;
+  turn(d, {1, 1, 0, 0}, t0 + 100'000);
+  EXPECT_EQ(condition_of(d, "Progressing"), nullptr);
+  EXPECT_EQ(cd::assess_health(d)->status, cd::HealthStatus::kProgressing);
+}
+
+TEST(WorkloadTest, APausedDeploymentDoesNotTimeOut) {
+  Json d = deployment(1);
+  d["spec"]["progressDeadlineSeconds"] = 3;
+  d["spec"]["paused"] = true;
+  const int64_t t0 = 1'800'000'000;
+  turn(d, {0, 0, 0, 0, true}, t0);
+  turn(d, {1, 1, 0, 0}, t0 + 1);
+  turn(d, {1, 1, 0, 0}, t0 + 100);
+  const Json* p = condition_of(d, "Progressing");
+  EXPECT_EQ((*p)["status"], "Unknown");
+  EXPECT_EQ((*p)["reason"], "DeploymentPaused");
+  EXPECT_EQ((*p)["lastUpdateTime"], rfc3339(t0 * 1000));
+  EXPECT_EQ(cd::assess_health(d)->status, cd::HealthStatus::kSuspended);
+  // Resumed: the deadline counts from the resume.
+  d["spec"].erase("paused");
+  turn(d, {1, 1, 0, 0}, t0 + 200);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "DeploymentResumed");
+  turn(d, {1, 1, 0, 0}, t0 + 203);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "DeploymentResumed");
+  turn(d, {1, 1, 0, 0}, t0 + 204);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "ProgressDeadlineExceeded");
+  // Paused again after timing out: it stays timed out (Kubernetes does not overwrite it).
+  d["spec"]["paused"] = true;
+  turn(d, {1, 1, 0, 0}, t0 + 300);
+  EXPECT_EQ((*condition_of(d, "Progressing"))["reason"], "ProgressDeadlineExceeded");
+}
+
+TEST(WorkloadTest, AvailableConditionAndObservedGeneration) {
+  Json d = deployment(4);  // maxUnavailable 25%: 1
+  turn(d, {4, 4, 3, 3}, 10);
+  EXPECT_EQ((*condition_of(d, "Available"))["status"], "True");
+  EXPECT_EQ((*condition_of(d, "Available"))["message"], "Deployment has minimum availability.");
+  EXPECT_EQ(d["status"]["observedGeneration"], 2);
+  d["spec"]["strategy"] = {{"type", "Recreate"}};  // no unavailability allowed
+  turn(d, {4, 4, 3, 3}, 20);
+  const Json* a = condition_of(d, "Available");
+  EXPECT_EQ((*a)["status"], "False");
+  EXPECT_EQ((*a)["reason"], "MinimumReplicasUnavailable");
+  EXPECT_EQ((*a)["message"], "Deployment does not have minimum availability.");
+  turn(d, {4, 4, 3, 3}, 30);
+  EXPECT_EQ((*condition_of(d, "Available"))["lastTransitionTime"], rfc3339(20'000));  // times stay
+  d["metadata"]["generation"] = 3;
+  turn(d, {4, 4, 3, 3}, 40);
+  EXPECT_EQ(d["status"]["observedGeneration"], 3);
+  EXPECT_EQ(parse_rfc3339(rfc3339(1'800'000'000'000)), 1'800'000'000'000);
+  EXPECT_EQ(parse_rfc3339("yesterday"), -1);
+}
+
 TEST(WorkloadTest, StatefulSetPodsAndClaimsAreNamedByOrdinal) {
   Json set = Json::parse(R"({"apiVersion":"apps/v1","kind":"StatefulSet",
     "metadata":{"name":"db","namespace":"shop","uid":"s-1","generation":1},

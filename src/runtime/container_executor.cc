@@ -31,6 +31,7 @@
 #include "runtime/step_files.h"
 #include "runtime/step_plan.h"
 #include "runtime/supervisor.h"
+#include "runtime/termination_message.h"
 #include "runtime/volumes.h"
 #include "util/strings.h"
 
@@ -192,8 +193,11 @@ Json base_mounts(bool privileged) {
       {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
       {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
        {"options", privileged ? Json{"nosuid", "noexec", "nodev"} : Json{"nosuid", "noexec", "nodev", "ro"}}},
+      // Writable for a privileged step, as Docker's --privileged has it: a container
+      // runtime inside (BuildKit's runc for a Dockerfile's RUN) makes child cgroups.
       {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
-       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
+       {"options", privileged ? Json{"nosuid", "noexec", "nodev", "relatime"}
+                              : Json{"nosuid", "noexec", "nodev", "relatime", "ro"}}},
   });
 }
 
@@ -441,8 +445,10 @@ class ContainerLauncher final : public Launcher {
     std::vector<BindMount> binds;
     bool net_admin = false;
   };
+  // `message`: the termination message file's bind (the main container's), mounted last.
   Result<Bundle> make_bundle(const StepRequest& request, const Image& image, const std::string& dir,
-                             const std::string& step_dir, const std::string& netns);
+                             const std::string& step_dir, const std::string& netns,
+                             const BindMount* message = nullptr);
   std::vector<std::string> runc_run(const Bundle& bundle) const;
   std::vector<std::string> runc_kill(const Bundle& bundle) const;
   Result<Json> runtime_config(const StepRequest& request, const Image& image, const std::string& dir,
@@ -635,7 +641,7 @@ Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const
 
 Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepRequest& request, const Image& image,
                                                                   const std::string& dir, const std::string& step_dir,
-                                                                  const std::string& netns) {
+                                                                  const std::string& netns, const BindMount* message) {
   const spec::Container& c = *request.tmpl.container;
   Bundle b;
   b.id = "skiff-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
@@ -663,6 +669,7 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
   auto binds = resolve_binds(request, ctx);
   if (!binds) return binds.status();
   b.binds = std::move(*binds);
+  if (message) b.binds.push_back(*message);
   std::string hostname = pod_hostname(request);
   write_file(dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
                                  hostname + "\n", 0644);
@@ -765,9 +772,21 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
                             runc_kill(*bundle), rootfs});
   }
 
-  auto bundle = make_bundle(request, image_of(*request.tmpl.container), step_dir, step_dir, net.netns);
+  // kubelet's way: a file of the step's own bound at terminationMessagePath, read from the
+  // host afterwards (termination_message.h).
+  auto message = termination_message_spec(*request.tmpl.container);
+  if (!message) return undo(message.status());
+  if (is_under(message->path, "/proc") || is_under(message->path, "/sys")) {
+    return undo(invalid("terminationMessagePath " + message->path + ": cannot be under /proc or /sys"));
+  }
+  BindMount message_bind{step_dir + "/termination-log", message->path, false, true};
+  if (Status s = make_dirs(step_dir); !s) return undo(s);
+  if (Status s = make_termination_log(message_bind.source); !s) return undo(s);
+  auto bundle = make_bundle(request, image_of(*request.tmpl.container), step_dir, step_dir, net.netns, &message_bind);
   job.unmounts.push_back(step_dir + "/rootfs");
   if (!bundle) return undo(bundle.status());
+  job.termination_log = message_bind.source;
+  job.fallback_to_logs = message->fallback_to_logs;
   net_admin = net_admin || bundle->net_admin;
   job.argv = runc_run(*bundle);
   job.force_argv = runc_kill(*bundle);  // runc passes SIGTERM on to the container's init
@@ -808,7 +827,7 @@ void collect_container_outputs(const ContainerCollect& c, size_t cap, StepResult
       }
     }
   }
-  if (c.keep && result->exit_code == 137 && oom_kills(c.cgroup) > 0) result->message = "OOMKilled (exit code 137)";
+  if (c.keep && result->exit_code == 137 && oom_kills(c.cgroup) > 0) result->reason = "OOMKilled";
   for (const auto& [name, path] : c.outputs) {
     auto clean = clean_absolute_path(path);
     if (!clean) continue;

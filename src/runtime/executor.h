@@ -54,6 +54,10 @@ struct StepResult {
   std::map<std::string, std::string> output_parameters;  // outputs.parameters[].valueFrom.path
   std::string message;
   bool error = false;  // could not start / infrastructure failure, not the step's own exit
+  std::string reason;  // why the main container ended, as Kubernetes says it: "OOMKilled" ("" = its own exit)
+  // What it left at its terminationMessagePath (at most 4 KiB), or with
+  // FallbackToLogsOnError and a failure, its log's tail (runtime/termination_message.h).
+  std::string termination_message;
 };
 
 // A step whose process is up (an image pull may delay this well after start()).

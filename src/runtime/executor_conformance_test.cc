@@ -36,6 +36,9 @@ FakeStep as_the_suite_asks(const StepRequest& r) {
   if (t == "follows") s.stdout_text = "first\nsecond\n", s.duration_ms = 300;
   if (t == "sleeps") s.duration_ms = -1;
   if (t == "many") s.stdout_text = r.pod_name + "\n";
+  if (t == "explains") s.exit_code = 4, s.termination_message = "no space left";
+  if (t == "falls-back") s.exit_code = 5, s.termination_message = "two\nthree\n";
+  if (t == "succeeds") s.termination_message = "fine";
   if (t == "unstartable") s.start_error = "secret \"no-such-secret\" not found in namespace conformance";
   return s;
 }
@@ -129,6 +132,30 @@ TEST_P(ExecutorConformance, ExitCodeIsTheSteps) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_FALSE(r.error) << r.message;
   EXPECT_EQ(ex_->running(), 0u);
+}
+
+// terminationMessagePath: the file's text as written, whoever the step runs as.
+TEST_P(ExecutorConformance, TerminationMessageIsReadAfterTheExit) {
+  StepRequest req = step("explains", "explains", "printf 'no space left' > /dev/termination-log; exit 4");
+  req.tmpl.container->security_context_json = R"({"runAsUser": 1000})";
+  StepResult r = run(std::move(req));
+  EXPECT_EQ(r.exit_code, 4) << r.message;
+  EXPECT_EQ(r.termination_message, "no space left");
+  StepResult ok = run(step("succeeds", "succeeds", "printf fine > /dev/termination-log"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.message;
+  EXPECT_EQ(ok.termination_message, "fine");
+}
+
+// FallbackToLogsOnError with an empty file: the log's tail, both streams (in the order they
+// were read: two pipes say nothing of the order between them).
+TEST_P(ExecutorConformance, TerminationMessageFallsBackToTheLog) {
+  StepRequest req = step("falls-back", "falls-back", "echo two; echo three >&2; exit 5");
+  req.tmpl.container->termination_message_policy = "FallbackToLogsOnError";
+  StepResult r = run(std::move(req));
+  EXPECT_EQ(r.exit_code, 5) << r.message;
+  EXPECT_EQ(r.termination_message.size(), 10u) << r.termination_message;
+  EXPECT_NE(r.termination_message.find("two\n"), std::string::npos) << r.termination_message;
+  EXPECT_NE(r.termination_message.find("three\n"), std::string::npos) << r.termination_message;
 }
 
 TEST_P(ExecutorConformance, StdoutIsTheResult) {

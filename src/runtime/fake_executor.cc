@@ -134,6 +134,7 @@ class FakeExecutor final : public Executor {
     r.exit_code = step.outcome.exit_code;
     r.stdout_text = step.outcome.stdout_text;
     r.output_parameters = step.outcome.output_parameters;
+    r.termination_message = step.outcome.termination_message;
     return r;
   }
 

@@ -24,6 +24,7 @@ struct FakeStep {
   std::map<std::string, std::string> output_parameters;
   int64_t duration_ms = 0;  // on FakeOptions' clock; 0 ends at the next wait(), < 0 runs until killed
   std::string start_error;  // set: the step cannot start and ends in error with this message
+  std::string termination_message;  // StepResult::termination_message
 };
 
 using FakeScript = std::function<FakeStep(const StepRequest&)>;

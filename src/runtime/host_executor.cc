@@ -39,6 +39,8 @@ class HostLauncher final : public Launcher {
     out.step.use_sandbox = true;
     out.step.sandbox = std::move(plan->sandbox);
     out.step.output_files = std::move(plan->output_files);
+    out.step.termination_log = std::move(plan->termination_log);
+    out.step.fallback_to_logs = plan->fallback_to_logs;
     out.step.removes = {step_dir};
     return out;
   }

@@ -30,7 +30,9 @@ using detail::ResourceAction;
 namespace {
 
 constexpr size_t kMaxLog = 64 * 1024;  // a step's log kept in memory
-constexpr int kFirstPollMs = 50, kMaxPollMs = 1000;
+// Condition polls: 50 ms doubling to a second on a cluster's API server, to 200 ms on
+// skiff's own objects (a read of its store).
+constexpr int kFirstPollMs = 50, kMaxPollMs = 1000, kMaxLocalPollMs = 200;
 constexpr size_t kMaxThreads = 256;
 // Argo CD's namespace: a pipeline's deploy step creates its Application there (as the
 // reference setup's does), whatever namespace its workflow runs in.
@@ -218,6 +220,7 @@ struct ResourceExecutor::Impl {
       log(job, "waiting for " + std::string(success ? "successCondition " + success->text() : "") +
                    (success && failure ? " or " : "") + (failure ? "failureCondition " + failure->text() : ""));
       int interval = kFirstPollMs;
+      const int max_interval = api_is_cluster(api) ? kMaxPollMs : kMaxLocalPollMs;
       for (bool first = true;; first = false) {
         if (!first) {
           auto again = api.get(a.ref, a.default_namespace);
@@ -246,7 +249,7 @@ struct ResourceExecutor::Impl {
           break;
         }
         if (!pause(job, interval)) return Status::ok();
-        interval = std::min(interval * 2, kMaxPollMs);
+        interval = std::min(interval * 2, max_interval);
       }
     }
     return outputs(job, *object, r);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -110,6 +111,39 @@ void bind_fd(int status_fd, int fd, const char* target, bool read_only, bool rea
   if (!read_only && read_only_root && isolation::make_writable(target)) fail(status_fd, "making writable ", target);
 }
 
+// Makes the mount point of the termination message file (sandbox.h): its directories,
+// then an empty regular file (mknod makes one without opening whatever is there). False
+// with errno set when it could not.
+bool make_message_mount_point(const char* path) {
+  char buf[4097];
+  size_t n = strlen(path);
+  if (n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i < n; ++i) {
+    if (buf[i] != '/') continue;
+    buf[i] = '\0';
+    int made = ::mkdir(buf, 0755);
+    buf[i] = '/';
+    if (made != 0 && errno != EEXIST) return false;
+  }
+  return ::mknod(path, S_IFREG | 0644, 0) == 0 || errno == EEXIST;
+}
+
+// Binds the termination message file (opened as `fd`) at its path. Under a read-only root a
+// privileged step (the host's /dev) may find no mount point and none can be made: it goes
+// without, as sandbox.h says.
+void bind_message_file(int status_fd, int fd, const SandboxSpec& spec) {
+  const char* target = spec.message_path.c_str();
+  if (!make_message_mount_point(target)) {
+    if (errno == EROFS && spec.privileged) return;
+    fail(status_fd, "making the mount point of terminationMessagePath ", target);
+  }
+  bind_fd(status_fd, fd, target, false, spec.read_only_root);
+}
+
 // The host as the step sees it before its own mounts: its files read-only if asked, a
 // fresh /proc and, unless privileged, a private /dev and read-only kernel settings; skiff's
 // own directories empty. Bind sources were opened before, so hiding cannot take them away.
@@ -203,11 +237,17 @@ SKIFF_CHILD_CODE int start_step(void* arg) {
     fds[i + 1] = ::open(spec.mounts[i].source.c_str(), O_PATH | O_CLOEXEC);
     if (fds[i + 1] < 0) fail(a.status_w, "opening ", spec.mounts[i].source.c_str());
   }
+  int message_fd = -1;
+  if (!spec.message_path.empty()) {
+    message_fd = ::open(spec.message_file.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (message_fd < 0) fail(a.status_w, "opening ", spec.message_file.c_str());
+  }
   prepare_host_view(a.status_w, spec);
   bind_fd(a.status_w, fds[0], "/tmp", false, spec.read_only_root);
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     bind_fd(a.status_w, fds[i + 1], spec.mounts[i].target.c_str(), spec.mounts[i].read_only, spec.read_only_root);
   }
+  if (message_fd >= 0) bind_message_file(a.status_w, message_fd, spec);
   if (!spec.hostname.empty()) ::sethostname(spec.hostname.data(), spec.hostname.size());
   // Last, once nothing is left to mount: the init and the step keep only what steps need.
   if (!spec.privileged) {

@@ -37,6 +37,12 @@ struct SandboxSpec {
   std::vector<std::string> hidden;  // host paths the step sees empty: skiff's own state
   bool read_only_root = false;      // the host's files read-only (/tmp, volumes, /dev stay writable)
   bool privileged = false;          // every capability, the host's /dev, writable kernel settings
+  // A host file bound at `message_path` (under /dev or /tmp) after the mounts, its mount
+  // point made there: the step's terminationMessagePath (termination_message.h). A
+  // privileged step's /dev is the host's, where the mount point stays behind as an empty
+  // file; where it cannot be made (the host's files read-only) the step has none.
+  std::string message_file;
+  std::string message_path;
 };
 
 struct SandboxProcess {

@@ -64,7 +64,17 @@ void StepOutput::write_all(std::string_view data) {
   }
 }
 
+std::string StepOutput::tail() const {
+  return tail_.size() > kTailBytes ? tail_.substr(tail_.size() - kTailBytes) : tail_;
+}
+
 void StepOutput::add(Stream stream, std::string_view data) {
+  if (data.size() >= kTailBytes) {
+    tail_.assign(data.substr(data.size() - kTailBytes));
+  } else {
+    tail_.append(data);
+    if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+  }
   if (max_log_ == 0 || logged_ + data.size() <= max_log_) {
     write_log(data);
     logged_ += data.size();

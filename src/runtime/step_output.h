@@ -3,7 +3,9 @@
 // Every chunk goes to the step's combined log file as it arrives (the file is created on
 // the first byte: most steps of a big DAG print nothing), up to a cap after which the rest
 // is dropped with a note saying so; stdout is also kept in memory up to a cap for
-// outputs.result. Owned by the step's supervisor (supervisor.h), single-threaded.
+// outputs.result. The last bytes of both streams are kept too, whatever the log's cap, for
+// a termination message read from the log (termination_message.h). Owned by the step's
+// supervisor (supervisor.h), single-threaded.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,9 @@ class StepOutput {
   void close() { log_.reset(); }
 
   std::string take_stdout() { return std::move(stdout_); }
+  // The last kTailBytes (or fewer) bytes the step wrote to either stream.
+  std::string tail() const;
+  static constexpr size_t kTailBytes = 2048;
   bool stdout_truncated() const { return stdout_truncated_; }
 
  private:
@@ -50,6 +55,7 @@ class StepOutput {
   bool log_capped_ = false;
   std::string stdout_;
   bool stdout_truncated_ = false;
+  std::string tail_;  // grows to twice kTailBytes before it is cut back
 };
 
 }  // namespace skiff::runtime

@@ -11,6 +11,7 @@
 
 #include "runtime/fd.h"
 #include "runtime/secret_store.h"
+#include "runtime/termination_message.h"
 #include "runtime/volumes.h"
 
 namespace skiff::runtime {
@@ -225,6 +226,21 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
     if (!wd) return wd.status().with_context("workingDir");
     sb.working_dir = *wd;
   }
+
+  auto message = termination_message_spec(c);
+  if (!message) return message.status();
+  if (!(is_under(message->path, "/dev") || is_under(message->path, "/tmp")) || message->path == "/dev" ||
+      message->path == "/tmp") {
+    return invalid("terminationMessagePath " + message->path +
+                   ": the host executor keeps a step's termination message only under /dev or /tmp, the step's own "
+                   "directories (elsewhere it would make a file on this machine); use a path there, or --executor "
+                   "container");
+  }
+  plan.termination_log = plan.step_dir + "/termination-log";
+  if (Status s = make_termination_log(plan.termination_log); !s) return s;
+  plan.fallback_to_logs = message->fallback_to_logs;
+  sb.message_file = plan.termination_log;
+  sb.message_path = message->path;
 
   for (const auto& p : request.tmpl.outputs.parameters) {
     if (!p.value_from || p.value_from->path.empty()) continue;

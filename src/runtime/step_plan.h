@@ -21,6 +21,8 @@ struct StepPlan {
   SandboxSpec sandbox;
   std::string step_dir;  // private tmp and emptyDirs; removed afterwards
   std::vector<std::pair<std::string, std::string>> output_files;  // parameter name, path in the step
+  std::string termination_log;  // host file bound at terminationMessagePath (in step_dir)
+  bool fallback_to_logs = false;
 };
 
 struct PlanDefaults {
@@ -37,7 +39,10 @@ struct PlanDefaults {
 inline constexpr const char* kScriptPath = "/tmp/.skiff/script";
 
 // Builds the plan and the step's directories under `step_dir` (private tmp, emptyDirs,
-// script file).
+// script file, termination message file). A terminationMessagePath must lie under /dev or
+// /tmp, which are the step's own: anywhere else its mount point would be made on the
+// host's filesystem (and, were the file read in place, a step could have skiff read a
+// host file for it).
 Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_dir, const std::string& step_dir,
                            const PlanDefaults& defaults);
 

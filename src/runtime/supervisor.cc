@@ -21,6 +21,7 @@
 #include "runtime/step_output.h"
 #include "runtime/step_plan.h"
 #include "runtime/supervisor_internal.h"
+#include "runtime/termination_message.h"
 
 namespace skiff::runtime {
 
@@ -104,8 +105,10 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 1;
-constexpr uint64_t kResultVersion = 1;
+constexpr uint64_t kStepVersion = 2;
+// Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
+// running after an upgrade, writes version 1.
+constexpr uint64_t kResultVersion = 2;
 
 void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
   w.num(binds.size());
@@ -150,6 +153,8 @@ std::string encode_step(const SupervisedStep& s) {
   w.strs(s.sandbox.hidden);
   w.num(s.sandbox.read_only_root);
   w.num(s.sandbox.privileged);
+  w.str(s.sandbox.message_file);
+  w.str(s.sandbox.message_path);
   w.strs(s.argv);
   w.strs(s.force_argv);
   w.num(s.sidecars.size());
@@ -166,6 +171,8 @@ std::string encode_step(const SupervisedStep& s) {
   w.pairs(s.container.outputs);
   w.num(s.container.keep);
   w.str(s.container.cgroup);
+  w.str(s.termination_log);
+  w.num(s.fallback_to_logs);
   w.num(s.cleanup_programs.size());
   for (const auto& p : s.cleanup_programs) w.strs(p);
   w.strs(s.unmounts);
@@ -183,7 +190,8 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
       !r.flag(&s->use_sandbox) || !r.strs(&s->sandbox.argv) || !r.strs(&s->sandbox.env) ||
       !r.str(&s->sandbox.working_dir) || !r.str(&s->sandbox.hostname) || !r.str(&s->sandbox.tmp_dir) ||
       !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->sandbox.hidden) || !r.flag(&s->sandbox.read_only_root) ||
-      !r.flag(&s->sandbox.privileged) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
+      !r.flag(&s->sandbox.privileged) || !r.str(&s->sandbox.message_file) || !r.str(&s->sandbox.message_path) ||
+      !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
     return false;
   }
   s->max_log = max_log;
@@ -195,7 +203,8 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   }
   if (!r.pairs(&s->output_files) || !r.flag(&s->container.enabled) || !r.str(&s->container.dir) ||
       !decode_binds(r, &s->container.binds) || !r.pairs(&s->container.outputs) || !r.flag(&s->container.keep) ||
-      !r.str(&s->container.cgroup) || !r.count(&n)) {
+      !r.str(&s->container.cgroup) || !r.str(&s->termination_log) || !r.flag(&s->fallback_to_logs) ||
+      !r.count(&n)) {
     return false;
   }
   s->cleanup_programs.resize(n);
@@ -216,6 +225,8 @@ std::string encode_result(const StepResult& result) {
   std::vector<std::pair<std::string, std::string>> outputs(result.output_parameters.begin(),
                                                           result.output_parameters.end());
   w.pairs(outputs);
+  w.str(result.reason);
+  w.str(result.termination_message);
   return w.take();
 }
 
@@ -345,8 +356,25 @@ class Supervision {
     } else if (step_.container.enabled) {
       collect_container_outputs(step_.container, step_.max_output, &result);
     }
+    if (!result.error) read_termination_message(&result);
     stop_sidecars(step_.sidecars, side_pids);
     return result;
+  }
+
+  // As kubelet: the file's tail, else (FallbackToLogsOnError, a failure) the log's; an
+  // unreadable file says so in place of a message, without falling back.
+  void read_termination_message(StepResult* result) {
+    static_assert(StepOutput::kTailBytes >= kMaxTerminationLogBytes, "the kept tail must hold the log's message");
+    if (step_.termination_log.empty()) return;
+    auto text = read_termination_log(step_.termination_log);
+    if (!text) {
+      result->termination_message = "error reading the termination message: " + text.status().message();
+      return;
+    }
+    result->termination_message = std::move(*text);
+    if (result->termination_message.empty() && step_.fallback_to_logs && result->exit_code != 0) {
+      result->termination_message = log_tail_message(output_.tail());
+    }
   }
 
   bool start_main(StepResult* result) {
@@ -497,8 +525,10 @@ Result<StepResult> read_step_result(const std::string& path) {
   StepResult result;
   uint64_t version = 0, code = 0;
   std::vector<std::pair<std::string, std::string>> outputs;
-  if (!r.num(&version) || version != kResultVersion || !r.num(&code) || !r.flag(&result.error) ||
-      !r.str(&result.message) || !r.str(&result.stdout_text) || !r.pairs(&outputs) || !r.done()) {
+  bool v1 = r.num(&version) && version == 1;
+  if ((!v1 && version != kResultVersion) || !r.num(&code) || !r.flag(&result.error) || !r.str(&result.message) ||
+      !r.str(&result.stdout_text) || !r.pairs(&outputs) ||
+      (!v1 && (!r.str(&result.reason) || !r.str(&result.termination_message))) || !r.done()) {
     return internal_error("the step's result file " + path + " is damaged");
   }
   result.exit_code = static_cast<int>(static_cast<int64_t>(code));

@@ -5,7 +5,7 @@
 // executor (start_spawner), which forks one supervisor per step. The supervisor starts
 // the step's processes (a host sandbox, or a program such as `runc run`, and sidecars),
 // writes the step's log file (capped), keeps its stdout for outputs.result, waits for it,
-// reads its output parameters and writes a StepResult to the step's result file
+// reads its output parameters and termination message and writes a StepResult to the step's result file
 // (atomically; while the disk is full it keeps trying), then cleans up and exits. Before
 // it starts anything it writes "<pid> <start time>" to the step's pid file, so a restarted
 // server finds it again (adopt_supervisor) and follows it to the end.
@@ -67,6 +67,10 @@ struct SupervisedStep {
   // inside a container.
   std::vector<std::pair<std::string, std::string>> output_files;
   ContainerCollect container;
+  // The host file bound at the main container's terminationMessagePath ("" = none), and
+  // whether a failed step's log tail stands in for an empty one (termination_message.h).
+  std::string termination_log;
+  bool fallback_to_logs = false;
 
   // Clean-up, in this order, once the result is written.
   std::vector<std::vector<std::string>> cleanup_programs;

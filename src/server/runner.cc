@@ -659,6 +659,8 @@ void Runner::turn(int max_wait_ms) {
       exit.output_parameters = std::move(result.output_parameters);
       exit.message = std::move(result.message);
       exit.error = result.error;
+      exit.reason = std::move(result.reason);
+      exit.termination_message = std::move(result.termination_message);
       if (metrics_) {
         const char* how = spec::phase_name(exit.error ? spec::NodePhase::kError
                                            : exit.exit_code == 0 ? spec::NodePhase::kSucceeded

@@ -118,6 +118,17 @@ Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script
   k.args = c.strings(n["args"], p + ".args");
   k.working_dir = c.str(n["workingDir"], p + ".workingDir");
   k.image_pull_policy = c.str(n["imagePullPolicy"], p + ".imagePullPolicy");
+  k.termination_message_path = c.str(n["terminationMessagePath"], p + ".terminationMessagePath");
+  k.termination_message_policy = c.str(n["terminationMessagePolicy"], p + ".terminationMessagePolicy");
+  // Values with {{...}} are checked once substituted (runtime/termination_message.h).
+  const std::string& tpath = k.termination_message_path;
+  if (!tpath.empty() && tpath[0] != '/' && tpath.find("{{") == std::string::npos)
+    c.error(n["terminationMessagePath"], p + ".terminationMessagePath",
+            "\"" + tpath + "\" must be an absolute path, e.g. /dev/termination-log");
+  const std::string& policy = k.termination_message_policy;
+  if (!policy.empty() && policy != "File" && policy != "FallbackToLogsOnError" && policy.find("{{") == std::string::npos)
+    c.error(n["terminationMessagePolicy"], p + ".terminationMessagePolicy",
+            "\"" + policy + "\" is not one of File, FallbackToLogsOnError");
   k.resources_json = c.json_text(n["resources"]);
   k.security_context_json = c.json_text(n["securityContext"]);
   k.mirror_volume_mounts = c.boolean(n["mirrorVolumeMounts"], p + ".mirrorVolumeMounts");

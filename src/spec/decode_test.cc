@@ -69,6 +69,45 @@ spec:
   EXPECT_NE(all.find("spec.templates[0].container.command: must be a list"), std::string::npos) << all;
 }
 
+TEST(Decode, TerminationMessageFieldsAreKeptAndChecked) {
+  auto d = decode_documents(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: x}
+spec:
+  entrypoint: a
+  templates:
+    - name: a
+      container: {image: x, terminationMessagePath: /tmp/why, terminationMessagePolicy: FallbackToLogsOnError}
+    - name: b
+      script: {image: x, source: x, terminationMessagePath: "{{inputs.parameters.p}}", terminationMessagePolicy: File}
+    - name: c
+      container: {image: x, terminationMessagePath: why, terminationMessagePolicy: Logs}
+)", "f.yaml");
+  ASSERT_EQ(d.diagnostics.size(), 2u) << format_all(d.diagnostics);
+  EXPECT_EQ(d.diagnostics[0].format(),
+            "f.yaml:12:53: spec.templates[2].container.terminationMessagePath: \"why\" must be an absolute path, e.g. "
+            "/dev/termination-log");
+  EXPECT_EQ(d.diagnostics[1].format(),
+            "f.yaml:12:84: spec.templates[2].container.terminationMessagePolicy: \"Logs\" is not one of File, "
+            "FallbackToLogsOnError");
+}
+
+TEST(Decode, TerminationMessageFieldsDecode) {
+  auto d = decode_documents(R"(apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: x}
+spec:
+  entrypoint: a
+  templates:
+    - name: a
+      container: {image: x, terminationMessagePath: /tmp/why, terminationMessagePolicy: FallbackToLogsOnError}
+)", "f.yaml");
+  ASSERT_TRUE(d.diagnostics.empty()) << format_all(d.diagnostics);
+  const Container& c = *d.objects[0].spec.templates[0].container;
+  EXPECT_EQ(c.termination_message_path, "/tmp/why");
+  EXPECT_EQ(c.termination_message_policy, "FallbackToLogsOnError");
+}
+
 TEST(Decode, BadYamlAndLimits) {
   auto d = decode_documents("a: [unclosed", "bad.yaml");
   ASSERT_EQ(d.diagnostics.size(), 1u);

@@ -102,6 +102,11 @@ struct Container {
   std::string resources_json;
   std::string security_context_json;
   std::string source;  // script templates only
+  // Where the step may leave a message saying why it ended (read after it exited) and
+  // whether its log's tail stands in when it failed without one: File (default) or
+  // FallbackToLogsOnError, as in Kubernetes. "" = the defaults (/dev/termination-log, File).
+  std::string termination_message_path;
+  std::string termination_message_policy;
   bool mirror_volume_mounts = false;  // sidecars: also mount the main container's volumeMounts
   SourcePos pos;
 };

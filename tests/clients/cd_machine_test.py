@@ -14,6 +14,8 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
 - a StatefulSet runs ordinal pods each with its own claim (a directory under the data dir),
   ready by an exec probe (runc exec in the container),
   a Job completes; a Job failing past its backoffLimit makes its app Degraded;
+- a Deployment whose pod never gets ready, with progressDeadlineSeconds: 3, makes its app
+  Degraded ("Deployment "stuck" exceeded its progress deadline") within seconds;
 - removing the Service's file prunes it (the port closes);
 - deleting the app with its finalizer stops every container.
 Skips (77) when containers cannot run here. Usage: cd_machine_test.py SKIFF REGISTRY_DIR"""
@@ -86,6 +88,22 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: fails, image: "busybox:latest", command: [sh, -c, "exit 3"]}]
+"""
+STUCK = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 3
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      containers:
+        - name: stuck
+          image: busybox:latest
+          command: [sleep, "3600"]
+          readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
 """
 SERVICE = """apiVersion: v1
 kind: Service
@@ -307,9 +325,11 @@ def main():
             # A StatefulSet (ordinal pods, a claim each) and a Job; a Job that fails for good.
             write(repo, "batch/all.yaml", BATCH)
             write(repo, "failing/job.yaml", FAILING)
+            write(repo, "stuck/deployment.yaml", STUCK)
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "batch")
-            for name in ("batch", "failing"):
+            created = time.monotonic()
+            for name in ("batch", "failing", "stuck"):
                 other = json.loads(json.dumps(app))
                 other["metadata"]["name"] = name
                 other["spec"]["source"]["path"] = name
@@ -333,7 +353,23 @@ def main():
             live = json.loads(managed.get("items", [{}])[0].get("liveState") or "{}")
             check("the Job says why", any(c.get("reason") == "BackoffLimitExceeded"
                                           for c in live.get("status", {}).get("conditions", [])), live.get("status"))
-            for name in ("batch", "failing"):
+
+            # A Deployment that cannot get ready within its progressDeadlineSeconds (3).
+            until(lambda: app_health("stuck") == "Degraded", "the stuck Deployment Degraded", timeout=60)
+            print(f"create to Degraded (progressDeadlineSeconds 3): {time.monotonic() - created:.1f} s")
+            st, a = srv.call("GET", "/api/v1/applications/stuck")
+            res = [r for r in a.get("status", {}).get("resources", []) if r.get("kind") == "Deployment"]
+            check("the Deployment's health says why", res and res[0].get("health") == {
+                "status": "Degraded", "message": 'Deployment "stuck" exceeded its progress deadline'}, res)
+            st, managed = srv.call("GET", "/api/v1/applications/stuck/managed-resources")
+            live = json.loads(managed.get("items", [{}])[0].get("liveState") or "{}")
+            progressing = [c for c in live.get("status", {}).get("conditions", []) if c.get("type") == "Progressing"]
+            rs = [n["name"] for n in srv.call("GET", "/api/v1/applications/stuck/resource-tree")[1].get("nodes", [])
+                  if n["kind"] == "ReplicaSet"]
+            check("its Progressing condition is Kubernetes'", progressing and rs and progressing[0].get("status") == "False"
+                  and progressing[0].get("reason") == "ProgressDeadlineExceeded"
+                  and progressing[0].get("message") == f'ReplicaSet "{rs[0]}" has timed out progressing.', (progressing, rs))
+            for name in ("batch", "failing", "stuck"):
                 srv.call("DELETE", f"/api/v1/applications/{name}?cascade=true")
 
             # Removing the Service's file prunes it: the port closes.

@@ -11,7 +11,10 @@
   removes the Application and its workloads, and the workflow ends as Argo ends it
   (Succeeded: the failure was handled);
 - a wrong registry password and a CA that did not sign the registry: container-build fails
-  and its message says why.
+  and its message says why;
+- the Hera variant (examples/ci-cd/hera/ci_workflow.py, tests/pipeline/hera_case.py): the
+  same templates created from Python, created then updated, the Workflow submitted, waited
+  for and linked, its page served.
 Exits 77 (skipped) when containers cannot run here or BuildKit was not built
 (scripts/buildkit-build). Usage: pipeline_test.py SKIFF WORKDIR"""
 import json
@@ -23,6 +26,7 @@ import time
 import urllib.parse
 import urllib.request
 
+import hera_case
 import pipeline
 import registry
 
@@ -63,6 +67,9 @@ def run_case(env, branch, app, extra=None):
     wf, _ = pipeline.wait(env, name, timeout=300)
     print(f"     {name}: {wf['status']['phase']} " + ", ".join(
         f"{s}={n.get('phase')}" for s, n in pipeline.step_nodes(wf).items()), flush=True)
+    for s, n in pipeline.step_nodes(wf).items():
+        if n.get("phase") in ("Failed", "Error"):
+            print(f"     {s}: {n.get('message', '')[-400:]!r}", flush=True)
     return name, wf
 
 
@@ -169,6 +176,11 @@ def bad_registry_access(env):
         replace_secret(env, "harbor-ca", "generic", "--from-file", f"harbor-ca.crt={env['registry_dir']}/ca.pem")
 
 
+def hera(env):
+    if not hera_case.hera(env, check):
+        print("skipped: the Hera variant (no .clients: run scripts/install-test-clients)")
+
+
 def main():
     skiff, work = sys.argv[1], sys.argv[2]
     reason = pipeline.cannot_run()
@@ -177,7 +189,7 @@ def main():
         return 77
     try:
         env = pipeline.up(work, skiff)
-        for case in (success, no_marker, unhealthy, bad_registry_access):
+        for case in (success, no_marker, unhealthy, bad_registry_access, hera):
             try:
                 case(env)
             except Exception as e:  # one case's surprise must not hide the others' results

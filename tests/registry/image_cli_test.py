@@ -47,6 +47,23 @@ def main():
                   f"{registry}/bad-config.json", "busybox:1.36", expect=1)
         if "refused the credentials of user skiff" not in out:
             failures.append(f"pull with a wrong password: {out}")
+        def secret(*args, expect=0):
+            p = subprocess.run([skiff, "secret", "create", "docker-registry", *args, "--data", data],
+                               capture_output=True, text=True, timeout=60)
+            if p.returncode != expect:
+                failures.append(f"skiff secret create docker-registry {' '.join(args)}: exit {p.returncode}, "
+                                f"want {expect}\n{p.stderr}")
+            return p.stdout + p.stderr
+
+        out = secret("from-file", "--from-file", f".dockerconfigjson={registry}/config.json")
+        if "secret/from-file created" not in out:
+            failures.append(f"docker-registry secret from a config.json: {out}")
+        out = secret("wrong-key", "--from-file", f"config.json={registry}/config.json", expect=2)
+        if "holds only the key .dockerconfigjson, not \"config.json\"" not in out:
+            failures.append(f"docker-registry secret with another key: {out}")
+        out = secret("not-json", "--from-file", f".dockerconfigjson={registry}/ca.pem", expect=2)
+        if "not a docker config.json" not in out:
+            failures.append(f"docker-registry secret from a non-JSON file: {out}")
         out = run("pull", *flags, "Not/Valid", expect=2)
         if "expected [registry/]name[:tag][@sha256:digest]" not in out:
             failures.append(f"pull of a bad reference: {out}")

@@ -58,7 +58,7 @@ def buildkit_bin():
     d = os.path.join(cache, f"buildkit-{BUILDKIT_VERSION}", "bin")
     for p in ("buildkitd", "buildctl", "buildctl-daemonless.sh"):
         if not os.access(os.path.join(d, p), os.X_OK):
-            raise MissingTool(f"{d}/{p} is missing: run scripts/buildkit-build (cold ~5 min)")
+            raise MissingTool(f"{d}/{p} is missing: run scripts/buildkit-build (cold 3-7 min)")
     if not shutil.which("runc"):
         raise MissingTool("runc is not on the PATH (scripts/install-deps installs Debian's)")
     return d

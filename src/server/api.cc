@@ -13,6 +13,7 @@
 #include "server/app_controller.h"
 #include "server/app_metrics.h"
 #include "server/app_routes.h"
+#include "server/cluster_watch.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
 #include "server/config_routes.h"
@@ -68,6 +69,7 @@ struct Server::Impl {
   std::shared_ptr<machine::MachineObjects> machine_objects;  // this machine, with no cluster
   std::unique_ptr<machine::WorkloadController> workloads;    // runs what machine_objects holds
   std::unique_ptr<AppController> apps;
+  std::unique_ptr<ClusterWatch> cluster_watch;  // the configured cluster's tracked objects -> apps
   ControllerLoop controllers;  // after what it ticks: it stops first
 
   Impl(ServerOptions o, store::Store& s, runtime::Executor& e, const engine::Clock& c)
@@ -100,6 +102,8 @@ struct Server::Impl {
     open_machine(&app_options);
     apps = std::make_unique<AppController>(ctx, local, options.cluster, app_options);
     start_workloads();
+    if (options.cluster)
+      cluster_watch = std::make_unique<ClusterWatch>(options.cluster, [this](const std::string& app) { apps->refresh(app); });
     controllers.add(apps.get());
     ctx.app_managed_resources = [this](const std::string& ns, const std::string& name) {
       return apps->managed_resources(ns, name);

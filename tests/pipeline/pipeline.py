@@ -204,11 +204,7 @@ def cannot_run():
 def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_resync=None):
     """Starts the set-up in DIR; with kubeconfig, Applications deploy to that cluster and the
     image goes to push_registry (plain HTTP; default: the set-up's own registry).
-    app_resync: the server's --app-resync in seconds. On a cluster it defaults to 2: skiff
-    does not watch a cluster's objects (it does this machine's), so a Deployment turning
-    ready there is seen at the next periodic reconcile, 180 s apart by default."""
-    if kubeconfig and app_resync is None:
-        app_resync = 2
+    app_resync: the server's --app-resync in seconds (default: the server's, 180)."""
     d = os.path.abspath(d)
     down(d)
     shutil.rmtree(d, ignore_errors=True)
@@ -370,6 +366,19 @@ def fetch(url, timeout=5):
         return r.read().decode(errors="replace")
 
 
+def fetch_page(url, seconds=30):
+    """The page, tried until it answers: on a cluster kube-proxy programs a new Service's
+    NodePort on its own time, which may come after the Deployment is ready."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return fetch(url)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def node_port(env, app):
     """The nodePort of the app's first NodePort Service, from its live state (Argo CD's
     managed-resources), or None."""
@@ -428,7 +437,7 @@ def run(d, branch="feature-1", app="final-application"):
     if not url:
         print(f"no published URL for {app}: {json.dumps(app_status(env, app).get('summary', {}))}")
         return 1
-    body = fetch(url)
+    body = fetch_page(url)
     print(f"application {app}: {url}")
     ok = name in body
     print(f"  the page {'names' if ok else 'does NOT name'} {name}: "
@@ -443,7 +452,7 @@ def cluster_options(p):
                    help="push the image here over plain HTTP (a registry the cluster pulls from)")
     p.add_argument("--node-address", metavar="IP", help="where the cluster serves NodePorts (default 127.0.0.1)")
     p.add_argument("--app-resync", type=int, metavar="SECONDS",
-                   help="skiff server's --app-resync (default: 2 with --kubeconfig, else the server's 180)")
+                   help="skiff server's --app-resync (default: the server's, 180)")
 
 
 def main(argv):

@@ -45,6 +45,21 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       }
     }
     DeploymentCounts counts;
+    if (!have_current && spec.contains("paused") && spec["paused"] == true) {
+      // As Kubernetes: a paused Deployment makes no ReplicaSet for a changed template (and
+      // none at all when it has none yet); a single one it has follows `replicas`.
+      if (in.old.size() == 1 && in.old[0].replicas != in.desired) {
+        kube::ObjectRef rs{"apps/v1", "ReplicaSet", ns_of(d), in.old[0].name};
+        (void)objects_.patch(rs, ns_of(d), kube::PatchType::kMerge, Json{{"spec", {{"replicas", in.desired}}}}.dump());
+      }
+      for (const auto& o : in.old) {
+        counts.replicas += o.pods;
+        counts.ready += o.ready;
+        counts.available += o.ready;
+      }
+      (void)objects_.set_status(kube::ref_of(d), deployment_status(d, counts, current, now));
+      return;
+    }
     if (!have_current) {
       auto made = objects_.create(make_replica_set(d, hash), ns_of(d));
       counts.created = static_cast<bool>(made);

@@ -135,6 +135,19 @@ Status check_spec(const KindInfo& info, const std::string& name, const Json& obj
   return Status::ok();
 }
 
+// kubectl's client-side apply keeps what it applied here, to know what a later apply drops.
+constexpr const char* kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
+// Removes from `live` what the last apply set (`last`) and this one (`now`) leaves out,
+// object by object; lists are replaced whole by the merge that follows.
+void drop_unapplied(Json& live, const Json& last, const Json& now) {
+  if (!live.is_object() || !last.is_object()) return;
+  for (auto it = last.begin(); it != last.end(); ++it) {
+    if (!now.is_object() || !now.contains(it.key())) live.erase(it.key());
+    else if (it->is_object() && live.contains(it.key())) drop_unapplied(live[it.key()], *it, now[it.key()]);
+  }
+}
+
 // RFC 7386 merge of `patch` into `target`.
 void merge_into(Json& target, const Json& patch) {
   if (!patch.is_object()) {
@@ -237,6 +250,11 @@ Result<Json> MachineObjects::write(Json object, const std::string& default_names
     if (Status s = check_name(*machine_kind("v1", "Namespace"), ns); !s) return s;
   }
   Key key{ref.kind, ns, ref.name};
+  Json applied_config;  // what an apply gave, kept as kubectl keeps it
+  if (merge) {
+    applied_config = object;
+    applied_config.erase("status");
+  }
   Result<Json> out = Json();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -262,6 +280,11 @@ Result<Json> MachineObjects::write(Json object, const std::string& default_names
         stored = live;
         object.erase("status");
         meta.erase("resourceVersion");
+        const Json live_annotations = object_member(live_meta, "annotations");
+        if (live_annotations.contains(kLastApplied) && live_annotations[kLastApplied].is_string()) {
+          Json last = Json::parse(live_annotations[kLastApplied].get<std::string>(), nullptr, false);
+          if (!last.is_discarded()) drop_unapplied(stored, last, object);
+        }
         merge_into(stored, object);
       } else {
         stored = std::move(object);
@@ -280,6 +303,12 @@ Result<Json> MachineObjects::write(Json object, const std::string& default_names
       int64_t generation = live_meta.value("generation", 1);
       if (object_member(stored, "spec") != object_member(live, "spec")) ++generation;
       stored["metadata"]["generation"] = generation;
+    }
+    if (merge) {
+      Json applied = applied_config;
+      applied["metadata"].erase("resourceVersion");
+      if (applied["metadata"].contains("annotations")) applied["metadata"]["annotations"].erase(kLastApplied);
+      stored["metadata"]["annotations"][kLastApplied] = applied.dump();
     }
     stored["metadata"]["namespace"] = ns;
     if (ns.empty()) stored["metadata"].erase("namespace");

@@ -54,17 +54,33 @@ TEST_F(ObjectsTest, CreateGetApplyAsTheApiServer) {
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_EQ(missing.status().message(), "deployments.apps \"nope\" not found");
 
-  // Apply merges; a spec change bumps the generation, a label change does not.
+  // Apply is kubectl's client-side apply: it merges, and removes what the last apply set and
+  // this one leaves out, while what others set stays. A spec change bumps the generation, a
+  // label change does not.
   Json labelled = deployment();
   labelled["metadata"]["labels"] = {{"team", "a"}};
+  labelled["spec"]["paused"] = true;
   auto applied = objects_->apply(labelled, "default", {});
   ASSERT_TRUE(applied);
-  EXPECT_EQ((*applied)["metadata"]["generation"], 1);
+  EXPECT_EQ((*applied)["metadata"]["generation"], 2);
   EXPECT_EQ((*applied)["metadata"]["uid"], (*made)["metadata"]["uid"]);
-  auto changed = objects_->apply(deployment("nginx"), "default", {});
+  ASSERT_TRUE(objects_->patch({"apps/v1", "Deployment", "", "web"}, "default", kube::PatchType::kMerge,
+                              R"({"metadata":{"labels":{"owner":"ops"}}})"));
+  Json relabelled = deployment("nginx");
+  relabelled["metadata"]["labels"] = {{"tier", "web"}};
+  auto changed = objects_->apply(relabelled, "default", {});
   ASSERT_TRUE(changed);
-  EXPECT_EQ((*changed)["metadata"]["generation"], 2);
-  EXPECT_EQ((*changed)["metadata"]["labels"]["team"], "a");
+  EXPECT_EQ((*changed)["metadata"]["generation"], 3);
+  EXPECT_FALSE((*changed)["metadata"]["labels"].contains("team")) << (*changed)["metadata"].dump();
+  EXPECT_EQ((*changed)["metadata"]["labels"]["owner"], "ops");
+  EXPECT_FALSE((*changed)["spec"].contains("paused"));
+  Json last = Json::parse((*changed)["metadata"]["annotations"].value("kubectl.kubernetes.io/last-applied-configuration", "{}"));
+  EXPECT_EQ(last["spec"], deployment("nginx")["spec"]);
+  // A field the last apply set is dropped with all it holds: kubectl's `labels: null`.
+  Json bare = deployment("nginx");
+  auto unlabelled = objects_->apply(bare, "default", {});
+  ASSERT_TRUE(unlabelled);
+  EXPECT_FALSE((*unlabelled)["metadata"].contains("labels")) << (*unlabelled)["metadata"].dump();
   EXPECT_NE((*changed)["metadata"]["resourceVersion"], (*applied)["metadata"]["resourceVersion"]);
 
   // A replace on a stale resourceVersion is a conflict.

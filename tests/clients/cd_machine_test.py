@@ -8,6 +8,8 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
   the resource tree shows app -> Deployment -> ReplicaSet -> Pods;
 - a push changing the page (an env var) rolls the pods: a new ReplicaSet, the new page;
 - a readiness probe that fails keeps the app Progressing while the old pods keep serving;
+- a paused Deployment does not roll a changed template (Suspended); removing `paused` from git
+  resumes it;
 - a container killed from outside is restarted (restartCount grows), with events and logs;
 - a restarted server brings the workloads back, on the same published port;
 - a Service whose nodePort another program holds gets a PortPublished=False condition;
@@ -261,6 +263,22 @@ def main():
             fourth = push("good probe", **{"web/deployment.yaml": DEPLOYMENT.format(page="v3", probe="/index.html")})
             until(lambda: healthy(fourth), "Healthy at v3")
             until(lambda: page(port) == "v3", "the v3 page", timeout=30)
+
+            # Paused: a changed template makes no new ReplicaSet (Suspended, the v3 pods
+            # serve); resumed, it rolls.
+            sets_before = {n["name"] for n in tree() if n["kind"] == "ReplicaSet"}
+            paused = push("paused", **{"web/deployment.yaml": DEPLOYMENT.format(page="v4", probe="/index.html")
+                                       .replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n")})
+            until(lambda: status().get("sync", {}).get("revision") == paused
+                  and status().get("health", {}).get("status") == "Suspended", "Suspended while paused")
+            time.sleep(1.5)
+            check("paused: no new ReplicaSet", {n["name"] for n in tree() if n["kind"] == "ReplicaSet"} == sets_before,
+                  tree())
+            check("paused: the v3 pods still serve", page(port) == "v3", page(port))
+            # Resumed by removing the field from git (apply drops what it no longer gives).
+            fourth = push("resumed", **{"web/deployment.yaml": DEPLOYMENT.format(page="v3", probe="/index.html")})
+            until(lambda: healthy(fourth), "Healthy once resumed")
+            check("resumed: the v3 ReplicaSet serves again", page(port) == "v3", page(port))
 
             # A container killed from outside is restarted, after kubelet's 10 s back-off.
             # The old ReplicaSet's pods may still be stopping (as Terminating pods on Kubernetes).

@@ -5,18 +5,15 @@ argocd_app_info with the app's sync and health status, argocd_app_sync_total by 
 the argocd_app_reconcile histogram with Argo CD's buckets, argocd_app_condition.
 Exits 77 (skipped) when prometheus is not installed (scripts/install-deps installs it).
 Usage: cd_metrics_test.py SKIFF"""
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-import urllib.request
 
 from cd_test import app, git, until_status, synced, write
-from skiffserver import Checks, Server, free_port, running, wait_port
+import prometheus
+from prometheus import query, until_query
+from skiffserver import Checks, Server, running
 
 TEMPLATE = """apiVersion: argoproj.io/v1alpha1
 kind: WorkflowTemplate
@@ -27,27 +24,8 @@ spec:
 """
 
 
-def query(prom, expr):
-    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=10) as r:
-        body = json.loads(r.read().decode())
-    return body["data"]["result"] if body.get("status") == "success" else []
-
-
-def until_query(prom, expr, pred, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    last = []
-    while time.monotonic() < deadline:
-        last = query(prom, expr)
-        if pred(last):
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"prometheus: no {what} within {timeout} s: {expr} -> {json.dumps(last)[:1500]}")
-
-
 def main():
-    binary = shutil.which("prometheus") or ("/usr/bin/prometheus" if os.path.exists("/usr/bin/prometheus") else None)
-    if not binary:
+    if not prometheus.binary():
         print("skipped: prometheus is not installed (scripts/install-deps installs Debian's prometheus)")
         return 77
     check = Checks()
@@ -60,17 +38,9 @@ def main():
         first = git(repo, "commit", "-q", "-m", "one")
 
         srv = Server(sys.argv[1], data, "--app-resync", "3600").start()
-        prom_port = free_port()
-        with open(f"{data}/prometheus.yml", "w") as f:
-            f.write(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: skiff\n"
-                    f"    static_configs: [{{targets: ['127.0.0.1:{srv.port}']}}]\n")
-        prom = subprocess.Popen([binary, f"--config.file={data}/prometheus.yml", f"--storage.tsdb.path={data}/tsdb",
-                                 f"--web.listen-address=127.0.0.1:{prom_port}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        base = f"http://127.0.0.1:{prom_port}"
+        prom, base = prometheus.start(data, srv.port)
         with running(check, srv):
             try:
-                check("prometheus started", wait_port(prom_port), "")
                 check("create auto", srv.call("POST", "/api/v1/applications", app("auto", repo, "ok"))[0] == 200)
                 check("create broken", srv.call("POST", "/api/v1/applications", app("broken", repo, "nowhere"))[0] == 200)
                 until_status(srv, "auto", lambda s: synced(s, first), "Synced")
@@ -102,12 +72,11 @@ def main():
             finally:
                 prom.terminate()
                 try:
-                    _, err = prom.communicate(timeout=20)
+                    prom.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     prom.kill()
-                    _, err = prom.communicate()
                 if check.failures:
-                    print("prometheus:", (err or "")[-2000:])
+                    print("prometheus:", open(f"{data}/prometheus.log").read()[-2000:])
     return check.report("server/cd-metrics")
 
 

@@ -31,7 +31,6 @@ State is in DIR/env.json. Skiff and the fixtures run as separate processes; noth
 talks to any address but 127.0.0.1 (and, with --kubeconfig, the cluster's).
 """
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -42,7 +41,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 import yaml
@@ -51,8 +49,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXAMPLE = f"{ROOT}/examples/ci-cd"
 sys.path.insert(0, f"{ROOT}/tests/registry")
 sys.path.insert(0, f"{ROOT}/tests/git")
+sys.path.insert(0, f"{ROOT}/tests/clients")
 import gitserver  # noqa: E402
 import pipeline_images  # noqa: E402
+import prometheus  # noqa: E402
 import registry  # noqa: E402
 
 TEMPLATES = ["git-checkout-pr", "html-modifier", "container-build", "deploy-application", "delete-application",
@@ -172,22 +172,6 @@ def create_templates(env):
             raise SystemExit(f"pipeline: creating WorkflowTemplate {name}: HTTP {st}: {body.get('message', body)}")
 
 
-def start_prometheus(d, server_port):
-    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-    if not os.path.exists(binary):
-        raise SystemExit("pipeline: prometheus is not installed (scripts/install-deps installs Debian's prometheus)")
-    port = free_port()
-    with open(f"{d}/prometheus.yml", "w") as f:
-        f.write(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: skiff\n"
-                f"    static_configs: [{{targets: ['127.0.0.1:{server_port}']}}]\n")
-    proc = subprocess.Popen([binary, f"--config.file={d}/prometheus.yml", f"--storage.tsdb.path={d}/tsdb",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=open(f"{d}/prometheus.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
-    if not wait_port(port):
-        raise SystemExit("pipeline: prometheus did not start:\n" + open(f"{d}/prometheus.log").read()[-2000:])
-    return proc.pid, f"http://127.0.0.1:{port}"
-
-
 def cannot_run():
     """Why the pipeline cannot run here, or None."""
     if os.geteuid() != 0:
@@ -250,8 +234,10 @@ def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_res
         raise SystemExit(f"pipeline: the repository secret: HTTP {st}: {body}")
     create_templates(env)
     times["skiff server, secrets, templates"] = time.monotonic() - t
-    pid, env["prometheus"] = start_prometheus(d, port)
-    env["pids"].append(pid)
+    if not prometheus.binary():
+        raise SystemExit("pipeline: prometheus is not installed (scripts/install-deps installs Debian's prometheus)")
+    prom, env["prometheus"] = prometheus.start(d, port)
+    env["pids"].append(prom.pid)
     save(d, env)
     for what, secs in times.items():
         log(f"{what}: {secs:.1f} s")

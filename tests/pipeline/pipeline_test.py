@@ -23,12 +23,11 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import hera_case
 import pipeline
 import registry
+from prometheus import until_query
 
 failures = []
 
@@ -42,13 +41,6 @@ def check(what, ok, detail=""):
 
 def node(wf, step):
     return pipeline.step_nodes(wf).get(step, {})
-
-
-def query(prom, expr):
-    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=10) as r:
-        body = json.loads(r.read().decode())
-    return body["data"]["result"] if body.get("status") == "success" else []
 
 
 def until(what, fn, timeout=60, every=0.25):
@@ -113,11 +105,11 @@ def success(env):
     # Prometheus scrapes every second: the steps' counters and gauges arrive through it.
     for step in ("git-checkout-pr", "html-modifier", "container-build", "deploy-application"):
         expr = f'argo_workflows_result_counter{{name="{step}",status="Succeeded"}}'
-        got = until(expr, lambda: query(env["prometheus"], expr), timeout=30)
-        check(f"prometheus: {expr} >= 1", bool(got) and float(got[0]["value"][1]) >= 1, got)
+        got = until_query(env["prometheus"], expr, lambda r: r and float(r[0]["value"][1]) >= 1, "counter", timeout=30)
+        check(f"prometheus: {expr} >= 1", bool(got), got)
     expr = 'argo_workflows_exec_duration_gauge{name="container-build"}'
-    got = until(expr, lambda: query(env["prometheus"], expr), timeout=30)
-    check(f"prometheus: {expr} > 0", bool(got) and float(got[0]["value"][1]) > 0, got)
+    got = until_query(env["prometheus"], expr, lambda r: r and float(r[0]["value"][1]) > 0, "gauge", timeout=30)
+    check(f"prometheus: {expr} > 0", bool(got), got)
 
 
 def no_marker(env):

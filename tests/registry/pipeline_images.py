@@ -160,7 +160,8 @@ def push_pipeline_images(reg):
     # git-checkout-pr clones over https: git hands the transport to git-remote-https.
     git_core = ["/usr/lib/git-core/git-remote-http", "/usr/lib/git-core/git-remote-https"]
     timed("library/alpine", "library/alpine", ["3.20"],
-          common + [registry.host_binaries_layer(["git"] + [p for p in git_core if os.path.exists(p)])],
+          common + [registry.host_binaries_layer(["git"] + [p for p in git_core if os.path.exists(p)]),
+                    files_layer({}, extra_dirs=[("usr/share/git-core/templates", 0o755)])],  # git init's
           {"Env": env, "Cmd": ["/bin/sh"]})
 
     timed("library/bash", "library/bash", ["5.2"], common + [registry.host_binaries_layer(["bash"])],

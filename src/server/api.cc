@@ -67,8 +67,11 @@ struct Server::Impl {
   CronController cron;
   std::shared_ptr<LocalObjects> local;  // skiff's own kinds, for resource steps and Applications
   std::shared_ptr<machine::MachineObjects> machine_objects;  // this machine, with no cluster
-  std::unique_ptr<machine::WorkloadController> workloads;    // runs what machine_objects holds
   std::unique_ptr<AppController> apps;
+  // These two tell `apps` of health changes from their own threads: declared after it, they
+  // stop (and join) before it goes. (Declared before it, the workloads' last reconcile
+  // called into a destroyed controller and the server hung at exit.)
+  std::unique_ptr<machine::WorkloadController> workloads;  // runs what machine_objects holds
   std::unique_ptr<ClusterWatch> cluster_watch;  // the configured cluster's tracked objects -> apps
   ControllerLoop controllers;  // after what it ticks: it stops first
 

@@ -255,6 +255,7 @@ def load(d):
 
 
 def down(d):
+    """Stops everything up() started; returns the pids that had to be killed."""
     d = os.path.abspath(d)
     try:
         env = load(d)
@@ -267,17 +268,34 @@ def down(d):
             os.killpg(pid, signal.SIGTERM)
         except OSError:
             pass
-    for pid in env.get("pids", []):
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.05)
-            except OSError:
-                break
+    stuck = [pid for pid in env.get("pids", []) if not exited(pid, 30)]
+    for pid in stuck:  # a server that does not stop on SIGTERM is a bug: say so, then end it
+        log(f"pid {pid} did not exit within 30 s of SIGTERM; killing it")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
     if os.path.isdir(f"{d}/git"):
         gitserver.stop(f"{d}/git")
     if os.path.isdir(f"{d}/registry"):
         registry.stop(f"{d}/registry")
+    return stuck
+
+
+def exited(pid, seconds):
+    """Whether `pid` ended within `seconds` (reaped when it is our child)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:  # not ours: it is gone when signal 0 fails
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def delete_applications(env, timeout=90):

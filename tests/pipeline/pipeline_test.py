@@ -190,7 +190,7 @@ def main():
         if failures and os.path.exists(f"{work}/server.log"):
             print("--- server log (tail)")
             print(open(f"{work}/server.log").read()[-4000:])
-        pipeline.down(work)
+        check("every server stopped on SIGTERM", not pipeline.down(work))
     if not failures:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(failures)} failed" if failures else "all passed")

@@ -7,6 +7,7 @@
 
 #include "cd/sync.h"
 #include "kube/client.h"
+#include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
@@ -21,7 +22,7 @@ constexpr WatchedKind kWatched[] = {
     {"batch/v1", "Job"},       {"v1", "Service"},          {"v1", "PersistentVolumeClaim"},
 };
 
-constexpr int kRetryPauseS = 30;  // after a watch that failed or gave up
+constexpr int kRetryPauseS = 30;  // after a watch that failed
 
 }  // namespace
 
@@ -53,8 +54,8 @@ void ClusterWatch::watch_kind(const std::string& api_version, const std::string&
     // while the watch was down still reaches its app.
     options.resource_version.clear();
     Status s = cluster_->watch(api_version, kind, "", options, [this](const std::string&, const nlohmann::json& object) {
-      const auto& meta = object.is_object() ? object.value("metadata", nlohmann::json::object()) : nlohmann::json::object();
-      const auto& annotations = meta.value("annotations", nlohmann::json::object());
+      // What the cluster sends is read without trusting its shape.
+      const nlohmann::json annotations = object_member(object_member(object, "metadata"), "annotations");
       auto it = annotations.find(cd::kTrackingAnnotation);
       if (it != annotations.end() && it->is_string()) {
         std::string app = app_of_tracking_id(it->get<std::string>());
@@ -63,7 +64,11 @@ void ClusterWatch::watch_kind(const std::string& api_version, const std::string&
       return !stopping_.load();
     });
     if (stopping_) break;
-    if (!s && !said) {
+    if (s) {  // the server ended the watch (its timeout): start again, listing first
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (!said) {
       std::fprintf(stderr, "skiff server: watching %s on %s: %s (Applications then see its changes at their resync; "
                    "tried again every %d s)\n", kind.c_str(), cluster_->config().server.c_str(), s.message().c_str(),
                    kRetryPauseS);

@@ -53,6 +53,7 @@ struct WorkloadController::Run {
   ContainerState last;     // the last run's end (exit code, reason), waiting reason
   std::optional<ProbeSpec> readiness, liveness;
   ProbeState ready_state, live_state;
+  int64_t ready_since = -1;  // when it last became ready (-1: not ready)
   Json spec;               // the Pod's spec the run was started with
 };
 
@@ -118,6 +119,7 @@ void WorkloadController::stop_all() {
 }
 
 void WorkloadController::reconcile(int64_t now) {
+  track_readiness(now);
   reconcile_deployments(now);
   reconcile_replica_sets();
   reconcile_stateful_sets(now);
@@ -137,6 +139,21 @@ bool WorkloadController::ready(const std::string& ns, const std::string& pod) co
   if (it == runs_.end()) return false;
   const Run& run = *it->second;
   return run.running && !run.deleting && (!run.readiness || run.ready_state.ok);
+}
+
+bool WorkloadController::available(const std::string& ns, const std::string& pod, int64_t min_ready_ms,
+                                   int64_t now) const {
+  auto it = runs_.find(ns + "/" + pod);
+  return it != runs_.end() && ready(ns, pod) && it->second->ready_since >= 0 &&
+         now - it->second->ready_since >= min_ready_ms;
+}
+
+void WorkloadController::track_readiness(int64_t now) {
+  for (auto& [key, run] : runs_) {
+    bool is_ready = ready(run->namespace_, run->pod);
+    if (!is_ready) run->ready_since = -1;
+    else if (run->ready_since < 0) run->ready_since = now;
+  }
 }
 
 std::string WorkloadController::pod_ip(const std::string& ns, const std::string& pod) const {

@@ -92,6 +92,9 @@ class WorkloadController {
   void probe(Run& run, int64_t now);
   void take_probe_results(int64_t now);
   bool ready(const std::string& namespace_, const std::string& pod) const;
+  // Ready for at least `min_ready_ms` (a Deployment's minReadySeconds), as of `now`.
+  bool available(const std::string& namespace_, const std::string& pod, int64_t min_ready_ms, int64_t now) const;
+  void track_readiness(int64_t now);  // when each run became ready
   std::string pod_ip(const std::string& namespace_, const std::string& pod) const;  // "" when not running
   void event(const Run& run, const char* type, const std::string& reason, const std::string& message, int64_t now);
   void stop_all();

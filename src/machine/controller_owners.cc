@@ -19,6 +19,11 @@ void WorkloadController::reconcile_deployments(int64_t now) {
     const Json spec = object_member(d, "spec");
     std::string hash = pod_template_hash(object_member(spec, "template"));
     std::string current = name_of(d) + "-" + hash;
+    // minReadySeconds: a pod counts as available once ready that long; the rollout waits
+    // for available pods, as Kubernetes' does.
+    const Json min_ready = spec.contains("minReadySeconds") ? spec["minReadySeconds"] : Json(0);
+    const int64_t min_ready_ms = min_ready.is_number_integer() ? std::max<int64_t>(0, min_ready.get<int64_t>()) * 1000 : 0;
+    int ready_pods = 0;
     RolloutInput in;
     in.desired = spec.value("replicas", 1);
     const Json strategy = object_member(spec, "strategy");
@@ -35,7 +40,8 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       for (const Json& p : pods) {
         if (ns_of(p) != ns_of(d) || !owned_by(p, uid_of(rs))) continue;
         ++state.pods;
-        if (ready(ns_of(p), name_of(p))) ++state.ready;
+        if (ready(ns_of(p), name_of(p))) ++ready_pods;
+        if (available(ns_of(p), name_of(p), min_ready_ms, now)) ++state.ready;  // the rollout's "ready"
       }
       if (state.name == current) {
         in.current = state;
@@ -54,9 +60,9 @@ void WorkloadController::reconcile_deployments(int64_t now) {
       }
       for (const auto& o : in.old) {
         counts.replicas += o.pods;
-        counts.ready += o.ready;
         counts.available += o.ready;
       }
+      counts.ready = ready_pods;
       (void)objects_.set_status(kube::ref_of(d), deployment_status(d, counts, current, now));
       return;
     }
@@ -80,12 +86,12 @@ void WorkloadController::reconcile_deployments(int64_t now) {
     }
     counts.replicas = in.current.pods;
     counts.updated = in.current.pods;
-    counts.ready = counts.available = in.current.ready;
+    counts.available = in.current.ready;
     for (const auto& o : in.old) {
       counts.replicas += o.pods;
-      counts.ready += o.ready;
       counts.available += o.ready;
     }
+    counts.ready = ready_pods;
     // Conditions keep their times while they hold; progress and its deadline are measured
     // against the status written last (deployment_status).
     (void)objects_.set_status(kube::ref_of(d), deployment_status(d, counts, current, now));

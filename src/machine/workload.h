@@ -60,7 +60,7 @@ struct ReplicaSetState {
   std::string name;
   int replicas = 0;  // spec.replicas
   int pods = 0;      // pods that exist (spec.replicas may have been lowered)
-  int ready = 0;
+  int ready = 0;     // for a Deployment's rollout: available (ready for minReadySeconds)
 };
 
 struct RolloutInput {

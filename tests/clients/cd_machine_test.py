@@ -8,6 +8,7 @@ Deployment of 2 replicas serving HTTP (busybox httpd from the test registry) and
   the resource tree shows app -> Deployment -> ReplicaSet -> Pods;
 - a push changing the page (an env var) rolls the pods: a new ReplicaSet, the new page;
 - a readiness probe that fails keeps the app Progressing while the old pods keep serving;
+- minReadySeconds: a ready pod is available (and the app Healthy) only that long after;
 - a paused Deployment does not roll a changed template (Suspended); removing `paused` from git
   resumes it;
 - a container killed from outside is restarted (restartCount grows), with events and logs;
@@ -107,6 +108,22 @@ spec:
           command: [sleep, "3600"]
           readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
 """
+SETTLING = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: settling}
+spec:
+  replicas: 1
+  minReadySeconds: 5
+  selector: {matchLabels: {app: settling}}
+  template:
+    metadata: {labels: {app: settling}}
+    spec:
+      containers:
+        - name: settling
+          image: busybox:latest
+          command: [sh, -c, 'mkdir -p /s && echo ok > /s/index.html && exec httpd -f -p 8080 -h /s']
+          readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}
+"""
 SERVICE = """apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -167,14 +184,14 @@ def main():
                 st, a = srv.call("GET", "/api/v1/applications/web")
                 return a.get("status", {}) if st == 200 else {}
 
-            def until(pred, what, timeout=120):
+            def until(pred, what, timeout=120, every=0.3):
                 deadline = time.monotonic() + timeout
                 last = None
                 while time.monotonic() < deadline:
                     last = pred()
                     if last:
                         return last
-                    time.sleep(0.3)
+                    time.sleep(every)
                 raise AssertionError(f"no {what} within {timeout} s: {json.dumps(status())[:2000]}")
 
             def healthy(revision):
@@ -344,10 +361,11 @@ def main():
             write(repo, "batch/all.yaml", BATCH)
             write(repo, "failing/job.yaml", FAILING)
             write(repo, "stuck/deployment.yaml", STUCK)
+            write(repo, "settling/deployment.yaml", SETTLING)
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "batch")
             created = time.monotonic()
-            for name in ("batch", "failing", "stuck"):
+            for name in ("batch", "failing", "stuck", "settling"):
                 other = json.loads(json.dumps(app))
                 other["metadata"]["name"] = name
                 other["spec"]["source"]["path"] = name
@@ -357,6 +375,18 @@ def main():
             def app_health(name):
                 st, a = srv.call("GET", f"/api/v1/applications/{name}")
                 return a.get("status", {}).get("health", {}).get("status") if st == 200 else None
+            # minReadySeconds (5): ready is not yet available; the app is Healthy once it is.
+            def settling_status():
+                st, m = srv.call("GET", "/api/v1/applications/settling/managed-resources")
+                items = m.get("items", []) if st == 200 else []
+                live = json.loads(items[0].get("liveState") or "null") if items else None
+                return (live or {}).get("status", {})
+            first_ready = until(lambda: settling_status().get("readyReplicas") == 1 and settling_status(),
+                                "the settling pod ready", timeout=60, every=0.1)
+            check("minReadySeconds: ready but not yet available", not first_ready.get("availableReplicas")
+                  and app_health("settling") == "Progressing", (first_ready, app_health("settling")))
+            until(lambda: app_health("settling") == "Healthy", "Healthy once available", timeout=30)
+            check("available after minReadySeconds", settling_status().get("availableReplicas") == 1, settling_status())
             until(lambda: app_health("batch") == "Healthy", "the StatefulSet and Job Healthy", timeout=90)
             st, t = srv.call("GET", "/api/v1/applications/batch/resource-tree")
             names = sorted(n["name"] for n in t.get("nodes", []) if n["kind"] == "Pod")

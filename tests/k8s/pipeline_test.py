@@ -148,7 +148,8 @@ def unhealthy(env, cenv):
     # Degraded lasts only until delete-application runs, which can be sooner than a poll
     # here: the resource step's own message says it saw it too.
     check("unhealthy: the Application turned Degraded", any(h[0] == "Degraded" for h in health)
-          or "status.health.status == Degraded' evaluated true" in deploy.get("message", ""), (health, deploy))
+          or "failure condition 'status.health.status==Degraded' evaluated true" in deploy.get("message", ""),
+          (health, deploy))
     check("unhealthy: deploy-application Failed on its failureCondition",
           deploy.get("phase") == "Failed" and "failure condition" in deploy.get("message", ""), deploy)
     check("unhealthy: delete-application Succeeded", node(wf, "delete-application").get("phase") == "Succeeded",

@@ -143,9 +143,8 @@ bool WorkloadController::ready(const std::string& ns, const std::string& pod) co
 
 bool WorkloadController::available(const std::string& ns, const std::string& pod, int64_t min_ready_ms,
                                    int64_t now) const {
-  auto it = runs_.find(ns + "/" + pod);
-  return it != runs_.end() && ready(ns, pod) && it->second->ready_since >= 0 &&
-         now - it->second->ready_since >= min_ready_ms;
+  auto it = runs_.find(ns + "/" + pod);  // ready_since is kept by track_readiness, first in each turn
+  return it != runs_.end() && it->second->ready_since >= 0 && now - it->second->ready_since >= min_ready_ms;
 }
 
 void WorkloadController::track_readiness(int64_t now) {

@@ -69,7 +69,7 @@ spec:
   EXPECT_NE(all.find("spec.templates[0].container.command: must be a list"), std::string::npos) << all;
 }
 
-TEST(Decode, TerminationMessageFieldsAreKeptAndChecked) {
+TEST(Decode, TerminationMessageFieldsAreChecked) {
   auto d = decode_documents(R"(apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: {name: x}

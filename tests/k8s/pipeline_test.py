@@ -150,16 +150,7 @@ def unhealthy(env, cenv):
     check("unhealthy: the Application turned Degraded", any(h[0] == "Degraded" for h in health)
           or "failure condition 'status.health.status==Degraded' evaluated true" in deploy.get("message", ""),
           (health, deploy))
-    check("unhealthy: deploy-application Failed on its failureCondition",
-          deploy.get("phase") == "Failed" and "failure condition" in deploy.get("message", ""), deploy)
-    check("unhealthy: delete-application Succeeded", node(wf, "delete-application").get("phase") == "Succeeded",
-          node(wf, "delete-application"))
-    check("unhealthy: the workflow Succeeded (the failure was handled, as Argo decides)",
-          wf["status"]["phase"] == "Succeeded", wf["status"].get("phase"))
-    gone = until("app gone", lambda: pipeline.call(env["base"], "GET",
-                                                   "/api/v1/applications/unhealthy?appNamespace=argocd")[0] == 404,
-                 timeout=60)
-    check("unhealthy: the Application is gone", gone)
+    pipeline_test.check_handled_deploy_failure(env, wf, "unhealthy")
     def nothing_left():
         out = kubectl(cenv, UNHEALTHY_NS, "get", "deployments,replicasets,services", "-o", "name")
         return out is not None and out.strip() == ""

@@ -122,8 +122,9 @@ def no_marker(env):
           or node(wf, "container-build").get("phase") in ("Omitted", "Skipped"), node(wf, "container-build"))
 
 
-def unhealthy(env):
-    name, wf = run_case(env, "unhealthy", "unhealthy")
+def check_handled_deploy_failure(env, wf, app):
+    """deploy-application failed on its failureCondition, delete-application removed the
+    Application, and the workflow Succeeded as Argo decides (the failure was handled)."""
     deploy = node(wf, "deploy-application")
     check("unhealthy: deploy-application Failed on its failureCondition",
           deploy.get("phase") == "Failed" and "failure condition" in deploy.get("message", ""), deploy)
@@ -132,9 +133,14 @@ def unhealthy(env):
     check("unhealthy: the workflow Succeeded (the failure was handled, as Argo decides)",
           wf["status"]["phase"] == "Succeeded", wf["status"].get("phase"))
     gone = until("app gone", lambda: pipeline.call(env["base"], "GET",
-                                                   "/api/v1/applications/unhealthy?appNamespace=argocd")[0] == 404,
+                                                   f"/api/v1/applications/{app}?appNamespace=argocd")[0] == 404,
                  timeout=60)
     check("unhealthy: the Application is gone", gone)
+
+
+def unhealthy(env):
+    _, wf = run_case(env, "unhealthy", "unhealthy")
+    check_handled_deploy_failure(env, wf, "unhealthy")
     objects = f"{env['data']}/machine/objects/unhealthy"
     left = [f for _, _, fs in os.walk(objects) for f in fs] if os.path.isdir(objects) else []
     check("unhealthy: its workloads are gone", not left, left)

@@ -311,6 +311,20 @@ TEST_F(S3RepositoryTest, UnreachableEndpoint) {
   EXPECT_NE(s.message().find("uploading s3://" + c.bucket + "/a at " + c.endpoint), std::string::npos) << s.message();
   Result<ObjectInfo> st = repo->stat("a");
   EXPECT_EQ(st.status().code(), Code::kUnavailable) << st.status().message();
+  std::printf("%s\n", s.message().c_str());
+}
+
+TEST_F(S3RepositoryTest, PlainHttpServerWithoutInsecure) {
+  S3Config c = g_config;
+  c.insecure = false;  // "host:port" then means https://, which this server does not speak
+  auto repo = open(c);
+  ASSERT_TRUE(repo);
+  Result<ObjectInfo> st = repo->stat("a");
+  EXPECT_EQ(st.status().code(), Code::kUnavailable) << st.status().message();
+  EXPECT_NE(st.status().message().find("https://" + c.endpoint), std::string::npos) << st.status().message();
+  EXPECT_NE(st.status().message().find("if the S3 server speaks plain HTTP, set insecure: true"), std::string::npos)
+      << st.status().message();
+  std::printf("%s\n", st.status().message().c_str());
 }
 
 TEST_F(S3RepositoryTest, RefusesBadConfigurations) {

@@ -23,6 +23,8 @@ namespace skiff::runtime {
 namespace {
 
 S3Config g_config;  // from env.json
+S3Config g_tls;     // the same keys and bucket on the server that speaks HTTPS, its CA in ca_file
+std::string g_other_ca;  // a CA that signed nothing
 std::string g_run;  // this run's key prefix, "run-<pid>-<time>/"
 
 class S3RepositoryTest : public ::testing::Test {
@@ -327,6 +329,33 @@ TEST_F(S3RepositoryTest, PlainHttpServerWithoutInsecure) {
   std::printf("%s\n", st.status().message().c_str());
 }
 
+TEST_F(S3RepositoryTest, HttpsWithTheServersCa) {
+  if (g_tls.endpoint.empty()) GTEST_SKIP() << "env.json has no tls server";
+  auto repo = open(g_tls);
+  ASSERT_TRUE(repo);
+  std::string key = g_run + "tls/k";
+  Status s = repo->put(key, write("t", "over tls"));
+  ASSERT_TRUE(s) << s.message();
+  ASSERT_TRUE(repo->get(key, tmp_ + "/t2", 100));
+  EXPECT_EQ(slurp(tmp_ + "/t2"), "over tls");
+  EXPECT_TRUE(repo->remove(key));
+}
+
+TEST_F(S3RepositoryTest, HttpsWithAnUntrustedCertificate) {
+  if (g_tls.endpoint.empty()) GTEST_SKIP() << "env.json has no tls server";
+  for (const std::string& ca : {std::string(), g_other_ca}) {
+    S3Config c = g_tls;
+    c.ca_file = ca;
+    auto repo = open(c);
+    ASSERT_TRUE(repo);
+    Status s = repo->put(g_run + "tls/untrusted", write("u", "u"));
+    EXPECT_EQ(s.code(), Code::kUnavailable) << s.message();
+    EXPECT_NE(s.message().find("the S3 server's certificate is not trusted: give the CA that signed it"),
+              std::string::npos)
+        << s.message();
+  }
+}
+
 TEST_F(S3RepositoryTest, RefusesBadConfigurations) {
   auto message = [](const S3Config& c) {
     auto r = open_s3_repository(c);
@@ -400,6 +429,13 @@ int main(int argc, char** argv) {
   skiff::runtime::g_config.secret_key = env["secret_key"];
   skiff::runtime::g_config.bucket = env["bucket"];
   skiff::runtime::g_config.insecure = true;
+  if (env.contains("tls") && env["tls"].is_object()) {
+    skiff::runtime::g_tls = skiff::runtime::g_config;
+    skiff::runtime::g_tls.insecure = false;
+    skiff::runtime::g_tls.endpoint = env["tls"].value("endpoint", "");
+    skiff::runtime::g_tls.ca_file = env["tls"].value("ca_file", "");
+    skiff::runtime::g_other_ca = env["tls"].value("other_ca_file", "");
+  }
   skiff::runtime::g_run = "run-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr)) + "/";
   return RUN_ALL_TESTS();
 }

@@ -6,14 +6,19 @@ with its data under DIR/data and an access key and secret key made up for this r
 the bucket `skiff-test` (a SigV4-signed PUT, as any S3 client would) and writes DIR/env.json:
 
   {"endpoint": "127.0.0.1:PORT", "access_key", "secret_key", "bucket": "skiff-test",
-   "region": "us-east-1", "pid", "server": "minio", "binary", "log"}
+   "region": "us-east-1", "pid", "server": "minio", "binary", "log",
+   "tls": {"endpoint", "ca_file", "other_ca_file", "pid", "log"}}
+
+"tls" is a second MinIO with the same keys and bucket that speaks only HTTPS, its
+certificate (for 127.0.0.1) signed by a CA made here (ca.pem); other-ca.pem is a CA nobody
+uses, for "untrusted certificate" cases.
 
 When MinIO is not built (scripts/minio-build --path fails; scripts/test builds it before
 ctest), env.json is {"unavailable": "<why>"} and start exits 77, so ctest shows the fixture
 as skipped and every test that uses it skips saying why; tests that do not need S3 run.
 
-`s3server.py stop DIR` stops it: SIGTERM, then SIGKILL after 10 s; exits 1 naming a pid that
-would not stop.
+`s3server.py stop DIR` stops them: SIGTERM, then SIGKILL after 10 s; exits 1 naming a pid
+that would not stop.
 """
 import datetime
 import hashlib
@@ -24,6 +29,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -41,7 +47,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def signed_request(env, method, path, body=b""):
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_certs(d):
+    """ca.pem, other-ca.pem, and certs/public.crt + private.key for 127.0.0.1 (MinIO's names)."""
+    for name in ("ca", "other-ca"):
+        sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=skiff-s3-{name}",
+           "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.pem")
+    os.makedirs(f"{d}/certs", exist_ok=True)
+    with open(f"{d}/san.ext", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+       "-keyout", f"{d}/certs/private.key", "-out", f"{d}/server.csr")
+    sh("openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
+       "-CAcreateserial", "-days", "2", "-extfile", f"{d}/san.ext", "-out", f"{d}/certs/public.crt")
+
+
+def signed_request(env, method, path, body=b"", scheme="http", context=None):
     """An S3 request signed with AWS Signature Version 4 (path-style, no query)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
@@ -57,8 +81,9 @@ def signed_request(env, method, path, body=b""):
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={env['access_key']}/{scope}, "
                                 f"SignedHeaders={';'.join(names)}, Signature={signature}")
-    req = urllib.request.Request(f"http://{env['endpoint']}{path}", data=body or None, method=method, headers=headers)
-    return urllib.request.urlopen(req, timeout=30)
+    req = urllib.request.Request(f"{scheme}://{env['endpoint']}{path}", data=body or None, method=method,
+                                 headers=headers)
+    return urllib.request.urlopen(req, timeout=30, context=context)
 
 
 def unavailable(d, why):
@@ -68,13 +93,14 @@ def unavailable(d, why):
     sys.exit(77)
 
 
-def wait_ready(env, proc, log):
+def wait_ready(env, proc, log, scheme="http", context=None):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"minio exited with status {proc.returncode}:\n{tail(log)}")
         try:
-            urllib.request.urlopen(f"http://{env['endpoint']}/minio/health/live", timeout=2).close()
+            urllib.request.urlopen(f"{scheme}://{env['endpoint']}/minio/health/live", timeout=2,
+                                   context=context).close()
             return
         except (urllib.error.URLError, OSError):
             time.sleep(0.1)
@@ -92,32 +118,48 @@ def tail(path, n=4000):
 def start(d):
     stop(d, quiet=True)
     shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(f"{d}/data")
+    os.makedirs(d)
     built = subprocess.run([f"{ROOT}/scripts/minio-build", "--path"], capture_output=True, text=True)
     if built.returncode != 0:
         unavailable(d, built.stderr.strip() or "scripts/minio-build --path failed")
     binary = built.stdout.strip()
+    env = {"access_key": "skiff-" + secrets.token_hex(6), "secret_key": secrets.token_urlsafe(24), "bucket": BUCKET,
+           "region": REGION, "server": "minio", "binary": binary}
+    t0 = time.monotonic()
+    make_certs(d)
+    plain, plain_proc = launch(d, env, "plain", None)
+    tls, tls_proc = launch(d, env, "tls", f"{d}/certs")
+    env.update(plain)
+    env["tls"] = dict(tls, ca_file=f"{d}/ca.pem", other_ca_file=f"{d}/other-ca.pem")
+    with open(f"{d}/env.json", "w") as f:  # written before the waits, so stop finds a server that hangs
+        json.dump(env, f, indent=2)
+    tls_context = ssl.create_default_context(cafile=f"{d}/ca.pem")
+    for server, proc, scheme, context in ((plain, plain_proc, "http", None), (tls, tls_proc, "https", tls_context)):
+        target = dict(env, endpoint=server["endpoint"])
+        wait_ready(target, proc, server["log"], scheme, context)
+        try:
+            signed_request(target, "PUT", f"/{BUCKET}", scheme=scheme, context=context).close()
+        except urllib.error.HTTPError as err:
+            sys.exit(f"creating bucket {BUCKET} on {server['endpoint']} failed: HTTP {err.code} {err.read()[:500]!r}")
+    print(f"minio on {plain['endpoint']} (pid {plain['pid']}) and https://{tls['endpoint']} (pid {tls['pid']}), "
+          f"ready in {time.monotonic() - t0:.1f} s, bucket {BUCKET}, settings in {d}/env.json")
+
+
+def launch(d, env, name, certs):
+    """Starts one MinIO, HTTPS when `certs` holds public.crt and private.key; returns its
+    env.json entries and its process."""
     port, console = free_port(), free_port()
-    env = {"endpoint": f"127.0.0.1:{port}", "access_key": "skiff-" + secrets.token_hex(6),
-           "secret_key": secrets.token_urlsafe(24), "bucket": BUCKET, "region": REGION,
-           "server": "minio", "binary": binary, "log": f"{d}/minio.log"}
+    os.makedirs(f"{d}/{name}-data")
+    log = f"{d}/minio-{name}.log"
     proc_env = dict(os.environ, MINIO_ROOT_USER=env["access_key"], MINIO_ROOT_PASSWORD=env["secret_key"],
                     MINIO_BROWSER="off", MINIO_UPDATE="off", MINIO_REGION=REGION, HOME=d)
-    proc = subprocess.Popen([binary, "server", "--quiet", "--address", env["endpoint"],
-                             "--console-address", f"127.0.0.1:{console}", "--certs-dir", f"{d}/certs", f"{d}/data"],
-                            stdout=open(env["log"], "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    certs_dir = certs or f"{d}/{name}-no-certs"  # else MinIO looks in $HOME/.minio/certs
+    proc = subprocess.Popen([env["binary"], "server", "--quiet", "--address", f"127.0.0.1:{port}",
+                             "--console-address", f"127.0.0.1:{console}", "--certs-dir", certs_dir,
+                             f"{d}/{name}-data"],
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=proc_env, start_new_session=True)
-    env["pid"] = proc.pid
-    with open(f"{d}/env.json", "w") as f:  # written before the wait, so stop finds a server that hangs
-        json.dump(env, f, indent=2)
-    t0 = time.monotonic()
-    wait_ready(env, proc, env["log"])
-    try:
-        signed_request(env, "PUT", f"/{BUCKET}").close()
-    except urllib.error.HTTPError as e:
-        sys.exit(f"creating bucket {BUCKET} on {env['endpoint']} failed: HTTP {e.code} {e.read()[:500]!r}")
-    print(f"minio on {env['endpoint']} (pid {proc.pid}, ready in {time.monotonic() - t0:.1f} s), "
-          f"bucket {BUCKET}, settings in {d}/env.json")
+    return {"endpoint": f"127.0.0.1:{port}", "pid": proc.pid, "log": log}, proc
 
 
 def alive(pid):
@@ -140,26 +182,31 @@ def stop(d, quiet=False):
     try:
         with open(f"{d}/env.json") as f:
             env = json.load(f)
-        pid, binary = int(env["pid"]), env["binary"]
+        binary = env["binary"]
+        pids = [int(env["pid"])] + ([int(env["tls"]["pid"])] if "tls" in env else [])
     except (OSError, ValueError, KeyError, TypeError):
         return
-    if not alive(pid) or not is_ours(pid, binary):  # gone, or the pid now belongs to another program
-        return
-    os.killpg(pid, signal.SIGTERM)
+    # Gone, or the pid now belongs to another program: nothing of ours to stop.
+    pids = [p for p in pids if alive(p) and is_ours(p, binary)]
+    for pid in pids:
+        os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if alive(pid):
+    stuck = [p for p in pids if alive(p)]
+    for pid in stuck:
         os.killpg(pid, signal.SIGKILL)
+    if stuck:
         time.sleep(0.5)
-        msg = f"s3server: minio (pid {pid}) did not stop within 10 s of SIGTERM; sent SIGKILL"
-        if alive(pid):
-            msg += f", and it is still there: kill -9 {pid}"
+        still = [p for p in stuck if alive(p)]
+        msg = f"s3server: minio pid {', '.join(map(str, stuck))} did not stop within 10 s of SIGTERM; sent SIGKILL"
+        if still:
+            msg += f"; still there: {', '.join(map(str, still))}"
         print(msg, file=sys.stderr)
         if not quiet:
             sys.exit(1)
-    elif not quiet:
-        print(f"minio (pid {pid}) stopped")
+    elif pids and not quiet:
+        print(f"minio stopped (pid {', '.join(map(str, pids))})")
 
 
 def main(argv):

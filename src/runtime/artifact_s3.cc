@@ -132,6 +132,11 @@ Status S3Repository::error_of(const net::Response& resp, const std::string& doin
     return Status(Code::kNotFound, prefix + "there is no bucket \"" + config_.bucket + "\" at " + config_.endpoint +
                                        said + "; create it, or set createBucketIfNotPresent in the repository");
   }
+  if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
+      code == "IllegalLocationConstraintException") {
+    return Status(Code::kFailed, prefix + "bucket \"" + config_.bucket + "\" is not in region \"" + config_.region +
+                                     "\" at " + config_.endpoint + said + "; check the repository's region");
+  }
   if (code == "NoSuchKey" || (code.empty() && resp.status == 404 && !key.empty())) {
     return Status(Code::kNotFound, prefix + "no object " + where(key));
   }

@@ -262,6 +262,18 @@ TEST_F(S3RepositoryTest, UnknownAccessKey) {
       << l.status().message();
 }
 
+TEST_F(S3RepositoryTest, WrongRegion) {
+  S3Config c = g_config;
+  c.region = "eu-west-1";  // the server is in us-east-1
+  auto repo = open(c);
+  ASSERT_TRUE(repo);
+  Status s = repo->put(g_run + "region", write("r", "r"));
+  EXPECT_EQ(s.code(), Code::kFailed);
+  EXPECT_NE(s.message().find("bucket \"" + c.bucket + "\" is not in region \"eu-west-1\""), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("check the repository's region"), std::string::npos) << s.message();
+}
+
 TEST_F(S3RepositoryTest, MissingBucket) {
   S3Config c = g_config;
   c.bucket = "skiff-missing-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr) % 100000);

@@ -2,16 +2,16 @@
 """A real S3 server for the artifact tests: MinIO (scripts/minio-build) on 127.0.0.1 only.
 
 `s3server.py start DIR` starts MinIO on a free port, plain HTTP (Argo's `insecure: true`),
-with its data under DIR/data and an access key and secret key made up for this run, creates
-the bucket `skiff-test` (a SigV4-signed PUT, as any S3 client would) and writes DIR/env.json:
+with its data under DIR/plain-data and an access key and secret key made up for this run,
+creates the bucket `skiff-test` (a SigV4-signed PUT, as any S3 client would) and writes DIR/env.json:
 
   {"endpoint": "127.0.0.1:PORT", "access_key", "secret_key", "bucket": "skiff-test",
    "region": "us-east-1", "pid", "server": "minio", "binary", "log",
    "tls": {"endpoint", "ca_file", "other_ca_file", "pid", "log"}}
 
-"tls" is a second MinIO with the same keys and bucket that speaks only HTTPS, its
-certificate (for 127.0.0.1) signed by a CA made here (ca.pem); other-ca.pem is a CA nobody
-uses, for "untrusted certificate" cases.
+"tls" is a second MinIO (data in DIR/tls-data) with the same keys and bucket that speaks
+only HTTPS, its certificate (for 127.0.0.1) signed by a CA made here (ca.pem); other-ca.pem
+is a CA nobody uses, for "untrusted certificate" cases.
 
 When MinIO is not built (scripts/minio-build --path fails; scripts/test builds it before
 ctest), env.json is {"unavailable": "<why>"} and start exits 77, so ctest shows the fixture

@@ -30,6 +30,9 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   registry_args: false         # don't pass the test registry's settings; args give their own
                                # ({registry} is its directory, {registry_KEY} a key of its env.json:
                                # {registry_host}, {registry_busybox_digest})
+  s3: true                     # needs the S3 test server (tests/s3/s3server.py, given as --s3 DIR):
+                               # skipped (77) without it; setup and args may use {s3_endpoint},
+                               # {s3_access_key}, {s3_secret_key}, {s3_bucket} (any key of its env.json)
 
 Every case runs with --executor host and, given --registry DIR (a registry started by
 tests/registry/registry.py), with --executor container, images pulled through its mirror.
@@ -96,11 +99,29 @@ def check_node(name, node, want, by_id):
             fail(f"node {name}: {key} = {got!r}, want {value!r}")
 
 
+def s3_settings(directory):
+    """The S3 test server's env.json, or exit 77 (skipped) saying why there is none."""
+    if not directory:
+        print("skipped: this case needs the S3 test server (run_case.py --s3 DIR)")
+        sys.exit(77)
+    try:
+        with open(f"{directory}/env.json") as f:
+            env = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"skipped: no S3 test server in {directory} ({e}): tests/s3/s3server.py start {directory}")
+        sys.exit(77)
+    if "unavailable" in env:
+        print(f"skipped: the S3 test server is unavailable: {env['unavailable']}")
+        sys.exit(77)
+    return env
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skiff", required=True)
     ap.add_argument("--executor", default="host", choices=["host", "container"])
     ap.add_argument("--registry", help="directory of a running test registry (tests/registry/registry.py)")
+    ap.add_argument("--s3", help="directory of a running S3 test server (tests/s3/s3server.py)")
     ap.add_argument("case")
     a = ap.parse_args()
     expect_path = a.case[: -len(".yaml")] + ".expect.yaml"
@@ -111,6 +132,7 @@ def main():
         sys.exit(77)
     if a.executor in want:
         want = {**want, **want[a.executor]}
+    s3_env = s3_settings(a.s3) if want.get("s3") else {}
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
@@ -123,6 +145,8 @@ def main():
             x = str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "")
             for k, v in reg_env.items():
                 x = x.replace("{registry_" + k + "}", str(v))
+            for k, v in s3_env.items():
+                x = x.replace("{s3_" + k + "}", str(v))
             return x
 
         extra = [expand(x) for x in want.get("args", [])]

@@ -10,12 +10,14 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   phase: Succeeded      # workflow phase
   message: "..."        # substring of status.message
   outputs: {name: v}    # workflow output parameters (globalName)
+  output_artifacts: [a] # names of the workflow's output artifacts (globalName)
   node_count: 4         # number of nodes in status.nodes
   nodes:                # by node name; {wf} is the workflow's name
     wf.a: {phase: Succeeded, type: Pod, result: "hi", exitCode: "0",
            parameters: {p: v}, message: "substring", message_is: "exact ('' = none)",
            children: [wf.b],
-           displayName: a, templateName: t}
+           displayName: a, templateName: t,
+           artifacts: {art: {key: "substring of its s3.key"}}}
     wf.x: {absent: true}
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
   stderr: ["substring", ...]
@@ -67,6 +69,14 @@ def check_node(name, node, want, by_id):
             for k, v in value.items():
                 if got.get(k) != str(v):
                     fail(f"node {name}: {key} parameter {k} = {got.get(k)!r}, want {str(v)!r}")
+            continue
+        elif key == "artifacts":  # output artifacts by name: {key: "substring of s3.key"} ({} = present)
+            got = {a.get("name"): a for a in node.get("outputs", {}).get("artifacts", [])}
+            for k, v in value.items():
+                if k not in got:
+                    fail(f"node {name}: no output artifact {k} (has {sorted(got)})")
+                if v and v.get("key", "") not in got[k].get("s3", {}).get("key", ""):
+                    fail(f"node {name}: artifact {k} key {got[k].get('s3')!r} does not contain {v['key']!r}")
             continue
         elif key == "message":
             got = node.get("message", "")
@@ -205,6 +215,9 @@ def main():
         for k, v in (want.get("outputs") or {}).items():
             if got_out.get(k) != str(v):
                 fail(f"workflow output {k} = {got_out.get(k)!r}, want {str(v)!r}")
+        got_art = sorted(a.get("name") for a in status.get("outputs", {}).get("artifacts", []))
+        if "output_artifacts" in want and got_art != sorted(want["output_artifacts"]):
+            fail(f"workflow output artifacts {got_art}, want {sorted(want['output_artifacts'])}")
     for path in want.get("host_absent", []):
         if os.path.exists(path):
             fail(f"{path} exists on the host: a step's private file escaped its sandbox")

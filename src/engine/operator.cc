@@ -660,6 +660,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
       auto it = exit.output_artifacts.find(a.name);
       if (it != exit.output_artifacts.end()) n->outputs.artifacts.emplace_back(a.name, it->second);
     }
+    // And what the runner kept of its own accord: the step's log (archiveLogs: main-logs).
+    for (const auto& [name, json] : exit.output_artifacts) {
+      bool declared = std::any_of(t->outputs.artifacts.begin(), t->outputs.artifacts.end(),
+                                  [&name = name](const spec::Artifact& a) { return a.name == name; });
+      if (!declared) n->outputs.artifacts.emplace_back(name, json);
+    }
     publish_globals(*t, *n);
   }
   finish(*n, phase, message);

@@ -350,7 +350,18 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation", "timeout"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization", "memoize", "timeout"}, t.not_acted_on);
+  if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
+    for (const auto& kv : al) {
+      std::string k = kv.first.as<std::string>();
+      if (k == "archiveLogs")
+        t.archive_logs = c.boolean(al[k], p + ".archiveLocation.archiveLogs");
+      else
+        c.error(al[k], p + ".archiveLocation." + k,
+                "archiveLocation." + k + ": a template's own artifact repository is not supported by skiff yet; "
+                "name the repository for the whole workflow with spec.artifactRepositoryRef");
+    }
+  }
   if (c.map(n["inputs"], p + ".inputs")) {
     c.keys(n["inputs"], p + ".inputs", {"parameters", "artifacts"});
     t.inputs.parameters = decode_parameters(c, n["inputs"]["parameters"], p + ".inputs.parameters");
@@ -487,8 +498,9 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
                     {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "templateDefaults",
-                     "archiveLogs", "hooks", "workflowMetadata"},
+                     "hooks", "workflowMetadata"},
                     s.not_acted_on);
+  if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
   if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
     c.keys(ref, p + ".artifactRepositoryRef", {"configMap", "key"});
     std::string cm = c.str(ref["configMap"], p + ".artifactRepositoryRef.configMap");

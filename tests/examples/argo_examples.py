@@ -110,10 +110,12 @@ def normal(image):
 def first_failed_node(status):
     nodes = list((status.get("nodes") or {}).values())
     bad = [n for n in nodes if n.get("phase") in ("Failed", "Error")]
-    # The deepest failure first: a Pod (or other leaf) before the groups that carry it up.
-    leaves = [n for n in bad if not n.get("children")] or bad
-    leaves.sort(key=lambda n: (n.get("finishedAt") or n.get("startedAt") or "", n.get("name", "")))
-    return leaves[0] if leaves else None
+    # A step's own failure (a Pod, Container, Suspend...) before the groups that carry it up,
+    # then the earliest; a node with a message before one without.
+    groups = ("DAG", "Steps", "StepGroup", "TaskGroup", "Retry")
+    bad.sort(key=lambda n: (n.get("type") in groups, not n.get("message"),
+                            n.get("finishedAt") or n.get("startedAt") or "", n.get("name", "")))
+    return bad[0] if bad else None
 
 
 class Runner:

@@ -190,7 +190,11 @@ def push_example_images(reg):
     base = registry.busybox_layer()
     env = [registry.PATH_ENV]
     ca = ca_layer()
-    common = [base] + ([ca] if ca else [])
+    # The directories a distribution's image has and busybox's layer lacks (examples write to /mnt/out).
+    dirs = registry.tar_of([(d, "dir", None, 0o755, 0) for d in
+                            ("mnt", "opt", "srv", "media", "run", "sbin", "lib", "usr/lib", "usr/local",
+                             "usr/local/bin", "usr/sbin", "usr/share", "var/tmp", "var/log")])
+    common = [base, dirs] + ([ca] if ca else [])
     out = {}
 
     def timed(name, repo, tags, layers, config):

@@ -16,6 +16,7 @@ through its mirror):
   library/debian:latest          busybox + bash
   curlimages/curl:latest         busybox + the host's curl (ENTRYPOINT curl)
   stedolan/jq:latest             busybox + the host's jq (ENTRYPOINT jq)
+  library/node:9.1-alpine        busybox + the host's node
   library/nginx:1.13             busybox httpd serving a welcome page on port 80 as `nginx`
 
 Layers go through pipeline_images' gzip cache ($SKIFF_IMAGES_CACHE, default
@@ -41,7 +42,7 @@ OFFERED = {
     "busybox", "busybox:latest", "alpine", "alpine:latest", "alpine:3.23", "python:alpine3.23",
     "argoproj/argosay:v1", "argoproj/argosay:v2", "docker/whalesay", "docker/whalesay:latest",
     "debian", "debian:latest", "curlimages/curl", "curlimages/curl:latest", "stedolan/jq",
-    "stedolan/jq:latest", "nginx:1.13", "alpine/git", "alpine/git:latest",
+    "stedolan/jq:latest", "nginx:1.13", "node:9.1-alpine", "alpine/git", "alpine/git:latest",
 }
 
 ARGOSAY = r'''#!/bin/sh
@@ -219,6 +220,9 @@ def push_example_images(reg):
           common + [script_layer({"usr/sbin/nginx": (NGINX, 0o755),
                                   "usr/share/nginx/html/index.html": (NGINX_INDEX, 0o644)})],
           {"Env": env, "Cmd": ["nginx", "-g", "daemon off;"], "ExposedPorts": {"80/tcp": {}}})
+    if shutil.which("node"):
+        timed("node", "library/node", ["9.1-alpine"], common + [registry.host_binaries_layer(["node"])],
+              {"Env": env, "Cmd": ["node"]})
     py = python_layers()
     if py:
         timed("python", "library/python", ["alpine3.23"], common + py,
@@ -230,6 +234,8 @@ def offered(pushed):
     names = set(OFFERED)
     if not any(k.startswith("library/python") for k in pushed):
         names.discard("python:alpine3.23")
+    if not any(k.startswith("library/node") for k in pushed):
+        names.discard("node:9.1-alpine")
     if not any(k.startswith("curlimages/curl") for k in pushed):
         names -= {"curlimages/curl", "curlimages/curl:latest"}
     if not any(k.startswith("stedolan/jq") for k in pushed):

@@ -208,6 +208,10 @@ class Runner:
             return {**result, "result": "FAIL", "phase": f"exit {p.returncode}",
                     "message": (err.strip() or out.strip())[-1500:]}
         phase = status.get("phase", "")
+        # What skiff says it ignored ("not acted on", "ignored by"): a PASS may hide a missing feature.
+        warnings = [w.strip() for w in err.splitlines() if w.startswith("warning:")]
+        if warnings:
+            result["warnings"] = [w.split(": ", 2)[-1] if "/workflow.yaml:" in w else w for w in warnings]
         if phase == "Succeeded":
             return {**result, "result": "PASS", "phase": phase}
         node = first_failed_node(status)
@@ -271,7 +275,8 @@ class Runner:
 def line(r):
     where = r["file"] + (f"#{r['index']}" if r.get("index") else "")
     if r["result"] == "PASS":
-        return f"PASS  {where} ({r.get('seconds', 0)} s)"
+        s = f"PASS  {where} ({r.get('seconds', 0)} s)"
+        return s + (f" [{len(r['warnings'])} warning(s): {r['warnings'][0]}]" if r.get("warnings") else "")
     if r["result"] in ("SKIP", "NOTEST"):
         return f"SKIP  {where}: {r['reason']}"
     s = f"FAIL  {where}: {r.get('phase')}: {r.get('message', '')}"

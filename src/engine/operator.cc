@@ -456,6 +456,12 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
       scope->set("node.name", call.name);
+      // Where the step is to leave its outputs: {{outputs.artifacts.X.path}},
+      // {{outputs.parameters.X.path}} (Argo's path placeholders).
+      for (const auto& a : call.tmpl->outputs.artifacts)
+        if (!a.path.empty()) scope->set("outputs.artifacts." + a.name + ".path", a.path);
+      for (const auto& p : call.tmpl->outputs.parameters)
+        if (p.value_from && !p.value_from->path.empty()) scope->set("outputs.parameters." + p.name + ".path", p.value_from->path);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));
       break;

@@ -229,7 +229,7 @@ class Validator {
       report(r.pos, rp, "resource has both manifest and manifestFrom; keep one");
     if (!r.manifest_from_artifact.empty())
       report(r.pos, rp + ".manifestFrom",
-             "manifestFrom (a manifest from an artifact) is not supported by skiff yet, as artifacts are not; "
+             "manifestFrom (a manifest from an artifact) is not supported by skiff yet; "
              "write the manifest inline in resource.manifest");
     else if (r.manifest.empty() && r.flags.empty())
       report(r.pos, rp + ".manifest", "resource needs a manifest (or flags naming the object, e.g. [configmap, my-config])");

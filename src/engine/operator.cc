@@ -177,6 +177,12 @@ void OperatorImpl::start() {
   call.tmpl = spec::find_template(spec_, spec_.entrypoint);
   call.tmpl_scope = &spec_;
   for (const auto& p : spec_.arguments.parameters) call.args.emplace_back(p.name, *p.value);
+  // The workflow's argument artifacts go to the entrypoint's inputs (one that cannot be
+  // resolved is left out: the entrypoint then says it was not supplied).
+  for (const auto& a : spec_.arguments.artifacts) {
+    auto where = resolve_artifact(a, global_, "spec.arguments.artifacts \"" + a.name + "\"");
+    if (where) call.artifact_args.emplace_back(a.name, std::move(*where));
+  }
   call.done = [this](const std::string& id) { entry_done(id); };
   entry_id_ = node_id(name_, name_);
   execute(std::move(call));

@@ -194,10 +194,16 @@ Status fetch_git(const Json& g, const std::string& dest, const std::string& data
   return s;
 }
 
+// `text` without its trailing slashes ("/tmp/" -> "/tmp", "wf/parts/" -> "wf/parts").
+std::string without_trailing_slashes(std::string text) {
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
 // The file name an output artifact is stored under (after the key format), as Argo's.
 std::string stored_name(const spec::Artifact& a) {
   switch (a.archive) {
-    case spec::ArchiveKind::kNone: return fs::path(a.path).filename().string();
+    case spec::ArchiveKind::kNone: return fs::path(without_trailing_slashes(a.path)).filename().string();
     case spec::ArchiveKind::kZip: return a.name + ".zip";
     default: return a.name + ".tgz";
   }
@@ -469,7 +475,7 @@ struct ArtifactExecutor::Impl {
       if (!choice) return choice.status();
       auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice->repo);
       if (!repo) return repo.status();
-      std::string key = str_of(j["s3"], "key");
+      std::string key = without_trailing_slashes(str_of(j["s3"], "key"));  // "dir/" names a prefix
       if (Status s = check_artifact_key(key); !s) return s;
       auto info = (*repo)->stat(key);
       if (info) {
@@ -491,7 +497,9 @@ struct ArtifactExecutor::Impl {
     } else {
       return invalid("names no location skiff can read (s3, raw, http, git)");
     }
-    std::string unpacked = a.sub_path.empty() ? dest : dest + ".whole";
+    // A part of it: the argument's subPath (or the declaration's), as the engine resolved it.
+    std::string sub_path = str_of(j, "subPath");
+    std::string unpacked = sub_path.empty() ? dest : dest + ".whole";
     fs::remove_all(unpacked);
     if (fs::is_directory(download)) {
       std::error_code ec;
@@ -500,15 +508,15 @@ struct ArtifactExecutor::Impl {
     } else if (Status s = unpack_artifact(download, unpacked, -1); !s) {
       return s;
     }
-    if (!a.sub_path.empty()) {
-      auto sub = clean_absolute_path("/" + a.sub_path);
-      if (!sub || a.sub_path[0] == '/') return invalid("subPath \"" + a.sub_path + "\" must be a relative path without \"..\"");
+    if (!sub_path.empty()) {
+      auto sub = clean_absolute_path("/" + sub_path);
+      if (!sub || sub_path[0] == '/') return invalid("subPath \"" + sub_path + "\" must be a relative path without \"..\"");
       std::error_code ec;
       if (fs::is_symlink(unpacked + *sub, ec) || !fs::exists(unpacked + *sub, ec))
-        return Status(Code::kNotFound, "subPath " + a.sub_path + " is not in the artifact");
+        return Status(Code::kNotFound, "subPath " + sub_path + " is not in the artifact");
       fs::rename(unpacked + *sub, dest, ec);
       fs::remove_all(unpacked, ec);
-      if (ec) return Status(Code::kFailed, "subPath " + a.sub_path + ": " + ec.message());
+      if (ec) return Status(Code::kFailed, "subPath " + sub_path + ": " + ec.message());
     }
     if (a.mode) {
       std::error_code ec;
@@ -539,7 +547,8 @@ struct ArtifactExecutor::Impl {
   Result<Json> store_one(const Job& job, const spec::Artifact& a, const std::string& file, const RepositoryChoice& choice) {
     const WorkflowContext& wf = *job.declared.workflow;
     Json location = Json::parse(a.source_json, nullptr, false);
-    std::string key = location.is_object() && location.contains("s3") ? str_of(location["s3"], "key") : "";
+    std::string key =
+        without_trailing_slashes(location.is_object() && location.contains("s3") ? str_of(location["s3"], "key") : "");
     auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice.repo);
     if (!repo) return repo.status();
     if (key.empty()) {
@@ -564,7 +573,7 @@ struct ArtifactExecutor::Impl {
       return out;
     }
     std::string packed = file + ".packed";
-    std::string entry = fs::path(a.path).filename().string();
+    std::string entry = fs::path(without_trailing_slashes(a.path)).filename().string();
     if (Status s = pack_artifact(file, entry.empty() ? a.name : entry, a.archive, a.compression_level, packed); !s)
       return s;
     Status s = (*repo)->put(key, packed);

@@ -181,6 +181,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     auto fail_child = [&](NodePhase phase, const std::string& message) {
       (void)op_.resolve_task_template(t, call_.tmpl_scope, c);
       Node& n = op_.add_node(c, NodeType::kSkipped, phase, message);
+      skipped_outputs(n, c.tmpl);
       if (item < 0) {
         tasks_[i].node_id = n.id;
         link(i, n.id);

@@ -204,6 +204,9 @@ Status resolve_arguments(const spec::Task& task, const expr::Scope& scope, Call&
 Result<std::string> resolve_artifact(const spec::Artifact& a, const expr::Scope& scope, const std::string& what);
 // Adds <prefix>.outputs.result / .parameters.X / .exitCode / .status / .id ... for a node.
 void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node);
+// The outputs a node skipped by `when` still gives its consumers, as Argo v4: each declared
+// output parameter's valueFrom.default, else absent.
+void skipped_outputs(Node& node, const spec::Template* tmpl);
 // Aggregated outputs of loop children (JSON lists), as Argo's processAggregateNodeOutputs.
 void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children);
 // The template a Pod node's step runs (pod_template.cc): the workflow's pod-level fields

@@ -37,6 +37,40 @@ uint32_t fnv32a(const std::string& s) {
   return h;
 }
 
+// A parameter as Argo's JSON shows it (its Go struct's field order, empty fields left out):
+// what {{inputs.parameters}} and {{workflow.parameters}} list.
+nlohmann::ordered_json parameter_json(const spec::Parameter& p, const std::optional<std::string>& value) {
+  nlohmann::ordered_json j;
+  j["name"] = p.name;
+  if (p.default_value) j["default"] = *p.default_value;
+  if (value) j["value"] = *value;
+  if (p.value_from) {
+    nlohmann::ordered_json from = nlohmann::ordered_json::object();
+    const spec::ValueFrom& f = *p.value_from;
+    if (!f.path.empty()) from["path"] = f.path;
+    if (!f.json_path.empty()) from["jsonPath"] = f.json_path;
+    if (!f.jq_filter.empty()) from["jqFilter"] = f.jq_filter;
+    if (!f.event.empty()) from["event"] = f.event;
+    if (!f.parameter.empty()) from["parameter"] = f.parameter;
+    if (!f.supplied.empty()) from["supplied"] = nlohmann::ordered_json::object();
+    if (!f.config_map_key_ref_json.empty())
+      from["configMapKeyRef"] = nlohmann::ordered_json::parse(f.config_map_key_ref_json, nullptr, false);
+    if (f.default_value) from["default"] = *f.default_value;
+    if (!f.expression.empty()) from["expression"] = f.expression;
+    j["valueFrom"] = from;
+  }
+  if (!p.global_name.empty()) j["globalName"] = p.global_name;
+  if (!p.enum_values.empty()) j["enum"] = p.enum_values;
+  if (!p.description.empty()) j["description"] = p.description;
+  return j;
+}
+
+// An empty list is "null", as Go marshals a template's nil slice.
+std::string dump(const nlohmann::ordered_json& j) {
+  if (j.is_array() && j.empty()) return "null";
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 // Argo's pod name (POD_NAMES=v2): <workflow>-<template>-<fnv32a(node name)>.
 std::string pod_name(const std::string& wf, const std::string& node_name, const std::string& tmpl) {
   if (node_name == wf) return wf;
@@ -137,16 +171,19 @@ Status OperatorImpl::init() {
   global_.set("workflow.uid", options_.uid);
   global_.set("workflow.mainEntrypoint", spec_.entrypoint);
   global_.set("workflow.serviceAccountName", spec_.service_account_name);
-  nlohmann::json params = nlohmann::json::object();
+  nlohmann::ordered_json params = nlohmann::ordered_json::array();
+  for (const auto& p : spec_.arguments.parameters) params.push_back(parameter_json(p, p.value));
+  // {{workflow.parameters}} and its alias .json: all of them as Argo lists them; a
+  // parameter named "json" (set below) wins over the alias, as in Argo.
+  global_.set_json("workflow.parameters", dump(params));
+  global_.set_json("workflow.parameters.json", dump(params));
   for (const auto& p : spec_.arguments.parameters) {
     if (!p.value) return invalid("workflow parameter \"" + p.name + "\" has no value; pass -p " + p.name + "=...");
     if (!p.enum_values.empty() && std::find(p.enum_values.begin(), p.enum_values.end(), *p.value) == p.enum_values.end())
       return invalid("workflow parameter \"" + p.name + "\": value \"" + *p.value + "\" is not one of [" +
                      join(p.enum_values, ", ") + "]");
     global_.set("workflow.parameters." + p.name, *p.value);
-    params[p.name] = *p.value;
   }
-  global_.set_json("workflow.parameters", params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
   pods_ = Limiter(spec_.parallelism.value_or(0));
@@ -387,7 +424,7 @@ std::string OperatorImpl::execute(Call call) {
 }
 
 Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs) {
-  nlohmann::json all = nlohmann::json::object();
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& in : call.tmpl->inputs.parameters) {
     std::optional<std::string> value;
     if (in.value) value = *in.value;
@@ -402,10 +439,11 @@ Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValue
       return invalid("inputs.parameters." + in.name + ": value \"" + *resolved + "\" is not one of [" +
                      join(in.enum_values, ", ") + "]");
     scope.set("inputs.parameters." + in.name, *resolved);
-    all[in.name] = *resolved;
+    all.push_back(parameter_json(in, *resolved));
     inputs.emplace_back(in.name, *resolved);
   }
-  scope.set_json("inputs.parameters", all.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // {{inputs.parameters}}: Argo's list; an expression sees the object by name (eval.cc).
+  scope.set_json("inputs.parameters", dump(all));
   return Status::ok();
 }
 

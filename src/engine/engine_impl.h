@@ -129,6 +129,7 @@ class OperatorImpl final : public Operator {
   std::string fresh_id(const std::string& name) const;
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
+  void time_out(const std::string& node_id);
   void start_pod(const std::string& node_id, spec::Template resolved, std::vector<spec::Volume> volumes);
   void run_suspend(Call call, const expr::Scope& scope);
   void end_suspend(Node& node, NodePhase phase, const std::string& message);

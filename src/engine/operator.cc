@@ -527,6 +527,20 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
     auto d = expr::substitute(t.active_deadline_seconds, *scope);
     deadline_s = d ? std::atoll(d->c_str()) : -1;
   }
+  // `timeout` counts from the node's start, waiting for a parallelism slot included (Argo).
+  long long timeout_ms = -1;
+  if (!t.timeout.empty()) {
+    auto text = expr::substitute(t.timeout, *scope);
+    bool bare_number = text && std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+    timeout_ms = text && !bare_number ? parse_duration_ms(*text) : -1;
+    if (timeout_ms < 0) {
+      finish(n, NodePhase::kError, "timeout \"" + (text ? *text : t.timeout) + "\" is not a duration like 30s or 5m");
+      return;
+    }
+    auto restarted = options_.node_started_ms.find(id);
+    int64_t since = restarted != options_.node_started_ms.end() ? restarted->second : now();
+    at(since + timeout_ms, [this, id] { time_out(id); });
+  }
   pod_templates_[id] = call.tmpl;
   pods_.run([this, id, t = std::move(t), volumes = std::move(volumes), deadline_s,
               exit_handler = call.exit_handler]() mutable {
@@ -553,6 +567,27 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
       });
     start_pod(id, std::move(t), std::move(volumes));
   });
+}
+
+// A pod template past its `timeout`: a running step is killed as one past its deadline (Argo
+// sets the Pod's activeDeadlineSeconds from it); one that never started fails at once.
+void OperatorImpl::time_out(const std::string& id) {
+  Node* n = find(id);
+  if (!n || is_finished(n->phase) || kill_reasons_.count(id)) return;
+  auto held = std::find_if(held_.begin(), held_.end(), [&](const StartStep& s) { return s.node_id == id; });
+  if (held != held_.end()) {
+    held_.erase(held);
+    kill_reasons_[id] = kPodDeadlineMessage;
+    StepExit exit;
+    exit.node_id = id;
+    exit.exit_code = -1;
+    step_exited(exit);
+  } else if (live_pods_.count(id)) {
+    kill_reasons_[id] = kPodDeadlineMessage;
+    actions_.push_back(KillStep{id, kPodDeadlineMessage});
+  } else {
+    finish(*n, NodePhase::kFailed, "timeout");  // still waiting for a slot: run_pod's turn sees it finished
+  }
 }
 
 void OperatorImpl::start_pod(const std::string& id, spec::Template resolved, std::vector<spec::Volume> volumes) {

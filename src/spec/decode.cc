@@ -309,7 +309,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation", "timeout"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation"}, t.not_acted_on);
   if (c.map(n["inputs"], p + ".inputs")) {
     c.keys(n["inputs"], p + ".inputs", {"parameters", "artifacts"});
     t.inputs.parameters = decode_parameters(c, n["inputs"]["parameters"], p + ".inputs.parameters");

@@ -151,6 +151,14 @@ class Validator {
     if (t.retry_strategy) check_retry(*t.retry_strategy, p + ".retryStrategy");
     if (!t.active_deadline_seconds.empty() && is_int_text(t.active_deadline_seconds) && t.active_deadline_seconds[0] == '-')
       report(t.pos, p + ".activeDeadlineSeconds", "must not be negative");
+    if (!t.timeout.empty()) {
+      // As Argo's lint: only steps that run something have one; a bare number has no unit.
+      if (t.type == TemplateType::kDag || t.type == TemplateType::kSteps || t.type == TemplateType::kSuspend)
+        report(t.pos, p + ".timeout", std::string(template_type_name(t.type)) +
+                                          " templates do not support timeout; set it on the templates they call");
+      else if (t.timeout.find("{{") == std::string::npos && (is_int_text(t.timeout) || parse_duration_ms(t.timeout) < 0))
+        report(t.pos, p + ".timeout", "\"" + t.timeout + "\" is not a duration; write it with its unit, e.g. 30s or 5m");
+    }
 
     RefScope scope;
     scope.tmpl = &t;

@@ -10,12 +10,14 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   phase: Succeeded      # workflow phase
   message: "..."        # substring of status.message
   outputs: {name: v}    # workflow output parameters (globalName)
+  output_artifacts: [a] # names of the workflow's output artifacts (globalName)
   node_count: 4         # number of nodes in status.nodes
   nodes:                # by node name; {wf} is the workflow's name
     wf.a: {phase: Succeeded, type: Pod, result: "hi", exitCode: "0",
            parameters: {p: v}, message: "substring", message_is: "exact ('' = none)",
            children: [wf.b],
-           displayName: a, templateName: t}
+           displayName: a, templateName: t,
+           artifacts: {art: {key: "substring of its s3.key"}}}
     wf.x: {absent: true}
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
   stderr: ["substring", ...]
@@ -28,6 +30,9 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   registry_args: false         # don't pass the test registry's settings; args give their own
                                # ({registry} is its directory, {registry_KEY} a key of its env.json:
                                # {registry_host}, {registry_busybox_digest})
+  s3: true                     # needs the S3 test server (tests/s3/s3server.py, given as --s3 DIR):
+                               # skipped (77) without it; setup and args may use {s3_endpoint},
+                               # {s3_access_key}, {s3_secret_key}, {s3_bucket} (any key of its env.json)
 
 Every case runs with --executor host and, given --registry DIR (a registry started by
 tests/registry/registry.py), with --executor container, images pulled through its mirror.
@@ -65,6 +70,14 @@ def check_node(name, node, want, by_id):
                 if got.get(k) != str(v):
                     fail(f"node {name}: {key} parameter {k} = {got.get(k)!r}, want {str(v)!r}")
             continue
+        elif key == "artifacts":  # output artifacts by name: {key: "substring of s3.key"} ({} = present)
+            got = {a.get("name"): a for a in node.get("outputs", {}).get("artifacts", [])}
+            for k, v in value.items():
+                if k not in got:
+                    fail(f"node {name}: no output artifact {k} (has {sorted(got)})")
+                if v and v.get("key", "") not in got[k].get("s3", {}).get("key", ""):
+                    fail(f"node {name}: artifact {k} key {got[k].get('s3')!r} does not contain {v['key']!r}")
+            continue
         elif key == "message":
             got = node.get("message", "")
             if str(value) not in got:
@@ -86,11 +99,29 @@ def check_node(name, node, want, by_id):
             fail(f"node {name}: {key} = {got!r}, want {value!r}")
 
 
+def s3_settings(directory):
+    """The S3 test server's env.json, or exit 77 (skipped) saying why there is none."""
+    if not directory:
+        print("skipped: this case needs the S3 test server (run_case.py --s3 DIR)")
+        sys.exit(77)
+    try:
+        with open(f"{directory}/env.json") as f:
+            env = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"skipped: no S3 test server in {directory} ({e}): tests/s3/s3server.py start {directory}")
+        sys.exit(77)
+    if "unavailable" in env:
+        print(f"skipped: the S3 test server is unavailable: {env['unavailable']}")
+        sys.exit(77)
+    return env
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skiff", required=True)
     ap.add_argument("--executor", default="host", choices=["host", "container"])
     ap.add_argument("--registry", help="directory of a running test registry (tests/registry/registry.py)")
+    ap.add_argument("--s3", help="directory of a running S3 test server (tests/s3/s3server.py)")
     ap.add_argument("case")
     a = ap.parse_args()
     expect_path = a.case[: -len(".yaml")] + ".expect.yaml"
@@ -101,6 +132,7 @@ def main():
         sys.exit(77)
     if a.executor in want:
         want = {**want, **want[a.executor]}
+    s3_env = s3_settings(a.s3) if want.get("s3") else {}
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
@@ -113,6 +145,8 @@ def main():
             x = str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "")
             for k, v in reg_env.items():
                 x = x.replace("{registry_" + k + "}", str(v))
+            for k, v in s3_env.items():
+                x = x.replace("{s3_" + k + "}", str(v))
             return x
 
         extra = [expand(x) for x in want.get("args", [])]
@@ -181,6 +215,9 @@ def main():
         for k, v in (want.get("outputs") or {}).items():
             if got_out.get(k) != str(v):
                 fail(f"workflow output {k} = {got_out.get(k)!r}, want {str(v)!r}")
+        got_art = sorted(a.get("name") for a in status.get("outputs", {}).get("artifacts", []))
+        if "output_artifacts" in want and got_art != sorted(want["output_artifacts"]):
+            fail(f"workflow output artifacts {got_art}, want {sorted(want['output_artifacts'])}")
     for path in want.get("host_absent", []):
         if os.path.exists(path):
             fail(f"{path} exists on the host: a step's private file escaped its sandbox")

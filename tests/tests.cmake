@@ -110,6 +110,8 @@ add_test(NAME server/secrets COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/secrets PROPERTIES LABELS "e2e;server;container" TIMEOUT 120 FIXTURES_REQUIRED registry)
 add_test(NAME server/host-access COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/host_access_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/host-access PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/artifacts COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/artifacts_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/artifacts PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ttl COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ttl_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/ttl PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ui_serving_test.py $<TARGET_FILE:skiff>)
@@ -124,20 +126,47 @@ set_tests_properties(server/disk-full PROPERTIES LABELS "e2e;server" TIMEOUT 120
 add_test(NAME server/hardening-conn COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_conn_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/hardening-conn PROPERTIES LABELS "e2e;server" TIMEOUT 300)
 
+# A real S3 server (MinIO from its Go module: scripts/minio-build, which scripts/test runs
+# before ctest) for the artifact repository and the cases that keep artifacts in S3. When
+# MinIO is not built, s3/start and every test that uses it skip, saying why.
+set(SKIFF_TEST_S3 ${CMAKE_BINARY_DIR}/test-s3)
+add_test(NAME s3/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/s3/s3server.py start ${SKIFF_TEST_S3})
+add_test(NAME s3/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/s3/s3server.py stop ${SKIFF_TEST_S3})
+set_tests_properties(s3/start PROPERTIES FIXTURES_SETUP s3 LABELS "e2e;s3" TIMEOUT 120 SKIP_RETURN_CODE 77)
+set_tests_properties(s3/stop PROPERTIES FIXTURES_CLEANUP s3 LABELS "e2e;s3" TIMEOUT 60)
+add_test(NAME s3/repository COMMAND s3_repository_tests ${SKIFF_TEST_S3}/env.json)
+set_tests_properties(s3/repository PROPERTIES FIXTURES_REQUIRED s3 LABELS "e2e;s3" TIMEOUT 300 SKIP_RETURN_CODE 77)
+
 foreach(case ${skiff_cases})
   if(case MATCHES "\\.expect\\.yaml$")
     continue()
   endif()
   string(REGEX REPLACE "\\.yaml$" "" name ${case})
+  # Only the cases whose expectations say `s3: true` start the S3 server (read here, so a
+  # change to an expect file reconfigures).
+  set(s3_fixture OFF)
+  set(expect ${CMAKE_SOURCE_DIR}/tests/workflows/${name}.expect.yaml)
+  if(EXISTS ${expect})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${expect})
+    file(STRINGS ${expect} s3_line REGEX "^s3:[ ]*true")
+    if(s3_line)
+      set(s3_fixture ON)
+    endif()
+  endif()
   add_test(NAME wf/${name}
            COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/run_case.py
-                   --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
+                   --s3 ${SKIFF_TEST_S3} --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
   set_tests_properties(wf/${name} PROPERTIES LABELS "e2e;host" TIMEOUT 120 SKIP_RETURN_CODE 77)
   add_test(NAME wfc/${name}
            COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/run_case.py --executor container
-                   --registry ${SKIFF_TEST_REGISTRY} --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
+                   --registry ${SKIFF_TEST_REGISTRY} --s3 ${SKIFF_TEST_S3} --skiff $<TARGET_FILE:skiff>
+                   ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
   set_tests_properties(wfc/${name} PROPERTIES LABELS "e2e;container" TIMEOUT 120 SKIP_RETURN_CODE 77
                        FIXTURES_REQUIRED registry)
+  if(s3_fixture)
+    set_tests_properties(wf/${name} PROPERTIES FIXTURES_REQUIRED s3 LABELS "e2e;host;s3")
+    set_tests_properties(wfc/${name} PROPERTIES FIXTURES_REQUIRED "registry;s3" LABELS "e2e;container;s3")
+  endif()
 endforeach()
 
 # The web UI in Debian's Chromium through playwright-core (scripts/install-test-clients puts

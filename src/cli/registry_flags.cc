@@ -4,8 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 
 #include "kube/client.h"
+#include "runtime/artifact_executor.h"
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
 #include "runtime/resource_executor.h"
@@ -122,10 +124,16 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                                                          const runtime::ExecutorOptions& options) {
   auto steps = make_step_executor(kind, registry, options);
   if (!steps) return steps.status();
+  runtime::ArtifactOptions artifacts;
+  artifacts.data_dir = options.data_dir.empty()
+                           ? std::filesystem::path(options.run_dir).parent_path().parent_path().string()  // as the executors
+                           : options.data_dir;
+  artifacts.run_dir = options.run_dir;
+  auto with_artifacts = std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts));
   runtime::ResourceTargets targets;
   if (cluster) targets.cluster_name = "the cluster at " + cluster->config().server;
   targets.cluster = std::move(cluster);
-  return std::unique_ptr<runtime::Executor>(std::make_unique<runtime::ResourceExecutor>(std::move(*steps), std::move(targets)));
+  return std::unique_ptr<runtime::Executor>(std::make_unique<runtime::ResourceExecutor>(std::move(with_artifacts), std::move(targets)));
 }
 
 }  // namespace skiff::cli

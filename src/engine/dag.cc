@@ -194,9 +194,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       if (!run) return fail_child(NodePhase::kError, run.status().message());
       if (!*run) return fail_child(NodePhase::kSkipped, "when '" + *cond + "' evaluated false");
     }
-    auto args = resolve_arguments(t, scope);
-    if (!args) return fail_child(NodePhase::kError, args.status().message());
-    c.args = std::move(*args);
+    if (Status st = resolve_arguments(t, scope, c); !st) return fail_child(NodePhase::kError, st.message());
     if (Status st = op_.resolve_task_template(t, call_.tmpl_scope, c); !st)
       return fail_child(NodePhase::kError, st.message());
     bool is_loop = item >= 0;

@@ -41,6 +41,7 @@ struct Call {
   const spec::WorkflowSpec* tmpl_scope = nullptr;  // where plain `template:` names resolve
   std::string template_ref_name;                  // the WorkflowTemplate reached via templateRef
   NameValues args;                                // argument parameters, already resolved
+  NameValues artifact_args;                       // argument artifacts: name -> location (JSON), resolved
   std::string boundary_id;
   std::string parent_id;  // the node this one becomes a child of ("" = none)
   int attempt = -1;       // retry attempt number, when a child of a Retry node
@@ -143,7 +144,7 @@ class OperatorImpl final : public Operator {
   void emit_workflow_metrics();
   void emit_metrics(const std::vector<MetricDef>& defs, const expr::Scope& scope);
   void kill_daemons(const std::string& scope_id);
-  Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs);
+  Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts);
 
   const spec::Object& wf_;
   const spec::Library& lib_;
@@ -197,8 +198,11 @@ struct LoopItem {
 Result<std::optional<std::vector<LoopItem>>> expand_loop(const spec::Task& task, const expr::Scope& scope);
 // Sets item / item.KEY in `scope`.
 void bind_item(expr::Scope& scope, const LoopItem& item);
-// Resolves a task's arguments in `scope`.
-Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& scope);
+// Resolves a task's arguments in `scope` into call.args and call.artifact_args.
+Status resolve_arguments(const spec::Task& task, const expr::Scope& scope, Call& call);
+// An artifact argument or output (`from`, `fromExpression`, or a location with {{...}}) as
+// the JSON of its location, resolved in `scope`. `what` names it for messages.
+Result<std::string> resolve_artifact(const spec::Artifact& a, const expr::Scope& scope, const std::string& what);
 // Adds <prefix>.outputs.result / .parameters.X / .exitCode / .status / .id ... for a node.
 void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node);
 // Aggregated outputs of loop children (JSON lists), as Argo's processAggregateNodeOutputs.

@@ -32,6 +32,8 @@ struct NodeOutputs {
   std::optional<std::string> result;  // stdout, one trailing newline trimmed, capped
   std::optional<int> exit_code;
   NameValues parameters;
+  // name -> the artifact as Argo's status shows it: {"name", "path", "s3": {"key"}, ...} (JSON)
+  NameValues artifacts;
 };
 
 struct Node {
@@ -49,6 +51,7 @@ struct Node {
   int64_t started_at_ms = 0;
   int64_t finished_at_ms = 0;
   NameValues inputs;  // resolved input parameters
+  NameValues input_artifacts;  // resolved input artifacts: name -> JSON, as outputs.artifacts
   NodeOutputs outputs;
   std::string pod_name;  // Pod nodes: "<wf>-<template>-<fnv32a(name)>" as Argo's POD_NAMES=v2
   int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
@@ -70,6 +73,7 @@ struct WorkflowStatus {
   int64_t finished_at_ms = 0;
   std::deque<Node> nodes;  // creation order (a deque: references stay valid); by id: Operator::node()
   NameValues outputs;       // workflow outputs (globalName)
+  NameValues output_artifacts;  // likewise, artifacts: globalName -> JSON
   std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
   std::vector<Condition> conditions;
 };

@@ -423,7 +423,7 @@ std::string OperatorImpl::execute(Call call) {
   return id;
 }
 
-Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs) {
+Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts) {
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& in : call.tmpl->inputs.parameters) {
     std::optional<std::string> value;
@@ -444,13 +444,41 @@ Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValue
   }
   // {{inputs.parameters}}: Argo's list; an expression sees the object by name (eval.cc).
   scope.set_json("inputs.parameters", dump(all));
+  // Input artifacts: where each comes from (an argument, else the declaration's own
+  // location), and where it goes (the declaration's path and mode).
+  for (const auto& in : call.tmpl->inputs.artifacts) {
+    std::string where;
+    for (const auto& [k, v] : call.artifact_args)
+      if (k == in.name) where = v;
+    if (where.empty() && !in.location_kind.empty()) {
+      auto own = resolve_artifact(in, scope, "inputs.artifacts." + in.name);
+      if (!own) return own.status();
+      where = std::move(*own);
+    }
+    if (where.empty() || where == "{}") {
+      if (in.optional) continue;
+      return invalid("inputs.artifacts." + in.name + " was not supplied: pass it in arguments.artifacts (from, s3, raw or http)");
+    }
+    auto v = nlohmann::json::parse(where, nullptr, false);
+    if (!v.is_object()) return invalid("inputs.artifacts." + in.name + ": not an artifact");
+    v["name"] = in.name;
+    if (!in.path.empty()) {
+      v["path"] = in.path;
+      scope.set("inputs.artifacts." + in.name + ".path", in.path);
+    }
+    if (in.mode) v["mode"] = *in.mode;
+    if (!in.sub_path.empty()) v["subPath"] = in.sub_path;
+    std::string text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    scope.set_json("inputs.artifacts." + in.name, text);
+    input_artifacts.emplace_back(in.name, std::move(text));
+  }
   return Status::ok();
 }
 
 void OperatorImpl::run_template(Call call) {
   auto scope = std::make_unique<expr::Scope>(&global_);
-  NameValues inputs;
-  Status st = bind_inputs(call, *scope, inputs);
+  NameValues inputs, input_artifacts;
+  Status st = bind_inputs(call, *scope, inputs, input_artifacts);
   if (st.is_ok() && stopping_ && !call.exit_handler)
     st = Status(Code::kFailed, stop_message_.empty() ? "workflow shutting down" : stop_message_);
   if (!st) {
@@ -485,7 +513,10 @@ void OperatorImpl::run_template(Call call) {
       return;
     }
   }
-  if (Node* n = find(id); n && n->inputs.empty()) n->inputs = std::move(inputs);
+  if (Node* n = find(id)) {
+    if (n->inputs.empty()) n->inputs = std::move(inputs);
+    if (n->input_artifacts.empty()) n->input_artifacts = std::move(input_artifacts);
+  }
 }
 
 void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
@@ -698,6 +729,10 @@ void OperatorImpl::step_exited(const StepExit& exit) {
         message = "output parameter \"" + p.name + "\": " + p.value_from->path + " was not written by the step and has no default";
       }
     }
+    for (const auto& a : t->outputs.artifacts) {
+      auto it = exit.output_artifacts.find(a.name);
+      if (it != exit.output_artifacts.end()) n->outputs.artifacts.emplace_back(a.name, it->second);
+    }
     publish_globals(*t, *n);
   }
   finish(*n, phase, message);
@@ -712,6 +747,21 @@ void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node)
       auto it = std::find_if(status_.outputs.begin(), status_.outputs.end(), [&](auto& kv) { return kv.first == p.global_name; });
       if (it == status_.outputs.end()) status_.outputs.emplace_back(p.global_name, v);
       else it->second = v;
+    }
+  }
+  for (const auto& a : tmpl.outputs.artifacts) {
+    if (a.global_name.empty()) continue;
+    for (const auto& [k, v] : node.outputs.artifacts) {
+      if (k != a.name) continue;
+      auto j = nlohmann::json::parse(v, nullptr, false);
+      if (!j.is_object()) continue;
+      j["name"] = a.global_name;
+      std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      global_.set_json("workflow.outputs.artifacts." + a.global_name, text);
+      auto& list = status_.output_artifacts;
+      auto it = std::find_if(list.begin(), list.end(), [&](auto& kv) { return kv.first == a.global_name; });
+      if (it == list.end()) list.emplace_back(a.global_name, std::move(text));
+      else it->second = std::move(text);
     }
   }
 }

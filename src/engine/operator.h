@@ -80,6 +80,8 @@ struct StepExit {
   int exit_code = 0;
   std::string stdout_text;              // the main container's stdout (for outputs.result)
   std::map<std::string, std::string> output_parameters;  // valueFrom.path, by parameter name
+  // The output artifacts saved, by name: each as Argo's status shows it (JSON object).
+  std::map<std::string, std::string> output_artifacts;
   std::string message;                  // set when the runner has something to say
   bool error = false;                   // the step could not run (not an exit code): phase Error
   // A non-zero exit's node message is "<reason> (exit code N)[: <termination_message>]",

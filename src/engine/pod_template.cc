@@ -148,6 +148,20 @@ Result<spec::Template> resolve_pod_template(const spec::Template& tmpl, const sp
       r.text(p.value_from->json_path);
       r.text(p.value_from->jq_filter);
     }
+  for (auto& a : t.outputs.artifacts) {
+    r.text(a.path);
+    r.json(a.source_json);
+  }
+  // Input artifacts as bind_inputs resolved them (location, path, mode); those not given
+  // (optional) are left out.
+  std::vector<spec::Artifact> inputs;
+  for (auto& a : t.inputs.artifacts) {
+    const expr::ScopeValue* v = scope.find("inputs.artifacts." + a.name);
+    if (!v) continue;
+    a.source_json = v->text;
+    inputs.push_back(std::move(a));
+  }
+  t.inputs.artifacts = std::move(inputs);
   r.json(t.pod.json);
   r.json(t.pod.security_context_json);
   r.labels(t.metadata.labels);

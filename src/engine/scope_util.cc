@@ -159,8 +159,60 @@ void bind_item(expr::Scope& scope, const LoopItem& item) {
   else scope.set("item", item.json);  // numbers and bools as their text
 }
 
-Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& scope) {
-  NameValues out;
+namespace {
+
+// Every string in `v` with its {{...}} resolved in `scope`.
+Status substitute_strings(Json& v, const expr::Scope& scope) {
+  if (v.is_string()) {
+    auto s = expr::substitute(v.get<std::string>(), scope);
+    if (!s) return s.status();
+    v = std::move(*s);
+  } else if (v.is_structured()) {
+    for (auto& e : v)
+      if (Status st = substitute_strings(e, scope); !st) return st;
+  }
+  return Status::ok();
+}
+
+const char* const kLocationKeys[] = {"s3", "raw", "http", "git", "artifactory", "hdfs", "oss", "gcs", "azure", "plugin"};
+
+}  // namespace
+
+static std::string artifact_json(const Json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+Result<std::string> resolve_artifact(const spec::Artifact& a, const expr::Scope& scope, const std::string& what) {
+  Json found;
+  if (!a.from.empty() || !a.from_expression.empty()) {
+    Result<std::string> text = !a.from.empty() ? expr::substitute(a.from, scope)
+                                               : expr::evaluate_to_string(a.from_expression, scope);
+    if (!text) return text.status().with_context(what);
+    found = parse_json_or_discarded<Json>(*text);
+    if (!found.is_object()) {
+      return invalid(what + ": " + (!a.from.empty() ? "from \"" + a.from + "\"" : "fromExpression \"" + a.from_expression + "\"") +
+                     " did not name an artifact (it gave \"" + text->substr(0, 120) + "\"); name one as "
+                     "\"{{steps.X.outputs.artifacts.Y}}\", \"{{tasks.X.outputs.artifacts.Y}}\" or \"{{inputs.artifacts.Y}}\"");
+    }
+  } else {
+    found = parse_json_or_discarded<Json>(a.source_json);
+    if (!found.is_object()) return invalid(what + ": not an artifact");
+    if (Status st = substitute_strings(found, scope); !st) return st.with_context(what);
+  }
+  // Only where it is: the consumer's own declaration says where it goes (path, mode).
+  Json location = Json::object();
+  for (const char* key : kLocationKeys)
+    if (found.contains(key)) location[key] = found[key];
+  if (location.empty() && !a.optional) return invalid(what + " names no location (s3, raw, http, ...) to read it from");
+  if (!a.sub_path.empty()) location["subPath"] = a.sub_path;
+  return artifact_json(location);
+}
+
+Status resolve_arguments(const spec::Task& task, const expr::Scope& scope, Call& call) {
+  for (const auto& a : task.arguments.artifacts) {
+    auto where = resolve_artifact(a, scope, "argument artifact \"" + a.name + "\" of \"" + task.name + "\"");
+    if (!where) return where.status();
+    call.artifact_args.emplace_back(a.name, std::move(*where));
+  }
+  NameValues& out = call.args;
   for (const auto& p : task.arguments.parameters) {
     std::string value;
     if (p.value) {
@@ -176,7 +228,7 @@ Result<NameValues> resolve_arguments(const spec::Task& task, const expr::Scope& 
     }
     out.emplace_back(p.name, std::move(value));
   }
-  return out;
+  return Status::ok();
 }
 
 void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node) {
@@ -190,6 +242,7 @@ void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node
     scope.set(prefix + ".outputs.exitCode", std::to_string(*node.outputs.exit_code));
   }
   for (const auto& [k, v] : node.outputs.parameters) scope.set(prefix + ".outputs.parameters." + k, v);
+  for (const auto& [k, v] : node.outputs.artifacts) scope.set_json(prefix + ".outputs.artifacts." + k, v);
   if (!node.pod_name.empty()) scope.set(prefix + ".ip", node.pod_ip.empty() ? "127.0.0.1" : node.pod_ip);
 }
 
@@ -226,6 +279,16 @@ Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, No
     if (!value) value = p.value_from->default_value;
     if (!value) return invalid("output parameter \"" + p.name + "\" could not be resolved and has no default");
     out.parameters.emplace_back(p.name, *value);
+  }
+  for (const auto& a : tmpl.outputs.artifacts) {
+    auto where = resolve_artifact(a, scope, "output artifact \"" + a.name + "\"");
+    if (!where) {
+      if (a.optional) continue;
+      return where.status();
+    }
+    Json v = parse_json_or_discarded<Json>(*where);
+    v["name"] = a.name;
+    out.artifacts.emplace_back(a.name, artifact_json(v));
   }
   return Status::ok();
 }

@@ -97,9 +97,7 @@ class StepsRun final : public Controller {
         if (!run) { settle(std::move(c), NodePhase::kError, run.status().message()); continue; }
         if (!*run) { settle(std::move(c), NodePhase::kSkipped, "when '" + *cond + "' evaluated false"); continue; }
       }
-      auto args = resolve_arguments(step, *s);
-      if (!args) { settle(std::move(c), NodePhase::kError, args.status().message()); continue; }
-      c.args = std::move(*args);
+      if (Status st = resolve_arguments(step, *s, c); !st) { settle(std::move(c), NodePhase::kError, st.message()); continue; }
       if (Status st = op_.resolve_task_template(step, call_.tmpl_scope, c); !st) {
         settle(std::move(c), NodePhase::kError, st.message());
         continue;

@@ -39,6 +39,18 @@ Json parameters(const NameValues& values) {
   return out;
 }
 
+// Artifacts (name -> JSON object) as Argo's list.
+Json artifacts(const NameValues& list) {
+  Json out = Json::array();
+  for (const auto& [name, text] : list) {
+    Json a = parse_json_or_discarded<Json>(text);
+    if (!a.is_object()) continue;
+    a["name"] = name;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 Json node_json(const Node& n) {
   Json j;
   j["id"] = n.id;
@@ -55,9 +67,11 @@ Json node_json(const Node& n) {
   j["startedAt"] = rfc3339(n.started_at_ms);
   j["finishedAt"] = n.finished_at_ms ? Json(rfc3339(n.finished_at_ms)) : Json(nullptr);
   if (n.type == NodeType::kPod && n.finished_at_ms) j["progress"] = "1/1";
-  if (!n.inputs.empty()) j["inputs"] = {{"parameters", parameters(n.inputs)}};
+  if (!n.inputs.empty()) j["inputs"]["parameters"] = parameters(n.inputs);
+  if (!n.input_artifacts.empty()) j["inputs"]["artifacts"] = artifacts(n.input_artifacts);
   Json outputs = Json::object();
   if (!n.outputs.parameters.empty()) outputs["parameters"] = parameters(n.outputs.parameters);
+  if (!n.outputs.artifacts.empty()) outputs["artifacts"] = artifacts(n.outputs.artifacts);
   if (n.outputs.result) outputs["result"] = *n.outputs.result;
   if (n.outputs.exit_code) outputs["exitCode"] = std::to_string(*n.outputs.exit_code);
   if (!outputs.empty()) j["outputs"] = outputs;
@@ -77,7 +91,8 @@ Json status_summary(const WorkflowStatus& st) {
   status["finishedAt"] = st.finished_at_ms ? Json(rfc3339(st.finished_at_ms)) : Json(nullptr);
   if (!st.progress.empty()) status["progress"] = st.progress;
   if (!st.message.empty()) status["message"] = st.message;
-  if (!st.outputs.empty()) status["outputs"] = {{"parameters", parameters(st.outputs)}};
+  if (!st.outputs.empty()) status["outputs"]["parameters"] = parameters(st.outputs);
+  if (!st.output_artifacts.empty()) status["outputs"]["artifacts"] = artifacts(st.output_artifacts);
   for (const auto& c : st.conditions)
     status["conditions"].push_back({{"type", c.type}, {"status", c.status}, {"message", c.message}});
   return status;

@@ -37,8 +37,9 @@ struct TlsOptions {
 };
 
 // Signs every request with AWS Signature Version 4 (libcurl's CURLOPT_AWS_SIGV4), as S3
-// and its peers want. libcurl signs a string body; a reader's body (an upload) it does not
-// see in advance, so S3 uploads will need more than this.
+// and its peers want. libcurl hashes a string body; a reader's body (an upload) it does not
+// see in advance: such a request sets x-amz-content-sha256 itself (UNSIGNED-PAYLOAD or the
+// hash), which libcurl then signs as the payload's hash (runtime/artifact_s3.cc).
 struct AwsSigV4 {
   std::string region;   // "us-east-1"
   std::string service;  // "s3"

@@ -10,6 +10,7 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
   w.namespace_ = namespace_;
   w.name = name;
   w.host_network = spec.host_network;
+  w.artifact_repository_ref = spec.artifact_repository_ref;
   auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
                                        nullptr, false);
   if (secrets.is_array()) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,8 @@ struct WorkflowContext {
   std::string run_dir;  // where its logs, claims and state live; set by open_workflow()
   bool host_network = false;
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
+  // spec.artifactRepositoryRef (configMap, key) when given (runtime/artifact_executor.h).
+  std::optional<std::pair<std::string, std::string>> artifact_repository_ref;
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).
@@ -41,6 +44,13 @@ struct StepRequest {
   spec::Template tmpl;
   std::vector<spec::Volume> volumes;
   std::vector<spec::ClaimTemplate> claims;
+  // Files and directories of skiff's own shown to the step (input artifacts): each bound
+  // at `target`, writable, over whatever the volumes put there.
+  struct Mount {
+    std::string source;
+    std::string target;
+  };
+  std::vector<Mount> extra_mounts;
   // The step may already be running (or have ended) under a supervisor started before a
   // restart: follow it, or report how it ended, rather than start it again. A step that
   // never started is started.
@@ -52,6 +62,13 @@ struct StepResult {
   int exit_code = 0;
   std::string stdout_text;  // capped (see ExecutorOptions::max_stdout)
   std::map<std::string, std::string> output_parameters;  // outputs.parameters[].valueFrom.path
+  // Output artifacts saved to the repository, by name, as Argo's status shows them (JSON):
+  // filled by ArtifactExecutor (artifact_executor.h) from `artifact_files`.
+  std::map<std::string, std::string> output_artifacts;
+  // What the step left at each output artifact's path, copied out of its filesystem before
+  // it was removed: name -> a file or directory under the workflow's run directory. An
+  // artifact not there is absent; one that could not be copied maps to "!" + the reason.
+  std::map<std::string, std::string> artifact_files;
   std::string message;
   bool error = false;  // could not start / infrastructure failure, not the step's own exit
   std::string reason;  // why the main container ended, as Kubernetes says it: "OOMKilled" ("" = its own exit)

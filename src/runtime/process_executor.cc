@@ -188,6 +188,12 @@ void ProcessExecutor::launch(StepRequest request) {
   job.max_stdout = options_.max_stdout;
   job.max_output = options_.max_output_parameter;
   job.detached = options_.detach_steps;
+  for (const auto& a : request.tmpl.outputs.artifacts)
+    if (!a.path.empty()) job.artifact_paths.emplace_back(a.name, a.path);
+  if (!job.artifact_paths.empty()) {
+    job.artifact_dir = files.artifacts;
+    remove_tree(files.artifacts);  // an earlier run's
+  }
   Status st = write_file(files.start, launched->ip + "\n" + launched->note, 0600);
   Result<Supervisor> supervisor = st ? spawn_supervisor(job) : Result<Supervisor>(st.with_context("recording the step"));
   if (!supervisor) {

@@ -6,6 +6,8 @@
 //     logs/<node>.log                         what a step printed (combined)
 //     logs/<node>.<sidecar>.log               what a sidecar printed
 //     state/<node>.{start,pid,result}         the executor's records of a step
+//     state/<node>.artifacts/<name>           its output artifacts until they are stored
+//     artifacts/<node>/<name>                 its input artifacts, shown to it at their paths
 //     volumes/<claim>/                        its volumeClaimTemplates
 //   <executor run_dir>/steps/<node>.<n>/      a step's scratch space while it runs
 #pragma once
@@ -22,6 +24,7 @@ struct StepFiles {
   std::string start;   // <run_dir>/state/<node>.start: the executor's record (ip, launcher note)
   std::string pid;     // <run_dir>/state/<node>.pid: "<pid> <start time>" of its supervisor
   std::string result;  // <run_dir>/state/<node>.result: how it ended (encoded StepResult)
+  std::string artifacts;  // <run_dir>/state/<node>.artifacts/<name>: its output artifacts, copied out
 };
 
 // `node_id` is the executor's step key ("<workflow uid>/<node id>" in the server).

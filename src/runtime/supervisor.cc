@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "runtime/artifact_files.h"
 #include "runtime/program.h"
 #include "runtime/step_output.h"
 #include "runtime/step_plan.h"
@@ -105,10 +106,10 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 2;
+constexpr uint64_t kStepVersion = 3;
 // Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
 // running after an upgrade, writes version 1.
-constexpr uint64_t kResultVersion = 2;
+constexpr uint64_t kResultVersion = 3;
 
 void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
   w.num(binds.size());
@@ -177,6 +178,8 @@ std::string encode_step(const SupervisedStep& s) {
   for (const auto& p : s.cleanup_programs) w.strs(p);
   w.strs(s.unmounts);
   w.strs(s.removes);
+  w.pairs(s.artifact_paths);
+  w.str(s.artifact_dir);
   return w.take();
 }
 
@@ -210,7 +213,8 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   s->cleanup_programs.resize(n);
   for (auto& c : s->cleanup_programs)
     if (!r.strs(&c)) return false;
-  return r.strs(&s->unmounts) && r.strs(&s->removes) && r.done();
+  return r.strs(&s->unmounts) && r.strs(&s->removes) && r.pairs(&s->artifact_paths) && r.str(&s->artifact_dir) &&
+         r.done();
 }
 
 namespace {
@@ -227,6 +231,8 @@ std::string encode_result(const StepResult& result) {
   w.pairs(outputs);
   w.str(result.reason);
   w.str(result.termination_message);
+  std::vector<std::pair<std::string, std::string>> files(result.artifact_files.begin(), result.artifact_files.end());
+  w.pairs(files);
   return w.take();
 }
 
@@ -356,9 +362,39 @@ class Supervision {
     } else if (step_.container.enabled) {
       collect_container_outputs(step_.container, step_.max_output, &result);
     }
+    if (!result.error) copy_artifacts(&result);
     if (!result.error) read_termination_message(&result);
     stop_sidecars(step_.sidecars, side_pids);
     return result;
+  }
+
+  // Output artifacts, copied out of the step's filesystem while it is still there: through
+  // its mounts, else its container's root (or, in the host sandbox, its private /tmp).
+  void copy_artifacts(StepResult* result) {
+    for (const auto& [name, path] : step_.artifact_paths) {
+      auto clean = clean_absolute_path(path);
+      if (!clean) {
+        result->artifact_files[name] = "!" + clean.status().message();
+        continue;
+      }
+      const std::vector<BindMount>& mounts = step_.use_sandbox ? step_.sandbox.mounts : step_.container.binds;
+      auto [root, rel] = locate_in_mounts(mounts, *clean);
+      if (root.empty() && step_.use_sandbox && is_under(*clean, "/tmp")) {
+        root = step_.sandbox.tmp_dir;
+        rel = clean->substr(4);
+      } else if (root.empty() && step_.use_sandbox) {
+        result->artifact_files[name] = "!the host executor saves output artifacts from /tmp or a volume's mountPath; " +
+                                       *clean + " is neither (or use --executor container)";
+        continue;
+      } else if (root.empty()) {
+        root = step_.container.dir + "/rootfs";
+      }
+      std::string dest = step_.artifact_dir + "/" + name;
+      Status s = make_dirs(step_.artifact_dir);
+      if (s) s = copy_out_of_root(root, rel, dest);
+      if (s) result->artifact_files[name] = dest;
+      else if (s.code() != Code::kNotFound) result->artifact_files[name] = "!" + s.message();
+    }
   }
 
   // As kubelet: the file's tail, else (FallbackToLogsOnError, a failure) the log's; an
@@ -524,15 +560,17 @@ Result<StepResult> read_step_result(const std::string& path) {
   Reader r(data->data(), data->data() + data->size());
   StepResult result;
   uint64_t version = 0, code = 0;
-  std::vector<std::pair<std::string, std::string>> outputs;
-  bool v1 = r.num(&version) && version == 1;
-  if ((!v1 && version != kResultVersion) || !r.num(&code) || !r.flag(&result.error) || !r.str(&result.message) ||
+  std::vector<std::pair<std::string, std::string>> outputs, files;
+  (void)r.num(&version);
+  if ((version < 1 || version > kResultVersion) || !r.num(&code) || !r.flag(&result.error) || !r.str(&result.message) ||
       !r.str(&result.stdout_text) || !r.pairs(&outputs) ||
-      (!v1 && (!r.str(&result.reason) || !r.str(&result.termination_message))) || !r.done()) {
+      (version >= 2 && (!r.str(&result.reason) || !r.str(&result.termination_message))) ||
+      (version >= 3 && !r.pairs(&files)) || !r.done()) {
     return internal_error("the step's result file " + path + " is damaged");
   }
   result.exit_code = static_cast<int>(static_cast<int64_t>(code));
   for (auto& [name, value] : outputs) result.output_parameters[name] = std::move(value);
+  for (auto& [name, value] : files) result.artifact_files[name] = std::move(value);
   return result;
 }
 

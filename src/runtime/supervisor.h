@@ -67,6 +67,10 @@ struct SupervisedStep {
   // inside a container.
   std::vector<std::pair<std::string, std::string>> output_files;
   ContainerCollect container;
+  // Output artifacts (name, path as the step sees it), copied out of its filesystem into
+  // artifact_dir/<name> after the exit (StepResult::artifact_files).
+  std::vector<std::pair<std::string, std::string>> artifact_paths;
+  std::string artifact_dir;
   // The host file bound at the main container's terminationMessagePath ("" = none), and
   // whether a failed step's log tail stands in for an empty one (termination_message.h).
   std::string termination_log;

@@ -279,6 +279,16 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
     }
     mounts.push_back(std::move(mount));
   }
+  for (const auto& m : request.extra_mounts) {
+    auto target = clean_absolute_path(m.target);
+    if (!target) return target.status().with_context("input artifact path");
+    if (*target == "/" || is_under(*target, "/proc") || is_under(*target, "/sys") || is_under(*target, "/dev"))
+      return invalid("input artifact path " + *target + ": cannot be put there");
+    struct stat st;
+    if (::lstat(m.source.c_str(), &st) != 0) return errno_status("input artifact at " + *target, errno);
+    if (S_ISLNK(st.st_mode)) return invalid("input artifact at " + *target + " is a symbolic link, which is not given to a step");
+    mounts.push_back({m.source, *target, false, !S_ISDIR(st.st_mode)});
+  }
   // Parents before children; equal paths keep their order (the later one wins, as in runc).
   std::stable_sort(mounts.begin(), mounts.end(), [](const BindMount& a, const BindMount& b) {
     return std::count(a.target.begin(), a.target.end(), '/') < std::count(b.target.begin(), b.target.end(), '/');

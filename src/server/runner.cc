@@ -378,6 +378,9 @@ engine::StepExit stored_exit(const std::string& node_id, const std::string& body
   for (const auto& p : outputs.value("parameters", nlohmann::json::array())) {
     if (p.contains("name") && p.contains("value")) exit.output_parameters[p["name"]] = p["value"].get<std::string>();
   }
+  for (const auto& a : outputs.value("artifacts", nlohmann::json::array())) {
+    if (a.is_object() && a.contains("name") && a["name"].is_string()) exit.output_artifacts[a["name"]] = a.dump();
+  }
   exit.message = j.value("message", "");
   exit.error = phase == spec::NodePhase::kError;
   return exit;
@@ -657,6 +660,7 @@ void Runner::turn(int max_wait_ms) {
       exit.exit_code = result.exit_code;
       exit.stdout_text = std::move(result.stdout_text);
       exit.output_parameters = std::move(result.output_parameters);
+      exit.output_artifacts = std::move(result.output_artifacts);
       exit.message = std::move(result.message);
       exit.error = result.error;
       exit.reason = std::move(result.reason);

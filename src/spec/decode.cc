@@ -84,8 +84,49 @@ std::vector<Artifact> decode_artifacts(Ctx& c, const Y& n, const std::string& p)
     a.name = c.str(e["name"], ep + ".name");
     a.path = c.str(e["path"], ep + ".path");
     a.from = c.str(e["from"], ep + ".from");
+    a.from_expression = c.str(e["fromExpression"], ep + ".fromExpression");
     a.global_name = c.str(e["globalName"], ep + ".globalName");
+    a.sub_path = c.str(e["subPath"], ep + ".subPath");
     a.optional = c.boolean(e["optional"], ep + ".optional");
+    if (e["mode"]) {
+      // YAML 1.1 (Kubernetes' YAML) reads 0755 as octal; JSON gives the decimal value.
+      std::string text = c.str(e["mode"], ep + ".mode");
+      char* end = nullptr;
+      long mode = std::strtol(text.c_str(), &end, text.size() > 1 && text[0] == '0' ? 8 : 10);
+      if (text.empty() || *end || mode < 0 || mode > 07777)
+        c.error(e["mode"], ep + ".mode", "mode must be a file mode such as 0755 (octal) or 493 (decimal)");
+      else
+        a.mode = static_cast<int>(mode);
+    }
+    if (const Y& ar = e["archive"]; ar && c.map(ar, ep + ".archive")) {
+      c.keys(ar, ep + ".archive", {"tar", "none", "zip"});
+      int kinds = 0;
+      if (ar["tar"]) {
+        ++kinds;
+        if (c.map(ar["tar"], ep + ".archive.tar")) {
+          c.keys(ar["tar"], ep + ".archive.tar", {"compressionLevel"});
+          if (ar["tar"]["compressionLevel"]) {
+            int64_t level = c.integer(ar["tar"]["compressionLevel"], ep + ".archive.tar.compressionLevel").value_or(-2);
+            if (level < -1 || level > 9) c.error(ar["tar"]["compressionLevel"], ep + ".archive.tar.compressionLevel", "compressionLevel must be 0 (no compression) to 9, or -1 (gzip's default)");
+            else a.compression_level = static_cast<int>(level);
+          }
+        }
+      }
+      if (ar["none"]) ++kinds, a.archive = ArchiveKind::kNone;
+      if (ar["zip"]) ++kinds, a.archive = ArchiveKind::kZip;
+      if (kinds > 1) c.error(ar, ep + ".archive", "archive takes one of tar, none and zip");
+    }
+    for (const char* kind : {"s3", "raw", "http", "git", "artifactory", "hdfs", "oss", "gcs", "azure", "plugin"}) {
+      if (!e[kind] || e[kind].IsNull()) continue;
+      if (!a.location_kind.empty())
+        c.error(e[kind], ep + "." + kind, "an artifact names one location; it has " + a.location_kind + " and " + kind);
+      else
+        a.location_kind = kind;
+    }
+    if (const Y& gc = e["artifactGC"]; gc && c.map(gc, ep + ".artifactGC")) {
+      c.keys(gc, ep + ".artifactGC", {"strategy", "podMetadata", "serviceAccountName"});
+      a.artifact_gc = c.str(gc["strategy"], ep + ".artifactGC.strategy");
+    }
     a.source_json = c.json_text(e);
     out.push_back(std::move(a));
   }
@@ -446,8 +487,18 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
                     {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "templateDefaults",
-                     "archiveLogs", "hooks", "artifactGC", "artifactRepositoryRef", "workflowMetadata"},
+                     "archiveLogs", "hooks", "workflowMetadata"},
                     s.not_acted_on);
+  if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
+    c.keys(ref, p + ".artifactRepositoryRef", {"configMap", "key"});
+    std::string cm = c.str(ref["configMap"], p + ".artifactRepositoryRef.configMap");
+    s.artifact_repository_ref.emplace(cm.empty() ? "artifact-repositories" : cm,
+                                      c.str(ref["key"], p + ".artifactRepositoryRef.key"));
+  }
+  if (const Y& gc = n["artifactGC"]; gc && c.map(gc, p + ".artifactGC")) {
+    c.keys(gc, p + ".artifactGC", {"strategy", "podMetadata", "serviceAccountName", "forceFinalizerRemoval", "podSpecPatch"});
+    s.artifact_gc = c.str(gc["strategy"], p + ".artifactGC.strategy");
+  }
   s.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
   if (c.seq(n["templates"], p + ".templates"))
     for (size_t i = 0; i < n["templates"].size(); ++i)

@@ -47,12 +47,24 @@ struct Parameter {
   SourcePos pos;
 };
 
+// How an output artifact is stored: Argo's `archive` (tar with gzip unless told otherwise).
+enum class ArchiveKind { kTar, kNone, kZip };
+
 struct Artifact {
   std::string name;
   std::string path;
   std::string from;
+  std::string from_expression;  // fromExpression
   std::string global_name;
+  std::string sub_path;         // subPath: a part of the artifact (inputs) or of the repository key
+  std::optional<int> mode;      // mode: permissions of the files given to the step
   bool optional = false;
+  ArchiveKind archive = ArchiveKind::kTar;
+  int compression_level = -1;   // archive.tar.compressionLevel (-1: gzip's default)
+  // Which location the artifact names ("s3", "raw", "http", "git", ... or "" for none):
+  // the one key of Argo's ArtifactLocation that is set.
+  std::string location_kind;
+  std::string artifact_gc;      // artifactGC.strategy ("" = the workflow's)
   std::string source_json;  // the whole artifact object as JSON (s3, git, http, raw, ...)
   SourcePos pos;
 };
@@ -308,6 +320,10 @@ struct WorkflowSpec {
   std::string hooks_json;
   std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
   std::string template_defaults_json;
+  // artifactRepositoryRef: a key of a ConfigMap in the workflow's namespace that holds the
+  // artifact repository (runtime/artifact_config.h); set = given.
+  std::optional<std::pair<std::string, std::string>> artifact_repository_ref;  // configMap, key
+  std::string artifact_gc;  // artifactGC.strategy: the default of every output artifact
   bool suspend = false;
   bool shutdown = false;
 };

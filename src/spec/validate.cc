@@ -165,6 +165,7 @@ class Validator {
     if (obj_.kind == Kind::kWorkflow && !obj_.spec.workflow_template_ref) scope.workflow_params = &wf_params_;
     if (t.container) check_container(*t.container, p + (t.type == TemplateType::kScript ? ".script" : ".container"), scope);
     if (t.resource) check_resource(*t.resource, p + ".resource", scope);
+    check_artifacts(t, p);
     auto at = [&p](const char* field, size_t i) { return p + "." + field + "[" + std::to_string(i) + "]"; };
     for (size_t i = 0; i < t.sidecars.size(); ++i) check_container(t.sidecars[i], at("sidecars", i), scope);
     for (size_t i = 0; i < t.init_containers.size(); ++i) check_container(t.init_containers[i], at("initContainers", i), scope);
@@ -179,6 +180,39 @@ class Validator {
     if (!t.metrics_json.empty()) check_metrics(t.metrics_json, t.pos, p + ".metrics", scope);
     if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
     if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
+  }
+
+  // Artifacts: what Argo requires of them, and the locations skiff cannot reach yet.
+  void check_artifact_list(const std::vector<Artifact>& list, const std::string& lp, bool needs_path) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      const Artifact& a = list[i];
+      std::string ap = lp + "[" + std::to_string(i) + "]";
+      if (a.name.empty()) report(a.pos, ap + ".name", "an artifact needs a name");
+      static const std::set<std::string> kSupported = {"", "s3", "raw", "http"};
+      if (!kSupported.count(a.location_kind))
+        report(a.pos, ap + "." + a.location_kind,
+               a.location_kind + " artifacts are not supported by skiff yet; skiff reads and writes s3 (any S3-compatible "
+               "server, or its local repository with key-only s3), raw and http artifacts");
+      if (needs_path && a.path.empty())
+        report(a.pos, ap + ".path", "artifact \"" + a.name + "\" of a container or script template needs a path");
+      static const std::set<std::string> kGc = {"", "OnWorkflowCompletion", "OnWorkflowDeletion", "Never"};
+      if (!kGc.count(a.artifact_gc))
+        report(a.pos, ap + ".artifactGC.strategy",
+               "artifactGC.strategy \"" + a.artifact_gc + "\" is not one of OnWorkflowCompletion, OnWorkflowDeletion, Never");
+    }
+  }
+
+  void check_artifacts(const Template& t, const std::string& p) {
+    bool pod = t.type == TemplateType::kContainer || t.type == TemplateType::kScript;
+    check_artifact_list(t.inputs.artifacts, p + ".inputs.artifacts", pod);
+    check_artifact_list(t.outputs.artifacts, p + ".outputs.artifacts", pod);
+    for (size_t i = 0; i < t.outputs.artifacts.size(); ++i) {
+      const Artifact& a = t.outputs.artifacts[i];
+      if (!pod && a.from.empty() && a.from_expression.empty() && a.location_kind.empty())
+        report(a.pos, p + ".outputs.artifacts[" + std::to_string(i) + "].from",
+               "an output artifact of a " + std::string(template_type_name(t.type)) +
+                   " template needs from (e.g. \"{{tasks.X.outputs.artifacts.Y}}\")");
+    }
   }
 
   // A resource template as `argo lint` checks it, and what skiff cannot do yet.

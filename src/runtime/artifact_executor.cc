@@ -1,0 +1,655 @@
+#include "runtime/artifact_executor.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "net/http_client.h"
+#include "runtime/artifact_files.h"
+#include "runtime/fd.h"
+#include "runtime/secret_store.h"
+#include "runtime/step_files.h"
+#include "runtime/step_plan.h"
+#include "runtime/volumes.h"
+#include "util/strings.h"
+
+namespace skiff::runtime {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr const char* kDefaultRepositoryAnnotation = "workflows.argoproj.io/default-artifact-repository";
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// A secret's key as Argo's SecretKeySelector ({name, key}) names it.
+Result<std::string> secret_value(const std::string& data_dir, const std::string& namespace_, const Json& selector,
+                                 const std::string& what) {
+  if (!selector.is_object() || !selector.contains("name") || !selector["name"].is_string() ||
+      !selector.contains("key") || !selector["key"].is_string())
+    return invalid(what + " needs {name, key} of a secret");
+  std::string name = selector["name"], key = selector["key"];
+  auto secret = read_config_object(data_dir, ConfigKind::kSecret, namespace_, name);
+  if (!secret) return Status(secret.status().code(), what + ": secret " + namespace_ + "/" + name + ": " + secret.status().message());
+  auto it = secret->data.find(key);
+  if (it == secret->data.end()) return invalid(what + ": secret " + namespace_ + "/" + name + " has no key " + key);
+  return it->second;
+}
+
+std::string str_of(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+// Argo's S3 location (a repository's or an artifact's) as an S3Config, its secrets read.
+Result<S3Config> s3_config(const Json& s3, const std::string& data_dir, const std::string& namespace_) {
+  S3Config c;
+  c.endpoint = str_of(s3, "endpoint");
+  c.bucket = str_of(s3, "bucket");
+  if (std::string region = str_of(s3, "region"); !region.empty()) c.region = region;
+  c.insecure = s3.value("insecure", false);
+  c.create_bucket = s3.contains("createBucketIfNotPresent") && !s3["createBucketIfNotPresent"].is_null();
+  if (c.endpoint.empty()) return invalid("s3 needs an endpoint (host:port of the S3 server)");
+  if (c.bucket.empty()) return invalid("s3 needs a bucket");
+  if (s3.contains("accessKeySecret")) {
+    auto v = secret_value(data_dir, namespace_, s3["accessKeySecret"], "s3.accessKeySecret");
+    if (!v) return v.status();
+    c.access_key = trim(*v);
+  }
+  if (s3.contains("secretKeySecret")) {
+    auto v = secret_value(data_dir, namespace_, s3["secretKeySecret"], "s3.secretKeySecret");
+    if (!v) return v.status();
+    c.secret_key = trim(*v);
+  }
+  if (s3.contains("sessionTokenSecret")) {
+    auto v = secret_value(data_dir, namespace_, s3["sessionTokenSecret"], "s3.sessionTokenSecret");
+    if (!v) return v.status();
+    c.session_token = trim(*v);
+  }
+  return c;
+}
+
+Json yaml_to_json(const YAML::Node& n, int depth = 0) {
+  if (depth > 32) return nullptr;
+  if (n.IsMap()) {
+    Json o = Json::object();
+    for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second, depth + 1);
+    return o;
+  }
+  if (n.IsSequence()) {
+    Json a = Json::array();
+    for (const auto& e : n) a.push_back(yaml_to_json(e, depth + 1));
+    return a;
+  }
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (n.Tag() != "!" && (s == "true" || s == "false")) return s == "true";
+    return s;
+  }
+  return nullptr;
+}
+
+// The file name an output artifact is stored under (after the key format), as Argo's.
+std::string stored_name(const spec::Artifact& a) {
+  switch (a.archive) {
+    case spec::ArchiveKind::kNone: return fs::path(a.path).filename().string();
+    case spec::ArchiveKind::kZip: return a.name + ".zip";
+    default: return a.name + ".tgz";
+  }
+}
+
+std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
+
+// keyFormat with the variables Argo offers there.
+Result<std::string> format_key(const std::string& format, const WorkflowContext& wf, const std::string& pod_name) {
+  std::time_t now = std::time(nullptr);
+  std::tm t{};
+  gmtime_r(&now, &t);
+  const std::map<std::string, std::string> vars = {
+      {"workflow.name", wf.name},
+      {"workflow.namespace", wf.namespace_},
+      {"workflow.uid", wf.uid},
+      {"pod.name", pod_name},
+      {"workflow.creationTimestamp.Y", std::to_string(t.tm_year + 1900)},
+      {"workflow.creationTimestamp.m", two(t.tm_mon + 1)},
+      {"workflow.creationTimestamp.d", two(t.tm_mday)},
+      {"workflow.creationTimestamp.H", two(t.tm_hour)},
+      {"workflow.creationTimestamp.M", two(t.tm_min)},
+      {"workflow.creationTimestamp.S", two(t.tm_sec)},
+      {"workflow.creationTimestamp.RFC3339", std::to_string(now)},
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < format.size()) {
+    size_t open = format.find("{{", i);
+    if (open == std::string::npos) {
+      out += format.substr(i);
+      break;
+    }
+    size_t close = format.find("}}", open);
+    if (close == std::string::npos) return invalid("keyFormat \"" + format + "\": a {{ without }}");
+    out += format.substr(i, open - i);
+    std::string name(trim(format.substr(open + 2, close - open - 2)));
+    auto it = vars.find(name);
+    if (it == vars.end()) return invalid("keyFormat \"" + format + "\": unknown variable " + name);
+    out += it->second;
+    i = close + 2;
+  }
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+Result<RepositoryChoice> choose_repository(const std::string& data_dir, const std::string& namespace_,
+                                           const std::optional<std::pair<std::string, std::string>>& ref) {
+  RepositoryChoice choice;
+  std::string config_map = ref ? ref->first : "artifact-repositories";
+  std::string key = ref ? ref->second : "";
+  auto cm = read_config_object(data_dir, ConfigKind::kConfigMap, namespace_, config_map);
+  if (!cm) {
+    if (ref) {
+      return Status(cm.status().code(), "artifactRepositoryRef: ConfigMap " + namespace_ + "/" + config_map + ": " +
+                                            cm.status().message() + " (create it with `skiff configmap create`)");
+    }
+    auto local = open_local_repository(data_dir + "/artifacts");
+    if (!local) return local.status();
+    choice.repo = std::move(*local);
+    choice.ref_json = R"({"default":true})";
+    return choice;
+  }
+  if (key.empty()) {
+    auto a = cm->annotations.find(kDefaultRepositoryAnnotation);
+    if (a != cm->annotations.end()) key = a->second;
+    else if (cm->data.size() == 1) key = cm->data.begin()->first;
+    else
+      return invalid("ConfigMap " + namespace_ + "/" + config_map + " names no default repository: give "
+                     "artifactRepositoryRef.key, or annotate it with " + kDefaultRepositoryAnnotation + ": <key>");
+  }
+  auto value = cm->data.find(key);
+  if (value == cm->data.end()) return invalid("artifactRepositoryRef: ConfigMap " + namespace_ + "/" + config_map + " has no key " + key);
+  Json repo;
+  try {
+    repo = yaml_to_json(YAML::Load(value->second));
+  } catch (const YAML::Exception& e) {
+    return invalid("artifact repository " + namespace_ + "/" + config_map + " key " + key + ": not YAML: " + e.what());
+  }
+  std::string where = "artifact repository " + namespace_ + "/" + config_map + "#" + key;
+  if (!repo.is_object()) return invalid(where + ": not a map");
+  choice.archive_logs = repo.value("archiveLogs", false) == true;
+  choice.ref_json = dump(Json{{"configMap", config_map}, {"key", key}, {"namespace", namespace_}});
+  if (repo.contains("s3")) {
+    auto c = s3_config(repo["s3"], data_dir, namespace_);
+    if (!c) return c.status().with_context(where);
+    if (std::string f = str_of(repo["s3"], "keyFormat"); !f.empty()) choice.key_format = f;
+    else if (std::string prefix = str_of(repo["s3"], "keyPrefix"); !prefix.empty()) choice.key_format = prefix + "/" + choice.key_format;
+    auto s3 = open_s3_repository(*c);
+    if (!s3) return s3.status().with_context(where);
+    choice.repo = std::move(*s3);
+    return choice;
+  }
+  for (auto it = repo.begin(); it != repo.end(); ++it) {
+    if (it.key() != "archiveLogs")
+      return invalid(where + ": " + it.key() + " repositories are not supported by skiff yet; use s3 (any S3-compatible server)");
+  }
+  return invalid(where + ": no repository in it (s3: {endpoint, bucket, ...})");
+}
+
+Result<std::shared_ptr<ArtifactRepository>> repository_of(const std::string& location_json, const std::string& data_dir,
+                                                          const std::string& namespace_,
+                                                          std::shared_ptr<ArtifactRepository> fallback) {
+  Json j = Json::parse(location_json, nullptr, false);
+  const Json* s3 = j.is_object() && j.contains("s3") ? &j["s3"] : nullptr;
+  if (!s3 || str_of(*s3, "bucket").empty()) return fallback;  // key-only: the workflow's repository
+  auto c = s3_config(*s3, data_dir, namespace_);
+  if (!c) return c.status();
+  auto repo = open_s3_repository(*c);
+  if (!repo) return repo.status();
+  return std::shared_ptr<ArtifactRepository>(std::move(*repo));
+}
+
+// --- the executor -------------------------------------------------------------------------
+
+struct ArtifactExecutor::Impl {
+  struct Declared {  // what a running step must store when it exits
+    std::vector<spec::Artifact> outputs;
+    std::shared_ptr<const WorkflowContext> workflow;
+    std::string pod_name;
+  };
+  struct Job {
+    bool fetch = true;  // else store
+    StepRequest request;
+    StepResult result;
+    Declared declared;
+    std::atomic<bool> cancelled{false};
+    std::string kill_reason;  // guarded by mu
+  };
+
+  std::unique_ptr<Executor> inner;
+  ArtifactOptions options;
+  WorkflowContext default_workflow;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Job>> queue;
+  std::map<std::string, std::shared_ptr<Job>> busy;  // node -> its fetch or store, until reported
+  std::vector<StepRequest> ready;                   // fetched: start on the owner's thread
+  std::vector<StepResult> done;                     // ended here (failed fetch, stored outputs)
+  std::map<std::pair<std::string, std::string>, RepositoryChoice> repos;  // by namespace, workflow
+  bool stopping = false;
+  std::vector<std::thread> workers;
+
+  std::map<std::string, Declared> declared;  // owner's thread only
+  Fd own_interrupt;
+  int interrupt_fd = -1;
+
+  void ring() {
+    uint64_t one = 1;
+    (void)!::write(interrupt_fd, &one, sizeof one);
+  }
+
+  void work() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) return;
+        job = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (job->fetch) {
+        Status s = job->cancelled ? Status::ok() : fetch_inputs(job->request);
+        std::lock_guard<std::mutex> lock(mu);
+        if (job->cancelled || !s) {
+          StepResult r;
+          r.node_id = job->request.node_id;
+          r.exit_code = 1;
+          r.error = !job->cancelled;
+          r.message = job->cancelled ? job->kill_reason : s.message();
+          done.push_back(std::move(r));
+        } else {
+          ready.push_back(std::move(job->request));
+        }
+      } else {
+        store_outputs(*job);
+        std::lock_guard<std::mutex> lock(mu);
+        done.push_back(std::move(job->result));
+      }
+      ring();
+    }
+  }
+
+  const WorkflowContext& context_of(const StepRequest& r) const { return r.workflow ? *r.workflow : default_workflow; }
+
+  Result<RepositoryChoice> repository(const WorkflowContext& wf) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = repos.find({wf.namespace_, wf.name});
+      if (it != repos.end()) return it->second;
+    }
+    auto choice = choose_repository(options.data_dir, wf.namespace_, wf.artifact_repository_ref);
+    if (!choice) return choice.status();
+    std::lock_guard<std::mutex> lock(mu);
+    repos[{wf.namespace_, wf.name}] = *choice;
+    return *choice;
+  }
+
+  Status fetch_one(const StepRequest& request, const spec::Artifact& a, const std::string& dest) {
+    const WorkflowContext& wf = context_of(request);
+    Json j = Json::parse(a.source_json, nullptr, false);
+    if (!j.is_object()) return invalid("not an artifact");
+    std::string download = dest + ".download";
+    fs::remove_all(download);
+    if (j.contains("raw")) {
+      std::string data = str_of(j["raw"], "data");
+      if (Status s = write_file(dest, data, 0644); !s) return s;
+      return a.mode ? (::chmod(dest.c_str(), static_cast<mode_t>(*a.mode)) == 0 ? Status::ok() : errno_status("chmod", errno))
+                    : Status::ok();
+    }
+    if (j.contains("http")) {
+      std::string url = str_of(j["http"], "url");
+      if (url.empty()) return invalid("http artifact needs a url");
+      net::HttpClient client(net::ClientOptions{.timeouts = {.connect_ms = 10000, .stall_s = 60}, .max_redirects = 5});
+      net::Request req;
+      req.url = url;
+      if (j["http"].contains("headers") && j["http"]["headers"].is_array()) {
+        for (const auto& h : j["http"]["headers"])
+          if (h.is_object()) req.headers.emplace_back(str_of(h, "name"), str_of(h, "value"));
+      }
+      Fd out(::open(download.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!out.valid()) return errno_status("creating " + download, errno);
+      uint64_t got = 0;
+      bool too_big = false;
+      req.on_body = [&](const char* data, size_t size) {
+        got += size;
+        if (got > options.max_download) return !(too_big = true);
+        return ::write(out.get(), data, size) == static_cast<ssize_t>(size);
+      };
+      auto resp = client.send(req);
+      if (!resp) return resp.status().with_context("GET " + url);
+      if (resp->status / 100 != 2)
+        return Status(Code::kFailed, "GET " + url + ": HTTP " + std::to_string(resp->status) + " " + resp->body.substr(0, 200));
+      if (too_big) return Status(Code::kFailed, "GET " + url + ": more than " + std::to_string(options.max_download) + " bytes");
+    } else if (j.contains("s3")) {
+      auto choice = repository(wf);
+      if (!choice) return choice.status();
+      auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice->repo);
+      if (!repo) return repo.status();
+      std::string key = str_of(j["s3"], "key");
+      if (Status s = check_artifact_key(key); !s) return s;
+      auto info = (*repo)->stat(key);
+      if (info) {
+        if (Status s = (*repo)->get(key, download, options.max_download); !s) return s;
+      } else if (info.status().code() == Code::kNotFound) {
+        // A key that is a "directory": every object under it (archive none, or many
+        // producers writing under one prefix).
+        auto list = (*repo)->list(key + "/");
+        if (!list) return list.status();
+        if (list->empty()) return Status(Code::kNotFound, "no artifact " + key + " in " + (*repo)->describe());
+        for (const auto& o : *list) {
+          std::string file = download + "/" + o.key.substr(key.size() + 1);
+          if (Status s = make_dirs(fs::path(file).parent_path().string()); !s) return s;
+          if (Status s = (*repo)->get(o.key, file, options.max_download); !s) return s;
+        }
+      } else {
+        return info.status();
+      }
+    } else {
+      return invalid("names no location skiff can read (s3, raw, http)");
+    }
+    std::string unpacked = a.sub_path.empty() ? dest : dest + ".whole";
+    fs::remove_all(unpacked);
+    if (fs::is_directory(download)) {
+      std::error_code ec;
+      fs::rename(download, unpacked, ec);
+      if (ec) return Status(Code::kFailed, "moving " + download + ": " + ec.message());
+    } else if (Status s = unpack_artifact(download, unpacked, -1); !s) {
+      return s;
+    }
+    if (!a.sub_path.empty()) {
+      auto sub = clean_absolute_path("/" + a.sub_path);
+      if (!sub || a.sub_path[0] == '/') return invalid("subPath \"" + a.sub_path + "\" must be a relative path without \"..\"");
+      std::error_code ec;
+      if (fs::is_symlink(unpacked + *sub, ec) || !fs::exists(unpacked + *sub, ec))
+        return Status(Code::kNotFound, "subPath " + a.sub_path + " is not in the artifact");
+      fs::rename(unpacked + *sub, dest, ec);
+      fs::remove_all(unpacked, ec);
+      if (ec) return Status(Code::kFailed, "subPath " + a.sub_path + ": " + ec.message());
+    }
+    if (a.mode) {
+      std::error_code ec;
+      for (auto it = fs::recursive_directory_iterator(dest, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (!it->is_symlink()) ::chmod(it->path().c_str(), static_cast<mode_t>(*a.mode));
+      if (!fs::is_symlink(dest)) ::chmod(dest.c_str(), static_cast<mode_t>(*a.mode));
+    }
+    return Status::ok();
+  }
+
+  Status fetch_inputs(StepRequest& request) {
+    const WorkflowContext& wf = context_of(request);
+    std::string dir = wf.run_dir + "/artifacts/" + file_name_for(request.node_id);
+    remove_tree(dir);
+    if (Status s = make_dirs(dir); !s) return s;
+    for (const auto& a : request.tmpl.inputs.artifacts) {
+      if (a.path.empty()) continue;  // only passed on (a DAG's), or nowhere to put it
+      std::string dest = dir + "/" + a.name;
+      if (Status s = fetch_one(request, a, dest); !s) {
+        return Status(s.code(), "failed to load artifacts: input artifact \"" + a.name + "\": " + s.message());
+      }
+      request.extra_mounts.push_back({dest, a.path});
+    }
+    return Status::ok();
+  }
+
+  // Stores one output artifact; returns its status JSON.
+  Result<Json> store_one(const Job& job, const spec::Artifact& a, const std::string& file, const RepositoryChoice& choice) {
+    const WorkflowContext& wf = *job.declared.workflow;
+    Json location = Json::parse(a.source_json, nullptr, false);
+    std::string key = location.is_object() && location.contains("s3") ? str_of(location["s3"], "key") : "";
+    auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice.repo);
+    if (!repo) return repo.status();
+    if (key.empty()) {
+      auto prefix = format_key(choice.key_format, wf, job.declared.pod_name);
+      if (!prefix) return prefix.status();
+      key = *prefix + "/" + stored_name(a);
+    }
+    if (Status s = check_artifact_key(key); !s) return s;
+    Json out = {{"name", a.name}, {"path", a.path}};
+    Json s3 = location.is_object() && location.contains("s3") ? location["s3"] : Json::object();
+    s3["key"] = key;
+    out["s3"] = s3;
+    if (a.archive == spec::ArchiveKind::kNone) out["archive"] = {{"none", Json::object()}};
+    if (a.archive == spec::ArchiveKind::kZip) out["archive"] = {{"zip", Json::object()}};
+    if (a.archive == spec::ArchiveKind::kNone && fs::is_directory(file)) {  // each file under the key
+      auto files = list_files(file);
+      if (!files) return files.status();
+      for (const auto& rel : *files)
+        if (Status s = (*repo)->put(key + "/" + rel, file + "/" + rel); !s) return s;
+      return out;
+    }
+    std::string packed = file + ".packed";
+    std::string entry = fs::path(a.path).filename().string();
+    if (Status s = pack_artifact(file, entry.empty() ? a.name : entry, a.archive, a.compression_level, packed); !s)
+      return s;
+    Status s = (*repo)->put(key, packed);
+    ::unlink(packed.c_str());
+    if (!s) return s;
+    return out;
+  }
+
+  void store_outputs(Job& job) {
+    StepResult& r = job.result;
+    const WorkflowContext& wf = *job.declared.workflow;
+    auto choice = repository(wf);
+    std::string failure;
+    for (const auto& a : job.declared.outputs) {
+      auto it = r.artifact_files.find(a.name);
+      if (it == r.artifact_files.end() || it->second.rfind('!', 0) == 0) {
+        if (a.optional || r.exit_code != 0) continue;
+        failure = "output artifact \"" + a.name + "\": " +
+                  (it == r.artifact_files.end() ? a.path + " does not exist (mark it optional: true if it may be missing)"
+                                                : it->second.substr(1));
+        break;
+      }
+      if (!choice) {
+        failure = choice.status().message();
+        break;
+      }
+      auto stored = store_one(job, a, it->second, *choice);
+      if (!stored) {
+        failure = "output artifact \"" + a.name + "\": " + stored.status().message();
+        break;
+      }
+      r.output_artifacts[a.name] = dump(*stored);
+    }
+    if (choice && choice->archive_logs && failure.empty()) {
+      StepFiles files = step_files(wf.run_dir, r.node_id);
+      auto prefix = format_key(choice->key_format, wf, job.declared.pod_name);
+      if (prefix && ::access(files.log.c_str(), R_OK) == 0) {
+        std::string key = *prefix + "/main.log";
+        if (Status s = choice->repo->put(key, files.log); s)
+          r.output_artifacts["main-logs"] = dump(Json{{"name", "main-logs"}, {"s3", {{"key", key}}}});
+        else
+          failure = "archiving the step's log: " + s.message();
+      }
+    }
+    remove_tree(step_files(wf.run_dir, r.node_id).artifacts);
+    r.artifact_files.clear();
+    if (!failure.empty() && !r.error) {
+      r.error = true;
+      r.message = "failed to save outputs: " + failure;
+    }
+  }
+};
+
+ArtifactExecutor::ArtifactExecutor(std::unique_ptr<Executor> inner, ArtifactOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->inner = std::move(inner);
+  impl_->options = std::move(options);
+  impl_->default_workflow.run_dir = impl_->options.run_dir;
+  impl_->own_interrupt = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  impl_->interrupt_fd = impl_->own_interrupt.get();
+  impl_->inner->set_interrupt_fd(impl_->interrupt_fd);
+  for (int i = 0; i < std::max(1, impl_->options.workers); ++i) impl_->workers.emplace_back([this] { impl_->work(); });
+}
+
+ArtifactExecutor::~ArtifactExecutor() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  for (auto& t : impl_->workers) t.join();
+}
+
+void ArtifactExecutor::start(StepRequest request) {
+  Impl& m = *impl_;
+  bool outputs = false;
+  for (const auto& a : request.tmpl.outputs.artifacts) outputs |= !a.path.empty();
+  auto wf = request.workflow ? request.workflow : std::make_shared<const WorkflowContext>(m.default_workflow);
+  bool archive_logs = false;
+  if (!request.tmpl.resource) {  // is the log archived? (a repository setting)
+    auto choice = m.repository(*wf);
+    archive_logs = choice && choice->archive_logs;
+  }
+  if (outputs || archive_logs) {
+    Impl::Declared d;
+    for (const auto& a : request.tmpl.outputs.artifacts)
+      if (!a.path.empty()) d.outputs.push_back(a);
+    d.workflow = wf;
+    d.pod_name = request.pod_name;
+    m.declared[request.node_id] = std::move(d);
+  }
+  bool inputs = false;
+  for (const auto& a : request.tmpl.inputs.artifacts) inputs |= !a.path.empty();
+  if (!inputs || request.adopt) {
+    // An adopted step fetched its inputs before the restart: give it the same mounts.
+    if (inputs) {
+      std::string dir = wf->run_dir + "/artifacts/" + file_name_for(request.node_id);
+      for (const auto& a : request.tmpl.inputs.artifacts)
+        if (!a.path.empty()) request.extra_mounts.push_back({dir + "/" + a.name, a.path});
+    }
+    m.inner->start(std::move(request));
+    return;
+  }
+  auto job = std::make_shared<Impl::Job>();
+  job->request = std::move(request);
+  std::lock_guard<std::mutex> lock(m.mu);
+  m.busy[job->request.node_id] = job;
+  m.queue.push_back(std::move(job));
+  m.cv.notify_one();
+}
+
+void ArtifactExecutor::kill(const std::string& node_id, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->busy.find(node_id);
+    if (it != impl_->busy.end()) {
+      if (it->second->fetch) {
+        it->second->kill_reason = reason;
+        it->second->cancelled = true;
+      }
+      return;  // a store: the step has ended already
+    }
+  }
+  impl_->inner->kill(node_id, reason);
+}
+
+Result<std::vector<std::string>> ArtifactExecutor::exec_command(const std::string& node_id,
+                                                                const std::vector<std::string>& command) const {
+  return impl_->inner->exec_command(node_id, command);
+}
+
+std::vector<StepResult> ArtifactExecutor::wait(int timeout_ms) {
+  Impl& m = *impl_;
+  auto take = [&](std::vector<StepResult>& out, std::vector<StepRequest>& ready) {
+    std::lock_guard<std::mutex> lock(m.mu);
+    for (auto& r : m.done) {
+      m.busy.erase(r.node_id);
+      out.push_back(std::move(r));
+    }
+    m.done.clear();
+    for (auto& r : m.ready) {
+      m.busy.erase(r.node_id);
+      ready.push_back(std::move(r));
+    }
+    m.ready.clear();
+  };
+  std::vector<StepResult> out;
+  std::vector<StepRequest> ready;
+  take(out, ready);
+  for (auto& r : ready) m.inner->start(std::move(r));
+  std::vector<StepResult> more = m.inner->wait(out.empty() && ready.empty() ? timeout_ms : 0);
+  if (m.own_interrupt.valid() && m.interrupt_fd == m.own_interrupt.get()) {
+    uint64_t n;
+    (void)!::read(m.interrupt_fd, &n, sizeof n);
+  }
+  for (auto& r : more) {
+    auto d = m.declared.find(r.node_id);
+    if (d == m.declared.end()) {
+      out.push_back(std::move(r));
+      continue;
+    }
+    auto job = std::make_shared<Impl::Job>();
+    job->fetch = false;
+    job->declared = std::move(d->second);
+    m.declared.erase(d);
+    job->result = std::move(r);
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.busy[job->result.node_id] = job;
+    m.queue.push_back(std::move(job));
+    m.cv.notify_one();
+  }
+  ready.clear();
+  take(out, ready);
+  for (auto& r : ready) m.inner->start(std::move(r));
+  return out;
+}
+
+size_t ArtifactExecutor::running() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->inner->running() + impl_->busy.size();
+}
+
+std::vector<StepStarted> ArtifactExecutor::take_started() { return impl_->inner->take_started(); }
+
+void ArtifactExecutor::set_interrupt_fd(int fd) {
+  impl_->interrupt_fd = fd >= 0 ? fd : impl_->own_interrupt.get();
+  impl_->inner->set_interrupt_fd(impl_->interrupt_fd);
+}
+
+Status ArtifactExecutor::open_workflow(WorkflowContext* context) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->repos.erase({context->namespace_, context->name});  // its config may have changed
+  }
+  return impl_->inner->open_workflow(context);
+}
+
+void ArtifactExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->repos.erase({namespace_, name});
+  }
+  impl_->inner->release_workflow(namespace_, name);
+}
+
+Result<LogChunk> ArtifactExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {
+  return impl_->inner->read_log(ref, offset, max);
+}
+
+}  // namespace skiff::runtime

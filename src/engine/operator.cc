@@ -11,6 +11,7 @@
 #include "expr/template.h"
 #include "spec/decode.h"
 #include "spec/pod.h"
+#include "spec/template_defaults.h"
 #include "util/strings.h"
 
 namespace skiff::engine {
@@ -69,6 +70,24 @@ nlohmann::ordered_json parameter_json(const spec::Parameter& p, const std::optio
 std::string dump(const nlohmann::ordered_json& j) {
   if (j.is_array() && j.empty()) return "null";
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// valueFrom.configMapKeyRef {name, key} of a parameter, its name and key substituted from
+// `scope`, looked up in the run's ConfigMaps; kNotFound when the map or key is absent.
+Result<std::string> config_map_value(const spec::ValueFrom& from, const RunOptions& options, const expr::Scope& scope) {
+  auto ref = nlohmann::json::parse(from.config_map_key_ref_json, nullptr, false);
+  if (!ref.is_object()) return invalid("configMapKeyRef must be an object with name and key");
+  auto name = expr::substitute(ref.value("name", ""), scope);
+  if (!name) return name.status();
+  auto key = expr::substitute(ref.value("key", ""), scope);
+  if (!key) return key.status();
+  auto map = options.config_maps.find(*name);
+  if (map == options.config_maps.end())
+    return not_found("ConfigMap '" + *name + "' does not exist in namespace " + options.namespace_ +
+                     "; create it with skiff configmap create");
+  auto value = map->second.find(*key);
+  if (value == map->second.end()) return not_found("ConfigMap '" + *name + "' does not have the key '" + *key + "'");
+  return value->second;
 }
 
 // Argo's pod name (POD_NAMES=v2): <workflow>-<template>-<fnv32a(node name)>.
@@ -133,6 +152,7 @@ Status OperatorImpl::init() {
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
+    if (wf_.spec.template_defaults) merged.template_defaults = wf_.spec.template_defaults;
     spec::override_pod_fields(merged, wf_.spec);
     for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
     for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
@@ -142,6 +162,7 @@ Status OperatorImpl::init() {
                              [&](const spec::Parameter& q) { return q.name == p.name; });
       if (it == merged.arguments.parameters.end()) merged.arguments.parameters.push_back(p);
       else if (p.value) it->value = p.value;
+      else if (p.value_from) it->value_from = p.value_from;
     }
     merged.workflow_template_ref.reset();
     spec_ = std::move(merged);
@@ -171,6 +192,14 @@ Status OperatorImpl::init() {
   global_.set("workflow.uid", options_.uid);
   global_.set("workflow.mainEntrypoint", spec_.entrypoint);
   global_.set("workflow.serviceAccountName", spec_.service_account_name);
+  // Arguments from ConfigMaps (unless -p gave a value), with valueFrom.default when absent.
+  for (auto& p : spec_.arguments.parameters) {
+    if (p.value || !p.value_from || p.value_from->config_map_key_ref_json.empty()) continue;
+    auto v = config_map_value(*p.value_from, options_, global_);
+    if (v) p.value = *v;
+    else if (v.status().code() == Code::kNotFound && p.value_from->default_value) p.value = p.value_from->default_value;
+    else return invalid("workflow parameter \"" + p.name + "\" from configMapKeyRef: " + v.status().message());
+  }
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
   for (const auto& p : spec_.arguments.parameters) params.push_back(parameter_json(p, p.value));
   // {{workflow.parameters}} and its alias .json: all of them as Argo lists them; a
@@ -397,6 +426,7 @@ std::string OperatorImpl::fresh_id(const std::string& name) const {
 // The call's node is the first node made below, synchronously, so the id chosen here is
 // free until then.
 std::string OperatorImpl::execute(Call call) {
+  if (spec_.template_defaults) call.tmpl = with_defaults(call.tmpl);
   call.id = fresh_id(call.name);
   std::string id = call.id;
   if (call.done) done_fns_[id] = call.done;
@@ -423,14 +453,37 @@ std::string OperatorImpl::execute(Call call) {
   return id;
 }
 
+// The template with spec.templateDefaults merged in, made once per template (the copies
+// live as long as the operator, as call.tmpl pointers do).
+const spec::Template* OperatorImpl::with_defaults(const spec::Template* t) {
+  if (!t) return t;
+  auto it = defaulted_.find(t);
+  if (it != defaulted_.end()) return it->second;
+  auto copy = std::make_unique<spec::Template>(*t);
+  spec::apply_template_defaults(*copy, *spec_.template_defaults);
+  const spec::Template* out = copy.get();
+  inline_templates_.push_back(std::move(copy));
+  defaulted_[t] = out;
+  defaulted_[out] = out;
+  return out;
+}
+
 Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts) {
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& in : call.tmpl->inputs.parameters) {
     std::optional<std::string> value;
     if (in.value) value = *in.value;
     else if (in.default_value) value = *in.default_value;
+    bool supplied = false;
     for (const auto& [k, v] : call.args)
-      if (k == in.name) value = v;
+      if (k == in.name) value = v, supplied = true;
+    // An input from a ConfigMap wins over its default; a value passed to it wins over both.
+    if (!supplied && in.value_from && !in.value_from->config_map_key_ref_json.empty()) {
+      auto v = config_map_value(*in.value_from, options_, global_);
+      if (v) value = *v;
+      else if (v.status().code() == Code::kNotFound && in.value_from->default_value) value = in.value_from->default_value;
+      else return invalid("unable to retrieve inputs.parameters." + in.name + " from ConfigMap: " + v.status().message());
+    }
     if (!value) return invalid("inputs.parameters." + in.name + " was not supplied");
     auto resolved = expr::substitute(*value, global_);
     if (!resolved) return resolved.status();

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
+#include "runtime/secret_store.h"
+#include "server/http_util.h"
 
 namespace skiff::server {
 namespace {
@@ -128,6 +130,10 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   for (const auto& d : warnings) options.spec_warnings.push_back(d.path + ": " + d.message);
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
+  // The namespace's ConfigMaps, for valueFrom.configMapKeyRef (the engine reads no files).
+  if (!data_dir_.empty())
+    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_))
+      options.config_maps[name] = std::move(cm.data);
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
   if (options.name.empty() && run->object.metadata.name.empty()) {

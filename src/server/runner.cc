@@ -46,15 +46,6 @@ std::string new_uid() {
   return buf;
 }
 
-// Kubernetes' generateName: the prefix and five random lowercase letters or digits.
-std::string generated_name(const std::string& prefix) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-  std::string out = prefix;
-  for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
-  return out;
-}
-
 // Collects what changed in one workflow since it was last written, and passes the
 // metrics it declares on to the registry. Nodes are written in the order they first
 // changed, so a step's node is on disk no later than those of steps decided after it.

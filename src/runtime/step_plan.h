@@ -56,8 +56,8 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 // The container's environment on top of `base` (later entries win): envFrom first, then
 // env in order, each value with $(VAR) expanded from what came before. valueFrom reads
-// secretKeyRef / configMapKeyRef from the local store and fieldRef metadata.name /
-// metadata.namespace.
+// secretKeyRef / configMapKeyRef from the local store, fieldRef metadata.name /
+// metadata.namespace, and resourceFieldRef from the container's resources (quantity.h).
 Result<EnvList> resolve_env(const spec::Container& c, EnvList base, const PlanDefaults& defaults,
                             const std::string& pod_name);
 

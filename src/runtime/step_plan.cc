@@ -219,7 +219,7 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   sb.read_only_root = !defaults.allow_host_path;
   VolumeContext ctx{run_dir, plan.step_dir, defaults.data_dir, defaults.namespace_, defaults.server_paths,
                     defaults.allow_host_path};
-  auto mounts = resolve_mounts(request, ctx, sb.tmp_dir);
+  auto mounts = resolve_mounts(request, ctx, sb.tmp_dir, &sb.shadows);
   if (!mounts) return mounts.status();
   sb.mounts = std::move(*mounts);
 

@@ -4,7 +4,8 @@
 // Follows Kubernetes where the host allows: `command` and `args` with $(VAR) references
 // expanded from the container's env; with no image there is no ENTRYPOINT, so args alone
 // are the argv. Script templates run `command args <script file>` as Argo does. The host's
-// environment is not inherited: PATH, HOME and HOSTNAME, then the container's env.
+// environment is not inherited: PATH (the host executor's: the invoking user's), HOME and
+// HOSTNAME, then the container's env.
 #pragma once
 
 #include <string>

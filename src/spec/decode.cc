@@ -348,9 +348,9 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "initContainers", "sidecars", "archiveLocation", "activeDeadlineSeconds", "retryStrategy",
                 "parallelism", "failFast", "tolerations", "schedulerName", "priorityClassName", "priority",
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
-                "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
+                "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation", "podResources"}, t.not_acted_on);
   if (c.map(n["inputs"], p + ".inputs")) {
     c.keys(n["inputs"], p + ".inputs", {"parameters", "artifacts"});
     t.inputs.parameters = decode_parameters(c, n["inputs"]["parameters"], p + ".inputs.parameters");

@@ -542,11 +542,11 @@ void OperatorImpl::run_template(Call call) {
     return;
   }
   std::string id = call.id;
+  scope->set("node.name", call.name);  // in every template, as Argo; pod.name in pod templates (run_pod)
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
-      scope->set("node.name", call.name);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));
       break;

@@ -10,7 +10,14 @@ namespace skiff::server {
 
 namespace {
 
-// The value of cookie `name` ("" when not sent), %20 read as a space.
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of cookie `name` ("" when not sent), percent-escapes decoded.
 std::string cookie(const httplib::Request& req, const std::string& name) {
   std::string all = req.get_header_value("Cookie");
   size_t at = 0;
@@ -20,8 +27,16 @@ std::string cookie(const httplib::Request& req, const std::string& name) {
     std::string part = all.substr(at, end - at);
     while (!part.empty() && part[0] == ' ') part.erase(0, 1);
     if (part.rfind(name + "=", 0) == 0) {
-      std::string value = part.substr(name.size() + 1);
-      for (size_t i; (i = value.find("%20")) != std::string::npos;) value.replace(i, 3, " ");
+      std::string raw = part.substr(name.size() + 1), value;
+      for (size_t i = 0; i < raw.size(); ++i) {
+        int hi, lo;
+        if (raw[i] == '%' && i + 2 < raw.size() && (hi = hex_digit(raw[i + 1])) >= 0 && (lo = hex_digit(raw[i + 2])) >= 0) {
+          value += static_cast<char>(hi * 16 + lo);
+          i += 2;
+        } else {
+          value += raw[i];
+        }
+      }
       return value;
     }
     at = end + 1;

@@ -5,10 +5,12 @@ token must allow the namespace (in the header or the UI's cookie), and unknown a
 and nodes are 404s that say what is missing.
 Usage: artifacts_test.py SKIFF"""
 import io
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -23,6 +25,25 @@ WORKFLOW = {"workflow": {"metadata": {"name": "arts"}, "spec": {
                        {"name": "packed", "path": "/tmp/packed.txt"},
                        {"name": "plain", "path": "/tmp/plain.txt", "archive": {"none": {}}},
                        {"name": "dir", "path": "/tmp/dir", "archive": {"none": {}}}]}}]}}}
+
+
+def gc_workflow(name, strategy, where):
+    """A workflow whose output artifact has artifactGC `strategy`, set on the artifact or
+    (where == "workflow") as the workflow's default."""
+    art = {"name": "out", "path": "/tmp/out.txt"}
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "container": {
+        "image": "busybox", "command": ["sh", "-c", "echo x > /tmp/out.txt"]}, "outputs": {"artifacts": [art]}}]}
+    if where == "workflow":
+        spec["artifactGC"] = {"strategy": strategy}
+    else:
+        art["artifactGC"] = {"strategy": strategy}
+    return {"workflow": {"metadata": {"name": name}, "spec": spec}}
+
+
+def stored(data, name):
+    """The objects the local repository holds for workflow `name`."""
+    root = os.path.join(data, "artifacts", name)
+    return [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
 
 
 def get(srv, path, headers=None):
@@ -81,6 +102,28 @@ def main():
             check("no token: 401", st == 401, st)
             st, raw, _ = get(srv, f"/artifacts/argo/arts/{node}/packed", {"Authorization": "Bearer " + other})
             check("another namespace's token: 403", st == 403, st)
+
+            # artifactGC: OnWorkflowCompletion goes when the run ends, OnWorkflowDeletion with
+            # the workflow, and an artifact without a strategy stays.
+            for name, strategy, where in (("gc-done", "OnWorkflowCompletion", "artifact"),
+                                          ("gc-deleted", "OnWorkflowDeletion", "workflow")):
+                srv.call("POST", "/api/v1/workflows/argo", gc_workflow(name, strategy, where))
+                wf = srv.wait("argo", name)
+                check(f"{name} succeeded", wf["status"]["phase"] == "Succeeded", wf["status"])
+                art = wf["status"]["nodes"][name]["outputs"]["artifacts"][0]
+                check(f"{name}: the artifact records its strategy", art.get("artifactGC", {}).get("strategy") == strategy, art)
+            deadline = time.time() + 10
+            while stored(data, "gc-done") and time.time() < deadline:
+                time.sleep(0.1)
+            check("OnWorkflowCompletion: gone once the workflow ended", not stored(data, "gc-done"), stored(data, "gc-done"))
+            check("OnWorkflowDeletion: kept while the workflow is", len(stored(data, "gc-deleted")) == 1, stored(data, "gc-deleted"))
+            check("no strategy: kept", len(stored(data, "arts")) >= 3, stored(data, "arts"))
+            st, _ = srv.call("DELETE", "/api/v1/workflows/argo/gc-deleted")
+            deadline = time.time() + 10
+            while stored(data, "gc-deleted") and time.time() < deadline:
+                time.sleep(0.1)
+            check("OnWorkflowDeletion: gone with the workflow", st == 200 and not stored(data, "gc-deleted"),
+                  f"{st} {stored(data, 'gc-deleted')}")
 
             st, raw, _ = get(srv, f"/artifacts/argo/arts/{node}/nothing", auth)
             check("an unknown artifact: 404 naming it", st == 404 and b"nothing" in raw, f"{st} {raw[:200]}")

@@ -129,6 +129,7 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                            ? std::filesystem::path(options.run_dir).parent_path().parent_path().string()  // as the executors
                            : options.data_dir;
   artifacts.run_dir = options.run_dir;
+  artifacts.allow_local_git = options.allow_host_path;
   auto with_artifacts = std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts));
   runtime::ResourceTargets targets;
   if (cluster) targets.cluster_name = "the cluster at " + cluster->config().server;

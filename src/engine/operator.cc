@@ -547,6 +547,12 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
+      // Where the step is to leave its outputs: {{outputs.artifacts.X.path}},
+      // {{outputs.parameters.X.path}} (Argo's path placeholders).
+      for (const auto& a : call.tmpl->outputs.artifacts)
+        if (!a.path.empty()) scope->set("outputs.artifacts." + a.name + ".path", a.path);
+      for (const auto& p : call.tmpl->outputs.parameters)
+        if (p.value_from && !p.value_from->path.empty()) scope->set("outputs.parameters." + p.name + ".path", p.value_from->path);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));
       break;
@@ -785,6 +791,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
     for (const auto& a : t->outputs.artifacts) {
       auto it = exit.output_artifacts.find(a.name);
       if (it != exit.output_artifacts.end()) n->outputs.artifacts.emplace_back(a.name, it->second);
+    }
+    // And what the runner kept of its own accord: the step's log (archiveLogs: main-logs).
+    for (const auto& [name, json] : exit.output_artifacts) {
+      bool declared = std::any_of(t->outputs.artifacts.begin(), t->outputs.artifacts.end(),
+                                  [&name = name](const spec::Artifact& a) { return a.name == name; });
+      if (!declared) n->outputs.artifacts.emplace_back(name, json);
     }
     publish_globals(*t, *n);
   }

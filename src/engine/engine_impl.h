@@ -130,6 +130,8 @@ class OperatorImpl final : public Operator {
   std::string fresh_id(const std::string& name) const;
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
+  void time_out(const std::string& node_id);
+  const spec::Template* with_defaults(const spec::Template* t);
   void start_pod(const std::string& node_id, spec::Template resolved, std::vector<spec::Volume> volumes);
   void run_suspend(Call call, const expr::Scope& scope);
   void end_suspend(Node& node, NodePhase phase, const std::string& message);
@@ -164,6 +166,7 @@ class OperatorImpl final : public Operator {
   std::multimap<int64_t, std::function<void()>> timers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::vector<std::unique_ptr<spec::Template>> inline_templates_;
+  std::unordered_map<const spec::Template*, const spec::Template*> defaulted_;  // with_defaults
   std::unordered_map<const spec::Template*, std::vector<MetricDef>> metric_defs_;  // parsed once
   std::unordered_map<std::string, const spec::Template*> metric_nodes_;  // unfinished nodes with metrics
   expr::Scope global_;

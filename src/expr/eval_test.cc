@@ -50,6 +50,10 @@ TEST(Eval, Variables) {
   EXPECT_EQ(eval("len(fromJson(tasks.gen.outputs.result))", s), "2");
   EXPECT_EQ(eval("toJson(inputs.parameters)", s), R"({"my-param":"dash","n":"3"})");
   EXPECT_NE(eval("nope.x", s).find("unknown name nope.x"), std::string::npos);
+  // {{inputs.parameters}} is Argo's list for substitution; an expression sees the object.
+  s.set_json("inputs.parameters", R"([{"name":"n","value":"3"}])");
+  EXPECT_EQ(eval("toJson(inputs.parameters)", s), R"({"my-param":"dash","n":"3"})");
+  EXPECT_EQ(eval("inputs.parameters.n", s), "3");
 }
 
 TEST(Eval, Functions) {

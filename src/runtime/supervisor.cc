@@ -106,7 +106,7 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 3;
+constexpr uint64_t kStepVersion = 4;  // 4 added the sandbox's shadows
 // Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
 // running after an upgrade, writes version 1.
 constexpr uint64_t kResultVersion = 3;
@@ -119,6 +119,41 @@ void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
     w.num(b.read_only);
     w.num(b.is_file);
   }
+}
+
+void encode_shadows(Writer& w, const std::vector<Shadow>& shadows) {
+  w.num(shadows.size());
+  for (const auto& sh : shadows) {
+    w.str(sh.dir);
+    w.str(sh.build_at);
+    w.num(sh.entries.size());
+    for (const auto& e : sh.entries) {
+      w.str(e.path);
+      w.str(e.target);
+      w.num(static_cast<unsigned char>(e.type));
+      w.str(e.link);
+    }
+    w.strs(sh.new_dirs);
+    w.strs(sh.new_files);
+  }
+}
+
+bool decode_shadows(Reader& r, std::vector<Shadow>* shadows) {
+  size_t n = 0;
+  if (!r.count(&n)) return false;
+  shadows->resize(n);
+  for (auto& sh : *shadows) {
+    size_t entries = 0;
+    if (!r.str(&sh.dir) || !r.str(&sh.build_at) || !r.count(&entries)) return false;
+    sh.entries.resize(entries);
+    for (auto& e : sh.entries) {
+      uint64_t type = 0;
+      if (!r.str(&e.path) || !r.str(&e.target) || !r.num(&type) || !r.str(&e.link)) return false;
+      e.type = static_cast<char>(type);
+    }
+    if (!r.strs(&sh.new_dirs) || !r.strs(&sh.new_files)) return false;
+  }
+  return true;
 }
 
 bool decode_binds(Reader& r, std::vector<BindMount>* binds) {
@@ -180,6 +215,7 @@ std::string encode_step(const SupervisedStep& s) {
   w.strs(s.removes);
   w.pairs(s.artifact_paths);
   w.str(s.artifact_dir);
+  encode_shadows(w, s.sandbox.shadows);
   return w.take();
 }
 
@@ -214,7 +250,7 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   for (auto& c : s->cleanup_programs)
     if (!r.strs(&c)) return false;
   return r.strs(&s->unmounts) && r.strs(&s->removes) && r.pairs(&s->artifact_paths) && r.str(&s->artifact_dir) &&
-         r.done();
+         decode_shadows(r, &s->sandbox.shadows) && r.done();
 }
 
 namespace {

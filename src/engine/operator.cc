@@ -455,6 +455,7 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
+    case spec::TemplateType::kHttp:      // an HTTP node, as in Argo; the runner sends it (runtime/http_executor.h)
       scope->set("node.name", call.name);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));
@@ -499,7 +500,8 @@ void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
 }
 
 void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
-  Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+  bool http = call.tmpl->type == spec::TemplateType::kHttp;
+  Node& n = add_node(call, http ? NodeType::kHttp : NodeType::kPod, NodePhase::kPending);
   n.pod_name = pod_name(name_, call.name, call.tmpl->name);
   scope->set("pod.name", n.pod_name);
   ++pods_total_;
@@ -623,10 +625,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
   status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
   const spec::Template* t = pod_templates_[exit.node_id];
   pod_templates_.erase(exit.node_id);
-  std::string result = trim_one_newline(exit.stdout_text);
+  // An HTTP node's result is the response body as it came (Argo's agent), and it has no exit code.
+  bool http = n->type == NodeType::kHttp;
+  std::string result = http ? exit.stdout_text : trim_one_newline(exit.stdout_text);
   if (result.size() > kMaxResult) result.resize(kMaxResult);
-  n->outputs.result = result;
-  n->outputs.exit_code = exit.exit_code;
+  if (!http || !exit.stdout_text.empty() || exit.exit_code == 0) n->outputs.result = result;  // no response, no result
+  if (!http) n->outputs.exit_code = exit.exit_code;
   NodePhase phase = exit.error ? NodePhase::kError : exit.exit_code == 0 ? NodePhase::kSucceeded : NodePhase::kFailed;
   std::string message;
   auto killed = kill_reasons_.find(exit.node_id);

@@ -35,6 +35,28 @@ class HostLauncher final : public Launcher {
       return plan.status();
     }
     Launched out;
+    // Init containers: sandboxes of their own over the same step directory (so the same
+    // emptyDirs, and here the same private /tmp), run in order before the main one.
+    for (const auto& ic : request.tmpl.init_containers) {
+      StepRequest sub = request;
+      sub.tmpl.container = ic;
+      sub.tmpl.init_containers.clear();
+      sub.tmpl.outputs = {};
+      sub.extra_mounts.clear();
+      auto init_plan = plan_step(sub, request.workflow->run_dir, step_dir, defaults);
+      if (!init_plan) {
+        remove_tree(step_dir);
+        return init_plan.status().with_context("init container " + ic.name);
+      }
+      InitProcess init;
+      init.name = ic.name;
+      init.use_sandbox = true;
+      init.sandbox = std::move(init_plan->sandbox);
+      init.sandbox.message_file.clear();  // the main container's termination message only
+      init.sandbox.message_path.clear();
+      init.log_path = sidecar_log(request.workflow->run_dir, request.node_id, ic.name);
+      out.step.inits.push_back(std::move(init));
+    }
     out.ip = "127.0.0.1";  // the host's network
     out.step.use_sandbox = true;
     out.step.sandbox = std::move(plan->sandbox);

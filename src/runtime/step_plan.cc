@@ -175,8 +175,8 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the host executor runs container and script templates only");
   }
-  if (!request.tmpl.sidecars.empty() || !request.tmpl.init_containers.empty()) {
-    return invalid("template " + request.tmpl.name + ": sidecars and initContainers need --executor container");
+  if (!request.tmpl.sidecars.empty()) {
+    return invalid("template " + request.tmpl.name + ": sidecars need --executor container");
   }
   const spec::Container& c = *request.tmpl.container;
   const bool script = !c.source.empty();

@@ -106,7 +106,7 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 3;
+constexpr uint64_t kStepVersion = 4;  // 4 added init containers
 // Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
 // running after an upgrade, writes version 1.
 constexpr uint64_t kResultVersion = 3;
@@ -131,6 +131,26 @@ bool decode_binds(Reader& r, std::vector<BindMount>* binds) {
   return true;
 }
 
+void encode_sandbox(Writer& w, const SandboxSpec& sb) {
+  w.strs(sb.argv);
+  w.strs(sb.env);
+  w.str(sb.working_dir);
+  w.str(sb.hostname);
+  w.str(sb.tmp_dir);
+  encode_binds(w, sb.mounts);
+  w.strs(sb.hidden);
+  w.num(sb.read_only_root);
+  w.num(sb.privileged);
+  w.str(sb.message_file);
+  w.str(sb.message_path);
+}
+
+bool decode_sandbox(Reader& r, SandboxSpec* sb) {
+  return r.strs(&sb->argv) && r.strs(&sb->env) && r.str(&sb->working_dir) && r.str(&sb->hostname) &&
+         r.str(&sb->tmp_dir) && decode_binds(r, &sb->mounts) && r.strs(&sb->hidden) && r.flag(&sb->read_only_root) &&
+         r.flag(&sb->privileged) && r.str(&sb->message_file) && r.str(&sb->message_path);
+}
+
 }  // namespace
 
 std::string encode_step(const SupervisedStep& s) {
@@ -145,21 +165,21 @@ std::string encode_step(const SupervisedStep& s) {
   w.num(s.max_output);
   w.num(s.detached);
   w.num(s.use_sandbox);
-  w.strs(s.sandbox.argv);
-  w.strs(s.sandbox.env);
-  w.str(s.sandbox.working_dir);
-  w.str(s.sandbox.hostname);
-  w.str(s.sandbox.tmp_dir);
-  encode_binds(w, s.sandbox.mounts);
-  w.strs(s.sandbox.hidden);
-  w.num(s.sandbox.read_only_root);
-  w.num(s.sandbox.privileged);
-  w.str(s.sandbox.message_file);
-  w.str(s.sandbox.message_path);
+  encode_sandbox(w, s.sandbox);
   w.strs(s.argv);
   w.strs(s.force_argv);
   w.num(s.sidecars.size());
   for (const auto& c : s.sidecars) {
+    w.strs(c.argv);
+    w.str(c.log_path);
+    w.strs(c.force_argv);
+    w.str(c.unmount);
+  }
+  w.num(s.inits.size());
+  for (const auto& c : s.inits) {
+    w.str(c.name);
+    w.num(c.use_sandbox);
+    encode_sandbox(w, c.sandbox);
     w.strs(c.argv);
     w.str(c.log_path);
     w.strs(c.force_argv);
@@ -190,11 +210,7 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   if (!r.num(&version) || version != kStepVersion) return false;
   if (!r.str(&s->node_id) || !r.str(&s->log_path) || !r.str(&s->pid_path) || !r.str(&s->result_path) ||
       !r.num(&max_log) || !r.num(&max_stdout) || !r.num(&max_output) || !r.flag(&s->detached) ||
-      !r.flag(&s->use_sandbox) || !r.strs(&s->sandbox.argv) || !r.strs(&s->sandbox.env) ||
-      !r.str(&s->sandbox.working_dir) || !r.str(&s->sandbox.hostname) || !r.str(&s->sandbox.tmp_dir) ||
-      !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->sandbox.hidden) || !r.flag(&s->sandbox.read_only_root) ||
-      !r.flag(&s->sandbox.privileged) || !r.str(&s->sandbox.message_file) || !r.str(&s->sandbox.message_path) ||
-      !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
+      !r.flag(&s->use_sandbox) || !decode_sandbox(r, &s->sandbox) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
     return false;
   }
   s->max_log = max_log;
@@ -203,6 +219,13 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   s->sidecars.resize(n);
   for (auto& c : s->sidecars) {
     if (!r.strs(&c.argv) || !r.str(&c.log_path) || !r.strs(&c.force_argv) || !r.str(&c.unmount)) return false;
+  }
+  if (!r.count(&n)) return false;
+  s->inits.resize(n);
+  for (auto& c : s->inits) {
+    if (!r.str(&c.name) || !r.flag(&c.use_sandbox) || !decode_sandbox(r, &c.sandbox) || !r.strs(&c.argv) ||
+        !r.str(&c.log_path) || !r.strs(&c.force_argv) || !r.str(&c.unmount))
+      return false;
   }
   if (!r.pairs(&s->output_files) || !r.flag(&s->container.enabled) || !r.str(&s->container.dir) ||
       !decode_binds(r, &s->container.binds) || !r.pairs(&s->container.outputs) || !r.flag(&s->container.keep) ||
@@ -337,6 +360,8 @@ class Supervision {
  private:
   StepResult supervise() {
     StepResult result;
+    for (const auto& init : step_.inits)
+      if (!run_init(init, &result)) return result;
     std::vector<pid_t> side_pids;
     for (const auto& s : step_.sidecars) {
       Fd log(::open(s.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
@@ -366,6 +391,83 @@ class Supervision {
     if (!result.error) read_termination_message(&result);
     stop_sidecars(step_.sidecars, side_pids);
     return result;
+  }
+
+  // Runs one init container to its end, its output to its own log (a note in the step's
+  // log says how it ended). False when it failed, was stopped, or could not start: the step
+  // ends there in Error with Argo's message for a failed init container.
+  bool run_init(const InitProcess& init, StepResult* result) {
+    Fd log(::open(init.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    SandboxProcess sandbox;
+    pid_t pid = -1;
+    if (init.use_sandbox) {
+      auto proc = spawn_sandbox(init.sandbox);
+      if (!proc) return fail_start(result, proc.status().with_context("init container " + init.name));
+      sandbox = std::move(*proc);
+      pid = sandbox.pid;
+    } else {
+      pid = start_program(init.argv, log.get(), log.get());
+      if (pid < 0) return fail_start(result, errno_status("starting init container " + init.name, errno));
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
+    Fd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    int code = -1;
+    bool stopped = false;
+    auto copy = [&](Fd& from) {
+      char buf[8192];
+      ssize_t n = ::read(from.get(), buf, sizeof buf);
+      if (n > 0 && log.valid()) (void)!::write(log.get(), buf, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) from.reset();
+    };
+    for (;;) {
+      int st = 0;
+      pid_t w = ::waitpid(pid, &st, WNOHANG);
+      if (w == pid) {
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        break;
+      }
+      if (w < 0 && errno != EINTR) break;
+      pollfd fds[3] = {{signals.get(), POLLIN, 0}, {sandbox.out.get(), POLLIN, 0}, {sandbox.err.get(), POLLIN, 0}};
+      if (::poll(fds, 3, 50) < 0 && errno != EINTR) break;
+      if (fds[0].revents) {
+        signalfd_siginfo info;
+        while (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          int sig = static_cast<int>(info.ssi_signo);
+          if (sig == SIGTERM || sig == SIGINT) {
+            stopped = true;
+            ::kill(pid, SIGTERM);
+          } else if (sig == SIGUSR1) {
+            stopped = true;
+            if (!init.force_argv.empty()) run_quietly(init.force_argv);
+            ::kill(pid, SIGKILL);
+          }
+        }
+      }
+      if (fds[1].revents && sandbox.out.valid()) copy(sandbox.out);
+      if (fds[2].revents && sandbox.err.valid()) copy(sandbox.err);
+    }
+    for (Fd* f : {&sandbox.out, &sandbox.err})  // what is left, without waiting on a grandchild
+      for (int i = 0; i < 64 && f->valid(); ++i) copy(*f);
+    if (!init.unmount.empty()) ::umount2(init.unmount.c_str(), MNT_DETACH);
+    if (init.use_sandbox) {
+      if (Status setup = read_setup_error(sandbox); !setup) {
+        output_.note("init container " + init.name + ": " + setup.message());
+        return fail_start(result, setup.with_context("init container " + init.name));
+      }
+    }
+    if (code == 0 && !stopped) return true;
+    result->exit_code = code;
+    if (stopped) {
+      result->message = "";
+      return false;
+    }
+    output_.note("init container " + init.name + " exited with code " + std::to_string(code));
+    // Argo's words for any failed init container (its own init container loads artifacts).
+    result->error = true;
+    result->message = "failed to load artifacts";
+    return false;
   }
 
   // Output artifacts, copied out of the step's filesystem while it is still there: through

@@ -38,6 +38,18 @@ struct SideProcess {
   std::string unmount;  // its rootfs, unmounted once it ended
 };
 
+// An init container: run to its end before the sidecars and the main process, in order
+// (Kubernetes' initContainers). Its output goes to its own log; a failure ends the step.
+struct InitProcess {
+  std::string name;
+  bool use_sandbox = false;  // a host sandbox (`sandbox`), else a program (`argv`: runc run)
+  SandboxSpec sandbox;
+  std::vector<std::string> argv;
+  std::string log_path;
+  std::vector<std::string> force_argv;
+  std::string unmount;  // its rootfs, unmounted once it ended
+};
+
 // Where a container's outputs are found once it exited (see container_executor.cc).
 struct ContainerCollect {
   bool enabled = false;
@@ -62,6 +74,7 @@ struct SupervisedStep {
   std::vector<std::string> argv;
   std::vector<std::string> force_argv;  // how to kill the program for good ("" = SIGKILL)
   std::vector<SideProcess> sidecars;
+  std::vector<InitProcess> inits;
 
   // After the exit: output parameters (name, path as the sandboxed step sees it), or read
   // inside a container.

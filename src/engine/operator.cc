@@ -455,7 +455,8 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
-    case spec::TemplateType::kHttp:      // an HTTP node, as in Argo; the runner sends it (runtime/http_executor.h)
+    case spec::TemplateType::kHttp:      // an HTTP node, as in Argo; the runner sends it (runtime/agent_executor.h)
+    case spec::TemplateType::kData:      // a Pod node, as in Argo; the runner lists and transforms (runtime/data_step.h)
       scope->set("node.name", call.name);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));

@@ -139,7 +139,7 @@ Result<spec::Template> resolve_pod_template(const spec::Template& tmpl, const sp
       r.text(*s);
     for (auto& f : t.resource->flags) r.text(f);
   }
-  if (t.type == spec::TemplateType::kHttp) r.json(t.other_type_json);
+  if (t.type == spec::TemplateType::kHttp || t.type == spec::TemplateType::kData) r.json(t.other_type_json);
   for (auto& c : t.sidecars) r.container(c);
   for (auto& c : t.init_containers) r.container(c);
   r.volumes(t.volumes);

@@ -240,6 +240,10 @@ class Validator {
   void check_other_type(const Template& t, const std::string& p, const RefScope& scope) {
     const char* kind = template_type_name(t.type);
     std::string hp = p + "." + kind;
+    if (t.type == TemplateType::kData) {
+      check_data(t, hp, scope);
+      return;
+    }
     if (t.type != TemplateType::kHttp) {
       report(t.pos, hp, std::string(kind) + " templates are not supported by skiff yet; use a container or script template");
       return;
@@ -280,6 +284,44 @@ class Validator {
     if (h.contains("timeoutSeconds") && !h["timeoutSeconds"].is_number_integer() && !h["timeoutSeconds"].is_string())
       report(t.pos, hp + ".timeoutSeconds", "http.timeoutSeconds must be a whole number of seconds");
     check_refs(t.other_type_json, scope, t.pos, hp);
+  }
+
+  // A data template as Argo has it: source.artifactPaths (an s3 location) and expression steps.
+  void check_data(const Template& t, const std::string& dp, const RefScope& scope) {
+    nlohmann::json d = nlohmann::json::parse(t.other_type_json, nullptr, false);
+    if (!d.is_object()) {
+      report(t.pos, dp, "data must be an object with source and transformation");
+      return;
+    }
+    check_keys(d, t.pos, dp, {"source", "transformation"});
+    const auto& source = d.contains("source") ? d["source"] : nlohmann::json();
+    if (!source.is_object() || !source.contains("artifactPaths") || !source["artifactPaths"].is_object()) {
+      report(t.pos, dp + ".source.artifactPaths", "a data template needs source.artifactPaths (an artifact location)");
+    } else {
+      check_keys(source, t.pos, dp + ".source", {"artifactPaths"});
+      const auto& paths = source["artifactPaths"];
+      for (const auto& [key, unused] : paths.items())
+        if (key != "name" && key != "s3")
+          report(t.pos, dp + ".source.artifactPaths." + key,
+                 key == "git" || key == "http" || key == "gcs" || key == "oss" || key == "azure" || key == "hdfs" ||
+                         key == "artifactory"
+                     ? key + " locations cannot be listed by skiff; data templates list s3 locations"
+                     : "unknown field \"" + key + "\" (artifactPaths takes name and s3)");
+      if (!paths.contains("s3")) report(t.pos, dp + ".source.artifactPaths.s3", "artifactPaths needs an s3 location (a key at least)");
+    }
+    if (d.contains("transformation")) {
+      const auto& steps = d["transformation"];
+      if (!steps.is_array()) report(t.pos, dp + ".transformation", "transformation must be a list of {expression}");
+      else
+        for (size_t i = 0; i < steps.size(); ++i) {
+          std::string sp = dp + ".transformation[" + std::to_string(i) + "]";
+          if (!steps[i].is_object() || !steps[i].contains("expression") || !steps[i]["expression"].is_string())
+            report(t.pos, sp + ".expression", "each transformation step needs an expression");
+          else
+            check_keys(steps[i], t.pos, sp, {"expression"});
+        }
+    }
+    check_refs(t.other_type_json, scope, t.pos, dp);
   }
 
   // Every `{{...}}` a container's fields hold, JSON-valued ones included.

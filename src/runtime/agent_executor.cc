@@ -1,4 +1,4 @@
-#include "runtime/http_executor.h"
+#include "runtime/agent_executor.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -109,7 +109,7 @@ Result<HttpCall> read_call(const std::string& json_text, const std::string& data
 
 }  // namespace
 
-struct HttpExecutor::Impl {
+struct AgentExecutor::Impl {
   struct Job {
     StepRequest request;
     std::shared_ptr<const WorkflowContext> workflow;
@@ -120,7 +120,7 @@ struct HttpExecutor::Impl {
   };
 
   std::unique_ptr<Executor> inner;
-  HttpStepOptions options;
+  AgentOptions options;
   mutable std::mutex mu;
   std::list<Job> jobs;
   std::vector<StepResult> results;
@@ -170,6 +170,22 @@ struct HttpExecutor::Impl {
   }
 
   Status carry_out(Job& job, StepResult* r) {
+    if (job.request.tmpl.type == spec::TemplateType::kData) {
+      DataStepContext context;
+      context.data_dir = options.data_dir;
+      context.namespace_ = job.workflow->namespace_;
+      context.artifact_repository_ref = job.workflow->artifact_repository_ref;
+      context.evaluate = options.evaluate;
+      auto result = run_data_template(job.request.tmpl.other_type_json, context);
+      if (!result) return Status(Code::kFailed, result.status().message());
+      log(job, *result);
+      r->stdout_text = std::move(*result);
+      return Status::ok();
+    }
+    return send(job, r);
+  }
+
+  Status send(Job& job, StepResult* r) {
     auto call = read_call(job.request.tmpl.other_type_json, options.data_dir, job.workflow->namespace_);
     if (!call) return Status(Code::kFailed, call.status().message());
     net::ClientOptions client_options;
@@ -217,7 +233,7 @@ struct HttpExecutor::Impl {
   }
 };
 
-HttpExecutor::HttpExecutor(std::unique_ptr<Executor> inner, HttpStepOptions options) : impl_(std::make_unique<Impl>()) {
+AgentExecutor::AgentExecutor(std::unique_ptr<Executor> inner, AgentOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->inner = std::move(inner);
   impl_->options = std::move(options);
   impl_->own_interrupt = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -225,10 +241,10 @@ HttpExecutor::HttpExecutor(std::unique_ptr<Executor> inner, HttpStepOptions opti
   impl_->inner->set_interrupt_fd(impl_->interrupt_fd);
 }
 
-HttpExecutor::~HttpExecutor() = default;
+AgentExecutor::~AgentExecutor() = default;
 
-void HttpExecutor::start(StepRequest request) {
-  if (request.tmpl.type != spec::TemplateType::kHttp) {
+void AgentExecutor::start(StepRequest request) {
+  if (request.tmpl.type != spec::TemplateType::kHttp && request.tmpl.type != spec::TemplateType::kData) {
     impl_->inner->start(std::move(request));
     return;
   }
@@ -252,7 +268,7 @@ void HttpExecutor::start(StepRequest request) {
   job.thread = std::thread([&m, &job] { m.run(job); });
 }
 
-void HttpExecutor::kill(const std::string& node_id, const std::string& reason) {
+void AgentExecutor::kill(const std::string& node_id, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     for (auto& job : impl_->jobs) {
@@ -265,12 +281,12 @@ void HttpExecutor::kill(const std::string& node_id, const std::string& reason) {
   impl_->inner->kill(node_id, reason);
 }
 
-Result<std::vector<std::string>> HttpExecutor::exec_command(const std::string& node_id,
+Result<std::vector<std::string>> AgentExecutor::exec_command(const std::string& node_id,
                                                             const std::vector<std::string>& command) const {
   return impl_->inner->exec_command(node_id, command);
 }
 
-std::vector<StepResult> HttpExecutor::wait(int timeout_ms) {
+std::vector<StepResult> AgentExecutor::wait(int timeout_ms) {
   auto take = [this] {
     std::lock_guard<std::mutex> lock(impl_->mu);
     return std::exchange(impl_->results, {});
@@ -286,14 +302,14 @@ std::vector<StepResult> HttpExecutor::wait(int timeout_ms) {
   return out;
 }
 
-size_t HttpExecutor::running() const {
+size_t AgentExecutor::running() const {
   size_t n = impl_->inner->running();
   std::lock_guard<std::mutex> lock(impl_->mu);
   for (const auto& job : impl_->jobs) n += job.done ? 0 : 1;
   return n + impl_->results.size();
 }
 
-std::vector<StepStarted> HttpExecutor::take_started() {
+std::vector<StepStarted> AgentExecutor::take_started() {
   std::vector<StepStarted> out = impl_->inner->take_started();
   std::lock_guard<std::mutex> lock(impl_->mu);
   for (auto& s : impl_->started) out.push_back(std::move(s));
@@ -301,14 +317,14 @@ std::vector<StepStarted> HttpExecutor::take_started() {
   return out;
 }
 
-void HttpExecutor::set_interrupt_fd(int fd) {
+void AgentExecutor::set_interrupt_fd(int fd) {
   impl_->interrupt_fd = fd >= 0 ? fd : impl_->own_interrupt.get();
   impl_->inner->set_interrupt_fd(impl_->interrupt_fd);
 }
 
-Status HttpExecutor::open_workflow(WorkflowContext* context) { return impl_->inner->open_workflow(context); }
+Status AgentExecutor::open_workflow(WorkflowContext* context) { return impl_->inner->open_workflow(context); }
 
-void HttpExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
+void AgentExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     std::string prefix = log_key(namespace_, name, "");
@@ -318,7 +334,7 @@ void HttpExecutor::release_workflow(const std::string& namespace_, const std::st
   impl_->inner->release_workflow(namespace_, name);
 }
 
-Result<LogChunk> HttpExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {
+Result<LogChunk> AgentExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     std::string key = log_key(ref.namespace_, ref.workflow, ref.node_id);

@@ -352,6 +352,9 @@ class ContainerLauncher final : public Launcher {
     for (const auto* list : {&request.tmpl.sidecars, &request.tmpl.init_containers})
       for (const auto& s : *list)
         if (!s.image.empty()) out.push_back(&s);
+    if (request.tmpl.container_set)
+      for (const auto& s : request.tmpl.container_set->containers)
+        if (!s.image.empty()) out.push_back(&s);
     return out;
   }
 
@@ -717,7 +720,16 @@ void ContainerLauncher::finished(const std::string& note) {
   }
 }
 
-Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
+Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
+  std::optional<ContainerSetPlan> set;
+  if (original.tmpl.container_set) {
+    auto planned = plan_container_set(original);
+    if (!planned) return planned.status();
+    set = std::move(*planned);
+    for (const auto& c : original.tmpl.container_set->containers)
+      if (c.image.empty()) return invalid("containerSet container " + c.name + " has no image");
+  }
+  const StepRequest& request = set ? set->main_request : original;
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
   }
@@ -792,6 +804,30 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
     init.force_argv = runc_kill(*bundle);
     init.unmount = dir + "/rootfs";
     job.inits.push_back(std::move(init));
+  }
+
+  // A containerSet's other containers: a bundle each, in the step's network namespace and
+  // volumes, run by the supervisor as their dependencies allow (supervisor.h).
+  if (set) {
+    for (const auto& m : set->members) {
+      std::string dir = step_dir + "/set/" + m.name;
+      auto bundle = make_bundle(m.request, image_of(*m.request.tmpl.container), dir, step_dir, net.netns);
+      job.unmounts.push_back(dir + "/rootfs");
+      if (!bundle) return undo(bundle.status().with_context("container " + m.name));
+      net_admin = net_admin || bundle->net_admin;
+      InitProcess member;
+      member.name = m.name;
+      member.dependencies = m.dependencies;
+      member.argv = runc_run(*bundle);
+      member.log_path = sidecar_log(request.workflow->run_dir, request.node_id, m.name);
+      member.force_argv = runc_kill(*bundle);
+      member.unmount = dir + "/rootfs";
+      job.set.push_back(std::move(member));
+    }
+    job.set_main = set->main_name;
+    job.set_main_dependencies = set->main_dependencies;
+    job.set_retries = set->retries;
+    job.set_retry_ms = set->retry_delay_ms;
   }
 
   // kubelet's way: a file of the step's own bound at terminationMessagePath, read from the

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 
 #include "runtime/process_executor.h"
 #include "runtime/sandbox.h"
@@ -23,7 +24,14 @@ class HostLauncher final : public Launcher {
  public:
   HostLauncher(std::string run_dir, PlanDefaults defaults) : run_dir_(std::move(run_dir)), defaults_(std::move(defaults)) {}
 
-  Result<Launched> launch(const StepRequest& request) override {
+  Result<Launched> launch(const StepRequest& original) override {
+    std::optional<ContainerSetPlan> set;
+    if (original.tmpl.container_set) {
+      auto planned = plan_container_set(original);
+      if (!planned) return planned.status();
+      set = std::move(*planned);
+    }
+    const StepRequest& request = set ? set->main_request : original;
     std::string step_dir = scratch_dir(run_dir_, request.node_id, ++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;
@@ -56,6 +64,28 @@ class HostLauncher final : public Launcher {
       init.sandbox.message_path.clear();
       init.log_path = sidecar_log(request.workflow->run_dir, request.node_id, ic.name);
       out.step.inits.push_back(std::move(init));
+    }
+    if (set) {  // the other containers: sandboxes of their own over the step directory, as init containers
+      for (const auto& m : set->members) {
+        auto member_plan = plan_step(m.request, request.workflow->run_dir, step_dir, defaults);
+        if (!member_plan) {
+          remove_tree(step_dir);
+          return member_plan.status().with_context("container " + m.name);
+        }
+        InitProcess member;
+        member.name = m.name;
+        member.dependencies = m.dependencies;
+        member.use_sandbox = true;
+        member.sandbox = std::move(member_plan->sandbox);
+        member.sandbox.message_file.clear();
+        member.sandbox.message_path.clear();
+        member.log_path = sidecar_log(request.workflow->run_dir, request.node_id, m.name);
+        out.step.set.push_back(std::move(member));
+      }
+      out.step.set_main = set->main_name;
+      out.step.set_main_dependencies = set->main_dependencies;
+      out.step.set_retries = set->retries;
+      out.step.set_retry_ms = set->retry_delay_ms;
     }
     out.ip = "127.0.0.1";  // the host's network
     out.step.use_sandbox = true;

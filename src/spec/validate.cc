@@ -244,6 +244,10 @@ class Validator {
       check_data(t, hp, scope);
       return;
     }
+    if (t.type == TemplateType::kContainerSet) {
+      if (t.container_set) check_container_set(*t.container_set, hp, scope);
+      return;
+    }
     if (t.type != TemplateType::kHttp) {
       report(t.pos, hp, std::string(kind) + " templates are not supported by skiff yet; use a container or script template");
       return;
@@ -284,6 +288,49 @@ class Validator {
     if (h.contains("timeoutSeconds") && !h["timeoutSeconds"].is_number_integer() && !h["timeoutSeconds"].is_string())
       report(t.pos, hp + ".timeoutSeconds", "http.timeoutSeconds must be a whole number of seconds");
     check_refs(t.other_type_json, scope, t.pos, hp);
+  }
+
+  // A containerSet as Argo validates it (names, dependencies defined, no cycle), and what
+  // skiff's way of running one needs: no container depends on `main` (docs/templates.md).
+  void check_container_set(const ContainerSet& set, const std::string& cp, const RefScope& scope) {
+    if (set.containers.empty()) report(set.pos, cp + ".containers", "containers must have at least one container");
+    std::map<std::string, const Container*> by_name;
+    for (size_t i = 0; i < set.containers.size(); ++i) {
+      const Container& c = set.containers[i];
+      std::string p = cp + ".containers[" + std::to_string(i) + "]";
+      if (!valid_field_name(c.name))
+        report(c.pos, p + ".name", "container name \"" + c.name + "\" must be 1-128 letters, digits and '-'");
+      else if (!by_name.emplace(c.name, &c).second)
+        report(c.pos, p + ".name", "container name \"" + c.name + "\" is used twice");
+      check_container(c, p, scope);
+    }
+    for (size_t i = 0; i < set.containers.size(); ++i) {
+      const Container& c = set.containers[i];
+      for (const auto& d : c.dependencies) {
+        std::string p = cp + ".containers[" + std::to_string(i) + "].dependencies";
+        if (!by_name.count(d)) report(c.pos, p, "containers." + c.name + " dependency '" + d + "' not defined");
+        else if (d == "main")
+          report(c.pos, p, "containers." + c.name + " depends on main: skiff runs main after the other containers, "
+                           "so none may wait for it; make main depend on it instead");
+      }
+    }
+    // A cycle: repeatedly take away the containers whose dependencies are all taken.
+    std::set<std::string> done;
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (const auto& c : set.containers) {
+        if (done.count(c.name)) continue;
+        bool ready = true;
+        for (const auto& d : c.dependencies) ready &= done.count(d) > 0 || !by_name.count(d);
+        if (ready) progress = done.insert(c.name).second;
+      }
+    }
+    if (done.size() < by_name.size()) report(set.pos, cp + ".containers", "containers' dependencies form a cycle");
+    for (const auto& m : set.volume_mounts)
+      for (const auto* v : {&m.mount_path, &m.sub_path}) check_refs(*v, scope, set.pos, cp + ".volumeMounts");
+    for (const auto* v : {&set.retries, &set.duration}) check_refs(*v, scope, set.pos, cp + ".retryStrategy");
+    if (!set.retries.empty() && set.retries.find("{{") == std::string::npos && !is_int_text(set.retries))
+      report(set.pos, cp + ".retryStrategy.retries", "retries must be a whole number");
   }
 
   // A data template as Argo has it: source.artifactPaths (an s3 location) and expression steps.

@@ -110,6 +110,8 @@ add_test(NAME server/secrets COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/secrets PROPERTIES LABELS "e2e;server;container" TIMEOUT 120 FIXTURES_REQUIRED registry)
 add_test(NAME server/host-access COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/host_access_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/host-access PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/artifacts COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/artifacts_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/artifacts PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ttl COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ttl_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/ttl PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/ui-serving COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/ui_serving_test.py $<TARGET_FILE:skiff>)

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <filesystem>
@@ -33,6 +34,8 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr const char* kDefaultRepositoryAnnotation = "workflows.argoproj.io/default-artifact-repository";
+
+void warn(const std::string& text) { std::fprintf(stderr, "skiff: %s\n", text.c_str()); }
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -221,6 +224,21 @@ Result<std::shared_ptr<ArtifactRepository>> repository_of(const std::string& loc
   return std::shared_ptr<ArtifactRepository>(std::move(*repo));
 }
 
+std::optional<std::pair<std::string, std::string>> repository_ref_of(const std::string& workflow_json) {
+  Json object = Json::parse(workflow_json, nullptr, false);
+  Json spec = object.is_object() && object.contains("spec") ? object["spec"] : Json::object();
+  if (!spec.is_object() || !spec.contains("artifactRepositoryRef") || !spec["artifactRepositoryRef"].is_object())
+    return std::nullopt;
+  const Json& r = spec["artifactRepositoryRef"];
+  std::string cm = str_of(r, "configMap");
+  return std::make_pair(cm.empty() ? std::string("artifact-repositories") : cm, str_of(r, "key"));
+}
+
+std::string gc_strategy_of(const std::string& artifact_json) {
+  Json a = Json::parse(artifact_json, nullptr, false);
+  return a.is_object() && a.contains("artifactGC") ? str_of(a["artifactGC"], "strategy") : "";
+}
+
 // --- the executor -------------------------------------------------------------------------
 
 struct ArtifactExecutor::Impl {
@@ -230,8 +248,10 @@ struct ArtifactExecutor::Impl {
     std::string pod_name;
   };
   struct Job {
-    bool fetch = true;  // else store
+    enum Kind { kFetch, kStore, kCollect } kind = kFetch;
     StepRequest request;
+    WorkflowContext workflow;             // kCollect: whose repository
+    std::vector<std::string> artifacts;   // kCollect: their status JSON
     StepResult result;
     Declared declared;
     std::atomic<bool> cancelled{false};
@@ -267,11 +287,16 @@ struct ArtifactExecutor::Impl {
       {
         std::unique_lock<std::mutex> lock(mu);
         cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (stopping) return;
+        if (queue.empty()) return;  // stopping, with nothing left to do
         job = std::move(queue.front());
         queue.pop_front();
+        if (stopping && job->kind != Job::kCollect) continue;  // no step waits for it any more
       }
-      if (job->fetch) {
+      if (job->kind == Job::kCollect) {
+        collect(*job);
+        continue;
+      }
+      if (job->kind == Job::kFetch) {
         Status s = job->cancelled ? Status::ok() : fetch_inputs(job->request);
         std::lock_guard<std::mutex> lock(mu);
         if (job->cancelled || !s) {
@@ -432,6 +457,8 @@ struct ArtifactExecutor::Impl {
     Json s3 = location.is_object() && location.contains("s3") ? location["s3"] : Json::object();
     s3["key"] = key;
     out["s3"] = s3;
+    std::string gc = a.artifact_gc.empty() ? wf.artifact_gc : a.artifact_gc;
+    if (!gc.empty() && gc != "Never") out["artifactGC"] = {{"strategy", gc}};
     if (a.archive == spec::ArchiveKind::kNone) out["archive"] = {{"none", Json::object()}};
     if (a.archive == spec::ArchiveKind::kZip) out["archive"] = {{"zip", Json::object()}};
     if (a.archive == spec::ArchiveKind::kNone && fs::is_directory(file)) {  // each file under the key
@@ -449,6 +476,28 @@ struct ArtifactExecutor::Impl {
     ::unlink(packed.c_str());
     if (!s) return s;
     return out;
+  }
+
+  // artifactGC: deletes each artifact (a directory stored with archive none: every object
+  // under its key). Failures are logged, not retried (Argo retries through a Pod).
+  void collect(const Job& job) {
+    auto choice = repository(job.workflow);
+    if (!choice) {
+      warn("artifactGC of " + job.workflow.namespace_ + "/" + job.workflow.name + ": " + choice.status().message());
+      return;
+    }
+    for (const std::string& text : job.artifacts) {
+      Json a = Json::parse(text, nullptr, false);
+      std::string key = a.is_object() && a.contains("s3") ? str_of(a["s3"], "key") : "";
+      if (key.empty()) continue;
+      auto repo = repository_of(text, options.data_dir, job.workflow.namespace_, choice->repo);
+      Status s = repo ? (*repo)->remove(key) : repo.status();
+      if (s && a.contains("archive") && a["archive"].is_object() && a["archive"].contains("none")) {
+        auto under = (*repo)->list(key + "/");
+        for (const auto& o : under ? *under : std::vector<ObjectInfo>{}) s = (*repo)->remove(o.key);
+      }
+      if (!s) warn("artifactGC of " + job.workflow.namespace_ + "/" + job.workflow.name + ", " + key + ": " + s.message());
+    }
   }
 
   void store_outputs(Job& job) {
@@ -554,12 +603,23 @@ void ArtifactExecutor::start(StepRequest request) {
   m.cv.notify_one();
 }
 
+void ArtifactExecutor::collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {
+  if (artifacts.empty()) return;
+  auto job = std::make_shared<Impl::Job>();
+  job->kind = Impl::Job::kCollect;
+  job->workflow = workflow;
+  job->artifacts = std::move(artifacts);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->queue.push_back(std::move(job));
+  impl_->cv.notify_one();
+}
+
 void ArtifactExecutor::kill(const std::string& node_id, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     auto it = impl_->busy.find(node_id);
     if (it != impl_->busy.end()) {
-      if (it->second->fetch) {
+      if (it->second->kind == Impl::Job::kFetch) {
         it->second->kill_reason = reason;
         it->second->cancelled = true;
       }
@@ -605,7 +665,7 @@ std::vector<StepResult> ArtifactExecutor::wait(int timeout_ms) {
       continue;
     }
     auto job = std::make_shared<Impl::Job>();
-    job->fetch = false;
+    job->kind = Impl::Job::kStore;
     job->declared = std::move(d->second);
     m.declared.erase(d);
     job->result = std::move(r);

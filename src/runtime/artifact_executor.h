@@ -52,6 +52,12 @@ Result<std::shared_ptr<ArtifactRepository>> repository_of(const std::string& loc
                                                           const std::string& namespace_,
                                                           std::shared_ptr<ArtifactRepository> fallback);
 
+// spec.artifactRepositoryRef of a workflow object (its JSON), as WorkflowContext keeps it.
+std::optional<std::pair<std::string, std::string>> repository_ref_of(const std::string& workflow_json);
+
+// The artifactGC strategy an output artifact's status JSON records ("" = none).
+std::string gc_strategy_of(const std::string& artifact_json);
+
 struct ArtifactOptions {
   std::string data_dir;
   std::string run_dir;  // for requests without a workflow context (ExecutorOptions::run_dir)
@@ -74,6 +80,8 @@ class ArtifactExecutor : public Executor {
   void set_interrupt_fd(int fd) override;
   Status open_workflow(WorkflowContext* context) override;
   void release_workflow(const std::string& namespace_, const std::string& name) override;
+  // Deletions queued when the executor goes are still carried out (it waits for them).
+  void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) override;
   Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const override;
 
   struct Impl;

@@ -6,7 +6,7 @@
 // nothing else is configured. A repository stores whole objects by key ("wf/pod/art.tgz");
 // what an object holds (a tar.gz, a zip, a plain file) is the caller's business.
 //
-// Which repository a workflow uses (artifact_config.h): its spec.artifactRepositoryRef, else
+// Which repository a workflow uses (artifact_executor.h): its spec.artifactRepositoryRef, else
 // the namespace's `artifact-repositories` ConfigMap's default key, else the local one.
 //
 // Thread-safety: a repository's methods may be called from several threads at once.
@@ -43,7 +43,9 @@ struct ObjectInfo {
 class ArtifactRepository {
  public:
   virtual ~ArtifactRepository() = default;
-  // "s3" or "local": the field under which Argo's status names the artifact's location.
+  // The field under which Argo's status names an artifact's location: "s3" for both kinds
+  // (the local repository's artifacts are key-only s3 artifacts, as Argo's default
+  // repository's are: {"s3": {"key": ...}}).
   virtual std::string kind() const = 0;
   // A line for messages: "s3://bucket at host:port", "the local repository".
   virtual std::string describe() const = 0;

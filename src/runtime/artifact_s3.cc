@@ -34,25 +34,6 @@ constexpr uint64_t kMinPartSize = 5ull << 20;  // S3's minimum for every part bu
 constexpr uint64_t kMaxPartSize = 5ull << 30;
 constexpr uint64_t kMaxParts = 10000;
 
-// The same rules as check_artifact_key (artifact_repo.h); kept here so that this file does
-// not depend on where that lands.
-Status check_key(const std::string& key) {
-  if (key.empty()) return invalid("an artifact key must not be empty");
-  if (key.size() > 1024) return invalid("artifact key is longer than 1024 bytes: " + key.substr(0, 60) + "...");
-  if (key.find('\0') != std::string::npos) return invalid("artifact key contains a NUL byte");
-  if (key.front() == '/') return invalid("artifact key \"" + key + "\" must be relative (no leading '/')");
-  size_t start = 0;
-  while (start <= key.size()) {
-    size_t slash = key.find('/', start);
-    std::string part = key.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (part.empty() || part == "." || part == "..") {
-      return invalid("artifact key \"" + key + "\" has an empty, '.' or '..' part");
-    }
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return Status::ok();
-}
 
 // S3's bucket naming rules, loosely: what every S3 server accepts in a path-style URL.
 bool valid_bucket(const std::string& b) {
@@ -187,7 +168,7 @@ Status S3Repository::ensure_bucket() {
 }
 
 Status S3Repository::put(const std::string& key, const std::string& file) {
-  if (Status s = check_key(key); !s) return s;
+  if (Status s = check_artifact_key(key); !s) return s;
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_status("uploading " + file + " to " + where(key) + ": opening " + file, errno);
   struct stat st;
@@ -282,7 +263,7 @@ Status S3Repository::put_multipart(const std::string& key, int fd, uint64_t size
 }
 
 Status S3Repository::get(const std::string& key, const std::string& file, uint64_t max_bytes) {
-  if (Status s = check_key(key); !s) return s;
+  if (Status s = check_artifact_key(key); !s) return s;
   if (Status s = ensure_bucket(); !s) return s;
   Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return errno_status("downloading " + where(key) + " to " + file + ": opening " + file, errno);
@@ -325,7 +306,7 @@ Status S3Repository::get(const std::string& key, const std::string& file, uint64
 }
 
 Status S3Repository::read(const std::string& key, const std::function<bool(const char*, size_t)>& sink) {
-  if (Status s = check_key(key); !s) return s;
+  if (Status s = check_artifact_key(key); !s) return s;
   if (Status s = ensure_bucket(); !s) return s;
   std::string doing = "reading " + where(key);
   net::Request r = request("GET", object_url(key), kEmptySha256);
@@ -337,7 +318,7 @@ Status S3Repository::read(const std::string& key, const std::function<bool(const
 }
 
 Result<ObjectInfo> S3Repository::stat(const std::string& key) {
-  if (Status s = check_key(key); !s) return s;
+  if (Status s = check_artifact_key(key); !s) return s;
   if (Status s = ensure_bucket(); !s) return s;
   std::string doing = "looking up " + where(key);
   Result<net::Response> resp = send(request("HEAD", object_url(key), kEmptySha256), doing);
@@ -385,7 +366,7 @@ Result<std::vector<ObjectInfo>> S3Repository::list(const std::string& prefix) {
 }
 
 Status S3Repository::remove(const std::string& key) {
-  if (Status s = check_key(key); !s) return s;
+  if (Status s = check_artifact_key(key); !s) return s;
   if (Status s = ensure_bucket(); !s) return s;
   std::string doing = "deleting " + where(key);
   Result<net::Response> resp = send(request("DELETE", object_url(key), kEmptySha256), doing);

@@ -11,6 +11,7 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
   w.name = name;
   w.host_network = spec.host_network;
   w.artifact_repository_ref = spec.artifact_repository_ref;
+  w.artifact_gc = spec.artifact_gc;
   auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
                                        nullptr, false);
   if (secrets.is_array()) {

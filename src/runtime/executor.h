@@ -29,6 +29,7 @@ struct WorkflowContext {
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets
   // spec.artifactRepositoryRef (configMap, key) when given (runtime/artifact_executor.h).
   std::optional<std::pair<std::string, std::string>> artifact_repository_ref;
+  std::string artifact_gc;  // spec.artifactGC.strategy: every output artifact's default
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).
@@ -155,6 +156,9 @@ class Executor {
   // Deletes everything kept for the workflow (logs, claims, state), also for one of an
   // earlier process. Its steps have ended (those still running keep running; their files go).
   virtual void release_workflow(const std::string& namespace_, const std::string& name) = 0;
+  // Deletes stored artifacts of the workflow (each its status JSON, {"s3": {"key"}, ...})
+  // from its repository, in the background: artifactGC. Executors that store none ignore it.
+  virtual void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {}
   // The step's combined log (stdout and stderr as written) from byte `offset` on, at most
   // `max` bytes. kNotFound while it has none (not started, or released). Any thread (see
   // above): reads only what the steps wrote, no state of the run loop.

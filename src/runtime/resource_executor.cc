@@ -421,6 +421,10 @@ void ResourceExecutor::release_workflow(const std::string& namespace_, const std
   impl_->inner->release_workflow(namespace_, name);
 }
 
+void ResourceExecutor::collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {
+  impl_->inner->collect_artifacts(workflow, std::move(artifacts));
+}
+
 Result<LogChunk> ResourceExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);

@@ -13,6 +13,7 @@
 #include "server/app_controller.h"
 #include "server/app_metrics.h"
 #include "server/app_routes.h"
+#include "server/artifact_routes.h"
 #include "server/cluster_watch.h"
 #include "server/auth.h"
 #include "runtime/pod_support.h"
@@ -258,6 +259,7 @@ struct Server::Impl {
     add_app_routes(s, ctx);
     add_webhook_routes(s, ctx);
     add_config_routes(s, options.data_dir);
+    add_artifact_routes(s, store, options.data_dir);
     add_ui_routes(s, options.ui_dir);  // the catch-all: last
   }
 };

@@ -8,13 +8,56 @@
 
 namespace skiff::server {
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of cookie `name` ("" when not sent), percent-escapes decoded.
+std::string cookie(const httplib::Request& req, const std::string& name) {
+  std::string all = req.get_header_value("Cookie");
+  size_t at = 0;
+  while (at < all.size()) {
+    size_t end = all.find(';', at);
+    if (end == std::string::npos) end = all.size();
+    std::string part = all.substr(at, end - at);
+    while (!part.empty() && part[0] == ' ') part.erase(0, 1);
+    if (part.rfind(name + "=", 0) == 0) {
+      std::string raw = part.substr(name.size() + 1), value;
+      for (size_t i = 0; i < raw.size(); ++i) {
+        int hi, lo;
+        if (raw[i] == '%' && i + 2 < raw.size() && (hi = hex_digit(raw[i + 1])) >= 0 && (lo = hex_digit(raw[i + 2])) >= 0) {
+          value += static_cast<char>(hi * 16 + lo);
+          i += 2;
+        } else {
+          value += raw[i];
+        }
+      }
+      return value;
+    }
+    at = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
 httplib::Server::HandlerResponse authorize(const ServerOptions& options, const httplib::Request& req, httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
+  // Artifact downloads (artifact_routes.h) are outside /api/, and namespaced.
+  static const std::regex artifacts("^/(artifact-files|artifacts|input-artifacts)/([^/]+)");
+  std::smatch artifact;
+  bool artifact_path = std::regex_search(req.path, artifact, artifacts);
   // The webhook's auth is its payload's signature (webhook.h), as in Argo CD.
-  if (!options.require_token || req.path.rfind("/api/", 0) != 0 || req.path == "/api/v1/version" ||
-      req.path == "/api/webhook")
+  if (!options.require_token ||
+      (!artifact_path && (req.path.rfind("/api/", 0) != 0 || req.path == "/api/v1/version" || req.path == "/api/webhook")))
     return R::Unhandled;
   std::string header = req.get_header_value("Authorization");
+  if (header.empty() && artifact_path) header = cookie(req, "authorization");  // a link the UI made
   if (header.rfind("Bearer ", 0) != 0) {
     reply(res, 401, {{"code", 16}, {"message", "token not valid: send Authorization: Bearer <token> (create one with "
                                                "`skiff token create --namespace NS`)"}});
@@ -44,7 +87,10 @@ httplib::Server::HandlerResponse authorize(const ServerOptions& options, const h
   std::string ns;
   bool scoped = false;
   static const std::regex argo_cd("^/api/v1/(applications|stream/applications|projects)(/|$)");
-  if (std::regex_search(req.path, argo_cd)) {
+  if (artifact_path) {
+    ns = artifact[2];
+    scoped = true;
+  } else if (std::regex_search(req.path, argo_cd)) {
     ns = app_namespace_of(req);
     scoped = true;
   } else if (std::regex_search(req.path, m, namespaced)) {

@@ -59,6 +59,9 @@ constexpr Route kRoutes[] = {
     {"/api/v1/projects", false},
     {"/api/v1/projects/{name}", false},
     {"/api/webhook", false},
+    {"/artifacts/{namespace}/{name}/{node}/{artifact}", false},
+    {"/input-artifacts/{namespace}/{name}/{node}/{artifact}", false},
+    {"/artifact-files/{namespace}/workflows/{name}/{node}/{direction}/{artifact}", false},
 };
 
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow_json.h"
+#include "runtime/artifact_executor.h"
+#include "util/json_text.h"
 
 namespace skiff::server {
 namespace {
@@ -192,6 +194,7 @@ void Runner::forget(Run& run) {
 
 Status Runner::remove(const std::string& namespace_, const std::string& name) {
   Run* run = find(namespace_, name, /*running_only=*/false);
+  collect_deleted_artifacts(namespace_, name);
   // The run directory (logs, claims) goes first: on a full disk that makes room for the
   // store; if that is not enough, the space kept in reserve for this is given up.
   if (!run && store_.get_workflow(namespace_, name)) executor_.release_workflow(namespace_, name);
@@ -200,6 +203,26 @@ Status Runner::remove(const std::string& namespace_, const std::string& name) {
   if (!s) return s;
   if (run) forget(*run);  // its directory goes when its steps have ended
   return Status::ok();
+}
+
+void Runner::collect_deleted_artifacts(const std::string& namespace_, const std::string& name) {
+  auto record = store_.get_workflow(namespace_, name);
+  if (!record) return;
+  auto nodes = store_.nodes(record->uid);
+  std::vector<std::string> artifacts;
+  for (const auto& n : nodes ? *nodes : std::vector<store::NodeRecord>{}) {
+    auto j = nlohmann::json::parse(n.body, nullptr, false);
+    for (const auto& a : array_member(object_member(j, "outputs"), "artifacts")) {
+      std::string text = a.dump();
+      if (runtime::gc_strategy_of(text) == "OnWorkflowDeletion") artifacts.push_back(std::move(text));
+    }
+  }
+  runtime::WorkflowContext context;
+  context.namespace_ = namespace_;
+  context.name = name;
+  context.uid = record->uid;
+  context.artifact_repository_ref = runtime::repository_ref_of(record->object);
+  executor_.collect_artifacts(context, std::move(artifacts));
 }
 
 // A file of kReserveBytes in the data directory, given up when the disk is full and a
@@ -707,6 +730,12 @@ void Runner::turn(int max_wait_ms) {
     if (it->second->op->done() && it->second->live_steps == 0 && it->second->dirty.clean()) {
       const engine::Operator& op = *it->second->op;
       ended_nodes += op.status().nodes.size();
+      // artifactGC: what lives only for the run goes now (in the background).
+      std::vector<std::string> done_with;
+      for (const engine::Node& n : op.status().nodes)
+        for (const auto& [name, json] : n.outputs.artifacts)
+          if (runtime::gc_strategy_of(json) == "OnWorkflowCompletion") done_with.push_back(json);
+      executor_.collect_artifacts(*it->second->context, std::move(done_with));
       if (it->second->deleted) {
         executor_.release_workflow(it->second->context->namespace_, op.workflow_name());
       } else if (int64_t due = expiry(op.effective_spec(), op.status().phase,

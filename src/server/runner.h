@@ -149,6 +149,8 @@ class Runner {
   bool behind() const;
   // Ends a run whose record was deleted while it ran.
   void forget(Run& run);
+  // artifactGC OnWorkflowDeletion: the stored workflow's artifacts that go with it.
+  void collect_deleted_artifacts(const std::string& namespace_, const std::string& name);
   // The run of that workflow; with `running_only`, only while it has not finished.
   Run* find(const std::string& namespace_, const std::string& name, bool running_only = true);
   Status keep_suspend_flag(Run& run, bool suspended);

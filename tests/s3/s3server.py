@@ -107,6 +107,24 @@ def wait_ready(env, proc, log, scheme="http", context=None):
     sys.exit(f"minio did not answer on {env['endpoint']} within 60 s:\n{tail(log)}")
 
 
+def create_bucket(env, proc, log, scheme, context):
+    """PUT /skiff-test. MinIO answers its liveness probe before its object layer is up, and
+    503 (XMinioServerNotInitialized) to S3 requests until then: those are tried again."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            signed_request(env, "PUT", f"/{BUCKET}", scheme=scheme, context=context).close()
+            return
+        except urllib.error.HTTPError as err:
+            body = err.read()[:500]
+            if err.code != 503 or time.monotonic() > deadline or proc.poll() is not None:
+                sys.exit(f"creating bucket {BUCKET} on {env['endpoint']} failed: HTTP {err.code} {body!r}\n{tail(log)}")
+        except (urllib.error.URLError, OSError) as err:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                sys.exit(f"creating bucket {BUCKET} on {env['endpoint']} failed: {err}\n{tail(log)}")
+        time.sleep(0.1)
+
+
 def tail(path, n=4000):
     try:
         with open(path, errors="replace") as f:
@@ -137,10 +155,7 @@ def start(d):
     for server, proc, scheme, context in ((plain, plain_proc, "http", None), (tls, tls_proc, "https", tls_context)):
         target = dict(env, endpoint=server["endpoint"])
         wait_ready(target, proc, server["log"], scheme, context)
-        try:
-            signed_request(target, "PUT", f"/{BUCKET}", scheme=scheme, context=context).close()
-        except urllib.error.HTTPError as err:
-            sys.exit(f"creating bucket {BUCKET} on {server['endpoint']} failed: HTTP {err.code} {err.read()[:500]!r}")
+        create_bucket(target, proc, server["log"], scheme, context)
     print(f"minio on {plain['endpoint']} (pid {plain['pid']}) and https://{tls['endpoint']} (pid {tls['pid']}), "
           f"ready in {time.monotonic() - t0:.1f} s, bucket {BUCKET}, settings in {d}/env.json")
 

@@ -6,7 +6,7 @@
 // its message and log in the node panel, retries, and sees the workflow succeed.
 // Screenshots go to $SKIFF_UI_ARTIFACTS (default tests/ui/artifacts/).
 // Exit 0: passed; 1: failed (each failure printed); 77: Chromium or node_modules missing.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,9 @@ function template(stateDir) {
           },
           step('say', 'echo "{{inputs.parameters.greeting}}"; echo "second line"'),
           // Fails the first time in "flaky" mode (no marker yet); a retry finds the marker.
-          step('check', 'if [ "{{inputs.parameters.mode}}" = pass ] || [ -e /state/marker ]; then echo "check passed"; else touch /state/marker; echo "check failing: no marker yet"; exit 3; fi'),
+          // It also leaves a report, an output artifact (saved even when the step fails).
+          { ...step('check', 'echo "checked in {{inputs.parameters.mode}} mode" > /tmp/report.txt; if [ "{{inputs.parameters.mode}}" = pass ] || [ -e /state/marker ]; then echo "check passed"; else touch /state/marker; echo "check failing: no marker yet"; exit 3; fi'),
+            outputs: { artifacts: [{ name: 'report', path: '/tmp/report.txt', archive: { none: {} } }] } },
         ],
       },
     },
@@ -213,6 +215,12 @@ async function main() {
     await panel.locator('[data-testid=log-line]', { hasText: 'check failing: no marker yet' }).waitFor({ timeout: 10000 });
     check('panel shows the failed step log', true);
     check('panel shows the exit code', /3/.test(await panel.getByTestId('node-outputs').innerText()));
+    const link = panel.getByTestId('node-output-artifacts').getByTestId('artifact-link');
+    await link.waitFor({ timeout: 5000 });
+    // A user's click: the link carries the token in a cookie, and the browser downloads.
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), link.click()]);
+    const report = readFileSync(await download.path(), 'utf8');
+    check('panel links the output artifact to its download', report === 'checked in flaky mode\n', JSON.stringify(report));
     check('the node is selected in the URL', page.url().includes('node='));
     await snap('panel');
 

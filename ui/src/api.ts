@@ -24,6 +24,12 @@ export function setToken(t: string): void {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
+// A link to an artifact download carries no header: the token goes as Argo's UI sends it,
+// in the `authorization` cookie, set before the browser follows the link.
+export function setArtifactCookie(): void {
+  if (token) document.cookie = `authorization=${encodeURIComponent('Bearer ' + token)}; path=/; SameSite=Strict`;
+}
+
 export function hasToken(): boolean {
   return token !== '';
 }

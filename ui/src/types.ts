@@ -22,8 +22,17 @@ export interface WfNode {
   startedAt?: string;
   finishedAt?: string;
   progress?: string;
-  inputs?: { parameters?: Parameter[]; artifacts?: unknown[] };
-  outputs?: { result?: string; exitCode?: string; parameters?: Parameter[]; artifacts?: unknown[] };
+  inputs?: { parameters?: Parameter[]; artifacts?: Artifact[] };
+  outputs?: { result?: string; exitCode?: string; parameters?: Parameter[]; artifacts?: Artifact[] };
+}
+
+// An artifact as status shows it; those in a repository have s3.key.
+export interface Artifact {
+  name: string;
+  path?: string;
+  s3?: { key?: string };
+  raw?: { data?: string };
+  http?: { url?: string };
 }
 
 export interface Metadata {

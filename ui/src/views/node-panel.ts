@@ -1,12 +1,12 @@
 // The side panel of the selected node: what it ran, its phase and message, times,
 // inputs and outputs, and its log, streamed live while the step runs.
-import { apiNoBody, enc, isAbort, stream } from '../api';
+import { apiNoBody, enc, isAbort, setArtifactCookie, stream } from '../api';
 import { showError } from '../banner';
 import { h, type Child } from '../dom';
 import { localTime, span } from '../format';
 import { GROUP_TYPES } from '../graph/model';
 import { NODE_FINISHED, phaseBadge } from '../phase';
-import type { Parameter, WfNode, Workflow } from '../types';
+import type { Artifact, Parameter, WfNode, Workflow } from '../types';
 
 const MAX_LOG_LINES = 10000;
 
@@ -19,6 +19,16 @@ export interface PanelEvents {
 function params(ps: Parameter[] | undefined): Child {
   if (!ps?.length) return null;
   return h('table', { class: 'kv' }, h('tbody', null, ps.map((p) => h('tr', null, h('th', null, p.name), h('td', null, h('code', null, p.value ?? p.default ?? ''))))));
+}
+
+// A node's artifacts: those in a repository link to their download (Argo Server's path).
+function artifacts(list: Artifact[] | undefined, base: string, testid: string): Child {
+  if (!list?.length) return null;
+  const where = (a: Artifact): Child =>
+    a.s3?.key
+      ? h('a', { href: `${base}/${enc(a.name)}`, download: true, onclick: setArtifactCookie, 'data-testid': 'artifact-link', title: a.path ?? '' }, a.s3.key)
+      : h('code', null, a.http?.url ?? (a.raw ? 'raw' : (a.path ?? '')));
+  return h('table', { class: 'kv', 'data-testid': testid }, h('tbody', null, list.map((a) => h('tr', null, h('th', null, a.name), h('td', null, where(a))))));
 }
 
 export class NodePanel {
@@ -63,6 +73,7 @@ export class NodePanel {
     const fresh = this.nodeId !== id;
     this.nodeId = id;
     const o = n.outputs ?? {};
+    const files = `/artifact-files/${enc(ns)}/workflows/${enc(name)}/${enc(n.id)}`;
     const rows: Array<[string, Child]> = [
       ['Phase', phaseBadge(n.phase)],
       ['Type', n.type],
@@ -86,8 +97,10 @@ export class NodePanel {
       n.message ? h('p', { class: `message p-${n.phase}`, 'data-testid': 'node-message' }, n.message) : null,
       h('table', { class: 'kv' }, h('tbody', null, rows.filter(([, v]) => v !== '').map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v))))),
       actions.length ? h('div', { class: 'row' }, actions) : null,
-      n.inputs?.parameters?.length ? [h('h3', null, 'Inputs'), params(n.inputs.parameters)] : null,
-      o.result !== undefined || o.exitCode !== undefined || o.parameters?.length
+      n.inputs?.parameters?.length || n.inputs?.artifacts?.length
+        ? [h('h3', null, 'Inputs'), params(n.inputs.parameters), artifacts(n.inputs.artifacts, `${files}/inputs`, 'node-input-artifacts')]
+        : null,
+      o.result !== undefined || o.exitCode !== undefined || o.parameters?.length || o.artifacts?.length
         ? [
             h('h3', null, 'Outputs'),
             h(
@@ -101,6 +114,7 @@ export class NodePanel {
               ),
             ),
             params(o.parameters),
+            artifacts(o.artifacts, `${files}/outputs`, 'node-output-artifacts'),
           ]
         : null,
     ];

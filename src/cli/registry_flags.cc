@@ -131,15 +131,15 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                            ? std::filesystem::path(options.run_dir).parent_path().parent_path().string()  // as the executors
                            : options.data_dir;
   artifacts.run_dir = options.run_dir;
-  runtime::AgentOptions http;
-  http.data_dir = artifacts.data_dir;
-  http.evaluate = [](const std::string& expression, const std::map<std::string, std::string>& vars) {
+  runtime::AgentOptions agent;  // http and data templates (runtime/agent_executor.h)
+  agent.data_dir = artifacts.data_dir;
+  agent.evaluate = [](const std::string& expression, const std::map<std::string, std::string>& vars) {
     expr::Scope scope;
     for (const auto& [name, json] : vars) scope.set_json(name, json);
     return expr::evaluate_to_json(expression, scope);
   };
   auto with_artifacts = std::make_unique<runtime::AgentExecutor>(
-      std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts)), std::move(http));
+      std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts)), std::move(agent));
   runtime::ResourceTargets targets;
   if (cluster) targets.cluster_name = "the cluster at " + cluster->config().server;
   targets.cluster = std::move(cluster);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr size_t kMaxLog = 16 * 1024;
+constexpr size_t kMaxThreads = 64;  // steps carried out at once; the rest wait their turn
 
 std::string log_key(const std::string& namespace_, const std::string& workflow, const std::string& node_id) {
   return namespace_ + "/" + workflow + "/" + node_id;
@@ -123,6 +125,8 @@ struct AgentExecutor::Impl {
   AgentOptions options;
   mutable std::mutex mu;
   std::list<Job> jobs;
+  std::deque<Job*> waiting;  // beyond kMaxThreads (guarded by mu)
+  size_t threads = 0;        // jobs whose thread has not ended (guarded by mu)
   std::vector<StepResult> results;
   std::vector<StepStarted> started;
   std::map<std::string, std::string> logs;  // log_key -> text
@@ -132,9 +136,19 @@ struct AgentExecutor::Impl {
   std::shared_ptr<const WorkflowContext> default_workflow = std::make_shared<WorkflowContext>();
 
   ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      waiting.clear();  // never started
+    }
     for (auto& job : jobs) job.cancelled = true;
     for (auto& job : jobs)
       if (job.thread.joinable()) job.thread.join();
+  }
+
+  // Starts the job's thread (mu held).
+  void launch(Job& job) {
+    ++threads;
+    job.thread = std::thread([this, &job] { run(job); });
   }
 
   void log(const Job& job, const std::string& line) {
@@ -165,11 +179,18 @@ struct AgentExecutor::Impl {
     live_logs.erase(log_key(job.workflow->namespace_, job.workflow->name, job.request.node_id));
     results.push_back(std::move(r));
     job.done = true;
+    --threads;
+    if (!waiting.empty()) {
+      Job* next = waiting.front();
+      waiting.pop_front();
+      launch(*next);
+    }
     uint64_t one = 1;
     (void)!::write(interrupt_fd, &one, sizeof one);
   }
 
   Status carry_out(Job& job, StepResult* r) {
+    if (job.cancelled) return Status::ok();  // killed while it waited for a thread
     if (job.request.tmpl.type == spec::TemplateType::kData) {
       DataStepContext context;
       context.data_dir = options.data_dir;
@@ -265,7 +286,8 @@ void AgentExecutor::start(StepRequest request) {
   m.logs[key].clear();
   m.live_logs.insert(key);
   m.started.push_back({job.request.node_id, ""});
-  job.thread = std::thread([&m, &job] { m.run(job); });
+  if (m.threads < kMaxThreads) m.launch(job);
+  else m.waiting.push_back(&job);
 }
 
 void AgentExecutor::kill(const std::string& node_id, const std::string& reason) {

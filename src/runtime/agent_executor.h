@@ -14,7 +14,8 @@
 // ("successCondition '...' evaluated false"). A request that gets no response fails with
 // what went wrong. A body past AgentOptions::max_body fails the step rather than fill memory.
 //
-// Threads: each step runs on a thread of its own (it blocks); results come back through
+// Threads: each step runs on a thread of its own (it blocks), at most 64 at once (the rest
+// wait their turn); results come back through
 // wait() like the wrapped executor's, ringing the interrupt fd. Logs (what was done) are
 // kept in memory, capped, until release_workflow().
 #pragma once

@@ -17,7 +17,7 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
            parameters: {p: v}, message: "substring", message_is: "exact ('' = none)",
            children: [wf.b],
            displayName: a, templateName: t,
-           artifacts: {art: {key: "substring of its s3.key"}}}
+           artifacts: {art: {key: "substring of its s3.key"}}, artifacts_absent: [art2]}
     wf.x: {absent: true}
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
   stderr: ["substring", ...]
@@ -81,6 +81,12 @@ def check_node(name, node, want, by_id):
                     fail(f"node {name}: no output artifact {k} (has {sorted(got)})")
                 if v and v.get("key", "") not in got[k].get("s3", {}).get("key", ""):
                     fail(f"node {name}: artifact {k} key {got[k].get('s3')!r} does not contain {v['key']!r}")
+            continue
+        elif key == "artifacts_absent":  # names of output artifacts the node must not have
+            got = [a.get("name") for a in node.get("outputs", {}).get("artifacts", [])]
+            for k in value:
+                if k in got:
+                    fail(f"node {name}: has output artifact {k}, which it should not")
             continue
         elif key == "message":
             got = node.get("message", "")

@@ -190,6 +190,9 @@ set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS
 add_test(NAME cd/git-https COMMAND cd_git_https_tests)
 set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED "gitserver;registry" LABELS "e2e;cd" TIMEOUT 120
                      ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py;SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}")
+add_test(NAME artifacts/git COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/git/git_artifacts_test.py $<TARGET_FILE:skiff>
+         ${SKIFF_TEST_GITSERVER})
+set_tests_properties(artifacts/git PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;artifacts" TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME server/cd-gitserver COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/cd_gitserver_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/cd-gitserver PROPERTIES FIXTURES_REQUIRED gitserver LABELS "e2e;server;cd" TIMEOUT 180
                      ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER}")

@@ -173,6 +173,7 @@ int submit(const ClientFlags& f) {
       std::fputs(format_all(loaded.diagnostics).c_str(), stderr);
       return kExitInvalid;
     }
+    if (Status s = refuse_configs(loaded); !s) return fail(s);
     for (const auto& obj : loaded.objects) {
       if (obj.kind != spec::Kind::kWorkflow) continue;
       Json doc = Json::parse(obj.source_json);
@@ -357,6 +358,7 @@ int resource_cmd(const ClientFlags& f, spec::Kind kind, const std::string& verb)
     std::fputs(format_all(loaded.diagnostics).c_str(), stderr);
     return kExitInvalid;
   }
+  if (Status s = refuse_configs(loaded); !s) return fail(s);
   // Templates may refer to each other: whatever is refused is tried again after the rest,
   // as long as each pass gets further.
   std::vector<const spec::Object*> pending;

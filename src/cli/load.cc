@@ -19,12 +19,22 @@ void load_files(const std::vector<std::string>& files, Loaded& out) {
     spec::Decoded decoded = spec::decode_file(file);
     for (auto& d : decoded.diagnostics) out.diagnostics.push_back(std::move(d));
     for (auto& obj : decoded.objects) out.objects.push_back(std::move(obj));
+    for (auto& config : decoded.configs) out.configs.push_back(std::move(config));
   }
   for (const auto& obj : out.objects) {
     if (obj.kind == spec::Kind::kWorkflowTemplate) out.library.workflow_templates.push_back(&obj);
     if (obj.kind == spec::Kind::kClusterWorkflowTemplate)
       out.library.cluster_workflow_templates.push_back(&obj);
   }
+}
+
+Status refuse_configs(const Loaded& loaded) {
+  if (loaded.configs.empty()) return Status::ok();
+  const spec::ConfigDocument& d = loaded.configs.front();
+  const char* kind = d.secret ? "Secret" : "ConfigMap";
+  return invalid(d.pos.file + ":" + std::to_string(d.pos.line) + ": " + kind + " " + d.name +
+                 ": this command sends workflow objects only; create it on the server with `skiff " +
+                 (d.secret ? "secret" : "configmap") + " create`");
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/decode.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "util/diagnostic.h"
@@ -17,11 +18,16 @@ namespace skiff::cli {
 struct Loaded {
   std::deque<spec::Object> objects;  // deque: the library points into it
   spec::Library library;             // every WorkflowTemplate / ClusterWorkflowTemplate loaded
+  std::vector<spec::ConfigDocument> configs;  // ConfigMaps and Secrets among the files
   Diagnostics diagnostics;
 };
 
 // Decodes every file; a file that cannot be read or parsed adds diagnostics.
 void load_files(const std::vector<std::string>& files, Loaded& out);
+
+// kInvalid naming the first ConfigMap or Secret among the files, for commands that send
+// only workflow objects to a server (create them there with `skiff configmap|secret create`).
+Status refuse_configs(const Loaded& loaded);
 
 // Prints each warning to stderr: "warning: file:line:col: path: message".
 void print_warnings(const Diagnostics& warnings);

@@ -131,6 +131,7 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                            ? std::filesystem::path(options.run_dir).parent_path().parent_path().string()  // as the executors
                            : options.data_dir;
   artifacts.run_dir = options.run_dir;
+  artifacts.allow_local_git = options.allow_host_path;
   runtime::AgentOptions agent;  // http and data templates (runtime/agent_executor.h)
   agent.data_dir = artifacts.data_dir;
   agent.evaluate = [](const std::string& expression, const std::map<std::string, std::string>& vars) {

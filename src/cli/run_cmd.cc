@@ -24,6 +24,7 @@
 #include "cli/view.h"
 #include "cli/yaml_emit.h"
 #include "engine/workflow_json.h"
+#include "runtime/secret_store.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "runtime/pod_support.h"
@@ -186,6 +187,22 @@ int run(const RunFlags& flags) {
   std::error_code ec;
   std::string data_dir =
       std::filesystem::absolute(flags.data_dir.empty() ? default_data_dir() : flags.data_dir, ec).string();
+  // ConfigMaps and Secrets among the files are there for the run, as `kubectl apply -f`
+  // would make them (replacing one of the same name).
+  for (const spec::ConfigDocument& d : loaded.configs) {
+    runtime::ConfigObject object;
+    object.type = d.secret ? d.type : "Opaque";
+    object.data = d.data;
+    object.labels = d.labels;
+    object.annotations = d.annotations;
+    std::string ns = d.namespace_.empty() ? options.namespace_ : d.namespace_;
+    runtime::ConfigKind kind = d.secret ? runtime::ConfigKind::kSecret : runtime::ConfigKind::kConfigMap;
+    if (Status s = runtime::write_config_object(data_dir, kind, ns, d.name, object, /*replace=*/true); !s) {
+      std::fprintf(stderr, "error: %s:%d: %s %s: %s\n", d.pos.file.c_str(), d.pos.line, d.secret ? "Secret" : "ConfigMap",
+                   d.name.c_str(), s.message().c_str());
+      return kExitInternal;
+    }
+  }
   std::shared_ptr<const engine::Operator> op;  // set once the run is added
   runtime::ExecutorOptions exec_options;
   exec_options.run_dir = data_dir + "/executor";

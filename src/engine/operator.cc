@@ -177,6 +177,12 @@ void OperatorImpl::start() {
   call.tmpl = spec::find_template(spec_, spec_.entrypoint);
   call.tmpl_scope = &spec_;
   for (const auto& p : spec_.arguments.parameters) call.args.emplace_back(p.name, *p.value);
+  // The workflow's argument artifacts go to the entrypoint's inputs (one that cannot be
+  // resolved is left out: the entrypoint then says it was not supplied).
+  for (const auto& a : spec_.arguments.artifacts) {
+    auto where = resolve_artifact(a, global_, "spec.arguments.artifacts \"" + a.name + "\"");
+    if (where) call.artifact_args.emplace_back(a.name, std::move(*where));
+  }
   call.done = [this](const std::string& id) { entry_done(id); };
   entry_id_ = node_id(name_, name_);
   execute(std::move(call));
@@ -460,6 +466,12 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kData:      // a Pod node, as in Argo; the runner lists and transforms (runtime/data_step.h)
     case spec::TemplateType::kContainerSet:  // a Pod node with a Container node per container, as in Argo
       scope->set("node.name", call.name);
+      // Where the step is to leave its outputs: {{outputs.artifacts.X.path}},
+      // {{outputs.parameters.X.path}} (Argo's path placeholders).
+      for (const auto& a : call.tmpl->outputs.artifacts)
+        if (!a.path.empty()) scope->set("outputs.artifacts." + a.name + ".path", a.path);
+      for (const auto& p : call.tmpl->outputs.parameters)
+        if (p.value_from && !p.value_from->path.empty()) scope->set("outputs.parameters." + p.name + ".path", p.value_from->path);
       if (call.attempt >= 0) scope->set("retries", std::to_string(call.attempt));
       run_pod(std::move(call), std::move(scope));
       break;
@@ -719,6 +731,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
     for (const auto& a : t->outputs.artifacts) {
       auto it = exit.output_artifacts.find(a.name);
       if (it != exit.output_artifacts.end()) n->outputs.artifacts.emplace_back(a.name, it->second);
+    }
+    // And what the runner kept of its own accord: the step's log (archiveLogs: main-logs).
+    for (const auto& [name, json] : exit.output_artifacts) {
+      bool declared = std::any_of(t->outputs.artifacts.begin(), t->outputs.artifacts.end(),
+                                  [&name = name](const spec::Artifact& a) { return a.name == name; });
+      if (!declared) n->outputs.artifacts.emplace_back(name, json);
     }
     publish_globals(*t, *n);
   }

@@ -20,6 +20,8 @@
 #include "net/http_client.h"
 #include "runtime/artifact_files.h"
 #include "runtime/fd.h"
+#include "runtime/program.h"
+#include "util/base64.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_files.h"
 #include "runtime/step_plan.h"
@@ -105,10 +107,103 @@ Json yaml_to_json(const YAML::Node& n, int depth = 0) {
   return nullptr;
 }
 
+// A git artifact (Argo's GitArtifact) cloned into `dest` by the git program: repo,
+// revision (a branch, tag or commit), depth, fetch (refspecs), singleBranch/branch,
+// disableSubmodules, credentials from secrets (usernameSecret/passwordSecret as basic auth,
+// sshPrivateKeySecret with insecureIgnoreHostKey), insecureSkipTLS. Only https, http, ssh and
+// git URLs, unless `allow_local` (file:// and paths: this machine's repositories).
+Status fetch_git(const Json& g, const std::string& dest, const std::string& data_dir, const std::string& namespace_,
+                 bool allow_local) {
+  std::string repo = str_of(g, "repo");
+  if (repo.empty()) return invalid("git artifact needs a repo");
+  std::string git = find_program("git");
+  if (git.empty()) return Status(Code::kUnavailable, "git artifacts need the git program (apt-get install git)");
+  std::vector<std::string> args = {find_program("env"), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+                                   "HOME=" + dest + ".home", git,
+                                   "-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
+                                   "-c", "protocol.http.allow=always", "-c", "protocol.ssh.allow=always",
+                                   "-c", "protocol.git.allow=always"};
+  if (allow_local) args.insert(args.end(), {"-c", "protocol.file.allow=always"});
+  if (g.value("insecureSkipTLS", false) == true) args.insert(args.end(), {"-c", "http.sslVerify=false"});
+  std::string user, password;
+  if (g.contains("usernameSecret")) {
+    auto v = secret_value(data_dir, namespace_, g["usernameSecret"], "git.usernameSecret");
+    if (!v) return v.status();
+    user = trim(*v);
+  }
+  if (g.contains("passwordSecret")) {
+    auto v = secret_value(data_dir, namespace_, g["passwordSecret"], "git.passwordSecret");
+    if (!v) return v.status();
+    password = trim(*v);
+  }
+  if (!user.empty() || !password.empty())  // a header, so the secret is never in a URL or a log
+    args.insert(args.end(), {"-c", "http.extraHeader=Authorization: Basic " + base64_encode(user + ":" + password)});
+  std::string key_file = dest + ".key";
+  if (g.contains("sshPrivateKeySecret")) {
+    auto v = secret_value(data_dir, namespace_, g["sshPrivateKeySecret"], "git.sshPrivateKeySecret");
+    if (!v) return v.status();
+    std::string key = *v;
+    if (!key.empty() && key.back() != '\n') key += '\n';
+    if (Status s = write_file(key_file, key, 0600); !s) return s;
+    std::string ssh = "ssh -i " + key_file + " -o IdentitiesOnly=yes -o BatchMode=yes";
+    if (g.value("insecureIgnoreHostKey", false) == true) ssh += " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null";
+    args.insert(args.begin() + 1, "GIT_SSH_COMMAND=" + ssh);
+  }
+  std::vector<std::string> base = args;
+  auto git_run = [&](std::vector<std::string> more, const std::string& doing) -> Status {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), more.begin(), more.end());
+    ProgramLimits limits;
+    limits.timeout_ms = 10 * 60 * 1000;
+    auto out = run_program_limited(argv, "", limits);
+    if (!out) return out.status();
+    if (out->exit_code != 0) {
+      std::string err(trim(out->err));
+      if (err.size() > 600) err = err.substr(err.size() - 600);
+      return Status(Code::kFailed, doing + " failed" + (out->timed_out ? " (timed out)" : "") + ": " + err);
+    }
+    return Status::ok();
+  };
+  std::vector<std::string> clone = {"clone", "--quiet"};
+  std::string depth;
+  if (g.contains("depth") && g["depth"].is_number_unsigned() && g["depth"].get<uint64_t>() > 0)
+    depth = std::to_string(g["depth"].get<uint64_t>());
+  if (!depth.empty()) clone.insert(clone.end(), {"--depth", depth});
+  if (g.value("singleBranch", false) == true) clone.push_back("--single-branch");
+  if (std::string branch = str_of(g, "branch"); !branch.empty()) clone.insert(clone.end(), {"--branch", branch});
+  if (g.value("disableSubmodules", false) != true) clone.push_back("--recurse-submodules");
+  clone.insert(clone.end(), {"--", repo, dest});
+  Status s = git_run(clone, "git clone " + repo);
+  if (s && g.contains("fetch") && g["fetch"].is_array()) {
+    std::vector<std::string> fetch = {"-C", dest, "fetch", "--quiet", "origin"};
+    for (const auto& r : g["fetch"])
+      if (r.is_string()) fetch.push_back(r.get<std::string>());
+    s = git_run(fetch, "git fetch");
+  }
+  if (std::string revision = str_of(g, "revision"); s && !revision.empty()) {
+    if (revision[0] == '-') return invalid("git revision \"" + revision + "\" must not start with -");
+    if (!depth.empty()) {  // a shallow clone may not have it yet
+      std::vector<std::string> fetch = {"-C", dest, "fetch", "--quiet", "--depth", depth, "origin", revision};
+      (void)git_run(fetch, "git fetch " + revision);
+    }
+    s = git_run({"-C", dest, "-c", "advice.detachedHead=false", "checkout", "--quiet", revision, "--"}, "git checkout " + revision);
+  }
+  ::unlink(key_file.c_str());
+  std::error_code ec;
+  fs::remove_all(dest + ".home", ec);
+  return s;
+}
+
+// `text` without its trailing slashes ("/tmp/" -> "/tmp", "wf/parts/" -> "wf/parts").
+std::string without_trailing_slashes(std::string text) {
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
 // The file name an output artifact is stored under (after the key format), as Argo's.
 std::string stored_name(const spec::Artifact& a) {
   switch (a.archive) {
-    case spec::ArchiveKind::kNone: return fs::path(a.path).filename().string();
+    case spec::ArchiveKind::kNone: return fs::path(without_trailing_slashes(a.path)).filename().string();
     case spec::ArchiveKind::kZip: return a.name + ".zip";
     default: return a.name + ".tgz";
   }
@@ -246,6 +341,7 @@ struct ArtifactExecutor::Impl {
     std::vector<spec::Artifact> outputs;
     std::shared_ptr<const WorkflowContext> workflow;
     std::string pod_name;
+    bool archive_logs = false;
   };
   struct Job {
     enum Kind { kFetch, kStore, kCollect } kind = kFetch;
@@ -339,6 +435,11 @@ struct ArtifactExecutor::Impl {
     if (!j.is_object()) return invalid("not an artifact");
     std::string download = dest + ".download";
     fs::remove_all(download);
+    if (j.contains("git")) {
+      if (Status s = fetch_git(j["git"], dest, options.data_dir, wf.namespace_, options.allow_local_git); !s) return s;
+      return a.mode ? (::chmod(dest.c_str(), static_cast<mode_t>(*a.mode)) == 0 ? Status::ok() : errno_status("chmod", errno))
+                    : Status::ok();
+    }
     if (j.contains("raw")) {
       std::string data = str_of(j["raw"], "data");
       if (Status s = write_file(dest, data, 0644); !s) return s;
@@ -374,7 +475,7 @@ struct ArtifactExecutor::Impl {
       if (!choice) return choice.status();
       auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice->repo);
       if (!repo) return repo.status();
-      std::string key = str_of(j["s3"], "key");
+      std::string key = without_trailing_slashes(str_of(j["s3"], "key"));  // "dir/" names a prefix
       if (Status s = check_artifact_key(key); !s) return s;
       auto info = (*repo)->stat(key);
       if (info) {
@@ -394,9 +495,11 @@ struct ArtifactExecutor::Impl {
         return info.status();
       }
     } else {
-      return invalid("names no location skiff can read (s3, raw, http)");
+      return invalid("names no location skiff can read (s3, raw, http, git)");
     }
-    std::string unpacked = a.sub_path.empty() ? dest : dest + ".whole";
+    // A part of it: the argument's subPath (or the declaration's), as the engine resolved it.
+    std::string sub_path = str_of(j, "subPath");
+    std::string unpacked = sub_path.empty() ? dest : dest + ".whole";
     fs::remove_all(unpacked);
     if (fs::is_directory(download)) {
       std::error_code ec;
@@ -405,15 +508,15 @@ struct ArtifactExecutor::Impl {
     } else if (Status s = unpack_artifact(download, unpacked, -1); !s) {
       return s;
     }
-    if (!a.sub_path.empty()) {
-      auto sub = clean_absolute_path("/" + a.sub_path);
-      if (!sub || a.sub_path[0] == '/') return invalid("subPath \"" + a.sub_path + "\" must be a relative path without \"..\"");
+    if (!sub_path.empty()) {
+      auto sub = clean_absolute_path("/" + sub_path);
+      if (!sub || sub_path[0] == '/') return invalid("subPath \"" + sub_path + "\" must be a relative path without \"..\"");
       std::error_code ec;
       if (fs::is_symlink(unpacked + *sub, ec) || !fs::exists(unpacked + *sub, ec))
-        return Status(Code::kNotFound, "subPath " + a.sub_path + " is not in the artifact");
+        return Status(Code::kNotFound, "subPath " + sub_path + " is not in the artifact");
       fs::rename(unpacked + *sub, dest, ec);
       fs::remove_all(unpacked, ec);
-      if (ec) return Status(Code::kFailed, "subPath " + a.sub_path + ": " + ec.message());
+      if (ec) return Status(Code::kFailed, "subPath " + sub_path + ": " + ec.message());
     }
     if (a.mode) {
       std::error_code ec;
@@ -444,7 +547,8 @@ struct ArtifactExecutor::Impl {
   Result<Json> store_one(const Job& job, const spec::Artifact& a, const std::string& file, const RepositoryChoice& choice) {
     const WorkflowContext& wf = *job.declared.workflow;
     Json location = Json::parse(a.source_json, nullptr, false);
-    std::string key = location.is_object() && location.contains("s3") ? str_of(location["s3"], "key") : "";
+    std::string key =
+        without_trailing_slashes(location.is_object() && location.contains("s3") ? str_of(location["s3"], "key") : "");
     auto repo = repository_of(a.source_json, options.data_dir, wf.namespace_, choice.repo);
     if (!repo) return repo.status();
     if (key.empty()) {
@@ -469,7 +573,7 @@ struct ArtifactExecutor::Impl {
       return out;
     }
     std::string packed = file + ".packed";
-    std::string entry = fs::path(a.path).filename().string();
+    std::string entry = fs::path(without_trailing_slashes(a.path)).filename().string();
     if (Status s = pack_artifact(file, entry.empty() ? a.name : entry, a.archive, a.compression_level, packed); !s)
       return s;
     Status s = (*repo)->put(key, packed);
@@ -525,7 +629,7 @@ struct ArtifactExecutor::Impl {
       }
       r.output_artifacts[a.name] = dump(*stored);
     }
-    if (choice && choice->archive_logs && failure.empty()) {
+    if (choice && job.declared.archive_logs && failure.empty()) {
       StepFiles files = step_files(wf.run_dir, r.node_id);
       auto prefix = format_key(choice->key_format, wf, job.declared.pod_name);
       if (prefix && ::access(files.log.c_str(), R_OK) == 0) {
@@ -570,8 +674,13 @@ void ArtifactExecutor::start(StepRequest request) {
   bool outputs = false;
   for (const auto& a : request.tmpl.outputs.artifacts) outputs |= !a.path.empty();
   auto wf = request.workflow ? request.workflow : std::make_shared<const WorkflowContext>(m.default_workflow);
+  // Is the log archived? The template says, else the workflow, else its repository.
   bool archive_logs = false;
-  if (!request.tmpl.resource) {  // is the log archived? (a repository setting)
+  if (request.tmpl.archive_logs) {
+    archive_logs = *request.tmpl.archive_logs;
+  } else if (wf->archive_logs) {
+    archive_logs = *wf->archive_logs;
+  } else if (!request.tmpl.resource) {
     auto choice = m.repository(*wf);
     archive_logs = choice && choice->archive_logs;
   }
@@ -581,6 +690,7 @@ void ArtifactExecutor::start(StepRequest request) {
       if (!a.path.empty()) d.outputs.push_back(a);
     d.workflow = wf;
     d.pod_name = request.pod_name;
+    d.archive_logs = archive_logs;
     m.declared[request.node_id] = std::move(d);
   }
   bool inputs = false;

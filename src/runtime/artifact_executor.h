@@ -62,6 +62,7 @@ struct ArtifactOptions {
   std::string data_dir;
   std::string run_dir;  // for requests without a workflow context (ExecutorOptions::run_dir)
   uint64_t max_download = 16ull << 30;  // bytes of one input artifact
+  bool allow_local_git = true;  // git artifacts from this machine (file://): ExecutorOptions::allow_host_path
   int workers = 2;
 };
 

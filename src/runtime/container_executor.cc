@@ -89,16 +89,6 @@ std::string self_dir() {
   return path.substr(0, path.find_last_of('/'));
 }
 
-std::string find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  for (const std::string& dir : split(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin", ':')) {
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 bool filesystem_supported(const std::string& fs) {
   auto text = read_file_capped("/proc/filesystems", 1 << 16);
   return text && text->find("\t" + fs + "\n") != std::string::npos;

@@ -12,6 +12,7 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
   w.host_network = spec.host_network;
   w.artifact_repository_ref = spec.artifact_repository_ref;
   w.artifact_gc = spec.artifact_gc;
+  w.archive_logs = spec.archive_logs;
   auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
                                        nullptr, false);
   if (secrets.is_array()) {

@@ -30,6 +30,7 @@ struct WorkflowContext {
   // spec.artifactRepositoryRef (configMap, key) when given (runtime/artifact_executor.h).
   std::optional<std::pair<std::string, std::string>> artifact_repository_ref;
   std::string artifact_gc;  // spec.artifactGC.strategy: every output artifact's default
+  std::optional<bool> archive_logs;  // spec.archiveLogs (a template's archiveLocation wins; else the repository's)
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).

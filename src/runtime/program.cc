@@ -12,12 +12,24 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "runtime/fd.h"
+#include "util/strings.h"
 
 extern char** environ;
 
 namespace skiff::runtime {
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  for (const std::string& dir : split(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin", ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
 
 int run_program(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& input,
                 std::string* out) {

@@ -8,6 +8,9 @@
 
 namespace skiff::runtime {
 
+// The path of program `name` (looked up in PATH unless it holds a '/'), "" when not found.
+std::string find_program(const std::string& name);
+
 // Runs args[0] (a path) with `input` on stdin and the extra `env` entries before ours;
 // returns its exit status (-1 if it could not start or was killed) and, if `out` is given,
 // what it printed on stdout (up to 1 MiB). stderr is discarded.

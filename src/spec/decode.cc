@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <thread>
 #include <optional>
+#include <regex>
 #include <set>
 #include <iostream>
 #include <sstream>
@@ -15,6 +16,7 @@
 
 #include "spec/pod.h"
 #include "spec/yaml_tree.h"
+#include "util/base64.h"
 #include "util/json_text.h"
 #include "util/strings.h"
 
@@ -373,7 +375,18 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "archiveLocation", "timeout"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization", "memoize", "timeout"}, t.not_acted_on);
+  if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
+    for (const auto& kv : al) {
+      std::string k = kv.first.as<std::string>();
+      if (k == "archiveLogs")
+        t.archive_logs = c.boolean(al[k], p + ".archiveLocation.archiveLogs");
+      else
+        c.error(al[k], p + ".archiveLocation." + k,
+                "archiveLocation." + k + ": a template's own artifact repository is not supported by skiff yet; "
+                "name the repository for the whole workflow with spec.artifactRepositoryRef");
+    }
+  }
   if (c.map(n["inputs"], p + ".inputs")) {
     c.keys(n["inputs"], p + ".inputs", {"parameters", "artifacts"});
     t.inputs.parameters = decode_parameters(c, n["inputs"]["parameters"], p + ".inputs.parameters");
@@ -511,8 +524,9 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
                     {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "templateDefaults",
-                     "archiveLogs", "hooks", "workflowMetadata"},
+                     "hooks", "workflowMetadata"},
                     s.not_acted_on);
+  if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
   if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
     c.keys(ref, p + ".artifactRepositoryRef", {"configMap", "key"});
     std::string cm = c.str(ref["configMap"], p + ".artifactRepositoryRef.configMap");
@@ -628,6 +642,60 @@ void decode_object(Ctx& c, const Y& doc, Object& obj) {
     kind_info(obj.kind).decode_spec(c, doc["spec"], obj);
   }
   obj.source_json = c.json_text(doc);
+}
+
+// A ConfigMap or Secret: names and keys checked as Kubernetes does, a Secret's data decoded.
+std::optional<ConfigDocument> decode_config_document(Ctx& c, const Y& doc) {
+  ConfigDocument d;
+  d.pos = c.pos(doc);
+  d.secret = doc["kind"].Scalar() == "Secret";
+  const char* kind = d.secret ? "Secret" : "ConfigMap";
+  c.keys(doc, "", {"apiVersion", "kind", "metadata", "data", "stringData", "binaryData", "type", "immutable"});
+  if (c.str(doc["apiVersion"], "apiVersion") != "v1") {
+    c.error(doc["apiVersion"] ? doc["apiVersion"] : doc, "apiVersion", std::string("a ") + kind + "'s apiVersion is v1");
+    return std::nullopt;
+  }
+  ObjectMeta meta;
+  decode_meta(c, doc["metadata"], "metadata", meta);
+  d.name = meta.name;
+  d.namespace_ = meta.namespace_;
+  d.labels = meta.labels;
+  d.annotations = meta.annotations;
+  static const std::regex name_re("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$");
+  if (!std::regex_match(d.name, name_re)) {
+    c.error(doc["metadata"] ? doc["metadata"] : doc, "metadata.name",
+            std::string("a ") + kind + " needs a name of lower-case letters, digits, '-' and '.'");
+    return std::nullopt;
+  }
+  d.type = d.secret ? c.str(doc["type"], "type") : "";
+  if (d.secret && d.type.empty()) d.type = "Opaque";
+  static const std::regex key_re("^[-._a-zA-Z0-9]{1,253}$");
+  auto add = [&](const char* field, bool base64) {
+    const Y& m = doc[field];
+    if (!m || m.IsNull() || !c.map(m, field)) return;
+    for (const auto& kv : m) {
+      std::string key = kv.first.as<std::string>();
+      std::string path = std::string(field) + "." + key;
+      if (!std::regex_match(key, key_re)) {
+        c.error(kv.second, path, "a key is letters, digits, '-', '_' and '.'");
+        continue;
+      }
+      std::string value = c.str(kv.second, path);
+      if (base64) {
+        auto raw = base64_decode(value);
+        if (!raw) {
+          c.error(kv.second, path, "not base64 (a Secret's data is; put plain text in stringData)");
+          continue;
+        }
+        value = std::move(*raw);
+      }
+      d.data[key] = std::move(value);
+    }
+  };
+  add("data", d.secret);
+  add("binaryData", true);
+  if (d.secret) add("stringData", false);
+  return d;
 }
 
 // Offset of the first byte that is not valid UTF-8, or of a C0 control character other
@@ -752,6 +820,14 @@ Decoded decode_documents(std::string_view text, const std::string& file, const D
     }
     if (!doc.IsMap()) {
       c.error(doc, "", "a document must be a map with apiVersion, kind, metadata and spec");
+      continue;
+    }
+    if (doc["kind"] && doc["kind"].IsScalar() && (doc["kind"].Scalar() == "ConfigMap" || doc["kind"].Scalar() == "Secret")) {
+      try {
+        if (auto config = decode_config_document(c, doc)) out.configs.push_back(std::move(*config));
+      } catch (const YAML::Exception& e) {
+        out.diagnostics.push_back({SourcePos{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg});
+      }
       continue;
     }
     Object obj;

@@ -6,6 +6,7 @@
 // diagnostics, so `skiff lint` reports everything at once. Stateless and thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,20 @@ struct DecodeLimits {
   int parse_timeout_ms = 10000;   // the YAML parser's deadline, plus 1 s per MB (see decode.cc)
 };
 
+// A ConfigMap or Secret document (apiVersion v1) among a file's workflow objects, as
+// `kubectl apply -f` would take it: what `skiff run` makes available to its steps.
+struct ConfigDocument {
+  bool secret = false;
+  std::string name, namespace_;
+  std::string type;  // secrets: Opaque unless given
+  std::map<std::string, std::string> data;  // key -> raw bytes (a Secret's data base64-decoded; stringData as is)
+  std::map<std::string, std::string> labels, annotations;
+  SourcePos pos;
+};
+
 struct Decoded {
   std::vector<Object> objects;
+  std::vector<ConfigDocument> configs;  // ConfigMaps and Secrets, in file order
   Diagnostics diagnostics;  // empty when every document decoded cleanly
 };
 

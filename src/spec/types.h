@@ -259,6 +259,7 @@ struct Template {
   int type_count = 0;                       // how many type fields were present (lint: exactly 1)
   Inputs inputs;
   Outputs outputs;
+  std::optional<bool> archive_logs;  // archiveLocation.archiveLogs (over the workflow's)
   Metadata metadata;
 
   std::optional<Container> container;  // also holds script templates (with `source`)
@@ -336,6 +337,7 @@ struct WorkflowSpec {
   // artifact repository (runtime/artifact_config.h); set = given.
   std::optional<std::pair<std::string, std::string>> artifact_repository_ref;  // configMap, key
   std::string artifact_gc;  // artifactGC.strategy: the default of every output artifact
+  std::optional<bool> archive_logs;  // archiveLogs: keep each step's log as its main-logs artifact
   bool suspend = false;
   bool shutdown = false;
 };

@@ -181,11 +181,11 @@ class Validator {
       const Artifact& a = list[i];
       std::string ap = lp + "[" + std::to_string(i) + "]";
       if (a.name.empty()) report(a.pos, ap + ".name", "an artifact needs a name");
-      static const std::set<std::string> kSupported = {"", "s3", "raw", "http"};
+      static const std::set<std::string> kSupported = {"", "s3", "raw", "http", "git"};
       if (!kSupported.count(a.location_kind))
         report(a.pos, ap + "." + a.location_kind,
                a.location_kind + " artifacts are not supported by skiff yet; skiff reads and writes s3 (any S3-compatible "
-               "server, or its local repository with key-only s3), raw and http artifacts");
+               "server, or its local repository with key-only s3), raw, http and git artifacts");
       if (needs_path && a.path.empty())
         report(a.pos, ap + ".path", "artifact \"" + a.name + "\" of a container or script template needs a path");
       static const std::set<std::string> kGc = {"", "OnWorkflowCompletion", "OnWorkflowDeletion", "Never"};
@@ -201,6 +201,10 @@ class Validator {
     check_artifact_list(t.outputs.artifacts, p + ".outputs.artifacts", pod);
     for (size_t i = 0; i < t.outputs.artifacts.size(); ++i) {
       const Artifact& a = t.outputs.artifacts[i];
+      if (pod && !a.location_kind.empty() && a.location_kind != "s3")
+        report(a.pos, p + ".outputs.artifacts[" + std::to_string(i) + "]." + a.location_kind,
+               "output artifacts are stored in s3 (an S3 server, or the local repository with key-only s3); " +
+                   a.location_kind + " is for input artifacts");
       if (!pod && a.from.empty() && a.from_expression.empty() && a.location_kind.empty())
         report(a.pos, p + ".outputs.artifacts[" + std::to_string(i) + "].from",
                "an output artifact of a " + std::string(template_type_name(t.type)) +
@@ -226,7 +230,7 @@ class Validator {
       report(r.pos, rp, "resource has both manifest and manifestFrom; keep one");
     if (!r.manifest_from_artifact.empty())
       report(r.pos, rp + ".manifestFrom",
-             "manifestFrom (a manifest from an artifact) is not supported by skiff yet, as artifacts are not; "
+             "manifestFrom (a manifest from an artifact) is not supported by skiff yet; "
              "write the manifest inline in resource.manifest");
     else if (r.manifest.empty() && r.flags.empty())
       report(r.pos, rp + ".manifest", "resource needs a manifest (or flags naming the object, e.g. [configmap, my-config])");

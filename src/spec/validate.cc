@@ -196,7 +196,7 @@ class Validator {
   }
 
   void check_artifacts(const Template& t, const std::string& p) {
-    bool pod = t.type == TemplateType::kContainer || t.type == TemplateType::kScript;
+    bool pod = t.type == TemplateType::kContainer || t.type == TemplateType::kScript || t.type == TemplateType::kContainerSet;
     check_artifact_list(t.inputs.artifacts, p + ".inputs.artifacts", pod);
     check_artifact_list(t.outputs.artifacts, p + ".outputs.artifacts", pod);
     for (size_t i = 0; i < t.outputs.artifacts.size(); ++i) {

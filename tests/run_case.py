@@ -22,6 +22,7 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   stdout: ["substring", ...]   # in what skiff printed (with -o json: the JSON)
   stderr: ["substring", ...]
   host_absent: [/tmp/x]        # paths that must not exist on the host afterwards
+  path_prepend: ["{case_dir}/bin"]  # directories put before PATH in skiff's environment
   interrupt_after: 0.5          # send SIGINT after this many seconds
   raw: true                    # don't add `-o json`: check only exit code, stdout, stderr
   executors: [container]       # run only with these executors (default: host and container)
@@ -219,6 +220,8 @@ def main():
         if command == "run":
             argv += ["--executor", a.executor, "--data", data] + registry + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
+        if want.get("path_prepend"):
+            env["PATH"] = ":".join([expand(d) for d in want["path_prepend"]] + [os.environ.get("PATH", "")])
         for step in want.get("setup", []):
             step = [expand(x) for x in step]
             done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)

@@ -68,6 +68,13 @@ set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)
 add_test(NAME clients/hera
          COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_CLIENTS}/bin/python' '${CMAKE_SOURCE_DIR}/tests/clients/hera_test.py' '$<TARGET_FILE:skiff>'")
 set_tests_properties(clients/hera PROPERTIES LABELS "e2e;server" TIMEOUT 120 SKIP_RETURN_CODE 77)
+# Hera's script runner (python -m hera.workflows.runner) on the host executor: it reads
+# {{inputs.parameters}} as Argo's JSON list.
+add_test(NAME clients/hera-runner
+         COMMAND sh -c "test -x '${SKIFF_CLIENTS}/bin/python' || { echo 'no .clients: run scripts/install-test-clients'; exit 77; }; exec '${SKIFF_CLIENTS}/bin/python' '${CMAKE_SOURCE_DIR}/tests/clients/hera_runner_test.py' '$<TARGET_FILE:skiff>'")
+set_tests_properties(clients/hera-runner PROPERTIES LABELS "e2e;host" TIMEOUT 120 SKIP_RETURN_CODE 77)
+add_test(NAME server/generate-name COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/generate_name_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/generate-name PROPERTIES LABELS "e2e;server" TIMEOUT 60)
 add_test(NAME server/api-errors COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/api_errors_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/api-errors PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/hardening-input COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/hardening_input_test.py $<TARGET_FILE:skiff>)

@@ -60,7 +60,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
         tasks_[it->second].dependents.push_back(i);
       }
     }
-    mark_relevant();
+    if (Status st = mark_relevant(); !st) return fail_dag(st.message());
     for (auto& t : tasks_)
       if (t.relevant) {
         ++remaining_;
@@ -91,18 +91,22 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
            ((p == NodePhase::kFailed && task.continue_on->failed) || (p == NodePhase::kError && task.continue_on->error));
   }
 
-  // With `target`, only the targets and their ancestors run.
-  void mark_relevant() {
-    if (dag_.target.empty()) {
+  // With `target` (after substitution: Argo's lint and run substitute first), only the
+  // targets and their ancestors run.
+  Status mark_relevant() {
+    auto target = expr::substitute(dag_.target, *scope_);
+    if (!target) return target.status();
+    if (target->empty()) {
       for (size_t i = 0; i < tasks_.size(); ++i)
         if (tasks_[i].dependents.empty()) targets_.push_back(i);
-      return;
+      return Status::ok();
     }
     for (auto& t : tasks_) t.relevant = false;
     std::vector<size_t> stack;
-    for (const auto& name : split(dag_.target, ' ')) {
+    for (const auto& name : split(*target, ' ')) {
+      if (name.empty()) continue;
       auto it = index_.find(name);
-      if (name.empty() || it == index_.end()) continue;
+      if (it == index_.end()) return invalid("dag.target: task \"" + name + "\" does not exist");
       targets_.push_back(it->second);
       stack.push_back(it->second);
     }
@@ -117,6 +121,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       t.dependents.erase(std::remove_if(t.dependents.begin(), t.dependents.end(),
                                         [&](size_t d) { return !tasks_[d].relevant; }),
                          t.dependents.end());
+    return Status::ok();
   }
 
   std::string node_name(const std::string& task) const { return call_.name + "." + task; }
@@ -181,6 +186,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     auto fail_child = [&](NodePhase phase, const std::string& message) {
       (void)op_.resolve_task_template(t, call_.tmpl_scope, c);
       Node& n = op_.add_node(c, NodeType::kSkipped, phase, message);
+      skipped_outputs(n, c.tmpl);
       if (item < 0) {
         tasks_[i].node_id = n.id;
         link(i, n.id);

@@ -132,6 +132,8 @@ class OperatorImpl final : public Operator {
   std::string fresh_id(const std::string& name) const;
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
+  void time_out(const std::string& node_id);
+  const spec::Template* with_defaults(const spec::Template* t);
   void start_pod(const std::string& node_id, spec::Template resolved, std::vector<spec::Volume> volumes);
   void run_suspend(Call call, const expr::Scope& scope);
   void end_suspend(Node& node, NodePhase phase, const std::string& message);
@@ -168,6 +170,7 @@ class OperatorImpl final : public Operator {
   std::multimap<int64_t, std::function<void()>> timers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::vector<std::unique_ptr<spec::Template>> inline_templates_;
+  std::unordered_map<const spec::Template*, const spec::Template*> defaulted_;  // with_defaults
   std::unordered_map<const spec::Template*, std::vector<MetricDef>> metric_defs_;  // parsed once
   std::unordered_map<std::string, const spec::Template*> metric_nodes_;  // unfinished nodes with metrics
   expr::Scope global_;
@@ -208,6 +211,9 @@ Status resolve_arguments(const spec::Task& task, const expr::Scope& scope, Call&
 Result<std::string> resolve_artifact(const spec::Artifact& a, const expr::Scope& scope, const std::string& what);
 // Adds <prefix>.outputs.result / .parameters.X / .exitCode / .status / .id ... for a node.
 void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node& node);
+// The outputs a node skipped by `when` still gives its consumers, as Argo v4: each declared
+// output parameter's valueFrom.default, else absent.
+void skipped_outputs(Node& node, const spec::Template* tmpl);
 // Aggregated outputs of loop children (JSON lists), as Argo's processAggregateNodeOutputs.
 void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children);
 // The template a Pod node's step runs (pod_template.cc): the workflow's pod-level fields

@@ -34,6 +34,9 @@ struct NodeOutputs {
   NameValues parameters;
   // name -> the artifact as Argo's status shows it: {"name", "path", "s3": {"key"}, ...} (JSON)
   NameValues artifacts;
+  // Declared output parameters a skipped node left without a value or default: absent
+  // (nil to expressions; an argument naming one alone is not supplied). Not stored.
+  std::vector<std::string> absent;
 };
 
 struct Node {

@@ -11,6 +11,7 @@
 #include "expr/template.h"
 #include "spec/decode.h"
 #include "spec/pod.h"
+#include "spec/template_defaults.h"
 #include "util/strings.h"
 
 namespace skiff::engine {
@@ -35,6 +36,58 @@ uint32_t fnv32a(const std::string& s) {
     h *= 16777619u;
   }
   return h;
+}
+
+// A parameter as Argo's JSON shows it (its Go struct's field order, empty fields left out):
+// what {{inputs.parameters}} and {{workflow.parameters}} list.
+nlohmann::ordered_json parameter_json(const spec::Parameter& p, const std::optional<std::string>& value) {
+  nlohmann::ordered_json j;
+  j["name"] = p.name;
+  if (p.default_value) j["default"] = *p.default_value;
+  if (value) j["value"] = *value;
+  if (p.value_from) {
+    nlohmann::ordered_json from = nlohmann::ordered_json::object();
+    const spec::ValueFrom& f = *p.value_from;
+    if (!f.path.empty()) from["path"] = f.path;
+    if (!f.json_path.empty()) from["jsonPath"] = f.json_path;
+    if (!f.jq_filter.empty()) from["jqFilter"] = f.jq_filter;
+    if (!f.event.empty()) from["event"] = f.event;
+    if (!f.parameter.empty()) from["parameter"] = f.parameter;
+    if (!f.supplied.empty()) from["supplied"] = nlohmann::ordered_json::object();
+    if (!f.config_map_key_ref_json.empty())
+      from["configMapKeyRef"] = nlohmann::ordered_json::parse(f.config_map_key_ref_json, nullptr, false);
+    if (f.default_value) from["default"] = *f.default_value;
+    if (!f.expression.empty()) from["expression"] = f.expression;
+    j["valueFrom"] = from;
+  }
+  if (!p.global_name.empty()) j["globalName"] = p.global_name;
+  if (!p.enum_values.empty()) j["enum"] = p.enum_values;
+  if (!p.description.empty()) j["description"] = p.description;
+  return j;
+}
+
+// An empty list is "null", as Go marshals a template's nil slice.
+std::string dump(const nlohmann::ordered_json& j) {
+  if (j.is_array() && j.empty()) return "null";
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// valueFrom.configMapKeyRef {name, key} of a parameter, its name and key substituted from
+// `scope`, looked up in the run's ConfigMaps; kNotFound when the map or key is absent.
+Result<std::string> config_map_value(const spec::ValueFrom& from, const RunOptions& options, const expr::Scope& scope) {
+  auto ref = nlohmann::json::parse(from.config_map_key_ref_json, nullptr, false);
+  if (!ref.is_object()) return invalid("configMapKeyRef must be an object with name and key");
+  auto name = expr::substitute(ref.value("name", ""), scope);
+  if (!name) return name.status();
+  auto key = expr::substitute(ref.value("key", ""), scope);
+  if (!key) return key.status();
+  auto map = options.config_maps.find(*name);
+  if (map == options.config_maps.end())
+    return not_found("ConfigMap '" + *name + "' does not exist in namespace " + options.namespace_ +
+                     "; create it with skiff configmap create");
+  auto value = map->second.find(*key);
+  if (value == map->second.end()) return not_found("ConfigMap '" + *name + "' does not have the key '" + *key + "'");
+  return value->second;
 }
 
 // Argo's pod name (POD_NAMES=v2): <workflow>-<template>-<fnv32a(node name)>.
@@ -99,6 +152,7 @@ Status OperatorImpl::init() {
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
+    if (wf_.spec.template_defaults) merged.template_defaults = wf_.spec.template_defaults;
     spec::override_pod_fields(merged, wf_.spec);
     for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
     for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
@@ -108,6 +162,7 @@ Status OperatorImpl::init() {
                              [&](const spec::Parameter& q) { return q.name == p.name; });
       if (it == merged.arguments.parameters.end()) merged.arguments.parameters.push_back(p);
       else if (p.value) it->value = p.value;
+      else if (p.value_from) it->value_from = p.value_from;
     }
     merged.workflow_template_ref.reset();
     spec_ = std::move(merged);
@@ -137,16 +192,27 @@ Status OperatorImpl::init() {
   global_.set("workflow.uid", options_.uid);
   global_.set("workflow.mainEntrypoint", spec_.entrypoint);
   global_.set("workflow.serviceAccountName", spec_.service_account_name);
-  nlohmann::json params = nlohmann::json::object();
+  // Arguments from ConfigMaps (unless -p gave a value), with valueFrom.default when absent.
+  for (auto& p : spec_.arguments.parameters) {
+    if (p.value || !p.value_from || p.value_from->config_map_key_ref_json.empty()) continue;
+    auto v = config_map_value(*p.value_from, options_, global_);
+    if (v) p.value = *v;
+    else if (v.status().code() == Code::kNotFound && p.value_from->default_value) p.value = p.value_from->default_value;
+    else return invalid("workflow parameter \"" + p.name + "\" from configMapKeyRef: " + v.status().message());
+  }
+  nlohmann::ordered_json params = nlohmann::ordered_json::array();
+  for (const auto& p : spec_.arguments.parameters) params.push_back(parameter_json(p, p.value));
+  // {{workflow.parameters}} and its alias .json: all of them as Argo lists them; a
+  // parameter named "json" (set below) wins over the alias, as in Argo.
+  global_.set_json("workflow.parameters", dump(params));
+  global_.set_json("workflow.parameters.json", dump(params));
   for (const auto& p : spec_.arguments.parameters) {
     if (!p.value) return invalid("workflow parameter \"" + p.name + "\" has no value; pass -p " + p.name + "=...");
     if (!p.enum_values.empty() && std::find(p.enum_values.begin(), p.enum_values.end(), *p.value) == p.enum_values.end())
       return invalid("workflow parameter \"" + p.name + "\": value \"" + *p.value + "\" is not one of [" +
                      join(p.enum_values, ", ") + "]");
     global_.set("workflow.parameters." + p.name, *p.value);
-    params[p.name] = *p.value;
   }
-  global_.set_json("workflow.parameters", params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
   pods_ = Limiter(spec_.parallelism.value_or(0));
@@ -366,6 +432,7 @@ std::string OperatorImpl::fresh_id(const std::string& name) const {
 // The call's node is the first node made below, synchronously, so the id chosen here is
 // free until then.
 std::string OperatorImpl::execute(Call call) {
+  if (spec_.template_defaults) call.tmpl = with_defaults(call.tmpl);
   call.id = fresh_id(call.name);
   std::string id = call.id;
   if (call.done) done_fns_[id] = call.done;
@@ -393,14 +460,37 @@ std::string OperatorImpl::execute(Call call) {
   return id;
 }
 
+// The template with spec.templateDefaults merged in, made once per template (the copies
+// live as long as the operator, as call.tmpl pointers do).
+const spec::Template* OperatorImpl::with_defaults(const spec::Template* t) {
+  if (!t) return t;
+  auto it = defaulted_.find(t);
+  if (it != defaulted_.end()) return it->second;
+  auto copy = std::make_unique<spec::Template>(*t);
+  spec::apply_template_defaults(*copy, *spec_.template_defaults);
+  const spec::Template* out = copy.get();
+  inline_templates_.push_back(std::move(copy));
+  defaulted_[t] = out;
+  defaulted_[out] = out;
+  return out;
+}
+
 Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts) {
-  nlohmann::json all = nlohmann::json::object();
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const auto& in : call.tmpl->inputs.parameters) {
     std::optional<std::string> value;
     if (in.value) value = *in.value;
     else if (in.default_value) value = *in.default_value;
+    bool supplied = false;
     for (const auto& [k, v] : call.args)
-      if (k == in.name) value = v;
+      if (k == in.name) value = v, supplied = true;
+    // An input from a ConfigMap wins over its default; a value passed to it wins over both.
+    if (!supplied && in.value_from && !in.value_from->config_map_key_ref_json.empty()) {
+      auto v = config_map_value(*in.value_from, options_, global_);
+      if (v) value = *v;
+      else if (v.status().code() == Code::kNotFound && in.value_from->default_value) value = in.value_from->default_value;
+      else return invalid("unable to retrieve inputs.parameters." + in.name + " from ConfigMap: " + v.status().message());
+    }
     if (!value) return invalid("inputs.parameters." + in.name + " was not supplied");
     auto resolved = expr::substitute(*value, global_);
     if (!resolved) return resolved.status();
@@ -409,10 +499,11 @@ Status OperatorImpl::bind_inputs(const Call& call, expr::Scope& scope, NameValue
       return invalid("inputs.parameters." + in.name + ": value \"" + *resolved + "\" is not one of [" +
                      join(in.enum_values, ", ") + "]");
     scope.set("inputs.parameters." + in.name, *resolved);
-    all[in.name] = *resolved;
+    all.push_back(parameter_json(in, *resolved));
     inputs.emplace_back(in.name, *resolved);
   }
-  scope.set_json("inputs.parameters", all.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // {{inputs.parameters}}: Argo's list; an expression sees the object by name (eval.cc).
+  scope.set_json("inputs.parameters", dump(all));
   // Input artifacts: where each comes from (an argument, else the declaration's own
   // location), and where it goes (the declaration's path and mode).
   for (const auto& in : call.tmpl->inputs.artifacts) {
@@ -458,6 +549,7 @@ void OperatorImpl::run_template(Call call) {
     return;
   }
   std::string id = call.id;
+  scope->set("node.name", call.name);  // in every template, as Argo; pod.name in pod templates (run_pod)
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
@@ -465,7 +557,6 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kHttp:      // an HTTP node, as in Argo; the runner sends it (runtime/agent_executor.h)
     case spec::TemplateType::kData:      // a Pod node, as in Argo; the runner lists and transforms (runtime/data_step.h)
     case spec::TemplateType::kContainerSet:  // a Pod node with a Container node per container, as in Argo
-      scope->set("node.name", call.name);
       // Where the step is to leave its outputs: {{outputs.artifacts.X.path}},
       // {{outputs.parameters.X.path}} (Argo's path placeholders).
       for (const auto& a : call.tmpl->outputs.artifacts)
@@ -537,6 +628,20 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
   if (!t.active_deadline_seconds.empty()) {
     auto d = expr::substitute(t.active_deadline_seconds, *scope);
     deadline_s = d ? std::atoll(d->c_str()) : -1;
+  }
+  // `timeout` counts from the node's start, waiting for a parallelism slot included (Argo).
+  long long timeout_ms = -1;
+  if (!t.timeout.empty()) {
+    auto text = expr::substitute(t.timeout, *scope);
+    bool bare_number = text && std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+    timeout_ms = text && !bare_number ? parse_duration_ms(*text) : -1;
+    if (timeout_ms < 0) {
+      finish(n, NodePhase::kError, "timeout \"" + (text ? *text : t.timeout) + "\" is not a duration like 30s or 5m");
+      return;
+    }
+    auto restarted = options_.node_started_ms.find(id);
+    int64_t since = restarted != options_.node_started_ms.end() ? restarted->second : now();
+    at(since + timeout_ms, [this, id] { time_out(id); });
   }
   pod_templates_[id] = call.tmpl;
   pods_.run([this, id, t = std::move(t), volumes = std::move(volumes), deadline_s,
@@ -616,6 +721,27 @@ void OperatorImpl::finish_container_nodes(const std::string& pod_id, const std::
     finish(*node, phase, got->value("message", ""));
   }
   set_members_.erase(it);
+}
+
+// A pod template past its `timeout`: a running step is killed as one past its deadline (Argo
+// sets the Pod's activeDeadlineSeconds from it); one that never started fails at once.
+void OperatorImpl::time_out(const std::string& id) {
+  Node* n = find(id);
+  if (!n || is_finished(n->phase) || kill_reasons_.count(id)) return;
+  auto held = std::find_if(held_.begin(), held_.end(), [&](const StartStep& s) { return s.node_id == id; });
+  if (held != held_.end()) {
+    held_.erase(held);
+    kill_reasons_[id] = kPodDeadlineMessage;
+    StepExit exit;
+    exit.node_id = id;
+    exit.exit_code = -1;
+    step_exited(exit);
+  } else if (live_pods_.count(id)) {
+    kill_reasons_[id] = kPodDeadlineMessage;
+    actions_.push_back(KillStep{id, kPodDeadlineMessage});
+  } else {
+    finish(*n, NodePhase::kFailed, "timeout");  // still waiting for a slot: run_pod's turn sees it finished
+  }
 }
 
 void OperatorImpl::start_pod(const std::string& id, spec::Template resolved, std::vector<spec::Volume> volumes) {

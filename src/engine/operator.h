@@ -52,6 +52,10 @@ struct RunOptions {
   // What the owner found in the spec that will not be acted on (lint's warnings for its
   // executor): status.conditions gets one SpecWarning holding them all, as Argo's does.
   std::vector<std::string> spec_warnings;
+  // The namespace's ConfigMaps (name -> key -> value) as the owner read them when the run
+  // started: what valueFrom.configMapKeyRef of workflow arguments and template inputs
+  // reads (the engine does no I/O).
+  std::map<std::string, std::map<std::string, std::string>> config_maps;
 };
 
 // Start a Pod node's step. `tmpl` is the template with inputs applied, the workflow's

@@ -153,6 +153,42 @@ TEST(Operator, TemplateDeadlineKillsTheStep) {
   EXPECT_EQ(r.op->status().phase, WorkflowPhase::kFailed);
 }
 
+// `timeout` counts from the node's start: a step still waiting for a parallelism slot
+// when it passes fails with Argo's "timeout" and never starts; a running one is killed.
+TEST(Operator, TemplateTimeoutCountsWhileWaitingForASlot) {
+  Harness r(wf(R"(  entrypoint: main
+  parallelism: 1
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: slow}
+          - {name: b, template: slow}
+    - name: slow
+      timeout: 3s
+      container: {image: x, command: [sleep]}
+)"));
+  r.op->start();
+  auto actions = r.op->take_actions();
+  ASSERT_EQ(actions.size(), 1u);  // b waits for a's slot
+  std::string a = std::get<StartStep>(actions[0]).node_id;
+  r.op->step_started(a);
+  r.clock.now += 3000;
+  r.op->tick();
+  actions = r.op->take_actions();
+  ASSERT_EQ(actions.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<KillStep>(actions[0]));
+  EXPECT_EQ(r.node("w.b").phase, NodePhase::kFailed);
+  EXPECT_EQ(r.node("w.b").message, "timeout");
+  StepExit e;
+  e.node_id = a;
+  e.exit_code = 143;
+  r.op->step_exited(e);
+  EXPECT_TRUE(r.op->take_actions().empty());  // b's turn came, but it is over
+  EXPECT_EQ(r.node("w.a").message, "Pod was active on the node longer than the specified deadline");
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kFailed);
+}
+
 TEST(Operator, FailedStepsMessageIsReasonExitCodeAndTerminationMessage) {
   Harness r(wf("  entrypoint: main\n  templates:\n    - name: main\n      steps: [[{name: a, template: fail}, "
                "{name: b, template: ok}, {name: c, template: fail}, {name: d, template: fail}]]" + std::string(kOkFail)));

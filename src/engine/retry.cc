@@ -69,7 +69,10 @@ class RetryRun final : public Controller {
       s.set("lastRetry.status", phase_name(child->phase));
       s.set("lastRetry.duration", std::to_string((child->finished_at_ms - child->started_at_ms) / 1000));
       s.set("lastRetry.message", child->message);
-      auto go = expr::evaluate_bool(strategy_.expression, s);
+      // The template's {{...}} are substituted first, as in Argo; then it is an expression.
+      auto expression = expr::substitute(strategy_.expression, op_.global_scope());
+      if (!expression) return op_.finish(*retry, NodePhase::kError, expression.status().message());
+      auto go = expr::evaluate_bool(*expression, s);
       if (!go) return op_.finish(*retry, NodePhase::kError, go.status().message());
       if (!*go) return op_.finish(*retry, child->phase, "retryStrategy.expression evaluated to false");
     }

@@ -178,6 +178,17 @@ const char* const kLocationKeys[] = {"s3", "raw", "http", "git", "artifactory", 
 
 }  // namespace
 
+// True when `text` is one reference alone ("{{tasks.p.outputs.parameters.x}}") to an
+// output a skipped node left absent.
+static bool names_absent(const std::string& text, const expr::Scope& scope) {
+  std::string_view t = trim(text);
+  if (t.size() < 5 || t.substr(0, 2) != "{{" || t.substr(t.size() - 2) != "}}") return false;
+  std::string_view name = trim(t.substr(2, t.size() - 4));
+  if (name.find_first_of("{}") != std::string_view::npos) return false;
+  const expr::ScopeValue* v = scope.find(std::string(name));
+  return v && v->is_json && v->text == "null";
+}
+
 static std::string artifact_json(const Json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 Result<std::string> resolve_artifact(const spec::Artifact& a, const expr::Scope& scope, const std::string& what) {
@@ -215,6 +226,7 @@ Status resolve_arguments(const spec::Task& task, const expr::Scope& scope, Call&
   NameValues& out = call.args;
   for (const auto& p : task.arguments.parameters) {
     std::string value;
+    if (p.value && names_absent(*p.value, scope)) continue;  // the input's own default applies
     if (p.value) {
       auto v = expr::substitute(*p.value, scope);
       if (!v) return v.status();
@@ -243,13 +255,28 @@ void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node
   }
   for (const auto& [k, v] : node.outputs.parameters) scope.set(prefix + ".outputs.parameters." + k, v);
   for (const auto& [k, v] : node.outputs.artifacts) scope.set_json(prefix + ".outputs.artifacts." + k, v);
+  for (const auto& k : node.outputs.absent) scope.set_json(prefix + ".outputs.parameters." + k, "null");
   if (!node.pod_name.empty()) scope.set(prefix + ".ip", node.pod_ip.empty() ? "127.0.0.1" : node.pod_ip);
+}
+
+void skipped_outputs(Node& node, const spec::Template* tmpl) {
+  if (!tmpl || node.phase != NodePhase::kSkipped) return;
+  for (const auto& p : tmpl->outputs.parameters) {
+    if (p.value_from && p.value_from->default_value) node.outputs.parameters.emplace_back(p.name, *p.value_from->default_value);
+    else node.outputs.absent.push_back(p.name);
+  }
 }
 
 void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const std::vector<const Node*>& children) {
   Json results = Json::array();
   std::map<std::string, Json> params;
+  Json each = Json::array();  // {name: value} of every child with output parameters
   for (const Node* c : children) {
+    if (!c->outputs.parameters.empty()) {
+      Json one = Json::object();
+      for (const auto& [k, v] : c->outputs.parameters) one[k] = v;
+      each.push_back(std::move(one));
+    }
     if (c->outputs.result) {
       // Argo puts each result in the list as JSON when it parses, else as a string.
       Json r = parse_json_or_discarded<Json>(*c->outputs.result);
@@ -263,6 +290,7 @@ void bind_aggregate_outputs(expr::Scope& scope, const std::string& prefix, const
   }
   if (!results.empty()) scope.set(prefix + ".outputs.result", results.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   for (const auto& [k, v] : params) scope.set(prefix + ".outputs.parameters." + k, v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!each.empty()) scope.set(prefix + ".outputs.parameters", each.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Status template_outputs(const spec::Template& tmpl, const expr::Scope& scope, NodeOutputs& out) {

@@ -1,5 +1,8 @@
 // The steps controller: groups of parallel steps run one after another; a failed step
 // (without continueOn) fails its group and the template.
+#include <algorithm>
+#include <cstdlib>
+
 #include "engine/engine_impl.h"
 #include "expr/eval.h"
 #include "expr/template.h"
@@ -53,6 +56,7 @@ class StepsRun final : public Controller {
       if (l.settled != NodePhase::kPending) {
         (void)op_.resolve_task_template(*l.step, call_.tmpl_scope, l.call);
         Node& n = op_.add_node(l.call, NodeType::kSkipped, l.settled, l.message);
+        skipped_outputs(n, l.call.tmpl);
         step_done(l.step, n.id);
         continue;
       }
@@ -118,6 +122,12 @@ class StepsRun final : public Controller {
     for (const auto& [step, ids] : results_) {
       std::vector<const Node*> kids;
       for (const auto& id : ids) kids.push_back(op_.find(id));
+      // In item order, not the order they ended in ("name(<index>:<item>)").
+      auto index = [](const Node* n) {
+        size_t open = n->display_name.rfind('(');
+        return open == std::string::npos ? 0L : std::strtol(n->display_name.c_str() + open + 1, nullptr, 10);
+      };
+      std::stable_sort(kids.begin(), kids.end(), [&](const Node* a, const Node* b) { return index(a) < index(b); });
       std::string prefix = "steps." + step->name;
       if (step->with_items || !step->with_param.empty() || step->with_sequence) bind_aggregate_outputs(*scope_, prefix, kids);
       else if (!kids.empty()) bind_node_outputs(*scope_, prefix, *kids[0]);

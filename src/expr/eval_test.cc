@@ -50,6 +50,10 @@ TEST(Eval, Variables) {
   EXPECT_EQ(eval("len(fromJson(tasks.gen.outputs.result))", s), "2");
   EXPECT_EQ(eval("toJson(inputs.parameters)", s), R"({"my-param":"dash","n":"3"})");
   EXPECT_NE(eval("nope.x", s).find("unknown name nope.x"), std::string::npos);
+  // {{inputs.parameters}} is Argo's list for substitution; an expression sees the object.
+  s.set_json("inputs.parameters", R"([{"name":"n","value":"3"}])");
+  EXPECT_EQ(eval("toJson(inputs.parameters)", s), R"({"my-param":"dash","n":"3"})");
+  EXPECT_EQ(eval("inputs.parameters.n", s), "3");
 }
 
 TEST(Eval, Functions) {
@@ -71,6 +75,24 @@ TEST(Eval, Functions) {
   EXPECT_EQ(eval("len({})"), "0");
   EXPECT_EQ(eval("all(['a', 'b'], len(#) == 1)"), "true");
   EXPECT_EQ(eval("map([1, 2], # * 10)"), "[10,20]");
+}
+
+// A predicate may be a closure in braces, as expr writes them; a map literal inside one is
+// still a map.
+TEST(Eval, PredicatesInBraces) {
+  EXPECT_EQ(eval("filter([1, 3], {# > 1})"), "[3]");
+  EXPECT_EQ(eval("all([2, 4], { # % 2 == 0 })"), "true");
+  EXPECT_EQ(eval("map([[1, 2], [3, 4]], {\n  toJson({\n    sum: #[0] + #[1],\n    first: #[0]\n  })\n})"),
+            R"(["{\"first\":1,\"sum\":3}","{\"first\":3,\"sum\":7}"])");
+  EXPECT_EQ(eval("sprig.add(1, 2, 3) + sprig.max(1, 5, 2) + sprig.min(4, 2, 9)"), "13");
+  EXPECT_EQ(eval("toJson({a: 1})"), R"({"a":1})");  // a map literal where no predicate is
+}
+
+TEST(Eval, SprigDateTakesGoLayouts) {
+  EXPECT_EQ(eval("sprig.date('2006', '2026-12-01T13:45:09Z')"), "2026");
+  EXPECT_EQ(eval("sprig.date('2006-01-02 15:04:05 Mon Jan', '2026-12-01T13:45:09Z')"), "2026-12-01 13:45:09 Tue Dec");
+  EXPECT_EQ(eval("sprig.date('15:04', '2026-12-01T13:45:09+02:00')"), "11:45");
+  EXPECT_NE(eval("sprig.date('2006', 'yesterday')").find("is not a time"), std::string::npos);
 }
 
 TEST(Eval, BadInputIsAnErrorNotACrash) {

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 #include <regex>
 
 #include "util/base64.h"
@@ -202,6 +205,72 @@ Result<Value> jsonpath(const Value& doc, const std::string& path) {
   return Value(cur);
 }
 
+namespace {
+
+// An RFC 3339 time ("2026-12-01T13:45:00Z", an offset, fractions) as seconds since the
+// epoch (UTC), or nullopt.
+std::optional<int64_t> parse_time(const std::string& text) {
+  std::tm t{};
+  int y, mo, d, h, mi, sec;
+  char sep;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &sep, &h, &mi, &sec) != 7 ||
+      (sep != 'T' && sep != 't' && sep != ' '))
+    return std::nullopt;
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = sec;
+  int64_t epoch = timegm(&t);
+  size_t zone = text.find_first_of("Zz+-", 19);
+  if (zone != std::string::npos && (text[zone] == '+' || text[zone] == '-')) {
+    int zh = 0, zm = 0;
+    if (std::sscanf(text.c_str() + zone + 1, "%2d:%2d", &zh, &zm) >= 1)
+      epoch -= (text[zone] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+  }
+  return epoch;
+}
+
+// Go's time layout (2006-01-02 15:04:05, Jan, Mon, PM, MST, -0700 ...) applied to `epoch`
+// in UTC: sprig's date.
+std::string go_time_format(const std::string& layout, int64_t epoch) {
+  std::time_t tt = static_cast<std::time_t>(epoch);
+  std::tm t{};
+  gmtime_r(&tt, &t);
+  static const char* kMonths[] = {"January", "February", "March", "April", "May", "June", "July",
+                                  "August", "September", "October", "November", "December"};
+  static const char* kDays[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+  auto two = [](int v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  int h12 = t.tm_hour % 12 == 0 ? 12 : t.tm_hour % 12;
+  // Longest tokens first, as Go matches them.
+  const std::vector<std::pair<std::string, std::string>> tokens = {
+      {"January", kMonths[t.tm_mon]}, {"Monday", kDays[t.tm_wday]}, {"Z07:00", "Z"}, {"-07:00", "+00:00"},
+      {"-0700", "+0000"}, {"2006", std::to_string(t.tm_year + 1900)}, {"Jan", std::string(kMonths[t.tm_mon], 3)},
+      {"Mon", std::string(kDays[t.tm_wday], 3)}, {"MST", "UTC"}, {"_2", (t.tm_mday < 10 ? " " : "") + std::to_string(t.tm_mday)},
+      {"01", two(t.tm_mon + 1)}, {"02", two(t.tm_mday)}, {"03", two(h12)}, {"04", two(t.tm_min)}, {"05", two(t.tm_sec)},
+      {"06", two(t.tm_year % 100)}, {"15", two(t.tm_hour)}, {"PM", t.tm_hour >= 12 ? "PM" : "AM"},
+      {"pm", t.tm_hour >= 12 ? "pm" : "am"}, {"1", std::to_string(t.tm_mon + 1)}, {"2", std::to_string(t.tm_mday)},
+      {"3", std::to_string(h12)}, {"4", std::to_string(t.tm_min)}, {"5", std::to_string(t.tm_sec)},
+  };
+  std::string out;
+  for (size_t i = 0; i < layout.size();) {
+    bool matched = false;
+    for (const auto& [token, value] : tokens) {
+      if (layout.compare(i, token.size(), token) == 0) {
+        out += value;
+        i += token.size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) out += layout[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
   auto need = [&](size_t lo, size_t hi) { return arity(f, a, lo, hi); };
   std::string name = starts_with(f, "sprig.") ? f.substr(6) : f;
@@ -285,11 +354,31 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
     for (size_t i = 0; i < list.size(); ++i) out += (i ? sep : "") + str(list[i]);
     return Value(out);
   }
+  if (name == "date" && sprig) {  // sprig's date LAYOUT TIME: TIME an RFC 3339 string or Unix seconds
+    ARGS(2, 2);
+    std::optional<int64_t> epoch = a[1].is_number() ? std::optional<int64_t>(static_cast<int64_t>(num(a[1]))) : parse_time(str(a[1]));
+    if (!epoch) return invalid(f + "(): \"" + str(a[1]) + "\" is not a time (RFC 3339, e.g. 2026-12-01T10:00:00Z)");
+    return Value(go_time_format(str(a[0]), *epoch));
+  }
   if (name == "default") { ARGS(2, 2); return empty_value(a[1]) ? a[0] : a[1]; }
   if (name == "empty") { ARGS(1, 1); return Value(empty_value(a[0])); }
   if (name == "coalesce") { for (const auto& v : a) if (!empty_value(v)) return v; return Value(); }
   if (name == "ternary") { ARGS(3, 3); if (!a[2].is_boolean()) return invalid("ternary(): the condition must be a bool"); return a[2].get<bool>() ? a[0] : a[1]; }
-  if (name == "add" || name == "sub" || name == "mul" || name == "div" || name == "mod") {
+  if (name == "add" || name == "mul") {  // any number of arguments, as sprig's
+    ARGS(1, 1000);
+    auto total = to_int(a[0]);
+    if (!total) return invalid(f + "(): needs numbers");
+    Value acc = *total;
+    for (size_t i = 1; i < a.size(); ++i) {
+      auto v = to_int(a[i]);
+      if (!v) return invalid(f + "(): needs numbers");
+      auto next = arith(name == "add" ? "+" : "*", acc, *v);
+      if (!next) return next;
+      acc = std::move(*next);
+    }
+    return acc;
+  }
+  if (name == "sub" || name == "div" || name == "mod") {
     ARGS(2, 2);
     auto l = to_int(a[0]), r = to_int(a[1]);
     if (!l || !r) return invalid(f + "(): needs numbers");
@@ -297,7 +386,7 @@ Result<Value> call_function(const std::string& f, const std::vector<Value>& a) {
       if (r->get<int64_t>() == 0) return invalid("division by zero");
       return Value(name == "div" ? l->get<int64_t>() / r->get<int64_t>() : l->get<int64_t>() % r->get<int64_t>());
     }
-    return arith(name == "add" ? "+" : name == "sub" ? "-" : "*", *l, *r);
+    return arith("-", *l, *r);
   }
   if (name == "max" || name == "min") {
     if (a.empty()) return invalid(f + "(): needs arguments");

@@ -141,6 +141,12 @@ class Lexer {
   size_t pos_ = 0;
 };
 
+// The builtins whose second argument is a predicate over `#` (eval.cc).
+bool is_predicate_function(const std::string& name) {
+  return name == "filter" || name == "map" || name == "all" || name == "any" || name == "none" || name == "one" ||
+         name == "count";
+}
+
 int binary_precedence(const std::string& op) {
   if (op == "??") return 1;
   if (op == "||" || op == "or") return 2;
@@ -284,8 +290,15 @@ class Parser {
             fail("missing \")\"");
             break;
           }
-          // Predicates of all/any/filter/map are written as expressions over `#`.
-          call->args.push_back(expression(0));
+          // Predicates of all/any/filter/map are written as expressions over `#`, bare or
+          // as a closure in braces: filter(xs, # > 1) or filter(xs, {# > 1}).
+          if (!call->args.empty() && is_predicate_function(fname) && is_op("{")) {
+            ++i_;
+            call->args.push_back(expression(0));
+            expect("}");
+          } else {
+            call->args.push_back(expression(0));
+          }
           if (!is_op(")") && !expect(",")) break;
         }
         if (error_.empty()) ++i_;

@@ -27,6 +27,7 @@
 #include "runtime/network.h"
 #include "runtime/process_executor.h"
 #include "runtime/program.h"
+#include "runtime/quantity.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_files.h"
 #include "runtime/step_plan.h"
@@ -92,29 +93,6 @@ std::string self_dir() {
 bool filesystem_supported(const std::string& fs) {
   auto text = read_file_capped("/proc/filesystems", 1 << 16);
   return text && text->find("\t" + fs + "\n") != std::string::npos;
-}
-
-// Kubernetes quantities: "128Mi", "1G", "500m", "2", "1.5", "1e9".
-Result<double> parse_quantity(const std::string& text, const std::string& what) {
-  static const std::vector<std::pair<std::string, double>> kSuffixes = {
-      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
-      {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12},             {"P", 1e15},
-      {"m", 1e-3}};
-  std::string number = text;
-  double scale = 1;
-  for (const auto& [suffix, factor] : kSuffixes) {
-    if (number.size() > suffix.size() && number.compare(number.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      number.resize(number.size() - suffix.size());
-      scale = factor;
-      break;
-    }
-  }
-  char* end = nullptr;
-  double v = std::strtod(number.c_str(), &end);
-  if (number.empty() || !end || *end != '\0' || !std::isfinite(v) || v < 0) {
-    return invalid(what + " \"" + text + "\" is not a quantity (e.g. 256Mi, 1Gi, 500m, 2)");
-  }
-  return v * scale;
 }
 
 struct UserSpec {

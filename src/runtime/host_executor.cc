@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <optional>
 
 #include "runtime/process_executor.h"
@@ -127,6 +128,9 @@ Result<std::unique_ptr<Executor>> make_host_executor(const ExecutorOptions& opti
   if (Status s = start_spawner(); !s) return s;
   PlanDefaults defaults;
   defaults.home = home_directory();
+  // Steps run on this machine as its user would: with that user's PATH (pyenv,
+  // ~/.local/bin, ...); a step's own env PATH still wins.
+  if (const char* path = std::getenv("PATH"); path && *path) defaults.path = path;
   defaults.data_dir = opts.data_dir;
   defaults.allow_host_path = opts.allow_host_path;
   defaults.allow_privileged = opts.allow_privileged;

@@ -519,6 +519,30 @@ TEST_F(HostExecutorTest, HostPathAndHostWritesNeedTheOperatorsConsent) {
   EXPECT_NE(res.stdout_text.find("writable\n"), std::string::npos) << res.stdout_text;
 }
 
+// A mountPath the host lacks is made in the step's private view (volumes.h Shadow), never
+// on the host; under a read-only root the view stays read-only but for the volume.
+TEST_F(HostExecutorTest, MountPointsTheHostLacksArePrivate) {
+  const std::string top = "/skiff-test-private-" + std::to_string(::getpid());
+  for (bool read_only : {false, true}) {
+    ex_.reset();
+    options_.allow_host_path = !read_only;
+    ex_ = std::move(*make_host_executor(options_));
+    StepRequest w = shell("p", mount_options_script("/") + "; echo x > " + top + "/a/f && cat " + top +
+                                   "/a/f && test -x /bin/sh && (touch /skiff-test-new 2>/dev/null && echo root-writable"
+                                   " || echo root-read-only)");
+    w.claims.push_back({"workdir", "{}", {}});
+    w.tmpl.container->volume_mounts.push_back({"workdir", top + "/a", "", false});
+    StepResult res = run(w);
+    EXPECT_FALSE(res.error) << res.message;
+    EXPECT_NE(res.stdout_text.find("x\n"), std::string::npos) << res.stdout_text << res.message;
+    EXPECT_NE(res.stdout_text.find(read_only ? "root-read-only" : "root-writable"), std::string::npos)
+        << res.stdout_text;
+    struct stat st;
+    EXPECT_NE(::stat(top.c_str(), &st), 0) << top << " was made on the host";
+    EXPECT_NE(::stat("/skiff-test-new", &st), 0) << "a file the step wrote at / reached the host";
+  }
+}
+
 TEST_F(HostExecutorTest, PrivilegedStepsNeedTheOperatorsConsent) {
   StepRequest r = shell("priv", "grep CapEff /proc/self/status");
   r.tmpl.container->security_context_json = R"({"privileged":true})";

@@ -19,6 +19,7 @@
 #include <set>
 #include <utility>
 
+#include "runtime/pod_support.h"
 #include "runtime/step_files.h"
 #include "runtime/step_output.h"
 
@@ -163,6 +164,10 @@ void ProcessExecutor::adopt(StepRequest request) {
 }
 
 void ProcessExecutor::launch(StepRequest request) {
+  if (Status s = apply_pod_spec_patch(request.tmpl); !s) {
+    fail_to_start(request, s);
+    return;
+  }
   if (Status s = launcher_->preparation_error(request); !s) {
     fail_to_start(request, s);
     return;

@@ -62,6 +62,7 @@ struct ChildArgs {
   const char* path = nullptr;  // the step's PATH
   const SandboxSpec* spec = nullptr;
   std::vector<int> source_fds;
+  std::vector<std::vector<int>> shadow_fds;  // per shadow, per entry
   int out_w = -1, err_w = -1, status_w = -1;
 };
 
@@ -96,16 +97,22 @@ void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
 }
 
-// Binds the opened source `fd` at `target`, read-only or writable whatever the source's
-// mount says (under a read-only root, the source's mount is read-only too).
-void bind_fd(int status_fd, int fd, const char* target, bool read_only, bool read_only_root) {
-  char source[64] = "/proc/self/fd/";
+// "/proc/self/fd/<fd>" into `out` (64 bytes).
+void fd_path(int fd, char* out) {
+  strcpy(out, "/proc/self/fd/");
   char digits[16];
   int n = 0;
   for (unsigned v = static_cast<unsigned>(fd); n == 0 || v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
-  size_t pos = strlen(source);
-  while (n > 0) source[pos++] = digits[--n];
-  source[pos] = '\0';
+  size_t pos = strlen(out);
+  while (n > 0) out[pos++] = digits[--n];
+  out[pos] = '\0';
+}
+
+// Binds the opened source `fd` at `target`, read-only or writable whatever the source's
+// mount says (under a read-only root, the source's mount is read-only too).
+void bind_fd(int status_fd, int fd, const char* target, bool read_only, bool read_only_root) {
+  char source[64];
+  fd_path(fd, source);
   if (::mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(status_fd, "bind-mounting ", target);
   if (read_only && isolation::make_read_only(target, true)) fail(status_fd, "making read-only ", target);
   if (!read_only && read_only_root && isolation::make_writable(target)) fail(status_fd, "making writable ", target);
@@ -142,6 +149,44 @@ void bind_message_file(int status_fd, int fd, const SandboxSpec& spec) {
     fail(status_fd, "making the mount point of terminationMessagePath ", target);
   }
   bind_fd(status_fd, fd, target, false, spec.read_only_root);
+}
+
+// Covers `sh.dir` with a private tmpfs holding its entries again and the mount points the
+// host lacks (volumes.h Shadow). Entries keep their mounts' flags (read-only stays so);
+// under a read-only root the tmpfs is made read-only once its mount points exist. For "/"
+// the tmpfs is put together at /tmp, then moved over "/" and made the root (as
+// switch_root does): the step's working directory and later mounts resolve inside it.
+void build_shadow(int status_fd, const Shadow& sh, int* fds, bool read_only_root) {
+  for (size_t i = 0; i < sh.entries.size(); ++i) {  // before the tmpfs covers them
+    if (sh.entries[i].type == 'l') continue;
+    fds[i] = ::open(sh.entries[i].path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  const char* at = sh.build_at.c_str();
+  if (::mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) fail(status_fd, "covering ", at);
+  for (size_t i = 0; i < sh.entries.size(); ++i) {
+    const Shadow::Entry& e = sh.entries[i];
+    const char* target = e.target.c_str();
+    if (e.type == 'l') {
+      if (::symlink(e.link.c_str(), target) != 0) fail(status_fd, "copying the symbolic link ", target);
+      continue;
+    }
+    if (fds[i] < 0) continue;  // gone since it was listed
+    if (e.type == 'd' ? ::mkdir(target, 0755) != 0 : ::mknod(target, S_IFREG | 0644, 0) != 0)
+      fail(status_fd, "making the mount point ", target);
+    char source[64];
+    fd_path(fds[i], source);
+    if (::mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(status_fd, "bind-mounting ", target);
+    ::close(fds[i]);
+  }
+  for (const auto& dir : sh.new_dirs)
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(status_fd, "making the mount point ", dir.c_str());
+  for (const auto& file : sh.new_files)
+    if (::mknod(file.c_str(), S_IFREG | 0644, 0) != 0 && errno != EEXIST)
+      fail(status_fd, "making the mount point ", file.c_str());
+  if (read_only_root && isolation::make_read_only(at, false)) fail(status_fd, "making read-only ", at);
+  if (sh.dir != "/") return;
+  if (::chdir(at) != 0 || ::mount(at, "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0)
+    fail(status_fd, "making the step's private root");
 }
 
 // The host as the step sees it before its own mounts: its files read-only if asked, a
@@ -243,6 +288,8 @@ SKIFF_CHILD_CODE int start_step(void* arg) {
     if (message_fd < 0) fail(a.status_w, "opening ", spec.message_file.c_str());
   }
   prepare_host_view(a.status_w, spec);
+  for (size_t i = 0; i < spec.shadows.size(); ++i)
+    build_shadow(a.status_w, spec.shadows[i], const_cast<int*>(a.shadow_fds[i].data()), spec.read_only_root);
   bind_fd(a.status_w, fds[0], "/tmp", false, spec.read_only_root);
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     bind_fd(a.status_w, fds[i + 1], spec.mounts[i].target.c_str(), spec.mounts[i].read_only, spec.read_only_root);
@@ -312,6 +359,7 @@ Result<std::pair<pid_t, int>> clone_init(const SandboxSpec& spec, int out_w, int
   }
   a.envp.push_back(nullptr);
   a.source_fds.assign(spec.mounts.size() + 1, -1);
+  for (const auto& sh : spec.shadows) a.shadow_fds.emplace_back(sh.entries.size(), -1);
   a.out_w = out_w;
   a.err_w = err_w;
   a.status_w = status_w;

@@ -2,10 +2,10 @@
 //
 // The process we clone is a tiny init (PID 1 of the namespace): it makes the mount tree
 // private, mounts a fresh /proc, covers skiff's own directories and files (`hidden`) with
-// empty mounts, binds the step's private tmp directory over /tmp and its volumes at their
-// mount paths and, unless the step is privileged, isolates it from the machine
-// (isolation.h: a private /dev, read-only kernel settings, only the capabilities ordinary
-// steps need).
+// empty mounts, covers the directories that need mount points the host lacks (`shadows`),
+// binds the step's private tmp directory over /tmp and its volumes at their mount paths
+// and, unless the step is privileged, isolates it from the machine (isolation.h: a private
+// /dev, read-only kernel settings, only the capabilities ordinary steps need).
 // Then it starts the step's command as PID 2 (a vfork-style clone, so no page tables are
 // copied) and waits for it. A SIGTERM sent to the init is forwarded to every process of
 // the namespace; a command that were PID 1 itself would ignore SIGTERM unless it installed
@@ -34,6 +34,9 @@ struct SandboxSpec {
   std::string hostname;
   std::string tmp_dir;            // host directory bound over /tmp
   std::vector<BindMount> mounts;  // in mount order
+  // Host directories the step sees privately, with mount points the host lacks (before
+  // `mounts`; volumes.h Shadow). One for "/" makes a private tmpfs the step's root.
+  std::vector<Shadow> shadows;
   std::vector<std::string> hidden;  // host paths the step sees empty: skiff's own state
   bool read_only_root = false;      // the host's files read-only (/tmp, volumes, /dev stay writable)
   bool privileged = false;          // every capability, the host's /dev, writable kernel settings

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/fd.h"
+#include "runtime/quantity.h"
 #include "runtime/secret_store.h"
 #include "runtime/termination_message.h"
 #include "runtime/volumes.h"
@@ -117,8 +118,16 @@ Result<EnvList> resolve_env(const spec::Container& c, EnvList vars, const PlanDe
       } else {
         return invalid("env " + e.name + ": fieldRef " + field + " is not available here (metadata.name, metadata.namespace are)");
       }
+    } else if (from.contains("resourceFieldRef")) {
+      const Json& ref = from["resourceFieldRef"];
+      if (!ref.is_object()) return invalid("env " + e.name + ": resourceFieldRef must be an object with resource");
+      const Json divisor = ref.value("divisor", Json(""));
+      auto v = resource_field_value(c.resources_json, ref.value("resource", ""),
+                                    divisor.is_string() ? divisor.get<std::string>() : divisor.dump(), e.name);
+      if (!v) return v.status();
+      value = std::optional<std::string>(std::move(*v));
     } else {
-      return invalid("env " + e.name + ": valueFrom needs secretKeyRef, configMapKeyRef or fieldRef");
+      return invalid("env " + e.name + ": valueFrom needs secretKeyRef, configMapKeyRef, fieldRef or resourceFieldRef");
     }
     if (!value) return value.status();
     if (*value) set_var(vars, e.name, std::move(**value));
@@ -211,7 +220,7 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   sb.read_only_root = !defaults.allow_host_path;
   VolumeContext ctx{run_dir, plan.step_dir, defaults.data_dir, defaults.namespace_, defaults.server_paths,
                     defaults.allow_host_path};
-  auto mounts = resolve_mounts(request, ctx, sb.tmp_dir);
+  auto mounts = resolve_mounts(request, ctx, sb.tmp_dir, &sb.shadows);
   if (!mounts) return mounts.status();
   sb.mounts = std::move(*mounts);
 

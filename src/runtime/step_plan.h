@@ -4,7 +4,8 @@
 // Follows Kubernetes where the host allows: `command` and `args` with $(VAR) references
 // expanded from the container's env; with no image there is no ENTRYPOINT, so args alone
 // are the argv. Script templates run `command args <script file>` as Argo does. The host's
-// environment is not inherited: PATH, HOME and HOSTNAME, then the container's env.
+// environment is not inherited: PATH (the host executor's: the invoking user's), HOME and
+// HOSTNAME, then the container's env.
 #pragma once
 
 #include <string>
@@ -76,8 +77,8 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 // The container's environment on top of `base` (later entries win): envFrom first, then
 // env in order, each value with $(VAR) expanded from what came before. valueFrom reads
-// secretKeyRef / configMapKeyRef from the local store and fieldRef metadata.name /
-// metadata.namespace.
+// secretKeyRef / configMapKeyRef from the local store, fieldRef metadata.name /
+// metadata.namespace, and resourceFieldRef from the container's resources (quantity.h).
 Result<EnvList> resolve_env(const spec::Container& c, EnvList base, const PlanDefaults& defaults,
                             const std::string& pod_name);
 

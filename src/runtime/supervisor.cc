@@ -107,7 +107,7 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 4;  // 4 added init containers
+constexpr uint64_t kStepVersion = 5;  // 4 added the sandbox's shadows, 5 init containers and container sets
 // Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
 // running after an upgrade, writes version 1.
 constexpr uint64_t kResultVersion = 4;  // 4 added containers_json
@@ -120,6 +120,41 @@ void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
     w.num(b.read_only);
     w.num(b.is_file);
   }
+}
+
+void encode_shadows(Writer& w, const std::vector<Shadow>& shadows) {
+  w.num(shadows.size());
+  for (const auto& sh : shadows) {
+    w.str(sh.dir);
+    w.str(sh.build_at);
+    w.num(sh.entries.size());
+    for (const auto& e : sh.entries) {
+      w.str(e.path);
+      w.str(e.target);
+      w.num(static_cast<unsigned char>(e.type));
+      w.str(e.link);
+    }
+    w.strs(sh.new_dirs);
+    w.strs(sh.new_files);
+  }
+}
+
+bool decode_shadows(Reader& r, std::vector<Shadow>* shadows) {
+  size_t n = 0;
+  if (!r.count(&n)) return false;
+  shadows->resize(n);
+  for (auto& sh : *shadows) {
+    size_t entries = 0;
+    if (!r.str(&sh.dir) || !r.str(&sh.build_at) || !r.count(&entries)) return false;
+    sh.entries.resize(entries);
+    for (auto& e : sh.entries) {
+      uint64_t type = 0;
+      if (!r.str(&e.path) || !r.str(&e.target) || !r.num(&type) || !r.str(&e.link)) return false;
+      e.type = static_cast<char>(type);
+    }
+    if (!r.strs(&sh.new_dirs) || !r.strs(&sh.new_files)) return false;
+  }
+  return true;
 }
 
 bool decode_binds(Reader& r, std::vector<BindMount>* binds) {
@@ -144,12 +179,14 @@ void encode_sandbox(Writer& w, const SandboxSpec& sb) {
   w.num(sb.privileged);
   w.str(sb.message_file);
   w.str(sb.message_path);
+  encode_shadows(w, sb.shadows);
 }
 
 bool decode_sandbox(Reader& r, SandboxSpec* sb) {
   return r.strs(&sb->argv) && r.strs(&sb->env) && r.str(&sb->working_dir) && r.str(&sb->hostname) &&
          r.str(&sb->tmp_dir) && decode_binds(r, &sb->mounts) && r.strs(&sb->hidden) && r.flag(&sb->read_only_root) &&
-         r.flag(&sb->privileged) && r.str(&sb->message_file) && r.str(&sb->message_path);
+         r.flag(&sb->privileged) && r.str(&sb->message_file) && r.str(&sb->message_path) &&
+         decode_shadows(r, &sb->shadows);
 }
 
 void encode_extra(Writer& w, const std::vector<InitProcess>& list) {

@@ -1,5 +1,6 @@
 #include "runtime/volumes.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -201,14 +202,77 @@ Result<Source> resolve_source(const spec::VolumeMount& mount, const StepRequest&
                    "; declare it under spec.volumes, the template's volumes or volumeClaimTemplates");
 }
 
-// Makes the mount point for `mount` exist (a directory, or an empty file for file mounts).
-Status make_mount_point(const BindMount& mount, const std::vector<BindMount>& earlier, const std::string& tmp_dir) {
+// The Shadow of `dir` in `shadows`, added (its entries listed) when it is not there yet.
+Result<Shadow*> shadow_of(const std::string& dir, std::vector<Shadow>& shadows) {
+  for (auto& s : shadows)
+    if (s.dir == dir) return &s;
+  Shadow s;
+  s.dir = dir;
+  s.build_at = dir == "/" ? "/tmp" : dir;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno_status("listing " + dir + " for a mount point the host lacks", errno);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    Shadow::Entry entry;
+    entry.path = (dir == "/" ? "" : dir) + "/" + name;
+    entry.target = (s.build_at == "/" ? "" : s.build_at) + "/" + name;
+    struct stat st;
+    if (::lstat(entry.path.c_str(), &st) != 0) continue;  // gone meanwhile
+    if (S_ISDIR(st.st_mode)) {
+      entry.type = 'd';
+    } else if (S_ISLNK(st.st_mode)) {
+      entry.type = 'l';
+      char buf[PATH_MAX];
+      ssize_t n = ::readlink(entry.path.c_str(), buf, sizeof buf);
+      if (n < 0) continue;
+      entry.link.assign(buf, static_cast<size_t>(n));
+    }
+    s.entries.push_back(std::move(entry));
+  }
+  ::closedir(d);
+  shadows.push_back(std::move(s));
+  // Shallowest first: a deeper directory is covered inside what a shallower one shows.
+  std::stable_sort(shadows.begin(), shadows.end(), [](const Shadow& a, const Shadow& b) {
+    auto depth = [](const std::string& p) { return p == "/" ? 0 : std::count(p.begin(), p.end(), '/'); };
+    return depth(a.dir) < depth(b.dir);
+  });
+  for (auto& kept : shadows)
+    if (kept.dir == dir) return &kept;
+  return internal_error("shadow of " + dir + " lost");
+}
+
+// Makes the mount point for `mount` exist (a directory, or an empty file for file mounts):
+// in the step's own tmp or volume, or, on the host's own tree, in a Shadow.
+Status make_mount_point(const BindMount& mount, const std::vector<BindMount>& earlier, const std::string& tmp_dir,
+                        std::vector<Shadow>& shadows) {
   std::string where = host_path(earlier, tmp_dir, mount.target);
   struct stat st;
   if (::stat(where.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode) == !mount.is_file) return Status::ok();
     return invalid("mountPath " + mount.target + ": " + (mount.is_file ? "is a directory but the volume is a file"
                                                                         : "is a file but the volume is a directory"));
+  }
+  if (where == mount.target) {
+    std::string dir = mount.target;  // the deepest directory the host has
+    do {
+      size_t slash = dir.find_last_of('/');
+      dir = slash == 0 ? "/" : dir.substr(0, slash);
+    } while (dir != "/" && ::stat(dir.c_str(), &st) != 0);
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return invalid("mountPath " + mount.target + ": " + dir + " is not a directory");
+    auto shadow = shadow_of(dir, shadows);
+    if (!shadow) return shadow.status();
+    Shadow& s = **shadow;
+    std::string rest = mount.target.substr(dir == "/" ? 0 : dir.size());  // "/out/x"
+    std::string at = s.build_at == "/" ? "" : s.build_at;
+    for (size_t i = 1; i <= rest.size(); ++i) {
+      if (i != rest.size() && rest[i] != '/') continue;
+      std::string path = at + rest.substr(0, i);
+      if (i == rest.size() && mount.is_file) s.new_files.push_back(path);
+      else if (std::find(s.new_dirs.begin(), s.new_dirs.end(), path) == s.new_dirs.end()) s.new_dirs.push_back(path);
+    }
+    return Status::ok();
   }
   if (!mount.is_file) return make_dirs(where);
   size_t slash = where.find_last_of('/');
@@ -297,7 +361,7 @@ Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const V
 }
 
 Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const VolumeContext& ctx,
-                                              const std::string& tmp_dir) {
+                                              const std::string& tmp_dir, std::vector<Shadow>* shadows) {
   auto binds = resolve_binds(request, ctx);
   if (!binds) return binds;
   std::vector<BindMount>& mounts = *binds;
@@ -313,7 +377,7 @@ Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const 
         }
       }
     }
-    if (Status s = make_mount_point(mounts[i], earlier, tmp_dir); !s) {
+    if (Status s = make_mount_point(mounts[i], earlier, tmp_dir, *shadows); !s) {
       return s.with_context("volumeMount at " + mounts[i].target);
     }
   }

@@ -29,6 +29,26 @@ struct BindMount {
   bool is_file = false;
 };
 
+// A host directory the step sees covered by a private tmpfs that holds the directory's
+// entries again (each bound back from the host, symbolic links copied) and the mount
+// points the step needs there but the host lacks: how a mountPath outside /tmp whose
+// directory does not exist (/mnt/out, /a) is mounted without making anything on the
+// host, where parallel steps would share it and it would stay behind. The sandbox builds
+// it (sandbox.h); for "/" it is put together at /tmp and then made the step's root.
+struct Shadow {
+  std::string dir;       // the host directory covered, clean and absolute ("/" included)
+  std::string build_at;  // where the tmpfs is put together: `dir`, or /tmp for "/"
+  struct Entry {
+    std::string path;    // as the host has it
+    std::string target;  // the same under build_at
+    char type = 'f';     // 'd' directory, 'l' symbolic link, 'f' anything else
+    std::string link;    // a symbolic link's content
+  };
+  std::vector<Entry> entries;
+  std::vector<std::string> new_dirs;   // mount points to make under build_at, parents first
+  std::vector<std::string> new_files;  // file mount points to make under build_at
+};
+
 // Normalises an absolute path ("/a//b/./c/" -> "/a/b/c"). Fails on relative paths and on
 // ".." components, so user paths cannot climb out of where they are put.
 Result<std::string> clean_absolute_path(const std::string& path);
@@ -59,10 +79,12 @@ std::vector<std::string> server_paths(const ExecutorOptions& options, const std:
 // The request's volumeMounts as bind mounts (sources made, mount points not), parents first.
 Result<std::vector<BindMount>> resolve_binds(const StepRequest& request, const VolumeContext& ctx);
 
-// resolve_binds, then makes the mount points on the host (host sandbox): under /tmp in
-// the step's private tmp (`tmp_dir`); elsewhere on the host itself.
+// resolve_binds, then makes the mount points (host sandbox): under /tmp in the step's
+// private tmp (`tmp_dir`), inside the volume that holds them; one the host's own tree
+// lacks becomes part of a Shadow (in `shadows`, shallowest directory first), never a
+// directory made on the host.
 Result<std::vector<BindMount>> resolve_mounts(const StepRequest& request, const VolumeContext& ctx,
-                                              const std::string& tmp_dir);
+                                              const std::string& tmp_dir, std::vector<Shadow>* shadows);
 
 // Where `path` (clean and absolute, as a step sees it) lives when one of `mounts` holds it:
 // the deepest such mount's host directory and the rest of the path; {"", path} otherwise.

@@ -1,6 +1,8 @@
 #include "server/http_util.h"
 
 #include <algorithm>
+#include <mutex>
+#include <random>
 
 #include "util/json_text.h"
 
@@ -37,6 +39,16 @@ bool valid_name(const std::string& n) {
 Status check_name(const std::string& what, const std::string& n) {
   if (valid_name(n)) return Status::ok();
   return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit");
+}
+
+std::string generated_name(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  static std::mutex mu;  // requests arrive on several threads
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string out = prefix;
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
+  return out;
 }
 
 Result<Json> parse_body(const httplib::Request& req, bool empty_is_object) {

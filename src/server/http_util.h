@@ -34,6 +34,8 @@ Result<Json> parse_body(const httplib::Request& req, bool empty_is_object = fals
 // and ending with a letter or digit — never "." or "..", which matters as names become paths.
 bool valid_name(const std::string& n);
 Status check_name(const std::string& what, const std::string& n);
+// Kubernetes' generateName: the prefix and five random lowercase letters or digits.
+std::string generated_name(const std::string& prefix);
 
 std::vector<std::string> split_csv_by(const std::string& s, char sep);
 std::vector<std::string> split_csv(const std::string& s);

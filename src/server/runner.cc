@@ -18,6 +18,8 @@
 
 #include "engine/workflow_json.h"
 #include "runtime/artifact_executor.h"
+#include "runtime/secret_store.h"
+#include "server/http_util.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -44,15 +46,6 @@ std::string new_uid() {
                 static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xfff,
                 (static_cast<unsigned>(b >> 48) & 0x3fff) | 0x8000, static_cast<unsigned long long>(b) & 0xffffffffffffULL);
   return buf;
-}
-
-// Kubernetes' generateName: the prefix and five random lowercase letters or digits.
-std::string generated_name(const std::string& prefix) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-  std::string out = prefix;
-  for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
-  return out;
 }
 
 // Collects what changed in one workflow since it was last written, and passes the
@@ -130,6 +123,10 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   for (const auto& d : warnings) options.spec_warnings.push_back(d.path + ": " + d.message);
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
+  // The namespace's ConfigMaps, for valueFrom.configMapKeyRef (the engine reads no files).
+  if (!data_dir_.empty())
+    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_))
+      options.config_maps[name] = std::move(cm.data);
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
   if (options.name.empty() && run->object.metadata.name.empty()) {

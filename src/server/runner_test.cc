@@ -112,7 +112,7 @@ class RunnerTest : public ::testing::Test {
 };
 
 // Pod-level fields the executor ignores are Argo's SpecWarning condition in the stored
-// status; one it refuses (podSpecPatch) keeps the workflow from starting.
+// status; one it refuses keeps the workflow from starting.
 TEST_F(RunnerTest, IgnoredPodFieldsAreASpecWarningAndRefusedOnesAnError) {
   runner_->set_pod_support(runtime::pod_field_support("host"));
   spec::Object wf = decode_one(R"(
@@ -150,6 +150,7 @@ spec:
   podSpecPatch: '{"containers":[{"name":"main"}]}'
   templates: [{name: main, container: {image: busybox, command: [true]}}]
 )");
+  runner_->set_pod_support({"host", {}, {"podSpecPatch"}});  // a policy that refuses it
   auto added = runner_->add(patched, {}, {});
   ASSERT_FALSE(added.is_ok());
   EXPECT_EQ(added.status().code(), Code::kInvalid);

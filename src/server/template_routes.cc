@@ -93,21 +93,36 @@ Result<store::ObjectRecord> write_object(ApiContext& ctx, const ObjectFamily& f,
   }
   auto obj = decode_object(body, f.kind, scope);
   if (!obj) return obj.status();
-  if (Status st = check_name("metadata.name", obj->metadata.name); !st) return st;
+  // A create with generateName and no name gets a generated one, as on Kubernetes.
+  const std::string prefix = obj->metadata.generate_name;
+  const bool generate = !update && obj->metadata.name.empty() && !prefix.empty();
+  if (generate) {
+    if (Status st = check_name("metadata.generateName", prefix + "x"); !st) return st;
+  } else if (Status st = check_name("metadata.name", obj->metadata.name); !st) {
+    return st;
+  }
   auto known = referenced_templates(ctx.store, obj->source_json, scope);
   if (!known) return known.status();
   if (Status st = validate_with(*obj, *known); !st) return st;
-  std::string doc = parse_json_or_discarded<Json>(obj->source_json).dump();
-  const std::string& name = obj->metadata.name;
+  Json source = parse_json_or_discarded<Json>(obj->source_json);
+  std::string doc = source.dump();
+  std::string name = obj->metadata.name;
   // Without the client's version, before_write may pin the one it read: a write that
   // lands in between (a controller's status) makes it read again, not lose that write.
   for (int attempt = 1;; ++attempt) {
+    if (generate) {
+      name = generated_name(prefix);
+      source["metadata"]["name"] = name;
+      doc = source.dump();
+      obj->metadata.name = name;
+    }
     store::ObjectRecord rec{scope, name, doc, update ? 0 : ctx.clock.now_ms(), update ? version : 1};
     if (f.before_write) {
       if (Status st = f.before_write(*obj, rec, update); !st) return st;
     }
     Status st = update ? ctx.store.update_object(f.kind, rec) : ctx.store.create_object(f.kind, rec);
     if (st.code() == Code::kConflict && update && version == 0 && attempt < kWriteAttempts) continue;
+    if (st.code() == Code::kAlreadyExists && generate && attempt < kWriteAttempts) continue;  // taken: another
     if (!st) return st;
     break;
   }

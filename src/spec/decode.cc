@@ -373,9 +373,9 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "initContainers", "sidecars", "archiveLocation", "activeDeadlineSeconds", "retryStrategy",
                 "parallelism", "failFast", "tolerations", "schedulerName", "priorityClassName", "priority",
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
-                "podSpecPatch", "metrics", "synchronization", "memoize", "timeout"});
+                "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "timeout"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization", "memoize", "podResources"}, t.not_acted_on);
   if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
     for (const auto& kv : al) {
       std::string k = kv.first.as<std::string>();
@@ -520,11 +520,11 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "ttlStrategy", "activeDeadlineSeconds", "priority", "schedulerName", "podGC", "podPriorityClassName",
                 "podPriority", "hostAliases", "securityContext", "podSpecPatch", "podDisruptionBudget", "metrics",
                 "shutdown", "workflowTemplateRef", "synchronization", "volumeClaimGC", "retryStrategy", "podMetadata",
-                "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC"});
+                "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "templateDefaults",
-                     "hooks", "workflowMetadata"},
+                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "hooks", "workflowMetadata",
+                     "podResources"},
                     s.not_acted_on);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
   if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
@@ -580,7 +580,19 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.metrics_json = c.json_text(n["metrics"]);
   s.hooks_json = c.json_text(n["hooks"]);
   if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
-  s.template_defaults_json = c.json_text(n["templateDefaults"]);
+  if (const Y& d = n["templateDefaults"]; d && !d.IsNull()) {
+    TemplateDefaults td;
+    td.fields = decode_template(c, d, p + ".templateDefaults");
+    if (d.IsMap()) {
+      // decode_template keeps one of container and script; both are kept here, decoded
+      // again quietly (their errors are reported above).
+      Diagnostics reported;
+      Ctx quiet("", &reported, 64);
+      if (d["container"] && d["container"].IsMap()) td.container = decode_container(quiet, d["container"], "", false);
+      if (d["script"] && d["script"].IsMap()) td.script = decode_container(quiet, d["script"], "", true);
+    }
+    s.template_defaults = std::move(td);
+  }
   s.suspend = c.boolean(n["suspend"], p + ".suspend");
   s.shutdown = !c.str(n["shutdown"], p + ".shutdown").empty();
 }

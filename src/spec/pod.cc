@@ -54,6 +54,8 @@ class PodLint {
     if (!objects_.insert(&o).second) return;
     if (!root_) root_ = &o;
     std::string base = o.kind == Kind::kCronWorkflow ? "spec.workflowSpec" : "spec";
+    if (o.cron && !o.cron->stop_strategy_json.empty())
+      errors_.push_back({o.pos, "spec.stopStrategy", unsupported("stopStrategy") + where(o)});
     fields(o, o.spec.pod.written, base, true);
     not_acted_on(o, o.spec.not_acted_on, base);
     for (size_t i = 0; i < o.spec.templates.size(); ++i) tmpl(o, i);
@@ -71,6 +73,9 @@ class PodLint {
                        std::string(".templates[") + std::to_string(i) + "]";
     fields(o, t.pod.written, base, false);
     not_acted_on(o, t.not_acted_on, base);
+    // http, data and containerSet templates and initContainers run (docs/templates.md).
+    if (t.type == TemplateType::kPlugin)
+      errors_.push_back({t.pos, base, unsupported(std::string(template_type_name(t.type)) + " templates") + where(o)});
     if (t.dag)
       for (size_t k = 0; k < t.dag->tasks.size(); ++k)
         not_acted_on(o, t.dag->tasks[k].not_acted_on, base + ".dag.tasks[" + std::to_string(k) + "]");
@@ -114,13 +119,26 @@ class PodLint {
     }
   }
 
-  // Fields no executor of skiff's acts on yet, whichever runs the workflow.
+  // Fields no executor of skiff's acts on yet, whichever runs the workflow: those without
+  // which it would run differently from what it says are refused, the rest warned about.
   void not_acted_on(const Object& o, const std::map<std::string, SourcePos>& names, const std::string& base) {
-    std::string where = &o == root_ ? "" : std::string(" (in ") + kind_name(o.kind) + " " + o.metadata.name + ")";
+    static const std::set<std::string> kRefused = {"memoize", "synchronization", "hooks", "podResources"};
     for (const auto& [name, pos] : names) {
-      warnings_.push_back({pos, base + "." + name,
-                           "not acted on by skiff yet: the workflow runs as if it were not set" + where});
+      if (kRefused.count(name))
+        errors_.push_back({pos, base + "." + name, unsupported(name) + where(o)});
+      else
+        warnings_.push_back({pos, base + "." + name,
+                             "not acted on by skiff yet: the workflow runs as if it were not set" + where(o)});
     }
+  }
+
+  // A reached template's path is inside its own object: say which.
+  std::string where(const Object& o) const {
+    return &o == root_ ? "" : std::string(" (in ") + kind_name(o.kind) + " " + o.metadata.name + ")";
+  }
+
+  static std::string unsupported(const std::string& what) {
+    return "skiff does not support " + what + " yet: the workflow would not run as it says; remove it to run here";
   }
 
   const Library* library_;

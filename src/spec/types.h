@@ -288,6 +288,14 @@ struct Template {
   SourcePos pos;
 };
 
+// spec.templateDefaults (spec/template_defaults.h): a template's fields merged into every
+// template, its container and script parts kept apart, each for templates of that type.
+struct TemplateDefaults {
+  Template fields;  // the rest; fields.container is not used
+  std::optional<Container> container;
+  std::optional<Container> script;
+};
+
 // --- workflows -----------------------------------------------------------------------
 
 struct ObjectMeta {
@@ -332,7 +340,7 @@ struct WorkflowSpec {
   std::string metrics_json;
   std::string hooks_json;
   std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
-  std::string template_defaults_json;
+  std::optional<TemplateDefaults> template_defaults;
   // artifactRepositoryRef: a key of a ConfigMap in the workflow's namespace that holds the
   // artifact repository (runtime/artifact_config.h); set = given.
   std::optional<std::pair<std::string, std::string>> artifact_repository_ref;  // configMap, key

@@ -148,13 +148,21 @@ class Validator {
       report(t.pos, p, "template \"" + t.name + "\" has no type; give it one of container, script, dag, steps, suspend or resource");
     else if (t.type_count > 1)
       report(t.pos, p, "template \"" + t.name + "\" has more than one type; keep exactly one of container, script, dag, steps, suspend, resource");
-    if (t.retry_strategy) check_retry(*t.retry_strategy, p + ".retryStrategy");
     if (!t.active_deadline_seconds.empty() && is_int_text(t.active_deadline_seconds) && t.active_deadline_seconds[0] == '-')
       report(t.pos, p + ".activeDeadlineSeconds", "must not be negative");
+    if (!t.timeout.empty()) {
+      // As Argo's lint: only steps that run something have one; a bare number has no unit.
+      if (t.type == TemplateType::kDag || t.type == TemplateType::kSteps || t.type == TemplateType::kSuspend)
+        report(t.pos, p + ".timeout", std::string(template_type_name(t.type)) +
+                                          " templates do not support timeout; set it on the templates they call");
+      else if (t.timeout.find("{{") == std::string::npos && (is_int_text(t.timeout) || parse_duration_ms(t.timeout) < 0))
+        report(t.pos, p + ".timeout", "\"" + t.timeout + "\" is not a duration; write it with its unit, e.g. 30s or 5m");
+    }
 
     RefScope scope;
     scope.tmpl = &t;
     if (obj_.kind == Kind::kWorkflow && !obj_.spec.workflow_template_ref) scope.workflow_params = &wf_params_;
+    if (t.retry_strategy) check_retry(*t.retry_strategy, p + ".retryStrategy", scope);
     if (t.container) check_container(*t.container, p + (t.type == TemplateType::kScript ? ".script" : ".container"), scope);
     if (t.resource) check_resource(*t.resource, p + ".resource", scope);
     if (t.type_count == 1 && !t.other_type_json.empty()) check_other_type(t, p, scope);
@@ -252,10 +260,7 @@ class Validator {
       if (t.container_set) check_container_set(*t.container_set, hp, scope);
       return;
     }
-    if (t.type != TemplateType::kHttp) {
-      report(t.pos, hp, std::string(kind) + " templates are not supported by skiff yet; use a container or script template");
-      return;
-    }
+    if (t.type != TemplateType::kHttp) return;  // plugin: refused with the other unsupported fields (spec/pod.h)
     nlohmann::json h = nlohmann::json::parse(t.other_type_json, nullptr, false);
     if (!h.is_object()) {
       report(t.pos, hp, "http must be an object with at least a url");
@@ -387,7 +392,7 @@ class Validator {
       check_refs(e.value_from_json, scope, c.pos, cp + ".env");
     }
     for (const auto& m : c.volume_mounts)
-      for (const auto* s : {&m.mount_path, &m.sub_path}) check_refs(*s, scope, c.pos, cp + ".volumeMounts");
+      for (const auto* s : {&m.name, &m.mount_path, &m.sub_path}) check_refs(*s, scope, c.pos, cp + ".volumeMounts");
   }
 
   // Unknown keys of a JSON object kept as text by the decoder (which has no positions for it).
@@ -495,13 +500,15 @@ class Validator {
     }
   }
 
-  void check_retry(const RetryStrategy& r, const std::string& p) {
+  void check_retry(const RetryStrategy& r, const std::string& p, const RefScope& scope) {
     if (!r.limit.empty() && !is_int_text(r.limit) && r.limit.find("{{") == std::string::npos)
       report(r.pos, p + ".limit", "limit \"" + r.limit + "\" must be an integer or a {{...}} reference");
     static const std::set<std::string> kPolicies = {"", "Always", "OnFailure", "OnError", "OnTransientError"};
     if (!kPolicies.count(r.retry_policy))
       report(r.pos, p + ".retryPolicy", "retryPolicy \"" + r.retry_policy + "\" must be Always, OnFailure, OnError or OnTransientError");
-    if (!r.expression.empty()) {
+    if (r.expression.find("{{") != std::string::npos) {
+      check_refs(r.expression, scope, r.pos, p + ".expression");  // an expression once substituted
+    } else if (!r.expression.empty()) {
       auto vars = expr::expression_variables(r.expression);
       if (!vars) report(r.pos, p + ".expression", vars.status().message());
     }
@@ -536,7 +543,7 @@ class Validator {
                                 "\", which does not exist here");
       } else if (head == "workflow" && parts.size() >= 3 && parts[1] == "parameters" && scope.workflow_params) {
         std::string name = r.text.substr(std::string("workflow.parameters.").size());
-        if (!scope.workflow_params->count(name))
+        if (!scope.workflow_params->count(name) && name != "json")  // json: all of them, as a list
           report(pos, path, "{{" + r.text + "}} names a workflow parameter that spec.arguments does not declare");
       }
     }
@@ -634,7 +641,9 @@ class Validator {
       }
       deps[task.name] = named;
     }
-    if (!dag.target.empty())
+    if (dag.target.find("{{") != std::string::npos)  // checked after substitution, at run time
+      check_refs(dag.target, scope, t.pos, p + ".target");
+    else if (!dag.target.empty())
       for (const auto& target : split(dag.target, ' '))
         if (!target.empty() && !names.count(target)) report(t.pos, p + ".target", "target task \"" + target + "\" does not exist");
     for (size_t i = 0; i < t.outputs.parameters.size(); ++i) {

@@ -363,15 +363,6 @@ class Parser {
         }
         if (tok.text == "{") {
           ++i_;
-          // expr-lang's closure, `{# > 1}` (filter, map, all, any...): the predicate over `#`
-          // (evaluated as such), told from a map by not starting with `key:`.
-          bool map_like = is_op("}") || (i_ + 1 < t_.size() && t_[i_ + 1].kind == Token::kOp && t_[i_ + 1].text == ":" &&
-                                         (peek().kind == Token::kIdent || peek().kind == Token::kString));
-          if (!map_like) {
-            AstPtr body = expression(0);
-            expect("}");
-            return body;
-          }
           auto m = node(Ast::kMap);
           while (error_.empty() && !is_op("}")) {
             if (peek().kind == Token::kIdent || peek().kind == Token::kString) {

@@ -31,6 +31,8 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   registry_args: false         # don't pass the test registry's settings; args give their own
                                # ({registry} is its directory, {registry_KEY} a key of its env.json:
                                # {registry_host}, {registry_busybox_digest})
+  http_server: true            # starts a small HTTP server on 127.0.0.1 for this case (see
+                               # TestHttpHandler); args and setup may use {http_url}
   s3: true                     # needs the S3 test server (tests/s3/s3server.py, given as --s3 DIR):
                                # skipped (77) without it; setup and args may use {s3_endpoint},
                                # {s3_access_key}, {s3_secret_key}, {s3_bucket} (any key of its env.json)
@@ -40,12 +42,14 @@ tests/registry/registry.py), with --executor container, images pulled through it
 A case not meant for the executor exits 77 (skipped).
 """
 import argparse
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import yaml
@@ -106,6 +110,56 @@ def check_node(name, node, want, by_id):
             fail(f"node {name}: {key} = {got!r}, want {value!r}")
 
 
+class TestHttpHandler(http.server.BaseHTTPRequestHandler):
+    """What http templates' cases talk to (any method):
+    /echo            200, the request as JSON: {method, path, headers (lower-case names), body}
+    /status/CODE     that status, body "status CODE"
+    /slow/SECONDS    200 after that many seconds
+    /big/BYTES       200 with a body of that many bytes
+    Every response carries X-Skiff-Test: yes."""
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = self.path.split("?")[0].strip("/").split("/")
+        status, out = 200, b""
+        if parts[0] == "echo":
+            out = json.dumps({"method": self.command, "path": self.path, "body": body.decode("utf-8", "replace"),
+                              "headers": {k.lower(): v for k, v in self.headers.items()}}, sort_keys=True).encode()
+        elif parts[0] == "status" and len(parts) == 2:
+            status, out = int(parts[1]), f"status {parts[1]}".encode()
+        elif parts[0] == "slow" and len(parts) == 2:
+            time.sleep(float(parts[1]))
+            out = b"slow"
+        elif parts[0] == "big" and len(parts) == 2:
+            out = b"x" * int(parts[1])
+        else:
+            status, out = 404, b"no such path"
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain" if parts[0] != "echo" else "application/json")
+            self.send_header("X-Skiff-Test", "yes")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(out)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout, a body too large): what the case checks
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+    def log_message(self, *args):
+        pass
+
+
+def start_http_server():
+    """A threaded server on 127.0.0.1 and a free port; returns (server, base URL)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TestHttpHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def s3_settings(directory):
     """The S3 test server's env.json, or exit 77 (skipped) saying why there is none."""
     if not directory:
@@ -140,6 +194,7 @@ def main():
     if a.executor in want:
         want = {**want, **want[a.executor]}
     s3_env = s3_settings(a.s3) if want.get("s3") else {}
+    http_server, http_url = start_http_server() if want.get("http_server") else (None, "")
     command = want.get("command", "run")
     with tempfile.TemporaryDirectory(prefix="skiff-case-") as data:
         case_dir = os.path.dirname(os.path.abspath(a.case))
@@ -150,6 +205,7 @@ def main():
 
         def expand(x):
             x = str(x).replace("{case_dir}", case_dir).replace("{registry}", a.registry or "")
+            x = x.replace("{http_url}", http_url)
             for k, v in reg_env.items():
                 x = x.replace("{registry_" + k + "}", str(v))
             for k, v in s3_env.items():
@@ -182,6 +238,9 @@ def main():
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env, cwd=data)
         except subprocess.TimeoutExpired:
             fail("skiff did not finish within 100 s: " + " ".join(argv))
+    if http_server:
+        http_server.shutdown()
+        http_server.server_close()
     out, err = proc.stdout, proc.stderr
     default_exit = 0
     if command == "lint":

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "expr/eval.h"
 #include "kube/client.h"
 #include "runtime/artifact_executor.h"
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
+#include "runtime/agent_executor.h"
 #include "runtime/resource_executor.h"
 
 namespace skiff::cli {
@@ -130,7 +132,15 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                            : options.data_dir;
   artifacts.run_dir = options.run_dir;
   artifacts.allow_local_git = options.allow_host_path;
-  auto with_artifacts = std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts));
+  runtime::AgentOptions agent;  // http and data templates (runtime/agent_executor.h)
+  agent.data_dir = artifacts.data_dir;
+  agent.evaluate = [](const std::string& expression, const std::map<std::string, std::string>& vars) {
+    expr::Scope scope;
+    for (const auto& [name, json] : vars) scope.set_json(name, json);
+    return expr::evaluate_to_json(expression, scope);
+  };
+  auto with_artifacts = std::make_unique<runtime::AgentExecutor>(
+      std::make_unique<runtime::ArtifactExecutor>(std::move(*steps), std::move(artifacts)), std::move(agent));
   runtime::ResourceTargets targets;
   if (cluster) targets.cluster_name = "the cluster at " + cluster->config().server;
   targets.cluster = std::move(cluster);

@@ -80,7 +80,7 @@ void render_node(const Tree& tree, const Node& n, const std::string& prefix, boo
                                                   : n.template_ref_name + "/" + n.template_name;
   out += fmt::format("{:<48} {:<24}", line, tmpl);
   if (options.wide) out += fmt::format(" {:<40}", n.pod_name);
-  if (n.type == NodeType::kPod && n.started_at_ms) out += fmt::format(" {:>8}", human_duration(node_duration(n, now)));
+  if ((n.type == NodeType::kPod || n.type == NodeType::kHttp) && n.started_at_ms) out += fmt::format(" {:>8}", human_duration(node_duration(n, now)));
   else out += fmt::format(" {:>8}", "");
   if (!n.message.empty()) out += "  " + n.message;
   out += '\n';
@@ -139,7 +139,8 @@ void LiveView::node_changed(const Node& node) {
   it->second = node.phase;
   if (node.phase == NodePhase::kPending) return;
   std::string line = fmt::format("{} {:<9} {}", symbol(node.phase), engine::phase_name(node.phase), node.name);
-  if (engine::is_finished(node.phase) && node.started_at_ms && node.type == NodeType::kPod)
+  if (engine::is_finished(node.phase) && node.started_at_ms &&
+      (node.type == NodeType::kPod || node.type == NodeType::kHttp))
     line += " (" + human_duration(node_duration(node, clock_.now_ms())) + ")";
   if (!node.message.empty()) line += ": " + node.message;
   std::fprintf(out_, "%s\n", line.c_str());

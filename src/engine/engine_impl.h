@@ -100,6 +100,8 @@ class OperatorImpl final : public Operator {
   // A node for `call` (with call.id, else a fresh id for its name).
   Node& add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message = {});
   void finish(Node& node, NodePhase phase, const std::string& message = {});
+  void add_container_nodes(const Call& pod, const std::string& pod_id);
+  void finish_container_nodes(const std::string& pod_id, const std::string& containers_json, NodePhase pod_phase);
   void changed(const Node& node);
   void add_child(const std::string& parent_id, const std::string& child_id);
   Node* find(const std::string& id);
@@ -157,6 +159,8 @@ class OperatorImpl final : public Operator {
   std::unordered_map<std::string, Node*> by_id_;
   std::unordered_map<std::string, DoneFn> done_fns_;
   std::unordered_map<std::string, const spec::Template*> pod_templates_;  // running pods
+  // containerSet pods: pod node id -> its Container nodes (container name, node id)
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> set_members_;
   std::unordered_map<std::string, std::string> kill_reasons_;
   std::set<std::string> live_pods_;  // started and not yet exited
   std::multimap<std::string, std::string> daemons_;  // scope (DAG/steps) node id -> daemoned pod id

@@ -128,6 +128,7 @@ void OperatorImpl::track_metrics(const Call& call, const Node& node) {
   if (call.attempt >= 0) return;
   switch (node.type) {
     case NodeType::kPod:
+    case NodeType::kHttp:
     case NodeType::kDag:
     case NodeType::kSteps:
     case NodeType::kRetry:

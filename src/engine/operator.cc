@@ -449,7 +449,8 @@ std::string OperatorImpl::execute(Call call) {
   }
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript ||
-             call.tmpl->type == spec::TemplateType::kResource;
+             call.tmpl->type == spec::TemplateType::kResource || call.tmpl->type == spec::TemplateType::kContainerSet ||
+             call.tmpl->type == spec::TemplateType::kData;
   if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
   if (retry && call.attempt < 0) {
     run_retry(*this, std::move(call));
@@ -553,6 +554,9 @@ void OperatorImpl::run_template(Call call) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
     case spec::TemplateType::kResource:  // a Pod node, as in Argo; the runner acts (runtime/resource_executor.h)
+    case spec::TemplateType::kHttp:      // an HTTP node, as in Argo; the runner sends it (runtime/agent_executor.h)
+    case spec::TemplateType::kData:      // a Pod node, as in Argo; the runner lists and transforms (runtime/data_step.h)
+    case spec::TemplateType::kContainerSet:  // a Pod node with a Container node per container, as in Argo
       // Where the step is to leave its outputs: {{outputs.artifacts.X.path}},
       // {{outputs.parameters.X.path}} (Argo's path placeholders).
       for (const auto& a : call.tmpl->outputs.artifacts)
@@ -602,9 +606,11 @@ void OperatorImpl::run_suspend(Call call, const expr::Scope& scope) {
 }
 
 void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
-  Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+  bool http = call.tmpl->type == spec::TemplateType::kHttp;
+  Node& n = add_node(call, http ? NodeType::kHttp : NodeType::kPod, NodePhase::kPending);
   n.pod_name = pod_name(name_, call.name, call.tmpl->name);
   scope->set("pod.name", n.pod_name);
+  if (call.tmpl->container_set) add_container_nodes(call, n.id);
   ++pods_total_;
   status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);  // "0/1" while it runs
   std::string id = n.id;
@@ -663,6 +669,58 @@ void OperatorImpl::run_pod(Call call, std::unique_ptr<expr::Scope> scope) {
       });
     start_pod(id, std::move(t), std::move(volumes));
   });
+}
+
+// A containerSet's Container nodes, as Argo makes them: "<pod>.<container>", bounded by the
+// pod node; a container without dependencies is the pod's child, the others their
+// dependencies' children. They end when the pod does (step_exited).
+void OperatorImpl::add_container_nodes(const Call& pod, const std::string& pod_id) {
+  auto& members = set_members_[pod_id];
+  for (const auto& c : pod.tmpl->container_set->containers) {
+    Call cc;
+    cc.name = pod.name + "." + c.name;
+    cc.display_name = c.name;
+    cc.tmpl = pod.tmpl;
+    cc.template_ref_name = pod.template_ref_name;
+    cc.boundary_id = pod_id;
+    if (c.dependencies.empty()) cc.parent_id = pod_id;
+    members.emplace_back(c.name, add_node(cc, NodeType::kContainer, NodePhase::kPending).id);
+  }
+  for (const auto& c : pod.tmpl->container_set->containers)
+    for (const auto& d : c.dependencies) {
+      std::string from, to;
+      for (const auto& [name, id] : members) {
+        if (name == d) from = id;
+        if (name == c.name) to = id;
+      }
+      if (!from.empty() && !to.empty()) add_child(from, to);
+    }
+}
+
+// Each Container node as its container ended (`containers_json`); one the runner did not
+// report did not run: it takes the pod's phase when that failed.
+void OperatorImpl::finish_container_nodes(const std::string& pod_id, const std::string& containers_json,
+                                          NodePhase pod_phase) {
+  auto it = set_members_.find(pod_id);
+  if (it == set_members_.end()) return;
+  auto reported = nlohmann::json::parse(containers_json.empty() ? "[]" : containers_json, nullptr, false);
+  for (const auto& [name, id] : it->second) {
+    Node* node = find(id);
+    if (!node || is_finished(node->phase)) continue;
+    const nlohmann::json* got = nullptr;
+    if (reported.is_array())
+      for (const auto& r : reported)
+        if (r.is_object() && r.value("name", "") == name) got = &r;
+    if (!got) {
+      finish(*node, pod_phase == NodePhase::kSucceeded ? NodePhase::kSucceeded : NodePhase::kError,
+             pod_phase == NodePhase::kSucceeded ? "" : "did not run");
+      continue;
+    }
+    if (got->contains("exitCode") && (*got)["exitCode"].is_number_integer()) node->outputs.exit_code = (*got)["exitCode"].get<int>();
+    NodePhase phase = spec::parse_node_phase(got->value("phase", "Error"));
+    finish(*node, phase, got->value("message", ""));
+  }
+  set_members_.erase(it);
 }
 
 // A pod template past its `timeout`: a running step is killed as one past its deadline (Argo
@@ -761,10 +819,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
   status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
   const spec::Template* t = pod_templates_[exit.node_id];
   pod_templates_.erase(exit.node_id);
-  std::string result = trim_one_newline(exit.stdout_text);
+  // An HTTP node's result is the response body as it came (Argo's agent), and it has no exit code.
+  bool http = n->type == NodeType::kHttp;
+  std::string result = http ? exit.stdout_text : trim_one_newline(exit.stdout_text);
   if (result.size() > kMaxResult) result.resize(kMaxResult);
-  n->outputs.result = result;
-  n->outputs.exit_code = exit.exit_code;
+  if (!http || !exit.stdout_text.empty() || exit.exit_code == 0) n->outputs.result = result;  // no response, no result
+  if (!http) n->outputs.exit_code = exit.exit_code;
   NodePhase phase = exit.error ? NodePhase::kError : exit.exit_code == 0 ? NodePhase::kSucceeded : NodePhase::kFailed;
   std::string message;
   auto killed = kill_reasons_.find(exit.node_id);
@@ -806,6 +866,7 @@ void OperatorImpl::step_exited(const StepExit& exit) {
     }
     publish_globals(*t, *n);
   }
+  finish_container_nodes(n->id, exit.containers_json, phase);
   finish(*n, phase, message);
 }
 

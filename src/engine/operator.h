@@ -92,6 +92,8 @@ struct StepExit {
   // as Argo words a failed main container (reason "" = "Error"); `message` overrides it.
   std::string reason;                   // e.g. "OOMKilled"
   std::string termination_message;      // what the step left at terminationMessagePath (or its log's tail)
+  // A containerSet's containers as they ended: [{"name", "phase", "exitCode", "message"}] ("" = none).
+  std::string containers_json;
 };
 
 // What `argo node set` changes on the nodes a selector picks.

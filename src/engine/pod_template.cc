@@ -139,6 +139,17 @@ Result<spec::Template> resolve_pod_template(const spec::Template& tmpl, const sp
       r.text(*s);
     for (auto& f : t.resource->flags) r.text(f);
   }
+  if (t.type == spec::TemplateType::kHttp || t.type == spec::TemplateType::kData) r.json(t.other_type_json);
+  if (t.container_set) {
+    for (auto& c : t.container_set->containers) r.container(c);
+    for (auto& m : t.container_set->volume_mounts) {
+      r.text(m.name);
+      r.text(m.mount_path);
+      r.text(m.sub_path);
+    }
+    r.text(t.container_set->retries);
+    r.text(t.container_set->duration);
+  }
   for (auto& c : t.sidecars) r.container(c);
   for (auto& c : t.init_containers) r.container(c);
   r.volumes(t.volumes);

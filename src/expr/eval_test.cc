@@ -67,6 +67,12 @@ TEST(Eval, Functions) {
   EXPECT_EQ(eval("sprig.default('d', '')"), "d");
   EXPECT_EQ(eval("sprig.b64dec(sprig.b64enc('skiff'))"), "skiff");
   EXPECT_EQ(eval("filter([1, 2, 3, 4], # % 2 == 0)"), "[2,4]");
+  // expr-lang's closure braces, as data templates write them; a map literal stays a map.
+  EXPECT_EQ(eval("filter([1, 3], {# > 1})"), "[3]");
+  EXPECT_EQ(eval("map(['a.log', 'b'], {# + '.gz'})"), "[\"a.log.gz\",\"b.gz\"]");
+  EXPECT_EQ(eval("filter(['a.log', 'b'], {len(#) > 1 && # endsWith '.log'})"), "[\"a.log\"]");
+  EXPECT_EQ(eval("{a: 1}.a"), "1");
+  EXPECT_EQ(eval("len({})"), "0");
   EXPECT_EQ(eval("all(['a', 'b'], len(#) == 1)"), "true");
   EXPECT_EQ(eval("map([1, 2], # * 10)"), "[10,20]");
 }

@@ -313,13 +313,16 @@ class ContainerLauncher final : public Launcher {
   void finished(const std::string& note) override;
 
  private:
-  // The main container, then the sidecars.
+  // The main container, then the sidecars and the init containers.
   static std::vector<const spec::Container*> containers_of(const StepRequest& request) {
     std::vector<const spec::Container*> out;
     if (request.tmpl.container && !request.tmpl.container->image.empty()) out.push_back(&*request.tmpl.container);
-    for (const auto& s : request.tmpl.sidecars) {
-      if (!s.image.empty()) out.push_back(&s);
-    }
+    for (const auto* list : {&request.tmpl.sidecars, &request.tmpl.init_containers})
+      for (const auto& s : *list)
+        if (!s.image.empty()) out.push_back(&s);
+    if (request.tmpl.container_set)
+      for (const auto& s : request.tmpl.container_set->containers)
+        if (!s.image.empty()) out.push_back(&s);
     return out;
   }
 
@@ -685,16 +688,26 @@ void ContainerLauncher::finished(const std::string& note) {
   }
 }
 
-Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
+Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
+  std::optional<ContainerSetPlan> set;
+  if (original.tmpl.container_set) {
+    auto planned = plan_container_set(original);
+    if (!planned) return planned.status();
+    set = std::move(*planned);
+    for (const auto& c : original.tmpl.container_set->containers)
+      if (c.image.empty()) return invalid("containerSet container " + c.name + " has no image");
+  }
+  const StepRequest& request = set ? set->main_request : original;
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the container executor runs container and script templates only");
-  }
-  if (!request.tmpl.init_containers.empty()) {
-    return invalid("template " + request.tmpl.name + ": initContainers are not supported yet; run them as an earlier step");
   }
   for (const auto& s : request.tmpl.sidecars) {
     if (s.image.empty()) return invalid("sidecar " + s.name + " has no image");
     if (Status st = check_object_name("sidecar", s.name); !st) return st;
+  }
+  for (const auto& s : request.tmpl.init_containers) {
+    if (s.image.empty()) return invalid("init container " + s.name + " has no image");
+    if (Status st = check_object_name("init container", s.name); !st) return st;
   }
   if (request.tmpl.container->image.empty()) return invalid("container has no image: set `image` (e.g. busybox:1.36)");
   auto image_of = [&](const spec::Container& c) {
@@ -738,6 +751,51 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& request) {
     net_admin = net_admin || bundle->net_admin;
     job.sidecars.push_back({runc_run(*bundle), sidecar_log(request.workflow->run_dir, request.node_id, sc.name),
                             runc_kill(*bundle), rootfs});
+  }
+
+  // Init containers: in the step's network namespace and volumes (emptyDirs shared), run
+  // one after the other by the supervisor before the rest; not shown the input artifacts.
+  for (const auto& ic : request.tmpl.init_containers) {
+    StepRequest sub = request;
+    sub.tmpl.container = ic;
+    sub.tmpl.outputs = {};
+    sub.extra_mounts.clear();
+    std::string dir = step_dir + "/init/" + ic.name;
+    auto bundle = make_bundle(sub, image_of(ic), dir, step_dir, net.netns);
+    job.unmounts.push_back(dir + "/rootfs");
+    if (!bundle) return undo(bundle.status().with_context("init container " + ic.name));
+    net_admin = net_admin || bundle->net_admin;
+    InitProcess init;
+    init.name = ic.name;
+    init.argv = runc_run(*bundle);
+    init.log_path = sidecar_log(request.workflow->run_dir, request.node_id, ic.name);
+    init.force_argv = runc_kill(*bundle);
+    init.unmount = dir + "/rootfs";
+    job.inits.push_back(std::move(init));
+  }
+
+  // A containerSet's other containers: a bundle each, in the step's network namespace and
+  // volumes, run by the supervisor as their dependencies allow (supervisor.h).
+  if (set) {
+    for (const auto& m : set->members) {
+      std::string dir = step_dir + "/set/" + m.name;
+      auto bundle = make_bundle(m.request, image_of(*m.request.tmpl.container), dir, step_dir, net.netns);
+      job.unmounts.push_back(dir + "/rootfs");
+      if (!bundle) return undo(bundle.status().with_context("container " + m.name));
+      net_admin = net_admin || bundle->net_admin;
+      InitProcess member;
+      member.name = m.name;
+      member.dependencies = m.dependencies;
+      member.argv = runc_run(*bundle);
+      member.log_path = sidecar_log(request.workflow->run_dir, request.node_id, m.name);
+      member.force_argv = runc_kill(*bundle);
+      member.unmount = dir + "/rootfs";
+      job.set.push_back(std::move(member));
+    }
+    job.set_main = set->main_name;
+    job.set_main_dependencies = set->main_dependencies;
+    job.set_retries = set->retries;
+    job.set_retry_ms = set->retry_delay_ms;
   }
 
   // kubelet's way: a file of the step's own bound at terminationMessagePath, read from the

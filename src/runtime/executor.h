@@ -77,6 +77,9 @@ struct StepResult {
   // What it left at its terminationMessagePath (at most 4 KiB), or with
   // FallbackToLogsOnError and a failure, its log's tail (runtime/termination_message.h).
   std::string termination_message;
+  // A containerSet's containers as they ended: [{"name", "phase", "exitCode", "message"}]
+  // as JSON ("" for other steps).
+  std::string containers_json;
 };
 
 // A step whose process is up (an image pull may delay this well after start()).

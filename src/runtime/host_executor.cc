@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 
 #include "runtime/process_executor.h"
 #include "runtime/sandbox.h"
@@ -24,7 +25,14 @@ class HostLauncher final : public Launcher {
  public:
   HostLauncher(std::string run_dir, PlanDefaults defaults) : run_dir_(std::move(run_dir)), defaults_(std::move(defaults)) {}
 
-  Result<Launched> launch(const StepRequest& request) override {
+  Result<Launched> launch(const StepRequest& original) override {
+    std::optional<ContainerSetPlan> set;
+    if (original.tmpl.container_set) {
+      auto planned = plan_container_set(original);
+      if (!planned) return planned.status();
+      set = std::move(*planned);
+    }
+    const StepRequest& request = set ? set->main_request : original;
     std::string step_dir = scratch_dir(run_dir_, request.node_id, ++sequence_);
     PlanDefaults defaults = defaults_;
     defaults.namespace_ = request.workflow->namespace_;
@@ -36,6 +44,50 @@ class HostLauncher final : public Launcher {
       return plan.status();
     }
     Launched out;
+    // Init containers: sandboxes of their own over the same step directory (so the same
+    // emptyDirs, and here the same private /tmp), run in order before the main one.
+    for (const auto& ic : request.tmpl.init_containers) {
+      StepRequest sub = request;
+      sub.tmpl.container = ic;
+      sub.tmpl.init_containers.clear();
+      sub.tmpl.outputs = {};
+      sub.extra_mounts.clear();
+      auto init_plan = plan_step(sub, request.workflow->run_dir, step_dir, defaults);
+      if (!init_plan) {
+        remove_tree(step_dir);
+        return init_plan.status().with_context("init container " + ic.name);
+      }
+      InitProcess init;
+      init.name = ic.name;
+      init.use_sandbox = true;
+      init.sandbox = std::move(init_plan->sandbox);
+      init.sandbox.message_file.clear();  // the main container's termination message only
+      init.sandbox.message_path.clear();
+      init.log_path = sidecar_log(request.workflow->run_dir, request.node_id, ic.name);
+      out.step.inits.push_back(std::move(init));
+    }
+    if (set) {  // the other containers: sandboxes of their own over the step directory, as init containers
+      for (const auto& m : set->members) {
+        auto member_plan = plan_step(m.request, request.workflow->run_dir, step_dir, defaults);
+        if (!member_plan) {
+          remove_tree(step_dir);
+          return member_plan.status().with_context("container " + m.name);
+        }
+        InitProcess member;
+        member.name = m.name;
+        member.dependencies = m.dependencies;
+        member.use_sandbox = true;
+        member.sandbox = std::move(member_plan->sandbox);
+        member.sandbox.message_file.clear();
+        member.sandbox.message_path.clear();
+        member.log_path = sidecar_log(request.workflow->run_dir, request.node_id, m.name);
+        out.step.set.push_back(std::move(member));
+      }
+      out.step.set_main = set->main_name;
+      out.step.set_main_dependencies = set->main_dependencies;
+      out.step.set_retries = set->retries;
+      out.step.set_retry_ms = set->retry_delay_ms;
+    }
     out.ip = "127.0.0.1";  // the host's network
     out.step.use_sandbox = true;
     out.step.sandbox = std::move(plan->sandbox);

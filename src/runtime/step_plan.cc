@@ -1,5 +1,6 @@
 #include "runtime/step_plan.h"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -184,8 +185,8 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
   if (!request.tmpl.container) {
     return invalid("template " + request.tmpl.name + ": the host executor runs container and script templates only");
   }
-  if (!request.tmpl.sidecars.empty() || !request.tmpl.init_containers.empty()) {
-    return invalid("template " + request.tmpl.name + ": sidecars and initContainers need --executor container");
+  if (!request.tmpl.sidecars.empty()) {
+    return invalid("template " + request.tmpl.name + ": sidecars need --executor container");
   }
   const spec::Container& c = *request.tmpl.container;
   const bool script = !c.source.empty();
@@ -281,6 +282,76 @@ Result<std::string> read_step_file(const SandboxSpec& sandbox, const std::string
     if (is_under(where, dir)) return invalid("reading " + *clean + ": the step could not see " + where);
   }
   return read_regular_file(fd.get(), *clean, cap);
+}
+
+namespace {
+
+// "300ms", "1s", "5m", "1h" or a number of seconds.
+long long delay_ms(const std::string& text) {
+  if (text.empty()) return 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  std::string unit = end ? std::string(end) : "";
+  if (end == text.c_str() || v < 0) return -1;
+  if (unit.empty() || unit == "s") return static_cast<long long>(v * 1000);
+  if (unit == "ms") return static_cast<long long>(v);
+  if (unit == "m") return static_cast<long long>(v * 60000);
+  if (unit == "h") return static_cast<long long>(v * 3600000);
+  return -1;
+}
+
+}  // namespace
+
+Result<ContainerSetPlan> plan_container_set(const StepRequest& request) {
+  const spec::ContainerSet& set = *request.tmpl.container_set;
+  if (set.containers.empty()) return invalid("containerSet has no containers");
+  ContainerSetPlan plan;
+  const spec::Container* main = nullptr;
+  for (const auto& c : set.containers)
+    if (c.name == "main") main = &c;
+  if (!main) {
+    for (auto it = set.containers.rbegin(); it != set.containers.rend() && !main; ++it) {
+      bool needed = false;
+      for (const auto& other : set.containers)
+        for (const auto& d : other.dependencies) needed |= d == it->name;
+      if (!needed) main = &*it;
+    }
+  }
+  if (!main) return invalid("containerSet: every container is another's dependency (a cycle)");
+  auto with_mounts = [&](spec::Container c) {
+    c.volume_mounts.insert(c.volume_mounts.end(), set.volume_mounts.begin(), set.volume_mounts.end());
+    return c;
+  };
+  plan.main_request = request;
+  plan.main_request.tmpl.container = with_mounts(*main);
+  plan.main_request.tmpl.container_set.reset();
+  plan.main_name = main->name;
+  plan.main_dependencies = main->dependencies;
+  for (const auto& c : set.containers) {
+    if (&c == main) continue;
+    for (const auto& d : c.dependencies)
+      if (d == main->name) return invalid("containerSet: container " + c.name + " depends on " + d + ", which skiff runs last");
+    ContainerSetPlan::Member m;
+    m.request = plan.main_request;
+    m.request.tmpl.container = with_mounts(c);
+    m.request.tmpl.outputs = {};
+    m.request.tmpl.init_containers.clear();
+    m.request.tmpl.sidecars.clear();
+    m.request.extra_mounts.clear();
+    m.name = c.name;
+    m.dependencies = c.dependencies;
+    plan.members.push_back(std::move(m));
+  }
+  if (!set.retries.empty()) {
+    char* end = nullptr;
+    long r = std::strtol(set.retries.c_str(), &end, 10);
+    if (!end || *end || r < 0 || r > 1000) return invalid("containerSet.retryStrategy.retries \"" + set.retries + "\" is not a count");
+    plan.retries = static_cast<int>(r);
+  }
+  long long d = delay_ms(set.duration);
+  if (d < 0) return invalid("containerSet.retryStrategy.duration \"" + set.duration + "\" is not a duration like 1s or 300ms");
+  plan.retry_delay_ms = d;
+  return plan;
 }
 
 }  // namespace skiff::runtime

@@ -53,6 +53,26 @@ Result<StepPlan> plan_step(const StepRequest& request, const std::string& run_di
 // /sys, /dev). At most `cap` bytes.
 Result<std::string> read_step_file(const SandboxSpec& sandbox, const std::string& path, size_t cap);
 
+// A containerSet step as both launchers run it: the container named `main` (else the last
+// one no other depends on) runs as the step's main process, from `main_request` (the
+// set's volumeMounts added, its outputs and input artifacts); each other container, from a
+// request of its own (no outputs, no input artifacts), runs before it as the supervisor's
+// graph (supervisor.h) allows. Retries and their delay from the set's retryStrategy.
+struct ContainerSetPlan {
+  StepRequest main_request;
+  std::string main_name;
+  std::vector<std::string> main_dependencies;
+  struct Member {
+    StepRequest request;
+    std::string name;
+    std::vector<std::string> dependencies;
+  };
+  std::vector<Member> members;
+  int retries = 0;
+  int64_t retry_delay_ms = 0;
+};
+Result<ContainerSetPlan> plan_container_set(const StepRequest& request);
+
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 // The container's environment on top of `base` (later entries win): envFrom first, then

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -106,10 +107,10 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint64_t kStepVersion = 4;  // 4 added the sandbox's shadows
+constexpr uint64_t kStepVersion = 5;  // 4 added the sandbox's shadows, 5 init containers and container sets
 // Version 2 added reason and termination_message; a supervisor of an earlier skiff, still
 // running after an upgrade, writes version 1.
-constexpr uint64_t kResultVersion = 3;
+constexpr uint64_t kResultVersion = 4;  // 4 added containers_json
 
 void encode_binds(Writer& w, const std::vector<BindMount>& binds) {
   w.num(binds.size());
@@ -166,6 +167,54 @@ bool decode_binds(Reader& r, std::vector<BindMount>* binds) {
   return true;
 }
 
+void encode_sandbox(Writer& w, const SandboxSpec& sb) {
+  w.strs(sb.argv);
+  w.strs(sb.env);
+  w.str(sb.working_dir);
+  w.str(sb.hostname);
+  w.str(sb.tmp_dir);
+  encode_binds(w, sb.mounts);
+  w.strs(sb.hidden);
+  w.num(sb.read_only_root);
+  w.num(sb.privileged);
+  w.str(sb.message_file);
+  w.str(sb.message_path);
+  encode_shadows(w, sb.shadows);
+}
+
+bool decode_sandbox(Reader& r, SandboxSpec* sb) {
+  return r.strs(&sb->argv) && r.strs(&sb->env) && r.str(&sb->working_dir) && r.str(&sb->hostname) &&
+         r.str(&sb->tmp_dir) && decode_binds(r, &sb->mounts) && r.strs(&sb->hidden) && r.flag(&sb->read_only_root) &&
+         r.flag(&sb->privileged) && r.str(&sb->message_file) && r.str(&sb->message_path) &&
+         decode_shadows(r, &sb->shadows);
+}
+
+void encode_extra(Writer& w, const std::vector<InitProcess>& list) {
+  w.num(list.size());
+  for (const auto& c : list) {
+    w.str(c.name);
+    w.strs(c.dependencies);
+    w.num(c.use_sandbox);
+    encode_sandbox(w, c.sandbox);
+    w.strs(c.argv);
+    w.str(c.log_path);
+    w.strs(c.force_argv);
+    w.str(c.unmount);
+  }
+}
+
+bool decode_extra(Reader& r, std::vector<InitProcess>* list) {
+  size_t n = 0;
+  if (!r.count(&n)) return false;
+  list->resize(n);
+  for (auto& c : *list) {
+    if (!r.str(&c.name) || !r.strs(&c.dependencies) || !r.flag(&c.use_sandbox) || !decode_sandbox(r, &c.sandbox) ||
+        !r.strs(&c.argv) || !r.str(&c.log_path) || !r.strs(&c.force_argv) || !r.str(&c.unmount))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string encode_step(const SupervisedStep& s) {
@@ -180,17 +229,7 @@ std::string encode_step(const SupervisedStep& s) {
   w.num(s.max_output);
   w.num(s.detached);
   w.num(s.use_sandbox);
-  w.strs(s.sandbox.argv);
-  w.strs(s.sandbox.env);
-  w.str(s.sandbox.working_dir);
-  w.str(s.sandbox.hostname);
-  w.str(s.sandbox.tmp_dir);
-  encode_binds(w, s.sandbox.mounts);
-  w.strs(s.sandbox.hidden);
-  w.num(s.sandbox.read_only_root);
-  w.num(s.sandbox.privileged);
-  w.str(s.sandbox.message_file);
-  w.str(s.sandbox.message_path);
+  encode_sandbox(w, s.sandbox);
   w.strs(s.argv);
   w.strs(s.force_argv);
   w.num(s.sidecars.size());
@@ -200,6 +239,11 @@ std::string encode_step(const SupervisedStep& s) {
     w.strs(c.force_argv);
     w.str(c.unmount);
   }
+  for (const auto* list : {&s.inits, &s.set}) encode_extra(w, *list);
+  w.str(s.set_main);
+  w.strs(s.set_main_dependencies);
+  w.num(static_cast<uint64_t>(s.set_retries));
+  w.num(static_cast<uint64_t>(s.set_retry_ms));
   w.pairs(s.output_files);
   w.num(s.container.enabled);
   w.str(s.container.dir);
@@ -215,7 +259,6 @@ std::string encode_step(const SupervisedStep& s) {
   w.strs(s.removes);
   w.pairs(s.artifact_paths);
   w.str(s.artifact_dir);
-  encode_shadows(w, s.sandbox.shadows);
   return w.take();
 }
 
@@ -226,11 +269,7 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   if (!r.num(&version) || version != kStepVersion) return false;
   if (!r.str(&s->node_id) || !r.str(&s->log_path) || !r.str(&s->pid_path) || !r.str(&s->result_path) ||
       !r.num(&max_log) || !r.num(&max_stdout) || !r.num(&max_output) || !r.flag(&s->detached) ||
-      !r.flag(&s->use_sandbox) || !r.strs(&s->sandbox.argv) || !r.strs(&s->sandbox.env) ||
-      !r.str(&s->sandbox.working_dir) || !r.str(&s->sandbox.hostname) || !r.str(&s->sandbox.tmp_dir) ||
-      !decode_binds(r, &s->sandbox.mounts) || !r.strs(&s->sandbox.hidden) || !r.flag(&s->sandbox.read_only_root) ||
-      !r.flag(&s->sandbox.privileged) || !r.str(&s->sandbox.message_file) || !r.str(&s->sandbox.message_path) ||
-      !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
+      !r.flag(&s->use_sandbox) || !decode_sandbox(r, &s->sandbox) || !r.strs(&s->argv) || !r.strs(&s->force_argv) || !r.count(&n)) {
     return false;
   }
   s->max_log = max_log;
@@ -240,6 +279,12 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   for (auto& c : s->sidecars) {
     if (!r.strs(&c.argv) || !r.str(&c.log_path) || !r.strs(&c.force_argv) || !r.str(&c.unmount)) return false;
   }
+  uint64_t retries = 0, retry_ms = 0;
+  if (!decode_extra(r, &s->inits) || !decode_extra(r, &s->set) || !r.str(&s->set_main) ||
+      !r.strs(&s->set_main_dependencies) || !r.num(&retries) || !r.num(&retry_ms))
+    return false;
+  s->set_retries = static_cast<int>(retries);
+  s->set_retry_ms = static_cast<int64_t>(retry_ms);
   if (!r.pairs(&s->output_files) || !r.flag(&s->container.enabled) || !r.str(&s->container.dir) ||
       !decode_binds(r, &s->container.binds) || !r.pairs(&s->container.outputs) || !r.flag(&s->container.keep) ||
       !r.str(&s->container.cgroup) || !r.str(&s->termination_log) || !r.flag(&s->fallback_to_logs) ||
@@ -250,7 +295,7 @@ bool decode_step(const char* p, const char* end, SupervisedStep* s) {
   for (auto& c : s->cleanup_programs)
     if (!r.strs(&c)) return false;
   return r.strs(&s->unmounts) && r.strs(&s->removes) && r.pairs(&s->artifact_paths) && r.str(&s->artifact_dir) &&
-         decode_shadows(r, &s->sandbox.shadows) && r.done();
+         r.done();
 }
 
 namespace {
@@ -269,6 +314,7 @@ std::string encode_result(const StepResult& result) {
   w.str(result.termination_message);
   std::vector<std::pair<std::string, std::string>> files(result.artifact_files.begin(), result.artifact_files.end());
   w.pairs(files);
+  w.str(result.containers_json);
   return w.take();
 }
 
@@ -373,16 +419,33 @@ class Supervision {
  private:
   StepResult supervise() {
     StepResult result;
+    for (const auto& init : step_.inits)
+      if (!run_init(init, &result)) return result;
     std::vector<pid_t> side_pids;
     for (const auto& s : step_.sidecars) {
       Fd log(::open(s.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
       side_pids.push_back(start_program(s.argv, log.get(), log.get()));
     }
-    if (!start_main(&result)) {
+    const bool set = !step_.set_main.empty();
+    if (set && !run_set(&result)) {  // the main container does not run
       stop_sidecars(step_.sidecars, side_pids);
+      finish_set(&result, nullptr);
       return result;
     }
-    watch(&result);
+    for (int attempt = 0;; ++attempt) {
+      if (!start_main(&result)) {
+        stop_sidecars(step_.sidecars, side_pids);
+        if (set) finish_set(&result, &result);
+        return result;
+      }
+      watch(&result);
+      bool again = set && result.exit_code != 0 && !result.error && !stopping_ && attempt < step_.set_retries;
+      if (!again) break;
+      if (step_.use_sandbox) (void)read_setup_error(sandbox_);
+      output_.note("container " + step_.set_main + " exited with code " + std::to_string(result.exit_code) +
+                   "; retry " + std::to_string(attempt + 1) + " of " + std::to_string(step_.set_retries));
+      std::this_thread::sleep_for(std::chrono::milliseconds(step_.set_retry_ms));
+    }
     if (step_.use_sandbox) {
       if (Status setup = read_setup_error(sandbox_); !setup) {
         result.error = true;
@@ -401,7 +464,252 @@ class Supervision {
     if (!result.error) copy_artifacts(&result);
     if (!result.error) read_termination_message(&result);
     stop_sidecars(step_.sidecars, side_pids);
+    if (set) finish_set(&result, &result);
     return result;
+  }
+
+  // A containerSet's containers other than main (SupervisedStep::set): each starts once its
+  // dependencies succeeded, runs to its end (a failure retried), its output to its own log;
+  // one whose dependency did not succeed never starts. True when main may run: its own
+  // dependencies succeeded and the step was not stopped.
+  bool run_set(StepResult* result) {
+    struct Member {
+      const InitProcess* p = nullptr;
+      int state = 0;  // 0 waiting, 1 running, 2 ended
+      pid_t pid = -1;
+      SandboxProcess sandbox;
+      Fd log;
+      int attempts = 0;
+      std::chrono::steady_clock::time_point not_before;
+    };
+    std::vector<Member> members(step_.set.size());
+    for (size_t i = 0; i < members.size(); ++i) members[i].p = &step_.set[i];
+    auto ended = [&](Member& m, const std::string& phase, int code, const std::string& message) {
+      m.state = 2;
+      if (!m.p->unmount.empty()) ::umount2(m.p->unmount.c_str(), MNT_DETACH);
+      set_report_.push_back({m.p->name, phase, code, message});
+    };
+    auto report_of = [&](const std::string& name) -> const SetReport* {
+      for (const auto& r : set_report_)
+        if (r.name == name) return &r;
+      return nullptr;
+    };
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&mask, sig);
+    Fd signals(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    auto copy = [](Fd& from, int log) {
+      char buf[8192];
+      ssize_t n = ::read(from.get(), buf, sizeof buf);
+      if (n > 0 && log >= 0) (void)!::write(log, buf, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) from.reset();
+    };
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      bool live = false;
+      for (auto& m : members) {
+        if (m.state != 0) continue;
+        if (stopping_) {
+          ended(m, "Error", -1, "not started: the step was stopped");
+          continue;
+        }
+        std::string blocked;
+        bool ready = true;
+        for (const auto& d : m.p->dependencies) {
+          const SetReport* r = report_of(d);
+          if (!r) ready = false;
+          else if (r->phase != "Succeeded") blocked = d;
+        }
+        if (!blocked.empty()) {
+          ended(m, "Error", -1, "dependency \"" + blocked + "\" did not succeed");
+          continue;
+        }
+        if (!ready || now < m.not_before) {
+          live = true;
+          continue;
+        }
+        int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (m.attempts == 0 ? O_TRUNC : 0);
+        m.log = Fd(::open(m.p->log_path.c_str(), flags, 0600));
+        if (m.p->use_sandbox) {
+          auto proc = spawn_sandbox(m.p->sandbox);
+          if (!proc) {
+            ended(m, "Error", -1, proc.status().message());
+            continue;
+          }
+          m.sandbox = std::move(*proc);
+          m.pid = m.sandbox.pid;
+        } else {
+          m.pid = start_program(m.p->argv, m.log.get(), m.log.get());
+          if (m.pid < 0) {
+            ended(m, "Error", -1, "could not start");
+            continue;
+          }
+        }
+        m.state = 1;
+        live = true;
+      }
+      for (const auto& m : members) live |= m.state == 1;
+      if (!live) break;
+      std::vector<pollfd> fds = {{signals.get(), POLLIN, 0}};
+      for (auto& m : members)
+        if (m.state == 1)
+          for (Fd* f : {&m.sandbox.out, &m.sandbox.err})
+            if (f->valid()) fds.push_back({f->get(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 50) < 0 && errno != EINTR) break;
+      if (fds[0].revents) {
+        signalfd_siginfo info;
+        while (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          int sig = static_cast<int>(info.ssi_signo);
+          if (sig != SIGTERM && sig != SIGINT && sig != SIGUSR1) continue;
+          stopping_ = true;
+          for (auto& m : members) {
+            if (m.state != 1) continue;
+            if (sig == SIGUSR1 && !m.p->force_argv.empty()) run_quietly(m.p->force_argv);
+            ::kill(m.pid, sig == SIGUSR1 ? SIGKILL : SIGTERM);
+          }
+        }
+      }
+      for (auto& m : members) {
+        if (m.state != 1) continue;
+        for (Fd* f : {&m.sandbox.out, &m.sandbox.err})
+          if (f->valid()) copy(*f, m.log.get());
+        int st = 0;
+        if (::waitpid(m.pid, &st, WNOHANG) != m.pid) continue;
+        for (Fd* f : {&m.sandbox.out, &m.sandbox.err})
+          for (int i = 0; i < 64 && f->valid(); ++i) copy(*f, m.log.get());
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (m.p->use_sandbox) {
+          if (Status setup = read_setup_error(m.sandbox); !setup) {
+            ended(m, "Error", -1, setup.message());
+            continue;
+          }
+        }
+        if (code != 0 && !stopping_ && m.attempts < step_.set_retries) {
+          ++m.attempts;
+          output_.note("container " + m.p->name + " exited with code " + std::to_string(code) + "; retry " +
+                       std::to_string(m.attempts) + " of " + std::to_string(step_.set_retries));
+          m.state = 0;
+          m.not_before = std::chrono::steady_clock::now() + std::chrono::milliseconds(step_.set_retry_ms);
+          continue;
+        }
+        ended(m, code == 0 ? "Succeeded" : "Failed", code, code == 0 ? "" : "Error (exit code " + std::to_string(code) + ")");
+      }
+    }
+    if (stopping_) {
+      result->exit_code = -1;
+      return false;
+    }
+    for (const auto& d : step_.set_main_dependencies) {
+      const SetReport* r = report_of(d);
+      if (r && r->phase != "Succeeded") {
+        set_report_.push_back({step_.set_main, "Error", -1, "dependency \"" + d + "\" did not succeed"});
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The containers' ends as StepResult::containers_json, main's from `main` (null: it did
+  // not run); a container that failed fails the step as Argo's pod fails.
+  void finish_set(StepResult* result, const StepResult* main) {
+    if (main) {
+      std::string phase = main->error ? "Error" : main->exit_code == 0 ? "Succeeded" : "Failed";
+      std::string message = main->error ? main->message
+                            : main->exit_code == 0 ? ""
+                                                   : "Error (exit code " + std::to_string(main->exit_code) + ")";
+      set_report_.push_back({step_.set_main, phase, main->exit_code, message});
+    }
+    std::string json = "[";
+    for (size_t i = 0; i < set_report_.size(); ++i) {
+      const SetReport& r = set_report_[i];
+      json += std::string(i ? "," : "") + "{\"name\":" + json_quote(r.name) + ",\"phase\":" + json_quote(r.phase) +
+              (r.code >= 0 ? ",\"exitCode\":" + std::to_string(r.code) : "") + ",\"message\":" + json_quote(r.message) + "}";
+    }
+    result->containers_json = json + "]";
+    if (stopping_ || (main && (main->error || main->exit_code != 0))) return;
+    for (const auto& r : set_report_) {  // main did not run or succeeded: the first failure fails the step
+      if (r.phase == "Succeeded") continue;
+      result->exit_code = r.code > 0 ? r.code : 1;
+      if (r.code <= 0) result->message = r.name + ": " + r.message;
+      return;
+    }
+  }
+
+  // Runs one init container to its end, its output to its own log (a note in the step's
+  // log says how it ended). False when it failed, was stopped, or could not start: the step
+  // ends there in Error with Argo's message for a failed init container.
+  bool run_init(const InitProcess& init, StepResult* result) {
+    Fd log(::open(init.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    SandboxProcess sandbox;
+    pid_t pid = -1;
+    if (init.use_sandbox) {
+      auto proc = spawn_sandbox(init.sandbox);
+      if (!proc) return fail_start(result, proc.status().with_context("init container " + init.name));
+      sandbox = std::move(*proc);
+      pid = sandbox.pid;
+    } else {
+      pid = start_program(init.argv, log.get(), log.get());
+      if (pid < 0) return fail_start(result, errno_status("starting init container " + init.name, errno));
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGCHLD}) sigaddset(&set, sig);
+    Fd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    int code = -1;
+    bool stopped = false;
+    auto copy = [&](Fd& from) {
+      char buf[8192];
+      ssize_t n = ::read(from.get(), buf, sizeof buf);
+      if (n > 0 && log.valid()) (void)!::write(log.get(), buf, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) from.reset();
+    };
+    for (;;) {
+      int st = 0;
+      pid_t w = ::waitpid(pid, &st, WNOHANG);
+      if (w == pid) {
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        break;
+      }
+      if (w < 0 && errno != EINTR) break;
+      pollfd fds[3] = {{signals.get(), POLLIN, 0}, {sandbox.out.get(), POLLIN, 0}, {sandbox.err.get(), POLLIN, 0}};
+      if (::poll(fds, 3, 50) < 0 && errno != EINTR) break;
+      if (fds[0].revents) {
+        signalfd_siginfo info;
+        while (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          int sig = static_cast<int>(info.ssi_signo);
+          if (sig == SIGTERM || sig == SIGINT) {
+            stopped = true;
+            ::kill(pid, SIGTERM);
+          } else if (sig == SIGUSR1) {
+            stopped = true;
+            if (!init.force_argv.empty()) run_quietly(init.force_argv);
+            ::kill(pid, SIGKILL);
+          }
+        }
+      }
+      if (fds[1].revents && sandbox.out.valid()) copy(sandbox.out);
+      if (fds[2].revents && sandbox.err.valid()) copy(sandbox.err);
+    }
+    for (Fd* f : {&sandbox.out, &sandbox.err})  // what is left, without waiting on a grandchild
+      for (int i = 0; i < 64 && f->valid(); ++i) copy(*f);
+    if (!init.unmount.empty()) ::umount2(init.unmount.c_str(), MNT_DETACH);
+    if (init.use_sandbox) {
+      if (Status setup = read_setup_error(sandbox); !setup) {
+        output_.note("init container " + init.name + ": " + setup.message());
+        return fail_start(result, setup.with_context("init container " + init.name));
+      }
+    }
+    if (code == 0 && !stopped) return true;
+    result->exit_code = code;
+    if (stopped) {
+      result->message = "";
+      return false;
+    }
+    output_.note("init container " + init.name + " exited with code " + std::to_string(code));
+    // Argo's words for any failed init container (its own init container loads artifacts).
+    result->error = true;
+    result->message = "failed to load artifacts";
+    return false;
   }
 
   // Output artifacts, copied out of the step's filesystem while it is still there: through
@@ -519,6 +827,7 @@ class Supervision {
     signalfd_siginfo info;
     while (::read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGTERM || sig == SIGINT || sig == SIGUSR1) stopping_ = true;
       if (sig == SIGTERM || sig == SIGINT) {
         ::kill(pid_, SIGTERM);  // the sandbox's init and runc pass it on to the step
       } else if (sig == SIGUSR1) {
@@ -528,7 +837,29 @@ class Supervision {
     }
   }
 
+  struct SetReport {
+    std::string name, phase;
+    int code = -1;
+    std::string message;
+  };
+  static std::string json_quote(const std::string& text) {
+    std::string out = "\"";
+    for (char c : text) {
+      if (c == '"' || c == '\\') out += '\\', out += c;
+      else if (static_cast<unsigned char>(c) < 0x20) out += fmt_control(c);
+      else out += c;
+    }
+    return out + "\"";
+  }
+  static std::string fmt_control(char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    return buf;
+  }
+
   const SupervisedStep& step_;
+  bool stopping_ = false;  // a SIGTERM, SIGINT or SIGUSR1 came
+  std::vector<SetReport> set_report_;
   int done_w_;
   StepOutput output_;
   SandboxProcess sandbox_;
@@ -601,7 +932,7 @@ Result<StepResult> read_step_result(const std::string& path) {
   if ((version < 1 || version > kResultVersion) || !r.num(&code) || !r.flag(&result.error) || !r.str(&result.message) ||
       !r.str(&result.stdout_text) || !r.pairs(&outputs) ||
       (version >= 2 && (!r.str(&result.reason) || !r.str(&result.termination_message))) ||
-      (version >= 3 && !r.pairs(&files)) || !r.done()) {
+      (version >= 3 && !r.pairs(&files)) || (version >= 4 && !r.str(&result.containers_json)) || !r.done()) {
     return internal_error("the step's result file " + path + " is damaged");
   }
   result.exit_code = static_cast<int>(static_cast<int64_t>(code));

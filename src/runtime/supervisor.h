@@ -38,6 +38,20 @@ struct SideProcess {
   std::string unmount;  // its rootfs, unmounted once it ended
 };
 
+// An init container: run to its end before the sidecars and the main process, in order
+// (Kubernetes' initContainers). Its output goes to its own log; a failure ends the step.
+// Also a containerSet's container other than the one run as main (see SupervisedStep::set).
+struct InitProcess {
+  std::string name;
+  std::vector<std::string> dependencies;  // containerSet: what must have succeeded first
+  bool use_sandbox = false;  // a host sandbox (`sandbox`), else a program (`argv`: runc run)
+  SandboxSpec sandbox;
+  std::vector<std::string> argv;
+  std::string log_path;
+  std::vector<std::string> force_argv;
+  std::string unmount;  // its rootfs, unmounted once it ended
+};
+
 // Where a container's outputs are found once it exited (see container_executor.cc).
 struct ContainerCollect {
   bool enabled = false;
@@ -62,6 +76,17 @@ struct SupervisedStep {
   std::vector<std::string> argv;
   std::vector<std::string> force_argv;  // how to kill the program for good ("" = SIGKILL)
   std::vector<SideProcess> sidecars;
+  std::vector<InitProcess> inits;
+  // A containerSet (set_main not ""): after the sidecars start, the `set` containers run as
+  // their dependencies allow (in parallel where they can, each to its end, failures retried
+  // set_retries times set_retry_ms apart); then the main process, named set_main, once its
+  // own dependencies succeeded (retried likewise). Every container's end is reported in
+  // StepResult::containers_json.
+  std::vector<InitProcess> set;
+  std::string set_main;
+  std::vector<std::string> set_main_dependencies;
+  int set_retries = 0;
+  int64_t set_retry_ms = 0;
 
   // After the exit: output parameters (name, path as the sandboxed step sees it), or read
   // inside a container.

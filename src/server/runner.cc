@@ -685,6 +685,7 @@ void Runner::turn(int max_wait_ms) {
       exit.error = result.error;
       exit.reason = std::move(result.reason);
       exit.termination_message = std::move(result.termination_message);
+      exit.containers_json = std::move(result.containers_json);
       if (metrics_) {
         const char* how = spec::phase_name(exit.error ? spec::NodePhase::kError
                                            : exit.exit_code == 0 ? spec::NodePhase::kSucceeded

@@ -177,6 +177,7 @@ Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script
   k.mirror_volume_mounts = c.boolean(n["mirrorVolumeMounts"], p + ".mirrorVolumeMounts");
   k.env_from_json = c.json_text(n["envFrom"]);
   k.source = c.str(n["source"], p + ".source");
+  k.dependencies = c.strings(n["dependencies"], p + ".dependencies");
   if (c.seq(n["env"], p + ".env")) {
     for (size_t i = 0; i < n["env"].size(); ++i) {
       const Y& e = n["env"][i];
@@ -341,6 +342,28 @@ void decode_pod_fields(Ctx& c, const Y& n, const std::string& p, bool on_workflo
   if (!other.empty()) pod.json = other.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+ContainerSet decode_container_set(Ctx& c, const Y& n, const std::string& p) {
+  ContainerSet set;
+  set.pos = c.pos(n);
+  if (!c.map(n, p)) return set;
+  c.keys(n, p, {"containers", "volumeMounts", "retryStrategy"});
+  if (c.seq(n["containers"], p + ".containers"))
+    for (size_t i = 0; i < n["containers"].size(); ++i)
+      set.containers.push_back(decode_container(c, n["containers"][i], index_path(p + ".containers", i), false));
+  if (n["volumeMounts"]) {  // decoded as a container's, from a node that holds only them
+    Y only;
+    only["volumeMounts"] = n["volumeMounts"];
+    set.volume_mounts = decode_container(c, only, p, false).volume_mounts;
+  }
+  const Y& r = n["retryStrategy"];
+  if (c.map(r, p + ".retryStrategy")) {
+    c.keys(r, p + ".retryStrategy", {"retries", "duration"});
+    set.retries = c.str(r["retries"], p + ".retryStrategy.retries");
+    set.duration = c.str(r["duration"], p + ".retryStrategy.duration");
+  }
+  return set;
+}
+
 Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   Template t;
   t.pos = c.pos(n);
@@ -457,6 +480,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
     t.type = type, ++t.type_count;
     t.other_type_json = c.json_text(n[key]);
   }
+  if (present("containerSet")) t.container_set = decode_container_set(c, n["containerSet"], p + ".containerSet");
   t.volumes = decode_volumes(c, n["volumes"], p + ".volumes");
   if (c.seq(n["sidecars"], p + ".sidecars"))
     for (size_t i = 0; i < n["sidecars"].size(); ++i)

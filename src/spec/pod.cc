@@ -73,18 +73,9 @@ class PodLint {
                        std::string(".templates[") + std::to_string(i) + "]";
     fields(o, t.pod.written, base, false);
     not_acted_on(o, t.not_acted_on, base);
-    switch (t.type) {
-      case TemplateType::kContainerSet:
-      case TemplateType::kData:
-      case TemplateType::kHttp:
-      case TemplateType::kPlugin:
-        errors_.push_back({t.pos, base, unsupported(std::string(template_type_name(t.type)) + " templates") + where(o)});
-        break;
-      default: break;
-    }
-    if (!t.init_containers.empty())
-      errors_.push_back({t.init_containers[0].pos, base + ".initContainers",
-                         unsupported("initContainers") + " (run them as an earlier step)" + where(o)});
+    // http, data and containerSet templates and initContainers run (docs/templates.md).
+    if (t.type == TemplateType::kPlugin)
+      errors_.push_back({t.pos, base, unsupported(std::string(template_type_name(t.type)) + " templates") + where(o)});
     if (t.dag)
       for (size_t k = 0; k < t.dag->tasks.size(); ++k)
         not_acted_on(o, t.dag->tasks[k].not_acted_on, base + ".dag.tasks[" + std::to_string(k) + "]");

@@ -120,6 +120,7 @@ struct Container {
   std::string termination_message_path;
   std::string termination_message_policy;
   bool mirror_volume_mounts = false;  // sidecars: also mount the main container's volumeMounts
+  std::vector<std::string> dependencies;  // containerSet members: the containers that run first
   SourcePos pos;
 };
 
@@ -206,6 +207,16 @@ struct RetryStrategy {
   SourcePos pos;
 };
 
+// A `containerSet` template: containers of one pod run as a graph (`dependencies`), with
+// volumeMounts every one of them gets and a retryStrategy of each container's own.
+struct ContainerSet {
+  std::vector<Container> containers;
+  std::vector<VolumeMount> volume_mounts;
+  std::string retries;   // retryStrategy.retries: attempts after the first (int or string)
+  std::string duration;  // retryStrategy.duration: the wait between attempts ("1s", "300ms", seconds)
+  SourcePos pos;
+};
+
 struct Suspend {
   std::string duration;
 };
@@ -256,6 +267,7 @@ struct Template {
   std::vector<std::vector<Task>> steps;  // parallel groups run one after another
   std::optional<Suspend> suspend;
   std::optional<Resource> resource;
+  std::optional<ContainerSet> container_set;
   std::string other_type_json;  // data / containerSet / http / plugin, kept as JSON
 
   std::vector<Container> sidecars;

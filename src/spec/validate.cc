@@ -165,6 +165,7 @@ class Validator {
     if (t.retry_strategy) check_retry(*t.retry_strategy, p + ".retryStrategy", scope);
     if (t.container) check_container(*t.container, p + (t.type == TemplateType::kScript ? ".script" : ".container"), scope);
     if (t.resource) check_resource(*t.resource, p + ".resource", scope);
+    if (t.type_count == 1 && !t.other_type_json.empty()) check_other_type(t, p, scope);
     check_artifacts(t, p);
     auto at = [&p](const char* field, size_t i) { return p + "." + field + "[" + std::to_string(i) + "]"; };
     for (size_t i = 0; i < t.sidecars.size(); ++i) check_container(t.sidecars[i], at("sidecars", i), scope);
@@ -203,7 +204,7 @@ class Validator {
   }
 
   void check_artifacts(const Template& t, const std::string& p) {
-    bool pod = t.type == TemplateType::kContainer || t.type == TemplateType::kScript;
+    bool pod = t.type == TemplateType::kContainer || t.type == TemplateType::kScript || t.type == TemplateType::kContainerSet;
     check_artifact_list(t.inputs.artifacts, p + ".inputs.artifacts", pod);
     check_artifact_list(t.outputs.artifacts, p + ".outputs.artifacts", pod);
     for (size_t i = 0; i < t.outputs.artifacts.size(); ++i) {
@@ -244,6 +245,139 @@ class Validator {
     for (const auto* s : {&r.manifest, &r.action, &r.success_condition, &r.failure_condition, &r.merge_strategy})
       check_refs(*s, scope, r.pos, rp);
     for (const auto& f : r.flags) check_refs(f, scope, r.pos, rp + ".flags");
+  }
+
+  // The template kinds kept as JSON (spec/types.h other_type_json): http as Argo's
+  // HTTP template has it; the kinds skiff does not run yet refused, naming the field.
+  void check_other_type(const Template& t, const std::string& p, const RefScope& scope) {
+    const char* kind = template_type_name(t.type);
+    std::string hp = p + "." + kind;
+    if (t.type == TemplateType::kData) {
+      check_data(t, hp, scope);
+      return;
+    }
+    if (t.type == TemplateType::kContainerSet) {
+      if (t.container_set) check_container_set(*t.container_set, hp, scope);
+      return;
+    }
+    if (t.type != TemplateType::kHttp) return;  // plugin: refused with the other unsupported fields (spec/pod.h)
+    nlohmann::json h = nlohmann::json::parse(t.other_type_json, nullptr, false);
+    if (!h.is_object()) {
+      report(t.pos, hp, "http must be an object with at least a url");
+      return;
+    }
+    check_keys(h, t.pos, hp, {"method", "url", "headers", "body", "bodyFrom", "timeoutSeconds", "successCondition",
+                              "insecureSkipVerify"});
+    if (!h.contains("url") || !h["url"].is_string() || h["url"].get<std::string>().empty())
+      report(t.pos, hp + ".url", "http.url is required (http:// or https://)");
+    if (h.contains("headers")) {
+      if (!h["headers"].is_array()) report(t.pos, hp + ".headers", "http.headers must be a list of {name, value}");
+      else
+        for (size_t i = 0; i < h["headers"].size(); ++i) {
+          const auto& e = h["headers"][i];
+          std::string ep = hp + ".headers[" + std::to_string(i) + "]";
+          if (!e.is_object() || !e.contains("name")) {
+            report(t.pos, ep + ".name", "each header needs a name");
+            continue;
+          }
+          check_keys(e, t.pos, ep, {"name", "value", "valueFrom"});
+          if (e.contains("valueFrom")) {
+            const auto& vf = e["valueFrom"];
+            if (vf.is_object()) check_keys(vf, t.pos, ep + ".valueFrom", {"secretKeyRef"});
+            if (!vf.is_object() || !vf.contains("secretKeyRef") || !vf["secretKeyRef"].is_object() ||
+                !vf["secretKeyRef"].contains("name") || !vf["secretKeyRef"].contains("key"))
+              report(t.pos, ep + ".valueFrom", "a header's valueFrom needs secretKeyRef {name, key}");
+          }
+        }
+    }
+    if (h.contains("bodyFrom")) {
+      if (h["bodyFrom"].is_object()) check_keys(h["bodyFrom"], t.pos, hp + ".bodyFrom", {"bytes"});
+      if (h.contains("body")) report(t.pos, hp + ".bodyFrom", "http has both body and bodyFrom; keep one");
+    }
+    if (h.contains("timeoutSeconds") && !h["timeoutSeconds"].is_number_integer() && !h["timeoutSeconds"].is_string())
+      report(t.pos, hp + ".timeoutSeconds", "http.timeoutSeconds must be a whole number of seconds");
+    check_refs(t.other_type_json, scope, t.pos, hp);
+  }
+
+  // A containerSet as Argo validates it (names, dependencies defined, no cycle), and what
+  // skiff's way of running one needs: no container depends on `main` (docs/templates.md).
+  void check_container_set(const ContainerSet& set, const std::string& cp, const RefScope& scope) {
+    if (set.containers.empty()) report(set.pos, cp + ".containers", "containers must have at least one container");
+    std::map<std::string, const Container*> by_name;
+    for (size_t i = 0; i < set.containers.size(); ++i) {
+      const Container& c = set.containers[i];
+      std::string p = cp + ".containers[" + std::to_string(i) + "]";
+      if (!valid_field_name(c.name))
+        report(c.pos, p + ".name", "container name \"" + c.name + "\" must be 1-128 letters, digits and '-'");
+      else if (!by_name.emplace(c.name, &c).second)
+        report(c.pos, p + ".name", "container name \"" + c.name + "\" is used twice");
+      check_container(c, p, scope);
+    }
+    for (size_t i = 0; i < set.containers.size(); ++i) {
+      const Container& c = set.containers[i];
+      for (const auto& d : c.dependencies) {
+        std::string p = cp + ".containers[" + std::to_string(i) + "].dependencies";
+        if (!by_name.count(d)) report(c.pos, p, "containers." + c.name + " dependency '" + d + "' not defined");
+        else if (d == "main")
+          report(c.pos, p, "containers." + c.name + " depends on main: skiff runs main after the other containers, "
+                           "so none may wait for it; make main depend on it instead");
+      }
+    }
+    // A cycle: repeatedly take away the containers whose dependencies are all taken.
+    std::set<std::string> done;
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (const auto& c : set.containers) {
+        if (done.count(c.name)) continue;
+        bool ready = true;
+        for (const auto& d : c.dependencies) ready &= done.count(d) > 0 || !by_name.count(d);
+        if (ready) progress = done.insert(c.name).second;
+      }
+    }
+    if (done.size() < by_name.size()) report(set.pos, cp + ".containers", "containers' dependencies form a cycle");
+    for (const auto& m : set.volume_mounts)
+      for (const auto* v : {&m.mount_path, &m.sub_path}) check_refs(*v, scope, set.pos, cp + ".volumeMounts");
+    for (const auto* v : {&set.retries, &set.duration}) check_refs(*v, scope, set.pos, cp + ".retryStrategy");
+    if (!set.retries.empty() && set.retries.find("{{") == std::string::npos && !is_int_text(set.retries))
+      report(set.pos, cp + ".retryStrategy.retries", "retries must be a whole number");
+  }
+
+  // A data template as Argo has it: source.artifactPaths (an s3 location) and expression steps.
+  void check_data(const Template& t, const std::string& dp, const RefScope& scope) {
+    nlohmann::json d = nlohmann::json::parse(t.other_type_json, nullptr, false);
+    if (!d.is_object()) {
+      report(t.pos, dp, "data must be an object with source and transformation");
+      return;
+    }
+    check_keys(d, t.pos, dp, {"source", "transformation"});
+    const auto& source = d.contains("source") ? d["source"] : nlohmann::json();
+    if (!source.is_object() || !source.contains("artifactPaths") || !source["artifactPaths"].is_object()) {
+      report(t.pos, dp + ".source.artifactPaths", "a data template needs source.artifactPaths (an artifact location)");
+    } else {
+      check_keys(source, t.pos, dp + ".source", {"artifactPaths"});
+      const auto& paths = source["artifactPaths"];
+      for (const auto& [key, unused] : paths.items())
+        if (key != "name" && key != "s3")
+          report(t.pos, dp + ".source.artifactPaths." + key,
+                 key == "git" || key == "http" || key == "gcs" || key == "oss" || key == "azure" || key == "hdfs" ||
+                         key == "artifactory"
+                     ? key + " locations cannot be listed by skiff; data templates list s3 locations"
+                     : "unknown field \"" + key + "\" (artifactPaths takes name and s3)");
+      if (!paths.contains("s3")) report(t.pos, dp + ".source.artifactPaths.s3", "artifactPaths needs an s3 location (a key at least)");
+    }
+    if (d.contains("transformation")) {
+      const auto& steps = d["transformation"];
+      if (!steps.is_array()) report(t.pos, dp + ".transformation", "transformation must be a list of {expression}");
+      else
+        for (size_t i = 0; i < steps.size(); ++i) {
+          std::string sp = dp + ".transformation[" + std::to_string(i) + "]";
+          if (!steps[i].is_object() || !steps[i].contains("expression") || !steps[i]["expression"].is_string())
+            report(t.pos, sp + ".expression", "each transformation step needs an expression");
+          else
+            check_keys(steps[i], t.pos, sp, {"expression"});
+        }
+    }
+    check_refs(t.other_type_json, scope, t.pos, dp);
   }
 
   // Every `{{...}}` a container's fields hold, JSON-valued ones included.

@@ -51,6 +51,7 @@ class AgentExecutor : public Executor {
   void set_interrupt_fd(int fd) override;
   Status open_workflow(WorkflowContext* context) override;
   void release_workflow(const std::string& namespace_, const std::string& name) override;
+  void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) override;
   Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const override;
 
   struct Impl;

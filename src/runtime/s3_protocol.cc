@@ -3,26 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "net/http_client.h"
 #include "util/strings.h"
 
 namespace skiff::runtime::s3 {
 namespace {
 
-std::string percent_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+// S3's (SigV4's) escaping is RFC 3986's: everything but A-Z a-z 0-9 - _ . ~.
+std::string percent_encode(std::string_view s) { return net::url_escape(std::string(s)); }
 
 // Appends code point `cp` as UTF-8; false for one XML does not allow.
 bool append_utf8(std::string* out, unsigned long cp) {

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "runtime/artifact_executor.h"
+#include "runtime/s3_protocol.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -62,20 +63,6 @@ std::string base_name(const std::string& key) {
   return name;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Sends the object at `key`, or a listing of the objects under it.
 void send(httplib::Response& res, const Found& found, const std::string& key, const std::string& listing_base) {
   if (Status s = runtime::check_artifact_key(key); !s) return fail(res, s);
@@ -83,10 +70,10 @@ void send(httplib::Response& res, const Found& found, const std::string& key, co
   if (!info && info.status().code() == Code::kNotFound) {
     auto list = found.repo->list(key + "/");
     if (list && !list->empty()) {
-      std::string html = "<!doctype html><title>" + html_escape(key) + "</title><ul>\n";
+      std::string html = "<!doctype html><title>" + runtime::s3::xml_escape(key) + "</title><ul>\n";
       for (const auto& o : *list) {
         std::string rel = o.key.substr(key.size() + 1);
-        html += "<li><a href=\"" + html_escape(listing_base + "/" + rel) + "\">" + html_escape(rel) + "</a> (" +
+        html += "<li><a href=\"" + runtime::s3::xml_escape(listing_base + "/" + rel) + "\">" + runtime::s3::xml_escape(rel) + "</a> (" +
                 std::to_string(o.size) + " bytes)</li>\n";
       }
       res.set_content(html + "</ul>\n", "text/html; charset=utf-8");

@@ -221,7 +221,11 @@ def main():
             argv += ["--executor", a.executor, "--data", data] + registry + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
         if want.get("path_prepend"):
-            env["PATH"] = ":".join([expand(d) for d in want["path_prepend"]] + [os.environ.get("PATH", "")])
+            dirs = [expand(d) for d in want["path_prepend"]]
+            if a.executor == "host" and any(os.path.realpath(d).startswith("/tmp/") for d in dirs):
+                print(f"skipped: {dirs} is under /tmp, which host steps see as their own private /tmp")
+                sys.exit(77)
+            env["PATH"] = ":".join(dirs + [os.environ.get("PATH", "")])
         for step in want.get("setup", []):
             step = [expand(x) for x in step]
             done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)

@@ -615,7 +615,7 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
                                                                   const std::string& netns, const BindMount* message) {
   const spec::Container& c = *request.tmpl.container;
   Bundle b;
-  b.id = "skiff-" + std::to_string(::getpid()) + "-" + std::to_string(++sequence_);
+  b.id = "skiff-" + process_tag() + "-" + std::to_string(++sequence_);
   b.dir = dir;
   b.cgroup = "/skiff/" + b.id;
   std::string rootfs = dir + "/rootfs";

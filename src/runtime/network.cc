@@ -148,7 +148,7 @@ Result<Attachment> Network::create() {
   Attachment a;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    a.id = "skiff-" + std::to_string(::getpid()) + "-net" + std::to_string(++created_);
+    a.id = "skiff-" + process_tag() + "-net" + std::to_string(++created_);
   }
   a.netns = options_.state_dir + "/netns/" + a.id;
   Fd file(::open(a.netns.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));

@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <random>
+
+#include <fmt/format.h>
 
 #include "runtime/fd.h"
 #include "util/strings.h"
@@ -20,6 +23,14 @@
 extern char** environ;
 
 namespace skiff::runtime {
+
+const std::string& process_tag() {
+  static const std::string tag = [] {
+    std::random_device rd;
+    return fmt::format("{}-{:06x}", ::getpid(), rd() & 0xffffff);
+  }();
+  return tag;
+}
 
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";

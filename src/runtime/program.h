@@ -11,6 +11,11 @@ namespace skiff::runtime {
 // The path of program `name` (looked up in PATH unless it holds a '/'), "" when not found.
 std::string find_program(const std::string& name);
 
+// "<pid>-<random>", fixed for the life of this process: names (runc containers, network
+// namespaces) made from it cannot meet a stale one left by an earlier process that had the
+// same pid. The pid comes first, so a leftover's owner can still be looked up.
+const std::string& process_tag();
+
 // Runs args[0] (a path) with `input` on stdin and the extra `env` entries before ours;
 // returns its exit status (-1 if it could not start or was killed) and, if `out` is given,
 // what it printed on stdout (up to 1 MiB). stderr is discarded.

@@ -15,6 +15,12 @@
 
 namespace skiff::machine {
 
+using runtime::check;
+using runtime::check_exec;
+using runtime::parse_probe;
+using runtime::ProbeSpec;
+using runtime::ProbeState;
+
 using namespace internal;
 
 namespace {

@@ -9,7 +9,7 @@
 //   Pod         its containers as one OCI container step of the executor (the first
 //               container; the others as its sidecars, sharing its network namespace and
 //               IP), restarted by restartPolicy with kubelet's back-off; readiness and
-//               liveness probes (machine/probe.h); a liveness failure restarts it
+//               liveness probes (runtime/probe.h); a liveness failure restarts it
 //   StatefulSet Pods <set>-<ordinal> in order (each once those before it are ready, unless
 //               podManagementPolicy Parallel), a PVC <template>-<pod> per volumeClaimTemplate
 //               (kept when the set goes, as Kubernetes' default Retain); a new template
@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "machine/objects.h"
-#include "machine/probe.h"
+#include "runtime/probe.h"
 #include "machine/service_proxy.h"
 #include "runtime/executor.h"
 #include "runtime/fd.h"

@@ -1,4 +1,4 @@
-#include "machine/probe.h"
+#include "runtime/probe.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include "runtime/program.h"
 #include "util/json_text.h"
 
-namespace skiff::machine {
+namespace skiff::runtime {
 namespace {
 
 using Json = nlohmann::json;
@@ -83,6 +83,22 @@ std::optional<ProbeSpec> parse_probe(const Json& container, const char* field) {
   return spec;
 }
 
+Result<ProbeSpec> parse_readiness_probe(const std::string& probe_json, const std::string& ports_json) {
+  Json container = Json::object();
+  container["readinessProbe"] = Json::parse(probe_json, nullptr, false);
+  if (!ports_json.empty()) container["ports"] = Json::parse(ports_json, nullptr, false);
+  if (!container["readinessProbe"].is_object())
+    return invalid("readinessProbe: a probe is an object with exec, httpGet or tcpSocket");
+  if (auto spec = parse_probe(container, "readinessProbe")) return *spec;
+  const Json& p = container["readinessProbe"];
+  if (p.contains("grpc")) return invalid("readinessProbe: skiff does not run grpc probes yet; use exec, httpGet or tcpSocket");
+  if (p.contains("exec")) return invalid("readinessProbe.exec needs a command: a list of strings");
+  if (p.contains("httpGet") || p.contains("tcpSocket"))
+    return invalid(std::string("readinessProbe.") + (p.contains("httpGet") ? "httpGet" : "tcpSocket") +
+                   ".port must be a number from 1 to 65535 or the name of one of the container's ports");
+  return invalid("readinessProbe needs one of exec, httpGet, tcpSocket");
+}
+
 void ProbeState::reset(int64_t started, bool initially_ok) {
   *this = ProbeState();
   started_ms = started;
@@ -109,16 +125,16 @@ bool ProbeState::record(const ProbeSpec& spec, bool passed, int64_t now_ms) {
 }
 
 bool check_exec(const ProbeSpec& spec, const std::vector<std::string>& argv) {
-  runtime::ProgramLimits limits;
+  ProgramLimits limits;
   limits.timeout_ms = spec.timeout_ms;
   limits.max_output = 64 << 10;  // kubelet keeps no more of a probe's output either
-  auto out = runtime::run_program_limited(argv, "", limits);
+  auto out = run_program_limited(argv, "", limits);
   return out && !out->timed_out && out->exit_code == 0;
 }
 
 bool check(const ProbeSpec& spec, const std::string& ip) {
   int64_t deadline = mono_ms() + spec.timeout_ms;
-  runtime::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return false;
   struct sockaddr_in addr = {};
   addr.sin_family = AF_INET;
@@ -155,4 +171,4 @@ bool check(const ProbeSpec& spec, const std::string& ip) {
   return code >= 200 && code < 400;
 }
 
-}  // namespace skiff::machine
+}  // namespace skiff::runtime

@@ -1,4 +1,4 @@
-#include "machine/probe.h"
+#include "runtime/probe.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-namespace skiff::machine {
+namespace skiff::runtime {
 namespace {
 
 using Json = nlohmann::json;
@@ -112,4 +112,4 @@ TEST(ProbeTest, ExecPassesOnExitZeroWithinTheTimeout) {
 }
 
 }  // namespace
-}  // namespace skiff::machine
+}  // namespace skiff::runtime

@@ -1,6 +1,7 @@
 // Readiness and liveness probes of a container on this machine, as kubelet runs them:
 // httpGet and tcpSocket from the host to the Pod's IP, exec inside the container (`runc
-// exec`, through runtime::Executor::exec_command). The schedule is pure
+// exec`, through runtime::Executor::exec_command). Used for the Pods of "this machine"
+// (machine/controller.h) and for daemon steps' readinessProbe (process_executor.cc). The schedule is pure
 // (ProbeState::due/record); check() and check_exec() do the I/O with the probe's timeout and
 // are called on a worker thread.
 #pragma once
@@ -11,7 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace skiff::machine {
+#include "util/status.h"
+
+namespace skiff::runtime {
 
 struct ProbeSpec {
   enum class Kind { kHttpGet, kTcpSocket, kExec } kind = Kind::kTcpSocket;
@@ -28,6 +31,9 @@ struct ProbeSpec {
 // The probe a container's `field` ("readinessProbe") describes, or nullopt (none, or not
 // one this machine runs). Named ports are looked up in the container's ports.
 std::optional<ProbeSpec> parse_probe(const nlohmann::json& container, const char* field);
+// A daemon step's readinessProbe and its container's ports, as JSON text (spec::Container):
+// the probe, or kInvalid saying what is wrong with it.
+Result<ProbeSpec> parse_readiness_probe(const std::string& probe_json, const std::string& ports_json);
 
 // One probe's schedule and verdict for one run of a container.
 struct ProbeState {
@@ -50,4 +56,4 @@ bool check(const ProbeSpec& spec, const std::string& ip);
 // when it exits 0.
 bool check_exec(const ProbeSpec& spec, const std::vector<std::string>& argv);
 
-}  // namespace skiff::machine
+}  // namespace skiff::runtime

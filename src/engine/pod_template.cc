@@ -65,6 +65,8 @@ class Resolver {
     text(c.termination_message_policy);
     json(c.resources_json);
     json(c.security_context_json);
+    json(c.readiness_probe_json);
+    json(c.ports_json);
     text(c.source);
   }
 

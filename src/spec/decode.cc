@@ -174,6 +174,8 @@ Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script
             "\"" + policy + "\" is not one of File, FallbackToLogsOnError");
   k.resources_json = c.json_text(n["resources"]);
   k.security_context_json = c.json_text(n["securityContext"]);
+  k.readiness_probe_json = c.json_text(n["readinessProbe"]);
+  k.ports_json = c.json_text(n["ports"]);
   k.mirror_volume_mounts = c.boolean(n["mirrorVolumeMounts"], p + ".mirrorVolumeMounts");
   k.env_from_json = c.json_text(n["envFrom"]);
   k.source = c.str(n["source"], p + ".source");

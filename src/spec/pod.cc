@@ -76,6 +76,7 @@ class PodLint {
     // http, data and containerSet templates and initContainers run (docs/templates.md).
     if (t.type == TemplateType::kPlugin)
       errors_.push_back({t.pos, base, unsupported(std::string(template_type_name(t.type)) + " templates") + where(o)});
+    probe(o, t, base);
     if (t.dag)
       for (size_t k = 0; k < t.dag->tasks.size(); ++k)
         not_acted_on(o, t.dag->tasks[k].not_acted_on, base + ".dag.tasks[" + std::to_string(k) + "]");
@@ -117,6 +118,29 @@ class PodLint {
                                  where});
       }
     }
+  }
+
+  // A readinessProbe decides when a daemon step is ready (runtime/probe.h); on any other
+  // step it changes nothing, in Argo as here, since the workflow waits for the step to end.
+  void probe(const Object& o, const Template& t, const std::string& base) {
+    if (!t.container || t.container->readiness_probe_json.empty()) return;
+    std::string path = base + (t.type == TemplateType::kScript ? ".script" : ".container") + ".readinessProbe";
+    const SourcePos& pos = t.container->pos;
+    if (!t.daemon) {
+      warnings_.push_back({pos, path, "acted on only for daemon: true steps (as in Argo); this step runs to its end without it" + where(o)});
+      return;
+    }
+    nlohmann::json p = nlohmann::json::parse(t.container->readiness_probe_json, nullptr, false);
+    if (!p.is_object()) {
+      errors_.push_back({pos, path, "a probe is an object with exec, httpGet or tcpSocket" + where(o)});
+      return;
+    }
+    int actions = 0;
+    for (const char* k : {"exec", "httpGet", "tcpSocket", "grpc"}) actions += p.contains(k) ? 1 : 0;
+    if (p.contains("grpc"))
+      errors_.push_back({pos, path + ".grpc", "skiff does not run grpc probes yet; use exec, httpGet or tcpSocket" + where(o)});
+    else if (actions != 1)
+      errors_.push_back({pos, path, "a probe needs exactly one of exec, httpGet, tcpSocket" + where(o)});
   }
 
   // Fields no executor of skiff's acts on yet, whichever runs the workflow: those without

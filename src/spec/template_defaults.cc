@@ -63,6 +63,8 @@ void merge_container(Container& c, const Container& d) {
   fill(c.image_pull_policy, d.image_pull_policy);
   c.resources_json = merged_json(d.resources_json, c.resources_json);
   c.security_context_json = merged_json(d.security_context_json, c.security_context_json);
+  fill(c.readiness_probe_json, d.readiness_probe_json);
+  fill(c.ports_json, d.ports_json);
   fill(c.source, d.source);
   fill(c.termination_message_path, d.termination_message_path);
   fill(c.termination_message_policy, d.termination_message_policy);

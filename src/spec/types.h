@@ -113,6 +113,9 @@ struct Container {
   std::string image_pull_policy;
   std::string resources_json;
   std::string security_context_json;
+  // readinessProbe and ports as written (JSON): a daemon step is ready once its probe passes.
+  std::string readiness_probe_json;
+  std::string ports_json;
   std::string source;  // script templates only
   // Where the step may leave a message saying why it ended (read after it exited) and
   // whether its log's tail stands in when it failed without one: File (default) or

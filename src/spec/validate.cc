@@ -383,7 +383,7 @@ class Validator {
   // Every `{{...}}` a container's fields hold, JSON-valued ones included.
   void check_container(const Container& c, const std::string& cp, const RefScope& scope) {
     for (const auto* s : {&c.image, &c.working_dir, &c.source, &c.env_from_json, &c.resources_json,
-                          &c.security_context_json, &c.termination_message_path, &c.termination_message_policy})
+                          &c.security_context_json, &c.readiness_probe_json, &c.ports_json, &c.termination_message_path, &c.termination_message_policy})
       check_refs(*s, scope, c.pos, cp);
     for (const auto& s : c.command) check_refs(s, scope, c.pos, cp + ".command");
     for (const auto& s : c.args) check_refs(s, scope, c.pos, cp + ".args");

@@ -286,6 +286,63 @@ TEST_P(ExecutorConformance, AStepThatCannotStartIsAnError) {
   EXPECT_FALSE(log->more);
 }
 
+// A daemon step is reported started (ready) only once its readinessProbe passed: here an
+// exec probe, run inside the step, finds a file the step writes after half a second.
+TEST_P(ExecutorConformance, ADaemonIsReadyOnceItsExecProbePasses) {
+  if (GetParam() == "fake") GTEST_SKIP() << "the fake runs no probes";
+  StepRequest req = step("daemon", "daemon", "sleep 0.5; touch /tmp/ready; sleep 60");
+  req.tmpl.daemon = true;
+  req.tmpl.container->readiness_probe_json = R"({"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1})";
+  auto begin = Clock::now();
+  ex_->start(std::move(req));
+  auto deadline = begin + std::chrono::seconds(60);
+  while (!started_.count("uid/daemon") && !ended_.count("uid/daemon") && Clock::now() < deadline) pump();
+  ASSERT_TRUE(started_.count("uid/daemon")) << ended_["uid/daemon"].message;
+  EXPECT_GE(Clock::now() - begin, std::chrono::milliseconds(500));
+  ex_->kill("uid/daemon", "scope ended");
+  EXPECT_EQ(wait_for("daemon", 20000).message, "scope ended");
+}
+
+// An httpGet probe goes to the step's address (its bridge address in a container).
+TEST_P(ExecutorConformance, ADaemonIsReadyOnceItsHttpProbePasses) {
+  if (GetParam() == "fake") GTEST_SKIP() << "the fake runs no probes";
+  StepRequest req = step("web", "web", "mkdir -p /tmp/w; echo hi > /tmp/w/ok; sleep 0.5; exec busybox httpd -f -p 18751 -h /tmp/w");
+  req.tmpl.daemon = true;
+  req.tmpl.container->readiness_probe_json = R"({"httpGet": {"path": "/ok", "port": "web"}, "periodSeconds": 1})";
+  req.tmpl.container->ports_json = R"([{"name": "web", "containerPort": 18751}])";
+  auto begin = Clock::now();
+  ex_->start(std::move(req));
+  auto deadline = begin + std::chrono::seconds(60);
+  while (!started_.count("uid/web") && !ended_.count("uid/web") && Clock::now() < deadline) pump();
+  ASSERT_TRUE(started_.count("uid/web")) << ended_["uid/web"].message;
+  EXPECT_GE(Clock::now() - begin, std::chrono::milliseconds(500));
+  ex_->kill("uid/web", "scope ended");
+  wait_for("web", 20000);
+}
+
+// A daemon whose command cannot be executed is never ready: it ends as any step would.
+TEST_P(ExecutorConformance, ADaemonThatCannotExecIsNeverReady) {
+  if (GetParam() == "fake") GTEST_SKIP() << "the fake runs no processes";
+  StepRequest req = step("missing", "missing", "");
+  req.tmpl.daemon = true;
+  req.tmpl.container->command = {"no-such-daemon-binary"};
+  StepResult r = run(std::move(req));
+  pump();
+  EXPECT_FALSE(started_.count("uid/missing"));
+  EXPECT_NE(r.message.find("no-such-daemon-binary"), std::string::npos) << r.message;
+}
+
+// A probe skiff cannot run is an error before the step starts, saying what is wrong.
+TEST_P(ExecutorConformance, ADaemonsUnusableProbeIsAnError) {
+  if (GetParam() == "fake") GTEST_SKIP() << "the fake runs no probes";
+  StepRequest req = step("badprobe", "badprobe", "sleep 60");
+  req.tmpl.daemon = true;
+  req.tmpl.container->readiness_probe_json = R"({"tcpSocket": {"port": "nope"}})";
+  StepResult r = run(std::move(req));
+  EXPECT_TRUE(r.error);
+  EXPECT_NE(r.message.find("readinessProbe.tcpSocket.port"), std::string::npos) << r.message;
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, ExecutorConformance, ::testing::Values("host", "container", "fake"),
                          [](const auto& info) { return info.param; });
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,10 +17,15 @@
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "runtime/pod_support.h"
+#include "runtime/probe.h"
+#include "runtime/program.h"
 #include "runtime/step_files.h"
 #include "runtime/step_output.h"
 
@@ -37,8 +43,21 @@ constexpr size_t kMaxLine = 64 * 1024;
 
 int send_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
 
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// Where probe threads leave their verdicts; shared with them, so it outlives the executor
+// if a probe is still running when it goes.
+struct ProbeInbox {
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, bool>> results;  // Step::serial, passed
+  Fd wake{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+};
+
 struct Step {
   std::string node_id;
+  uint64_t serial = 0;  // tells apart runs of one node id (probe results)
   StepFiles files;
   std::string note;
   std::vector<std::string> exec_prefix;  // Launched::exec_prefix
@@ -52,6 +71,16 @@ struct Step {
   // Following the log file for the LogSink.
   uint64_t log_offset = 0;
   std::string partial;
+  // A daemon step is reported started (StepStarted: it is ready) only once its command
+  // runs (its supervisor says "u<pid>" on the done pipe) and its readinessProbe, if it
+  // has one, passed as kubelet would judge it.
+  bool awaiting_ready = false;
+  bool up = false;
+  pid_t main_pid = -1;  // the host sandbox's init, for exec probes (nsenter)
+  std::string ip;
+  std::string notes;  // what the done pipe said, up to its last newline
+  std::optional<ProbeSpec> probe;
+  ProbeState probe_state;
 };
 
 class ProcessExecutor final : public Executor {
@@ -81,6 +110,11 @@ class ProcessExecutor final : public Executor {
   void follow_log(Step& step, bool final);
   void collect_finished(std::vector<StepResult>* results);
   StepResult finish(Step& step);
+  bool result_written(Step& step);
+  void step_up(Step& step);
+  int64_t advance_probes();
+  void take_probe_results();
+  std::vector<std::string> probe_argv(const Step& step) const;
 
   ExecutorOptions options_;
   std::unique_ptr<Launcher> launcher_;
@@ -93,6 +127,9 @@ class ProcessExecutor final : public Executor {
   // Fixed at construction: all that read_log() (any thread) uses.
   const std::string data_dir_ = options_.data_dir;
   int interrupt_fd_ = -1;
+  std::shared_ptr<ProbeInbox> probes_ = std::make_shared<ProbeInbox>();
+  uint64_t serial_ = 0;
+  bool became_ready_ = false;  // a daemon became ready during this wait(): return, so it is reported
 };
 
 ProcessExecutor::~ProcessExecutor() {
@@ -156,10 +193,23 @@ void ProcessExecutor::adopt(StepRequest request) {
   }
   Step& step = steps_.emplace_back();
   step.node_id = request.node_id;
+  step.serial = ++serial_;
   step.files = std::move(files);
   step.note = std::move(note);
   if (supervisor) step.supervisor = std::move(*supervisor);
   else step.ended = true;  // ended while we were away: its result file says how (or nothing does)
+  // Its command runs (or ran); a daemon's probe is asked again, as kubelet would after a restart.
+  step.ip = ip;
+  step.up = true;
+  if (request.tmpl.daemon && request.tmpl.container && !request.tmpl.container->readiness_probe_json.empty()) {
+    auto probe = parse_readiness_probe(request.tmpl.container->readiness_probe_json, request.tmpl.container->ports_json);
+    if (probe) {
+      step.probe = *probe;
+      step.probe_state.reset(mono_ms(), false);
+      step.awaiting_ready = true;
+      return;
+    }
+  }
   started_.push_back({request.node_id, ip});
 }
 
@@ -171,6 +221,15 @@ void ProcessExecutor::launch(StepRequest request) {
   if (Status s = launcher_->preparation_error(request); !s) {
     fail_to_start(request, s);
     return;
+  }
+  std::optional<ProbeSpec> probe;
+  if (request.tmpl.daemon && request.tmpl.container && !request.tmpl.container->readiness_probe_json.empty()) {
+    auto parsed = parse_readiness_probe(request.tmpl.container->readiness_probe_json, request.tmpl.container->ports_json);
+    if (!parsed) {
+      fail_to_start(request, parsed.status());
+      return;
+    }
+    probe = *parsed;
   }
   prepare_dirs(request.workflow->run_dir);
   StepFiles files = step_files(request.workflow->run_dir, request.node_id);
@@ -208,13 +267,19 @@ void ProcessExecutor::launch(StepRequest request) {
     fail_to_start(request, supervisor.status());
     return;
   }
-  started_.push_back({request.node_id, launched->ip});
   Step& step = steps_.emplace_back();
   step.node_id = request.node_id;
+  step.serial = ++serial_;
+  step.ip = launched->ip;
+  // A daemon is ready once it runs (and passed its probe); any other step is reported now.
+  step.awaiting_ready = request.tmpl.daemon;
+  step.probe = std::move(probe);
+  if (!step.awaiting_ready) started_.push_back({request.node_id, launched->ip});
   step.files = std::move(files);
   step.note = std::move(launched->note);
   step.exec_prefix = std::move(launched->exec_prefix);
   step.supervisor = std::move(*supervisor);
+  if (!step.supervisor.done.valid()) step_up(step);  // no pipe to say so: up as soon as started
 }
 
 void ProcessExecutor::retry_waiting() {
@@ -317,20 +382,111 @@ StepResult ProcessExecutor::finish(Step& step) {
 }
 
 // A supervisor's result is there once its done pipe reaches end of file (or, for one
-// adopted after a restart, once it exited).
-bool result_written(Step& step) {
+// adopted after a restart, once it exited). Before that the pipe may say "u<pid>\n": the
+// step's command runs.
+bool ProcessExecutor::result_written(Step& step) {
   if (step.ended) return true;
   if (!step.woken) return false;
   step.woken = false;
   if (step.supervisor.done.valid()) {
-    char c;
-    ssize_t n = ::read(step.supervisor.done.get(), &c, 1);
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(step.supervisor.done.get(), buf, sizeof buf)) > 0) step.notes.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = step.notes.find('\n')) != std::string::npos; step.notes.erase(0, nl + 1)) {
+      if (step.notes[0] != 'u' || step.up) continue;
+      step.main_pid = static_cast<pid_t>(std::atol(step.notes.c_str() + 1));
+      step_up(step);
+    }
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) step.ended = true;
     return step.ended;
   }
   pollfd p{step.supervisor.pidfd.get(), POLLIN, 0};
   step.ended = ::poll(&p, 1, 0) > 0;
   return step.ended;
+}
+
+// The step's command runs: a daemon without a probe is ready now (reported before its
+// exit, should that come in the same turn); one with a probe starts being probed.
+void ProcessExecutor::step_up(Step& step) {
+  step.up = true;
+  if (!step.awaiting_ready) return;
+  if (step.probe) {
+    step.probe_state.reset(mono_ms(), false);
+    return;
+  }
+  step.awaiting_ready = false;
+  started_.push_back({step.node_id, step.ip});
+  became_ready_ = true;
+}
+
+// How an exec probe's command runs inside the step: `runc exec` for a container; for a host
+// step, nsenter into its sandbox's namespaces, root and working directory.
+std::vector<std::string> ProcessExecutor::probe_argv(const Step& step) const {
+  std::vector<std::string> argv = step.exec_prefix;
+  if (argv.empty()) {
+    pid_t pid = step.main_pid;
+    if (pid <= 0 && step.supervisor.pid > 0) {
+      // Adopted after a restart: a host step's supervisor has one child left, the sandbox's
+      // init (its init containers have ended; host steps have no sidecars).
+      std::string p = "/proc/" + std::to_string(step.supervisor.pid) + "/task/" + std::to_string(step.supervisor.pid) + "/children";
+      if (auto text = read_file_capped(p, 4096)) pid = static_cast<pid_t>(std::atol(text->c_str()));
+    }
+    std::string nsenter = find_program("nsenter");
+    if (pid <= 0 || nsenter.empty()) return {};
+    argv = {nsenter, "--target", std::to_string(pid), "--mount", "--pid", "--uts", "--ipc", "--root", "--wd", "--"};
+  }
+  argv.insert(argv.end(), step.probe->command.begin(), step.probe->command.end());
+  return argv;
+}
+
+// Starts the probes that are due (each on a thread of its own, as the machine controller
+// does); returns when the next one is due (mono ms, -1: none).
+int64_t ProcessExecutor::advance_probes() {
+  int64_t now = mono_ms(), next = -1;
+  for (Step& step : steps_) {
+    if (!step.awaiting_ready || !step.up || !step.probe || step.ended || step.terminating) continue;
+    const ProbeSpec& spec = *step.probe;
+    ProbeState& state = step.probe_state;
+    if (state.due(spec, now)) {
+      state.in_flight = true;
+      std::vector<std::string> argv;
+      if (spec.kind == ProbeSpec::Kind::kExec) argv = probe_argv(step);
+      std::thread([inbox = probes_, serial = step.serial, spec, ip = step.ip, argv = std::move(argv)] {
+        bool passed = spec.kind == ProbeSpec::Kind::kExec ? !argv.empty() && check_exec(spec, argv) : check(spec, ip);
+        std::lock_guard<std::mutex> lock(inbox->mu);
+        inbox->results.emplace_back(serial, passed);
+        uint64_t one = 1;
+        (void)!::write(inbox->wake.get(), &one, sizeof one);
+      }).detach();
+      continue;
+    }
+    if (state.in_flight) continue;
+    int64_t due = state.last_ms < 0 ? state.started_ms + spec.initial_delay_ms : state.last_ms + spec.period_ms;
+    if (next < 0 || due < next) next = due;
+  }
+  return next;
+}
+
+void ProcessExecutor::take_probe_results() {
+  uint64_t count;
+  (void)!::read(probes_->wake.get(), &count, sizeof count);
+  std::vector<std::pair<uint64_t, bool>> results;
+  {
+    std::lock_guard<std::mutex> lock(probes_->mu);
+    results.swap(probes_->results);
+  }
+  int64_t now = mono_ms();
+  for (const auto& [serial, passed] : results) {
+    for (Step& step : steps_) {
+      if (step.serial != serial || !step.awaiting_ready || !step.probe) continue;
+      step.probe_state.record(*step.probe, passed, now);
+      if (step.probe_state.ok && !step.ended) {
+        step.awaiting_ready = false;
+        started_.push_back({step.node_id, step.ip});
+        became_ready_ = true;
+      }
+    }
+  }
 }
 
 void ProcessExecutor::collect_finished(std::vector<StepResult>* results) {
@@ -347,6 +503,7 @@ void ProcessExecutor::collect_finished(std::vector<StepResult>* results) {
 std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
   std::vector<StepResult> results = std::move(ready_);
   ready_.clear();
+  became_ready_ = false;
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   std::vector<pollfd> fds;
@@ -357,9 +514,10 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
       results.insert(results.end(), std::make_move_iterator(ready_.begin()), std::make_move_iterator(ready_.end()));
       ready_.clear();
     }
-    if (!results.empty() || (steps_.empty() && waiting_.empty())) return results;
+    if (!results.empty() || became_ready_ || (steps_.empty() && waiting_.empty())) return results;
     auto now = Clock::now();
     if (!forever && now >= deadline) return results;
+    int64_t probe_due = advance_probes();
 
     // Timers: SIGKILL after the grace period; following logs for the sink.
     auto next = forever ? Clock::time_point::max() : deadline;
@@ -375,12 +533,14 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
       follow_log(step, false);
     }
     if (options_.log_sink) next = std::min(next, now + std::chrono::milliseconds(50));
+    if (probe_due >= 0) next = std::min(next, now + std::chrono::milliseconds(std::max<int64_t>(0, probe_due - mono_ms())));
 
     fds.clear();
     owners.clear();
     bool wake = !waiting_.empty() && launcher_->wake_fd() >= 0;
     if (wake) fds.push_back({launcher_->wake_fd(), POLLIN, 0});
     if (interrupt_fd_ >= 0) fds.push_back({interrupt_fd_, POLLIN, 0});
+    fds.push_back({probes_->wake.get(), POLLIN, 0});
     const size_t first_step = fds.size();
     for (Step& step : steps_) {
       int fd = step.supervisor.done.valid() ? step.supervisor.done.get() : step.supervisor.pidfd.get();
@@ -400,6 +560,7 @@ std::vector<StepResult> ProcessExecutor::wait(int timeout_ms) {
     }
     size_t i = 0;
     if (wake && fds[i++].revents) retry_waiting();
+    if (fds[first_step - 1].revents) take_probe_results();
     if (interrupt_fd_ >= 0 && fds[i].revents) {
       collect_finished(&results);
       return results;

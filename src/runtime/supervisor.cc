@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -793,13 +794,17 @@ class Supervision {
     auto drain_deadline = std::chrono::steady_clock::time_point::max();
     for (;;) {
       if (!exited) exited = reap(result);
+      if (!exited && !up_ && !status_failed_) check_up();
       if (exited && drain_deadline == std::chrono::steady_clock::time_point::max()) {
         drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
       }
       if (exited && ((!out_.valid() && !err_.valid()) || std::chrono::steady_clock::now() >= drain_deadline)) break;
-      pollfd fds[3] = {{signals.get(), POLLIN, 0}, {out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}};
-      int timeout = exited ? 10 : -1;
-      if (::poll(fds, 3, timeout) < 0 && errno != EINTR) break;
+      // The sandbox's status pipe says when the command is exec'd; a container's init
+      // leaves a file (see check_up), looked for every 20 ms until it is there.
+      int status_fd = !up_ && !status_failed_ && step_.use_sandbox ? sandbox_.status.get() : -1;
+      pollfd fds[4] = {{signals.get(), POLLIN, 0}, {out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}, {status_fd, POLLIN, 0}};
+      int timeout = exited ? 10 : !up_ && !step_.use_sandbox && step_.container.enabled ? 20 : -1;
+      if (::poll(fds, 4, timeout) < 0 && errno != EINTR) break;
       if (fds[0].revents) take_signals(signals.get());
       if (fds[1].revents && !output_.read_from(Stream::kStdout, out_.get())) out_.reset();
       if (fds[2].revents && !output_.read_from(Stream::kStderr, err_.get())) err_.reset();
@@ -807,6 +812,30 @@ class Supervision {
     if (out_.valid()) output_.read_from(Stream::kStdout, out_.get());
     if (err_.valid()) output_.read_from(Stream::kStderr, err_.get());
     result->stdout_text = output_.take_stdout();
+  }
+
+  // Tells the executor once the main command runs (exec'd, not just its process made):
+  // "u<pid>\n" on the done pipe, the pid being the sandbox's init (host steps). A daemon
+  // step is ready from then on, or once its readinessProbe passes (process_executor.cc).
+  void check_up() {
+    if (step_.use_sandbox) {
+      pollfd p{sandbox_.status.get(), POLLIN, 0};
+      if (!sandbox_.status.valid() || ::poll(&p, 1, 0) <= 0) return;
+      int pending = 0;
+      // Bytes waiting are a setup or exec error (read after the exit); end of file alone
+      // means the exec happened.
+      if (::ioctl(sandbox_.status.get(), FIONREAD, &pending) != 0 || pending > 0) {
+        status_failed_ = true;  // it will exit; stop polling the pipe
+        return;
+      }
+      if (!(p.revents & POLLHUP)) return;
+    } else if (!step_.container.enabled || ::access((step_.container.dir + "/status/started").c_str(), F_OK) != 0) {
+      return;
+    }
+    up_ = true;
+    if (done_w_ < 0) return;
+    std::string note = "u" + std::to_string(pid_) + "\n";
+    (void)!::write(done_w_, note.data(), note.size());
   }
 
   bool reap(StepResult* result) {
@@ -859,6 +888,8 @@ class Supervision {
 
   const SupervisedStep& step_;
   bool stopping_ = false;  // a SIGTERM, SIGINT or SIGUSR1 came
+  bool up_ = false;        // the main command was exec'd (check_up)
+  bool status_failed_ = false;  // the sandbox reported a setup or exec error
   std::vector<SetReport> set_report_;
   int done_w_;
   StepOutput output_;

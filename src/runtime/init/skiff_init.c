@@ -7,9 +7,11 @@
  * group; orphans are reaped; when the command exits, the init exits with its code
  * (128+N when killed by signal N), which ends the container. This is what Argo's
  * executor does inside a Pod, and what the host sandbox's init does. If the command cannot
- * be executed, the reason goes to /.skiff/status/error, so the node becomes an Error. */
+ * be executed, the reason goes to /.skiff/status/error, so the node becomes an Error; once
+ * it is executed, /.skiff/status/started appears (a daemon step is up from then on). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,9 @@ int main(int argc, char** argv) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
+  /* Closed by the exec (close-on-exec), or written to when it fails. */
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) exec_pipe[0] = exec_pipe[1] = -1;
   pid_t child = fork();
   if (child < 0) {
     perror("skiff-init: fork");
@@ -52,9 +57,22 @@ int main(int argc, char** argv) {
       fclose(f);
     }
     fprintf(stderr, "skiff-init: %s\n", msg);
+    if (exec_pipe[1] >= 0) (void)!write(exec_pipe[1], "x", 1);
     _exit(err == ENOENT ? 127 : 126);
   }
   setpgid(child, child);
+  if (exec_pipe[0] >= 0) {
+    close(exec_pipe[1]);
+    char c;
+    ssize_t n;
+    while ((n = read(exec_pipe[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    close(exec_pipe[0]);
+    if (n == 0) {
+      int fd = open("/.skiff/status/started", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    }
+  }
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&all, &info);

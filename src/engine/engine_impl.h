@@ -48,6 +48,9 @@ struct Call {
   bool exit_handler = false;  // part of an onExit branch: still runs after stop/deadline
   int depth = 0;              // template nesting, to stop runaway recursion
   DoneFn done;
+  // A daemon pod that becomes ready tells `ready` (its Retry node) instead of `done`;
+  // `done` then still hears of its end.
+  DoneFn ready;
 };
 
 // One `metrics.prometheus` entry as written (values may hold `{{...}}`), parsed once per
@@ -100,6 +103,9 @@ class OperatorImpl final : public Operator {
   // A node for `call` (with call.id, else a fresh id for its name).
   Node& add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message = {});
   void finish(Node& node, NodePhase phase, const std::string& message = {});
+  // A daemon (its pod, or the Retry node over it) is up: done for its scope, which kills it
+  // when it ends (kill_daemons); the scope hears of it as if it had finished.
+  void daemoned(Node& node);
   void add_container_nodes(const Call& pod, const std::string& pod_id);
   void finish_container_nodes(const std::string& pod_id, const std::string& containers_json, NodePhase pod_phase);
   void changed(const Node& node);
@@ -147,6 +153,7 @@ class OperatorImpl final : public Operator {
   void emit_workflow_metrics();
   void emit_metrics(const std::vector<MetricDef>& defs, const expr::Scope& scope);
   void kill_daemons(const std::string& scope_id);
+  void report_done(const std::string& id);
   Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts);
 
   const spec::Object& wf_;
@@ -158,6 +165,7 @@ class OperatorImpl final : public Operator {
   WorkflowStatus status_;
   std::unordered_map<std::string, Node*> by_id_;
   std::unordered_map<std::string, DoneFn> done_fns_;
+  std::unordered_map<std::string, DoneFn> ready_fns_;  // Call::ready
   std::unordered_map<std::string, const spec::Template*> pod_templates_;  // running pods
   // containerSet pods: pod node id -> its Container nodes (container name, node id)
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> set_members_;

@@ -304,7 +304,7 @@ void OperatorImpl::finish_workflow() {
   else if (phase != WorkflowPhase::kSucceeded && entry && !entry->message.empty()) status_.message = entry->message;
   else if (phase != WorkflowPhase::kSucceeded && exit && !exit->message.empty()) status_.message = exit->message;
   status_.finished_at_ms = now();
-  for (auto it = daemons_.begin(); it != daemons_.end();) kill_daemons((it++)->first);
+  while (!daemons_.empty()) kill_daemons(daemons_.begin()->first);  // each call erases its scope's
   done_ = true;
   timers_.clear();
   emit_workflow_metrics();
@@ -367,15 +367,20 @@ void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& messag
   node.phase = phase;
   if (!message.empty()) node.message = message;
   node.finished_at_ms = now();
+  node.daemoned = false;  // as Argo: a finished node is no longer daemoned
   changed(node);
   emit_node_metrics(node);
   if (!daemons_.empty()) kill_daemons(node.id);  // a scope ends: its daemons go
-  auto it = done_fns_.find(node.id);
-  if (it != done_fns_.end()) {
-    DoneFn fn = std::move(it->second);
-    done_fns_.erase(it);
-    fn(node.id);
-  }
+  ready_fns_.erase(node.id);
+  report_done(node.id);
+}
+
+void OperatorImpl::report_done(const std::string& id) {
+  auto it = done_fns_.find(id);
+  if (it == done_fns_.end()) return;
+  DoneFn fn = std::move(it->second);
+  done_fns_.erase(it);
+  fn(id);
 }
 
 void OperatorImpl::at(int64_t when_ms, std::function<void()> fn) { timers_.emplace(when_ms, std::move(fn)); }
@@ -436,6 +441,7 @@ std::string OperatorImpl::execute(Call call) {
   call.id = fresh_id(call.name);
   std::string id = call.id;
   if (call.done) done_fns_[id] = call.done;
+  if (call.ready) ready_fns_[id] = call.ready;
   if (call.depth > kMaxDepth) {
     Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
     finish(n, NodePhase::kError, "templates nested more than " + std::to_string(kMaxDepth) +
@@ -767,50 +773,68 @@ void OperatorImpl::step_started(const std::string& node_id) {
   changed(*n);
 }
 
+// The executor reports a step ready once it runs; a daemon's once its readinessProbe
+// passed too (Argo: the pod is Running and its containers ready).
 void OperatorImpl::step_ready(const std::string& node_id, const std::string& ip) {
   Node* n = find(node_id);
   if (!n || is_finished(n->phase)) return;
   n->pod_ip = ip;
   const spec::Template* t = pod_templates_[node_id];
-  if (t && t->daemon && !n->daemoned) {
-    n->daemoned = true;
-    daemons_.emplace(n->boundary_id, node_id);
-    changed(*n);
-    // Done for its scope while it keeps running (Argo: "fulfilled" when daemoned).
-    auto it = done_fns_.find(node_id);
-    if (it != done_fns_.end()) {
-      DoneFn fn = std::move(it->second);
-      done_fns_.erase(it);
-      fn(node_id);
-    }
-    return;
-  }
+  if (!t || !t->daemon || n->daemoned) return changed(*n);
+  auto ready = ready_fns_.find(node_id);
+  if (ready == ready_fns_.end()) return daemoned(*n);
+  // A Retry node's attempt: it is daemoned with its Retry node, which reports to the scope.
+  n->daemoned = true;
+  daemons_.emplace(n->boundary_id, node_id);
   changed(*n);
+  DoneFn fn = std::move(ready->second);
+  ready_fns_.erase(ready);
+  fn(node_id);
 }
 
+void OperatorImpl::daemoned(Node& n) {
+  if (n.daemoned || is_finished(n.phase)) return;
+  n.daemoned = true;
+  daemons_.emplace(n.boundary_id, n.id);
+  changed(n);
+  // Done for its scope while it keeps running (Argo: "fulfilled" when daemoned).
+  report_done(n.id);
+}
+
+// As Argo's killDaemonedChildren: the scope's daemons are stopped and read Succeeded at
+// once (their exits, when they come, change nothing); a Retry node over one likewise.
 void OperatorImpl::kill_daemons(const std::string& scope_id) {
   auto [first, last] = daemons_.equal_range(scope_id);
-  for (auto it = first; it != last; ++it) {
-    if (live_pods_.count(it->second) && !kill_reasons_.count(it->second)) {
-      kill_reasons_[it->second] = "";
-      actions_.push_back(KillStep{it->second, ""});
-    }
-  }
+  std::vector<std::string> ids;
+  for (auto it = first; it != last; ++it) ids.push_back(it->second);
   daemons_.erase(first, last);
+  for (const std::string& id : ids) {
+    Node* d = find(id);
+    if (!d || is_finished(d->phase)) continue;
+    if (live_pods_.count(id) && !kill_reasons_.count(id)) {
+      kill_reasons_[id] = "";
+      actions_.push_back(KillStep{id, ""});
+    }
+    finish(*d, NodePhase::kSucceeded);
+  }
 }
 
 void OperatorImpl::step_exited(const StepExit& exit) {
   Node* n = find(exit.node_id);
-  if (!n || is_finished(n->phase)) return;
-  if (n->daemoned) {  // ended with its scope (or on its own): Succeeded whatever its exit code, as Argo
-    live_pods_.erase(exit.node_id);
-    pods_.release();
-    ++pods_done_;
-    status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
-    pod_templates_.erase(exit.node_id);
-    kill_reasons_.erase(exit.node_id);
-    n->outputs.exit_code = exit.exit_code;
-    finish(*n, NodePhase::kSucceeded);
+  if (!n) return;
+  if (is_finished(n->phase)) {
+    // A daemon that read Succeeded when its scope ended: its process has gone now.
+    if (live_pods_.erase(exit.node_id)) {
+      pods_.release();
+      ++pods_done_;
+      status_.progress = std::to_string(pods_done_) + "/" + std::to_string(pods_total_);
+      pod_templates_.erase(exit.node_id);
+      kill_reasons_.erase(exit.node_id);
+      if (!n->outputs.exit_code) {
+        n->outputs.exit_code = exit.exit_code;
+        changed(*n);
+      }
+    }
     return;
   }
   live_pods_.erase(exit.node_id);
@@ -841,6 +865,10 @@ void OperatorImpl::step_exited(const StepExit& exit) {
     // terminated reason and exit code, then its termination message when it left one.
     message = (exit.reason.empty() ? "Error" : exit.reason) + " (exit code " + std::to_string(exit.exit_code) + ")";
     if (!exit.termination_message.empty()) message += ": " + exit.termination_message;
+  } else if (t && t->daemon) {
+    // Argo fails a daemon's pod that succeeds: a daemon should run until its scope ends.
+    phase = NodePhase::kFailed;
+    message = "the daemon exited (exit code 0) before its steps or DAG ended";
   }
   if (t) {
     for (const auto& p : t->outputs.parameters) {

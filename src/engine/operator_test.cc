@@ -361,3 +361,102 @@ TEST(Operator, WorkflowSuspendHoldsStepsUntilResume) {
 }
 
 }  // namespace skiff::engine
+
+namespace skiff::engine {
+namespace {
+
+// Carries out the operator's actions by hand: starts are returned, kills recorded.
+struct Turn {
+  std::vector<StartStep> started;
+  std::vector<std::string> killed;
+};
+Turn take(Operator& op) {
+  Turn t;
+  for (auto& a : op.take_actions()) {
+    if (auto* s = std::get_if<StartStep>(&a)) {
+      op.step_started(s->node_id);
+      t.started.push_back(std::move(*s));
+    } else if (auto* k = std::get_if<KillStep>(&a)) {
+      t.killed.push_back(k->node_id);
+    }
+  }
+  return t;
+}
+
+const char* kDaemonSteps = R"(  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: server, template: server}
+        - - {name: client, template: client, arguments: {parameters: [{name: ip, value: "{{steps.server.ip}}"}]}}
+    - name: server
+      daemon: true
+      retryStrategy: {limit: 2}
+      container: {image: x, command: [serve]}
+    - name: client
+      inputs: {parameters: [{name: ip}]}
+      container: {image: x, command: [fetch, "{{inputs.parameters.ip}}"]}
+)";
+
+}  // namespace
+
+TEST(Operator, RetriedDaemonCarriesItsAddressAndEndsSucceededWithItsScope) {
+  Harness h(wf(kDaemonSteps));
+  h.op->start();
+  Turn t = take(*h.op);
+  ASSERT_EQ(t.started.size(), 1u);
+  StepExit failed = ok(t.started[0]);
+  failed.exit_code = 3;  // fails before it is ready: retried
+  h.op->step_exited(failed);
+  t = take(*h.op);
+  ASSERT_EQ(t.started.size(), 1u);
+  std::string attempt = t.started[0].node_id;
+  EXPECT_TRUE(take(*h.op).started.empty()) << "the client waits for the daemon to be ready";
+  h.op->step_ready(attempt, "10.1.2.3");
+  EXPECT_TRUE(h.node("w[0].server").daemoned);
+  EXPECT_EQ(h.node("w[0].server").phase, NodePhase::kRunning);
+  t = take(*h.op);
+  ASSERT_EQ(t.started.size(), 1u);
+  EXPECT_EQ(t.started[0].tmpl.container->command.back(), "10.1.2.3");
+  h.op->step_exited(ok(t.started[0]));
+  t = take(*h.op);
+  ASSERT_EQ(t.killed, std::vector<std::string>{attempt});
+  // Read Succeeded as the scope ended, before the process is gone (Argo's killDaemonedChildren).
+  EXPECT_EQ(h.node("w[0].server").phase, NodePhase::kSucceeded);
+  EXPECT_EQ(h.node("w[0].server(1)").phase, NodePhase::kSucceeded);
+  EXPECT_EQ(h.node("w[0].server(0)").phase, NodePhase::kFailed);
+  EXPECT_FALSE(h.node("w[0].server(1)").daemoned);
+  StepExit killed;
+  killed.node_id = attempt;
+  killed.exit_code = 143;
+  h.op->step_exited(killed);
+  EXPECT_TRUE(h.op->done());
+  EXPECT_EQ(h.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_EQ(h.node("w[0].server(1)").phase, NodePhase::kSucceeded);
+}
+
+TEST(Operator, DaemonEndingOnItsOwnHasFailed) {
+  Harness h(wf(R"(  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - {name: server, template: server}
+        - - {name: client, template: client}
+    - name: server
+      daemon: true
+      container: {image: x, command: [serve]}
+    - name: client
+      container: {image: x, command: [fetch]}
+)"));
+  h.op->start();
+  Turn t = take(*h.op);
+  ASSERT_EQ(t.started.size(), 1u);
+  h.op->step_exited(ok(t.started[0]));  // exit code 0, never ready
+  take(*h.op);
+  EXPECT_EQ(h.node("w[0].server").phase, NodePhase::kFailed);
+  EXPECT_NE(h.node("w[0].server").message.find("the daemon exited (exit code 0)"), std::string::npos);
+  EXPECT_FALSE(h.has("w[1].client"));
+  EXPECT_EQ(h.op->status().phase, WorkflowPhase::kFailed);
+}
+
+}  // namespace skiff::engine

@@ -38,13 +38,27 @@ class RetryRun final : public Controller {
 
  private:
   void launch(int attempt) {
+    if (is_finished(op_.find(id_)->phase)) return;  // its scope ended during a backoff
     Call c = call_;
     c.name = call_.name + "(" + std::to_string(attempt) + ")";
     c.display_name = call_.display_name + "(" + std::to_string(attempt) + ")";
     c.parent_id = id_;
     c.attempt = attempt;
     c.done = [this, attempt](const std::string& id) { attempt_done(attempt, id); };
+    if (call_.tmpl->daemon) c.ready = [this](const std::string& id) { attempt_ready(id); };
     op_.execute(std::move(c));
+  }
+
+  // A daemon attempt is up: the Retry node is daemoned with it and carries its address, so
+  // {{steps.X.ip}} / {{tasks.X.ip}} resolve (Argo: the Retry node takes its last child's
+  // daemoned state). Should it fail later, attempt_done retries it as the strategy says.
+  void attempt_ready(const std::string& child_id) {
+    Node* retry = op_.find(id_);
+    const Node* child = op_.find(child_id);
+    if (!retry || !child || is_finished(retry->phase)) return;
+    retry->pod_ip = child->pod_ip;
+    if (retry->daemoned) return op_.changed(*retry);
+    op_.daemoned(*retry);
   }
 
   bool policy_allows(NodePhase phase) const {

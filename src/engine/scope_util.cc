@@ -256,7 +256,9 @@ void bind_node_outputs(expr::Scope& scope, const std::string& prefix, const Node
   for (const auto& [k, v] : node.outputs.parameters) scope.set(prefix + ".outputs.parameters." + k, v);
   for (const auto& [k, v] : node.outputs.artifacts) scope.set_json(prefix + ".outputs.artifacts." + k, v);
   for (const auto& k : node.outputs.absent) scope.set_json(prefix + ".outputs.parameters." + k, "null");
-  if (!node.pod_name.empty()) scope.set(prefix + ".ip", node.pod_ip.empty() ? "127.0.0.1" : node.pod_ip);
+  // A Retry node over a daemon carries its attempt's address.
+  if (!node.pod_name.empty() || !node.pod_ip.empty())
+    scope.set(prefix + ".ip", node.pod_ip.empty() ? "127.0.0.1" : node.pod_ip);
 }
 
 void skipped_outputs(Node& node, const spec::Template* tmpl) {

@@ -126,8 +126,11 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
 
   std::string node_name(const std::string& task) const { return call_.name + "." + task; }
 
+  // A task's call: its template sees {{tasks.name}}, the task's (expanded) name.
   Call child_call(const std::string& name, const std::string& display) const {
-    return child_of(call_, name, display, id_);
+    Call c = child_of(call_, name, display, id_);
+    c.locals = {{"tasks.name", display}};
+    return c;
   }
 
   // Argo's edges: a root task hangs off the DAG node, others off each dependency's node.

@@ -47,6 +47,9 @@ struct Call {
   int attempt = -1;       // retry attempt number, when a child of a Retry node
   bool exit_handler = false;  // part of an onExit branch: still runs after stop/deadline
   int depth = 0;              // template nesting, to stop runaway recursion
+  // Variables of the called template's own: {{steps.name}} / {{tasks.name}} (the calling
+  // step's or task's expanded name, the same for every retry) and {{lastRetry.*}}.
+  NameValues locals;
   DoneFn done;
 };
 

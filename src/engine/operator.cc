@@ -12,6 +12,7 @@
 #include "spec/decode.h"
 #include "spec/pod.h"
 #include "spec/template_defaults.h"
+#include "util/creation_time.h"
 #include "util/strings.h"
 
 namespace skiff::engine {
@@ -150,6 +151,7 @@ Status OperatorImpl::init() {
     if (!wf_.spec.entrypoint.empty()) merged.entrypoint = wf_.spec.entrypoint;
     if (!wf_.spec.on_exit.empty()) merged.on_exit = wf_.spec.on_exit;
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
+    if (wf_.spec.priority) merged.priority = wf_.spec.priority;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
     if (wf_.spec.template_defaults) merged.template_defaults = wf_.spec.template_defaults;
@@ -192,6 +194,7 @@ Status OperatorImpl::init() {
   global_.set("workflow.uid", options_.uid);
   global_.set("workflow.mainEntrypoint", spec_.entrypoint);
   global_.set("workflow.serviceAccountName", spec_.service_account_name);
+  if (spec_.priority) global_.set("workflow.priority", std::to_string(*spec_.priority));
   // Arguments from ConfigMaps (unless -p gave a value), with valueFrom.default when absent.
   for (auto& p : spec_.arguments.parameters) {
     if (p.value || !p.value_from || p.value_from->config_map_key_ref_json.empty()) continue;
@@ -213,8 +216,18 @@ Status OperatorImpl::init() {
                      join(p.enum_values, ", ") + "]");
     global_.set("workflow.parameters." + p.name, *p.value);
   }
+  // Labels and annotations one by one and as a JSON object ({{workflow.labels}}, .json).
+  auto object_json = [](const std::map<std::string, std::string>& m) {
+    return nlohmann::json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  for (const char* v : {"workflow.labels", "workflow.labels.json"}) global_.set_json(v, object_json(wf_.metadata.labels));
+  for (const char* v : {"workflow.annotations", "workflow.annotations.json"})
+    global_.set_json(v, object_json(wf_.metadata.annotations));
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
+  // A CronWorkflow's run carries the time it was scheduled for.
+  if (auto it = wf_.metadata.annotations.find("workflows.argoproj.io/scheduled-time"); it != wf_.metadata.annotations.end())
+    global_.set("workflow.scheduledTime", it->second);
   pods_ = Limiter(spec_.parallelism.value_or(0));
   suspended_ = wf_.spec.suspend;
   return Status::ok();
@@ -223,7 +236,8 @@ Status OperatorImpl::init() {
 void OperatorImpl::start() {
   status_.phase = WorkflowPhase::kRunning;
   status_.started_at_ms = options_.started_at_ms >= 0 ? options_.started_at_ms : now();
-  global_.set("workflow.creationTimestamp", rfc3339(status_.started_at_ms));
+  for (const auto& [name, value] : creation_time_variables(status_.started_at_ms)) global_.set(name, value);
+  global_.set("workflow.status", "Running");  // the phase so far; onExit sees the final one
   if (!options_.spec_warnings.empty())
     status_.conditions.push_back(Condition{"SpecWarning", "True", join(options_.spec_warnings, ", ")});
   if (observer_) observer_->workflow_changed(status_);
@@ -242,6 +256,7 @@ void OperatorImpl::start() {
   call.display_name = name_;
   call.tmpl = spec::find_template(spec_, spec_.entrypoint);
   call.tmpl_scope = &spec_;
+  call.locals = {{"steps.name", ""}};  // Argo calls the entrypoint as a step with no name
   for (const auto& p : spec_.arguments.parameters) call.args.emplace_back(p.name, *p.value);
   // The workflow's argument artifacts go to the entrypoint's inputs (one that cannot be
   // resolved is left out: the entrypoint then says it was not supplied).
@@ -550,6 +565,8 @@ void OperatorImpl::run_template(Call call) {
   }
   std::string id = call.id;
   scope->set("node.name", call.name);  // in every template, as Argo; pod.name in pod templates (run_pod)
+  scope->set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));  // so far
+  for (const auto& [name, value] : call.locals) scope->set(name, value);
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:

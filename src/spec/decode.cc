@@ -543,6 +543,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
       s.templates.push_back(decode_template(c, n["templates"][i], index_path(p + ".templates", i)));
   s.on_exit = c.str(n["onExit"], p + ".onExit");
   s.parallelism = c.integer(n["parallelism"], p + ".parallelism");
+  s.priority = c.integer(n["priority"], p + ".priority");
   s.active_deadline_seconds = c.str(n["activeDeadlineSeconds"], p + ".activeDeadlineSeconds");
   s.volumes = decode_volumes(c, n["volumes"], p + ".volumes");
   if (c.seq(n["volumeClaimTemplates"], p + ".volumeClaimTemplates")) {

@@ -324,6 +324,7 @@ struct WorkflowSpec {
   std::vector<Template> templates;
   std::string on_exit;
   std::optional<int64_t> parallelism;
+  std::optional<int64_t> priority;  // {{workflow.priority}}
   std::string active_deadline_seconds;
   std::vector<Volume> volumes;
   std::vector<ClaimTemplate> volume_claim_templates;

@@ -132,12 +132,15 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   if (options.name.empty() && run->object.metadata.name.empty()) {
     options.name = generated_name(run->object.metadata.generate_name);
   }
+  // One creation time for the engine's variables and the executor's artifact keys.
+  if (options.started_at_ms < 0) options.started_at_ms = clock_.now_ms();
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);
   runtime::WorkflowContext context =
       runtime::workflow_context(run->op->effective_spec(), options.namespace_, run->op->workflow_name());
   context.uid = run->uid;
+  context.created_ms = options.started_at_ms;
   if (Status s = executor_.open_workflow(&context); !s) return s;
   run->context = std::make_shared<runtime::WorkflowContext>(std::move(context));
   run->dirty.metrics = metrics_;

@@ -387,7 +387,7 @@ TEST(Operator, StepHooksRunOnceAndTheNextGroupWaitsForThem) {
   EXPECT_EQ(r.started[1], "w[0].a.hooks.running");  // started while a ran, before it ended
   EXPECT_EQ(r.started.back(), "w[1].b");
   const Node& a = r.node("w[0].a");
-  EXPECT_EQ(a.children.size(), 3u);
+  EXPECT_EQ(a.children.size(), 4u);  // its three hooks, then the next group "w[1]"
   for (const char* h : {"w[0].a.hooks.running", "w[0].a.hooks.done", "w[0].a.onExit"}) {
     const Node& hook = r.node(h);
     EXPECT_TRUE(hook.hooked) << h;

@@ -435,4 +435,24 @@ TEST(Operator, HookThatCannotRunIsAnErrorNode) {
   EXPECT_NE(odd.message.find("hook \"odd\""), std::string::npos) << odd.message;
 }
 
+TEST(Operator, WorkflowTemplateHooksMergeByNameWithTheWorkflowsWinning) {
+  Harness r(wf(R"(  workflowTemplateRef: {name: t}
+  hooks:
+    running: {expression: workflow.status == "Running", template: fail}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: t}
+spec:
+  entrypoint: ok
+  hooks:
+    exit: {template: ok}
+    running: {expression: workflow.status == "Running", template: ok}
+  templates:)" + std::string(kOkFail)));
+  r.run(by_command);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_EQ(r.node("w.hooks.running").template_name, "fail");  // the workflow's own
+  EXPECT_EQ(r.node("w.onExit").template_name, "ok");            // the template's exit hook
+}
+
 }  // namespace skiff::engine

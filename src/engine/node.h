@@ -60,6 +60,7 @@ struct Node {
   int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
   std::string pod_ip;      // Pod nodes, once running: {{steps.X.ip}} / {{tasks.X.ip}}
   bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
+  bool hooked = false;     // run by a lifecycle hook or onExit (Argo's nodeFlag.hooked)
 };
 
 // One entry of status.conditions, as Argo writes it: {type, status: "True", message}.

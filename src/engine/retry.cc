@@ -22,6 +22,7 @@ class RetryRun final : public Controller {
 
   void start() {
     call_.done = nullptr;  // the Retry node's own completion is reported by finish()
+    call_.changed = nullptr;  // hooks watch the Retry node, not its attempts
     id_ = op_.add_node(call_, NodeType::kRetry, NodePhase::kRunning).id;
     first_start_ = op_.now();
     if (!strategy_.limit.empty()) {

@@ -72,6 +72,7 @@ class StepsRun final : public Controller {
         limiter_.release();
         step_done(step, id);
       };
+      if (has_hooks(*step)) attach_hooks(op_, *step, call_.tmpl_scope, l.call, *l.scope, "steps");
       limiter_.run([this, c = std::move(l.call)]() mutable { op_.execute(std::move(c)); });
     }
   }

@@ -80,6 +80,7 @@ Json node_json(const Node& n) {
   if (n.type == NodeType::kPod && !n.pod_name.empty()) j["hostNodeName"] = "skiff";
   if (!n.pod_ip.empty()) j["podIP"] = n.pod_ip;
   if (n.daemoned) j["daemoned"] = true;
+  if (n.hooked) j["nodeFlag"] = {{"hooked", true}};
   return j;
 }
 

@@ -144,6 +144,37 @@ Arguments decode_arguments(Ctx& c, const Y& n, const std::string& p) {
   return a;
 }
 
+std::optional<TemplateRef> decode_template_ref(Ctx& c, const Y& r, const std::string& p) {
+  if (!c.map(r, p)) return std::nullopt;
+  c.keys(r, p, {"name", "template", "clusterScope"});
+  TemplateRef ref;
+  ref.name = c.str(r["name"], p + ".name");
+  ref.template_name = c.str(r["template"], p + ".template");
+  ref.cluster_scope = c.boolean(r["clusterScope"], p + ".clusterScope");
+  return ref;
+}
+
+// `hooks`: a map from the hook's name to Argo's LifecycleHook (the engine runs them:
+// engine/hooks.cc).
+std::vector<LifecycleHook> decode_hooks(Ctx& c, const Y& n, const std::string& p) {
+  std::vector<LifecycleHook> out;
+  if (!c.map(n, p)) return out;
+  for (const auto& kv : n) {
+    LifecycleHook h;
+    h.name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    std::string hp = p + "." + h.name;
+    h.pos = c.pos(kv.second);
+    if (!c.map(kv.second, hp)) continue;
+    c.keys(kv.second, hp, {"template", "arguments", "templateRef", "expression"});
+    h.template_name = c.str(kv.second["template"], hp + ".template");
+    h.template_ref = decode_template_ref(c, kv.second["templateRef"], hp + ".templateRef");
+    h.arguments = decode_arguments(c, kv.second["arguments"], hp + ".arguments");
+    h.expression = c.str(kv.second["expression"], hp + ".expression");
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script) {
   Container k;
   k.pos = c.pos(n);
@@ -265,19 +296,10 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
     c.keys(n, p, {"name", "template", "inline", "arguments", "templateRef", "withItems", "withParam", "withSequence",
                   "when", "continueOn", "onExit", "hooks"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"hooks"}, t.not_acted_on);
   t.template_name = c.str(n["template"], p + ".template");
   t.inline_template_json = c.json_text(n["inline"]);
   t.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
-  if (c.map(n["templateRef"], p + ".templateRef")) {
-    const Y& r = n["templateRef"];
-    c.keys(r, p + ".templateRef", {"name", "template", "clusterScope"});
-    TemplateRef ref;
-    ref.name = c.str(r["name"], p + ".templateRef.name");
-    ref.template_name = c.str(r["template"], p + ".templateRef.template");
-    ref.cluster_scope = c.boolean(r["clusterScope"], p + ".templateRef.clusterScope");
-    t.template_ref = ref;
-  }
+  t.template_ref = decode_template_ref(c, n["templateRef"], p + ".templateRef");
   t.dependencies = c.strings(n["dependencies"], p + ".dependencies");
   t.depends = c.str(n["depends"], p + ".depends");
   t.when = c.str(n["when"], p + ".when");
@@ -307,7 +329,7 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
                                c.boolean(n["continueOn"]["failed"], p + ".continueOn.failed")};
   }
   t.on_exit = c.str(n["onExit"], p + ".onExit");
-  t.hooks_json = c.json_text(n["hooks"]);
+  t.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
   return t;
 }
 
@@ -523,7 +545,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "hooks", "workflowMetadata",
+                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "workflowMetadata",
                      "podResources"},
                     s.not_acted_on);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
@@ -579,7 +601,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   }
   s.pod_gc_json = c.json_text(n["podGC"]);
   s.metrics_json = c.json_text(n["metrics"]);
-  s.hooks_json = c.json_text(n["hooks"]);
+  s.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
   if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
   if (const Y& d = n["templateDefaults"]; d && !d.IsNull()) {
     TemplateDefaults td;

@@ -16,6 +16,7 @@
 // with result "42" and memoizationStatus {hit: true, key: k, cacheName: c}; no StartStep.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <regex>
 
 #include "engine/engine_impl.h"

@@ -841,8 +841,11 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
     if (p.value_from && !p.value_from->path.empty()) job.container.outputs.emplace_back(p.name, p.value_from->path);
   }
   if (bundle->keep) job.cleanup_programs.push_back({container_.runc, "--root", container_.state_root, "delete", "--force", bundle->id});
-  if (pod_cgroup)  // after runc delete, once its containers are gone
-    for (const auto& dir : pod_cgroup->dirs) job.cleanup_programs.push_back({find_program("rmdir"), dir});
+  if (pod_cgroup) {  // after runc delete, once its containers are gone
+    std::vector<std::string> rmdir = {find_program("rmdir")};
+    rmdir.insert(rmdir.end(), pod_cgroup->dirs.begin(), pod_cgroup->dirs.end());
+    job.cleanup_programs.push_back(std::move(rmdir));
+  }
   job.removes.push_back(step_dir);
   l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
   l.exec_prefix = {container_.runc, "--root", container_.state_root, "exec", bundle->id};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "runtime/quantity.h"
@@ -37,7 +38,7 @@ Status put(const std::string& file, const std::string& value) {
   return Status::ok();
 }
 
-// mkdir -p for a cgroup path, recording what it made (outermost first).
+// mkdir -p for a cgroup path, recording its last directory when it made it.
 Status make_path(const std::string& root, const std::string& path, std::vector<std::string>* made) {
   std::string at = root;
   size_t i = 0;
@@ -105,8 +106,8 @@ Result<std::optional<PodCgroup>> make_pod_cgroup(const std::string& path, const 
       at += rest.substr(0, j);
       rest = j == std::string::npos ? "" : rest.substr(j);
     }
+    cg.dirs = {root + path};
     if (Status s = make_path(root, path, &made); !s) return fail(s);
-    cg.dirs.assign(made.rbegin(), made.rend());
     std::string dir = root + path;
     if (limits.memory_bytes) {
       if (Status s = put(dir + "/memory.max", std::to_string(*limits.memory_bytes)); !s) return fail(s);
@@ -119,12 +120,13 @@ Result<std::optional<PodCgroup>> make_pod_cgroup(const std::string& path, const 
     return std::optional<PodCgroup>(std::move(cg));
   }
   // v1: one directory per hierarchy; memory.use_hierarchy makes the parent's limit count
-  // its children's usage.
+  // its children's usage. runc makes the path in every hierarchy (pids, devices, ...) for
+  // the containers below it, so every hierarchy's copy goes when the step ends.
+  std::error_code ec;
+  for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec))
+    if (h.is_directory(ec) && !h.is_symlink(ec)) cg.dirs.push_back(h.path().string() + path);
   if (limits.memory_bytes) {
-    std::vector<std::string> here;
-    Status s = make_path("/sys/fs/cgroup/memory", path, &here);
-    made.insert(made.end(), here.begin(), here.end());
-    cg.dirs.assign(made.rbegin(), made.rend());
+    Status s = make_path("/sys/fs/cgroup/memory", path, &made);
     if (!s) return fail(s);
     std::string dir = "/sys/fs/cgroup/memory" + path;
     if (Status w = put(dir + "/memory.limit_in_bytes", std::to_string(*limits.memory_bytes)); !w) return fail(w);
@@ -132,10 +134,7 @@ Result<std::optional<PodCgroup>> make_pod_cgroup(const std::string& path, const 
     cg.oom_dir = dir;
   }
   if (limits.cpu_quota_us) {
-    std::vector<std::string> here;
-    Status s = make_path("/sys/fs/cgroup/cpu", path, &here);
-    made.insert(made.end(), here.begin(), here.end());
-    cg.dirs.assign(made.rbegin(), made.rend());
+    Status s = make_path("/sys/fs/cgroup/cpu", path, &made);
     if (!s) return fail(s);
     std::string dir = "/sys/fs/cgroup/cpu" + path;
     if (Status w = put(dir + "/cpu.cfs_period_us", std::to_string(kPeriodUs)); !w) return fail(w);

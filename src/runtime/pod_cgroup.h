@@ -28,7 +28,7 @@ Result<PodLimits> pod_limits(const std::string& pod_json);
 
 struct PodCgroup {
   std::string path;               // "/skiff/pod-...": containers' cgroupsPath go below it
-  std::vector<std::string> dirs;  // what was made, to remove (deepest first) once the step ended
+  std::vector<std::string> dirs;  // its directories (v1: in every hierarchy), to remove once the step ended
   std::string oom_dir;            // the memory cgroup with the limit ("" = no memory limit)
 };
 

@@ -159,6 +159,15 @@ class OperatorImpl final : public Operator {
   void emit_workflow_metrics();
   void emit_metrics(const std::vector<MetricDef>& defs, const expr::Scope& scope);
   void kill_daemons(const std::string& scope_id);
+  // memoize (memoize.cc). memo_lookup looks the node `call` is about to make up in its
+  // template's cache: true when that made and finished the node (a hit: Succeeded with the
+  // stored outputs; or Error: a bad key, maxAge or cache), false when it is to run (a miss,
+  // remembered in memo_pending_). memo_attach gives a miss's node its memoizationStatus;
+  // memo_finish, as the node finishes, stores its entry when it Succeeded (and turns
+  // the phase to Error when the entry cannot be stored).
+  bool memo_lookup(const Call& call);
+  void memo_attach(Node& node);
+  void memo_finish(Node& node, NodePhase& phase, std::string& message);
   Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts);
 
   const spec::Object& wf_;
@@ -189,6 +198,8 @@ class OperatorImpl final : public Operator {
   std::unordered_map<const spec::Template*, const spec::Template*> defaulted_;  // with_defaults
   std::unordered_map<const spec::Template*, std::vector<MetricDef>> metric_defs_;  // parsed once
   std::unordered_map<std::string, const spec::Template*> metric_nodes_;  // unfinished nodes with metrics
+  std::unordered_map<std::string, MemoizationStatus> memo_pending_;  // memoized nodes that are to run, by id
+  std::map<std::string, std::map<std::string, std::string>> memo_entries_;  // cache -> key -> entry this run stored
   expr::Scope global_;
   Limiter pods_;
   Observer* observer_ = nullptr;

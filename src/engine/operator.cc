@@ -398,6 +398,7 @@ Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, c
   by_id_[n.id] = &n;
   if (!call.parent_id.empty()) add_child(call.parent_id, n.id);
   track_metrics(call, n);
+  if (!memo_pending_.empty()) memo_attach(n);
   changed(n);
   return n;
 }
@@ -430,8 +431,10 @@ void OperatorImpl::changed(const Node& node) {
   fn(node);
 }
 
-void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& message) {
+void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& given_message) {
   if (is_finished(node.phase)) return;
+  std::string message = given_message;
+  if (!memo_pending_.empty()) memo_finish(node, phase, message);
   node.phase = phase;
   if (!message.empty()) node.message = message;
   node.finished_at_ms = now();
@@ -516,6 +519,8 @@ std::string OperatorImpl::execute(Call call) {
     finish(add_node(call, NodeType::kPod, NodePhase::kPending), NodePhase::kError, room.message());
     return id;
   }
+  // A memoized template's cache is looked at before its node (or Retry node) exists, as Argo.
+  if (!call.tmpl->memoize_json.empty() && call.attempt < 0 && memo_lookup(call)) return id;
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript ||
              call.tmpl->type == spec::TemplateType::kResource || call.tmpl->type == spec::TemplateType::kContainerSet ||

@@ -81,6 +81,9 @@ Json node_json(const Node& n) {
   if (!n.pod_ip.empty()) j["podIP"] = n.pod_ip;
   if (n.daemoned) j["daemoned"] = true;
   if (n.hooked) j["nodeFlag"] = {{"hooked", true}};
+  if (n.memoization)
+    j["memoizationStatus"] = {
+        {"hit", n.memoization->hit}, {"key", n.memoization->key}, {"cacheName", n.memoization->cache_name}};
   return j;
 }
 

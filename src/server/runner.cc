@@ -20,6 +20,7 @@
 #include "runtime/artifact_executor.h"
 #include "runtime/secret_store.h"
 #include "server/http_util.h"
+#include "server/memo_cache.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -124,9 +125,12 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
   // The namespace's ConfigMaps, for valueFrom.configMapKeyRef (the engine reads no files).
+  // Those labelled as caches are what `memoize` templates read (server/memo_cache.h).
   if (!data_dir_.empty())
-    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_))
+    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_)) {
+      if (is_cache_config_map(cm)) options.cache_config_maps.insert(name);
       options.config_maps[name] = std::move(cm.data);
+    }
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
   if (options.name.empty() && run->object.metadata.name.empty()) {
@@ -548,6 +552,12 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
       launch(run, std::move(*start));
     } else if (auto* kill = std::get_if<engine::KillStep>(&action)) {
       kills.emplace(kill->node_id, kill->reason);
+    } else if (auto* entry = std::get_if<engine::StoreCacheEntry>(&action)) {
+      // The engine counted the entry in already; a write that fails loses it for later runs only.
+      if (data_dir_.empty()) continue;
+      if (Status st = write_cache_entry(data_dir_, run.context->namespace_, *entry); !st)
+        std::fprintf(stderr, "skiff: memoize: cannot store cache entry %s in ConfigMap %s: %s\n", entry->key.c_str(),
+                     entry->cache_name.c_str(), st.message().c_str());
     }
   }
   if (kills.empty()) return;

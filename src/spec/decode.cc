@@ -15,6 +15,7 @@
 #include <yaml-cpp/depthguard.h>
 
 #include "spec/pod.h"
+#include "spec/template_extras.h"
 #include "spec/yaml_tree.h"
 #include "util/base64.h"
 #include "util/json_text.h"
@@ -22,7 +23,9 @@
 
 namespace skiff::spec {
 
+using detail::check_pod_resources;
 using detail::Ctx;
+using detail::decode_memoize;
 using detail::index_path;
 using detail::within_limits;
 using Y = YAML::Node;
@@ -345,7 +348,8 @@ Metadata decode_metadata(Ctx& c, const Y& n, const std::string& p) {
 // The pod-level fields (spec/pod.h) of a template or, with `on_workflow`, a workflow spec:
 // their shapes checked, kept as JSON under the Pod's names, and where each was written.
 void decode_pod_fields(Ctx& c, const Y& n, const std::string& p, bool on_workflow, PodFields& pod) {
-  static const std::set<std::string> kMaps = {"nodeSelector", "affinity", "securityContext", "dnsConfig", "executor"};
+  static const std::set<std::string> kMaps = {"nodeSelector", "affinity", "securityContext", "dnsConfig", "executor",
+                                              "resources"};
   static const std::set<std::string> kLists = {"tolerations", "hostAliases", "imagePullSecrets"};
   nlohmann::json other = nlohmann::json::object();
   for (size_t i = 0; i < kPodFieldCount; ++i) {
@@ -397,7 +401,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "podResources"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"synchronization"}, t.not_acted_on);
   if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
     for (const auto& kv : al) {
       std::string k = kv.first.as<std::string>();
@@ -517,7 +521,8 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   if (n["failFast"]) t.fail_fast = c.boolean(n["failFast"], p + ".failFast");
   t.daemon = c.boolean(n["daemon"], p + ".daemon");
   t.metrics_json = c.json_text(n["metrics"]);
-  t.memoize_json = c.json_text(n["memoize"]);
+  t.memoize_json = decode_memoize(c, n["memoize"], p + ".memoize");
+  check_pod_resources(c, n["podResources"], p + ".podResources", t.type);
   return t;
 }
 
@@ -545,9 +550,9 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "workflowMetadata",
-                     "podResources"},
+                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "workflowMetadata"},
                     s.not_acted_on);
+  check_pod_resources(c, n["podResources"], p + ".podResources", TemplateType::kNone);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
   if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
     c.keys(ref, p + ".artifactRepositoryRef", {"configMap", "key"});

@@ -56,6 +56,10 @@ struct RunOptions {
   // started: what valueFrom.configMapKeyRef of workflow arguments and template inputs
   // reads (the engine does no I/O).
   std::map<std::string, std::map<std::string, std::string>> config_maps;
+  // Which of those carry the label workflows.argoproj.io/configmap-type: Cache: the only
+  // ones a `memoize` template reads its entries from or adds to (as Argo, which refuses
+  // any other ConfigMap of that name). Entries are config_maps[name][key].
+  std::set<std::string> cache_config_maps;
 };
 
 // Start a Pod node's step. `tmpl` is the template with inputs applied, the workflow's
@@ -76,7 +80,19 @@ struct KillStep {
   std::string reason;
 };
 
-using Action = std::variant<StartStep, KillStep>;
+// Store a `memoize` cache entry: the runner writes `entry_json` (Argo's entry: nodeID,
+// outputs, creationTimestamp, lastHitTimestamp) under `key` in the ConfigMap `cache_name`
+// of the workflow's namespace, creating it with the label
+// workflows.argoproj.io/configmap-type: Cache. Sent when a memoized node Succeeded, and
+// when a hit refreshes its entry's lastHitTimestamp. The engine already counted it in:
+// later nodes of the same run see it whether or not the write succeeds.
+struct StoreCacheEntry {
+  std::string cache_name;
+  std::string key;
+  std::string entry_json;
+};
+
+using Action = std::variant<StartStep, KillStep, StoreCacheEntry>;
 
 // What a runner reports when a step has ended.
 struct StepExit {

@@ -375,7 +375,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization", "memoize", "podResources"}, t.not_acted_on);
+  note_not_acted_on(c, n, {"memoize", "podResources"}, t.not_acted_on);
   if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
     for (const auto& kv : al) {
       std::string k = kv.first.as<std::string>();
@@ -496,6 +496,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   t.daemon = c.boolean(n["daemon"], p + ".daemon");
   t.metrics_json = c.json_text(n["metrics"]);
   t.memoize_json = c.json_text(n["memoize"]);
+  t.synchronization_json = c.json_text(n["synchronization"]);
   return t;
 }
 
@@ -523,7 +524,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "hooks", "workflowMetadata",
+                    {"podGC", "podDisruptionBudget", "volumeClaimGC", "hooks", "workflowMetadata",
                      "podResources"},
                     s.not_acted_on);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
@@ -579,6 +580,8 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.pod_gc_json = c.json_text(n["podGC"]);
   s.metrics_json = c.json_text(n["metrics"]);
   s.hooks_json = c.json_text(n["hooks"]);
+  s.synchronization_json = c.json_text(n["synchronization"]);
+  s.priority = c.integer(n["priority"], p + ".priority");
   if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
   if (const Y& d = n["templateDefaults"]; d && !d.IsNull()) {
     TemplateDefaults td;

@@ -285,6 +285,7 @@ struct Template {
   bool daemon = false;
   std::string metrics_json;
   std::string memoize_json;
+  std::string synchronization_json;  // mutexes and semaphores (spec/synchronization.h)
   SourcePos pos;
 };
 
@@ -339,6 +340,8 @@ struct WorkflowSpec {
   std::string pod_gc_json;
   std::string metrics_json;
   std::string hooks_json;
+  std::string synchronization_json;  // the workflow's mutexes and semaphores (spec/synchronization.h)
+  std::optional<int64_t> priority;   // spec.priority: a higher one goes first for locks
   std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
   std::optional<TemplateDefaults> template_defaults;
   // artifactRepositoryRef: a key of a ConfigMap in the workflow's namespace that holds the

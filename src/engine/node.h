@@ -60,6 +60,7 @@ struct Node {
   int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
   std::string pod_ip;      // Pod nodes, once running: {{steps.X.ip}} / {{tasks.X.ip}}
   bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
+  std::string sync_waiting;  // the lock it waits for (synchronizationStatus.waiting), "" = none
 };
 
 // One entry of status.conditions, as Argo writes it: {type, status: "True", message}.
@@ -79,6 +80,7 @@ struct WorkflowStatus {
   NameValues output_artifacts;  // likewise, artifacts: globalName -> JSON
   std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
   std::vector<Condition> conditions;
+  std::string synchronization_json;  // status.synchronization as Argo writes it ("" = none)
 };
 
 }  // namespace skiff::engine

@@ -80,6 +80,7 @@ Json node_json(const Node& n) {
   if (n.type == NodeType::kPod && !n.pod_name.empty()) j["hostNodeName"] = "skiff";
   if (!n.pod_ip.empty()) j["podIP"] = n.pod_ip;
   if (n.daemoned) j["daemoned"] = true;
+  if (!n.sync_waiting.empty()) j["synchronizationStatus"] = {{"waiting", n.sync_waiting}};
   return j;
 }
 
@@ -95,6 +96,10 @@ Json status_summary(const WorkflowStatus& st) {
   if (!st.output_artifacts.empty()) status["outputs"]["artifacts"] = artifacts(st.output_artifacts);
   for (const auto& c : st.conditions)
     status["conditions"].push_back({{"type", c.type}, {"status", c.status}, {"message", c.message}});
+  if (!st.synchronization_json.empty()) {
+    Json sync = parse_json_or_discarded<Json>(st.synchronization_json);
+    if (sync.is_object() && !sync.empty()) status["synchronization"] = std::move(sync);
+  }
   return status;
 }
 

@@ -126,7 +126,7 @@ def main():
 
             # 5. A semaphore with limit 2 from a ConfigMap, over three workflows.
             st, body = srv.call("POST", f"/api/v1/configmaps/{NS}",
-                                {"metadata": {"name": "limits"}, "data": {"workflow": "2"}})
+                                {"configMap": {"metadata": {"name": "limits"}, "data": {"workflow": "2"}}})
             check("create the ConfigMap", st == 200, f"{st} {body}")
             sem = lambda name: {"workflow": {"metadata": {"name": name}, "spec": {
                 "entrypoint": "main",

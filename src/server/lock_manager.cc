@@ -20,9 +20,22 @@ LockManager::Lock& LockManager::lock_for(const spec::LockRef& ref, const std::st
   return it->second;
 }
 
+// Who sees a change of this lock in their status: its holders and those queued for it
+// (by workflow: a loop of 10,000 waiters is one workflow to tell).
 void LockManager::touch(const Lock& lock) {
   for (const auto& h : lock.holders) changed_.insert(workflow_of(h));
-  for (const auto& q : lock.queue) changed_.insert(workflow_of(std::get<3>(q)));
+  for (const auto& [workflow, n] : lock.queued_workflows) changed_.insert(workflow);
+}
+
+void LockManager::enqueue(Lock& lock, const QueueKey& key) {
+  if (lock.queue.insert(key).second) ++lock.queued_workflows[workflow_of(std::get<3>(key))];
+}
+
+bool LockManager::unqueue(Lock& lock, const QueueKey& key) {
+  if (!lock.queue.erase(key)) return false;
+  auto it = lock.queued_workflows.find(workflow_of(std::get<3>(key)));
+  if (it != lock.queued_workflows.end() && --it->second == 0) lock.queued_workflows.erase(it);
+  return true;
 }
 
 LockManager::Answer LockManager::acquire(const Request& r) {
@@ -57,7 +70,7 @@ LockManager::Answer LockManager::acquire(const Request& r) {
   const Lock* blocked_lock = nullptr;
   for (auto& [name, lock] : locks) {
     if (std::find(lock->holders.begin(), lock->holders.end(), r.holder) != lock->holders.end()) continue;
-    lock->queue.insert(key);
+    enqueue(*lock, key);
     int64_t free = lock->limit - static_cast<int64_t>(lock->holders.size());
     bool in_front = false;
     int64_t seen = 0;
@@ -78,7 +91,7 @@ LockManager::Answer LockManager::acquire(const Request& r) {
     return answer;
   }
   for (auto& [name, lock] : locks) {
-    lock->queue.erase(key);
+    unqueue(*lock, key);
     if (std::find(lock->holders.begin(), lock->holders.end(), r.holder) == lock->holders.end())
       lock->holders.push_back(r.holder);
     touch(*lock);
@@ -91,7 +104,7 @@ LockManager::Answer LockManager::acquire(const Request& r) {
 void LockManager::dequeue(const std::string& holder) {
   auto w = waiting_.find(holder);
   if (w == waiting_.end()) return;
-  for (auto& [name, lock] : locks_) lock.queue.erase(w->second.key);
+  for (auto& [name, lock] : locks_) unqueue(lock, w->second.key);
   waiting_.erase(w);
 }
 
@@ -102,7 +115,7 @@ std::vector<std::pair<std::string, LockManager::Answer>> LockManager::release(co
     auto h = std::find(lock.holders.begin(), lock.holders.end(), holder);
     bool held = h != lock.holders.end();
     if (held) lock.holders.erase(h);
-    bool queued = w != waiting_.end() && lock.queue.erase(w->second.key) > 0;
+    bool queued = w != waiting_.end() && unqueue(lock, w->second.key);
     if (held || queued) {
       names.insert(name);
       touch(lock);
@@ -184,7 +197,7 @@ std::string LockManager::status_json(const std::string& workflow) const {
     std::vector<std::string> held;
     for (const auto& h : lock.holders)
       if (mine(h)) held.push_back(h);
-    bool waits = std::any_of(lock.queue.begin(), lock.queue.end(), [&](const QueueKey& q) { return mine(std::get<3>(q)); });
+    bool waits = lock.queued_workflows.count(workflow) > 0;
     if (lock.mutex) {
       for (const auto& h : held) mutex_holding.push_back({{"mutex", name}, {"holder", h}});
       // As Argo: who holds the mutex it waits for (nothing when no one does).

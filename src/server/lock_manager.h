@@ -75,6 +75,7 @@ class LockManager {
     int64_t limit = 1;
     std::vector<std::string> holders;  // in the order they took it
     std::set<QueueKey> queue;
+    std::map<std::string, size_t> queued_workflows;  // workflow -> its entries in `queue`
   };
   struct Waiter {
     Request request;
@@ -85,6 +86,8 @@ class LockManager {
   // Every waiter that may take a lock of `names` now, tried in queue order.
   std::vector<std::pair<std::string, Answer>> wake(const std::set<std::string>& names);
   void touch(const Lock& lock);
+  static void enqueue(Lock& lock, const QueueKey& key);
+  static bool unqueue(Lock& lock, const QueueKey& key);
 
   LimitFn limit_;
   std::map<std::string, Lock> locks_;  // by Argo's lock name

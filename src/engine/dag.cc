@@ -126,8 +126,11 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
 
   std::string node_name(const std::string& task) const { return call_.name + "." + task; }
 
+  // A task's call: its template sees {{tasks.name}}, the task's (expanded) name.
   Call child_call(const std::string& name, const std::string& display) const {
-    return child_of(call_, name, display, id_);
+    Call c = child_of(call_, name, display, id_);
+    c.locals = {{"tasks.name", display}};
+    return c;
   }
 
   // Argo's edges: a root task hangs off the DAG node, others off each dependency's node.
@@ -208,6 +211,7 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
       limiter_.release();
       child_done(i, id, is_loop);
     };
+    if (has_hooks(t)) attach_hooks(op_, t, call_.tmpl_scope, c, scope, "tasks");
     limiter_.run([this, i, is_loop, c = std::move(c)]() mutable {
       std::string nid = op_.execute(std::move(c));
       if (!is_loop) {
@@ -248,25 +252,8 @@ class DagRun final : public Controller, public expr::TaskOutcomes {
     after_task(i);
   }
 
-  // Runs the task's onExit (if any) before its dependents may start, as Argo does.
-  void after_task(size_t i) {
-    const spec::Task& t = *tasks_[i].task;
-    Node* n = op_.find(tasks_[i].node_id);
-    NodePhase phase = n->phase;
-    if (t.on_exit.empty()) return fulfilled(i, phase);
-    Call c = child_call(n->name + ".onExit", n->display_name + ".onExit");
-    c.tmpl = spec::find_template(*call_.tmpl_scope, t.on_exit);
-    c.tmpl_scope = call_.tmpl_scope;
-    c.parent_id = n->id;
-    c.exit_handler = true;
-    if (!c.tmpl) {
-      op_.finish(op_.add_node(c, NodeType::kPod, NodePhase::kPending), NodePhase::kError,
-                 "onExit template \"" + t.on_exit + "\" not found");
-      return fulfilled(i, phase);
-    }
-    c.done = [this, i, phase](const std::string&) { fulfilled(i, phase); };
-    op_.execute(std::move(c));
-  }
+  // The task's hooks (hooks.cc) have finished by now: its dependents may start.
+  void after_task(size_t i) { fulfilled(i, op_.find(tasks_[i].node_id)->phase); }
 
   void fulfilled(size_t i, NodePhase phase) {
     TaskState& ts = tasks_[i];

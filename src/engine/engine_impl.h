@@ -46,8 +46,14 @@ struct Call {
   std::string parent_id;  // the node this one becomes a child of ("" = none)
   int attempt = -1;       // retry attempt number, when a child of a Retry node
   bool exit_handler = false;  // part of an onExit branch: still runs after stop/deadline
+  bool hooked = false;        // the node a lifecycle hook or onExit runs (nodeFlag.hooked)
   int depth = 0;              // template nesting, to stop runaway recursion
+  // Variables of the called template's own: {{steps.name}} / {{tasks.name}} (the calling
+  // step's or task's expanded name, the same for every retry) and {{lastRetry.*}}.
+  NameValues locals;
   DoneFn done;
+  // Told each change of the node's phase until it finishes (lifecycle hooks watch it).
+  std::function<void(const Node&)> changed;
 };
 
 // One `metrics.prometheus` entry as written (values may hold `{{...}}`), parsed once per
@@ -113,6 +119,10 @@ class OperatorImpl final : public Operator {
   int64_t now() const { return clock_.now_ms(); }
   const expr::Scope& global_scope() const { return global_; }
   bool stopping() const { return stopping_; }
+  bool terminated() const { return terminated_; }
+  // spec.hooks' expression hooks (hooks.cc): each runs once, when its expression first
+  // holds; called when the workflow starts, when its outputs change and when it has ended.
+  void fire_workflow_hooks();
   // kInvalid naming the node limit (RunOptions::max_nodes) when `more` nodes than exist
   // now would go past it; `what` says what wants them. The workflow then stops and ends
   // Error with that message (from take_actions, outside the caller's controller).
@@ -155,6 +165,8 @@ class OperatorImpl final : public Operator {
   void run_suspend(Call call, const expr::Scope& scope);
   void end_suspend(Node& node, NodePhase phase, const std::string& message);
   void entry_done(const std::string& id);
+  void workflow_hook_done();
+  void run_exit_handler();
   void finish_workflow();
   void kill_all(const std::string& reason);
   // Custom metrics (metrics.cc): nodes whose template declares metrics are remembered when
@@ -164,6 +176,15 @@ class OperatorImpl final : public Operator {
   void emit_workflow_metrics();
   void emit_metrics(const std::vector<MetricDef>& defs, const expr::Scope& scope);
   void kill_daemons(const std::string& scope_id);
+  // memoize (memoize.cc). memo_lookup looks the node `call` is about to make up in its
+  // template's cache: true when that made and finished the node (a hit: Succeeded with the
+  // stored outputs; or Error: a bad key, maxAge or cache), false when it is to run (a miss,
+  // remembered in memo_pending_). memo_attach gives a miss's node its memoizationStatus;
+  // memo_finish, as the node finishes, stores its entry when it Succeeded (and turns
+  // the phase to Error when the entry cannot be stored).
+  bool memo_lookup(const Call& call);
+  void memo_attach(Node& node);
+  void memo_finish(Node& node, NodePhase& phase, std::string& message);
   Status bind_inputs(const Call& call, expr::Scope& scope, NameValues& inputs, NameValues& input_artifacts);
 
   const spec::Object& wf_;
@@ -175,6 +196,10 @@ class OperatorImpl final : public Operator {
   WorkflowStatus status_;
   std::unordered_map<std::string, Node*> by_id_;
   std::unordered_map<std::string, DoneFn> done_fns_;
+  std::unordered_map<std::string, std::function<void(const Node&)>> watchers_;  // Call::changed
+  std::set<std::string> workflow_hooks_fired_;
+  size_t workflow_hooks_open_ = 0;
+  bool entry_finished_ = false, exit_started_ = false, firing_hooks_ = false;
   std::unordered_map<std::string, const spec::Template*> pod_templates_;  // running pods
   // containerSet pods: pod node id -> its Container nodes (container name, node id)
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> set_members_;
@@ -190,6 +215,8 @@ class OperatorImpl final : public Operator {
   std::unordered_map<const spec::Template*, const spec::Template*> defaulted_;  // with_defaults
   std::unordered_map<const spec::Template*, std::vector<MetricDef>> metric_defs_;  // parsed once
   std::unordered_map<std::string, const spec::Template*> metric_nodes_;  // unfinished nodes with metrics
+  std::unordered_map<std::string, MemoizationStatus> memo_pending_;  // memoized nodes that are to run, by id
+  std::map<std::string, std::map<std::string, std::string>> memo_entries_;  // cache -> key -> entry this run stored
   expr::Scope global_;
   Limiter pods_;
   Observer* observer_ = nullptr;
@@ -217,6 +244,21 @@ Call child_of(const Call& parent, std::string name, std::string display, std::st
 void run_dag(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);
 void run_steps(OperatorImpl& op, Call call, std::unique_ptr<expr::Scope> scope);
 void run_retry(OperatorImpl& op, Call call);
+
+// Lifecycle hooks of a step or DAG task (hooks.cc): its expression hooks while its node
+// runs, its exit hook (hooks.exit or onExit) when the node has ended. Wraps `call` so that
+// the caller's `done` runs only when every hook it started has finished, as Argo waits for
+// them before the step group or the task's dependents go on. `ref` is "steps.NAME" or
+// "tasks.NAME" (`kind` and the node's display name): where the hooks see the node's status
+// and outputs. `launch_scope` holds what the step's arguments saw (item...); its parent
+// must live as long as the operator.
+bool has_hooks(const spec::Task& task);
+void attach_hooks(OperatorImpl& op, const spec::Task& task, const spec::WorkflowSpec* caller_scope, Call& call,
+                  const expr::Scope& launch_scope, const std::string& kind);
+// A hook's template (resolved in `tmpl_scope`) and arguments (in `scope`) into `call`; an
+// exit hook without arguments gets the workflow's, as in Argo. Fails saying why not.
+Status hook_call(OperatorImpl& op, const spec::LifecycleHook& hook, const spec::WorkflowSpec* tmpl_scope,
+                 const expr::Scope& scope, Call& call, bool exit);
 
 // Loop expansion shared by DAG and steps: the items of withItems/withParam/withSequence,
 // rendered with `scope`. Returns nullopt items when the task has no loop.

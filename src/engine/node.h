@@ -39,6 +39,14 @@ struct NodeOutputs {
   std::vector<std::string> absent;
 };
 
+// How a node of a `memoize` template met its cache, as Argo's node.memoizationStatus:
+// hit = its outputs came from the entry `key` of ConfigMap `cache_name` and it did not run.
+struct MemoizationStatus {
+  bool hit = false;
+  std::string key;
+  std::string cache_name;
+};
+
 struct Node {
   std::string id;            // root: workflow name; others: "<wf>-<fnv32a(name)>" as Argo
   std::string name;          // "wf.task", "wf[0].step", "wf.task(0:a)", "wf.task(1)", "wf.onExit"
@@ -60,6 +68,8 @@ struct Node {
   int retry_attempt = -1;  // children of a Retry node: 0, 1, ...
   std::string pod_ip;      // Pod nodes, once running: {{steps.X.ip}} / {{tasks.X.ip}}
   bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
+  bool hooked = false;     // run by a lifecycle hook or onExit (Argo's nodeFlag.hooked)
+  std::optional<MemoizationStatus> memoization;  // nodes of `memoize` templates (engine/memoize.cc)
   std::string sync_waiting;  // the lock it waits for (synchronizationStatus.waiting), "" = none
 };
 

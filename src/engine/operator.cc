@@ -12,6 +12,7 @@
 #include "spec/decode.h"
 #include "spec/pod.h"
 #include "spec/template_defaults.h"
+#include "util/creation_time.h"
 #include "util/strings.h"
 
 namespace skiff::engine {
@@ -150,11 +151,17 @@ Status OperatorImpl::init() {
     if (!wf_.spec.entrypoint.empty()) merged.entrypoint = wf_.spec.entrypoint;
     if (!wf_.spec.on_exit.empty()) merged.on_exit = wf_.spec.on_exit;
     if (wf_.spec.parallelism) merged.parallelism = wf_.spec.parallelism;
+    if (wf_.spec.priority) merged.priority = wf_.spec.priority;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
     if (!wf_.spec.synchronization_json.empty()) merged.synchronization_json = wf_.spec.synchronization_json;
-    if (wf_.spec.priority) merged.priority = wf_.spec.priority;
     if (wf_.spec.template_defaults) merged.template_defaults = wf_.spec.template_defaults;
+    for (const auto& h : wf_.spec.hooks) {  // by name, the workflow's own winning
+      auto it = std::find_if(merged.hooks.begin(), merged.hooks.end(),
+                             [&](const spec::LifecycleHook& m) { return m.name == h.name; });
+      if (it == merged.hooks.end()) merged.hooks.push_back(h);
+      else *it = h;
+    }
     spec::override_pod_fields(merged, wf_.spec);
     for (const auto& t : wf_.spec.templates) merged.templates.push_back(t);
     for (const auto& v : wf_.spec.volumes) merged.volumes.push_back(v);
@@ -194,6 +201,7 @@ Status OperatorImpl::init() {
   global_.set("workflow.uid", options_.uid);
   global_.set("workflow.mainEntrypoint", spec_.entrypoint);
   global_.set("workflow.serviceAccountName", spec_.service_account_name);
+  if (spec_.priority) global_.set("workflow.priority", std::to_string(*spec_.priority));
   // Arguments from ConfigMaps (unless -p gave a value), with valueFrom.default when absent.
   for (auto& p : spec_.arguments.parameters) {
     if (p.value || !p.value_from || p.value_from->config_map_key_ref_json.empty()) continue;
@@ -215,8 +223,18 @@ Status OperatorImpl::init() {
                      join(p.enum_values, ", ") + "]");
     global_.set("workflow.parameters." + p.name, *p.value);
   }
+  // Labels and annotations one by one and as a JSON object ({{workflow.labels}}, .json).
+  auto object_json = [](const std::map<std::string, std::string>& m) {
+    return nlohmann::json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  for (const char* v : {"workflow.labels", "workflow.labels.json"}) global_.set_json(v, object_json(wf_.metadata.labels));
+  for (const char* v : {"workflow.annotations", "workflow.annotations.json"})
+    global_.set_json(v, object_json(wf_.metadata.annotations));
   for (const auto& [k, v] : wf_.metadata.labels) global_.set("workflow.labels." + k, v);
   for (const auto& [k, v] : wf_.metadata.annotations) global_.set("workflow.annotations." + k, v);
+  // A CronWorkflow's run carries the time it was scheduled for.
+  if (auto it = wf_.metadata.annotations.find("workflows.argoproj.io/scheduled-time"); it != wf_.metadata.annotations.end())
+    global_.set("workflow.scheduledTime", it->second);
   pods_ = Limiter(spec_.parallelism.value_or(0));
   suspended_ = wf_.spec.suspend;
   return Status::ok();
@@ -226,7 +244,8 @@ void OperatorImpl::start() {
   // A workflow that names locks is Pending until it holds them (sync.cc).
   status_.phase = spec_.synchronization_json.empty() ? WorkflowPhase::kRunning : WorkflowPhase::kPending;
   status_.started_at_ms = options_.started_at_ms >= 0 ? options_.started_at_ms : now();
-  global_.set("workflow.creationTimestamp", rfc3339(status_.started_at_ms));
+  for (const auto& [name, value] : creation_time_variables(status_.started_at_ms)) global_.set(name, value);
+  global_.set("workflow.status", "Running");  // what templates and hooks' expressions see until the end
   if (!options_.spec_warnings.empty())
     status_.conditions.push_back(Condition{"SpecWarning", "True", join(options_.spec_warnings, ", ")});
   if (observer_) observer_->workflow_changed(status_);
@@ -250,6 +269,7 @@ void OperatorImpl::begin_entry() {
   call.display_name = name_;
   call.tmpl = spec::find_template(spec_, spec_.entrypoint);
   call.tmpl_scope = &spec_;
+  call.locals = {{"steps.name", ""}};  // Argo calls the entrypoint as a step with no name
   for (const auto& p : spec_.arguments.parameters) call.args.emplace_back(p.name, *p.value);
   // The workflow's argument artifacts go to the entrypoint's inputs (one that cannot be
   // resolved is left out: the entrypoint then says it was not supplied).
@@ -260,34 +280,69 @@ void OperatorImpl::begin_entry() {
   call.done = [this](const std::string& id) { entry_done(id); };
   entry_id_ = node_id(name_, name_);
   execute(std::move(call));
+  fire_workflow_hooks();
 }
 
+// The entrypoint has ended: the workflow's expression hooks see its final status, and the
+// exit handler (onExit, else hooks.exit) runs once those that fired have finished (Argo
+// waits for them first).
 void OperatorImpl::entry_done(const std::string& id) {
   const Node* entry = find(id);
-  if (!spec_.on_exit.empty() && !terminated_) {
-    const spec::Template* t = spec::find_template(spec_, spec_.on_exit);
-    WorkflowPhase wf_status = !failed_or_error(entry->phase) && !deadline_exceeded_ ? WorkflowPhase::kSucceeded
-                              : entry->phase == NodePhase::kError                   ? WorkflowPhase::kError
-                                                                                    : WorkflowPhase::kFailed;
-    global_.set("workflow.status", workflow_phase_name(wf_status));
-    global_.set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));
-    nlohmann::json failures = nlohmann::json::array();
-    for (const auto& n : status_.nodes)
-      if (failed_or_error(n.phase) && n.type == NodeType::kPod)
-        failures.push_back({{"displayName", n.display_name}, {"message", n.message}, {"templateName", n.template_name},
-                            {"phase", phase_name(n.phase)}, {"podName", n.pod_name}, {"finishedAt", ""}});
-    global_.set_json("workflow.failures", failures.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    if (t) {
+  WorkflowPhase wf_status = !failed_or_error(entry->phase) && !deadline_exceeded_ ? WorkflowPhase::kSucceeded
+                            : entry->phase == NodePhase::kError                   ? WorkflowPhase::kError
+                                                                                  : WorkflowPhase::kFailed;
+  global_.set("workflow.status", workflow_phase_name(wf_status));
+  global_.set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& n : status_.nodes)
+    if (failed_or_error(n.phase) && n.type == NodeType::kPod)
+      failures.push_back({{"displayName", n.display_name}, {"message", n.message}, {"templateName", n.template_name},
+                          {"phase", phase_name(n.phase)}, {"podName", n.pod_name}, {"finishedAt", ""}});
+  global_.set_json("workflow.failures", failures.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  entry_finished_ = true;
+  fire_workflow_hooks();
+  if (workflow_hooks_open_ == 0) run_exit_handler();
+}
+
+void OperatorImpl::workflow_hook_done() {
+  --workflow_hooks_open_;
+  if (entry_finished_ && workflow_hooks_open_ == 0 && !firing_hooks_) run_exit_handler();
+}
+
+void OperatorImpl::run_exit_handler() {
+  if (exit_started_) return;
+  exit_started_ = true;
+  if (!terminated_) {
+    // onExit wins over hooks.exit, as Argo's GetExitHook; either gets the workflow's
+    // arguments unless the hook passes its own.
+    spec::LifecycleHook exit;
+    const spec::LifecycleHook* hook = nullptr;
+    if (!spec_.on_exit.empty()) {
+      exit.name = "exit";
+      exit.template_name = spec_.on_exit;
+      hook = &exit;
+    } else {
+      for (const auto& h : spec_.hooks)
+        if (h.name == "exit") hook = &h;
+    }
+    if (hook) {
       Call call;
       call.name = name_ + ".onExit";
       call.display_name = call.name;
-      call.tmpl = t;
-      call.tmpl_scope = &spec_;
       call.exit_handler = true;
+      call.hooked = true;
+      Status st = hook_call(*this, *hook, &spec_, global_, call, true);
       call.done = [this](const std::string& exit_id) {
         exit_id_ = exit_id;
         finish_workflow();
       };
+      if (!st) {
+        Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
+        exit_id_ = n.id;
+        finish(n, NodePhase::kError, st.message());
+        finish_workflow();
+        return;
+      }
       execute(std::move(call));
       return;
     }
@@ -301,7 +356,9 @@ void OperatorImpl::finish_workflow() {
   WorkflowPhase phase = WorkflowPhase::kSucceeded;
   if (entry && entry->phase == NodePhase::kError) phase = WorkflowPhase::kError;
   else if (entry && entry->phase == NodePhase::kFailed) phase = WorkflowPhase::kFailed;
-  if (phase == WorkflowPhase::kSucceeded && exit && failed_or_error(exit->phase)) phase = WorkflowPhase::kFailed;
+  // A failed exit handler fails a workflow that succeeded; one in Error makes it Error (Argo).
+  if (phase == WorkflowPhase::kSucceeded && exit && failed_or_error(exit->phase))
+    phase = exit->phase == NodePhase::kError ? WorkflowPhase::kError : WorkflowPhase::kFailed;
   if (stopping_ && phase == WorkflowPhase::kSucceeded && !stop_message_.empty()) phase = WorkflowPhase::kFailed;
   if (!over_limit_.empty()) {  // the server's limit, not the workflow's own failure
     phase = WorkflowPhase::kError;
@@ -346,10 +403,12 @@ Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, c
   auto restarted = options_.node_started_ms.find(n.id);
   n.started_at_ms = restarted != options_.node_started_ms.end() ? restarted->second : now();
   n.retry_attempt = call.attempt;
+  n.hooked = call.hooked;
   if (is_finished(phase)) n.finished_at_ms = n.started_at_ms;
   by_id_[n.id] = &n;
   if (!call.parent_id.empty()) add_child(call.parent_id, n.id);
   track_metrics(call, n);
+  if (!memo_pending_.empty()) memo_attach(n);
   changed(n);
   return n;
 }
@@ -371,10 +430,21 @@ Status OperatorImpl::room_for(size_t more, const std::string& what) {
 
 void OperatorImpl::changed(const Node& node) {
   if (observer_) observer_->node_changed(node);
+  if (watchers_.empty()) return;
+  auto it = watchers_.find(node.id);
+  if (it == watchers_.end()) return;
+  if (is_finished(node.phase)) {
+    watchers_.erase(it);  // the node's done callback takes it from here
+    return;
+  }
+  auto fn = it->second;  // a copy: the watcher may add watchers
+  fn(node);
 }
 
-void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& message) {
+void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& given_message) {
   if (is_finished(node.phase)) return;
+  std::string message = given_message;
+  if (!memo_pending_.empty()) memo_finish(node, phase, message);
   node.phase = phase;
   if (!message.empty()) node.message = message;
   node.finished_at_ms = now();
@@ -448,6 +518,7 @@ std::string OperatorImpl::execute(Call call) {
   call.id = fresh_id(call.name);
   std::string id = call.id;
   if (call.done) done_fns_[id] = call.done;
+  if (call.changed) watchers_[id] = call.changed;
   if (call.depth > kMaxDepth) {
     Node& n = add_node(call, NodeType::kPod, NodePhase::kPending);
     finish(n, NodePhase::kError, "templates nested more than " + std::to_string(kMaxDepth) +
@@ -465,6 +536,9 @@ std::string OperatorImpl::execute(Call call) {
 }
 
 void OperatorImpl::proceed(Call call) {
+  // A memoized template's cache is looked at before its node (or Retry node) exists, as Argo
+  // does (and once its locks are held: a node a lock let in looks at the cache then).
+  if (!call.tmpl->memoize_json.empty() && call.attempt < 0 && memo_lookup(call)) return;
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript ||
              call.tmpl->type == spec::TemplateType::kResource || call.tmpl->type == spec::TemplateType::kContainerSet ||
@@ -567,6 +641,8 @@ void OperatorImpl::run_template(Call call) {
   }
   std::string id = call.id;
   scope->set("node.name", call.name);  // in every template, as Argo; pod.name in pod templates (run_pod)
+  scope->set("workflow.duration", fmt::format("{:.6f}", (now() - status_.started_at_ms) / 1000.0));  // so far
+  for (const auto& [name, value] : call.locals) scope->set(name, value);
   switch (call.tmpl->type) {
     case spec::TemplateType::kContainer:
     case spec::TemplateType::kScript:
@@ -888,10 +964,12 @@ void OperatorImpl::step_exited(const StepExit& exit) {
 }
 
 void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node) {
+  bool published = false;
   for (const auto& p : tmpl.outputs.parameters) {
     if (p.global_name.empty()) continue;
     for (const auto& [k, v] : node.outputs.parameters) {
       if (k != p.name) continue;
+      published = true;
       global_.set("workflow.outputs.parameters." + p.global_name, v);
       auto it = std::find_if(status_.outputs.begin(), status_.outputs.end(), [&](auto& kv) { return kv.first == p.global_name; });
       if (it == status_.outputs.end()) status_.outputs.emplace_back(p.global_name, v);
@@ -913,6 +991,7 @@ void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node)
       else it->second = std::move(text);
     }
   }
+  if (published) fire_workflow_hooks();  // an expression may read workflow.outputs.parameters
 }
 
 void OperatorImpl::kill_all(const std::string& reason) {

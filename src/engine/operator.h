@@ -57,6 +57,10 @@ struct RunOptions {
   // started: what valueFrom.configMapKeyRef of workflow arguments and template inputs
   // reads (the engine does no I/O).
   std::map<std::string, std::map<std::string, std::string>> config_maps;
+  // Which of those carry the label workflows.argoproj.io/configmap-type: Cache: the only
+  // ones a `memoize` template reads its entries from or adds to (as Argo, which refuses
+  // any other ConfigMap of that name). Entries are config_maps[name][key].
+  std::set<std::string> cache_config_maps;
 };
 
 // Start a Pod node's step. `tmpl` is the template with inputs applied, the workflow's
@@ -77,6 +81,18 @@ struct KillStep {
   std::string reason;
 };
 
+// Store a `memoize` cache entry: the runner writes `entry_json` (Argo's entry: nodeID,
+// outputs, creationTimestamp, lastHitTimestamp) under `key` in the ConfigMap `cache_name`
+// of the workflow's namespace, creating it with the label
+// workflows.argoproj.io/configmap-type: Cache. Sent when a memoized node Succeeded, and
+// when a hit refreshes its entry's lastHitTimestamp. The engine already counted it in:
+// later nodes of the same run see it whether or not the write succeeds.
+struct StoreCacheEntry {
+  std::string cache_name;
+  std::string key;
+  std::string entry_json;
+};
+
 // Synchronization (spec/synchronization.h): the workflow (holder "") or a node (holder: its
 // id) asks for every lock its `synchronization` names, before it runs. The owner's lock
 // manager answers with lock_acquired, lock_waiting (then lock_acquired later) or
@@ -92,7 +108,7 @@ struct ReleaseLock {
   std::string holder;
 };
 
-using Action = std::variant<StartStep, KillStep, AcquireLock, ReleaseLock>;
+using Action = std::variant<StartStep, KillStep, StoreCacheEntry, AcquireLock, ReleaseLock>;
 
 // What a runner reports when a step has ended.
 struct StepExit {

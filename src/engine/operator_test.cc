@@ -360,4 +360,99 @@ TEST(Operator, WorkflowSuspendHoldsStepsUntilResume) {
   EXPECT_FALSE(s.op->suspend().is_ok());
 }
 
+// Lifecycle hooks (hooks.cc): each step takes a second of the fake clock, so start and end
+// times show who waited for whom.
+StepExit one_second(FakeClock& clock, const StartStep& s) {
+  clock.now += 1000;
+  return by_command(s);
+}
+
+TEST(Operator, StepHooksRunOnceAndTheNextGroupWaitsForThem) {
+  Harness r(wf(R"(  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: a
+            template: ok
+            hooks:
+              running: {expression: 'steps["a"].status == "Running"', template: ok}
+              done: {expression: steps.a.status == "Succeeded", template: ok}
+              exit: {template: ok}
+        - - {name: b, template: ok}
+)" + std::string(kOkFail)));
+  r.run([&](const StartStep& s) { return one_second(r.clock, s); });
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  ASSERT_EQ(r.started.size(), 5u);
+  EXPECT_EQ(r.started[0], "w[0].a");
+  EXPECT_EQ(r.started[1], "w[0].a.hooks.running");  // started while a ran, before it ended
+  EXPECT_EQ(r.started.back(), "w[1].b");
+  const Node& a = r.node("w[0].a");
+  EXPECT_EQ(a.children.size(), 4u);  // its three hooks, then the next group "w[1]"
+  for (const char* h : {"w[0].a.hooks.running", "w[0].a.hooks.done", "w[0].a.onExit"}) {
+    const Node& hook = r.node(h);
+    EXPECT_TRUE(hook.hooked) << h;
+    EXPECT_EQ(hook.boundary_id, "w") << h;
+    EXPECT_LE(hook.finished_at_ms, r.node("w[1].b").started_at_ms) << h;
+  }
+  EXPECT_LT(r.node("w[0].a.hooks.running").started_at_ms, a.finished_at_ms);
+  EXPECT_EQ(r.node("w[0].a.hooks.done").display_name, "a.hooks.done");
+}
+
+TEST(Operator, WorkflowHooksFinishBeforeTheExitHandler) {
+  Harness r(wf(R"(  entrypoint: ok
+  onExit: ok
+  hooks:
+    running: {expression: workflow.status == "Running", template: ok}
+    failed: {expression: workflow.status == "Failed", template: ok}
+    done: {expression: workflow.status == "Succeeded", template: fail}
+  templates:)" + std::string(kOkFail)));
+  r.run([&](const StartStep& s) { return one_second(r.clock, s); });
+  // The done hook failed: that is not the workflow's failure (Argo).
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_FALSE(r.has("w.hooks.failed"));
+  EXPECT_EQ(r.node("w.hooks.done").phase, NodePhase::kFailed);
+  EXPECT_EQ(r.node("w.hooks.running").phase, NodePhase::kSucceeded);
+  EXPECT_LE(r.node("w.hooks.done").finished_at_ms, r.node("w.onExit").started_at_ms);
+  EXPECT_EQ(r.node("w").children.size(), 2u);  // the hooks hang off the entrypoint's node
+  EXPECT_EQ(r.op->status().nodes.size(), 4u);
+}
+
+TEST(Operator, HookThatCannotRunIsAnErrorNode) {
+  Harness r(wf(R"(  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: a
+            template: ok
+            hooks:
+              odd: {expression: tasks.a.status.nope == 1, template: ok}
+)" + std::string(kOkFail)));
+  r.run(by_command);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  const Node& odd = r.node("w.a.hooks.odd");
+  EXPECT_EQ(odd.phase, NodePhase::kError);
+  EXPECT_NE(odd.message.find("hook \"odd\""), std::string::npos) << odd.message;
+}
+
+TEST(Operator, WorkflowTemplateHooksMergeByNameWithTheWorkflowsWinning) {
+  Harness r(wf(R"(  workflowTemplateRef: {name: t}
+  hooks:
+    running: {expression: workflow.status == "Running", template: fail}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: t}
+spec:
+  entrypoint: ok
+  hooks:
+    exit: {template: ok}
+    running: {expression: workflow.status == "Running", template: ok}
+  templates:)" + std::string(kOkFail)));
+  r.run(by_command);
+  EXPECT_EQ(r.op->status().phase, WorkflowPhase::kSucceeded);
+  EXPECT_EQ(r.node("w.hooks.running").template_name, "fail");  // the workflow's own
+  EXPECT_EQ(r.node("w.onExit").template_name, "ok");            // the template's exit hook
+}
+
 }  // namespace skiff::engine

@@ -1,6 +1,8 @@
 // The retry controller: a Retry node whose children are attempts name(0), name(1), ...
 // It decides after each failed attempt whether to try again (limit, retryPolicy,
 // expression, backoff with maxDuration) and when.
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "engine/engine_impl.h"
@@ -20,6 +22,7 @@ class RetryRun final : public Controller {
 
   void start() {
     call_.done = nullptr;  // the Retry node's own completion is reported by finish()
+    call_.changed = nullptr;  // hooks watch the Retry node, not its attempts
     id_ = op_.add_node(call_, NodeType::kRetry, NodePhase::kRunning).id;
     first_start_ = op_.now();
     if (!strategy_.limit.empty()) {
@@ -43,6 +46,13 @@ class RetryRun final : public Controller {
     c.display_name = call_.display_name + "(" + std::to_string(attempt) + ")";
     c.parent_id = id_;
     c.attempt = attempt;
+    // {{lastRetry.*}}: the attempt before this one (Argo's defaults on the first).
+    const Node* last = attempt > 0 ? op_.find(last_child_id_) : nullptr;
+    c.locals.emplace_back("lastRetry.exitCode", last && last->outputs.exit_code ? std::to_string(*last->outputs.exit_code) : "0");
+    c.locals.emplace_back("lastRetry.status", last ? phase_name(last->phase) : "");
+    c.locals.emplace_back("lastRetry.duration",
+                          last ? fmt::format("{}", (last->finished_at_ms - last->started_at_ms) / 1000.0) : "0");
+    c.locals.emplace_back("lastRetry.message", last ? last->message : "");
     c.done = [this, attempt](const std::string& id) { attempt_done(attempt, id); };
     op_.execute(std::move(c));
   }
@@ -57,6 +67,7 @@ class RetryRun final : public Controller {
   void attempt_done(int attempt, const std::string& child_id) {
     Node* retry = op_.find(id_);
     const Node* child = op_.find(child_id);
+    last_child_id_ = child_id;
     retry->outputs = child->outputs;
     if (child->phase == NodePhase::kSucceeded || child->phase == NodePhase::kSkipped)
       return op_.finish(*retry, child->phase);
@@ -93,6 +104,7 @@ class RetryRun final : public Controller {
   Call call_;
   const spec::RetryStrategy& strategy_;
   std::string id_;
+  std::string last_child_id_;
   long long limit_ = -1;
   int64_t first_start_ = 0;
 };

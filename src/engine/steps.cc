@@ -36,6 +36,13 @@ class StepsRun final : public Controller {
     return c;
   }
 
+  // A step's call: its template sees {{steps.name}}, the step's (expanded) name.
+  Call step_call(const std::string& gname, const std::string& label) const {
+    Call c = child_call(gname + "." + label, label, group_id_);
+    c.locals = {{"steps.name", label}};
+    return c;
+  }
+
   void start_group(size_t g) {
     const auto& steps = call_.tmpl->steps;
     if (g == steps.size()) return complete(NodePhase::kSucceeded, "");
@@ -65,6 +72,7 @@ class StepsRun final : public Controller {
         limiter_.release();
         step_done(step, id);
       };
+      if (has_hooks(*step)) attach_hooks(op_, *step, call_.tmpl_scope, l.call, *l.scope, "steps");
       limiter_.run([this, c = std::move(l.call)]() mutable { op_.execute(std::move(c)); });
     }
   }
@@ -74,7 +82,7 @@ class StepsRun final : public Controller {
     auto settle = [&](Call c, NodePhase phase, std::string message) {
       out.push_back(Launch{&step, std::move(c), nullptr, phase, std::move(message)});
     };
-    Call base = child_call(gname + "." + step.name, step.name, group_id_);
+    Call base = step_call(gname, step.name);
     auto loop = expand_loop(step, *scope_);
     if (!loop) return settle(std::move(base), NodePhase::kError, loop.status().message());
     std::vector<std::pair<Call, std::unique_ptr<expr::Scope>>> calls;
@@ -90,7 +98,7 @@ class StepsRun final : public Controller {
         std::string label = step.name + "(" + std::to_string(k) + ":" + item.label + ")";
         auto s = std::make_unique<expr::Scope>(scope_.get());
         bind_item(*s, item);
-        calls.emplace_back(child_call(gname + "." + label, label, group_id_), std::move(s));
+        calls.emplace_back(step_call(gname, label), std::move(s));
       }
     }
     for (auto& [c, s] : calls) {

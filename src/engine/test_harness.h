@@ -41,6 +41,7 @@ struct Harness {
   std::unique_ptr<Operator> op;
   std::vector<std::string> started;  // node names in start order
   std::deque<StartStep> running;  // a deque: a loop of 100,000 steps is taken from the front
+  std::vector<StoreCacheEntry> stored;  // memoize cache entries the runner was asked to write
 
   explicit Harness(const std::string& yaml, RunOptions options = {}) {
     decoded = spec::decode_documents(yaml, "t.yaml");
@@ -66,6 +67,8 @@ struct Harness {
           started.push_back(op->node(s->node_id)->name);
           op->step_started(s->node_id);
           running.push_back(std::move(*s));
+        } else if (auto* c = std::get_if<StoreCacheEntry>(&a)) {
+          stored.push_back(std::move(*c));
         } else if (auto* k = std::get_if<KillStep>(&a)) {
           for (auto it = running.begin(); it != running.end(); ++it)
             if (it->node_id == k->node_id) {
@@ -88,6 +91,9 @@ struct Harness {
         break;
       }
     }
+    // What the last turn asked for once the workflow is done: cache entries to store.
+    for (auto& a : op->take_actions())
+      if (auto* c = std::get_if<StoreCacheEntry>(&a)) stored.push_back(std::move(*c));
   }
 
   const Node& node(const std::string& name) const {

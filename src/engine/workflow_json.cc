@@ -80,6 +80,10 @@ Json node_json(const Node& n) {
   if (n.type == NodeType::kPod && !n.pod_name.empty()) j["hostNodeName"] = "skiff";
   if (!n.pod_ip.empty()) j["podIP"] = n.pod_ip;
   if (n.daemoned) j["daemoned"] = true;
+  if (n.hooked) j["nodeFlag"] = {{"hooked", true}};
+  if (n.memoization)
+    j["memoizationStatus"] = {
+        {"hit", n.memoization->hit}, {"key", n.memoization->key}, {"cacheName", n.memoization->cache_name}};
   if (!n.sync_waiting.empty()) j["synchronizationStatus"] = {{"waiting", n.sync_waiting}};
   return j;
 }

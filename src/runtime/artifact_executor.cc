@@ -21,11 +21,12 @@
 #include "runtime/artifact_files.h"
 #include "runtime/fd.h"
 #include "runtime/program.h"
-#include "util/base64.h"
 #include "runtime/secret_store.h"
 #include "runtime/step_files.h"
 #include "runtime/step_plan.h"
 #include "runtime/volumes.h"
+#include "util/base64.h"
+#include "util/creation_time.h"
 #include "util/strings.h"
 
 namespace skiff::runtime {
@@ -209,26 +210,17 @@ std::string stored_name(const spec::Artifact& a) {
   }
 }
 
-std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
-
-// keyFormat with the variables Argo offers there.
+// keyFormat with the variables Argo offers there: the workflow's name, namespace and uid,
+// the pod's name, and its creation time as workflow.creationTimestamp.<strftime char>,
+// .RFC3339 and .s (UTC).
 Result<std::string> format_key(const std::string& format, const WorkflowContext& wf, const std::string& pod_name) {
-  std::time_t now = std::time(nullptr);
-  std::tm t{};
-  gmtime_r(&now, &t);
-  const std::map<std::string, std::string> vars = {
-      {"workflow.name", wf.name},
-      {"workflow.namespace", wf.namespace_},
-      {"workflow.uid", wf.uid},
-      {"pod.name", pod_name},
-      {"workflow.creationTimestamp.Y", std::to_string(t.tm_year + 1900)},
-      {"workflow.creationTimestamp.m", two(t.tm_mon + 1)},
-      {"workflow.creationTimestamp.d", two(t.tm_mday)},
-      {"workflow.creationTimestamp.H", two(t.tm_hour)},
-      {"workflow.creationTimestamp.M", two(t.tm_min)},
-      {"workflow.creationTimestamp.S", two(t.tm_sec)},
-      {"workflow.creationTimestamp.RFC3339", std::to_string(now)},
-  };
+  std::map<std::string, std::string> vars =
+      creation_time_variables(wf.created_ms > 0 ? wf.created_ms : std::time(nullptr) * int64_t{1000});
+  vars.erase("workflow.creationTimestamp");  // Argo offers only its forms here
+  vars["workflow.name"] = wf.name;
+  vars["workflow.namespace"] = wf.namespace_;
+  vars["workflow.uid"] = wf.uid;
+  vars["pod.name"] = pod_name;
   std::string out;
   size_t i = 0;
   while (i < format.size()) {
@@ -261,7 +253,7 @@ Result<RepositoryChoice> choose_repository(const std::string& data_dir, const st
   if (!cm) {
     if (ref) {
       return Status(cm.status().code(), "artifactRepositoryRef: ConfigMap " + namespace_ + "/" + config_map + ": " +
-                                            cm.status().message() + " (create it with `skiff configmap create`)");
+                                            cm.status().message());  // which says how to create it
     }
     auto local = open_local_repository(data_dir + "/artifacts");
     if (!local) return local.status();

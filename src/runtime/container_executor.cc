@@ -25,6 +25,7 @@
 
 #include "runtime/image_store.h"
 #include "runtime/network.h"
+#include "runtime/pod_cgroup.h"
 #include "runtime/process_executor.h"
 #include "runtime/program.h"
 #include "runtime/quantity.h"
@@ -436,6 +437,9 @@ class ContainerLauncher final : public Launcher {
   std::shared_ptr<Network> network_;  // made on first use
   Fd wake_;
   uint64_t sequence_ = 0;
+  // Where the containers of the step being launched go: "/skiff", or the step's pod cgroup
+  // below it when the step has podResources limits (pod_cgroup.h).
+  std::string cgroup_parent_ = "/skiff";
 };
 
 Result<Json> ContainerLauncher::runtime_config(const StepRequest& request, const Image& image,
@@ -617,7 +621,7 @@ Result<ContainerLauncher::Bundle> ContainerLauncher::make_bundle(const StepReque
   Bundle b;
   b.id = "skiff-" + process_tag() + "-" + std::to_string(++sequence_);
   b.dir = dir;
-  b.cgroup = "/skiff/" + b.id;
+  b.cgroup = cgroup_parent_ + "/" + b.id;
   std::string rootfs = dir + "/rootfs";
   for (const char* sub : {"/rootfs", "/upper", "/work", "/status"}) {
     if (Status s = make_dirs(dir + sub); !s) return s;
@@ -720,12 +724,21 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
   Attachment net;
   const bool host_network = request.workflow->host_network;
   if (!host_network && !network_) network_ = std::make_shared<Network>(NetworkOptions{});
+  std::optional<PodCgroup> pod_cgroup;
   auto undo = [&](const Status& s) -> Status {
+    if (pod_cgroup) remove_pod_cgroup(*pod_cgroup);
     for (const auto& m : job.unmounts) ::umount2(m.c_str(), MNT_DETACH);
     if (!net.netns.empty()) network_->detach(net);
     remove_tree(step_dir);
     return s;
   };
+  // podResources: one cgroup over all of the step's containers, with the pod's limits.
+  auto limits = pod_limits(request.tmpl.pod.json);
+  if (!limits) return undo(limits.status());
+  auto made = make_pod_cgroup("/skiff/pod-" + process_tag() + "-" + std::to_string(sequence_), *limits);
+  if (!made) return undo(made.status());
+  pod_cgroup = std::move(*made);
+  cgroup_parent_ = pod_cgroup ? pod_cgroup->path : "/skiff";
   if (!host_network) {
     auto attached = network_->attach();
     if (!attached) return undo(attached.status());
@@ -811,6 +824,9 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
   auto bundle = make_bundle(request, image_of(*request.tmpl.container), step_dir, step_dir, net.netns, &message_bind);
   job.unmounts.push_back(step_dir + "/rootfs");
   if (!bundle) return undo(bundle.status());
+  // Under a pod memory limit the OOM killer counts its kill in the victim's own cgroup:
+  // main's is kept until read, as with a container limit.
+  if (pod_cgroup && !pod_cgroup->oom_dir.empty()) bundle->keep = true;
   job.termination_log = message_bind.source;
   job.fallback_to_logs = message->fallback_to_logs;
   net_admin = net_admin || bundle->net_admin;
@@ -825,6 +841,11 @@ Result<Launched> ContainerLauncher::launch(const StepRequest& original) {
     if (p.value_from && !p.value_from->path.empty()) job.container.outputs.emplace_back(p.name, p.value_from->path);
   }
   if (bundle->keep) job.cleanup_programs.push_back({container_.runc, "--root", container_.state_root, "delete", "--force", bundle->id});
+  if (pod_cgroup) {  // after runc delete, once its containers are gone
+    std::vector<std::string> rmdir = {find_program("rmdir")};
+    rmdir.insert(rmdir.end(), pod_cgroup->dirs.begin(), pod_cgroup->dirs.end());
+    job.cleanup_programs.push_back(std::move(rmdir));
+  }
   job.removes.push_back(step_dir);
   l.ip = net.ip.empty() ? "127.0.0.1" : net.ip;
   l.exec_prefix = {container_.runc, "--root", container_.state_root, "exec", bundle->id};

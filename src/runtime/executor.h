@@ -24,6 +24,7 @@ struct WorkflowContext {
   std::string namespace_ = "default";
   std::string name;     // the workflow's name: with namespace_, what release_workflow() names
   std::string uid;      // the workflow's uid (resource steps' owner references)
+  int64_t created_ms = 0;  // when it started (epoch ms): keyFormat's workflow.creationTimestamp
   std::string run_dir;  // where its logs, claims and state live; set by open_workflow()
   bool host_network = false;
   std::vector<std::string> image_pull_secrets;  // names of docker-registry secrets

@@ -13,7 +13,8 @@ spec::PodFieldSupport pod_field_support(const std::string& executor) {
   // hostNetwork says otherwise, run with the Pod's securityContext (user, groups) and pull
   // with imagePullSecrets. podSpecPatch: apply_pod_spec_patch, when the step starts.
   s.acts_on = {"hostNetwork", "podSpecPatch"};
-  if (executor == "container") s.acts_on.insert({"securityContext", "imagePullSecrets"});
+  // podResources (the Pod's resources): a cgroup over all of a step's containers (container_executor.cc).
+  if (executor == "container") s.acts_on.insert({"securityContext", "imagePullSecrets", "resources"});
   return s;
 }
 

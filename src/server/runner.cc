@@ -20,6 +20,7 @@
 #include "runtime/artifact_executor.h"
 #include "runtime/secret_store.h"
 #include "server/http_util.h"
+#include "server/memo_cache.h"
 #include "util/json_text.h"
 
 namespace skiff::server {
@@ -148,20 +149,26 @@ Result<std::unique_ptr<Runner::Run>> Runner::prepare(spec::Object workflow, std:
   options.max_nodes = max_nodes_;
   options.limit_hint = "skiff server --max-nodes";
   // The namespace's ConfigMaps, for valueFrom.configMapKeyRef (the engine reads no files).
+  // Those labelled as caches are what `memoize` templates read (server/memo_cache.h).
   if (!data_dir_.empty())
-    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_))
+    for (auto& [name, cm] : runtime::list_config_objects(data_dir_, runtime::ConfigKind::kConfigMap, options.namespace_)) {
+      if (is_cache_config_map(cm)) options.cache_config_maps.insert(name);
       options.config_maps[name] = std::move(cm.data);
+    }
   run->uid = options.uid.empty() ? new_uid() : options.uid;
   options.uid = run->uid;
   if (options.name.empty() && run->object.metadata.name.empty()) {
     options.name = generated_name(run->object.metadata.generate_name);
   }
+  // One creation time for the engine's variables and the executor's artifact keys.
+  if (options.started_at_ms < 0) options.started_at_ms = clock_.now_ms();
   auto op = engine::Operator::create(run->object, run->library, options, clock_);
   if (!op) return op.status();
   run->op = std::move(*op);
   runtime::WorkflowContext context =
       runtime::workflow_context(run->op->effective_spec(), options.namespace_, run->op->workflow_name());
   context.uid = run->uid;
+  context.created_ms = options.started_at_ms;
   if (Status s = executor_.open_workflow(&context); !s) return s;
   run->context = std::make_shared<runtime::WorkflowContext>(std::move(context));
   run->dirty.metrics = metrics_;
@@ -611,6 +618,12 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
       launch(run, std::move(*start));
     } else if (auto* kill = std::get_if<engine::KillStep>(&action)) {
       kills.emplace(kill->node_id, kill->reason);
+    } else if (auto* entry = std::get_if<engine::StoreCacheEntry>(&action)) {
+      // The engine counted the entry in already; a write that fails loses it for later runs only.
+      if (data_dir_.empty()) continue;
+      if (Status st = write_cache_entry(data_dir_, run.context->namespace_, *entry); !st)
+        std::fprintf(stderr, "skiff: memoize: cannot store cache entry %s in ConfigMap %s: %s\n", entry->key.c_str(),
+                     entry->cache_name.c_str(), st.message().c_str());
     } else if (auto* acquire = std::get_if<engine::AcquireLock>(&action)) {
       acquire_lock(run, *acquire);
     } else if (auto* release = std::get_if<engine::ReleaseLock>(&action)) {

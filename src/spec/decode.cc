@@ -15,6 +15,7 @@
 #include <yaml-cpp/depthguard.h>
 
 #include "spec/pod.h"
+#include "spec/template_extras.h"
 #include "spec/yaml_tree.h"
 #include "util/base64.h"
 #include "util/json_text.h"
@@ -22,7 +23,9 @@
 
 namespace skiff::spec {
 
+using detail::check_pod_resources;
 using detail::Ctx;
+using detail::decode_memoize;
 using detail::index_path;
 using detail::within_limits;
 using Y = YAML::Node;
@@ -142,6 +145,37 @@ Arguments decode_arguments(Ctx& c, const Y& n, const std::string& p) {
   a.parameters = decode_parameters(c, n["parameters"], p + ".parameters");
   a.artifacts = decode_artifacts(c, n["artifacts"], p + ".artifacts");
   return a;
+}
+
+std::optional<TemplateRef> decode_template_ref(Ctx& c, const Y& r, const std::string& p) {
+  if (!c.map(r, p)) return std::nullopt;
+  c.keys(r, p, {"name", "template", "clusterScope"});
+  TemplateRef ref;
+  ref.name = c.str(r["name"], p + ".name");
+  ref.template_name = c.str(r["template"], p + ".template");
+  ref.cluster_scope = c.boolean(r["clusterScope"], p + ".clusterScope");
+  return ref;
+}
+
+// `hooks`: a map from the hook's name to Argo's LifecycleHook (the engine runs them:
+// engine/hooks.cc).
+std::vector<LifecycleHook> decode_hooks(Ctx& c, const Y& n, const std::string& p) {
+  std::vector<LifecycleHook> out;
+  if (!c.map(n, p)) return out;
+  for (const auto& kv : n) {
+    LifecycleHook h;
+    h.name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    std::string hp = p + "." + h.name;
+    h.pos = c.pos(kv.second);
+    if (!c.map(kv.second, hp)) continue;
+    c.keys(kv.second, hp, {"template", "arguments", "templateRef", "expression"});
+    h.template_name = c.str(kv.second["template"], hp + ".template");
+    h.template_ref = decode_template_ref(c, kv.second["templateRef"], hp + ".templateRef");
+    h.arguments = decode_arguments(c, kv.second["arguments"], hp + ".arguments");
+    h.expression = c.str(kv.second["expression"], hp + ".expression");
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 Container decode_container(Ctx& c, const Y& n, const std::string& p, bool script) {
@@ -265,19 +299,10 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
     c.keys(n, p, {"name", "template", "inline", "arguments", "templateRef", "withItems", "withParam", "withSequence",
                   "when", "continueOn", "onExit", "hooks"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"hooks"}, t.not_acted_on);
   t.template_name = c.str(n["template"], p + ".template");
   t.inline_template_json = c.json_text(n["inline"]);
   t.arguments = decode_arguments(c, n["arguments"], p + ".arguments");
-  if (c.map(n["templateRef"], p + ".templateRef")) {
-    const Y& r = n["templateRef"];
-    c.keys(r, p + ".templateRef", {"name", "template", "clusterScope"});
-    TemplateRef ref;
-    ref.name = c.str(r["name"], p + ".templateRef.name");
-    ref.template_name = c.str(r["template"], p + ".templateRef.template");
-    ref.cluster_scope = c.boolean(r["clusterScope"], p + ".templateRef.clusterScope");
-    t.template_ref = ref;
-  }
+  t.template_ref = decode_template_ref(c, n["templateRef"], p + ".templateRef");
   t.dependencies = c.strings(n["dependencies"], p + ".dependencies");
   t.depends = c.str(n["depends"], p + ".depends");
   t.when = c.str(n["when"], p + ".when");
@@ -307,7 +332,7 @@ Task decode_task(Ctx& c, const Y& n, const std::string& p, bool dag) {
                                c.boolean(n["continueOn"]["failed"], p + ".continueOn.failed")};
   }
   t.on_exit = c.str(n["onExit"], p + ".onExit");
-  t.hooks_json = c.json_text(n["hooks"]);
+  t.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
   return t;
 }
 
@@ -323,7 +348,8 @@ Metadata decode_metadata(Ctx& c, const Y& n, const std::string& p) {
 // The pod-level fields (spec/pod.h) of a template or, with `on_workflow`, a workflow spec:
 // their shapes checked, kept as JSON under the Pod's names, and where each was written.
 void decode_pod_fields(Ctx& c, const Y& n, const std::string& p, bool on_workflow, PodFields& pod) {
-  static const std::set<std::string> kMaps = {"nodeSelector", "affinity", "securityContext", "dnsConfig", "executor"};
+  static const std::set<std::string> kMaps = {"nodeSelector", "affinity", "securityContext", "dnsConfig", "executor",
+                                              "resources"};
   static const std::set<std::string> kLists = {"tolerations", "hostAliases", "imagePullSecrets"};
   nlohmann::json other = nlohmann::json::object();
   for (size_t i = 0; i < kPodFieldCount; ++i) {
@@ -375,7 +401,6 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"memoize", "podResources"}, t.not_acted_on);
   if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
     for (const auto& kv : al) {
       std::string k = kv.first.as<std::string>();
@@ -495,7 +520,8 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   if (n["failFast"]) t.fail_fast = c.boolean(n["failFast"], p + ".failFast");
   t.daemon = c.boolean(n["daemon"], p + ".daemon");
   t.metrics_json = c.json_text(n["metrics"]);
-  t.memoize_json = c.json_text(n["memoize"]);
+  t.memoize_json = decode_memoize(c, n["memoize"], p + ".memoize");
+  check_pod_resources(c, n["podResources"], p + ".podResources", t.type);
   t.synchronization_json = c.json_text(n["synchronization"]);
   return t;
 }
@@ -524,9 +550,9 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "volumeClaimGC", "hooks", "workflowMetadata",
-                     "podResources"},
+                    {"podGC", "podDisruptionBudget", "volumeClaimGC", "workflowMetadata"},
                     s.not_acted_on);
+  check_pod_resources(c, n["podResources"], p + ".podResources", TemplateType::kNone);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
   if (const Y& ref = n["artifactRepositoryRef"]; ref && c.map(ref, p + ".artifactRepositoryRef")) {
     c.keys(ref, p + ".artifactRepositoryRef", {"configMap", "key"});
@@ -544,6 +570,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
       s.templates.push_back(decode_template(c, n["templates"][i], index_path(p + ".templates", i)));
   s.on_exit = c.str(n["onExit"], p + ".onExit");
   s.parallelism = c.integer(n["parallelism"], p + ".parallelism");
+  s.priority = c.integer(n["priority"], p + ".priority");
   s.active_deadline_seconds = c.str(n["activeDeadlineSeconds"], p + ".activeDeadlineSeconds");
   s.volumes = decode_volumes(c, n["volumes"], p + ".volumes");
   if (c.seq(n["volumeClaimTemplates"], p + ".volumeClaimTemplates")) {
@@ -579,9 +606,8 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   }
   s.pod_gc_json = c.json_text(n["podGC"]);
   s.metrics_json = c.json_text(n["metrics"]);
-  s.hooks_json = c.json_text(n["hooks"]);
+  s.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
   s.synchronization_json = c.json_text(n["synchronization"]);
-  s.priority = c.integer(n["priority"], p + ".priority");
   if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
   if (const Y& d = n["templateDefaults"]; d && !d.IsNull()) {
     TemplateDefaults td;

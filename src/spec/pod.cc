@@ -24,6 +24,7 @@ const PodField kPodFields[] = {
     {nullptr, "hostNetwork", "hostNetwork"},
     {nullptr, "dnsPolicy", "dnsPolicy"},
     {nullptr, "dnsConfig", "dnsConfig"},
+    {"podResources", "podResources", "resources"},  // Argo 4's pod-level resources
 };
 const size_t kPodFieldCount = sizeof kPodFields / sizeof kPodFields[0];
 
@@ -122,7 +123,7 @@ class PodLint {
   // Fields no executor of skiff's acts on yet, whichever runs the workflow: those without
   // which it would run differently from what it says are refused, the rest warned about.
   void not_acted_on(const Object& o, const std::map<std::string, SourcePos>& names, const std::string& base) {
-    static const std::set<std::string> kRefused = {"memoize", "hooks", "podResources"};
+    static const std::set<std::string> kRefused = {};
     for (const auto& [name, pos] : names) {
       if (kRefused.count(name))
         errors_.push_back({pos, base + "." + name, unsupported(name) + where(o)});

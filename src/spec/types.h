@@ -145,6 +145,18 @@ struct TemplateRef {
   bool cluster_scope = false;
 };
 
+// One entry of `hooks` (a workflow's, a step's or a DAG task's), as Argo's LifecycleHook:
+// the hook named "exit" runs when its node (or the workflow) has ended, as onExit does; any
+// other runs once, when its expression first holds while the node (or workflow) runs.
+struct LifecycleHook {
+  std::string name;        // the key under hooks: "exit", "running", ...
+  std::string expression;  // expr-lang, e.g. steps["a"].status == "Running"
+  std::string template_name;
+  std::optional<TemplateRef> template_ref;
+  Arguments arguments;
+  SourcePos pos;
+};
+
 struct ContinueOn {
   bool error = false;
   bool failed = false;
@@ -178,7 +190,7 @@ struct Task {
   std::optional<Sequence> with_sequence;
   std::optional<ContinueOn> continue_on;
   std::string on_exit;
-  std::string hooks_json;
+  std::vector<LifecycleHook> hooks;
   SourcePos pos;
 };
 
@@ -325,6 +337,7 @@ struct WorkflowSpec {
   std::vector<Template> templates;
   std::string on_exit;
   std::optional<int64_t> parallelism;
+  std::optional<int64_t> priority;  // {{workflow.priority}}; a higher one goes first for locks
   std::string active_deadline_seconds;
   std::vector<Volume> volumes;
   std::vector<ClaimTemplate> volume_claim_templates;
@@ -339,9 +352,8 @@ struct WorkflowSpec {
   std::optional<TtlStrategy> ttl_strategy;
   std::string pod_gc_json;
   std::string metrics_json;
-  std::string hooks_json;
+  std::vector<LifecycleHook> hooks;  // spec.hooks
   std::string synchronization_json;  // the workflow's mutexes and semaphores (spec/synchronization.h)
-  std::optional<int64_t> priority;   // spec.priority: a higher one goes first for locks
   std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
   std::optional<TemplateDefaults> template_defaults;
   // artifactRepositoryRef: a key of a ConfigMap in the workflow's namespace that holds the

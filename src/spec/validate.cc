@@ -98,6 +98,11 @@ class Validator {
       if (!hook->empty() && !find_template(*effective, *hook))
         report(obj_.pos, "spec.onExit", "onExit template \"" + *hook + "\" not found" + hint(*hook, *effective));
     }
+    {
+      RefScope scope;
+      if (obj_.kind == Kind::kWorkflow && !spec.workflow_template_ref) scope.workflow_params = &wf_params_;
+      check_hooks(spec.hooks, "spec.hooks", *effective, scope);
+    }
     if (!spec.metrics_json.empty()) {
       RefScope scope;
       if (obj_.kind == Kind::kWorkflow && !spec.workflow_template_ref) scope.workflow_params = &wf_params_;
@@ -559,6 +564,33 @@ class Validator {
     }
   }
 
+  // Lifecycle hooks (a workflow's, a step's or a task's): the template each runs must
+  // exist, and every hook but exit needs an expression that parses (Argo's validateHooks).
+  void check_hooks(const std::vector<LifecycleHook>& hooks, const std::string& p, const WorkflowSpec& spec,
+                   const RefScope& scope) {
+    for (const auto& h : hooks) {
+      std::string hp = p + "." + h.name;
+      if (h.name != "exit" && h.expression.empty())
+        report(h.pos, hp + ".expression",
+               "hook \"" + h.name + "\" needs an expression saying when it runs (only the hook named exit runs without one)");
+      if (!h.expression.empty()) {
+        auto vars = expr::expression_variables(h.expression);
+        if (!vars) report(h.pos, hp + ".expression", "hook \"" + h.name + "\": " + vars.status().message());
+      }
+      Task call;
+      call.name = h.name;
+      call.template_name = h.template_name;
+      call.template_ref = h.template_ref;
+      call.pos = h.pos;
+      if (h.template_name.empty() && !h.template_ref)
+        report(h.pos, hp, "hook \"" + h.name + "\" needs template or templateRef");
+      else
+        callee(call, hp, spec);
+      for (const auto& a : h.arguments.parameters)
+        if (a.value) check_refs(*a.value, scope, h.pos, hp + ".arguments");
+    }
+  }
+
   // The template a task calls, or nullptr (after reporting) when it cannot be found.
   const Template* callee(const Task& task, const std::string& p, const WorkflowSpec& spec) {
     if (task.template_ref) {
@@ -599,6 +631,7 @@ class Validator {
     check_refs(task.with_param, scope, task.pos, p + ".withParam");
     if (!task.on_exit.empty() && !find_template(spec, task.on_exit))
       report(task.pos, p + ".onExit", "onExit template \"" + task.on_exit + "\" not found" + hint(task.on_exit, spec));
+    check_hooks(task.hooks, p + ".hooks", spec, scope);
     const Template* t = callee(task, p, spec);
     if (!t) return;
     for (const auto& in : t->inputs.parameters) {

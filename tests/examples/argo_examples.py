@@ -12,6 +12,12 @@ workflow references, transitively), then runs every Workflow that has no
 `workflows.argoproj.io/no-test` label with `skiff run --executor container` and the test
 registry's settings, waiting at most --timeout seconds for each.
 
+--quick-start S3DIR gives every run what Argo's quick-start install (the set-up its e2e test
+runs in) has: the `artifact-repositories` ConfigMap (keys default-v1, the default, and
+my-key, both with archiveLogs) and the `my-minio-cred` Secret, pointing at the MinIO that
+`tests/s3/s3server.py start S3DIR` started. Without it, artifacts go to skiff's local
+repository and examples that name the ConfigMap fail.
+
 REGDIR is a registry started by tests/registry/registry.py; the example images' stand-ins
 (tests/registry/example_images.py) are pushed to it first. A workflow naming an image the
 registry does not offer is skipped, with the image named.
@@ -127,6 +133,23 @@ class Runner:
             self.reg_args = ["--registries", f"{a.registry}/registries.yaml",
                              "--registry-config", f"{a.registry}/config.json"]
 
+    def quick_start(self):
+        """The quick-start's artifact repository ConfigMap and its Secret, for a MinIO here."""
+        with open(os.path.join(self.a.quick_start, "env.json")) as f:
+            env = json.load(f)
+        if "unavailable" in env:
+            raise SystemExit("--quick-start: " + env["unavailable"])
+        repo = yaml.safe_dump({"archiveLogs": True, "s3": {
+            "bucket": env["bucket"], "endpoint": env["endpoint"], "insecure": True,
+            "accessKeySecret": {"name": "my-minio-cred", "key": "accesskey"},
+            "secretKeySecret": {"name": "my-minio-cred", "key": "secretkey"}}})
+        return [{"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "artifact-repositories", "annotations": {
+                     "workflows.argoproj.io/default-artifact-repository": "default-v1"}},
+                 "data": {"default-v1": repo, "my-key": repo, "empty": ""}},
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "my-minio-cred"},
+                 "stringData": {"accesskey": env["access_key"], "secretkey": env["secret_key"]}}]
+
     def setup_data(self, data, configmaps):
         for cm in configmaps:
             meta = cm.get("metadata") or {}
@@ -181,8 +204,12 @@ class Runner:
                 yaml.safe_dump(wf, f, sort_keys=False)
             if wanted:
                 files.append(os.path.join(tmp, "templates.yaml"))
-                with open(files[1], "w") as f:
+                with open(files[-1], "w") as f:
                     yaml.safe_dump_all(wanted, f, sort_keys=False)
+            if self.a.quick_start:
+                files.append(os.path.join(tmp, "quick-start.yaml"))
+                with open(files[-1], "w") as f:
+                    yaml.safe_dump_all(self.quick_start(), f, sort_keys=False)
             argv = [self.a.skiff, "run", *files, "--executor", self.a.executor, "--data", data,
                     *self.reg_args, "-o", "json"]
             t0 = time.monotonic()
@@ -297,6 +324,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--only", nargs="*", help="run only examples whose path contains one of these")
+    ap.add_argument("--quick-start", metavar="S3DIR",
+                    help="a MinIO started by tests/s3/s3server.py: set up Argo's quick-start artifact repository")
     a = ap.parse_args()
     if a.executor == "container" and not a.registry:
         ap.error("--executor container needs --registry")

@@ -91,6 +91,8 @@ add_test(NAME server/suspend COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/c
 set_tests_properties(server/suspend PROPERTIES LABELS "e2e;server" TIMEOUT 120)
 add_test(NAME server/memoize COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/memoize_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/memoize PROPERTIES LABELS "e2e;server" TIMEOUT 120)
+add_test(NAME server/sync COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/sync_test.py $<TARGET_FILE:skiff>)
+set_tests_properties(server/sync PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/resource_steps_test.py $<TARGET_FILE:skiff>)
 set_tests_properties(server/resource-steps PROPERTIES LABELS "e2e;server" TIMEOUT 180)
 add_test(NAME server/app-api COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/app_api_test.py $<TARGET_FILE:skiff>)

@@ -95,6 +95,10 @@ class OperatorImpl final : public Operator {
   Status suspend() override;
   Status resume(const std::string& selector) override;
   Result<int> set_nodes(const std::string& selector, const NodeUpdate& update) override;
+  void lock_acquired(const std::string& holder) override;
+  void lock_waiting(const std::string& holder, const std::string& lock, const std::string& message) override;
+  void lock_failed(const std::string& holder, const std::string& message) override;
+  void set_synchronization_status(const std::string& json) override;
   bool suspended() const override { return suspended_; }
   bool done() const override { return done_; }
   const WorkflowStatus& status() const override { return status_; }
@@ -146,6 +150,19 @@ class OperatorImpl final : public Operator {
   // Argo's id for a node name, with "-1", "-2"... when a node already has it (fnv32a
   // collides about once in a workflow of 100,000 nodes).
   std::string fresh_id(const std::string& name) const;
+  // What execute() does once the call may run (holds its locks, or needs none).
+  void proceed(Call call);
+  void begin_entry();  // runs the entrypoint (start(), or once the workflow holds its locks)
+  // Synchronization (sync.cc): a call or the workflow whose `synchronization` names locks
+  // waits for them (AcquireLock) as a Pending node / Pending workflow; whether it does.
+  bool park_for_lock(Call& call);
+  bool park_workflow_for_lock();
+  Result<std::vector<spec::LockRef>> locks_of(const std::string& synchronization_json) const;
+  // The node made while its call waited for its locks, when the call now makes its node.
+  Node* adopt_parked(const std::string& id, NodeType type, NodePhase phase, const std::string& message);
+  void release_locks(const std::string& holder);  // when it ends
+  void release_all_locks();                       // when the workflow ends
+  void end_lock_waiters(const std::string& reason);  // stop/terminate/deadline
   void run_template(Call call);
   void run_pod(Call call, std::unique_ptr<expr::Scope> scope);
   void time_out(const std::string& node_id);
@@ -220,6 +237,12 @@ class OperatorImpl final : public Operator {
   std::string stop_message_;
   std::string over_limit_;  // why the node limit stopped the workflow ("" = it did not)
   int64_t pods_total_ = 0, pods_done_ = 0;
+  // Synchronization (sync.cc): calls waiting for their locks (by node id), their Pending
+  // nodes not yet taken over by the call, and who holds locks ("" = the workflow).
+  std::unordered_map<std::string, Call> lock_waiting_;
+  std::set<std::string> lock_parked_;
+  std::set<std::string> lock_holders_;
+  bool workflow_waits_ = false;
 };
 
 // A call for a child node of `parent`'s node: same exit-handler branch, one level deeper.

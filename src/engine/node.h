@@ -70,6 +70,7 @@ struct Node {
   bool daemoned = false;   // a `daemon: true` pod that is up: it counts as done for its scope
   bool hooked = false;     // run by a lifecycle hook or onExit (Argo's nodeFlag.hooked)
   std::optional<MemoizationStatus> memoization;  // nodes of `memoize` templates (engine/memoize.cc)
+  std::string sync_waiting;  // the lock it waits for (synchronizationStatus.waiting), "" = none
 };
 
 // One entry of status.conditions, as Argo writes it: {type, status: "True", message}.
@@ -89,6 +90,7 @@ struct WorkflowStatus {
   NameValues output_artifacts;  // likewise, artifacts: globalName -> JSON
   std::string progress;     // "done/total" over Pod nodes, as Argo's status.progress
   std::vector<Condition> conditions;
+  std::string synchronization_json;  // status.synchronization as Argo writes it ("" = none)
 };
 
 }  // namespace skiff::engine

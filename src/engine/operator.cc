@@ -154,6 +154,7 @@ Status OperatorImpl::init() {
     if (wf_.spec.priority) merged.priority = wf_.spec.priority;
     if (!wf_.spec.active_deadline_seconds.empty()) merged.active_deadline_seconds = wf_.spec.active_deadline_seconds;
     if (!wf_.spec.metrics_json.empty()) merged.metrics_json = wf_.spec.metrics_json;
+    if (!wf_.spec.synchronization_json.empty()) merged.synchronization_json = wf_.spec.synchronization_json;
     if (wf_.spec.template_defaults) merged.template_defaults = wf_.spec.template_defaults;
     for (const auto& h : wf_.spec.hooks) {  // by name, the workflow's own winning
       auto it = std::find_if(merged.hooks.begin(), merged.hooks.end(),
@@ -240,7 +241,8 @@ Status OperatorImpl::init() {
 }
 
 void OperatorImpl::start() {
-  status_.phase = WorkflowPhase::kRunning;
+  // A workflow that names locks is Pending until it holds them (sync.cc).
+  status_.phase = spec_.synchronization_json.empty() ? WorkflowPhase::kRunning : WorkflowPhase::kPending;
   status_.started_at_ms = options_.started_at_ms >= 0 ? options_.started_at_ms : now();
   for (const auto& [name, value] : creation_time_variables(status_.started_at_ms)) global_.set(name, value);
   global_.set("workflow.status", "Running");  // what templates and hooks' expressions see until the end
@@ -257,6 +259,11 @@ void OperatorImpl::start() {
       kill_all("Step exceeded its deadline");
     });
   }
+  if (park_workflow_for_lock()) return;
+  begin_entry();
+}
+
+void OperatorImpl::begin_entry() {
   Call call;
   call.name = name_;
   call.display_name = name_;
@@ -363,6 +370,7 @@ void OperatorImpl::finish_workflow() {
   else if (phase != WorkflowPhase::kSucceeded && exit && !exit->message.empty()) status_.message = exit->message;
   status_.finished_at_ms = now();
   while (!daemons_.empty()) kill_daemons(daemons_.begin()->first);  // each call erases its scope's
+  release_all_locks();
   done_ = true;
   timers_.clear();
   emit_workflow_metrics();
@@ -380,6 +388,8 @@ const Node* OperatorImpl::node(const std::string& id) const {
 }
 
 Node& OperatorImpl::add_node(const Call& call, NodeType type, NodePhase phase, const std::string& message) {
+  if (!lock_parked_.empty())
+    if (Node* parked = adopt_parked(call.id, type, phase, message)) return *parked;
   Node& n = status_.nodes.emplace_back();
   n.id = call.id.empty() ? fresh_id(call.name) : call.id;
   n.name = call.name;
@@ -443,6 +453,7 @@ void OperatorImpl::finish(Node& node, NodePhase phase, const std::string& given_
   emit_node_metrics(node);
   if (!daemons_.empty()) kill_daemons(node.id);  // a scope ends: its daemons go
   ready_fns_.erase(node.id);
+  if (!lock_holders_.empty()) release_locks(node.id);
   report_done(node.id);
 }
 
@@ -525,8 +536,15 @@ std::string OperatorImpl::execute(Call call) {
     finish(add_node(call, NodeType::kPod, NodePhase::kPending), NodePhase::kError, room.message());
     return id;
   }
-  // A memoized template's cache is looked at before its node (or Retry node) exists, as Argo.
-  if (!call.tmpl->memoize_json.empty() && call.attempt < 0 && memo_lookup(call)) return id;
+  if (park_for_lock(call)) return id;
+  proceed(std::move(call));
+  return id;
+}
+
+void OperatorImpl::proceed(Call call) {
+  // A memoized template's cache is looked at before its node (or Retry node) exists, as Argo
+  // does (and once its locks are held: a node a lock let in looks at the cache then).
+  if (!call.tmpl->memoize_json.empty() && call.attempt < 0 && memo_lookup(call)) return;
   const spec::RetryStrategy* retry = call.tmpl->retry_strategy ? &*call.tmpl->retry_strategy : nullptr;
   bool pod = call.tmpl->type == spec::TemplateType::kContainer || call.tmpl->type == spec::TemplateType::kScript ||
              call.tmpl->type == spec::TemplateType::kResource || call.tmpl->type == spec::TemplateType::kContainerSet ||
@@ -534,10 +552,9 @@ std::string OperatorImpl::execute(Call call) {
   if (!retry && pod && spec_.retry_strategy) retry = &*spec_.retry_strategy;
   if (retry && call.attempt < 0) {
     run_retry(*this, std::move(call));
-    return id;
+    return;
   }
   run_template(std::move(call));
-  return id;
 }
 
 // The template with spec.templateDefaults merged in, made once per template (the copies
@@ -1006,6 +1023,7 @@ void OperatorImpl::publish_globals(const spec::Template& tmpl, const Node& node)
 }
 
 void OperatorImpl::kill_all(const std::string& reason) {
+  end_lock_waiters(reason);
   // Steps held by a suspend never started: they end at once.
   for (auto& held : std::exchange(held_, {})) {
     kill_reasons_[held.node_id] = reason;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/node.h"
+#include "spec/synchronization.h"
 #include "spec/types.h"
 #include "spec/validate.h"
 #include "util/status.h"
@@ -92,7 +93,22 @@ struct StoreCacheEntry {
   std::string entry_json;
 };
 
-using Action = std::variant<StartStep, KillStep, StoreCacheEntry>;
+// Synchronization (spec/synchronization.h): the workflow (holder "") or a node (holder: its
+// id) asks for every lock its `synchronization` names, before it runs. The owner's lock
+// manager answers with lock_acquired, lock_waiting (then lock_acquired later) or
+// lock_failed. Waiters queue by `priority` (higher first), then `created_ms` (older first).
+struct AcquireLock {
+  std::string holder;
+  std::vector<spec::LockRef> locks;
+  int64_t priority = 0;    // the workflow's spec.priority
+  int64_t created_ms = 0;  // when the workflow was created
+};
+// The holder ended (or stopped waiting): its locks, or its place in their queues, go.
+struct ReleaseLock {
+  std::string holder;
+};
+
+using Action = std::variant<StartStep, KillStep, StoreCacheEntry, AcquireLock, ReleaseLock>;
 
 // What a runner reports when a step has ended.
 struct StepExit {
@@ -161,6 +177,16 @@ class Operator {
   // done for the steps or DAG that holds it; it is killed when that scope ends.
   virtual void step_ready(const std::string& node_id, const std::string& ip) = 0;
   virtual void step_exited(const StepExit& exit) = 0;
+  // Answers to AcquireLock. A node that waits stays Pending with `message` (Argo's
+  // "Waiting for <lock> lock. Lock status: 0/1") and synchronizationStatus.waiting `lock`;
+  // a workflow that waits stays Pending with that message. lock_failed (a semaphore whose
+  // ConfigMap or key is missing) ends the node in Error, the workflow Failed.
+  virtual void lock_acquired(const std::string& holder) = 0;
+  virtual void lock_waiting(const std::string& holder, const std::string& lock, const std::string& message) = 0;
+  virtual void lock_failed(const std::string& holder, const std::string& message) = 0;
+  // status.synchronization as the owner's lock manager sees this workflow (JSON; "" = none).
+  virtual void set_synchronization_status(const std::string& json) = 0;
+
   // Call when now >= next_wakeup_ms(): fires deadlines, retry backoffs, suspend durations.
   virtual void tick() = 0;
   virtual int64_t next_wakeup_ms() const = 0;  // -1 when nothing is scheduled

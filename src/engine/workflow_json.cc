@@ -84,6 +84,7 @@ Json node_json(const Node& n) {
   if (n.memoization)
     j["memoizationStatus"] = {
         {"hit", n.memoization->hit}, {"key", n.memoization->key}, {"cacheName", n.memoization->cache_name}};
+  if (!n.sync_waiting.empty()) j["synchronizationStatus"] = {{"waiting", n.sync_waiting}};
   return j;
 }
 
@@ -99,6 +100,10 @@ Json status_summary(const WorkflowStatus& st) {
   if (!st.output_artifacts.empty()) status["outputs"]["artifacts"] = artifacts(st.output_artifacts);
   for (const auto& c : st.conditions)
     status["conditions"].push_back({{"type", c.type}, {"status", c.status}, {"message", c.message}});
+  if (!st.synchronization_json.empty()) {
+    Json sync = parse_json_or_discarded<Json>(st.synchronization_json);
+    if (sync.is_object() && !sync.empty()) status["synchronization"] = std::move(sync);
+  }
   return status;
 }
 

@@ -103,8 +103,32 @@ struct Runner::Run {
   std::map<std::string, std::pair<spec::NodePhase, std::string>> stored;
 };
 
+namespace {
+
+// A semaphore's limit: the integer its ConfigMap holds under its key.
+Result<int64_t> semaphore_limit(const std::string& data_dir, const spec::LockRef& r) {
+  auto cm = data_dir.empty() ? Result<runtime::ConfigObject>(not_found(""))
+                             : runtime::read_config_object(data_dir, runtime::ConfigKind::kConfigMap, r.namespace_, r.name);
+  if (!cm)
+    return not_found("ConfigMap \"" + r.name + "\" not found in namespace " + r.namespace_ +
+                     "; create it (skiff configmap create, or give its YAML to skiff run) with the limit under key \"" +
+                     r.key + "\"");
+  auto v = cm->data.find(r.key);
+  if (v == cm->data.end()) return not_found("Sync configuration key '" + r.key + "' not found in ConfigMap");
+  const std::string& text = v->second;
+  bool digits = !text.empty() && text.size() < 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits) return invalid("the value \"" + text + "\" of key '" + r.key + "' in ConfigMap \"" + r.name + "\" is not an integer");
+  return static_cast<int64_t>(std::stoll(text));
+}
+
+}  // namespace
+
 Runner::Runner(runtime::Executor& executor, store::Store& store, const engine::Clock& clock, std::string data_dir)
-    : executor_(executor), store_(store), clock_(clock), data_dir_(std::move(data_dir)) {}
+    : executor_(executor),
+      store_(store),
+      clock_(clock),
+      data_dir_(std::move(data_dir)),
+      locks_([this](const spec::LockRef& r) { return semaphore_limit(data_dir_, r); }) {}
 
 Runner::~Runner() = default;
 
@@ -233,6 +257,45 @@ void Runner::collect_deleted_artifacts(const std::string& namespace_, const std:
 // delete needs room, and made again once there is room.
 namespace {
 constexpr off_t kReserveBytes = 8 << 20;
+}
+
+void Runner::acquire_lock(Run& run, const engine::AcquireLock& request) {
+  // After a restart: a node the store has as finished took and gave back its locks before.
+  if (auto stored = run.stored.find(request.holder);
+      !request.holder.empty() && stored != run.stored.end() && spec::is_finished(stored->second.first)) {
+    run.op->lock_acquired(request.holder);
+    return;
+  }
+  std::string key = run.context->namespace_ + "/" + run.op->workflow_name();
+  if (!request.holder.empty()) key += "/" + request.holder;
+  answer_locks({{key, locks_.acquire({key, request.locks, request.priority, request.created_ms})}});
+}
+
+void Runner::answer_locks(const std::vector<std::pair<std::string, LockManager::Answer>>& answers) {
+  for (const auto& [key, answer] : answers) {
+    std::string workflow = LockManager::workflow_of(key);
+    size_t slash = workflow.find('/');
+    Run* run = slash == std::string::npos ? nullptr : find(workflow.substr(0, slash), workflow.substr(slash + 1), false);
+    if (!run) {  // its run is gone: what it got goes to the next
+      if (answer.kind == LockManager::Answer::Kind::kAcquired) answer_locks(locks_.release(key));
+      continue;
+    }
+    std::string holder = key.size() > workflow.size() ? key.substr(workflow.size() + 1) : "";
+    switch (answer.kind) {
+      case LockManager::Answer::Kind::kAcquired: run->op->lock_acquired(holder); break;
+      case LockManager::Answer::Kind::kWaiting: run->op->lock_waiting(holder, answer.lock, answer.message); break;
+      case LockManager::Answer::Kind::kFailed: run->op->lock_failed(holder, answer.message); break;
+    }
+  }
+}
+
+void Runner::refresh_lock_status() {
+  for (const auto& workflow : locks_.take_changed()) {
+    size_t slash = workflow.find('/');
+    if (slash == std::string::npos) continue;
+    if (Run* run = find(workflow.substr(0, slash), workflow.substr(slash + 1), false))
+      run->op->set_synchronization_status(locks_.status_json(workflow));
+  }
 }
 
 void Runner::keep_reserve() {
@@ -369,6 +432,9 @@ Status Runner::restart(const store::WorkflowRecord& record, spec::Object workflo
   if (!succeeded_only) {  // a resumed run keeps its times, and so its deadlines
     auto status = nlohmann::json::parse(record.status, nullptr, false);
     if (status.is_object()) options.started_at_ms = engine::parse_rfc3339(status.value("startedAt", ""));
+    // The locks it held: back to it before any workflow asks (server/lock_manager.h).
+    if (status.is_object() && status.contains("synchronization"))
+      locks_.restore(record.namespace_ + "/" + record.name, status["synchronization"].dump());
     for (const auto& [id, kept] : stored) {
       auto j = nlohmann::json::parse(kept.second, nullptr, false);
       int64_t started = j.is_object() ? engine::parse_rfc3339(j.value("startedAt", "")) : -1;
@@ -558,8 +624,14 @@ void Runner::carry_out(Run& run, std::vector<engine::Action> actions) {
       if (Status st = write_cache_entry(data_dir_, run.context->namespace_, *entry); !st)
         std::fprintf(stderr, "skiff: memoize: cannot store cache entry %s in ConfigMap %s: %s\n", entry->key.c_str(),
                      entry->cache_name.c_str(), st.message().c_str());
+    } else if (auto* acquire = std::get_if<engine::AcquireLock>(&action)) {
+      acquire_lock(run, *acquire);
+    } else if (auto* release = std::get_if<engine::ReleaseLock>(&action)) {
+      std::string key = run.context->namespace_ + "/" + run.op->workflow_name();
+      answer_locks(locks_.release(release->holder.empty() ? key : key + "/" + release->holder));
     }
   }
+  refresh_lock_status();
   if (kills.empty()) return;
   // Steps still queued never started: they end here (the engine words why), in one pass
   // over the queue however many there are (a terminate kills them all).
@@ -753,11 +825,14 @@ void Runner::turn(int max_wait_ms) {
                  due >= 0) {
         expiries_.push_back({it->second->context->namespace_, op.workflow_name(), due});
       }
+      // Whatever it still holds or waits for (its engine gave back what it knew of) goes.
+      answer_locks(locks_.release_workflow(it->second->context->namespace_ + "/" + op.workflow_name()));
       it = runs_.erase(it);  // everything it changed is written
     } else {
       ++it;
     }
   }
+  refresh_lock_status();
   if (++reserve_check_ % 256 == 1) keep_reserve();
   // A big run leaves its memory scattered over the heap: give it back to the system.
   if (ended_nodes >= kTrimAfterNodes) malloc_trim(0);

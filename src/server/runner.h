@@ -14,7 +14,10 @@
 // nodes (the rest go in the next turns) and spends at most ~50 ms starting steps (the
 // rest wait in their workflow's queue). With a step limit (set_max_steps), steps beyond it
 // wait there too and free slots go to the workflows in turn (round robin), so a huge DAG
-// cannot starve the rest. Single-threaded: one thread calls add() and turn().
+// cannot starve the rest. Mutexes and semaphores (`synchronization`) are shared by all of
+// its workflows through one LockManager: the engine asks (AcquireLock) and the Runner answers
+// it, and the others a release lets in, in the same turn. Single-threaded: one thread calls
+// add() and turn().
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,7 @@
 #include "engine/operator.h"
 #include "runtime/executor.h"
 #include "server/events.h"
+#include "server/lock_manager.h"
 #include "server/metrics.h"
 #include "spec/pod.h"
 #include "spec/types.h"
@@ -156,6 +160,11 @@ class Runner {
   Status keep_suspend_flag(Run& run, bool suspended);
   // After a restart: Suspend nodes the store says were resumed or set get that again.
   void replay_suspend_nodes(Run& run);
+  // Synchronization: the engine's lock requests and releases, and the answers they bring
+  // (to this run or to others); then status.synchronization of the workflows they changed.
+  void acquire_lock(Run& run, const engine::AcquireLock& request);
+  void answer_locks(const std::vector<std::pair<std::string, LockManager::Answer>>& answers);
+  void refresh_lock_status();
   // Disk space held back so that a delete can still be stored on a full disk.
   void keep_reserve();
   bool release_reserve();
@@ -179,6 +188,7 @@ class Runner {
   MetricsRegistry* metrics_ = nullptr;
   EventLog* events_ = nullptr;
   uint64_t reserve_check_ = 0;
+  LockManager locks_;
 };
 
 }  // namespace skiff::server

@@ -403,7 +403,6 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
                 "serviceAccountName", "automountServiceAccountToken", "executor", "hostAliases", "securityContext",
                 "podSpecPatch", "metrics", "synchronization", "memoize", "timeout", "podResources"});
   t.name = c.str(n["name"], p + ".name");
-  note_not_acted_on(c, n, {"synchronization"}, t.not_acted_on);
   if (const Y& al = n["archiveLocation"]; al && c.map(al, p + ".archiveLocation")) {
     for (const auto& kv : al) {
       std::string k = kv.first.as<std::string>();
@@ -525,6 +524,7 @@ Template decode_template(Ctx& c, const Y& n, const std::string& p) {
   t.metrics_json = c.json_text(n["metrics"]);
   t.memoize_json = decode_memoize(c, n["memoize"], p + ".memoize");
   check_pod_resources(c, n["podResources"], p + ".podResources", t.type);
+  t.synchronization_json = c.json_text(n["synchronization"]);
   return t;
 }
 
@@ -552,7 +552,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                 "templateDefaults", "archiveLogs", "hooks", "workflowMetadata", "artifactGC", "podResources"});
   s.entrypoint = c.str(n["entrypoint"], p + ".entrypoint");
   note_not_acted_on(c, n,
-                    {"podGC", "podDisruptionBudget", "synchronization", "volumeClaimGC", "workflowMetadata"},
+                    {"podGC", "podDisruptionBudget", "volumeClaimGC", "workflowMetadata"},
                     s.not_acted_on);
   check_pod_resources(c, n["podResources"], p + ".podResources", TemplateType::kNone);
   if (n["archiveLogs"] && !n["archiveLogs"].IsNull()) s.archive_logs = c.boolean(n["archiveLogs"], p + ".archiveLogs");
@@ -609,6 +609,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
   s.pod_gc_json = c.json_text(n["podGC"]);
   s.metrics_json = c.json_text(n["metrics"]);
   s.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
+  s.synchronization_json = c.json_text(n["synchronization"]);
   if (n["retryStrategy"]) s.retry_strategy = decode_retry(c, n["retryStrategy"], p + ".retryStrategy");
   if (const Y& d = n["templateDefaults"]; d && !d.IsNull()) {
     TemplateDefaults td;

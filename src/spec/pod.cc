@@ -147,7 +147,7 @@ class PodLint {
   // Fields no executor of skiff's acts on yet, whichever runs the workflow: those without
   // which it would run differently from what it says are refused, the rest warned about.
   void not_acted_on(const Object& o, const std::map<std::string, SourcePos>& names, const std::string& base) {
-    static const std::set<std::string> kRefused = {"synchronization"};
+    static const std::set<std::string> kRefused = {};
     for (const auto& [name, pos] : names) {
       if (kRefused.count(name))
         errors_.push_back({pos, base + "." + name, unsupported(name) + where(o)});

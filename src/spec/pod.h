@@ -45,7 +45,7 @@ struct PodFieldSupport {
 };
 
 // Appends a warning for each pod-level field `obj` sets that `support` ignores, and for
-// each field no executor of skiff's acts on yet (podGC, synchronization, memoize, ...: see
+// each field no executor of skiff's acts on yet (podGC, podDisruptionBudget, ...: see
 // decode.cc's note_not_acted_on), and an error for each pod-level field `support` refuses, naming the field, its JSON path and line. With `library`, the
 // templates `obj` reaches through workflowTemplateRef and templateRef are checked as well
 // (at their own files and paths); without, `obj` alone (lint checks every file's objects).

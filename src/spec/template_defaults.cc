@@ -116,6 +116,7 @@ void apply_template_defaults(Template& t, const TemplateDefaults& defaults) {
   t.daemon = t.daemon || d.daemon;
   fill(t.metrics_json, d.metrics_json);
   fill(t.memoize_json, d.memoize_json);
+  fill(t.synchronization_json, d.synchronization_json);
 }
 
 }  // namespace skiff::spec

@@ -300,6 +300,7 @@ struct Template {
   bool daemon = false;
   std::string metrics_json;
   std::string memoize_json;
+  std::string synchronization_json;  // mutexes and semaphores (spec/synchronization.h)
   SourcePos pos;
 };
 
@@ -339,7 +340,7 @@ struct WorkflowSpec {
   std::vector<Template> templates;
   std::string on_exit;
   std::optional<int64_t> parallelism;
-  std::optional<int64_t> priority;  // {{workflow.priority}}
+  std::optional<int64_t> priority;  // {{workflow.priority}}; a higher one goes first for locks
   std::string active_deadline_seconds;
   std::vector<Volume> volumes;
   std::vector<ClaimTemplate> volume_claim_templates;
@@ -355,6 +356,7 @@ struct WorkflowSpec {
   std::string pod_gc_json;
   std::string metrics_json;
   std::vector<LifecycleHook> hooks;  // spec.hooks
+  std::string synchronization_json;  // the workflow's mutexes and semaphores (spec/synchronization.h)
   std::optional<RetryStrategy> retry_strategy;  // workflow-wide default for templates
   std::optional<TemplateDefaults> template_defaults;
   // artifactRepositoryRef: a key of a ConfigMap in the workflow's namespace that holds the

@@ -12,6 +12,7 @@
 
 #include "expr/depends.h"
 #include "expr/template.h"
+#include "spec/synchronization.h"
 #include "util/strings.h"
 
 namespace skiff::spec {
@@ -107,6 +108,7 @@ class Validator {
       if (obj_.kind == Kind::kWorkflow && !spec.workflow_template_ref) scope.workflow_params = &wf_params_;
       check_metrics(spec.metrics_json, obj_.pos, "spec.metrics", scope);
     }
+    check_synchronization(spec.synchronization_json, obj_.pos, "spec");
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < spec.templates.size(); ++i) {
       const Template& t = spec.templates[i];
@@ -184,6 +186,7 @@ class Validator {
         check_refs(v, scope, t.pos, p + ".metadata");
       }
     if (!t.metrics_json.empty()) check_metrics(t.metrics_json, t.pos, p + ".metrics", scope);
+    check_synchronization(t.synchronization_json, t.pos, p);
     if (t.dag) check_dag(t, *t.dag, p + ".dag", spec, scope);
     if (!t.steps.empty()) check_steps(t, p + ".steps", spec, scope);
   }
@@ -408,6 +411,13 @@ class Validator {
       std::string n = nearest(key, known);
       report(pos, path + "." + key, "unknown field \"" + key + "\"" + (n.empty() ? "" : "; did you mean \"" + n + "\"?"));
     }
+  }
+
+  // `synchronization` (spec/synchronization.h): its locks, well formed; the message names the field.
+  void check_synchronization(const std::string& json, const SourcePos& pos, const std::string& path) {
+    if (json.empty()) return;
+    auto locks = parse_synchronization(json, "default");
+    if (!locks) report(pos, path, locks.status().message());
   }
 
   // `metrics: {prometheus: [...]}` as `argo lint` checks it: a valid name, help, valid and

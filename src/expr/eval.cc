@@ -170,10 +170,11 @@ class Evaluator {
       std::string name = join(std::vector<std::string>(parts.begin(), parts.begin() + k), ".");
       const ScopeValue* sv = scope_.find(name);
       if (!sv) continue;
-      // A variable that is also a prefix of others (inputs.parameters, Argo's JSON list, over
-      // inputs.parameters.x) is the object of those others, as Argo drops the less specific
-      // key before it builds an expression's environment.
-      Value v = scope_.has_prefix(name) ? object_for_prefix(scope_, name) : scope_value(*sv);
+      // A JSON variable that is also a prefix of others (inputs.parameters, Argo's JSON list,
+      // over inputs.parameters.x) is the object of those others, as Argo drops the less
+      // specific key before it builds an expression's environment. A plain text one keeps
+      // its text (workflow.creationTimestamp beside its .Y, .m, ... forms).
+      Value v = scope_.has_prefix(name) && sv->is_json ? object_for_prefix(scope_, name) : scope_value(*sv);
       for (size_t i = k; i < parts.size(); ++i) {
         auto next = member(v, parts[i], name);
         if (!next) return next;

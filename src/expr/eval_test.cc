@@ -54,6 +54,11 @@ TEST(Eval, Variables) {
   s.set_json("inputs.parameters", R"([{"name":"n","value":"3"}])");
   EXPECT_EQ(eval("toJson(inputs.parameters)", s), R"({"my-param":"dash","n":"3"})");
   EXPECT_EQ(eval("inputs.parameters.n", s), "3");
+  // A text variable beside its own forms keeps its text (Argo's sprig.date over it works).
+  s.set("workflow.creationTimestamp", "2026-04-29T10:00:00Z");
+  s.set("workflow.creationTimestamp.Y", "2026");
+  EXPECT_EQ(eval("workflow.creationTimestamp", s), "2026-04-29T10:00:00Z");
+  EXPECT_EQ(eval("workflow.creationTimestamp.Y", s), "2026");
 }
 
 TEST(Eval, Functions) {

@@ -1,0 +1,328 @@
+// skiff-emissary: skiff's helper inside a step's Pod on the Kubernetes executor
+// (docs/kubernetes-executor.md). Static, so it runs in any image: the Pod's `init`
+// container copies it into an emptyDir shared by the Pod's containers, and the main
+// container and sidecars run through it, as Argo's emissary does.
+//
+//   skiff-emissary init DIR          copy this program to DIR/skiff-emissary
+//   skiff-emissary main -- ARGV...   run ARGV; keep its stdout (for outputs.result) while
+//                                    passing it on; then leave its exit code and output
+//                                    parameters in DIR and mark it done
+//   skiff-emissary sidecar -- ARGV...  run ARGV until the main container is done, then stop it
+//   skiff-emissary wait              wait until the main container is done, then print what
+//                                    it left as one JSON line: what the server reads
+//
+// Settings come as JSON in $SKIFF_EMISSARY: {"dir", "stdoutMax", "parameterMax",
+// "outputs": [{"name", "path"}], "script": SOURCE (written to DIR/script, whose path is
+// appended to ARGV), "graceMs"}. Whatever goes wrong is said on stderr and in the JSON.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Settings {
+  std::string dir = "/var/run/skiff";
+  size_t stdout_max = 256 * 1024;
+  size_t parameter_max = 256 * 1024;
+  std::vector<std::pair<std::string, std::string>> outputs;
+  bool has_script = false;
+  std::string script;
+  int grace_ms = 10000;
+};
+
+Settings settings() {
+  Settings s;
+  const char* env = std::getenv("SKIFF_EMISSARY");
+  if (!env || !*env) return s;
+  Json j = Json::parse(env, nullptr, false);
+  if (!j.is_object()) {
+    std::fprintf(stderr, "skiff-emissary: $SKIFF_EMISSARY is not a JSON object; using the defaults\n");
+    return s;
+  }
+  s.dir = j.value("dir", s.dir);
+  s.stdout_max = j.value("stdoutMax", s.stdout_max);
+  s.parameter_max = j.value("parameterMax", s.parameter_max);
+  s.grace_ms = j.value("graceMs", s.grace_ms);
+  if (j.contains("script") && j["script"].is_string()) {
+    s.has_script = true;
+    s.script = j["script"].get<std::string>();
+  }
+  if (j.contains("outputs") && j["outputs"].is_array())
+    for (const auto& o : j["outputs"])
+      if (o.is_object()) s.outputs.emplace_back(o.value("name", ""), o.value("path", ""));
+  return s;
+}
+
+bool write_all(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Writes `text` to `path` through a temporary file, so a reader sees all of it or nothing.
+bool write_atomically(const std::string& path, const std::string& text, mode_t mode = 0644) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  bool ok = write_all(fd, text.data(), text.size());
+  ok = ::close(fd) == 0 && ok;
+  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// At most `max` bytes of the regular file `path`; false when it is missing or not a file.
+bool read_file(const std::string& path, size_t max, std::string* out, std::string* why) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    *why = "not a regular file";
+    return false;
+  }
+  out->clear();
+  char buf[65536];
+  while (out->size() < max) {
+    ssize_t r = ::read(fd, buf, std::min(sizeof buf, max - out->size()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    out->append(buf, static_cast<size_t>(r));
+  }
+  ::close(fd);
+  return true;
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+volatile sig_atomic_t g_child = 0;
+
+void forward(int sig) {
+  if (g_child > 0) ::kill(g_child, sig);
+}
+
+// Starts argv with stdout into `out_fd` (-1: inherited). Returns the pid, or -1 with the
+// reason in *why (exec's own failure comes back through a close-on-exec pipe).
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, std::string* why) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    *why = std::strerror(errno);
+    return -1;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *why = std::strerror(errno);
+    return -1;
+  }
+  if (pid == 0) {
+    if (out_fd >= 0) ::dup2(out_fd, 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    int e = errno;
+    (void)!::write(report[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(report[1]);
+  int e = 0;
+  ssize_t r;
+  do r = ::read(report[0], &e, sizeof e); while (r < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (r == sizeof e) {
+    int status;
+    ::waitpid(pid, &status, 0);
+    if (e == ENOENT && argv[0].find('/') == std::string::npos) {
+      *why = "executable \"" + argv[0] + "\" not found in $PATH";
+    } else {
+      *why = "cannot run \"" + argv[0] + "\": " + std::strerror(e);
+    }
+    return -1;
+  }
+  g_child = pid;
+  return pid;
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+int wait_child(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return exit_code_of(status);
+}
+
+void install_forwarding() {
+  struct sigaction sa = {};
+  sa.sa_handler = forward;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
+}
+
+int run_main(const Settings& s, std::vector<std::string> argv) {
+  Json done = Json::object();
+  if (s.has_script) {
+    std::string path = s.dir + "/script";
+    if (!write_atomically(path, s.script, 0755)) {
+      std::fprintf(stderr, "skiff-emissary: cannot write the script to %s: %s\n", path.c_str(), std::strerror(errno));
+    }
+    argv.push_back(path);
+  }
+  int pipe_fds[2];
+  if (argv.empty() || ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    done["exitCode"] = 127;
+    done["error"] = argv.empty() ? "no command to run" : std::string("pipe: ") + std::strerror(errno);
+  } else {
+    install_forwarding();
+    std::string why;
+    pid_t pid = spawn(argv, pipe_fds[1], &why);
+    ::close(pipe_fds[1]);
+    std::string kept;
+    bool truncated = false;
+    if (pid > 0) {
+      char buf[65536];
+      for (;;) {
+        ssize_t r = ::read(pipe_fds[0], buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        write_all(1, buf, static_cast<size_t>(r));
+        size_t room = s.stdout_max > kept.size() ? s.stdout_max - kept.size() : 0;
+        if (static_cast<size_t>(r) > room) truncated = true;
+        kept.append(buf, std::min(room, static_cast<size_t>(r)));
+      }
+      done["exitCode"] = wait_child(pid);
+    } else {
+      std::fprintf(stderr, "%s\n", why.c_str());
+      done["exitCode"] = 127;
+      done["error"] = why;
+    }
+    ::close(pipe_fds[0]);
+    done["result"] = kept;
+    if (truncated) done["resultTruncated"] = true;
+  }
+  Json params = Json::object(), missing = Json::object();
+  for (const auto& [name, path] : s.outputs) {
+    std::string value, why;
+    if (read_file(path, s.parameter_max, &value, &why)) {
+      params[name] = value;
+    } else {
+      missing[name] = path + ": " + why;
+    }
+  }
+  done["parameters"] = params;
+  if (!missing.empty()) done["missing"] = missing;
+  std::string text = done.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (!write_atomically(s.dir + "/outputs.json", text)) {
+    std::fprintf(stderr, "skiff-emissary: cannot write %s/outputs.json: %s\n", s.dir.c_str(), std::strerror(errno));
+  }
+  write_atomically(s.dir + "/main.done", "");
+  return done.value("exitCode", 1);
+}
+
+int run_sidecar(const Settings& s, const std::vector<std::string>& argv) {
+  install_forwarding();
+  std::string why;
+  pid_t pid = argv.empty() ? -1 : spawn(argv, -1, &why);
+  if (pid < 0) {
+    std::fprintf(stderr, "%s\n", argv.empty() ? "skiff-emissary: no command to run" : why.c_str());
+    return 127;
+  }
+  std::string done = s.dir + "/main.done";
+  for (;;) {
+    int status;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return exit_code_of(status);
+    if (exists(done)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // The main container is done: the sidecar stops, as Argo stops sidecars.
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.grace_ms);
+  for (;;) {
+    int status;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return 0;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  wait_child(pid);
+  return 0;
+}
+
+int run_wait(const Settings& s) {
+  std::string done = s.dir + "/main.done";
+  // Polled: an emptyDir on any node, and a 50 ms poll costs nothing beside a Pod's start.
+  while (!exists(done)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string text, why;
+  if (!read_file(s.dir + "/outputs.json", 64u << 20, &text, &why)) {
+    Json j = {{"error", "the main container left no outputs: " + why}};
+    text = j.dump();
+  }
+  text += "\n";
+  return write_all(1, text.data(), text.size()) ? 0 : 1;
+}
+
+int copy_self(const std::string& dir) {
+  std::string self, why;
+  if (!read_file("/proc/self/exe", 256u << 20, &self, &why)) {
+    std::fprintf(stderr, "skiff-emissary: cannot read /proc/self/exe: %s\n", why.c_str());
+    return 1;
+  }
+  ::mkdir(dir.c_str(), 0755);
+  if (!write_atomically(dir + "/skiff-emissary", self, 0755)) {
+    std::fprintf(stderr, "skiff-emissary: cannot write %s/skiff-emissary: %s\n", dir.c_str(), std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: skiff-emissary init DIR | main -- ARGV... | sidecar -- ARGV... | wait | --version\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  std::string mode = argv[1];
+  if (mode == "--version") {
+    std::printf("skiff-emissary %s\n", SKIFF_VERSION);
+    return 0;
+  }
+  Settings s = settings();
+  if (mode == "init") return argc == 3 ? copy_self(argv[2]) : usage();
+  if (mode == "wait") return run_wait(s);
+  if (mode != "main" && mode != "sidecar") return usage();
+  int first = 2;
+  if (first < argc && std::strcmp(argv[first], "--") == 0) ++first;
+  std::vector<std::string> rest(argv + first, argv + argc);
+  return mode == "main" ? run_main(s, std::move(rest)) : run_sidecar(s, rest);
+}

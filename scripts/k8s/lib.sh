@@ -10,6 +10,7 @@ conf=$state/conf        # rewritten only when its content changes (kube-proxy ex
 run=$state/run          # pid files and sockets
 logs=$state/logs
 data=$state/data        # etcd, containerd, kubelet, CNI: removed by k8s-down
+volumes=$state/volumes  # the provisioner's volumes, a directory per claim: removed by k8s-down
 
 node=skiff-k8s-node
 node_ip=10.245.0.1

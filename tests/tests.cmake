@@ -50,6 +50,8 @@ set_tests_properties(k8s/up PROPERTIES FIXTURES_SETUP k8s LABELS k8s TIMEOUT 360
 set_tests_properties(k8s/down PROPERTIES FIXTURES_CLEANUP k8s LABELS k8s TIMEOUT 120)
 add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/smoke_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
+add_test(NAME k8s/storage COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/storage_test.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(k8s/storage PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/client COMMAND kube_cluster_tests)
 set_tests_properties(k8s/client PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME cd/diff-k8s COMMAND cd_cluster_tests)

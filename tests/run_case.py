@@ -25,8 +25,12 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
   path_prepend: ["{case_dir}/bin"]  # directories put before PATH in skiff's environment
   interrupt_after: 0.5          # send SIGINT after this many seconds
   raw: true                    # don't add `-o json`: check only exit code, stdout, stderr
-  executors: [container]       # run only with these executors (default: host and container)
+  executors: [container]       # run only with these executors (default: host, container and kubernetes;
+                               # kubernetes runs where container does)
   container: {...}             # expectations that differ in containers, merged over the rest
+  kubernetes: {...}            # ...on Kubernetes, merged over those of `container`
+  not_kubernetes: "why"        # a container case that does not apply to Pods, and why
+Expectations may say {namespace}: the workflow's namespace ("default", or the case's own on Kubernetes).
   setup: [[secret, create, ...]]   # skiff commands run first (same data directory)
   registry_args: false         # don't pass the test registry's settings; args give their own
                                # ({registry} is its directory, {registry_KEY} a key of its env.json:
@@ -39,6 +43,10 @@ A case is tests/workflows/<area>/<case>.yaml (the Workflow and any WorkflowTempl
 
 Every case runs with --executor host and, given --registry DIR (a registry started by
 tests/registry/registry.py), with --executor container, images pulled through its mirror.
+With --executor kubernetes --k8s-env FILE (the test cluster's env.json, scripts/k8s-up) it
+runs on the test cluster, in a namespace of its own made for it (setup's Secrets and
+ConfigMaps are made there too) and deleted after; tests/k8s/push_images.py has put the
+images and skiff's emissary image in the cluster's registry.
 A case not meant for the executor exits 77 (skipped).
 """
 import argparse
@@ -177,10 +185,51 @@ def s3_settings(directory):
     return env
 
 
+def emissary_image(k8s_env_path):
+    """What tests/k8s/push_images.py pushed last: skiff's own image, by digest (a tag the node
+    has cached would hide a newer build)."""
+    path = os.path.join(os.path.dirname(k8s_env_path), "emissary-image")
+    if not os.path.exists(path):
+        fail(f"{path} is missing: run tests/k8s/push_images.py (ctest k8s/images) first")
+    with open(path) as f:
+        return f.read().strip()
+
+
+def with_namespace(value, namespace):
+    """The expectations with {namespace} (where the workflow runs) filled in."""
+    if isinstance(value, str):
+        return value.replace("{namespace}", namespace)
+    if isinstance(value, list):
+        return [with_namespace(v, namespace) for v in value]
+    if isinstance(value, dict):
+        return {k: with_namespace(v, namespace) for k, v in value.items()}
+    return value
+
+
+def kubectl(k8s, *args, check=True):
+    done = subprocess.run([f"{k8s['bin']}/kubectl", "--kubeconfig", k8s["kubeconfig"]] + list(args),
+                          capture_output=True, text=True, timeout=60)
+    if check and done.returncode != 0:
+        fail(f"kubectl {' '.join(args)}: {done.stderr}")
+    return done.stdout
+
+
+def kubectl_create(k8s, namespace, step):
+    """The cluster's copy of a setup step's `secret create` or `configmap create`."""
+    kind, args = step[0], step[2:]
+    if kind == "secret" and args and args[0] in ("generic", "docker-registry"):
+        sub, args = args[0], args[1:]
+    else:
+        sub = "generic" if kind == "secret" else None
+    name, rest = args[0], [a for a in args[1:] if a not in ("-n", namespace)]
+    kubectl(k8s, "create", kind, *([sub] if sub else []), name, *rest, "-n", namespace)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skiff", required=True)
-    ap.add_argument("--executor", default="host", choices=["host", "container"])
+    ap.add_argument("--executor", default="host", choices=["host", "container", "kubernetes"])
+    ap.add_argument("--k8s-env", help="the test cluster's env.json (scripts/k8s-up), for --executor kubernetes")
     ap.add_argument("--registry", help="directory of a running test registry (tests/registry/registry.py)")
     ap.add_argument("--s3", help="directory of a running S3 test server (tests/s3/s3server.py)")
     ap.add_argument("case")
@@ -188,11 +237,27 @@ def main():
     expect_path = a.case[: -len(".yaml")] + ".expect.yaml"
     with open(expect_path) as f:
         want = yaml.safe_load(f) or {}
-    if a.executor not in want.get("executors", ["host", "container"]):
-        print(f"skipped: this case is for {want['executors']}")
+    executors = want.get("executors", ["host", "container"])
+    if "container" in executors and not want.get("not_kubernetes"):
+        executors = executors + ["kubernetes"]
+    if a.executor not in executors:
+        print(f"skipped: this case is for {executors}" +
+              (f": {want['not_kubernetes']}" if a.executor == "kubernetes" and want.get("not_kubernetes") else ""))
         sys.exit(77)
-    if a.executor in want:
-        want = {**want, **want[a.executor]}
+    for layer in ["container", "kubernetes"] if a.executor == "kubernetes" else [a.executor]:
+        if layer in want:
+            want = {**want, **want[layer]}
+    k8s = None
+    namespace = None
+    if a.executor == "kubernetes":
+        if not a.k8s_env or not os.path.exists(a.k8s_env):
+            fail(f"--executor kubernetes needs the test cluster's env.json (--k8s-env {a.k8s_env}): is it up?")
+        with open(a.k8s_env) as f:
+            k8s = json.load(f)
+        base = os.path.basename(a.case)[: -len(".yaml")].lower()
+        base = "".join(c if c.isalnum() else "-" for c in base)[:40].strip("-")
+        namespace = f"case-{base}-{os.urandom(3).hex()}"
+    want = with_namespace(want, namespace or "default")
     s3_env = s3_settings(a.s3) if want.get("s3") else {}
     http_server, http_url = start_http_server() if want.get("http_server") else (None, "")
     command = want.get("command", "run")
@@ -217,6 +282,11 @@ def main():
         registry = []
         if a.executor == "container" and a.registry and want.get("registry_args", True):
             registry = ["--registries", f"{a.registry}/registries.yaml", "--registry-config", f"{a.registry}/config.json"]
+        if k8s:
+            kubectl(k8s, "create", "namespace", namespace)
+            registry = ["--kubeconfig", k8s["kubeconfig"], "--emissary-image", emissary_image(a.k8s_env),
+                        "--registry-mirror", f"docker.io=http://{k8s['registry']}", "--plain-http", k8s["registry"],
+                        "-n", namespace]
         if command == "run":
             argv += ["--executor", a.executor, "--data", data] + registry + ([] if want.get("raw") else ["-o", "json"])
         env = dict(os.environ, SKIFF_DATA=data)
@@ -228,6 +298,11 @@ def main():
             env["PATH"] = ":".join(dirs + [os.environ.get("PATH", "")])
         for step in want.get("setup", []):
             step = [expand(x) for x in step]
+            if k8s and step[0] in ("secret", "configmap"):
+                step = step + ["-n", namespace]
+                kubectl_create(k8s, namespace, step)
+            elif k8s and step[0] == "run":
+                step = step + ["--executor", "kubernetes"] + registry
             done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)
             if done.returncode != 0:
                 fail(f"setup {step} failed: {done.stderr}")
@@ -242,6 +317,9 @@ def main():
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env, cwd=data)
         except subprocess.TimeoutExpired:
             fail("skiff did not finish within 100 s: " + " ".join(argv))
+        finally:
+            if k8s:
+                kubectl(k8s, "delete", "namespace", namespace, "--wait=false", check=False)
     if http_server:
         http_server.shutdown()
         http_server.server_close()

@@ -60,6 +60,17 @@ add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tes
 add_test(NAME k8s/cd COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/cd_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
 set_tests_properties(k8s/cd PROPERTIES FIXTURES_REQUIRED k8s LABELS "k8s;cd" TIMEOUT 600 SKIP_RETURN_CODE 77)
 set_tests_properties(k8s/resource-steps PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The kubernetes executor (docs/kubernetes-executor.md): k8s/images puts the test images and
+# skiff's own image (`skiff image push-self`) in the cluster's registry; wfk/<case> (below)
+# runs each workflow case with --executor kubernetes.
+if(DEFINED ENV{SKIFF_K8S_STATE})
+  set(SKIFF_K8S_ENV $ENV{SKIFF_K8S_STATE}/env.json)
+else()
+  set(SKIFF_K8S_ENV /var/tmp/skiff-k8s/env.json)
+endif()
+add_test(NAME k8s/images COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/push_images.py $<TARGET_FILE:skiff> ${SKIFF_K8S_ENV})
+set_tests_properties(k8s/images PROPERTIES FIXTURES_REQUIRED k8s FIXTURES_SETUP k8s-images LABELS "k8s;k8s-executor"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77)
 # The reference pipeline (docs/pipeline.md) with the cluster as the Application's destination.
 add_test(NAME k8s/pipeline COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/pipeline_test.py ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-k8s-pipeline)
@@ -176,9 +187,15 @@ foreach(case ${skiff_cases})
                    ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
   set_tests_properties(wfc/${name} PROPERTIES LABELS "e2e;container" TIMEOUT 120 SKIP_RETURN_CODE 77
                        FIXTURES_REQUIRED registry)
+  add_test(NAME wfk/${name}
+           COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/run_case.py --executor kubernetes --k8s-env ${SKIFF_K8S_ENV}
+                   --s3 ${SKIFF_TEST_S3} --skiff $<TARGET_FILE:skiff> ${CMAKE_SOURCE_DIR}/tests/workflows/${case})
+  set_tests_properties(wfk/${name} PROPERTIES LABELS "k8s;k8s-executor" TIMEOUT 180 SKIP_RETURN_CODE 77
+                       FIXTURES_REQUIRED "k8s;k8s-images")
   if(s3_fixture)
     set_tests_properties(wf/${name} PROPERTIES FIXTURES_REQUIRED s3 LABELS "e2e;host;s3")
     set_tests_properties(wfc/${name} PROPERTIES FIXTURES_REQUIRED "registry;s3" LABELS "e2e;container;s3")
+    set_tests_properties(wfk/${name} PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images;s3" LABELS "k8s;k8s-executor;s3")
   endif()
 endforeach()
 

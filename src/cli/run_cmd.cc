@@ -24,7 +24,9 @@
 #include "cli/view.h"
 #include "cli/yaml_emit.h"
 #include "engine/workflow_json.h"
+#include "kube/client.h"
 #include "runtime/secret_store.h"
+#include "util/base64.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "runtime/pod_support.h"
@@ -46,6 +48,7 @@ struct RunFlags {
   std::vector<std::string> parameters;
   std::string parameter_file;
   std::string entrypoint;
+  std::string namespace_;  // -n: the workflow's namespace when its metadata names none
   std::string executor;  // "" = container when runc is usable, else host
   RegistryFlags registry;
   ClusterFlags cluster;
@@ -181,6 +184,14 @@ int run(const RunFlags& flags) {
   options.entrypoint = flags.entrypoint;
   options.name = wf->metadata.name.empty() ? wf->metadata.generate_name + random_suffix() : wf->metadata.name;
   if (!wf->metadata.namespace_.empty()) options.namespace_ = wf->metadata.namespace_;
+  if (!flags.namespace_.empty()) {
+    if (!wf->metadata.namespace_.empty() && wf->metadata.namespace_ != flags.namespace_) {
+      std::fprintf(stderr, "error: %s: the workflow's metadata.namespace is %s, but -n says %s: drop one of them\n",
+                   wf->pos.file.c_str(), wf->metadata.namespace_.c_str(), flags.namespace_.c_str());
+      return kExitInvalid;
+    }
+    options.namespace_ = flags.namespace_;
+  }
 
   // The executor's own scratch space is data/executor, as the server's; each workflow's
   // logs and claims go to data/runs/<namespace>/<name> (Runner).
@@ -219,6 +230,25 @@ int run(const RunFlags& flags) {
   if (!cluster) {
     std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
     return kExitInvalid;
+  }
+  if (kind == "kubernetes" && *cluster) {
+    // Steps' Pods read them from the cluster: there too, as `kubectl apply -f` would make them.
+    for (const spec::ConfigDocument& d : loaded.configs) {
+      nlohmann::json object = {{"apiVersion", "v1"}, {"kind", d.secret ? "Secret" : "ConfigMap"},
+                               {"metadata", {{"name", d.name}, {"namespace", d.namespace_.empty() ? options.namespace_ : d.namespace_}}}};
+      if (!d.labels.empty()) object["metadata"]["labels"] = d.labels;
+      if (!d.annotations.empty()) object["metadata"]["annotations"] = d.annotations;
+      nlohmann::json data = nlohmann::json::object();
+      for (const auto& [k, v] : d.data) data[k] = d.secret ? base64_encode(v) : v;
+      object["data"] = std::move(data);
+      if (d.secret) object["type"] = d.type.empty() ? "Opaque" : d.type;
+      kube::ApplyOptions apply;
+      apply.force = true;
+      if (auto applied = (*cluster)->apply(object, options.namespace_, apply); !applied) {
+        std::fprintf(stderr, "error: %s:%d: %s\n", d.pos.file.c_str(), d.pos.line, applied.status().message().c_str());
+        return kExitInvalid;
+      }
+    }
   }
   auto executor = make_executor(kind, flags.registry, *cluster, exec_options, flags.cluster.emissary_image);
   if (!executor) {
@@ -312,6 +342,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-p,--parameter", flags->parameters, "name=value, overrides spec.arguments");
   cmd->add_option("--parameter-file", flags->parameter_file, "YAML/JSON map of parameters");
   cmd->add_option("--entrypoint", flags->entrypoint, "template to start from instead of spec.entrypoint");
+  cmd->add_option("-n,--namespace", flags->namespace_, "the workflow's namespace when its metadata gives none (default \"default\")");
   cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable), host, or kubernetes (as Pods on --kubeconfig's cluster)")
       ->check(CLI::IsMember({"host", "container", "kubernetes"}));
   add_registry_flags(cmd, &flags->registry);

@@ -33,6 +33,7 @@ struct WorkflowContext {
   std::string artifact_gc;  // spec.artifactGC.strategy: every output artifact's default
   std::optional<bool> archive_logs;  // spec.archiveLogs (a template's archiveLocation wins; else the repository's)
   std::string pod_gc_json;  // spec.podGC as written: Pods' garbage collection (kubernetes executor)
+  std::string volume_claim_gc_json;  // spec.volumeClaimGC as written (kubernetes executor)
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).

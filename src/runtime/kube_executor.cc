@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "kube/client.h"
@@ -122,6 +123,7 @@ class KubeExecutor final : public Executor {
     std::string node_id, ns, pod, uid;
     std::shared_ptr<const WorkflowContext> workflow;
     bool daemon = false;
+    bool has_inputs = false;  // its input artifacts' Secret is to go when it ends
     bool started = false;
     bool fetching = false;
     bool deleting = false;
@@ -142,6 +144,8 @@ class KubeExecutor final : public Executor {
   void remove_pod(const std::string& ns, const std::string& pod, int64_t grace_s, int64_t delay_ms = 0);
   void delete_pods(const std::string& ns, const std::string& selector, int64_t delay_ms);
   void apply(Event& e);
+  Status make_claims(const StepRequest& request);
+  void delete_claims(const std::string& ns, const std::string& workflow);
   void finish(Step& s, StepResult result);
   Result<ImageCommand> image_command(const std::string& image);
 
@@ -168,6 +172,9 @@ class KubeExecutor final : public Executor {
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> workers_;
   std::thread watcher_;
+
+  std::mutex claims_mu_;
+  std::set<std::string> claims_;  // "ns/claim" made (or found) this run
 
   std::mutex images_mu_;
   std::map<std::string, ImageCommand> images_;
@@ -293,6 +300,14 @@ void KubeExecutor::create(StepRequest request) {
   }
   auto pod = step_pod(request, kube_.pod, [this](const std::string& image) { return image_command(image); });
   if (!pod) return fail(pod.status());
+  if (Status s = make_claims(request); !s) return fail(s);
+  if (!request.extra_mounts.empty()) {
+    auto secret = inputs_secret(request, kube_.pod.max_inputs);
+    if (!secret) return fail(secret.status());
+    kube::ApplyOptions apply;
+    apply.force = true;
+    if (auto made = kube_.client->apply(*secret, ns, apply); !made) return fail(made.status());
+  }
   for (int attempt = 0;; ++attempt) {
     auto created = kube_.client->create(*pod, ns);
     if (created) {
@@ -317,6 +332,38 @@ void KubeExecutor::create(StepRequest request) {
   }
 }
 
+Status KubeExecutor::make_claims(const StepRequest& request) {
+  const WorkflowContext& wf = *request.workflow;
+  for (const auto& claim : request.claims) {
+    std::string key = wf.namespace_ + "/" + claim_name(wf, claim);
+    {
+      std::lock_guard<std::mutex> lock(claims_mu_);
+      if (claims_.count(key)) continue;
+    }
+    auto made = kube_.client->create(claim_object(wf, claim), wf.namespace_);
+    if (!made && made.status().code() != Code::kAlreadyExists) {
+      return made.status().with_context("volumeClaimTemplates " + claim.name);
+    }
+    std::lock_guard<std::mutex> lock(claims_mu_);
+    claims_.insert(key);
+  }
+  return Status::ok();
+}
+
+void KubeExecutor::delete_claims(const std::string& ns, const std::string& workflow) {
+  {
+    std::lock_guard<std::mutex> lock(claims_mu_);
+    std::erase_if(claims_, [&](const std::string& key) { return key.rfind(ns + "/" + workflow + "-", 0) == 0; });
+  }
+  queue_job([this, ns, workflow] {
+    kube::ListOptions list;
+    list.label_selector = std::string(kWorkflowLabel) + "=" + workflow;
+    auto claims = kube_.client->list("v1", "PersistentVolumeClaim", ns, list);
+    if (!claims) return;
+    for (const auto& c : claims->value("items", Json::array())) (void)kube_.client->remove(kube::ref_of(c), ns, {});
+  });
+}
+
 void KubeExecutor::start(StepRequest request) {
   if (!request.workflow) request.workflow = default_workflow_;
   if (request.pod_name.empty()) {
@@ -330,6 +377,7 @@ void KubeExecutor::start(StepRequest request) {
   s.pod = request.pod_name;
   s.workflow = request.workflow;
   s.daemon = request.tmpl.daemon;
+  s.has_inputs = !request.extra_mounts.empty();
   by_pod_[s.ns + "/" + s.pod] = s.node_id;
   {
     std::lock_guard<std::mutex> lock(logs_mu_);
@@ -385,12 +433,17 @@ void KubeExecutor::fetch(Step& s, const PodState& state) {
   s.fetching = true;
   PodGc gc = pod_gc_of(*s.workflow);
   bool want_log = static_cast<bool>(options_.log_sink);
-  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, state, gc, want_log] {
+  std::string artifact_dir = s.workflow->run_dir + "/pod-artifacts/" + s.pod;
+  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, state, gc, want_log, artifact_dir,
+             inputs = s.has_inputs] {
     Event e{Event::kFetched, node_id};
     std::string path = pod_path(ns, pod);
     auto log = kube_.client->get_text(path + "/log?container=wait", "log of Pod " + ns + "/" + pod);
-    e.result = step_result(node_id, state, log ? *log : "");
+    Json artifacts;
+    e.result = step_result(node_id, state, log ? *log : "", &artifacts);
     if (!log && e.result.message.empty() && !e.result.error) e.result.message = log.status().message();
+    if (artifacts.is_object()) save_artifacts(artifacts, artifact_dir, &e.result);
+    if (inputs) (void)kube_.client->remove({"v1", "Secret", ns, pod + "-inputs"}, ns, {});
     if (want_log) {
       auto main = kube_.client->get_text(path + "/log?container=main", "log of Pod " + ns + "/" + pod);
       if (main) e.main_log = std::move(*main);
@@ -556,6 +609,14 @@ Status KubeExecutor::open_workflow(WorkflowContext* context) {
 
 void KubeExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
   delete_pods(namespace_, std::string(kWorkflowLabel) + "=" + name, 0);
+  delete_claims(namespace_, name);
+  queue_job([this, namespace_, name] {
+    kube::ListOptions list;
+    list.label_selector = std::string(kWorkflowLabel) + "=" + name;
+    auto secrets = kube_.client->list("v1", "Secret", namespace_, list);
+    if (!secrets) return;
+    for (const auto& c : secrets->value("items", Json::array())) (void)kube_.client->remove(kube::ref_of(c), namespace_, {});
+  });
   std::string data_dir = options_.data_dir.empty()
                              ? std::filesystem::path(options_.run_dir).parent_path().parent_path().string()
                              : options_.data_dir;
@@ -568,6 +629,10 @@ void KubeExecutor::release_workflow(const std::string& namespace_, const std::st
 }
 
 void KubeExecutor::workflow_ended(const WorkflowContext& workflow, bool succeeded) {
+  // volumeClaimGC: its claims go when it succeeded (Argo's default), or whenever it ends.
+  Json claim_gc = Json::parse(workflow.volume_claim_gc_json.empty() ? "{}" : workflow.volume_claim_gc_json, nullptr, false);
+  std::string claim_strategy = claim_gc.is_object() ? claim_gc.value("strategy", "") : "";
+  if (succeeded || claim_strategy == "OnWorkflowCompletion") delete_claims(workflow.namespace_, workflow.name);
   PodGc gc = pod_gc_of(workflow);
   if (gc.strategy != "OnWorkflowCompletion" && !(gc.strategy == "OnWorkflowSuccess" && succeeded)) return;
   std::string selector = std::string(kWorkflowLabel) + "=" + workflow.name;

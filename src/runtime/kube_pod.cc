@@ -1,8 +1,17 @@
 #include "runtime/kube_pod.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "spec/decode.h"
+#include "util/base64.h"
 
 namespace skiff::runtime {
 namespace {
@@ -10,6 +19,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr const char* kVarVolume = "skiff-var";
+constexpr const char* kInputsVolume = "skiff-inputs";
+constexpr const char* kInputsDir = "/var/run/skiff-inputs";
 
 Json object_of(const std::string& text) {
   if (text.empty()) return Json::object();
@@ -148,26 +159,31 @@ Status apply_pod_spec_patch(Json* spec, const std::string& patch_text) {
   return Status::ok();
 }
 
+std::string inputs_secret_name(const StepRequest& request) { return request.pod_name + "-inputs"; }
+
+std::string claim_name(const WorkflowContext& workflow, const spec::ClaimTemplate& claim) {
+  return workflow.name + "-" + claim.name;
+}
+
+Json claim_object(const WorkflowContext& workflow, const spec::ClaimTemplate& claim) {
+  Json source = object_of(claim.source_json);
+  Json meta = source.value("metadata", Json::object());
+  meta["name"] = claim_name(workflow, claim);
+  meta["namespace"] = workflow.namespace_;
+  meta["labels"][kWorkflowLabel] = workflow.name;
+  meta.erase("generateName");
+  return {{"apiVersion", "v1"},
+          {"kind", "PersistentVolumeClaim"},
+          {"metadata", std::move(meta)},
+          {"spec", source.value("spec", Json::object())}};
+}
+
 Result<Json> step_pod(const StepRequest& request, const PodOptions& options, const ImageLookup& lookup) {
   const spec::Template& t = request.tmpl;
   const WorkflowContext& wf = *request.workflow;
   if (!t.container) {
     return invalid("template " + t.name + ": the kubernetes executor runs container and script templates " +
                    "(containerSet is not supported on it yet)");
-  }
-  if (!request.extra_mounts.empty()) {
-    return invalid("template " + t.name + ": input artifacts are not supported on the kubernetes executor yet");
-  }
-  for (const auto& a : t.outputs.artifacts) {
-    if (!a.path.empty()) {
-      return invalid("template " + t.name + ": outputs.artifacts " + a.name +
-                     ": output artifacts are not saved on the kubernetes executor yet");
-    }
-  }
-  if (!request.claims.empty()) {
-    return invalid("volumeClaimTemplates (" + request.claims.front().name +
-                   "): PersistentVolumeClaims are not made on the kubernetes executor yet; use an existing claim "
-                   "under volumes instead");
   }
   if (!options.allow_privileged) {
     bool any = privileged(*t.container);
@@ -221,8 +237,21 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
     }
   }
 
+  // The volumes its containers mount, as Argo adds them (an unused claim is not tied to it).
+  std::set<std::string> mounted;
+  auto note_mounts = [&](const spec::Container& c) {
+    for (const auto& m : c.volume_mounts) mounted.insert(m.name);
+  };
+  note_mounts(*t.container);
+  for (const auto& c : t.sidecars) note_mounts(c);
+  for (const auto& c : t.init_containers) note_mounts(c);
   Json volumes = Json::array({{{"name", kVarVolume}, {"emptyDir", Json::object()}}});
+  for (const auto& c : request.claims) {
+    if (!mounted.count(c.name)) continue;
+    volumes.push_back({{"name", c.name}, {"persistentVolumeClaim", {{"claimName", claim_name(wf, c)}}}});
+  }
   for (const auto& v : request.volumes) {
+    if (!mounted.count(v.name)) continue;
     Json source = object_of(v.source_json);
     if (source.contains("hostPath") && !options.allow_host_path) {
       return invalid("volume " + v.name + ": hostPath volumes are not allowed on this server; its operator can " +
@@ -235,11 +264,18 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
 
   const spec::Container& main_c = *t.container;
   Json init = Json::array();
-  init.push_back({{"name", "init"},
-                  {"image", options.emissary_image},
-                  {"imagePullPolicy", options.emissary_pull_policy},
-                  {"command", {"/bin/skiff-emissary", "init", kEmissaryDir}},
-                  {"volumeMounts", {var_mount()}}});
+  Json init_container = {{"name", "init"},
+                         {"image", options.emissary_image},
+                         {"imagePullPolicy", options.emissary_pull_policy},
+                         {"command", {"/bin/skiff-emissary", "init", kEmissaryDir}},
+                         {"volumeMounts", {var_mount()}}};
+  if (!request.extra_mounts.empty()) {
+    // Input artifacts: the Secret input_secret() made, put in place by the emissary.
+    spec["volumes"].push_back({{"name", kInputsVolume}, {"secret", {{"secretName", inputs_secret_name(request)}}}});
+    init_container["command"].push_back(kInputsDir);
+    init_container["volumeMounts"].push_back({{"name", kInputsVolume}, {"mountPath", kInputsDir}, {"readOnly", true}});
+  }
+  init.push_back(std::move(init_container));
   for (const auto& c : t.init_containers) {
     init.push_back(container_json(c, c.mirror_volume_mounts ? &main_c.volume_mounts : nullptr));
   }
@@ -253,6 +289,13 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
   for (const auto& p : t.outputs.parameters)
     if (p.value_from && !p.value_from->path.empty()) outputs.push_back({{"name", p.name}, {"path", p.value_from->path}});
   settings["outputs"] = std::move(outputs);
+  Json artifacts = Json::array();
+  for (const auto& a : t.outputs.artifacts)
+    if (!a.path.empty()) artifacts.push_back({{"name", a.name}, {"path", a.path}});
+  if (!artifacts.empty()) {
+    settings["artifacts"] = std::move(artifacts);
+    settings["artifactMax"] = options.max_artifacts;
+  }
   if (!main_c.source.empty()) settings["script"] = main_c.source;
 
   Json containers = Json::array();
@@ -266,6 +309,11 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
   named.name = "main";
   Json main = container_json(named, nullptr);
   if (Status s = wrap(main, "main", named, lookup); !s) return s;
+  for (size_t i = 0; i < request.extra_mounts.size(); ++i) {
+    main["volumeMounts"].push_back({{"name", kVarVolume},
+                                    {"mountPath", request.extra_mounts[i].target},
+                                    {"subPath", "inputs/" + std::to_string(i)}});
+  }
   add_env(main, "SKIFF_EMISSARY", settings.dump());
   containers.push_back(std::move(main));
   Json side_settings = {{"dir", kEmissaryDir}, {"graceMs", options.kill_grace_ms}};
@@ -326,8 +374,12 @@ PodState pod_state(const Json& pod) {
           state["terminated"].value("exitCode", 0) != 0) {
         const Json& t = state["terminated"];
         s.kind = PodState::kFailed;
-        s.message = "init container " + c.value("name", "") + " failed: " + t.value("reason", "Error") +
-                    " (exit code " + std::to_string(t.value("exitCode", 0)) + ")";
+        if (c.value("name", "") != "init") {
+          s.message = "failed to load artifacts";  // Argo's words for any failed init container
+          return s;
+        }
+        s.message = "skiff's init container failed: " + t.value("reason", "Error") + " (exit code " +
+                    std::to_string(t.value("exitCode", 0)) + ")";
         if (t.contains("message") && t["message"].is_string() && !t["message"].get<std::string>().empty())
           s.message += ": " + t["message"].get<std::string>();
         return s;
@@ -364,7 +416,8 @@ PodState pod_state(const Json& pod) {
   return s;
 }
 
-StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log) {
+StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log,
+                       Json* artifacts) {
   StepResult r;
   r.node_id = node_id;
   r.exit_code = state.exit_code;
@@ -393,10 +446,125 @@ StepResult step_result(const std::string& node_id, const PodState& state, const 
     r.message = out["error"];
   }
   if (out.contains("result") && out["result"].is_string()) r.stdout_text = out["result"];
+  if (artifacts && out.contains("artifacts") && out["artifacts"].is_object()) *artifacts = std::move(out["artifacts"]);
   if (out.contains("parameters") && out["parameters"].is_object())
     for (auto it = out["parameters"].begin(); it != out["parameters"].end(); ++it)
       if (it.value().is_string()) r.output_parameters[it.key()] = it.value();
   return r;
+}
+
+}  // namespace skiff::runtime
+
+namespace skiff::runtime {
+namespace {
+
+bool safe_relative(const std::string& rel) {
+  return rel.empty() || (rel[0] != '/' && ("/" + rel + "/").find("/../") == std::string::npos &&
+                         ("/" + rel + "/").find("/./") == std::string::npos);
+}
+
+Status read_whole(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, "cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Json> inputs_secret(const StepRequest& request, size_t max_bytes) {
+  Json index = Json::array(), data = Json::object();
+  size_t total = 0;
+  int keys = 0;
+  std::function<Status(const std::string&, const std::string&, int)> walk =
+      [&](const std::string& path, const std::string& rel, int depth) -> Status {
+    if (depth > 64) return invalid("input artifact " + path + " nests too deep");
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return invalid("input artifact " + path + " is gone");
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(path, ec);
+      if (!ec) index.push_back({{"path", rel}, {"link", target.string()}});
+      return Status::ok();
+    }
+    if (S_ISDIR(st.st_mode)) {
+      index.push_back({{"path", rel}, {"dir", true}, {"mode", st.st_mode & 07777}});
+      std::vector<std::string> names;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(path, ec)) names.push_back(e.path().filename().string());
+      std::sort(names.begin(), names.end());
+      for (const auto& n : names)
+        if (Status s = walk(path + "/" + n, rel + "/" + n, depth + 1); !s) return s;
+      return Status::ok();
+    }
+    if (!S_ISREG(st.st_mode)) return Status::ok();
+    total += static_cast<size_t>(st.st_size);
+    if (total > max_bytes) {
+      return invalid("the step's input artifacts are larger than the " + std::to_string(max_bytes / 1024) +
+                     " KiB the kubernetes executor carries into a Pod (in a Secret); pass large inputs on a volume");
+    }
+    std::string content;
+    if (Status s = read_whole(path, &content); !s) return s;
+    std::string key = "f" + std::to_string(keys++);
+    data[key] = base64_encode(content);
+    index.push_back({{"key", key}, {"path", rel}, {"mode", st.st_mode & 07777}});
+    return Status::ok();
+  };
+  for (size_t i = 0; i < request.extra_mounts.size(); ++i)
+    if (Status s = walk(request.extra_mounts[i].source, std::to_string(i), 0); !s) return s;
+  data["index"] = base64_encode(index.dump());
+  const WorkflowContext& wf = *request.workflow;
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"type", "Opaque"},
+              {"metadata",
+               {{"name", inputs_secret_name(request)},
+                {"namespace", wf.namespace_},
+                {"labels", {{kWorkflowLabel, wf.name}}}}},
+              {"data", std::move(data)}};
+}
+
+void save_artifacts(const Json& artifacts, const std::string& dir, StepResult* result) {
+  for (auto it = artifacts.begin(); it != artifacts.end(); ++it) {
+    const std::string& name = it.key();
+    const Json& a = it.value();
+    if (!a.is_object() || a.contains("error")) {
+      result->artifact_files[name] = "!" + (a.is_object() ? a.value("error", std::string("unreadable")) : "unreadable");
+      continue;
+    }
+    std::string root = dir + "/" + name;
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+    std::filesystem::create_directories(dir, ec);
+    std::string failed;
+    for (const auto& f : a.value("files", Json::array())) {
+      std::string rel = f.value("path", "");
+      if (!safe_relative(rel)) {
+        failed = "path " + rel + " leaves the artifact";
+        break;
+      }
+      std::string path = rel.empty() ? root : root + "/" + rel;
+      auto mode = static_cast<std::filesystem::perms>(f.value("mode", 0644) & 0777);
+      if (f.value("dir", false)) {
+        std::filesystem::create_directories(path, ec);
+      } else if (f.contains("link") && f["link"].is_string()) {
+        std::filesystem::create_symlink(f["link"].get<std::string>(), path, ec);
+        continue;
+      } else {
+        auto bytes = base64_decode(f.value("data", ""));
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        if (!bytes || !out) {
+          failed = "cannot write " + path;
+          break;
+        }
+        out << *bytes;
+      }
+      std::filesystem::permissions(path, mode, ec);
+    }
+    result->artifact_files[name] = failed.empty() ? root : "!" + failed;
+  }
 }
 
 }  // namespace skiff::runtime

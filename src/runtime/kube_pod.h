@@ -1,5 +1,5 @@
 // The Pod a step becomes on the Kubernetes executor, and what a Pod's status says about its
-// step: pure functions, no I/O (kube_executor.h does the API calls).
+// step. No API calls (kube_executor.h makes them); the artifact helpers read and write files.
 //
 // A step's Pod is Argo's: containers `init` (copies skiff-emissary into the emptyDir
 // /var/run/skiff), then the template's initContainers, `wait` (prints the outputs the main
@@ -32,6 +32,8 @@ struct PodOptions {
   size_t max_stdout = 256 * 1024;
   size_t max_output_parameter = 256 * 1024;
   int kill_grace_ms = 10000;
+  size_t max_artifacts = 8u << 20;  // a step's output artifacts, carried through its wait container's log
+  size_t max_inputs = 900u << 10;   // a step's input artifacts, carried in a Secret (1 MiB at most)
   bool allow_host_path = true;
   bool allow_privileged = true;
 };
@@ -45,6 +47,11 @@ using ImageLookup = std::function<Result<ImageCommand>(const std::string& image)
 // The Pod of `request` (its namespace the workflow's). kInvalid when the template asks for
 // what this executor cannot do or the server does not allow, saying which field.
 Result<nlohmann::json> step_pod(const StepRequest& request, const PodOptions& options, const ImageLookup& lookup);
+
+// A volumeClaimTemplate's PersistentVolumeClaim, as Argo names it: "<workflow>-<claim>",
+// labelled with the workflow (what volumeClaimGC deletes).
+std::string claim_name(const WorkflowContext& workflow, const spec::ClaimTemplate& claim);
+nlohmann::json claim_object(const WorkflowContext& workflow, const spec::ClaimTemplate& claim);
 
 // podSpecPatch applied to a Pod spec: a JSON or YAML object merged in, lists of named
 // objects (containers, volumes, ...) merged by name, as Kubernetes' strategic merge does.
@@ -71,6 +78,19 @@ PodState pod_state(const nlohmann::json& pod);
 // The step's result from the `wait` container's log (its last JSON line) and the Pod's
 // state: exit code, result, output parameters. A missing or broken line leaves the
 // outputs empty and says so in `message` when the step otherwise succeeded.
-StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log);
+// Its output artifacts go to `artifacts` as the emissary carried them: {name: {"files":
+// [{"path", "mode", "data" (base64) | "dir" | "link"}]} or {"error"}} (save_artifacts()).
+StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log,
+                       nlohmann::json* artifacts = nullptr);
+
+// Puts the output artifacts step_result() gave under `dir` (one entry per artifact, named as
+// it), filling result->artifact_files as the other executors do.
+void save_artifacts(const nlohmann::json& artifacts, const std::string& dir, StepResult* result);
+
+// The Secret that carries a step's input artifacts (its extra_mounts, read from this
+// machine) into its Pod: "<pod>-inputs", with an `index` the emissary reads. kInvalid when
+// they are larger than PodOptions::max_inputs.
+std::string inputs_secret_name(const StepRequest& request);
+Result<nlohmann::json> inputs_secret(const StepRequest& request, size_t max_bytes);
 
 }  // namespace skiff::runtime

@@ -12,6 +12,7 @@ spec::PodFieldSupport pod_field_support(const std::string& executor) {
   if (executor == "kubernetes") {
     // Every pod-level field goes into the step's Pod (kube_pod.cc), as Argo puts it there.
     for (size_t i = 0; i < spec::kPodFieldCount; ++i) s.acts_on.insert(spec::kPodFields[i].on_pod);
+    s.acts_on.insert({"podGC", "volumeClaimGC"});  // kube_executor.cc
     return s;
   }
   // The host executor always shares the host's network; containers get their own unless

@@ -607,6 +607,7 @@ void decode_workflow_spec(Ctx& c, const Y& n, const std::string& p, WorkflowSpec
                                  c.integer(t["secondsAfterFailure"], p + ".ttlStrategy.secondsAfterFailure")};
   }
   s.pod_gc_json = c.json_text(n["podGC"]);
+  s.volume_claim_gc_json = c.json_text(n["volumeClaimGC"]);
   s.metrics_json = c.json_text(n["metrics"]);
   s.hooks = decode_hooks(c, n["hooks"], p + ".hooks");
   s.synchronization_json = c.json_text(n["synchronization"]);

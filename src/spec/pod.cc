@@ -149,6 +149,7 @@ class PodLint {
   void not_acted_on(const Object& o, const std::map<std::string, SourcePos>& names, const std::string& base) {
     static const std::set<std::string> kRefused = {};
     for (const auto& [name, pos] : names) {
+      if (support_.acts_on.count(name)) continue;  // this executor does (the kubernetes one: podGC, volumeClaimGC)
       if (kRefused.count(name))
         errors_.push_back({pos, base + "." + name, unsupported(name) + where(o)});
       else

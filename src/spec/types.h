@@ -354,6 +354,7 @@ struct WorkflowSpec {
   Metadata pod_metadata;                // podMetadata: labels and annotations of every Pod
   std::optional<TtlStrategy> ttl_strategy;
   std::string pod_gc_json;
+  std::string volume_claim_gc_json;  // {strategy: OnWorkflowSuccess (default) | OnWorkflowCompletion}
   std::string metrics_json;
   std::vector<LifecycleHook> hooks;  // spec.hooks
   std::string synchronization_json;  // the workflow's mutexes and semaphores (spec/synchronization.h)

@@ -3,7 +3,8 @@
 // container copies it into an emptyDir shared by the Pod's containers, and the main
 // container and sidecars run through it, as Argo's emissary does.
 //
-//   skiff-emissary init DIR          copy this program to DIR/skiff-emissary
+//   skiff-emissary init DIR [INPUTS] copy this program to DIR/skiff-emissary; put the input
+//                                    artifacts the Secret mounted at INPUTS holds in DIR/inputs
 //   skiff-emissary main -- ARGV...   run ARGV; keep its stdout (for outputs.result) while
 //                                    passing it on; then leave its exit code and output
 //                                    parameters in DIR and mark it done
@@ -12,8 +13,10 @@
 //                                    it left as one JSON line: what the server reads
 //
 // Settings come as JSON in $SKIFF_EMISSARY: {"dir", "stdoutMax", "parameterMax",
-// "outputs": [{"name", "path"}], "script": SOURCE (written to DIR/script, whose path is
-// appended to ARGV), "graceMs"}. Whatever goes wrong is said on stderr and in the JSON.
+// "outputs": [{"name", "path"}] (output parameters), "artifacts": [{"name", "path"}] (output
+// artifacts, carried base64 in the outputs up to "artifactMax" bytes in all), "script":
+// SOURCE (written to DIR/script, whose path is appended to ARGV), "graceMs"}. Whatever goes wrong is said on stderr and in the JSON.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,6 +46,8 @@ struct Settings {
   size_t stdout_max = 256 * 1024;
   size_t parameter_max = 256 * 1024;
   std::vector<std::pair<std::string, std::string>> outputs;
+  std::vector<std::pair<std::string, std::string>> artifacts;  // output artifacts: name, path
+  size_t artifact_max = 8u << 20;  // all of a step's output artifacts, in bytes
   bool has_script = false;
   std::string script;
   int grace_ms = 10000;
@@ -67,6 +73,10 @@ Settings settings() {
   if (j.contains("outputs") && j["outputs"].is_array())
     for (const auto& o : j["outputs"])
       if (o.is_object()) s.outputs.emplace_back(o.value("name", ""), o.value("path", ""));
+  if (j.contains("artifacts") && j["artifacts"].is_array())
+    for (const auto& o : j["artifacts"])
+      if (o.is_object()) s.artifacts.emplace_back(o.value("name", ""), o.value("path", ""));
+  s.artifact_max = j.value("artifactMax", s.artifact_max);
   return s;
 }
 
@@ -113,6 +123,86 @@ bool read_file(const std::string& path, size_t max, std::string* out, std::strin
     out->append(buf, static_cast<size_t>(r));
   }
   ::close(fd);
+  return true;
+}
+
+std::string base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = (unsigned char)in[i] << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// The files under `path` (itself when a file) as [{"path": relative, "mode", "data": base64}]
+// (directories as entries without data, symbolic links with "link"), within `*budget` bytes.
+bool collect_tree(const std::string& path, const std::string& rel, Json* files, size_t* budget, std::string* why,
+                  int depth = 0) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    *why = path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (depth > 64) {
+    *why = path + ": nested too deep";
+    return false;
+  }
+  Json entry = {{"path", rel}, {"mode", st.st_mode & 07777}};
+  if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = ::readlink(path.c_str(), target, sizeof target);
+    if (n < 0) {
+      *why = path + ": " + std::strerror(errno);
+      return false;
+    }
+    entry["link"] = std::string(target, static_cast<size_t>(n));
+    files->push_back(std::move(entry));
+    return true;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    entry["dir"] = true;
+    files->push_back(std::move(entry));
+    DIR* d = ::opendir(path.c_str());
+    if (!d) {
+      *why = path + ": " + std::strerror(errno);
+      return false;
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names)
+      if (!collect_tree(path + "/" + n, rel.empty() ? n : rel + "/" + n, files, budget, why, depth + 1)) return false;
+    return true;
+  }
+  if (!S_ISREG(st.st_mode)) return true;  // devices, sockets, fifos: not kept, as in a tar of Argo's
+  if (static_cast<size_t>(st.st_size) > *budget) {
+    *why = "output artifacts larger than the kubernetes executor passes through its pod's log (" +
+           std::to_string(*budget) + " bytes left)";
+    return false;
+  }
+  std::string data, err;
+  if (!read_file(path, *budget + 1, &data, &err)) {
+    *why = path + ": " + err;
+    return false;
+  }
+  *budget -= data.size();
+  entry["data"] = base64(data);
+  files->push_back(std::move(entry));
   return true;
 }
 
@@ -237,6 +327,21 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
   }
   done["parameters"] = params;
   if (!missing.empty()) done["missing"] = missing;
+  // Output artifacts: what is at each path, carried in the outputs (the server saves them).
+  size_t budget = s.artifact_max;
+  Json artifacts = Json::object();
+  for (const auto& [name, path] : s.artifacts) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) artifacts[name] = {{"error", path + ": " + std::strerror(errno)}};
+      continue;  // absent: the server says so, or leaves it out when optional
+    }
+    Json files = Json::array();
+    std::string why;
+    if (collect_tree(path, "", &files, &budget, &why)) artifacts[name] = {{"files", std::move(files)}};
+    else artifacts[name] = {{"error", why}};
+  }
+  if (!artifacts.empty()) done["artifacts"] = std::move(artifacts);
   std::string text = done.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (!write_atomically(s.dir + "/outputs.json", text)) {
     std::fprintf(stderr, "skiff-emissary: cannot write %s/outputs.json: %s\n", s.dir.c_str(), std::strerror(errno));
@@ -288,6 +393,44 @@ int run_wait(const Settings& s) {
   return write_all(1, text.data(), text.size()) ? 0 : 1;
 }
 
+// Input artifacts, from the Secret the server made (mounted at INPUTS): its `index` lists
+// [{"key", "path", "mode", "dir", "link"}], each file's bytes under its key; they are put at
+// DIR/inputs/<path>, where the main container's mounts show them.
+int materialize_inputs(const std::string& inputs, const std::string& dir) {
+  std::string text, why;
+  if (!read_file(inputs + "/index", 64u << 20, &text, &why)) return 0;  // no input artifacts
+  Json index = Json::parse(text, nullptr, false);
+  if (!index.is_array()) {
+    std::fprintf(stderr, "skiff-emissary: %s/index is not a JSON list\n", inputs.c_str());
+    return 1;
+  }
+  for (const auto& e : index) {
+    std::string rel = e.value("path", "");
+    if (rel.empty() || rel[0] == '/' || ("/" + rel + "/").find("/../") != std::string::npos) {
+      std::fprintf(stderr, "skiff-emissary: input path \"%s\" leaves its directory\n", rel.c_str());
+      return 1;
+    }
+    std::string dest = dir + "/inputs/" + rel;
+    for (size_t i = dir.size() + 1; (i = dest.find('/', i + 1)) != std::string::npos;) ::mkdir(dest.substr(0, i).c_str(), 0755);
+    mode_t mode = static_cast<mode_t>(e.value("mode", 0644));
+    bool ok = true;
+    if (e.value("dir", false)) {
+      ok = ::mkdir(dest.c_str(), mode) == 0 || errno == EEXIST;
+    } else if (e.contains("link")) {
+      ok = ::symlink(e["link"].get<std::string>().c_str(), dest.c_str()) == 0;
+    } else {
+      std::string data;
+      ok = read_file(inputs + "/" + e.value("key", ""), 1u << 30, &data, &why) && write_atomically(dest, data, mode);
+    }
+    if (!ok) {
+      std::fprintf(stderr, "skiff-emissary: cannot put input artifact file %s: %s\n", dest.c_str(), std::strerror(errno));
+      return 1;
+    }
+    ::chmod(dest.c_str(), mode);
+  }
+  return 0;
+}
+
 int copy_self(const std::string& dir) {
   std::string self, why;
   if (!read_file("/proc/self/exe", 256u << 20, &self, &why)) {
@@ -304,7 +447,7 @@ int copy_self(const std::string& dir) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: skiff-emissary init DIR | main -- ARGV... | sidecar -- ARGV... | wait | --version\n");
+               "usage: skiff-emissary init DIR [INPUTS] | main -- ARGV... | sidecar -- ARGV... | wait | --version\n");
   return 2;
 }
 
@@ -318,7 +461,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   Settings s = settings();
-  if (mode == "init") return argc == 3 ? copy_self(argv[2]) : usage();
+  if (mode == "init") {
+    if (argc != 3 && argc != 4) return usage();
+    int rc = copy_self(argv[2]);
+    return rc == 0 && argc == 4 ? materialize_inputs(argv[3], argv[2]) : rc;
+  }
   if (mode == "wait") return run_wait(s);
   if (mode != "main" && mode != "sidecar") return usage();
   int first = 2;

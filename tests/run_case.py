@@ -275,6 +275,8 @@ def main():
                 x = x.replace("{registry_" + k + "}", str(v))
             for k, v in s3_env.items():
                 x = x.replace("{s3_" + k + "}", str(v))
+            if k8s:  # {k8s_api_port}: the API server's port on the node (this machine's 127.0.0.1)
+                x = x.replace("{k8s_api_port}", k8s["api"].rsplit(":", 1)[-1])
             return x
 
         extra = [expand(x) for x in want.get("args", [])]
@@ -302,7 +304,8 @@ def main():
                 step = step + ["-n", namespace]
                 kubectl_create(k8s, namespace, step)
             elif k8s and step[0] == "run":
-                step = step + ["--executor", "kubernetes"] + registry
+                kept = [x for i, x in enumerate(step) if x != "--executor" and (i == 0 or step[i - 1] != "--executor")]
+                step = kept + ["--executor", "kubernetes"] + registry
             done = subprocess.run([a.skiff] + step + ["--data", data], capture_output=True, text=True, timeout=60, env=env)
             if done.returncode != 0:
                 fail(f"setup {step} failed: {done.stderr}")

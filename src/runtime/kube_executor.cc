@@ -17,6 +17,7 @@
 
 #include "kube/client.h"
 #include "net/http_client.h"
+#include "runtime/fd.h"
 #include "runtime/step_files.h"
 
 namespace skiff::runtime {
@@ -132,6 +133,7 @@ class KubeExecutor final : public Executor {
   };
   struct LogPlace {
     std::string ns, pod;
+    std::string file;  // its copy on this machine, once it ended
     bool ended = false;
   };
 
@@ -381,7 +383,7 @@ void KubeExecutor::start(StepRequest request) {
   by_pod_[s.ns + "/" + s.pod] = s.node_id;
   {
     std::lock_guard<std::mutex> lock(logs_mu_);
-    logs_[s.node_id] = {s.ns, s.pod, false};
+    logs_[s.node_id] = {s.ns, s.pod, step_files(s.workflow->run_dir, s.node_id).log, false};
   }
   steps_[s.node_id] = std::move(s);
   queue_job([this, r = std::move(request)]() mutable { create(std::move(r)); });
@@ -434,7 +436,8 @@ void KubeExecutor::fetch(Step& s, const PodState& state) {
   PodGc gc = pod_gc_of(*s.workflow);
   bool want_log = static_cast<bool>(options_.log_sink);
   std::string artifact_dir = s.workflow->run_dir + "/pod-artifacts/" + s.pod;
-  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, state, gc, want_log, artifact_dir,
+  std::string log_file = step_files(s.workflow->run_dir, s.node_id).log;
+  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, state, gc, want_log, artifact_dir, log_file,
              inputs = s.has_inputs] {
     Event e{Event::kFetched, node_id};
     std::string path = pod_path(ns, pod);
@@ -444,9 +447,15 @@ void KubeExecutor::fetch(Step& s, const PodState& state) {
     if (!log && e.result.message.empty() && !e.result.error) e.result.message = log.status().message();
     if (artifacts.is_object()) save_artifacts(artifacts, artifact_dir, &e.result);
     if (inputs) (void)kube_.client->remove({"v1", "Secret", ns, pod + "-inputs"}, ns, {});
-    if (want_log) {
-      auto main = kube_.client->get_text(path + "/log?container=main", "log of Pod " + ns + "/" + pod);
-      if (main) e.main_log = std::move(*main);
+    // main's log, kept as the other executors keep theirs: after podGC it is still there
+    // for the UI, and archiveLogs saves it (artifact_executor.cc).
+    std::string query = "/log?container=main";
+    if (options_.max_log > 0) query += "&limitBytes=" + std::to_string(options_.max_log);
+    if (auto main = kube_.client->get_text(path + query, "log of Pod " + ns + "/" + pod)) {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(log_file).parent_path(), ec);
+      if (!main->empty()) (void)write_file(log_file, *main, 0600);
+      if (want_log) e.main_log = std::move(*main);
     }
     // podGC of this one pod; else it is labelled completed, as Argo labels it.
     bool succeeded = e.result.exit_code == 0 && !e.result.error;
@@ -657,10 +666,17 @@ Result<LogChunk> KubeExecutor::read_log(const LogRef& ref, uint64_t offset, size
     for (const auto& p : pods->value("items", Json::array())) {
       const Json meta = p.value("metadata", Json::object());
       if (meta.value("annotations", Json::object()).value(kStepAnnotation, "") != ref.node_id) continue;
-      place = {ref.namespace_, meta.value("name", ""), pod_state(p).kind == PodState::kMainDone};
+      place = {ref.namespace_, meta.value("name", ""), "", pod_state(p).kind == PodState::kMainDone};
       known = true;
     }
     if (!known) return Status(Code::kNotFound, "no pod for step " + ref.node_id);
+  }
+  if (place.ended && !place.file.empty() && ::access(place.file.c_str(), R_OK) == 0) {
+    if (auto text = read_file_capped(place.file, offset + max)) {
+      LogChunk chunk;
+      if (offset < text->size()) chunk.data = text->substr(offset, max);
+      return chunk;
+    }
   }
   std::string path = pod_path(place.ns, place.pod) + "/log?container=main&limitBytes=" + std::to_string(offset + max);
   auto text = kube_.client->get_text(path, "log of Pod " + place.ns + "/" + place.pod);

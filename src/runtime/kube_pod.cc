@@ -75,9 +75,27 @@ Json container_json(const spec::Container& c, const std::vector<spec::VolumeMoun
   return j;
 }
 
-bool privileged(const spec::Container& c) {
-  Json s = object_of(c.security_context_json);
-  return s.value("privileged", false) == true;
+// What the server does not allow (ExecutorOptions::allow_host_path, allow_privileged), in
+// the Pod as it will be made: after podSpecPatch, which could add any of it.
+Status check_allowed(const Json& spec, const PodOptions& options) {
+  if (!options.allow_host_path) {
+    for (const auto& v : spec.value("volumes", Json::array()))
+      if (v.is_object() && v.contains("hostPath"))
+        return invalid("volume " + v.value("name", std::string()) +
+                       ": hostPath volumes are not allowed on this server; its operator can allow them with "
+                       "--allow-host-path");
+  }
+  if (!options.allow_privileged) {
+    for (const char* field : {"hostPID", "hostIPC"})
+      if (spec.value(field, false) == true)
+        return invalid(std::string(field) + ": not allowed on this server (it shows the node's processes to the "
+                       "step); its operator can allow it with --allow-privileged");
+    for (const char* list : {"containers", "initContainers"})
+      for (const auto& c : spec.value(list, Json::array()))
+        if (c.is_object() && c.value("securityContext", Json::object()).value("privileged", false) == true)
+          return privileged_not_allowed();
+  }
+  return Status::ok();
 }
 
 // Runs `c` through the emissary in `mode` ("main", "sidecar"): its command becomes the
@@ -185,12 +203,6 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
     return invalid("template " + t.name + ": the kubernetes executor runs container and script templates " +
                    "(containerSet is not supported on it yet)");
   }
-  if (!options.allow_privileged) {
-    bool any = privileged(*t.container);
-    for (const auto& c : t.sidecars) any = any || privileged(c);
-    for (const auto& c : t.init_containers) any = any || privileged(c);
-    if (any) return privileged_not_allowed();
-  }
   Json pod_fields = object_of(t.pod.json);
 
   Json metadata = {{"name", request.pod_name}, {"namespace", wf.namespace_}};
@@ -253,10 +265,6 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
   for (const auto& v : request.volumes) {
     if (!mounted.count(v.name)) continue;
     Json source = object_of(v.source_json);
-    if (source.contains("hostPath") && !options.allow_host_path) {
-      return invalid("volume " + v.name + ": hostPath volumes are not allowed on this server; its operator can " +
-                     "allow them with --allow-host-path");
-    }
     source["name"] = v.name;
     volumes.push_back(std::move(source));
   }
@@ -315,6 +323,11 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
                                     {"subPath", "inputs/" + std::to_string(i)}});
   }
   add_env(main, "SKIFF_EMISSARY", settings.dump());
+  if (t.daemon && !main.contains("readinessProbe")) {
+    // A daemon is up once its command runs (not merely the emissary before it): dependents
+    // wait for that, as on the other executors.
+    main["readinessProbe"] = {{"exec", {{"command", {emissary(), "ready"}}}}, {"periodSeconds", 1}};
+  }
   containers.push_back(std::move(main));
   Json side_settings = {{"dir", kEmissaryDir}, {"graceMs", options.kill_grace_ms}};
   for (const auto& c : t.sidecars) {
@@ -332,6 +345,7 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
       if (Status s = apply_pod_spec_patch(&spec, text.get<std::string>()); !s) return s;
     }
   }
+  if (Status s = check_allowed(spec, options); !s) return s;
   return Json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", std::move(metadata)}, {"spec", std::move(spec)}};
 }
 

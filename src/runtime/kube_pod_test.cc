@@ -148,6 +148,17 @@ TEST(KubePod, RefusesWhatItCannotDoYetNamingIt) {
   ASSERT_FALSE(pod);
   EXPECT_NE(pod.status().message().find("volume host: hostPath volumes are not allowed"), std::string::npos);
 
+  // What the server does not allow, also when a podSpecPatch adds it.
+  r = request();
+  r.tmpl.pod.json = R"({"podSpecPatch":["{\"hostPID\": true}"]})";
+  o = options();
+  o.allow_privileged = false;
+  pod = step_pod(r, o, nullptr);
+  ASSERT_FALSE(pod);
+  EXPECT_NE(pod.status().message().find("hostPID: not allowed on this server"), std::string::npos);
+  o.allow_privileged = true;
+  EXPECT_TRUE(step_pod(r, o, nullptr));
+
   r = request();
   r.tmpl.container_set = spec::ContainerSet{};
   r.tmpl.container.reset();

@@ -9,6 +9,7 @@
 //                                    passing it on; then leave its exit code and output
 //                                    parameters in DIR and mark it done
 //   skiff-emissary sidecar -- ARGV...  run ARGV until the main container is done, then stop it
+//   skiff-emissary ready             exit 0 while main's command runs (a daemon's readiness)
 //   skiff-emissary wait              wait until the main container is done, then print what
 //                                    it left as one JSON line: what the server reads
 //
@@ -293,6 +294,7 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
     std::string why;
     pid_t pid = spawn(argv, pipe_fds[1], &why);
     ::close(pipe_fds[1]);
+    if (pid > 0) write_atomically(s.dir + "/main.started", "");  // `ready` says so (daemons)
     std::string kept;
     bool truncated = false;
     if (pid > 0) {
@@ -447,7 +449,7 @@ int copy_self(const std::string& dir) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: skiff-emissary init DIR [INPUTS] | main -- ARGV... | sidecar -- ARGV... | wait | --version\n");
+               "usage: skiff-emissary init DIR [INPUTS] | main -- ARGV... | sidecar -- ARGV... | ready | wait | --version\n");
   return 2;
 }
 
@@ -467,6 +469,7 @@ int main(int argc, char** argv) {
     return rc == 0 && argc == 4 ? materialize_inputs(argv[3], argv[2]) : rc;
   }
   if (mode == "wait") return run_wait(s);
+  if (mode == "ready") return exists(s.dir + "/main.started") && !exists(s.dir + "/main.done") ? 0 : 1;
   if (mode != "main" && mode != "sidecar") return usage();
   int first = 2;
   if (first < argc && std::strcmp(argv[first], "--") == 0) ++first;

@@ -41,6 +41,8 @@ struct RegistryConfig {
   long stall_timeout_s = 30;  // a transfer that moves no byte for this long fails
 };
 
+// "https://host:port/path" -> "host:port"; Docker Hub's hosts are "docker.io".
+std::string registry_host(std::string url);
 // "docker.io=https://mirror.local[,https://other]" (also "docker.io=mirror.local:5000").
 Status add_mirror(RegistryConfig* config, const std::string& spec);
 // Reads a docker config.json's "auths" (auth = base64 "user:password", or username and

@@ -5,12 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "expr/eval.h"
 #include "kube/client.h"
 #include "runtime/artifact_executor.h"
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
+#include "runtime/image_ref.h"
+#include "runtime/kube_executor.h"
 #include "runtime/agent_executor.h"
 #include "runtime/resource_executor.h"
 
@@ -87,6 +90,9 @@ void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags) {
   cmd->add_option("--kubeconfig", flags->kubeconfig,
                   "kubeconfig of the cluster resource steps act on (default: $KUBECONFIG; none: only skiff's own kinds)");
   cmd->add_option("--context", flags->context, "the kubeconfig's context to use (default: its current-context)");
+  cmd->add_option("--emissary-image", flags->emissary_image,
+                  "--executor kubernetes: the image with skiff's in-Pod helper (`skiff image push-self`)")
+      ->capture_default_str();
 }
 
 Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) {
@@ -103,8 +109,42 @@ Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) 
 
 namespace {
 
+// ENTRYPOINT and CMD of `image`, from its registry's config blob.
+Result<runtime::ImageCommand> image_command(const runtime::RegistryConfig& config, const std::string& image) {
+  auto ref = runtime::parse_image_ref(image);
+  if (!ref) return ref.status();
+  runtime::RegistryClient client(config);
+  auto manifest = client.manifest(*ref);
+  if (!manifest) return manifest.status();
+  auto blob = client.small_blob(*ref, manifest->config);
+  if (!blob) return blob.status();
+  auto json = nlohmann::json::parse(*blob, nullptr, false);
+  if (!json.is_object()) return invalid("image " + image + ": its config is not JSON");
+  const auto c = json.value("config", nlohmann::json::object());
+  runtime::ImageCommand command;
+  auto strings = [](const nlohmann::json& list, std::vector<std::string>* out) {
+    if (!list.is_array()) return;
+    for (const auto& s : list)
+      if (s.is_string()) out->push_back(s);
+  };
+  strings(c.value("Entrypoint", nlohmann::json()), &command.entrypoint);
+  strings(c.value("Cmd", nlohmann::json()), &command.cmd);
+  return command;
+}
+
 Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string& kind, const RegistryFlags& registry,
+                                                              std::shared_ptr<kube::Client> cluster,
+                                                              const std::string& emissary_image,
                                                               const runtime::ExecutorOptions& options) {
+  if (kind == "kubernetes") {
+    auto config = registry_config(registry);
+    if (!config) return config.status();
+    runtime::KubeOptions kube;
+    kube.client = std::move(cluster);
+    kube.pod.emissary_image = emissary_image;
+    kube.image_lookup = [config = *config](const std::string& image) { return image_command(config, image); };
+    return runtime::make_kube_executor(options, std::move(kube));
+  }
   if (kind != "container") return runtime::make_host_executor(options);
   auto config = registry_config(registry);
   if (!config) return config.status();
@@ -118,13 +158,14 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
 Result<std::unique_ptr<runtime::Executor>> make_workload_executor(const RegistryFlags& registry,
                                                                   const runtime::ExecutorOptions& options) {
   if (Status s = runtime::probe_containers(runtime::ContainerOptions{}); !s) return s;
-  return make_step_executor("container", registry, options);
+  return make_step_executor("container", registry, nullptr, "", options);
 }
 
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
                                                          std::shared_ptr<kube::Client> cluster,
-                                                         const runtime::ExecutorOptions& options) {
-  auto steps = make_step_executor(kind, registry, options);
+                                                         const runtime::ExecutorOptions& options,
+                                                         const std::string& emissary_image) {
+  auto steps = make_step_executor(kind, registry, cluster, emissary_image, options);
   if (!steps) return steps.status();
   runtime::ArtifactOptions artifacts;
   artifacts.data_dir = options.data_dir.empty()

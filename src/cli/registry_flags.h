@@ -33,6 +33,9 @@ void add_registry_flags(CLI::App* cmd, RegistryFlags* flags);
 struct ClusterFlags {
   std::string kubeconfig;  // --kubeconfig FILE
   std::string context;     // --context NAME (else the kubeconfig's current-context)
+  // --emissary-image: the image whose /bin/skiff-emissary a step's Pod runs through on the
+  // kubernetes executor (`skiff image push-self` makes it).
+  std::string emissary_image = "skiff/skiff:latest";
 };
 
 void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags);
@@ -48,13 +51,15 @@ Result<runtime::RegistryConfig> registry_config(const RegistryFlags& flags);
 // kInvalid.
 Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags);
 
-// The executor `--executor KIND` asks for ("container" pulls through `registry`, else
-// "host"), as `skiff run` and `skiff server` make it, inside the resource executor
+// The executor `--executor KIND` asks for ("container" pulls through `registry`;
+// "kubernetes" runs Pods on `cluster` with `emissary_image`, reading images' entrypoints
+// through `registry`; else "host"), as `skiff run` and `skiff server` make it, inside the resource executor
 // (runtime/resource_executor.h), which acts on `cluster` (null: none). A bad registry
 // setting is kInvalid.
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
                                                          std::shared_ptr<kube::Client> cluster,
-                                                         const runtime::ExecutorOptions& options);
+                                                         const runtime::ExecutorOptions& options,
+                                                         const std::string& emissary_image = "");
 
 // The container executor this machine's workloads (Applications' Deployments, Pods ...)
 // run on, pulling through `registry`; kUnavailable saying why when containers cannot run.

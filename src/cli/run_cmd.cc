@@ -220,7 +220,7 @@ int run(const RunFlags& flags) {
     std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
     return kExitInvalid;
   }
-  auto executor = make_executor(kind, flags.registry, *cluster, exec_options);
+  auto executor = make_executor(kind, flags.registry, *cluster, exec_options, flags.cluster.emissary_image);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -312,8 +312,8 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-p,--parameter", flags->parameters, "name=value, overrides spec.arguments");
   cmd->add_option("--parameter-file", flags->parameter_file, "YAML/JSON map of parameters");
   cmd->add_option("--entrypoint", flags->entrypoint, "template to start from instead of spec.entrypoint");
-  cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable) or host")
-      ->check(CLI::IsMember({"host", "container"}));
+  cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable), host, or kubernetes (as Pods on --kubeconfig's cluster)")
+      ->check(CLI::IsMember({"host", "container", "kubernetes"}));
   add_registry_flags(cmd, &flags->registry);
   add_cluster_flags(cmd, &flags->cluster);
   cmd->add_option("-o,--output", flags->output, "json | yaml | name | wide")->check(CLI::IsMember({"json", "yaml", "name", "wide"}));

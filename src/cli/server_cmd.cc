@@ -99,7 +99,7 @@ int serve(const ServerFlags& f) {
     std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
     return kExitInvalid;
   }
-  auto executor = make_executor(kind, f.registry, *cluster, exec);
+  auto executor = make_executor(kind, f.registry, *cluster, exec, f.cluster.emissary_image);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -217,8 +217,8 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-streams-per-client", f->max_streams_per_client,
                   "log, watch and event streams one client address may hold open (default 256; more get 429)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--executor", f->executor, "container (default when runc is usable) or host")
-      ->check(CLI::IsMember({"host", "container"}));
+  cmd->add_option("--executor", f->executor, "container (default when runc is usable), host, or kubernetes (steps as Pods on --kubeconfig's cluster)")
+      ->check(CLI::IsMember({"host", "container", "kubernetes"}));
   cmd->add_option("--auth-mode", f->auth_mode, "client (default): Bearer tokens from `skiff token create`; server: none, loopback only")
       ->check(CLI::IsMember({"client", "server"}));
   cmd->add_flag("--allow-remote-without-auth", f->allow_remote_without_auth, "let --auth-mode server listen beyond loopback");

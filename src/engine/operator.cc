@@ -848,6 +848,7 @@ void OperatorImpl::start_pod(const std::string& id, spec::Template resolved, std
   StartStep s;
   s.node_id = id;
   s.pod_name = n->pod_name;
+  s.node_name = n->name;
   s.tmpl = std::move(resolved);
   s.volumes = std::move(volumes);
   s.claims = spec_.volume_claim_templates;

@@ -68,6 +68,7 @@ struct RunOptions {
 // sidecars, init containers, volumes and pod-level fields alike (pod_template.cc).
 struct StartStep {
   std::string node_id;
+  std::string node_name;  // "wf.step[0].x": a Pod's workflows.argoproj.io/node-name
   std::string pod_name;
   spec::Template tmpl;
   std::vector<spec::Volume> volumes;              // workflow volumes + template volumes, resolved

@@ -76,6 +76,15 @@ Result<Client::Target> Client::target(const ObjectRef& ref, const std::string& d
   return t;
 }
 
+Result<std::string> Client::get_text(const std::string& path, const std::string& context) {
+  ApiCall call;
+  call.path = path;
+  call.context = context;
+  auto response = transport_->call(call);
+  if (!response) return response.status();
+  return std::move(response->body);
+}
+
 Result<nlohmann::json> Client::send_object(const Target& t, ApiCall call) {
   call.context = t.context;
   Result<net::Response> got = transport_->call(call);

@@ -73,6 +73,11 @@ class Client : public ObjectApi {
   Result<nlohmann::json> list(const std::string& api_version, const std::string& kind, const std::string& namespace_,
                               const ListOptions& options = {});
 
+  // A GET of `path` ("/api/v1/namespaces/x/pods/y/log?container=main") whose answer is
+  // text rather than an object: a subresource such as a Pod's log. `context` starts its
+  // errors ("log of Pod x/y").
+  Result<std::string> get_text(const std::string& path, const std::string& context);
+
   // Streams changes to objects of a kind in `namespace_` ("" = all) to `callback` until it
   // returns false, `options.cancelled` says so (both ok), or an error: the kind is
   // unknown, the server refuses, or it cannot be reached max_reconnect_failures times in a

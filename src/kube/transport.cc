@@ -62,7 +62,7 @@ Result<net::Response> Transport::call(const ApiCall& call) {
   net::Request req;
   req.method = call.method;
   req.url = server_ + call.path;
-  req.headers = {{"Accept", "application/json"}};
+  req.headers = {{"Accept", "application/json, */*"}};  // */*: text subresources (a log)
   if (call.body) {
     req.body = call.body;
     req.headers.emplace_back("Content-Type", call.content_type);
@@ -99,7 +99,7 @@ Result<net::Response> Transport::stream(const std::string& path, const net::Body
                                         const std::function<bool()>& cancelled) {
   net::Request req;
   req.url = server_ + path;
-  req.headers = {{"Accept", "application/json"}};
+  req.headers = {{"Accept", "application/json, */*"}};  // */*: text subresources (a log)
   req.on_body = sink;
   req.max_body = kMaxErrorBody;
   req.cancelled = cancelled;

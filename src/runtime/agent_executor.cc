@@ -346,6 +346,10 @@ void AgentExecutor::set_interrupt_fd(int fd) {
 
 Status AgentExecutor::open_workflow(WorkflowContext* context) { return impl_->inner->open_workflow(context); }
 
+void AgentExecutor::workflow_ended(const WorkflowContext& workflow, bool succeeded) {
+  impl_->inner->workflow_ended(workflow, succeeded);
+}
+
 void AgentExecutor::collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {
   impl_->inner->collect_artifacts(workflow, std::move(artifacts));
 }

@@ -705,6 +705,10 @@ void ArtifactExecutor::start(StepRequest request) {
   m.cv.notify_one();
 }
 
+void ArtifactExecutor::workflow_ended(const WorkflowContext& workflow, bool succeeded) {
+  impl_->inner->workflow_ended(workflow, succeeded);
+}
+
 void ArtifactExecutor::collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {
   if (artifacts.empty()) return;
   auto job = std::make_shared<Impl::Job>();

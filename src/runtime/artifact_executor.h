@@ -83,6 +83,7 @@ class ArtifactExecutor : public Executor {
   void release_workflow(const std::string& namespace_, const std::string& name) override;
   // Deletions queued when the executor goes are still carried out (it waits for them).
   void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) override;
+  void workflow_ended(const WorkflowContext& workflow, bool succeeded) override;
   Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const override;
 
   struct Impl;

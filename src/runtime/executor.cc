@@ -13,6 +13,7 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
   w.artifact_repository_ref = spec.artifact_repository_ref;
   w.artifact_gc = spec.artifact_gc;
   w.archive_logs = spec.archive_logs;
+  w.pod_gc_json = spec.pod_gc_json;
   auto secrets = nlohmann::json::parse(spec.image_pull_secrets_json.empty() ? "[]" : spec.image_pull_secrets_json,
                                        nullptr, false);
   if (secrets.is_array()) {

@@ -32,6 +32,7 @@ struct WorkflowContext {
   std::optional<std::pair<std::string, std::string>> artifact_repository_ref;
   std::string artifact_gc;  // spec.artifactGC.strategy: every output artifact's default
   std::optional<bool> archive_logs;  // spec.archiveLogs (a template's archiveLocation wins; else the repository's)
+  std::string pod_gc_json;  // spec.podGC as written: Pods' garbage collection (kubernetes executor)
 };
 
 // The context of a workflow whose (effective) spec is `spec` (run_dir left to open_workflow()).
@@ -41,6 +42,7 @@ WorkflowContext workflow_context(const spec::WorkflowSpec& spec, const std::stri
 struct StepRequest {
   std::shared_ptr<const WorkflowContext> workflow;  // null: ExecutorOptions::workflow
   std::string node_id;
+  std::string node_name;  // as the workflow's status names it ("wf.a"): Pods' node-name annotation
   std::string pod_name;
   // Fully resolved: container or script (with source); its pod-level fields (`pod`,
   // `metadata`) are the step's own, the workflow's defaults applied (spec/pod.h).
@@ -161,6 +163,8 @@ class Executor {
   // Deletes stored artifacts of the workflow (each its status JSON, {"s3": {"key"}, ...})
   // from its repository, in the background: artifactGC. Executors that store none ignore it.
   virtual void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {}
+  // The workflow ended (all its steps too), Succeeded or not: podGC's OnWorkflow* strategies.
+  virtual void workflow_ended(const WorkflowContext& workflow, bool succeeded) {}
   // The step's combined log (stdout and stderr as written) from byte `offset` on, at most
   // `max` bytes. kNotFound while it has none (not started, or released). Any thread (see
   // above): reads only what the steps wrote, no state of the run loop.

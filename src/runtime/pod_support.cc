@@ -9,6 +9,11 @@ namespace skiff::runtime {
 spec::PodFieldSupport pod_field_support(const std::string& executor) {
   spec::PodFieldSupport s;
   s.executor = executor;
+  if (executor == "kubernetes") {
+    // Every pod-level field goes into the step's Pod (kube_pod.cc), as Argo puts it there.
+    for (size_t i = 0; i < spec::kPodFieldCount; ++i) s.acts_on.insert(spec::kPodFields[i].on_pod);
+    return s;
+  }
   // The host executor always shares the host's network; containers get their own unless
   // hostNetwork says otherwise, run with the Pod's securityContext (user, groups) and pull
   // with imagePullSecrets. podSpecPatch: apply_pod_spec_patch, when the step starts.

@@ -13,7 +13,7 @@
 
 namespace skiff::runtime {
 
-// `executor` is "host" or "container" (the --executor names).
+// `executor` is "host", "container" or "kubernetes" (the --executor names).
 spec::PodFieldSupport pod_field_support(const std::string& executor);
 
 // Applies the podSpecPatch entries of `t` (its pod.json's "podSpecPatch": the workflow's,

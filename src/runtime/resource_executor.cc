@@ -421,6 +421,10 @@ void ResourceExecutor::release_workflow(const std::string& namespace_, const std
   impl_->inner->release_workflow(namespace_, name);
 }
 
+void ResourceExecutor::workflow_ended(const WorkflowContext& workflow, bool succeeded) {
+  impl_->inner->workflow_ended(workflow, succeeded);
+}
+
 void ResourceExecutor::collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) {
   impl_->inner->collect_artifacts(workflow, std::move(artifacts));
 }

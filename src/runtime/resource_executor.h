@@ -58,6 +58,7 @@ class ResourceExecutor : public Executor {
   Status open_workflow(WorkflowContext* context) override;
   void release_workflow(const std::string& namespace_, const std::string& name) override;
   void collect_artifacts(const WorkflowContext& workflow, std::vector<std::string> artifacts) override;
+  void workflow_ended(const WorkflowContext& workflow, bool succeeded) override;
   Result<LogChunk> read_log(const LogRef& ref, uint64_t offset, size_t max) const override;
 
   struct Impl;

@@ -658,6 +658,7 @@ void Runner::launch(Run& run, engine::StartStep start, bool adopt) {
   req.adopt = adopt;
   req.workflow = run.context;
   req.node_id = run.uid + "/" + start.node_id;
+  req.node_name = std::move(start.node_name);
   req.pod_name = std::move(start.pod_name);
   req.tmpl = std::move(start.tmpl);
   req.volumes = std::move(start.volumes);
@@ -818,6 +819,7 @@ void Runner::turn(int max_wait_ms) {
         for (const auto& [name, json] : n.outputs.artifacts)
           if (runtime::gc_strategy_of(json) == "OnWorkflowCompletion") done_with.push_back(json);
       executor_.collect_artifacts(*it->second->context, std::move(done_with));
+      executor_.workflow_ended(*it->second->context, op.status().phase == spec::WorkflowPhase::kSucceeded);
       if (it->second->deleted) {
         executor_.release_workflow(it->second->context->namespace_, op.workflow_name());
       } else if (int64_t due = expiry(op.effective_spec(), op.status().phase,

@@ -1,0 +1,76 @@
+// The Pod a step becomes on the Kubernetes executor, and what a Pod's status says about its
+// step: pure functions, no I/O (kube_executor.h does the API calls).
+//
+// A step's Pod is Argo's: containers `init` (copies skiff-emissary into the emptyDir
+// /var/run/skiff), then the template's initContainers, `wait` (prints the outputs the main
+// container left), `main` and the sidecars, each of the last two run through the emissary
+// (docs/kubernetes-executor.md).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "util/status.h"
+
+namespace skiff::runtime {
+
+inline constexpr const char* kEmissaryDir = "/var/run/skiff";
+inline constexpr const char* kWorkflowLabel = "workflows.argoproj.io/workflow";
+inline constexpr const char* kCompletedLabel = "workflows.argoproj.io/completed";
+inline constexpr const char* kNodeNameAnnotation = "workflows.argoproj.io/node-name";
+inline constexpr const char* kNodeIdAnnotation = "workflows.argoproj.io/node-id";
+inline constexpr const char* kStepAnnotation = "skiff.io/step";  // StepRequest::node_id: "<uid>/<node id>"
+
+struct PodOptions {
+  std::string emissary_image;  // holds /bin/skiff-emissary (`skiff image push-self`)
+  std::string emissary_pull_policy = "IfNotPresent";
+  size_t max_stdout = 256 * 1024;
+  size_t max_output_parameter = 256 * 1024;
+  int kill_grace_ms = 10000;
+  bool allow_host_path = true;
+  bool allow_privileged = true;
+};
+
+// An image's ENTRYPOINT and CMD (from its registry), for a container that gives no command.
+struct ImageCommand {
+  std::vector<std::string> entrypoint, cmd;
+};
+using ImageLookup = std::function<Result<ImageCommand>(const std::string& image)>;
+
+// The Pod of `request` (its namespace the workflow's). kInvalid when the template asks for
+// what this executor cannot do or the server does not allow, saying which field.
+Result<nlohmann::json> step_pod(const StepRequest& request, const PodOptions& options, const ImageLookup& lookup);
+
+// podSpecPatch applied to a Pod spec: a JSON or YAML object merged in, lists of named
+// objects (containers, volumes, ...) merged by name, as Kubernetes' strategic merge does.
+Status apply_pod_spec_patch(nlohmann::json* spec, const std::string& patch_text);
+
+// What a Pod's status says about its step.
+struct PodState {
+  enum Kind {
+    kWaiting,   // not running yet (scheduling, pulling)
+    kRunning,   // main runs: `ip` set; `ready` when its readinessProbe passes (or it has none)
+    kMainDone,  // main ended: exit code etc. set; `outputs_ready` once `wait` ended too
+    kFailed,    // will never run or finish by itself: `message` says why (pull errors, eviction)
+  } kind = kWaiting;
+  std::string ip;
+  bool ready = false;
+  int exit_code = 0;
+  std::string reason;               // main's termination reason ("OOMKilled", "Error", ...)
+  std::string termination_message;  // main's terminated.message
+  bool outputs_ready = false;
+  std::string message;
+};
+PodState pod_state(const nlohmann::json& pod);
+
+// The step's result from the `wait` container's log (its last JSON line) and the Pod's
+// state: exit code, result, output parameters. A missing or broken line leaves the
+// outputs empty and says so in `message` when the step otherwise succeeded.
+StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log);
+
+}  // namespace skiff::runtime

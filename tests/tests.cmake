@@ -22,6 +22,15 @@ set_tests_properties(executor-container PROPERTIES FIXTURES_REQUIRED registry LA
 add_test(NAME image-cli COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/image_cli_test.py
          $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
 set_tests_properties(image-cli PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 120)
+# RegistryClient's push protocol against that registry.
+add_test(NAME registry-push COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=RegistryPush.*)
+set_tests_properties(registry-push PROPERTIES FIXTURES_REQUIRED registry LABELS "container" TIMEOUT 120
+                     ENVIRONMENT SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}
+                     FAIL_REGULAR_EXPRESSION "no test registry")
+# The skiff image (`skiff image push-self`): pushed, pulled back and run as steps.
+add_test(NAME image-push-self COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/push_self_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_REGISTRY})
+set_tests_properties(image-push-self PROPERTIES FIXTURES_REQUIRED registry LABELS "e2e;container" TIMEOUT 600)
 
 # The reference pipeline's container-build step: BuildKit (scripts/buildkit-build, run by
 # scripts/test before ctest) builds and pushes an image inside a privileged skiff step.

@@ -1,15 +1,19 @@
-// skiff image pull|ls|rm|prune: the local image store (<data>/images).
+// skiff image pull|ls|rm|prune: the local image store (<data>/images); skiff image
+// push-self: the skiff image Kubernetes step Pods take their helper from (runtime/self_image.h).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include "cli/commands.h"
 #include "cli/registry_flags.h"
 #include "runtime/image_store.h"
+#include "runtime/self_image.h"
 
 namespace skiff::cli {
 namespace {
@@ -18,6 +22,7 @@ struct ImageFlags {
   std::vector<std::string> refs;
   std::string data_dir;
   RegistryFlags registry;
+  bool emissary_only = false;
 };
 
 std::string human_size(int64_t bytes) {
@@ -86,6 +91,42 @@ int pull(const ImageFlags& flags) {
   return rc;
 }
 
+int push_self(const ImageFlags& flags) {
+  auto ref = runtime::parse_image_ref(flags.refs.at(0));
+  if (!ref) return fail(ref.status());
+  if (!ref->digest.empty()) {
+    return fail(invalid("push-self " + flags.refs[0] + ": name a tag to push to, not a digest"));
+  }
+  auto config = registry_config(flags.registry);
+  if (!config) return fail(config.status());
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-push-self-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return fail(Status(Code::kFailed, "cannot create " + dir));
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  runtime::SelfImageOptions options;
+  options.emissary_only = flags.emissary_only;
+  options.work_dir = dir;
+  auto image = runtime::build_self_image(options);
+  if (!image) return fail(image.status());
+  std::fprintf(stderr, "layer %s: %zu files, %s\n", image->layer.descriptor.digest.c_str(), image->files.size(),
+               human_size(image->layer.descriptor.size).c_str());
+  runtime::RegistryClient client(std::move(*config));
+  auto start = std::chrono::steady_clock::now();
+  auto pushed = runtime::push_self_image(client, *ref, *image);
+  if (!pushed) return fail(pushed.status());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "pushed %d blobs, %d already there (%lld ms)\n", pushed->uploaded, pushed->present,
+               static_cast<long long>(ms));
+  std::printf("%s@%s\n", ref->canonical().c_str(), pushed->digest.c_str());
+  return kExitOk;
+}
+
 int list(const ImageFlags& flags) {
   auto store = open_store(flags);
   if (!store) return fail(store.status());
@@ -136,6 +177,12 @@ void add_image_command(CLI::App& app, int* exit_code) {
   data(p);
   add_registry_flags(p, &flags->registry);
   p->callback([flags, exit_code] { *exit_code = pull(*flags); });
+  auto* ps = cmd->add_subcommand("push-self", "build the skiff image (this binary, its libraries and "
+                                              "skiff-emissary) and push it to REF");
+  ps->add_option("ref", flags->refs, "where to push, e.g. registry.local:5000/skiff:0.1")->required()->expected(1);
+  ps->add_flag("--emissary-only", flags->emissary_only, "an image holding only /bin/skiff-emissary");
+  add_registry_flags(ps, &flags->registry);
+  ps->callback([flags, exit_code] { *exit_code = push_self(*flags); });
   auto* l = cmd->add_subcommand("ls", "list stored images");
   data(l);
   l->callback([flags, exit_code] { *exit_code = list(*flags); });

@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include <sys/utsname.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <mutex>
@@ -35,39 +33,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// "https://host:port/path" -> "host:port"; "host" -> "host".
-std::string host_of(std::string url) {
-  if (size_t scheme = url.find("://"); scheme != std::string::npos) url = url.substr(scheme + 3);
-  if (size_t slash = url.find('/'); slash != std::string::npos) url.resize(slash);
-  if (url == "index.docker.io" || url == "registry-1.docker.io") return "docker.io";
-  return url;
-}
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void add(const void* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
-  std::string digest() {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, md, &n);
-    return "sha256:" + hex_encode(md, n);
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-std::string machine_arch() {
-  struct utsname u;
-  if (::uname(&u) != 0) return "amd64";
-  std::string m = u.machine;
-  if (m == "x86_64") return "amd64";
-  if (m == "aarch64") return "arm64";
-  if (m.rfind("arm", 0) == 0) return "arm";
-  return m;
-}
 
 // One place to talk to: scheme + host, with its trust settings.
 struct Endpoint {
@@ -110,7 +75,7 @@ std::pair<std::string, std::map<std::string, std::string>> parse_challenge(const
 
 // How a user fixes a TLS failure with `host` (the registry's name for it).
 std::string tls_hint(net::Failure failure, const std::string& url_host) {
-  std::string host = host_of(url_host);
+  std::string host = registry_host(url_host);
   if (failure == net::Failure::kTlsHandshake) {
     return "if " + host + " serves plain HTTP, allow it with --plain-http " + host +
            " (or `registries: {\"" + host + "\": {plainHTTP: true}}` in the registries file)";
@@ -124,127 +89,17 @@ std::string tls_hint(net::Failure failure, const std::string& url_host) {
 
 }  // namespace
 
-std::string sha256_digest(const std::string& data) {
-  Sha256 h;
-  h.add(data.data(), data.size());
-  return h.digest();
+std::string machine_architecture() {
+  struct utsname u;
+  if (::uname(&u) != 0) return "amd64";
+  std::string m = u.machine;
+  if (m == "x86_64") return "amd64";
+  if (m == "aarch64") return "arm64";
+  if (m.rfind("arm", 0) == 0) return "arm";
+  return m;
 }
 
-Status add_mirror(RegistryConfig* config, const std::string& spec) {
-  size_t eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-    return invalid("--registry-mirror \"" + spec + "\": expected REGISTRY=URL[,URL], e.g. docker.io=https://mirror.local");
-  }
-  std::string registry = host_of(spec.substr(0, eq));
-  for (std::string url : split(spec.substr(eq + 1), ',')) {
-    url = std::string(trim(url));
-    if (url.empty()) continue;
-    if (url.find("://") == std::string::npos) url = "https://" + url;
-    if (!starts_with(url, "https://") && !starts_with(url, "http://")) {
-      return invalid("--registry-mirror \"" + spec + "\": mirror " + url + " must be an http(s) URL");
-    }
-    while (url.back() == '/') url.pop_back();
-    config->mirrors[registry].push_back(url);
-  }
-  return Status::ok();
-}
-
-Status load_docker_config_text(RegistryConfig* config, const std::string& text, const std::string& origin) {
-  Json doc;
-  try {
-    doc = Json::parse(text);
-  } catch (const std::exception& e) {
-    return invalid(origin + ": not valid JSON: " + e.what());
-  }
-  if (!doc.is_object()) return invalid(origin + ": expected a JSON object with \"auths\"");
-  if (!doc.contains("auths")) return Status::ok();
-  if (!doc["auths"].is_object()) return invalid(origin + ": .auths must be an object keyed by registry host");
-  for (auto it = doc["auths"].begin(); it != doc["auths"].end(); ++it) {
-    std::string host = host_of(it.key());
-    if (config->auths.count(host)) continue;
-    const Json& entry = it.value();
-    if (!entry.is_object()) return invalid(origin + ": .auths[\"" + it.key() + "\"] must be an object");
-    RegistryCredentials creds;
-    if (entry.contains("auth") && entry["auth"].is_string() && !entry["auth"].get<std::string>().empty()) {
-      auto decoded = base64_decode(entry["auth"].get<std::string>());
-      size_t colon = decoded ? decoded->find(':') : std::string::npos;
-      if (!decoded || colon == std::string::npos) {
-        return invalid(origin + ": .auths[\"" + it.key() + "\"].auth must be base64 of \"user:password\"");
-      }
-      creds.username = decoded->substr(0, colon);
-      creds.password = decoded->substr(colon + 1);
-    } else if (entry.contains("username") && entry["username"].is_string()) {
-      creds.username = entry["username"].get<std::string>();
-      if (entry.contains("password") && entry["password"].is_string()) creds.password = entry["password"];
-    } else {
-      continue;  // credential helpers and identity tokens are not supported; the host stays anonymous
-    }
-    config->auths[host] = std::move(creds);
-  }
-  return Status::ok();
-}
-
-Status load_docker_config(RegistryConfig* config, const std::string& path) {
-  auto text = read_file_capped(path, 1 << 20);
-  if (!text) return text.status().with_context("docker config " + path);
-  return load_docker_config_text(config, *text, path);
-}
-
-Status load_registries_file(RegistryConfig* config, const std::string& path) {
-  auto text = read_file_capped(path, 1 << 20);
-  if (!text) return text.status().with_context("registries file " + path);
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(*text);
-  } catch (const YAML::Exception& e) {
-    return invalid(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
-  if (doc.IsNull()) return Status::ok();
-  if (!doc.IsMap()) return invalid(path + ": expected a map with `mirrors` and `registries`");
-  auto where = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1); };
-  for (auto top : doc) {
-    std::string key = top.first.as<std::string>();
-    if (key == "mirrors") {
-      if (!top.second.IsMap()) return invalid(where(top.second) + ": mirrors must map a registry to a list of URLs");
-      for (auto m : top.second) {
-        std::string urls;
-        if (m.second.IsSequence()) {
-          for (auto u : m.second) urls += (urls.empty() ? "" : ",") + u.as<std::string>();
-        } else if (m.second.IsScalar()) {
-          urls = m.second.as<std::string>();
-        } else {
-          return invalid(where(m.second) + ": mirrors." + m.first.as<std::string>() + " must be a URL or a list of URLs");
-        }
-        if (Status s = add_mirror(config, m.first.as<std::string>() + "=" + urls); !s) {
-          return s.with_context(where(m.second));
-        }
-      }
-    } else if (key == "registries") {
-      if (!top.second.IsMap()) return invalid(where(top.second) + ": registries must map a host to its settings");
-      for (auto r : top.second) {
-        std::string host = host_of(r.first.as<std::string>());
-        if (!r.second.IsMap()) return invalid(where(r.second) + ": registries." + host + " must be a map");
-        RegistryHostConfig& hc = config->hosts[host];
-        for (auto field : r.second) {
-          std::string name = field.first.as<std::string>();
-          if (name == "ca") {
-            hc.ca_file = field.second.as<std::string>();
-          } else if (name == "plainHTTP") {
-            hc.plain_http = field.second.as<bool>();
-          } else {
-            return invalid(where(field.first) + ": unknown field registries." + host + "." + name +
-                           " (known: ca, plainHTTP)");
-          }
-        }
-      }
-    } else {
-      std::string near = nearest(key, {"mirrors", "registries"});
-      return invalid(where(top.first) + ": unknown field `" + key + "`" +
-                     (near.empty() ? "" : " (did you mean `" + near + "`?)"));
-    }
-  }
-  return Status::ok();
-}
+std::string sha256_digest(const std::string& data) { return "sha256:" + sha256_hex(data); }
 
 struct RegistryClient::Impl {
   RegistryConfig config;
@@ -255,7 +110,7 @@ struct RegistryClient::Impl {
   Endpoint endpoint(const std::string& url) const {
     Endpoint ep;
     ep.base = url;
-    ep.host = host_of(url);
+    ep.host = registry_host(url);
     auto it = config.hosts.find(ep.host);
     if (it != config.hosts.end()) ep.ca_file = it->second.ca_file;
     return ep;
@@ -275,6 +130,9 @@ struct RegistryClient::Impl {
     out.push_back(ep);
     return out;
   }
+
+  // The registry itself (pushes never go to a mirror).
+  Endpoint origin(const std::string& registry) const { return endpoints(registry).back(); }
 
   // One HTTP client per CA file, so that requests to a host reuse its connections.
   net::HttpClient& client(const std::string& ca_file) {
@@ -301,13 +159,19 @@ struct RegistryClient::Impl {
     req.headers = std::move(headers);
     req.max_body = cap;
     req.on_body = sink;
+    return send(ep, req);
+  }
+
+  Result<Response> send(const Endpoint& ep, const net::Request& req) {
     auto r = client(ep.ca_file).send(req);
     if (!r) return Status(Code::kUnavailable, r.status().message());
     return r;
   }
 
   // Answers a 401 challenge: returns the Authorization header to retry with, or why not.
-  Result<std::string> authorize(const Endpoint& ep, const std::string& challenge, const std::string& repository) {
+  // `push` asks for a token that may push as well as pull, whatever scope the challenge names.
+  Result<std::string> authorize(const Endpoint& ep, const std::string& challenge, const std::string& repository,
+                                bool push) {
     auto [scheme, params] = parse_challenge(challenge);
     auto creds = config.auths.find(ep.host);
     bool have = creds != config.auths.end();
@@ -326,7 +190,9 @@ struct RegistryClient::Impl {
     if (!starts_with(realm, "https://") && !starts_with(realm, "http://")) {
       return Status(Code::kFailed, "registry " + ep.host + " gave a token realm that is not an http(s) URL");
     }
-    std::string scope = params.count("scope") ? params["scope"] : "repository:" + repository + ":pull";
+    std::string scope = push                   ? "repository:" + repository + ":pull,push"
+                        : params.count("scope") ? params["scope"]
+                                                : "repository:" + repository + ":pull";
     std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
                       "service=" + net::url_escape(params["service"]) + "&scope=" + net::url_escape(scope);
     net::Headers headers;
@@ -358,21 +224,26 @@ struct RegistryClient::Impl {
     return Status(Code::kFailed, "token server " + token_ep.host + " gave no token");
   }
 
-  // GET on one endpoint with the authentication dance. Statuses other than 2xx come back
-  // in the response; transport and auth failures as errors.
-  Result<Response> fetch(const Endpoint& ep, const ImageRef& ref, const std::string& path,
-                         const net::Headers& headers, size_t cap, const net::BodySink& sink) {
-    std::string url = ep.base + "/v2/" + ref.repository + path;
-    std::string key = ep.host + "|" + ref.repository;
+  // One request to `ep` about `ref`'s repository, with the authentication dance: `make`
+  // fills a fresh request for each attempt (so that an upload's reader starts over).
+  // Statuses other than 2xx come back in the response; transport and auth failures as
+  // errors. `push` asks for a token that may also push (kept apart from pull tokens).
+  Result<Response> call(const Endpoint& ep, const ImageRef& ref, bool push,
+                        const std::function<Status(net::Request*)>& make) {
+    std::string key = ep.host + "|" + ref.repository + (push ? "|push" : "");
     std::string auth;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (auto it = tokens.find(key); it != tokens.end()) auth = it->second;
     }
     for (int attempt = 0; attempt < 2; ++attempt) {
-      net::Headers h = headers;
-      if (!auth.empty()) h.emplace_back("Authorization", auth);
-      auto r = get(ep, url, std::move(h), cap, sink);
+      net::Request req;
+      if (Status s = make(&req); !s) return s;
+      // Credentials stay with the registry: an upload location elsewhere gets none.
+      if (!auth.empty() && net::host_of_url(req.url) == net::host_of_url(ep.base)) {
+        req.headers.emplace_back("Authorization", auth);
+      }
+      auto r = send(ep, req);
       if (!r || r->status != 401) return r;
       std::string challenge = r->header("www-authenticate");
       if (attempt == 1 || challenge.empty()) {
@@ -383,13 +254,25 @@ struct RegistryClient::Impl {
                                          : "registry " + ep.host + " needs a username and password: add them to a "
                                            "docker config.json (--registry-config) or an imagePullSecret");
       }
-      auto next = authorize(ep, challenge, ref.repository);
+      auto next = authorize(ep, challenge, ref.repository, push);
       if (!next) return next.status();
       auth = *next;
       std::lock_guard<std::mutex> lock(mu);
       tokens[key] = auth;
     }
     return Status(Code::kInternal, "unreachable");
+  }
+
+  // GET on one endpoint, authenticated (see call()).
+  Result<Response> fetch(const Endpoint& ep, const ImageRef& ref, const std::string& path,
+                         const net::Headers& headers, size_t cap, const net::BodySink& sink) {
+    return call(ep, ref, false, [&](net::Request* req) {
+      req->url = ep.base + "/v2/" + ref.repository + path;
+      req->headers = headers;
+      req->max_body = cap;
+      req->on_body = sink;
+      return Status::ok();
+    });
   }
 
   Result<Response> fetch_manifest_bytes(const Endpoint& ep, const ImageRef& ref, const std::string& reference) {
@@ -420,7 +303,7 @@ struct RegistryClient::Impl {
     }
     std::string media = doc.value("mediaType", r->header("content-type"));
     if (doc.contains("manifests")) {  // an index: choose this machine's platform
-      std::string arch = machine_arch();
+      std::string arch = machine_architecture();
       std::string chosen;
       for (const auto& m : doc["manifests"]) {
         if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object()) continue;
@@ -546,12 +429,138 @@ Status RegistryClient::blob(const ImageRef& ref, const Descriptor& blob, const s
       return Status(r->status == 404 ? Code::kNotFound : Code::kFailed,
                     ep.base + " answered HTTP " + std::to_string(r->status) + " for blob " + blob.digest);
     }
-    if (hash.digest() != blob.digest || got != blob.size) {
+    if ("sha256:" + hash.hex() != blob.digest || got != blob.size) {
       return Status(Code::kFailed, "blob " + blob.digest + " from " + ep.base + " does not match its digest");
     }
     return true;
   });
   return done ? Status::ok() : done.status();
+}
+
+namespace {
+
+// "HTTP 403 (DENIED: requested access to the resource is denied)" from a registry's
+// answer: its errors[] as the distribution spec words them, else the start of the body.
+std::string http_problem(const Response& r) {
+  std::string text = "HTTP " + std::to_string(r.status);
+  std::string detail;
+  try {
+    Json doc = Json::parse(r.body);
+    if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) {
+      for (const auto& e : doc["errors"]) {
+        if (!e.is_object()) continue;
+        std::string one = e.value("code", "") + (e.contains("message") && e["message"].is_string()
+                                                      ? ": " + e["message"].get<std::string>()
+                                                      : "");
+        detail += (detail.empty() ? "" : "; ") + one;
+      }
+    }
+  } catch (const std::exception&) {
+    detail = std::string(trim(r.body.substr(0, 200)));
+  }
+  return detail.empty() ? text : text + " (" + detail + ")";
+}
+
+}  // namespace
+
+Result<bool> RegistryClient::push_blob(const ImageRef& ref, const BlobSource& blob) {
+  const Descriptor& d = blob.descriptor;
+  std::string what = "pushing blob " + d.digest + " to " + ref.registry + "/" + ref.repository;
+  if (!valid_digest(d.digest)) return Status(Code::kInvalid, what + ": not a sha256 digest");
+  if (d.size < 0 || d.size > kMaxBlob) {
+    return Status(Code::kInvalid, what + ": " + std::to_string(d.size) + " bytes (at most 16 GiB are pushed)");
+  }
+  if (blob.path.empty() && static_cast<int64_t>(blob.data.size()) != d.size) {
+    return Status(Code::kInvalid, what + ": the descriptor's size does not match the data");
+  }
+  Endpoint ep = impl_->origin(ref.registry);
+  std::string base = ep.base + "/v2/" + ref.repository + "/blobs/";
+  auto head = impl_->call(ep, ref, true, [&](net::Request* req) {
+    req->method = "HEAD";
+    req->url = base + d.digest;
+    return Status::ok();
+  });
+  if (!head) return head.status().with_context(what);
+  if (head->status == 200) return false;  // the repository has it (or mounts it) already
+  auto start = impl_->call(ep, ref, true, [&](net::Request* req) {
+    req->method = "POST";
+    req->url = base + "uploads/";
+    req->body = std::string();
+    req->max_body = kMaxErrorBody;
+    return Status::ok();
+  });
+  if (!start) return start.status().with_context(what);
+  if (start->status != 202) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " answered " + http_problem(*start) +
+                                     " to POST /v2/" + ref.repository + "/blobs/uploads/");
+  }
+  std::string location = start->header("location");
+  if (location.empty()) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " gave no Location for the upload");
+  }
+  if (location[0] == '/') location = ep.base + location;
+  if (!starts_with(location, "https://") && !starts_with(location, "http://")) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " gave an upload Location that is not a URL");
+  }
+  location += (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") +
+              net::url_escape(d.digest);
+  std::shared_ptr<Fd> file;
+  auto put = impl_->call(ep, ref, true, [&](net::Request* req) -> Status {
+    req->method = "PUT";
+    req->url = location;
+    req->headers = {{"Content-Type", "application/octet-stream"}};
+    req->max_body = kMaxErrorBody;
+    if (blob.path.empty()) {
+      req->body = blob.data;
+      return Status::ok();
+    }
+    file = std::make_shared<Fd>(::open(blob.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file->valid()) return errno_status("opening " + blob.path, errno);
+    auto f = file;
+    req->body_size = d.size;
+    req->body_reader = [f](char* buffer, size_t capacity) -> long {
+      for (;;) {
+        ssize_t n = ::read(f->get(), buffer, capacity);
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 ? -1 : static_cast<long>(n);
+      }
+    };
+    return Status::ok();
+  });
+  if (!put) return put.status().with_context(what);
+  if (put->status != 201) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " answered " + http_problem(*put) +
+                                     " to the upload's PUT");
+  }
+  return true;
+}
+
+Result<std::string> RegistryClient::push_manifest(const ImageRef& ref, const std::string& media_type,
+                                                  const std::string& body) {
+  std::string what = "pushing manifest " + ref.canonical();
+  if (body.size() > kMaxManifest) return Status(Code::kInvalid, what + ": larger than 4 MiB");
+  if (ref.tag.empty() && ref.digest.empty()) return Status(Code::kInvalid, what + ": the reference has no tag");
+  Endpoint ep = impl_->origin(ref.registry);
+  std::string reference = ref.tag.empty() ? ref.digest : ref.tag;
+  auto r = impl_->call(ep, ref, true, [&](net::Request* req) {
+    req->method = "PUT";
+    req->url = ep.base + "/v2/" + ref.repository + "/manifests/" + reference;
+    req->headers = {{"Content-Type", media_type}};
+    req->body = body;
+    req->max_body = kMaxErrorBody;
+    return Status::ok();
+  });
+  if (!r) return r.status().with_context(what);
+  if (r->status != 201 && r->status != 200) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " answered " + http_problem(*r) + " to PUT /v2/" +
+                                     ref.repository + "/manifests/" + reference);
+  }
+  std::string digest = sha256_digest(body);
+  std::string served = r->header("docker-content-digest");
+  if (!served.empty() && served != digest) {
+    return Status(Code::kFailed, what + ": registry " + ep.host + " stored it as " + served + ", not " + digest);
+  }
+  return digest;
 }
 
 }  // namespace skiff::runtime

@@ -22,4 +22,17 @@ std::string sha256_hex(std::string_view text) {
   return hex_encode(md, n);
 }
 
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256::add(const void* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
+
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, md, &n);
+  return hex_encode(md, n);
+}
+
 }  // namespace skiff

@@ -12,5 +12,12 @@ TEST(Digest, HexAndSha256) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(Digest, Sha256InPiecesEqualsWhole) {
+  Sha256 h;
+  h.add("a", 1);
+  h.add("bc", 2);
+  EXPECT_EQ(h.hex(), sha256_hex("abc"));
+}
+
 }  // namespace
 }  // namespace skiff

@@ -80,6 +80,10 @@ endif()
 add_test(NAME k8s/images COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/push_images.py $<TARGET_FILE:skiff> ${SKIFF_K8S_ENV})
 set_tests_properties(k8s/images PROPERTIES FIXTURES_REQUIRED k8s FIXTURES_SETUP k8s-images LABELS "k8s;k8s-executor"
                      TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME k8s/executor-server COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/executor_server_test.py
+         ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
+set_tests_properties(k8s/executor-server PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images" LABELS "k8s;k8s-executor"
+                     TIMEOUT 300 SKIP_RETURN_CODE 77)
 # The reference pipeline (docs/pipeline.md) with the cluster as the Application's destination.
 add_test(NAME k8s/pipeline COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/pipeline_test.py ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-k8s-pipeline)

@@ -54,8 +54,8 @@ void add_lint_command(CLI::App& app, int* exit_code) {
   cmd->add_option("files", flags->files, "YAML or JSON files (several documents each)")->required();
   cmd->add_option("-p,--parameter", flags->parameters, "name=value supplied at submission");
   cmd->add_option("--executor", flags->executor,
-                  "warn about the fields this executor ignores: container (the default when runc is usable) or host")
-      ->check(CLI::IsMember({"host", "container"}));
+                  "warn about the fields this executor ignores: container (the default when runc is usable), host or kubernetes")
+      ->check(CLI::IsMember({"host", "container", "kubernetes"}));
   cmd->callback([flags, exit_code] { *exit_code = lint(*flags); });
 }
 

@@ -425,7 +425,9 @@ void KubeExecutor::kill(const std::string& node_id, const std::string& reason) {
   if (it == steps_.end()) return;
   Step& s = it->second;
   s.kill_reason = reason;
-  if (!s.deleting) {
+  // A Pod not made yet is deleted once it is seen (apply()): a delete sent now could
+  // overtake its create.
+  if (!s.uid.empty() && !s.deleting) {
     s.deleting = true;
     remove_pod(s.ns, s.pod, std::max(0, options_.kill_grace_ms / 1000));
   }
@@ -522,6 +524,10 @@ void KubeExecutor::apply(Event& e) {
     return;
   }
   if (s.fetching) return;
+  if (!s.kill_reason.empty() && !s.deleting && e.type != "DELETED") {
+    s.deleting = true;
+    remove_pod(s.ns, s.pod, std::max(0, options_.kill_grace_ms / 1000));
+  }
   if (e.type == "DELETED") {
     StepResult r;
     r.exit_code = -1;

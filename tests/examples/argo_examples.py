@@ -2,6 +2,7 @@
 """Runs Argo's own examples through skiff, as Argo's e2e test (test/e2e/examples_test.go) runs them.
 
   argo_examples.py EXAMPLES_DIR --skiff SKIFF --registry REGDIR [--executor container]
+  argo_examples.py EXAMPLES_DIR --skiff SKIFF --executor kubernetes [--k8s-env ENV_JSON]
                    [-j N] [--timeout S] [--json OUT] [--only SUBSTRING ...]
 
 EXAMPLES_DIR is the examples/ directory of a copy of Argo's repository (read at run time,
@@ -129,9 +130,22 @@ class Runner:
         self.a = a
         self.lock = threading.Lock()
         self.reg_args = []
+        self.k8s = None
         if a.executor == "container":
             self.reg_args = ["--registries", f"{a.registry}/registries.yaml",
                              "--registry-config", f"{a.registry}/config.json"]
+        elif a.executor == "kubernetes":
+            with open(a.k8s_env) as f:
+                self.k8s = json.load(f)
+            with open(os.path.join(os.path.dirname(a.k8s_env), "emissary-image")) as f:
+                emissary = f.read().strip()
+            self.reg_args = ["--kubeconfig", self.k8s["kubeconfig"], "--emissary-image", emissary,
+                             "--registry-mirror", f"docker.io=http://{self.k8s['registry']}",
+                             "--plain-http", self.k8s["registry"]]
+
+    def kubectl(self, *args, stdin=None):
+        return subprocess.run([f"{self.k8s['bin']}/kubectl", "--kubeconfig", self.k8s["kubeconfig"], *args],
+                              input=stdin, capture_output=True, text=True, timeout=60)
 
     def quick_start(self):
         """The quick-start's artifact repository ConfigMap and its Secret, for a MinIO here."""
@@ -212,6 +226,18 @@ class Runner:
                     yaml.safe_dump_all(self.quick_start(), f, sort_keys=False)
             argv = [self.a.skiff, "run", *files, "--executor", self.a.executor, "--data", data,
                     *self.reg_args, "-o", "json"]
+            namespace = None
+            if self.k8s:
+                # A namespace of its own on the cluster, with the examples' ConfigMaps.
+                namespace = f"ex-{os.urandom(4).hex()}"
+                self.kubectl("create", "namespace", namespace)
+                if configmaps:
+                    self.kubectl("apply", "-n", namespace, "-f", "-",
+                                 stdin=yaml.safe_dump_all([{**cm, "metadata": {**(cm.get("metadata") or {}),
+                                                                              "namespace": namespace}}
+                                                           for cm in configmaps]))
+                if not meta.get("namespace"):
+                    argv += ["-n", namespace]
             t0 = time.monotonic()
             try:
                 p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -228,6 +254,8 @@ class Runner:
                         "message": f"not finished within {self.a.timeout} s", "seconds": self.a.timeout,
                         "stderr": err[-1500:]}
             secs = round(time.monotonic() - t0, 1)
+            if namespace:
+                self.kubectl("delete", "namespace", namespace, "--wait=false")
         result["seconds"] = secs
         try:
             status = json.loads(out).get("status", {})
@@ -252,7 +280,13 @@ class Runner:
 
     def main(self):
         a = self.a
-        if a.executor == "container":
+        if a.executor == "kubernetes":
+            sys.path.insert(0, REGISTRY_DIR)
+            import example_images  # noqa: E402
+            import registry  # noqa: E402
+            pushed = example_images.push_example_images(registry.Registry(f"http://{self.k8s['registry']}", None))
+            self.offered = set(example_images.offered(pushed))
+        elif a.executor == "container":
             done = subprocess.run([sys.executable, os.path.join(REGISTRY_DIR, "example_images.py"), "push",
                                    a.registry], capture_output=True, text=True)
             if done.returncode != 0:
@@ -319,7 +353,10 @@ def main():
     ap.add_argument("examples", help="Argo's examples/ directory")
     ap.add_argument("--skiff", required=True)
     ap.add_argument("--registry", help="directory of a running test registry (tests/registry/registry.py)")
-    ap.add_argument("--executor", default="container", choices=["container", "host"])
+    ap.add_argument("--executor", default="container", choices=["container", "host", "kubernetes"])
+    ap.add_argument("--k8s-env", default=os.path.join(os.environ.get("SKIFF_K8S_STATE", "/var/tmp/skiff-k8s"),
+                                                      "env.json"),
+                    help="--executor kubernetes: the test cluster's env.json (tests/k8s/push_images.py has run)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--json", help="write the results here")

@@ -397,10 +397,17 @@ const Json* container_status(const Json& pod, const char* list, const std::strin
   return nullptr;
 }
 
-// A reason a container waits with that it will not get over by itself.
-bool stuck(const std::string& reason) {
-  return reason == "ImagePullBackOff" || reason == "ErrImageNeverPull" || reason == "InvalidImageName" ||
-         reason == "CreateContainerConfigError" || reason == "CreateContainerError";
+// A reason a container waits with that it will not get over by itself. A pull that failed
+// is retried by the kubelet: only one the registry refused (no such image, no access) is
+// final; others (the kubelet's pull QPS, a registry restarting) wait, as on any cluster.
+bool stuck(const std::string& reason, const std::string& message) {
+  if (reason == "ImagePullBackOff" || reason == "ErrImagePull") {
+    for (const char* final : {"not found", "NotFound", "unauthorized", "denied", "Unauthorized", "forbidden"})
+      if (message.find(final) != std::string::npos) return true;
+    return false;
+  }
+  return reason == "ErrImageNeverPull" || reason == "InvalidImageName" || reason == "CreateContainerConfigError" ||
+         reason == "CreateContainerError";
 }
 
 }  // namespace
@@ -415,7 +422,7 @@ PodState pod_state(const Json& pod) {
       const Json state = c.value("state", Json::object());
       if (state.contains("waiting")) {
         std::string reason = state["waiting"].value("reason", "");
-        if (stuck(reason)) {
+        if (stuck(reason, state["waiting"].value("message", ""))) {
           s.kind = PodState::kFailed;
           s.message = reason + ": " + state["waiting"].value("message", "container " + c.value("name", "") + " cannot start");
           return s;

@@ -243,8 +243,15 @@ TEST(KubePod, StateFromStatus) {
        {"containerStatuses",
         {{{"name", "main"},
           {"state", {{"waiting", {{"reason", "ImagePullBackOff"}, {"message", "Back-off pulling image \"nope\""}}}}}}}}}));
-  EXPECT_EQ(pull.kind, PodState::kFailed);
-  EXPECT_EQ(pull.message, "ImagePullBackOff: Back-off pulling image \"nope\"");
+  EXPECT_EQ(pull.kind, PodState::kWaiting);  // the kubelet tries again: it may be the pull QPS
+  PodState missing = pod_state(pod_with(
+      {{"phase", "Pending"},
+       {"containerStatuses",
+        {{{"name", "main"},
+          {"state", {{"waiting", {{"reason", "ImagePullBackOff"},
+                                  {"message", "Back-off pulling image \"nope\": ErrImagePull: nope: not found"}}}}}}}}}));
+  EXPECT_EQ(missing.kind, PodState::kFailed);
+  EXPECT_EQ(missing.message, "ImagePullBackOff: Back-off pulling image \"nope\": ErrImagePull: nope: not found");
 
   PodState running = pod_state(pod_with({{"phase", "Running"},
                                          {"podIP", "10.0.0.7"},

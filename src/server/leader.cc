@@ -20,8 +20,19 @@ int64_t wall_ms() {
 }  // namespace
 
 Result<std::unique_ptr<LeaderElection>> LeaderElection::open(const std::string& db_url) {
-  auto db = store::open_postgres(db_url);
+  // A leader that dies closes its connection and frees the lock at once; one whose machine
+  // or network vanishes closes nothing. Keepalives bound both sides: this side gives up on
+  // a silent server within about 6 s (the leader's next check then fails and it exits),
+  // PostgreSQL gives up on a silent leader within about 11 s (and frees the lock) — the
+  // old leader is gone before a follower can take over.
+  std::string url = db_url + (db_url.find('?') == std::string::npos ? "?" : "&") +
+                    "keepalives=1&keepalives_idle=3&keepalives_interval=1&keepalives_count=3&tcp_user_timeout=6000";
+  auto db = store::open_postgres(url);
   if (!db) return db.status().with_context("leader election");
+  for (const char* sql : {"SET tcp_keepalives_idle = 5", "SET tcp_keepalives_interval = 2",
+                          "SET tcp_keepalives_count = 3", "SET tcp_user_timeout = 11000"}) {
+    (*db)->exec(sql);  // PostgreSQL before 12 has no tcp_user_timeout: keepalives alone then
+  }
   return std::make_unique<LeaderElection>(std::move(*db));
 }
 

@@ -182,7 +182,9 @@ int run(const RunFlags& flags) {
   engine::RunOptions options;
   options.parameters = *params;
   options.entrypoint = flags.entrypoint;
-  options.name = wf->metadata.name.empty() ? wf->metadata.generate_name + random_suffix() : wf->metadata.name;
+  // generateName cut to 58 characters, as Kubernetes' name generator does: the name fits in 63.
+  options.name = wf->metadata.name.empty() ? wf->metadata.generate_name.substr(0, 58) + random_suffix()
+                                           : wf->metadata.name;
   if (!wf->metadata.namespace_.empty()) options.namespace_ = wf->metadata.namespace_;
   if (!flags.namespace_.empty()) {
     if (!wf->metadata.namespace_.empty() && wf->metadata.namespace_ != flags.namespace_) {

@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "runtime/step_plan.h"
 #include "spec/decode.h"
 #include "util/base64.h"
 
@@ -33,6 +35,8 @@ Json json_or_null(const std::string& text) {
   Json j = Json::parse(text, nullptr, false);
   return j.is_discarded() ? Json() : j;
 }
+
+Json& annotations_of(Json& metadata) { return metadata["annotations"]; }
 
 Json var_mount() { return {{"name", kVarVolume}, {"mountPath", kEmissaryDir}}; }
 
@@ -199,10 +203,17 @@ Json claim_object(const WorkflowContext& workflow, const spec::ClaimTemplate& cl
 Result<Json> step_pod(const StepRequest& request, const PodOptions& options, const ImageLookup& lookup) {
   const spec::Template& t = request.tmpl;
   const WorkflowContext& wf = *request.workflow;
-  if (!t.container) {
-    return invalid("template " + t.name + ": the kubernetes executor runs container and script templates " +
-                   "(containerSet is not supported on it yet)");
+  // A containerSet: its main container as the step's (plan_container_set() picks it), the
+  // others beside it, each run through the emissary after its dependencies.
+  std::optional<ContainerSetPlan> set;
+  if (t.container_set) {
+    auto plan = plan_container_set(request);
+    if (!plan) return plan.status();
+    set = std::move(*plan);
+  } else if (!t.container) {
+    return invalid("template " + t.name + ": the kubernetes executor runs container, script and containerSet templates");
   }
+  const spec::Container& main_c = set ? *set->main_request.tmpl.container : *t.container;
   Json pod_fields = object_of(t.pod.json);
 
   Json metadata = {{"name", request.pod_name}, {"namespace", wf.namespace_}};
@@ -254,7 +265,9 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
   auto note_mounts = [&](const spec::Container& c) {
     for (const auto& m : c.volume_mounts) mounted.insert(m.name);
   };
-  note_mounts(*t.container);
+  note_mounts(main_c);
+  if (set)
+    for (const auto& m : set->members) note_mounts(*m.request.tmpl.container);
   for (const auto& c : t.sidecars) note_mounts(c);
   for (const auto& c : t.init_containers) note_mounts(c);
   Json volumes = Json::array({{{"name", kVarVolume}, {"emptyDir", Json::object()}}});
@@ -270,7 +283,6 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
   }
   spec["volumes"] = std::move(volumes);
 
-  const spec::Container& main_c = *t.container;
   Json init = Json::array();
   Json init_container = {{"name", "init"},
                          {"image", options.emissary_image},
@@ -305,16 +317,28 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
     settings["artifactMax"] = options.max_artifacts;
   }
   if (!main_c.source.empty()) settings["script"] = main_c.source;
+  Json wait_settings = {{"dir", kEmissaryDir}};
+  if (set) {
+    settings["name"] = set->main_name;
+    settings["after"] = set->main_dependencies;
+    settings["retries"] = set->retries;
+    settings["retryMs"] = set->retry_delay_ms;
+    Json members = Json::array();
+    for (const auto& m : set->members) members.push_back(m.name);
+    settings["waitFor"] = members;  // main runs last, as skiff's other executors run it
+    members.push_back(set->main_name);  // last: the step's result looks at the others first
+    wait_settings["members"] = std::move(members);
+  }
 
   Json containers = Json::array();
   containers.push_back({{"name", "wait"},
                         {"image", options.emissary_image},
                         {"imagePullPolicy", options.emissary_pull_policy},
                         {"command", {emissary(), "wait"}},
-                        {"env", {{{"name", "SKIFF_EMISSARY"}, {"value", Json{{"dir", kEmissaryDir}}.dump()}}}},
+                        {"env", {{{"name", "SKIFF_EMISSARY"}, {"value", wait_settings.dump()}}}},
                         {"volumeMounts", {var_mount()}}});
   spec::Container named = main_c;
-  named.name = "main";
+  named.name = set ? set->main_name : "main";
   Json main = container_json(named, nullptr);
   if (Status s = wrap(main, "main", named, lookup); !s) return s;
   for (size_t i = 0; i < request.extra_mounts.size(); ++i) {
@@ -329,6 +353,19 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
     main["readinessProbe"] = {{"exec", {{"command", {emissary(), "ready"}}}}, {"periodSeconds", 1}};
   }
   containers.push_back(std::move(main));
+  if (set) {
+    for (const auto& m : set->members) {
+      spec::Container c = *m.request.tmpl.container;
+      c.name = m.name;
+      Json mc = container_json(c, nullptr);
+      if (Status s = wrap(mc, "member", c, lookup); !s) return s;
+      Json member_settings = {{"dir", kEmissaryDir}, {"name", m.name}, {"after", m.dependencies},
+                              {"retries", set->retries}, {"retryMs", set->retry_delay_ms}};
+      add_env(mc, "SKIFF_EMISSARY", member_settings.dump());
+      containers.push_back(std::move(mc));
+    }
+    annotations_of(metadata)[kMainContainerAnnotation] = set->main_name;
+  }
   Json side_settings = {{"dir", kEmissaryDir}, {"graceMs", options.kill_grace_ms}};
   for (const auto& c : t.sidecars) {
     Json sc = container_json(c, c.mirror_volume_mounts ? &main_c.volume_mounts : nullptr);
@@ -360,10 +397,17 @@ const Json* container_status(const Json& pod, const char* list, const std::strin
   return nullptr;
 }
 
-// A reason a container waits with that it will not get over by itself.
-bool stuck(const std::string& reason) {
-  return reason == "ImagePullBackOff" || reason == "ErrImageNeverPull" || reason == "InvalidImageName" ||
-         reason == "CreateContainerConfigError" || reason == "CreateContainerError";
+// A reason a container waits with that it will not get over by itself. A pull that failed
+// is retried by the kubelet: only one the registry refused (no such image, no access) is
+// final; others (the kubelet's pull QPS, a registry restarting) wait, as on any cluster.
+bool stuck(const std::string& reason, const std::string& message) {
+  if (reason == "ImagePullBackOff" || reason == "ErrImagePull") {
+    for (const char* final : {"not found", "NotFound", "unauthorized", "denied", "Unauthorized", "forbidden"})
+      if (message.find(final) != std::string::npos) return true;
+    return false;
+  }
+  return reason == "ErrImageNeverPull" || reason == "InvalidImageName" || reason == "CreateContainerConfigError" ||
+         reason == "CreateContainerError";
 }
 
 }  // namespace
@@ -378,7 +422,7 @@ PodState pod_state(const Json& pod) {
       const Json state = c.value("state", Json::object());
       if (state.contains("waiting")) {
         std::string reason = state["waiting"].value("reason", "");
-        if (stuck(reason)) {
+        if (stuck(reason, state["waiting"].value("message", ""))) {
           s.kind = PodState::kFailed;
           s.message = reason + ": " + state["waiting"].value("message", "container " + c.value("name", "") + " cannot start");
           return s;
@@ -400,7 +444,11 @@ PodState pod_state(const Json& pod) {
       }
     }
   }
-  const Json* main = container_status(pod, "containerStatuses", "main");
+  std::string main_name = "main";  // a containerSet's main may be named otherwise
+  if (pod.contains("metadata") && pod["metadata"].contains("annotations") &&
+      pod["metadata"]["annotations"].contains(kMainContainerAnnotation))
+    main_name = pod["metadata"]["annotations"][kMainContainerAnnotation].get<std::string>();
+  const Json* main = container_status(pod, "containerStatuses", main_name);
   const Json* wait = container_status(pod, "containerStatuses", "wait");
   const bool pod_ended = phase == "Succeeded" || phase == "Failed";
   if (main && main->contains("state") && (*main)["state"].contains("terminated")) {
@@ -461,6 +509,20 @@ StepResult step_result(const std::string& node_id, const PodState& state, const 
   }
   if (out.contains("result") && out["result"].is_string()) r.stdout_text = out["result"];
   if (artifacts && out.contains("artifacts") && out["artifacts"].is_object()) *artifacts = std::move(out["artifacts"]);
+  if (out.contains("containers") && out["containers"].is_array()) {
+    // containerSet: each container as it ended; when main did not run, the first that
+    // failed fails the step, as Argo's pod fails.
+    r.containers_json = out["containers"].dump();
+    if (out.contains("skipped") || (r.exit_code == 0 && !r.error)) {
+      for (const auto& c : out["containers"]) {  // main's last
+        if (!c.is_object() || c.value("phase", "") == "Succeeded") continue;
+        int code = c.contains("exitCode") && c["exitCode"].is_number_integer() ? c["exitCode"].get<int>() : -1;
+        r.exit_code = code > 0 ? code : 1;
+        if (code <= 0) r.message = c.value("name", "") + ": " + c.value("message", "");
+        break;
+      }
+    }
+  }
   if (out.contains("parameters") && out["parameters"].is_object())
     for (auto it = out["parameters"].begin(); it != out["parameters"].end(); ++it)
       if (it.value().is_string()) r.output_parameters[it.key()] = it.value();

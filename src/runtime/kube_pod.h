@@ -25,6 +25,7 @@ inline constexpr const char* kCompletedLabel = "workflows.argoproj.io/completed"
 inline constexpr const char* kNodeNameAnnotation = "workflows.argoproj.io/node-name";
 inline constexpr const char* kNodeIdAnnotation = "workflows.argoproj.io/node-id";
 inline constexpr const char* kStepAnnotation = "skiff.io/step";  // StepRequest::node_id: "<uid>/<node id>"
+inline constexpr const char* kMainContainerAnnotation = "skiff.io/main-container";  // a containerSet's main, if not "main"
 
 struct PodOptions {
   std::string emissary_image;  // holds /bin/skiff-emissary (`skiff image push-self`)

@@ -159,12 +159,33 @@ TEST(KubePod, RefusesWhatItCannotDoYetNamingIt) {
   o.allow_privileged = true;
   EXPECT_TRUE(step_pod(r, o, nullptr));
 
-  r = request();
-  r.tmpl.container_set = spec::ContainerSet{};
+}
+
+TEST(KubePod, ContainerSetContainersRunThroughTheEmissaryAfterTheirDependencies) {
+  StepRequest r = request();
+  spec::ContainerSet set;
+  spec::Container a = *r.tmpl.container, main = *r.tmpl.container;
+  a.name = "a";
+  main.name = "main";
+  main.dependencies = {"a"};
+  set.containers = {a, main};
+  set.retries = "2";
+  r.tmpl.container_set = set;
   r.tmpl.container.reset();
-  pod = step_pod(r, o, nullptr);
-  ASSERT_FALSE(pod);
-  EXPECT_NE(pod.status().message().find("containerSet is not supported on it yet"), std::string::npos);
+  auto pod = step_pod(r, options(), nullptr);
+  ASSERT_TRUE(pod) << pod.status().message();
+  std::vector<std::string> names;
+  for (const auto& c : (*pod)["spec"]["containers"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"wait", "main", "a"}));
+  const Json& member = container(*pod, "containers", "a");
+  EXPECT_EQ(member["command"][1], "member");
+  Json settings = Json::parse(member["env"].back()["value"].get<std::string>());
+  EXPECT_EQ(settings["name"], "a");
+  EXPECT_EQ(settings["retries"], 2);
+  Json main_settings = Json::parse(container(*pod, "containers", "main")["env"].back()["value"].get<std::string>());
+  EXPECT_EQ(main_settings["after"], Json({"a"}));
+  Json wait_settings = Json::parse(container(*pod, "containers", "wait")["env"][0]["value"].get<std::string>());
+  EXPECT_EQ(wait_settings["members"], Json({"a", "main"}));
 }
 
 TEST(KubePod, ArtifactsTravelThroughTheEmissary) {
@@ -222,8 +243,15 @@ TEST(KubePod, StateFromStatus) {
        {"containerStatuses",
         {{{"name", "main"},
           {"state", {{"waiting", {{"reason", "ImagePullBackOff"}, {"message", "Back-off pulling image \"nope\""}}}}}}}}}));
-  EXPECT_EQ(pull.kind, PodState::kFailed);
-  EXPECT_EQ(pull.message, "ImagePullBackOff: Back-off pulling image \"nope\"");
+  EXPECT_EQ(pull.kind, PodState::kWaiting);  // the kubelet tries again: it may be the pull QPS
+  PodState missing = pod_state(pod_with(
+      {{"phase", "Pending"},
+       {"containerStatuses",
+        {{{"name", "main"},
+          {"state", {{"waiting", {{"reason", "ImagePullBackOff"},
+                                  {"message", "Back-off pulling image \"nope\": ErrImagePull: nope: not found"}}}}}}}}}));
+  EXPECT_EQ(missing.kind, PodState::kFailed);
+  EXPECT_EQ(missing.message, "ImagePullBackOff: Back-off pulling image \"nope\": ErrImagePull: nope: not found");
 
   PodState running = pod_state(pod_with({{"phase", "Running"},
                                          {"podIP", "10.0.0.7"},

@@ -45,7 +45,9 @@ std::string generated_name(const std::string& prefix) {
   static std::mt19937_64 rng{std::random_device{}()};
   static std::mutex mu;  // requests arrive on several threads
   static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-  std::string out = prefix;
+  // As Kubernetes' name generator: the prefix cut to 58 characters, so the name (a Pod's
+  // workflows.argoproj.io/workflow label too) fits in 63.
+  std::string out = prefix.substr(0, 58);
   std::lock_guard<std::mutex> lock(mu);
   for (int i = 0; i < 5; ++i) out += kAlphabet[rng() % (sizeof kAlphabet - 1)];
   return out;

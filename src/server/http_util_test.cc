@@ -21,4 +21,11 @@ TEST(Fields, KeepOnlyOrDropWhatArgosFieldsName) {
   EXPECT_FALSE(fields_keep("result.object.metadata.name", "result.object.", "status.nodes"));
 }
 
+TEST(GeneratedName, CutsTheSuffixesPrefixAsKubernetesDoes) {
+  EXPECT_EQ(generated_name("wf-").size(), 8u);
+  std::string name = generated_name(std::string(70, 'a'));
+  EXPECT_EQ(name.size(), 63u);
+  EXPECT_EQ(name.substr(0, 58), std::string(58, 'a'));
+}
+
 }  // namespace skiff::server

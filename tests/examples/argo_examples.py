@@ -164,12 +164,12 @@ class Runner:
                 {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "my-minio-cred"},
                  "stringData": {"accesskey": env["access_key"], "secretkey": env["secret_key"]}}]
 
-    def setup_data(self, data, configmaps):
+    def setup_data(self, data, configmaps, namespace=None):
         for cm in configmaps:
             meta = cm.get("metadata") or {}
             argv = [self.a.skiff, "configmap", "create", "generic", meta.get("name", ""), "--data", data]
-            if meta.get("namespace"):
-                argv += ["-n", meta["namespace"]]
+            if meta.get("namespace") or namespace:
+                argv += ["-n", meta.get("namespace") or namespace]
             for k, v in (cm.get("data") or {}).items():
                 argv += ["--from-literal", f"{k}={v}"]
             done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -210,7 +210,8 @@ class Runner:
         with tempfile.TemporaryDirectory(prefix="skiff-example-") as tmp:
             data = os.path.join(tmp, "data")
             os.makedirs(data)
-            err = self.setup_data(data, configmaps)
+            namespace = f"ex-{os.urandom(4).hex()}" if self.k8s else None
+            err = self.setup_data(data, configmaps, namespace)
             if err:
                 return {**result, "result": "FAIL", "phase": "", "message": "setup: " + err, "seconds": 0}
             files = [os.path.join(tmp, "workflow.yaml")]
@@ -226,10 +227,8 @@ class Runner:
                     yaml.safe_dump_all(self.quick_start(), f, sort_keys=False)
             argv = [self.a.skiff, "run", *files, "--executor", self.a.executor, "--data", data,
                     *self.reg_args, "-o", "json"]
-            namespace = None
             if self.k8s:
                 # A namespace of its own on the cluster, with the examples' ConfigMaps.
-                namespace = f"ex-{os.urandom(4).hex()}"
                 self.kubectl("create", "namespace", namespace)
                 if configmaps:
                     self.kubectl("apply", "-n", namespace, "-f", "-",

@@ -9,6 +9,8 @@
 //                                    passing it on; then leave its exit code and output
 //                                    parameters in DIR and mark it done
 //   skiff-emissary sidecar -- ARGV...  run ARGV until the main container is done, then stop it
+//   skiff-emissary member -- ARGV...   a containerSet's container other than main: run ARGV
+//                                    after the containers it depends on, record how it ended
 //   skiff-emissary ready             exit 0 while main's command runs (a daemon's readiness)
 //   skiff-emissary wait              wait until the main container is done, then print what
 //                                    it left as one JSON line: what the server reads
@@ -49,6 +51,13 @@ struct Settings {
   std::vector<std::pair<std::string, std::string>> outputs;
   std::vector<std::pair<std::string, std::string>> artifacts;  // output artifacts: name, path
   size_t artifact_max = 8u << 20;  // all of a step's output artifacts, in bytes
+  // containerSet: this container's name, those it runs after, the others (`wait` waits for
+  // them), and its retries.
+  std::string name;
+  std::vector<std::string> after, members;
+  std::vector<std::string> wait_for;  // main: every other container (skiff runs main last)
+  int retries = 0;
+  int retry_ms = 0;
   bool has_script = false;
   std::string script;
   int grace_ms = 10000;
@@ -78,6 +87,13 @@ Settings settings() {
     for (const auto& o : j["artifacts"])
       if (o.is_object()) s.artifacts.emplace_back(o.value("name", ""), o.value("path", ""));
   s.artifact_max = j.value("artifactMax", s.artifact_max);
+  s.name = j.value("name", "");
+  for (auto [key, list] : {std::pair{"after", &s.after}, {"members", &s.members}, {"waitFor", &s.wait_for}})
+    if (j.contains(key) && j[key].is_array())
+      for (const auto& n : j[key])
+        if (n.is_string()) list->push_back(n);
+  s.retries = j.value("retries", 0);
+  s.retry_ms = j.value("retryMs", 0);
   return s;
 }
 
@@ -276,8 +292,77 @@ void install_forwarding() {
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
 }
 
+// containerSet: how a container ended, as the engine's Container nodes take it
+// ({"name", "phase", "exitCode", "message"}), in DIR/ctr/NAME.json.
+std::string ended_path(const Settings& s, const std::string& name) { return s.dir + "/ctr/" + name + ".json"; }
+
+void record_end(const Settings& s, const std::string& phase, int code, const std::string& message) {
+  ::mkdir((s.dir + "/ctr").c_str(), 0755);
+  Json j = {{"name", s.name}, {"phase", phase}, {"message", message}};
+  if (code >= 0) j["exitCode"] = code;
+  write_atomically(ended_path(s, s.name), j.dump());
+}
+
+// Waits until the containers this one runs after have ended; the first that did not
+// succeed, with its exit code, or "".
+std::pair<std::string, int> wait_for_dependencies(const Settings& s) {
+  for (const auto& d : s.after) {
+    std::string text, why;
+    while (!read_file(ended_path(s, d), 1 << 20, &text, &why))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Json j = Json::parse(text, nullptr, false);
+    if (!j.is_object() || j.value("phase", "") != "Succeeded") return {d, j.is_object() ? j.value("exitCode", 1) : 1};
+  }
+  return {"", 0};
+}
+
+// A containerSet container other than main: runs after its dependencies, with the set's
+// retries, and records how it ended.
+int run_member(const Settings& s, const std::vector<std::string>& argv) {
+  auto [failed, failed_code] = wait_for_dependencies(s);
+  if (!failed.empty()) {
+    record_end(s, "Error", -1, "dependency \"" + failed + "\" did not succeed");
+    return 0;
+  }
+  install_forwarding();
+  int code = 0;
+  for (int attempt = 0;; ++attempt) {
+    std::string why;
+    pid_t pid = argv.empty() ? -1 : spawn(argv, -1, &why);
+    if (pid < 0) {
+      std::fprintf(stderr, "%s\n", argv.empty() ? "skiff-emissary: no command to run" : why.c_str());
+      record_end(s, "Error", 127, argv.empty() ? "no command to run" : why);
+      return 127;
+    }
+    code = wait_child(pid);
+    if (code == 0 || attempt >= s.retries) break;
+    std::fprintf(stderr, "skiff-emissary: container %s exited with code %d; retry %d of %d\n", s.name.c_str(), code,
+                 attempt + 1, s.retries);
+    std::this_thread::sleep_for(std::chrono::milliseconds(s.retry_ms));
+  }
+  record_end(s, code == 0 ? "Succeeded" : "Failed", code, code == 0 ? "" : "Error (exit code " + std::to_string(code) + ")");
+  return code;
+}
+
 int run_main(const Settings& s, std::vector<std::string> argv) {
   Json done = Json::object();
+  if (!s.name.empty()) {  // containerSet: main runs last, if its dependencies succeeded
+    for (const auto& other : s.wait_for) {
+      std::string text, why;
+      while (!read_file(ended_path(s, other), 1 << 20, &text, &why))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto [failed, failed_code] = wait_for_dependencies(s);
+    if (!failed.empty()) {
+      std::string why = "dependency \"" + failed + "\" did not succeed";
+      record_end(s, "Error", -1, why);
+      done = {{"exitCode", failed_code > 0 ? failed_code : 1}, {"skipped", why}, {"result", ""},
+              {"parameters", Json::object()}};
+      write_atomically(s.dir + "/outputs.json", done.dump());
+      write_atomically(s.dir + "/main.done", "");
+      return done["exitCode"];
+    }
+  }
   if (s.has_script) {
     std::string path = s.dir + "/script";
     if (!write_atomically(path, s.script, 0755)) {
@@ -297,7 +382,7 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
     if (pid > 0) write_atomically(s.dir + "/main.started", "");  // `ready` says so (daemons)
     std::string kept;
     bool truncated = false;
-    if (pid > 0) {
+    for (int attempt = 0; pid > 0; ++attempt) {
       char buf[65536];
       for (;;) {
         ssize_t r = ::read(pipe_fds[0], buf, sizeof buf);
@@ -308,8 +393,20 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
         if (static_cast<size_t>(r) > room) truncated = true;
         kept.append(buf, std::min(room, static_cast<size_t>(r)));
       }
-      done["exitCode"] = wait_child(pid);
-    } else {
+      int code = wait_child(pid);
+      done["exitCode"] = code;
+      if (code == 0 || attempt >= s.retries) break;
+      // containerSet retries: main runs again, its output kept from this attempt on.
+      std::fprintf(stderr, "skiff-emissary: container %s exited with code %d; retry %d of %d\n", s.name.c_str(), code,
+                   attempt + 1, s.retries);
+      std::this_thread::sleep_for(std::chrono::milliseconds(s.retry_ms));
+      ::close(pipe_fds[0]);
+      if (::pipe2(pipe_fds, O_CLOEXEC) != 0) break;
+      kept.clear();
+      pid = spawn(argv, pipe_fds[1], &why);
+      ::close(pipe_fds[1]);
+    }
+    if (pid <= 0) {
       std::fprintf(stderr, "%s\n", why.c_str());
       done["exitCode"] = 127;
       done["error"] = why;
@@ -347,6 +444,11 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
   std::string text = done.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (!write_atomically(s.dir + "/outputs.json", text)) {
     std::fprintf(stderr, "skiff-emissary: cannot write %s/outputs.json: %s\n", s.dir.c_str(), std::strerror(errno));
+  }
+  if (!s.name.empty()) {
+    int code = done.value("exitCode", 1);
+    if (done.contains("error")) record_end(s, "Error", code, done["error"]);
+    else record_end(s, code == 0 ? "Succeeded" : "Failed", code, code == 0 ? "" : "Error (exit code " + std::to_string(code) + ")");
   }
   write_atomically(s.dir + "/main.done", "");
   return done.value("exitCode", 1);
@@ -390,6 +492,20 @@ int run_wait(const Settings& s) {
   if (!read_file(s.dir + "/outputs.json", 64u << 20, &text, &why)) {
     Json j = {{"error", "the main container left no outputs: " + why}};
     text = j.dump();
+  }
+  if (!s.members.empty()) {
+    // containerSet: how each container ended, once all have.
+    Json out = Json::parse(text, nullptr, false);
+    if (!out.is_object()) out = Json::object();
+    Json containers = Json::array();
+    for (const auto& m : s.members) {
+      std::string ended;
+      while (!read_file(ended_path(s, m), 1 << 20, &ended, &why)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      Json j = Json::parse(ended, nullptr, false);
+      if (j.is_object()) containers.push_back(std::move(j));
+    }
+    out["containers"] = std::move(containers);
+    text = out.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   text += "\n";
   return write_all(1, text.data(), text.size()) ? 0 : 1;
@@ -449,7 +565,7 @@ int copy_self(const std::string& dir) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: skiff-emissary init DIR [INPUTS] | main -- ARGV... | sidecar -- ARGV... | ready | wait | --version\n");
+               "usage: skiff-emissary init DIR [INPUTS] | main -- ARGV... | member -- ARGV... | sidecar -- ARGV... | ready | wait | --version\n");
   return 2;
 }
 
@@ -470,9 +586,10 @@ int main(int argc, char** argv) {
   }
   if (mode == "wait") return run_wait(s);
   if (mode == "ready") return exists(s.dir + "/main.started") && !exists(s.dir + "/main.done") ? 0 : 1;
-  if (mode != "main" && mode != "sidecar") return usage();
+  if (mode != "main" && mode != "sidecar" && mode != "member") return usage();
   int first = 2;
   if (first < argc && std::strcmp(argv[first], "--") == 0) ++first;
   std::vector<std::string> rest(argv + first, argv + argc);
+  if (mode == "member") return run_member(s, rest);
   return mode == "main" ? run_main(s, std::move(rest)) : run_sidecar(s, rest);
 }

@@ -49,6 +49,14 @@ set_tests_properties(postgres/stop PROPERTIES FIXTURES_CLEANUP postgres LABELS p
 set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
                      FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
+add_test(NAME leader-postgres COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=LeaderElection.*)
+set_tests_properties(leader-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
+                     ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url FAIL_REGULAR_EXPRESSION "SKIPPED")
+# Two servers on one PostgreSQL: the follower forwards the API, and leads when the leader
+# is SIGKILLed mid-run (docs/failover.md).
+add_test(NAME server/failover COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/clients/failover_test.py
+         $<TARGET_FILE:skiff> ${SKIFF_TEST_POSTGRES})
+set_tests_properties(server/failover PROPERTIES FIXTURES_REQUIRED postgres LABELS "e2e;server;postgres" TIMEOUT 300)
 
 # A real single-node Kubernetes (docs/kubernetes.md): scripts/k8s-up builds what is missing
 # (scripts/test builds it before ctest starts) and starts it; every test labelled k8s uses it.

@@ -4,7 +4,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "cli/commands.h"
@@ -13,6 +17,8 @@
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "server/api.h"
+#include "server/follower_proxy.h"
+#include "server/leader.h"
 #include "server/ui_routes.h"
 #include "server/tls.h"
 #include "server/tokens.h"
@@ -31,6 +37,7 @@ struct ServerFlags {
   size_t max_streams_per_client = server::ServerOptions().max_streams_per_client;
   size_t max_log_bytes = 256 << 20;
   std::string ui_dir;
+  std::string advertise_url;
   std::string executor;
   std::string auth_mode = "client";
   bool allow_remote_without_auth = false;
@@ -53,6 +60,84 @@ size_t steps_for_open_files() {
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
   constexpr rlim_t kReserved = 512, kPerStep = 8;  // the server's own (HTTP, store); margin
   return rl.rlim_cur > kReserved + 16 * kPerStep ? (rl.rlim_cur - kReserved) / kPerStep : 16;
+}
+
+// SIGINT/SIGTERM, heard by one thread, stop whatever serves at the time: they wake the
+// follower's loop (which stops its proxy), then stop the full server through its hook.
+// Shared with a detached thread, hence held by shared_ptr.
+class Stopper {
+ public:
+  // Calls `hook` on stop (at once if already stopped); a null hook forgets the last one.
+  void on_stop(std::function<void()> hook) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopped_ && hook) {
+      lock.unlock();
+      hook();
+      return;
+    }
+    hook_ = std::move(hook);
+  }
+  void stop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    stopped_ = true;
+    auto hook = hook_;
+    lock.unlock();
+    cv_.notify_all();
+    if (hook) hook();
+  }
+  // Waits up to `ms`; true once stopped.
+  bool wait_for(int ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopped_; });
+    return stopped_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::function<void()> hook_;
+};
+
+std::string advertised(const ServerFlags& f, const server::ServerOptions& o, int port) {
+  if (!f.advertise_url.empty()) return f.advertise_url;
+  std::string host = o.host == "0.0.0.0" || o.host == "::" || o.host.empty() ? "127.0.0.1" : o.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(o.tls_cert.empty() ? "http" : "https") + "://" + host + ":" + std::to_string(port);
+}
+
+// A follower: serves the API by forwarding it to the leader (LeaderProxy) and tries for
+// the lock every second. True once this server leads (its proxy stopped, its port in
+// `options->port`); false when stopped first.
+Result<bool> follow_until_leader(server::LeaderElection& election, server::ServerOptions* options, Stopper& stopper) {
+  auto won = election.try_acquire();
+  if (!won) return won.status();
+  if (*won) return true;
+  server::LeaderProxy proxy(*options);
+  if (Status s = proxy.bind(); !s) return s;
+  options->port = proxy.port();
+  std::fprintf(stderr, "skiff server: follower on %s:%d: forwarding the API to the leader; taking over when it goes\n",
+               options->host.c_str(), options->port);
+  proxy.start();
+  std::string leader;
+  bool leading = false;
+  for (;;) {
+    if (auto url = election.leader_url(); url && *url != leader) {
+      leader = *url;
+      proxy.set_leader(leader);
+      std::fprintf(stderr, "skiff server: the leader is at %s\n", leader.c_str());
+    }
+    if (stopper.wait_for(1000)) break;
+    won = election.try_acquire();
+    if (!won) {
+      std::fprintf(stderr, "skiff server: leader election: %s (trying again)\n", won.status().message().c_str());
+    } else if (*won) {
+      leading = true;
+      break;
+    }
+  }
+  proxy.stop();
+  return leading;
 }
 
 int serve(const ServerFlags& f) {
@@ -126,6 +211,12 @@ int serve(const ServerFlags& f) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started from here on
+  auto stopper = std::make_shared<Stopper>();
+  std::thread([stopper, signals] {
+    int sig;
+    sigwait(&signals, &sig);
+    stopper->stop();
+  }).detach();
   SystemClock clock;
   server::ServerOptions options;
   options.host = f.host;
@@ -153,19 +244,65 @@ int serve(const ServerFlags& f) {
       }
     }
   }
+  // On PostgreSQL, servers sharing the database elect a leader (docs/failover.md); the
+  // others forward the API to it until it goes. SQLite has one server: no election.
+  std::unique_ptr<server::LeaderElection> election;
+  if (std::string((*store)->backend()) == "postgres") {
+    auto opened = server::LeaderElection::open(f.db);
+    if (!opened) {
+      std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
+      return kExitInternal;
+    }
+    election = std::move(*opened);
+    auto leading = follow_until_leader(*election, &options, *stopper);
+    if (!leading) {
+      std::fprintf(stderr, "error: %s\n", leading.status().message().c_str());
+      return leading.status().code() == Code::kUnavailable ? kExitInternal : kExitInvalid;
+    }
+    if (!*leading) return kExitOk;
+    options.role = "leader";
+    if (options.port != 0) options.advertise_url = advertised(f, options, options.port);
+    std::fprintf(stderr, "skiff server: this server is the leader\n");
+  }
   server::Server srv(options, **store, **executor, clock);
-  std::thread([&srv, signals] {
-    int sig;
-    sigwait(&signals, &sig);
-    srv.stop();
-  }).detach();
+  stopper->on_stop([&srv] { srv.stop(); });
+  // The leader says where it serves (once its port is bound), and checks every second that
+  // it still holds the lock: a leader whose session was lost must stop at once, since
+  // another server may already run the same workflows. Steps outlive it; whoever leads
+  // next adopts them.
+  std::thread watchdog;
+  if (election) {
+    watchdog = std::thread([&] {
+      bool said = false;
+      for (;;) {
+        if (!said && srv.port() > 0) {
+          std::string url = advertised(f, options, srv.port());
+          if (Status s = election->advertise(url); !s) {
+            std::fprintf(stderr, "skiff server: cannot record the leader's URL: %s\n", s.message().c_str());
+          }
+          said = true;
+        }
+        if (stopper->wait_for(said ? 1000 : 50)) return;
+        auto held = election->holds();
+        if (!held || !*held) {
+          std::fprintf(stderr, "skiff server: lost the leadership (%s); exiting at once so that one server alone runs "
+                               "workflows\n", held ? "the lock is gone" : held.status().message().c_str());
+          std::_Exit(kExitInternal);
+        }
+      }
+    });
+  }
   std::fprintf(stderr, "skiff server: %s://%s:%d, %s executor, %s store in %s, auth mode %s\n",
-               options.tls_cert.empty() ? "http" : "https", f.host.c_str(), f.port, kind.c_str(), (*store)->backend(), data.c_str(),
+               options.tls_cert.empty() ? "http" : "https", f.host.c_str(), options.port, kind.c_str(), (*store)->backend(), data.c_str(),
                f.auth_mode.c_str());
   std::fprintf(stderr, "skiff server: web UI %s\n",
                options.ui_dir.empty() ? "not built (see scripts/build; / says how)" : ("from " + options.ui_dir).c_str());
-  if (Status s = srv.run(); !s) {
-    std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  Status ran = srv.run();
+  stopper->stop();  // ends the watchdog
+  if (watchdog.joinable()) watchdog.join();
+  stopper->on_stop(nullptr);
+  if (!ran) {
+    std::fprintf(stderr, "error: %s\n", ran.message().c_str());
     return kExitInternal;
   }
   return kExitOk;
@@ -203,6 +340,9 @@ void add_server_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", f->db, "sqlite:PATH (default <data>/skiff.db) or postgres://USER@HOST:PORT/DB");
   cmd->add_option("--host", f->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", f->port, "port (default 2746; 0 picks a free one)");
+  cmd->add_option("--advertise-url", f->advertise_url,
+                  "with --db postgres: where the other servers reach this one when it leads (default "
+                  "http(s)://HOST:PORT; set it when listening on all addresses)");
   cmd->add_option("--ui", f->ui_dir, "the web UI's files (default: ui/ beside the binary, or ../share/skiff/ui)");
   cmd->add_option("--max-log-bytes", f->max_log_bytes,
                   "bytes of each step's log kept (default 256 MiB; the rest is dropped with a note; 0: no cap)");

@@ -52,6 +52,11 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     if (sp != std::string::npos) t->response->status = std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
     return size * n;
   }
+  // The blank line that ends a final response's headers (not a 100 Continue's).
+  if (trim(line).empty() && t->response->status >= 200 && t->request->on_head) {
+    t->request->on_head(*t->response);
+    return size * n;
+  }
   size_t colon = line.find(':');
   if (colon != std::string::npos) {
     t->response->headers[lower(std::string(trim(line.substr(0, colon))))] = std::string(trim(line.substr(colon + 1)));

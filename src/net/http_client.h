@@ -93,6 +93,8 @@ using BodyReader = std::function<long(char* buffer, size_t capacity)>;
 // Takes the next bytes of a 2xx response's body; false stops the transfer (not an error).
 using BodySink = std::function<bool(const char* data, size_t size)>;
 
+struct Response;
+
 struct Request {
   std::string method = "GET";
   std::string url;
@@ -101,6 +103,9 @@ struct Request {
   BodyReader body_reader;   // instead of `body`, for uploads
   int64_t body_size = -1;   // of the reader's body; -1 = unknown (sent chunked)
   BodySink on_body;         // 2xx bodies go here instead of Response::body
+  // Called once the final response's status and headers have arrived, before its body
+  // (a proxy passes them on before a stream's first byte).
+  std::function<void(const Response&)> on_head;
   // A body kept in memory larger than this fails the request (Failure::kTooLarge); with
   // on_body, a non-2xx body (an error's message) is cut to this size instead.
   size_t max_body = 8 << 20;

@@ -266,6 +266,29 @@ TEST_F(HttpClientTest, UploadsAStringOrAReadersBody) {
   EXPECT_EQ(failed.status().code(), Code::kFailed);
 }
 
+TEST_F(HttpClientTest, OnHeadSeesStatusAndHeadersBeforeTheBody) {
+  std::vector<std::string> seen;
+  Request req;
+  req.url = url("/lines");
+  req.on_head = [&](const Response& head) {
+    seen.push_back("head " + std::to_string(head.status) + " " + head.header("content-type"));
+  };
+  req.on_body = [&](const char*, size_t) {
+    if (seen.empty() || seen.back() != "body") seen.push_back("body");
+    return true;
+  };
+  auto r = HttpClient().send(req);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(seen, (std::vector<std::string>{"head 200 text/plain", "body"}));
+
+  // An error's head too, once.
+  seen.clear();
+  req.url = url("/status/404");
+  r = HttpClient().send(req);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(seen, (std::vector<std::string>{"head 404 text/plain"}));
+}
+
 TEST_F(HttpClientTest, StreamsA2xxBodyToTheCallback) {
   std::string all;
   Request req;

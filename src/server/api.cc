@@ -252,6 +252,12 @@ struct Server::Impl {
       bool refused = req.method == "GET" && route_of(req.path).stream && !ConnectionServer::admit_stream(res);
       return refused ? R::Handled : R::Unhandled;
     });
+    // Who serves here, for probes and clients of a failover pair (docs/failover.md); like
+    // /api/v1/version, it needs no token.
+    s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      reply(res, 200, {{"role", options.role},
+                       {"leader", options.advertise_url.empty() ? Json(nullptr) : Json(options.advertise_url)}});
+    });
     add_info_routes(s);
     add_workflow_routes(s, ctx);
     add_template_routes(s, ctx);

@@ -43,6 +43,10 @@ struct ServerOptions {
   // `machine_unavailable` (Applications' other kinds then fail saying it).
   std::shared_ptr<runtime::Executor> machine_executor;
   std::string machine_unavailable;
+  // Which server this is, for GET /healthz: "single" (no election: SQLite), or "leader" of
+  // servers sharing PostgreSQL (leader.h), serving at `advertise_url`.
+  std::string role = "single";
+  std::string advertise_url;
 };
 
 class Server {

@@ -11,6 +11,7 @@ namespace {
 // only by coming first: ".../{namespace}/lint" is listed before ".../{namespace}/{name}".
 constexpr Route kRoutes[] = {
     {"/metrics", false},
+    {"/healthz", false},
     {"/api/v1/version", false},
     {"/api/v1/info", false},
     {"/api/v1/userinfo", false},

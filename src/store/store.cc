@@ -195,9 +195,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& url) {
 
 Status Store::migrate() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  for (const char* sql : kSchema) {
-    if (Status s = db_->exec(sql); !s) return s.with_context("creating the schema");
+  // Servers sharing one PostgreSQL database (a leader and its followers) may start at
+  // once: CREATE ... IF NOT EXISTS is not safe against a concurrent one, so they take turns.
+  bool postgres = std::string(db_->name()) == "postgres";
+  if (postgres) {
+    if (Status s = db_->exec("SELECT pg_advisory_lock(7368297078726101)"); !s) return s.with_context("creating the schema");
   }
+  Status made = Status::ok();
+  for (const char* sql : kSchema) {
+    if (made = db_->exec(sql); !made) break;
+  }
+  if (postgres) db_->exec("SELECT pg_advisory_unlock(7368297078726101)");
+  if (!made) return made.with_context("creating the schema");
   auto v = db_->query("SELECT value FROM meta WHERE key = 'schema'");
   if (!v) return v.status();
   if (!v->empty() && to_int((*v)[0][0]) > kSchemaVersion) {

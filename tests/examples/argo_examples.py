@@ -230,6 +230,14 @@ class Runner:
             if self.k8s:
                 # A namespace of its own on the cluster, with the examples' ConfigMaps.
                 self.kubectl("create", "namespace", namespace)
+                # The claims it names under volumes, as Argo's e2e set-up has them made.
+                claims = [v["persistentVolumeClaim"]["claimName"] for v in (wf.get("spec") or {}).get("volumes") or []
+                          if isinstance(v, dict) and (v.get("persistentVolumeClaim") or {}).get("claimName")]
+                if claims:
+                    self.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all([
+                        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": c},
+                         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+                        for c in claims]))
                 if configmaps:
                     self.kubectl("apply", "-n", namespace, "-f", "-",
                                  stdin=yaml.safe_dump_all([{**cm, "metadata": {**(cm.get("metadata") or {}),

@@ -144,7 +144,9 @@ class KubeExecutor final : public Executor {
   void create(StepRequest request);
   void fetch(Step& s, const PodState& state);
   void remove_pod(const std::string& ns, const std::string& pod, int64_t grace_s, int64_t delay_ms = 0);
-  void delete_pods(const std::string& ns, const std::string& selector, int64_t delay_ms);
+  // Deletes (in the background, after `delay_ms`) the objects of `kind` ("Pod",
+  // "PersistentVolumeClaim", "Secret") in `ns` that `selector` selects.
+  void delete_labelled(const std::string& kind, const std::string& ns, const std::string& selector, int64_t delay_ms);
   void apply(Event& e);
   Status make_claims(const StepRequest& request);
   void delete_claims(const std::string& ns, const std::string& workflow);
@@ -357,13 +359,7 @@ void KubeExecutor::delete_claims(const std::string& ns, const std::string& workf
     std::lock_guard<std::mutex> lock(claims_mu_);
     std::erase_if(claims_, [&](const std::string& key) { return key.rfind(ns + "/" + workflow + "-", 0) == 0; });
   }
-  queue_job([this, ns, workflow] {
-    kube::ListOptions list;
-    list.label_selector = std::string(kWorkflowLabel) + "=" + workflow;
-    auto claims = kube_.client->list("v1", "PersistentVolumeClaim", ns, list);
-    if (!claims) return;
-    for (const auto& c : claims->value("items", Json::array())) (void)kube_.client->remove(kube::ref_of(c), ns, {});
-  });
+  delete_labelled("PersistentVolumeClaim", ns, std::string(kWorkflowLabel) + "=" + workflow, 0);
 }
 
 void KubeExecutor::start(StepRequest request) {
@@ -401,20 +397,21 @@ void KubeExecutor::remove_pod(const std::string& ns, const std::string& pod, int
       delay_ms > 0 ? now_ms() + delay_ms : 0);
 }
 
-void KubeExecutor::delete_pods(const std::string& ns, const std::string& selector, int64_t delay_ms) {
+void KubeExecutor::delete_labelled(const std::string& kind, const std::string& ns, const std::string& selector,
+                                   int64_t delay_ms) {
   queue_job(
-      [this, ns, selector] {
+      [this, kind, ns, selector] {
         kube::ListOptions list;
         list.label_selector = selector;
-        auto pods = kube_.client->list("v1", "Pod", ns, list);
-        if (!pods) {
-          std::fprintf(stderr, "skiff: kubernetes executor: %s\n", pods.status().message().c_str());
+        auto found = kube_.client->list("v1", kind, ns, list);
+        if (!found) {
+          std::fprintf(stderr, "skiff: kubernetes executor: %s\n", found.status().message().c_str());
           return;
         }
-        for (const auto& p : pods->value("items", Json::array())) {
+        for (const auto& item : found->value("items", Json::array())) {
           kube::DeleteOptions del;
-          del.grace_period_seconds = 0;
-          (void)kube_.client->remove(kube::ref_of(p), ns, del);
+          del.grace_period_seconds = kind == "Pod" ? 0 : -1;
+          (void)kube_.client->remove(kube::ref_of(item), ns, del);
         }
       },
       delay_ms > 0 ? now_ms() + delay_ms : 0);
@@ -623,15 +620,10 @@ Status KubeExecutor::open_workflow(WorkflowContext* context) {
 }
 
 void KubeExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
-  delete_pods(namespace_, std::string(kWorkflowLabel) + "=" + name, 0);
+  const std::string selector = std::string(kWorkflowLabel) + "=" + name;
+  delete_labelled("Pod", namespace_, selector, 0);
   delete_claims(namespace_, name);
-  queue_job([this, namespace_, name] {
-    kube::ListOptions list;
-    list.label_selector = std::string(kWorkflowLabel) + "=" + name;
-    auto secrets = kube_.client->list("v1", "Secret", namespace_, list);
-    if (!secrets) return;
-    for (const auto& c : secrets->value("items", Json::array())) (void)kube_.client->remove(kube::ref_of(c), namespace_, {});
-  });
+  delete_labelled("Secret", namespace_, selector, 0);  // input artifacts' of steps that did not end
   std::string data_dir = options_.data_dir.empty()
                              ? std::filesystem::path(options_.run_dir).parent_path().parent_path().string()
                              : options_.data_dir;
@@ -652,7 +644,7 @@ void KubeExecutor::workflow_ended(const WorkflowContext& workflow, bool succeede
   if (gc.strategy != "OnWorkflowCompletion" && !(gc.strategy == "OnWorkflowSuccess" && succeeded)) return;
   std::string selector = std::string(kWorkflowLabel) + "=" + workflow.name;
   if (!gc.selector.empty()) selector += "," + gc.selector;
-  delete_pods(workflow.namespace_, selector, gc.delay_ms);
+  delete_labelled("Pod", workflow.namespace_, selector, gc.delay_ms);
 }
 
 Result<LogChunk> KubeExecutor::read_log(const LogRef& ref, uint64_t offset, size_t max) const {

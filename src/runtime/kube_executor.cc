@@ -19,6 +19,7 @@
 #include "net/http_client.h"
 #include "runtime/fd.h"
 #include "runtime/step_files.h"
+#include "util/strings.h"
 
 namespace skiff::runtime {
 namespace {
@@ -45,25 +46,6 @@ struct PodGc {
   std::string selector;  // labelSelector as a label selector string ("" = every pod)
 };
 
-int64_t duration_ms(const std::string& text) {
-  // Go durations as podGC writes them: "30s", "1m", "1h30m", "500ms".
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (start == i) return -1;
-    double n = std::atof(text.substr(start, i - start).c_str());
-    size_t u = i;
-    while (i < text.size() && isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string unit = text.substr(u, i - u);
-    double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
-    if (scale < 0) return -1;
-    total += static_cast<int64_t>(n * scale);
-  }
-  return total;
-}
-
 PodGc pod_gc_of(const WorkflowContext& wf) {
   PodGc gc;
   if (wf.pod_gc_json.empty()) return gc;
@@ -71,7 +53,7 @@ PodGc pod_gc_of(const WorkflowContext& wf) {
   if (!j.is_object()) return gc;
   gc.strategy = j.value("strategy", "");
   if (j.contains("deleteDelayDuration") && j["deleteDelayDuration"].is_string())
-    gc.delay_ms = std::max<int64_t>(0, duration_ms(j["deleteDelayDuration"]));
+    gc.delay_ms = std::max<int64_t>(0, parse_duration_ms(j["deleteDelayDuration"].get<std::string>()));
   if (j.contains("labelSelector") && j["labelSelector"].is_object()) {
     const Json& s = j["labelSelector"];
     std::vector<std::string> parts;

@@ -522,7 +522,7 @@ void KubeExecutor::apply(Event& e) {
       break;
     case PodState::kFailed: {
       StepResult r;
-      r.error = true;
+      r.error = !state.deadline;
       r.exit_code = -1;
       r.message = state.message;
       std::string phase = e.pod.value("status", Json::object()).value("phase", "");

@@ -451,6 +451,14 @@ PodState pod_state(const Json& pod) {
   const Json* main = container_status(pod, "containerStatuses", main_name);
   const Json* wait = container_status(pod, "containerStatuses", "wait");
   const bool pod_ended = phase == "Succeeded" || phase == "Failed";
+  if (status.value("reason", "") == "DeadlineExceeded") {
+    // Past the Pod's activeDeadlineSeconds (whether or not main had ended by then): the
+    // step Failed with the kubelet's words, as Argo reports it (and as skiff's own deadline).
+    s.kind = PodState::kFailed;
+    s.deadline = true;
+    s.message = status.value("message", std::string("Pod was active on the node longer than the specified deadline"));
+    return s;
+  }
   if (main && main->contains("state") && (*main)["state"].contains("terminated")) {
     const Json& t = (*main)["state"]["terminated"];
     s.kind = PodState::kMainDone;

@@ -72,6 +72,7 @@ struct PodState {
   std::string reason;               // main's termination reason ("OOMKilled", "Error", ...)
   std::string termination_message;  // main's terminated.message
   bool outputs_ready = false;
+  bool deadline = false;  // kFailed past activeDeadlineSeconds: the step Failed (not Error)
   std::string message;
 };
 PodState pod_state(const nlohmann::json& pod);

@@ -101,6 +101,12 @@ set_tests_properties(k8s/failover PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images;p
 add_test(NAME k8s/pipeline COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/pipeline_test.py ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-k8s-pipeline)
 set_tests_properties(k8s/pipeline PROPERTIES FIXTURES_REQUIRED k8s LABELS "k8s;pipeline" TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The same with every step a Pod (--executor kubernetes; docs/pipeline.md, "Every step as a
+# Pod"), then once more with the steps here, to print both wall times.
+add_test(NAME k8s/pipeline-pods COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/pipeline_test.py ${CMAKE_SOURCE_DIR}
+         $<TARGET_FILE:skiff> ${CMAKE_BINARY_DIR}/test-k8s-pipeline-pods --pods)
+set_tests_properties(k8s/pipeline-pods PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images" LABELS "k8s;pipeline" TIMEOUT 900
+                     SKIP_RETURN_CODE 77)
 
 # Real clients against `skiff server` (scripts/install-test-clients puts them in .clients/).
 set(SKIFF_CLIENTS ${CMAKE_SOURCE_DIR}/.clients)

@@ -31,6 +31,7 @@ State is in DIR/env.json. Skiff and the fixtures run as separate processes; noth
 talks to any address but 127.0.0.1 (and, with --kubeconfig, the cluster's).
 """
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -59,6 +60,11 @@ TEMPLATES = ["git-checkout-pr", "html-modifier", "container-build", "deploy-appl
              "ci-workflow"]
 NAMESPACE = "argo"
 STEPS = ["git-checkout-pr", "html-modifier", "container-build", "deploy-application", "delete-application"]
+
+
+def ns(env):
+    """The namespace the workflow and its templates live in (on a cluster, a fresh one per set-up)."""
+    return env.get("namespace") or NAMESPACE
 
 
 def log(*args):
@@ -137,14 +143,9 @@ def skiff_cli(env, *args):
 
 
 def make_secrets(env, git, reg_dir, reg, push_registry=None):
-    """What the templates mount and what Argo CD reads, made as a user makes them."""
-    ns = ["-n", NAMESPACE]
-    skiff_cli(env, "secret", "create", "generic", "git-credentials", *ns,
-              "--from-literal", f"username={git['username']}", "--from-literal", f"token={git['password']}")
-    skiff_cli(env, "secret", "create", "generic", "git-ca", *ns, "--from-file", f"ca.crt={git['ca_file']}")
-    skiff_cli(env, "secret", "create", "generic", "harbor-ca", *ns, "--from-file", f"harbor-ca.crt={reg_dir}/ca.pem")
-    skiff_cli(env, "secret", "create", "docker-registry", "registry-credentials", *ns, "--docker-server", reg["host"],
-              "--docker-username", reg["user"], "--docker-password", reg["password"])
+    """What the templates mount and what Argo CD reads, made as a user makes them: in skiff
+    (`skiff secret create`), or, when the steps run as Pods, in the cluster's namespace, where
+    the kubelet reads them."""
     # buildkitd takes a registry on 127.0.0.1 for plain HTTP unless told otherwise; the
     # Dockerfile's FROM (docker.io) comes through the registry, as a mirror. A cluster's
     # registry the image is pushed to instead (--push-registry) is plain HTTP.
@@ -154,20 +155,63 @@ def make_secrets(env, git, reg_dir, reg, push_registry=None):
                 f'[registry."{reg["host"]}"]\n  http = false\n')
         if push_registry and push_registry != reg["host"]:
             f.write(f'[registry."{push_registry}"]\n  http = true\n')
-    skiff_cli(env, "configmap", "create", "buildkitd-config", *ns, "--from-file", f"buildkitd.toml={toml}")
-    # Argo CD's side: the repository's token and the git server's CA.
+    if env.get("executor") == "kubernetes":
+        cluster_secrets(env, git, reg_dir, reg, toml)
+    else:
+        n = ["-n", ns(env)]
+        skiff_cli(env, "secret", "create", "generic", "git-credentials", *n,
+                  "--from-literal", f"username={git['username']}", "--from-literal", f"token={git['password']}")
+        skiff_cli(env, "secret", "create", "generic", "git-ca", *n, "--from-file", f"ca.crt={git['ca_file']}")
+        skiff_cli(env, "secret", "create", "generic", "harbor-ca", *n, "--from-file", f"harbor-ca.crt={reg_dir}/ca.pem")
+        skiff_cli(env, "secret", "create", "docker-registry", "registry-credentials", *n, "--docker-server", reg["host"],
+                  "--docker-username", reg["user"], "--docker-password", reg["password"])
+        skiff_cli(env, "configmap", "create", "buildkitd-config", *n, "--from-file", f"buildkitd.toml={toml}")
+    # Argo CD's side (in skiff on every executor: the Application lives there): the
+    # repository's token and the git server's CA.
     skiff_cli(env, "configmap", "create", "argocd-tls-certs-cm", "-n", "argocd",
               "--from-file", f"127.0.0.1={git['ca_file']}")
+
+
+def kubectl(env, *args, stdin=None, check=True):
+    done = subprocess.run([env["kubectl"], "--kubeconfig", env["kubeconfig"], *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+    if check and done.returncode != 0:
+        raise SystemExit(f"pipeline: kubectl {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def cluster_secrets(env, git, reg_dir, reg, toml):
+    """The workflow's namespace on the cluster, with the Secrets and the ConfigMap the step
+    Pods mount (as `kubectl create secret ...` would make them)."""
+    def b64(text):
+        return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+    def secret(name, data, kind="Opaque"):
+        return {"apiVersion": "v1", "kind": "Secret", "type": kind, "metadata": {"name": name, "namespace": ns(env)},
+                "data": {k: b64(v) for k, v in data.items()}}
+
+    auth = b64(f"{reg['user']}:{reg['password']}")
+    docker = {"auths": {reg["host"]: {"username": reg["user"], "password": reg["password"], "auth": auth}}}
+    objects = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns(env)}},
+        secret("git-credentials", {"username": git["username"], "token": git["password"]}),
+        secret("git-ca", {"ca.crt": open(git["ca_file"]).read()}),
+        secret("harbor-ca", {"harbor-ca.crt": open(f"{reg_dir}/ca.pem").read()}),
+        secret("registry-credentials", {".dockerconfigjson": json.dumps(docker)}, "kubernetes.io/dockerconfigjson"),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "buildkitd-config", "namespace": ns(env)},
+         "data": {"buildkitd.toml": open(toml).read()}},
+    ]
+    kubectl(env, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
 
 
 def create_templates(env):
     for name in TEMPLATES:
         doc = yaml.safe_load(read_example(f"{name}.yaml"))
-        st, body = call(env["base"], "POST", f"/api/v1/workflow-templates/{NAMESPACE}", {"template": doc})
+        st, body = call(env["base"], "POST", f"/api/v1/workflow-templates/{ns(env)}", {"template": doc})
         if st == 409:
             doc["metadata"]["resourceVersion"] = call(env["base"], "GET",
-                                                      f"/api/v1/workflow-templates/{NAMESPACE}/{name}")[1]["metadata"]["resourceVersion"]
-            st, body = call(env["base"], "PUT", f"/api/v1/workflow-templates/{NAMESPACE}/{name}", {"template": doc})
+                                                      f"/api/v1/workflow-templates/{ns(env)}/{name}")[1]["metadata"]["resourceVersion"]
+            st, body = call(env["base"], "PUT", f"/api/v1/workflow-templates/{ns(env)}/{name}", {"template": doc})
         if st != 200:
             raise SystemExit(f"pipeline: creating WorkflowTemplate {name}: HTTP {st}: {body.get('message', body)}")
 
@@ -185,10 +229,19 @@ def cannot_run():
     return None
 
 
-def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_resync=None):
+def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_resync=None, executor="container",
+       kubectl_bin=None, emissary_image=None, namespace=None):
     """Starts the set-up in DIR; with kubeconfig, Applications deploy to that cluster and the
     image goes to push_registry (plain HTTP; default: the set-up's own registry).
-    app_resync: the server's --app-resync in seconds (default: the server's, 180)."""
+    app_resync: the server's --app-resync in seconds (default: the server's, 180).
+    executor "kubernetes" (with kubeconfig, push_registry, kubectl_bin, emissary_image): every
+    step runs as a Pod on that cluster in `namespace` (made here; deleted by down()): the step
+    images go to push_registry too, which the cluster's containerd pulls docker.io from, and
+    the Secrets and ConfigMap the steps mount are made there (docs/pipeline.md, "Every step
+    as a Pod")."""
+    if executor == "kubernetes" and not (kubeconfig and push_registry and kubectl_bin and emissary_image):
+        raise SystemExit("pipeline: --executor kubernetes needs --kubeconfig, --push-registry, --kubectl and "
+                         "--emissary-image")
     d = os.path.abspath(d)
     down(d)
     shutil.rmtree(d, ignore_errors=True)
@@ -199,6 +252,8 @@ def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_res
     registry.start(reg_dir)
     reg = json.load(open(f"{reg_dir}/env.json"))
     pipeline_images.push_pipeline_images(registry.Registry(f"https://{reg['host']}", f"{reg_dir}/ca.pem"))
+    if executor == "kubernetes":  # the cluster's containerd pulls docker.io/* from push_registry
+        pipeline_images.push_pipeline_images(registry.Registry(f"http://{push_registry}", None))
     times["registry and images"] = time.monotonic() - t
     t = time.monotonic()
     gitserver.start(git_dir)
@@ -212,14 +267,21 @@ def up(d, skiff, kubeconfig=None, push_registry=None, node_address=None, app_res
            "registry": reg["host"], "registry_dir": reg_dir, "git_dir": git_dir,
            "app_repo": f"{git['url_base']}/demo-app.git", "pids": [],
            "push_registry": push_registry or reg["host"], "kubeconfig": os.path.abspath(kubeconfig) if kubeconfig else None,
-           "node_address": node_address or "127.0.0.1"}
+           "node_address": node_address or "127.0.0.1", "executor": executor,
+           "namespace": namespace or NAMESPACE, "kubectl": kubectl_bin}
     os.makedirs(env["data"])
+    save(d, env)  # down() deletes the cluster's namespace from here on
     make_secrets(env, git, reg_dir, reg, push_registry)
     cluster = ["--kubeconfig", env["kubeconfig"]] if kubeconfig else []
     if app_resync is not None:
         cluster += ["--app-resync", str(app_resync)]
+    if executor == "kubernetes":
+        # Privileged: BuildKit's step. The registry flags are for the ENTRYPOINT look-ups of
+        # images a template runs without a command (the cluster's registry, as containerd sees it).
+        cluster += ["--emissary-image", emissary_image, "--allow-privileged",
+                    "--registry-mirror", f"docker.io=http://{push_registry}", "--plain-http", push_registry]
     server = subprocess.Popen([skiff, "server", "--data", env["data"], "--port", str(port), "--auth-mode", "server",
-                               "--executor", "container", "--registries", f"{reg_dir}/registries.yaml",
+                               "--executor", executor, "--registries", f"{reg_dir}/registries.yaml",
                                "--registry-config", f"{reg_dir}/config.json", *cluster],
                               stdout=open(f"{d}/server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     env["pids"].append(server.pid)
@@ -275,6 +337,8 @@ def down(d):
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    if env.get("executor") == "kubernetes" and env.get("namespace"):  # its Pods, claims, Secrets
+        kubectl(env, "delete", "namespace", env["namespace"], "--ignore-not-found", "--wait=false", check=False)
     if os.path.isdir(f"{d}/git"):
         gitserver.stop(f"{d}/git")
     if os.path.isdir(f"{d}/registry"):
@@ -320,10 +384,10 @@ def delete_applications(env, timeout=90):
 def submit(env, branch="feature-1", app="final-application", extra=None):
     params = {"app_repo": env["app_repo"], "git_branch": branch, "target_branch": "main",
               "container_registry": env.get("push_registry") or env["registry"], "app_name": app, "app_namespace": app, **(extra or {})}
-    wf = {"metadata": {"generateName": "ci-workflow-", "namespace": NAMESPACE},
+    wf = {"metadata": {"generateName": "ci-workflow-", "namespace": ns(env)},
           "spec": {"workflowTemplateRef": {"name": "ci-workflow"},
                    "arguments": {"parameters": [{"name": k, "value": v} for k, v in params.items()]}}}
-    st, body = call(env["base"], "POST", f"/api/v1/workflows/{NAMESPACE}", {"workflow": wf})
+    st, body = call(env["base"], "POST", f"/api/v1/workflows/{ns(env)}", {"workflow": wf})
     if st != 200:
         raise SystemExit(f"pipeline: submit: HTTP {st}: {body.get('message', body)}")
     return body["metadata"]["name"]
@@ -345,7 +409,7 @@ def wait(env, name, timeout=600):
     start = time.monotonic()
     seen = {}
     while True:
-        st, wf = call(env["base"], "GET", f"/api/v1/workflows/{NAMESPACE}/{name}")
+        st, wf = call(env["base"], "GET", f"/api/v1/workflows/{ns(env)}/{name}")
         now = time.monotonic() - start
         if st == 200:
             for step, node in step_nodes(wf).items():
@@ -425,7 +489,7 @@ def report(env, name, wf, seen, submitted_at):
         if done is not None:
             last = done
     print(f"  {'total':20s} {'':10s} {time.monotonic() - submitted_at:6.2f} s (submit to end)")
-    print(f"workflow UI: {env['base']}/workflows/{NAMESPACE}/{name}")
+    print(f"workflow UI: {env['base']}/workflows/{ns(env)}/{name}")
     return phase
 
 
@@ -457,6 +521,11 @@ def cluster_options(p):
     p.add_argument("--node-address", metavar="IP", help="where the cluster serves NodePorts (default 127.0.0.1)")
     p.add_argument("--app-resync", type=int, metavar="SECONDS",
                    help="skiff server's --app-resync (default: the server's, 180)")
+    p.add_argument("--executor", choices=["container", "kubernetes"], default="container",
+                   help="kubernetes: every step a Pod on the --kubeconfig cluster (needs --kubectl, --emissary-image)")
+    p.add_argument("--kubectl", metavar="FILE", help="kubectl, to make the steps' namespace and Secrets on the cluster")
+    p.add_argument("--emissary-image", metavar="IMAGE", help="skiff's image as the cluster pulls it (skiff image push-self)")
+    p.add_argument("--namespace", help="the workflow's namespace (default argo)")
 
 
 def main(argv):
@@ -482,7 +551,8 @@ def main(argv):
         p.error("--kubeconfig needs --push-registry: a registry the cluster pulls from (this set-up's own wants a CA "
                 "and a password the cluster does not have)")
     if a.cmd == "up":
-        up(a.dir, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync)
+        up(a.dir, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync, a.executor, a.kubectl,
+           a.emissary_image, a.namespace)
         return 0
     if a.cmd == "run":
         return run(a.dir, a.branch, a.app)
@@ -492,7 +562,8 @@ def main(argv):
     d = a.dir or tempfile.mkdtemp(prefix="skiff-pipeline-")
     try:
         t = time.monotonic()
-        up(d, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync)
+        up(d, a.skiff, a.kubeconfig, a.push_registry, a.node_address, a.app_resync, a.executor, a.kubectl,
+           a.emissary_image, a.namespace)
         log(f"set-up ready in {time.monotonic() - t:.1f} s ({d})")
         return run(d)
     finally:

@@ -137,8 +137,9 @@ def step_pods(env, cenv, name):
         st = p.get("status", {})
         main = next((c for c in st.get("containerStatuses", []) if c["name"] == "main"), {})
         term = main.get("state", {}).get("terminated", {})
-        print(f"     pod {p['metadata']['name']}: {st.get('phase')} on {p['spec'].get('nodeName')}, main "
-              f"{term.get('startedAt', '?')} .. {term.get('finishedAt', '?')} exit {term.get('exitCode')}", flush=True)
+        print(f"     pod {p['metadata']['name']}: {st.get('phase')} on {p['spec'].get('nodeName')}, made "
+              f"{p['metadata'].get('creationTimestamp')}, main {term.get('startedAt', '?')} .. "
+              f"{term.get('finishedAt', '?')} exit {term.get('exitCode')}", flush=True)
     check(f"pods: kubectl shows one Pod labelled workflows.argoproj.io/workflow={name} for each of "
           f"{', '.join(POD_STEPS)} and none for the resource steps", sorted(pods) == sorted(POD_STEPS), sorted(pods))
     for step in POD_STEPS:
@@ -153,6 +154,16 @@ def step_pods(env, cenv, name):
     check("pods: BuildKit ran in a privileged Pod (moby/buildkit:v0.34.2)",
           main.get("securityContext", {}).get("privileged") is True and main.get("image") == "moby/buildkit:v0.34.2",
           main)
+
+
+def no_marker(env, cenv):
+    """html-modifier's Pod fails; the node says why as on the other executors (the kubelet's
+    termination message from the log: FallbackToLogsOnError)."""
+    wf = pipeline_test.no_marker(env)
+    msg = node(wf, "html-modifier").get("message", "")
+    want = "Error (exit code 1): CHANGEMEPLEASE not found in /workdir/src/CI/index.html: nothing to replace"
+    check("no-marker: html-modifier's message is the step's own words, as on the other executors",
+          msg.startswith(want), msg)
 
 
 def unhealthy(env, cenv):
@@ -244,7 +255,7 @@ def main():
         else:
             env = pipeline.up(work, skiff, **cluster)
         print(f"     set-up ready in {time.monotonic() - t:.1f} s", flush=True)
-        times = run_cases(env, cenv, (success, unhealthy)).get("success")
+        times = run_cases(env, cenv, (success, no_marker, unhealthy) if pods else (success, unhealthy)).get("success")
         if pods:
             # The same success case with the steps here (k8s/pipeline's set-up), to compare.
             stop(work)

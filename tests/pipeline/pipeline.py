@@ -17,7 +17,10 @@
       https://kubernetes.default.svc is the cluster; steps still run here), container-build
       pushes to --push-registry (plain HTTP, one the cluster pulls from) instead, and the
       page is looked for at --node-address:<the Service's nodePort> (docs/pipeline.md, "On a
-      Kubernetes cluster").
+      Kubernetes cluster"). With --executor kubernetes (and --kubectl, --emissary-image) every
+      step runs as a Pod on that cluster instead, in --namespace (made there with the
+      Secrets and ConfigMap the steps mount; deleted by `down`), the step images pushed to
+      --push-registry too (docs/pipeline.md, "Every step as a Pod").
   pipeline.py run DIR [--branch B] [--app NAME]
       submits a Workflow naming ci-workflow, waits, prints each step's time, the deployed
       page's URL and the workflow's UI link, and fetches the page. Exit 0 when the workflow

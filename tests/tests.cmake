@@ -71,6 +71,8 @@ add_test(NAME k8s/storage COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/
 set_tests_properties(k8s/storage PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/client COMMAND kube_cluster_tests)
 set_tests_properties(k8s/client PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
+add_test(NAME k8s/leader-lease COMMAND leader_cluster_tests)
+set_tests_properties(k8s/leader-lease PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 120 SKIP_RETURN_CODE 77)
 add_test(NAME cd/diff-k8s COMMAND cd_cluster_tests)
 set_tests_properties(cd/diff-k8s PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME k8s/resource-steps COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/resource_steps_test.py ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)

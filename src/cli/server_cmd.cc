@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/registry_flags.h"
 #include "cli/system_clock.h"
+#include "kube/client.h"
 #include "runtime/container_executor.h"
 #include "runtime/fd.h"
 #include "server/api.h"
@@ -246,14 +247,22 @@ int serve(const ServerFlags& f) {
   }
   // On PostgreSQL, servers sharing the database elect a leader (docs/failover.md); the
   // others forward the API to it until it goes. SQLite has one server: no election.
+  // With a cluster configured the leadership is a Lease in the cluster (the context's
+  // namespace, or the server Pod's own), as Kubernetes' controllers hold theirs.
   std::unique_ptr<server::LeaderElection> election;
   if (std::string((*store)->backend()) == "postgres") {
-    auto opened = server::LeaderElection::open(f.db);
-    if (!opened) {
-      std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
-      return kExitInternal;
+    if (*cluster) {
+      election = server::lease_election((*cluster)->config(), (*cluster)->config().namespace_, "skiff-server",
+                                        server::unique_identity());
+    } else {
+      auto opened = server::postgres_election(f.db);
+      if (!opened) {
+        std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
+        return kExitInternal;
+      }
+      election = std::move(*opened);
     }
-    election = std::move(*opened);
+    std::fprintf(stderr, "skiff server: leader election through the %s\n", election->describe().c_str());
     auto leading = follow_until_leader(*election, &options, *stopper);
     if (!leading) {
       std::fprintf(stderr, "error: %s\n", leading.status().message().c_str());
@@ -286,7 +295,7 @@ int serve(const ServerFlags& f) {
         auto held = election->holds();
         if (!held || !*held) {
           std::fprintf(stderr, "skiff server: lost the leadership (%s); exiting at once so that one server alone runs "
-                               "workflows\n", held ? "the lock is gone" : held.status().message().c_str());
+                               "workflows\n", held ? "no longer held" : held.status().message().c_str());
           std::_Exit(kExitInternal);
         }
       }
@@ -300,6 +309,7 @@ int serve(const ServerFlags& f) {
   Status ran = srv.run();
   stopper->stop();  // ends the watchdog
   if (watchdog.joinable()) watchdog.join();
+  if (election) election->release();  // a follower need not wait for it to lapse
   stopper->on_stop(nullptr);
   if (!ran) {
     std::fprintf(stderr, "error: %s\n", ran.message().c_str());

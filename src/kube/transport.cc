@@ -12,7 +12,6 @@ namespace {
 
 constexpr size_t kMaxBody = 64 << 20;  // a list of many objects
 constexpr size_t kMaxErrorBody = 64 << 10;
-constexpr long kRequestTimeoutMs = 60000;
 
 net::ClientOptions http_options(const ClusterConfig& config, long total_ms) {
   net::ClientOptions o;
@@ -53,7 +52,7 @@ bool pause_unless_cancelled(long ms, const std::function<bool()>& cancelled) {
 Transport::Transport(const ClusterConfig& config, RetryPolicy retry)
     : server_(config.server),
       retry_(retry),
-      http_(std::make_unique<net::HttpClient>(http_options(config, kRequestTimeoutMs))),
+      http_(std::make_unique<net::HttpClient>(http_options(config, retry.request_timeout_ms))),
       stream_(std::make_unique<net::HttpClient>(http_options(config, 0))) {}
 
 Transport::~Transport() = default;

@@ -24,6 +24,7 @@ struct RetryPolicy {
   long max_total_ms = 30000;     // waiting between attempts, all told
   long first_pause_ms = 200;     // doubles after each attempt...
   long max_pause_ms = 5000;      // ...up to this (a Retry-After may ask longer, within max_total_ms)
+  long request_timeout_ms = 60000;  // one attempt, from connecting to the answer's last byte
 };
 
 struct ApiCall {

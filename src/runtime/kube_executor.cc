@@ -526,11 +526,21 @@ void KubeExecutor::apply(Event& e) {
       r.exit_code = -1;
       r.message = state.message;
       std::string phase = e.pod.value("status", Json::object()).value("phase", "");
-      if (phase != "Succeeded" && phase != "Failed" && !s.deleting) {
-        s.deleting = true;
-        remove_pod(s.ns, s.pod, 0);
-      }
-      return finish(s, std::move(r));
+      bool remove = phase != "Succeeded" && phase != "Failed" && !s.deleting;
+      s.deleting = s.deleting || remove;
+      s.fetching = true;
+      // The message ends with the Pod's Warning events (what `kubectl describe` shows),
+      // read before the Pod goes.
+      queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, remove, r = std::move(r)]() mutable {
+        kube::ListOptions list;
+        list.field_selector = "involvedObject.kind=Pod,involvedObject.name=" + pod;
+        if (auto events = kube_.client->list("v1", "Event", ns, list)) r.message += warning_events(*events);
+        if (remove) remove_pod(ns, pod, 0);
+        Event done{Event::kFetched, node_id};
+        done.result = std::move(r);
+        post(std::move(done));
+      });
+      break;
     }
     case PodState::kRunning:
       if (!s.started && (!s.daemon || state.ready)) {

@@ -486,6 +486,34 @@ PodState pod_state(const Json& pod) {
   return s;
 }
 
+std::string warning_events(const nlohmann::json& events, size_t max) {
+  // (when, text) of each Warning; RFC 3339 times sort as text.
+  std::vector<std::pair<std::string, std::string>> warnings;
+  for (const auto& e : events.value("items", Json::array())) {
+    if (!e.is_object() || e.value("type", "") != "Warning") continue;
+    std::string when;
+    for (const char* key : {"lastTimestamp", "eventTime", "firstTimestamp"}) {
+      if (e.contains(key) && e[key].is_string()) {
+        when = e[key].get<std::string>();
+        break;
+      }
+    }
+    std::string text = e.value("reason", "") + ": " + e.value("message", "");
+    if (text.size() > 512) text = text.substr(0, 509) + "...";
+    warnings.emplace_back(std::move(when), std::move(text));
+  }
+  std::stable_sort(warnings.begin(), warnings.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> kept;  // a repeated event counts once, where it last came
+  for (auto& [when, text] : warnings) {
+    std::erase(kept, text);
+    kept.push_back(std::move(text));
+  }
+  if (kept.size() > max) kept.erase(kept.begin(), kept.end() - static_cast<std::ptrdiff_t>(max));
+  std::string out;
+  for (const auto& text : kept) out += (out.empty() ? "; events: " : "; ") + text;
+  return out;
+}
+
 StepResult step_result(const std::string& node_id, const PodState& state, const std::string& wait_log,
                        Json* artifacts) {
   StepResult r;

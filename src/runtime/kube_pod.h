@@ -77,6 +77,11 @@ struct PodState {
 };
 PodState pod_state(const nlohmann::json& pod);
 
+// The Pod's Warning events ({"items": [...]} as the API lists them), as a node's message
+// ends with them: "; events: FailedMount: MountVolume.SetUp failed ...; ...": the last
+// `max` distinct ones, oldest first; "" when there are none.
+std::string warning_events(const nlohmann::json& events, size_t max = 3);
+
 // The step's result from the `wait` container's log (its last JSON line) and the Pod's
 // state: exit code, result, output parameters. A missing or broken line leaves the
 // outputs empty and says so in `message` when the step otherwise succeeded.

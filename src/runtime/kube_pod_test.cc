@@ -295,5 +295,20 @@ TEST(KubePod, ResultFromTheWaitContainersLastLine) {
   EXPECT_EQ(step_result("n", s, "").message, "the step's outputs could not be read from its pod's wait container");
 }
 
+TEST(KubePod, WarningEventsEndTheMessageLatestLast) {
+  Json events = Json::parse(R"({"items": [
+    {"type": "Normal", "reason": "Scheduled", "message": "assigned", "lastTimestamp": "2026-12-01T10:00:00Z"},
+    {"type": "Warning", "reason": "FailedMount", "message": "secret \"x\" not found", "lastTimestamp": "2026-12-01T10:00:05Z"},
+    {"type": "Warning", "reason": "BackOff", "message": "back-off", "lastTimestamp": "2026-12-01T10:00:03Z"},
+    {"type": "Warning", "reason": "Failed", "message": "one", "eventTime": "2026-12-01T10:00:01.000000Z"},
+    {"type": "Warning", "reason": "Failed", "message": "two", "lastTimestamp": "2026-12-01T10:00:02Z"},
+    {"type": "Warning", "reason": "Failed", "message": "one", "lastTimestamp": "2026-12-01T10:00:04Z"}
+  ]})");
+  EXPECT_EQ(warning_events(events), "; events: BackOff: back-off; Failed: one; FailedMount: secret \"x\" not found");
+  EXPECT_EQ(warning_events(events, 1), "; events: FailedMount: secret \"x\" not found");
+  EXPECT_EQ(warning_events(Json::parse(R"({"items": [{"type": "Normal", "reason": "Pulled"}]})")), "");
+  EXPECT_EQ(warning_events(Json::object()), "");
+}
+
 }  // namespace
 }  // namespace skiff::runtime

@@ -17,9 +17,23 @@ int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+class PostgresElection : public LeaderElection {
+ public:
+  explicit PostgresElection(std::unique_ptr<store::Db> db) : db_(std::move(db)) {}
+
+  Result<bool> try_acquire() override;
+  Result<bool> holds() override;
+  Status advertise(const std::string& url) override;
+  Result<std::string> leader_url() override;
+  std::string describe() const override { return "PostgreSQL advisory lock"; }
+
+ private:
+  std::unique_ptr<store::Db> db_;
+};
+
 }  // namespace
 
-Result<std::unique_ptr<LeaderElection>> LeaderElection::open(const std::string& db_url) {
+Result<std::unique_ptr<LeaderElection>> postgres_election(const std::string& db_url) {
   // A leader that dies closes its connection and frees the lock at once; one whose machine
   // or network vanishes closes nothing. Keepalives bound both sides: this side gives up on
   // a silent server within about 6 s (the leader's next check then fails and it exits),
@@ -33,19 +47,16 @@ Result<std::unique_ptr<LeaderElection>> LeaderElection::open(const std::string& 
                           "SET tcp_keepalives_count = 3", "SET tcp_user_timeout = 11000"}) {
     (*db)->exec(sql);  // PostgreSQL before 12 has no tcp_user_timeout: keepalives alone then
   }
-  return std::make_unique<LeaderElection>(std::move(*db));
+  return std::unique_ptr<LeaderElection>(std::make_unique<PostgresElection>(std::move(*db)));
 }
 
-LeaderElection::LeaderElection(std::unique_ptr<store::Db> db) : db_(std::move(db)) {}
-LeaderElection::~LeaderElection() = default;
-
-Result<bool> LeaderElection::try_acquire() {
+Result<bool> PostgresElection::try_acquire() {
   auto rows = db_->query(std::string("SELECT pg_try_advisory_lock(") + kLockKey + ")");
   if (!rows) return rows.status();
   return !rows->empty() && (*rows)[0][0] == std::string("t");
 }
 
-Result<bool> LeaderElection::holds() {
+Result<bool> PostgresElection::holds() {
   auto rows = db_->query(std::string("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
                                      "pid = pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE "
                                      "datname = current_database()) AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ") +
@@ -54,7 +65,7 @@ Result<bool> LeaderElection::holds() {
   return !rows->empty() && (*rows)[0][0] && *(*rows)[0][0] != "0";
 }
 
-Status LeaderElection::advertise(const std::string& url) {
+Status PostgresElection::advertise(const std::string& url) {
   if (Status s = db_->exec("CREATE TABLE IF NOT EXISTS skiff_leader (id INTEGER PRIMARY KEY, url TEXT NOT NULL, "
                            "since_ms BIGINT NOT NULL)");
       !s) {
@@ -65,7 +76,7 @@ Status LeaderElection::advertise(const std::string& url) {
                    {url, std::to_string(wall_ms())});
 }
 
-Result<std::string> LeaderElection::leader_url() {
+Result<std::string> PostgresElection::leader_url() {
   auto exists = db_->query("SELECT to_regclass('skiff_leader') IS NOT NULL");
   if (!exists) return exists.status();
   if (exists->empty() || (*exists)[0][0] != std::string("t")) return std::string();

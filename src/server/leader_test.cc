@@ -25,8 +25,8 @@ std::string postgres_url() {
 TEST(LeaderElection, OneLeadsUntilItsSessionEndsThenAnotherTakesOver) {
   std::string url = postgres_url();
   if (url.empty()) GTEST_SKIP() << "no PostgreSQL for this run (ctest -R leader-postgres starts one)";
-  auto a = LeaderElection::open(url);
-  auto b = LeaderElection::open(url);
+  auto a = postgres_election(url);
+  auto b = postgres_election(url);
   ASSERT_TRUE(a.is_ok()) << a.status().message();
   ASSERT_TRUE(b.is_ok()) << b.status().message();
 
@@ -57,7 +57,7 @@ TEST(LeaderElection, OneLeadsUntilItsSessionEndsThenAnotherTakesOver) {
 }
 
 TEST(LeaderElection, AnUnreachableDatabaseIsAnError) {
-  auto e = LeaderElection::open("postgresql://skiff@127.0.0.1:1/none?connect_timeout=2");
+  auto e = postgres_election("postgresql://skiff@127.0.0.1:1/none?connect_timeout=2");
   ASSERT_FALSE(e.is_ok());
   EXPECT_NE(e.status().message().find("leader election"), std::string::npos) << e.status().message();
 }

@@ -4,10 +4,12 @@ docs/kubernetes-executor.md): each with a data directory of its own, as on two m
 since a step's outputs live in its Pod. A chain of four steps (each sleeping 2 s and passing
 its output on) runs when the leader is SIGKILLed: the follower leads within 15 s, adopts the
 running step's Pod and finishes the chain, the outputs passed along, with exactly one Pod
-made per step.
+made per step. With a cluster configured the leadership is the Lease skiff-server in the
+kubeconfig context's namespace (here the test's own), naming the leader's URL.
 Usage: failover_test.py SOURCE_DIR SKIFF POSTGRES_DIR"""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,12 +32,25 @@ def main():
     ns = f"kfail-{os.getpid()}"
     kubectl = [f"{env['bin']}/kubectl", "--kubeconfig", env["kubeconfig"]]
     subprocess.run(kubectl + ["create", "namespace", ns], check=True, capture_output=True)
+
+    def lease():
+        got = subprocess.run(kubectl + ["get", "lease", "skiff-server", "-n", ns, "-o", "json"], capture_output=True,
+                             text=True)
+        return json.loads(got.stdout) if got.returncode == 0 else {}
+
+    def lease_url():
+        return lease().get("metadata", {}).get("annotations", {}).get("skiff.io/leader-url")
     with open(os.path.join(pgdir, "url")) as f:
         base_url = f.read().strip()
     db = f"kfailover_{os.getpid()}"
     psql(base_url, f"CREATE DATABASE {db}")
     url = base_url.rsplit("/", 1)[0] + "/" + db
-    cluster = ["--executor", "kubernetes", "--kubeconfig", env["kubeconfig"], "--emissary-image", emissary,
+    # The servers' kubeconfig: the cluster's, with the test's namespace as the context's.
+    kubeconfig = os.path.join(pgdir, f"kubeconfig-{ns}")
+    shutil.copyfile(env["kubeconfig"], kubeconfig)
+    subprocess.run(kubectl[:-1] + [kubeconfig, "config", "set-context", "--current", f"--namespace={ns}"], check=True,
+                   capture_output=True)
+    cluster = ["--executor", "kubernetes", "--kubeconfig", kubeconfig, "--emissary-image", emissary,
                "--registry-mirror", f"docker.io=http://{env['registry']}", "--plain-http", env["registry"]]
     step = {"name": "step", "inputs": {"parameters": [{"name": "n"}, {"name": "prev"}]},
             "container": {"image": "busybox", "command": ["sh", "-c"],
@@ -55,6 +70,8 @@ def main():
             until("a to lead", lambda: role(a).get("role") == "leader", 15)
             b.start()
             until("b to follow a", lambda: role(b).get("role") == "follower", 15)
+            a_url = role(b).get("leader")
+            check("the Lease names a's URL", a_url and lease_url() == a_url, f"{lease_url()} vs {a_url}")
             st, body = b.call("POST", f"/api/v1/workflows/{ns}", chain)
             check("chain submitted through the follower", st == 200, f"{st} {body}")
             until("t1 to run", lambda: any(n.get("displayName") == "t1" and n.get("phase") == "Running" for n in
@@ -66,6 +83,8 @@ def main():
             took = time.time() - killed
             print(f"takeover: {took:.2f} s from SIGKILL to the follower leading")
             check("takeover within 15 s", took < 15, f"{took:.1f} s")
+            until("the Lease to name b", lambda: lease_url() not in (None, a_url), 10)
+            check("b took the Lease from a", lease().get("spec", {}).get("leaseTransitions", 0) >= 1, lease())
             a.stop()
             deadline = time.time() + 120
             while time.time() < deadline and get(b, f"/api/v1/workflows/{ns}/chain")[1].get("status", {}).get(
@@ -87,6 +106,7 @@ def main():
             if check.failures:
                 print("--- a\n" + out_a[-3000:] + "\n--- b\n" + out_b[-3000:])
             psql(base_url, f"DROP DATABASE IF EXISTS {db}")
+            os.unlink(kubeconfig)
             subprocess.run(kubectl + ["delete", "namespace", ns, "--wait=false"], capture_output=True)
     return check.report("k8s/failover")
 

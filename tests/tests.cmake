@@ -1,7 +1,9 @@
 # End-to-end workflow cases: tests/workflows/<area>/<case>.yaml with <case>.expect.yaml,
 # each run through the real binary by tests/run_case.py. Unit tests: skiff_tests.
 include(GoogleTest)
-gtest_discover_tests(skiff_tests DISCOVERY_MODE PRE_TEST PROPERTIES LABELS unit)
+# Every test has a TIMEOUT (unit tests take under 15 s each), so one that hangs fails with
+# its output instead of holding the whole run.
+gtest_discover_tests(skiff_tests DISCOVERY_MODE PRE_TEST PROPERTIES LABELS unit TIMEOUT 120)
 
 find_program(SKIFF_PYTHON NAMES python3 REQUIRED)
 file(GLOB_RECURSE skiff_cases CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tests/workflows
@@ -10,8 +12,8 @@ file(GLOB_RECURSE skiff_cases CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tes
 set(SKIFF_TEST_REGISTRY ${CMAKE_BINARY_DIR}/test-registry)
 add_test(NAME registry/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/registry.py start ${SKIFF_TEST_REGISTRY})
 add_test(NAME registry/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/registry/registry.py stop ${SKIFF_TEST_REGISTRY})
-set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container")
-set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container")
+set_tests_properties(registry/start PROPERTIES FIXTURES_SETUP registry LABELS "e2e;container" TIMEOUT 300)
+set_tests_properties(registry/stop PROPERTIES FIXTURES_CLEANUP registry LABELS "e2e;container" TIMEOUT 300)
 
 # The executor conformance suite's container parameter, against that registry's busybox.
 add_test(NAME executor-container COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=Executors/ExecutorConformance.*/container)
@@ -44,13 +46,13 @@ set(SKIFF_TEST_POSTGRES ${CMAKE_BINARY_DIR}/test-postgres)
 add_test(NAME postgres/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py start ${SKIFF_TEST_POSTGRES})
 add_test(NAME postgres/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/postgres/postgres.py stop ${SKIFF_TEST_POSTGRES})
 add_test(NAME store-postgres COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=Backends/StoreTest.*/postgres)
-set_tests_properties(postgres/start PROPERTIES FIXTURES_SETUP postgres LABELS postgres)
-set_tests_properties(postgres/stop PROPERTIES FIXTURES_CLEANUP postgres LABELS postgres)
-set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
+set_tests_properties(postgres/start PROPERTIES FIXTURES_SETUP postgres LABELS postgres TIMEOUT 300)
+set_tests_properties(postgres/stop PROPERTIES FIXTURES_CLEANUP postgres LABELS postgres TIMEOUT 300)
+set_tests_properties(store-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres TIMEOUT 300
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url
                      FAIL_REGULAR_EXPRESSION "SKIPPED|no PostgreSQL")
 add_test(NAME leader-postgres COMMAND $<TARGET_FILE:skiff_tests> --gtest_filter=LeaderElection.*)
-set_tests_properties(leader-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres
+set_tests_properties(leader-postgres PROPERTIES FIXTURES_REQUIRED postgres LABELS postgres TIMEOUT 120
                      ENVIRONMENT SKIFF_TEST_POSTGRES_FILE=${SKIFF_TEST_POSTGRES}/url FAIL_REGULAR_EXPRESSION "SKIPPED")
 # Two servers on one PostgreSQL: the follower forwards the API, and leads when the leader
 # is SIGKILLed mid-run (docs/failover.md).
@@ -63,7 +65,7 @@ set_tests_properties(server/failover PROPERTIES FIXTURES_REQUIRED postgres LABEL
 # Without root or a kernel feature it needs, k8s/up and the tests skip with the reason.
 add_test(NAME k8s/up COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-up)
 add_test(NAME k8s/down COMMAND ${CMAKE_SOURCE_DIR}/scripts/k8s-down)
-set_tests_properties(k8s/up PROPERTIES FIXTURES_SETUP k8s LABELS k8s TIMEOUT 3600 SKIP_RETURN_CODE 77)
+set_tests_properties(k8s/up PROPERTIES FIXTURES_SETUP k8s LABELS k8s TIMEOUT 1800 SKIP_RETURN_CODE 77)
 set_tests_properties(k8s/down PROPERTIES FIXTURES_CLEANUP k8s LABELS k8s TIMEOUT 120)
 add_test(NAME k8s/smoke COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/smoke_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(k8s/smoke PROPERTIES FIXTURES_REQUIRED k8s LABELS k8s TIMEOUT 600 SKIP_RETURN_CODE 77)
@@ -249,8 +251,8 @@ set_tests_properties(ui/apps PROPERTIES LABELS "e2e;ui" TIMEOUT 240 SKIP_RETURN_
 set(SKIFF_TEST_GITSERVER ${CMAKE_BINARY_DIR}/test-gitserver)
 add_test(NAME gitserver/start COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/git/gitserver.py start ${SKIFF_TEST_GITSERVER})
 add_test(NAME gitserver/stop COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/git/gitserver.py stop ${SKIFF_TEST_GITSERVER})
-set_tests_properties(gitserver/start PROPERTIES FIXTURES_SETUP gitserver LABELS "e2e;cd")
-set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS "e2e;cd")
+set_tests_properties(gitserver/start PROPERTIES FIXTURES_SETUP gitserver LABELS "e2e;cd" TIMEOUT 300)
+set_tests_properties(gitserver/stop PROPERTIES FIXTURES_CLEANUP gitserver LABELS "e2e;cd" TIMEOUT 300)
 add_test(NAME cd/git-https COMMAND cd_git_https_tests)
 set_tests_properties(cd/git-https PROPERTIES FIXTURES_REQUIRED "gitserver;registry" LABELS "e2e;cd" TIMEOUT 120
                      ENVIRONMENT "SKIFF_TEST_GITSERVER=${SKIFF_TEST_GITSERVER};SKIFF_GITSERVER_SCRIPT=${CMAKE_SOURCE_DIR}/tests/git/gitserver.py;SKIFF_TEST_REGISTRY=${SKIFF_TEST_REGISTRY}")

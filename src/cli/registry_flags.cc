@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -91,8 +92,8 @@ void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags) {
                   "kubeconfig of the cluster resource steps act on (default: $KUBECONFIG; none: only skiff's own kinds)");
   cmd->add_option("--context", flags->context, "the kubeconfig's context to use (default: its current-context)");
   cmd->add_option("--emissary-image", flags->emissary_image,
-                  "--executor kubernetes: the image with skiff's in-Pod helper (`skiff image push-self`)")
-      ->capture_default_str();
+                  "--executor kubernetes: the image with skiff's in-Pod helper (`skiff image push-self`; default "
+                  "skiff/skiff:latest)");
 }
 
 Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) {
@@ -141,7 +142,7 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
     if (!config) return config.status();
     runtime::KubeOptions kube;
     kube.client = std::move(cluster);
-    kube.pod.emissary_image = emissary_image;
+    kube.pod.emissary_image = emissary_image.empty() ? "skiff/skiff:latest" : emissary_image;
     kube.image_lookup = [config = *config](const std::string& image) { return image_command(config, image); };
     return runtime::make_kube_executor(options, std::move(kube));
   }
@@ -165,6 +166,10 @@ Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind
                                                          std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options,
                                                          const std::string& emissary_image) {
+  if (kind != "kubernetes" && !emissary_image.empty()) {
+    std::fprintf(stderr, "warning: --emissary-image %s is ignored: only --executor kubernetes runs steps in Pods\n",
+                 emissary_image.c_str());
+  }
   auto steps = make_step_executor(kind, registry, cluster, emissary_image, options);
   if (!steps) return steps.status();
   runtime::ArtifactOptions artifacts;

@@ -34,8 +34,9 @@ struct ClusterFlags {
   std::string kubeconfig;  // --kubeconfig FILE
   std::string context;     // --context NAME (else the kubeconfig's current-context)
   // --emissary-image: the image whose /bin/skiff-emissary a step's Pod runs through on the
-  // kubernetes executor (`skiff image push-self` makes it).
-  std::string emissary_image = "skiff/skiff:latest";
+  // kubernetes executor (`skiff image push-self` makes it); "" = skiff/skiff:latest. Other
+  // executors warn that they ignore it.
+  std::string emissary_image;
 };
 
 void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags);

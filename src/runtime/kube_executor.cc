@@ -124,7 +124,8 @@ class KubeExecutor final : public Executor {
   void work();
   void watch_pods();
   void create(StepRequest request);
-  void fetch(Step& s, const PodState& state);
+  // Reads the ended step's outputs (a job); with no `state`, the job reads the Pod first.
+  void fetch(Step& s, std::optional<PodState> state);
   void remove_pod(const std::string& ns, const std::string& pod, int64_t grace_s, int64_t delay_ms = 0);
   // Deletes (in the background, after `delay_ms`) the objects of `kind` ("Pod",
   // "PersistentVolumeClaim", "Secret") in `ns` that `selector` selects.
@@ -412,16 +413,24 @@ void KubeExecutor::kill(const std::string& node_id, const std::string& reason) {
   }
 }
 
-void KubeExecutor::fetch(Step& s, const PodState& state) {
+void KubeExecutor::fetch(Step& s, std::optional<PodState> known) {
   s.fetching = true;
   PodGc gc = pod_gc_of(*s.workflow);
   bool want_log = static_cast<bool>(options_.log_sink);
   std::string artifact_dir = s.workflow->run_dir + "/pod-artifacts/" + s.pod;
   std::string log_file = step_files(s.workflow->run_dir, s.node_id).log;
-  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, state, gc, want_log, artifact_dir, log_file,
+  queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, known, gc, want_log, artifact_dir, log_file,
              inputs = s.has_inputs] {
     Event e{Event::kFetched, node_id};
     std::string path = pod_path(ns, pod);
+    PodState state;
+    if (known) {
+      state = *known;
+    } else if (auto read = kube_.client->get({"v1", "Pod", ns, pod}, ns)) {
+      state = pod_state(*read);
+    } else {
+      state.kind = PodState::kMainDone;
+    }
     auto log = kube_.client->get_text(path + "/log?container=wait", "log of Pod " + ns + "/" + pod);
     Json artifacts;
     e.result = step_result(node_id, state, log ? *log : "", &artifacts);
@@ -580,13 +589,7 @@ std::vector<StepResult> KubeExecutor::wait(int timeout_ms) {
     for (auto& [id, s] : steps_) {
       if (s.main_done_ms == 0 || s.fetching) continue;
       timers = true;
-      if (now - s.main_done_ms > kWaitGraceMs) {
-        PodState state;
-        state.kind = PodState::kMainDone;
-        auto pod = kube_.client->get({"v1", "Pod", s.ns, s.pod}, s.ns);
-        if (pod) state = pod_state(*pod);
-        fetch(s, state);
-      }
+      if (now - s.main_done_ms > kWaitGraceMs) fetch(s, std::nullopt);
     }
     if (!ready_.empty() || !started_.empty()) return std::exchange(ready_, {});
     now = now_ms();

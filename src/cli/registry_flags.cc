@@ -14,6 +14,7 @@
 #include "runtime/container_executor.h"
 #include "runtime/host_executor.h"
 #include "runtime/image_ref.h"
+#include "runtime/image_store.h"
 #include "runtime/kube_executor.h"
 #include "runtime/agent_executor.h"
 #include "runtime/resource_executor.h"
@@ -110,29 +111,6 @@ Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) 
 
 namespace {
 
-// ENTRYPOINT and CMD of `image`, from its registry's config blob.
-Result<runtime::ImageCommand> image_command(const runtime::RegistryConfig& config, const std::string& image) {
-  auto ref = runtime::parse_image_ref(image);
-  if (!ref) return ref.status();
-  runtime::RegistryClient client(config);
-  auto manifest = client.manifest(*ref);
-  if (!manifest) return manifest.status();
-  auto blob = client.small_blob(*ref, manifest->config);
-  if (!blob) return blob.status();
-  auto json = nlohmann::json::parse(*blob, nullptr, false);
-  if (!json.is_object()) return invalid("image " + image + ": its config is not JSON");
-  const auto c = json.value("config", nlohmann::json::object());
-  runtime::ImageCommand command;
-  auto strings = [](const nlohmann::json& list, std::vector<std::string>* out) {
-    if (!list.is_array()) return;
-    for (const auto& s : list)
-      if (s.is_string()) out->push_back(s);
-  };
-  strings(c.value("Entrypoint", nlohmann::json()), &command.entrypoint);
-  strings(c.value("Cmd", nlohmann::json()), &command.cmd);
-  return command;
-}
-
 Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string& kind, const RegistryFlags& registry,
                                                               std::shared_ptr<kube::Client> cluster,
                                                               const std::string& emissary_image,
@@ -143,7 +121,11 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
     runtime::KubeOptions kube;
     kube.client = std::move(cluster);
     kube.pod.emissary_image = emissary_image.empty() ? "skiff/skiff:latest" : emissary_image;
-    kube.image_lookup = [config = *config](const std::string& image) { return image_command(config, image); };
+    kube.image_lookup = [config = *config](const std::string& image) -> Result<runtime::ImageCommand> {
+      auto c = runtime::remote_image_config(config, image);
+      if (!c) return c.status();
+      return runtime::ImageCommand{c->entrypoint, c->cmd};
+    };
     return runtime::make_kube_executor(options, std::move(kube));
   }
   if (kind != "container") return runtime::make_host_executor(options);

@@ -239,15 +239,33 @@ Result<Image> ImageStore::load(const std::string& name, const std::string& manif
   }
   auto config = read_json(root_ + "/blobs/sha256/" + hex_of(config_digest), 8 << 20);
   if (!config) return not_found("config of " + name + " is missing");
-  if (config->contains("config") && (*config)["config"].is_object()) {
-    const Json& c = (*config)["config"];
-    image.config.entrypoint = string_list(c.value("Entrypoint", Json()));
-    image.config.cmd = string_list(c.value("Cmd", Json()));
-    image.config.env = string_list(c.value("Env", Json()));
-    image.config.working_dir = c.value("WorkingDir", "");
-    image.config.user = c.value("User", "");
-  }
+  image.config = image_config_from(*config);
   return image;
+}
+
+ImageConfig image_config_from(const Json& blob) {
+  ImageConfig out;
+  if (!blob.is_object() || !blob.contains("config") || !blob["config"].is_object()) return out;
+  const Json& c = blob["config"];
+  out.entrypoint = string_list(c.value("Entrypoint", Json()));
+  out.cmd = string_list(c.value("Cmd", Json()));
+  out.env = string_list(c.value("Env", Json()));
+  out.working_dir = c.value("WorkingDir", "");
+  out.user = c.value("User", "");
+  return out;
+}
+
+Result<ImageConfig> remote_image_config(const RegistryConfig& config, const std::string& image) {
+  auto ref = parse_image_ref(image);
+  if (!ref) return ref.status();
+  RegistryClient client(config);
+  auto manifest = client.manifest(*ref);
+  if (!manifest) return manifest.status();
+  auto blob = client.small_blob(*ref, manifest->config);
+  if (!blob) return blob.status();
+  auto json = Json::parse(*blob, nullptr, false);
+  if (!json.is_object()) return invalid("image " + image + ": its config is not JSON");
+  return image_config_from(json);
 }
 
 Status ImageStore::update_refs(const std::function<Status(Json&)>& change) {

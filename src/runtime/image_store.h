@@ -45,6 +45,12 @@ struct Image {
 
 enum class PullPolicy { kAlways, kIfNotPresent, kNever };
 
+// What an image's config blob says about running it (its "config" object).
+ImageConfig image_config_from(const nlohmann::json& blob);
+// The config of `image` read from its registry (manifest, then config blob), pulling no
+// layer: the kubernetes executor's ENTRYPOINT lookup.
+Result<ImageConfig> remote_image_config(const RegistryConfig& config, const std::string& image);
+
 // Kubernetes' rules: the given policy, else Always for ":latest" (or no tag), else
 // IfNotPresent.
 Result<PullPolicy> pull_policy_for(const std::string& policy, const ImageRef& ref);

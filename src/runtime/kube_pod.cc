@@ -36,8 +36,6 @@ Json json_or_null(const std::string& text) {
   return j.is_discarded() ? Json() : j;
 }
 
-Json& annotations_of(Json& metadata) { return metadata["annotations"]; }
-
 Json var_mount() { return {{"name", kVarVolume}, {"mountPath", kEmissaryDir}}; }
 
 std::string emissary() { return std::string(kEmissaryDir) + "/skiff-emissary"; }
@@ -364,7 +362,7 @@ Result<Json> step_pod(const StepRequest& request, const PodOptions& options, con
       add_env(mc, "SKIFF_EMISSARY", member_settings.dump());
       containers.push_back(std::move(mc));
     }
-    annotations_of(metadata)[kMainContainerAnnotation] = set->main_name;
+    metadata["annotations"][kMainContainerAnnotation] = set->main_name;
   }
   Json side_settings = {{"dir", kEmissaryDir}, {"graceMs", options.kill_grace_ms}};
   for (const auto& c : t.sidecars) {

@@ -96,6 +96,12 @@ add_test(NAME k8s/executor-server COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/te
          ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff>)
 set_tests_properties(k8s/executor-server PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images" LABELS "k8s;k8s-executor"
                      TIMEOUT 300 SKIP_RETURN_CODE 77)
+# The namespaced install: a service account with deploy/rbac-namespaced.yaml's Role only,
+# and --managed-namespace (docs/kubernetes-executor.md).
+add_test(NAME k8s/namespaced COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/namespaced_test.py
+         ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff> ${SKIFF_TEST_POSTGRES})
+set_tests_properties(k8s/namespaced PROPERTIES FIXTURES_REQUIRED "k8s;k8s-images;postgres"
+                     LABELS "k8s;k8s-executor;postgres" TIMEOUT 300 SKIP_RETURN_CODE 77)
 # Two servers on one PostgreSQL running steps as Pods: the follower takes over and adopts them.
 add_test(NAME k8s/failover COMMAND ${SKIFF_PYTHON} ${CMAKE_SOURCE_DIR}/tests/k8s/failover_test.py
          ${CMAKE_SOURCE_DIR} $<TARGET_FILE:skiff> ${SKIFF_TEST_POSTGRES})

@@ -95,6 +95,9 @@ void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags) {
   cmd->add_option("--emissary-image", flags->emissary_image,
                   "--executor kubernetes: the image with skiff's in-Pod helper (`skiff image push-self`; default "
                   "skiff/skiff:latest)");
+  cmd->add_option("--managed-namespace", flags->managed_namespace,
+                  "--executor kubernetes: run and watch Pods in this namespace only (a Role there is enough: "
+                  "deploy/rbac-namespaced.yaml); workflows of other namespaces fail. The server's Lease lives there too");
 }
 
 Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags) {
@@ -113,14 +116,15 @@ namespace {
 
 Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string& kind, const RegistryFlags& registry,
                                                               std::shared_ptr<kube::Client> cluster,
-                                                              const std::string& emissary_image,
+                                                              const ClusterFlags& flags,
                                                               const runtime::ExecutorOptions& options) {
   if (kind == "kubernetes") {
     auto config = registry_config(registry);
     if (!config) return config.status();
     runtime::KubeOptions kube;
     kube.client = std::move(cluster);
-    kube.pod.emissary_image = emissary_image.empty() ? "skiff/skiff:latest" : emissary_image;
+    kube.pod.emissary_image = flags.emissary_image.empty() ? "skiff/skiff:latest" : flags.emissary_image;
+    kube.managed_namespace = flags.managed_namespace;
     kube.image_lookup = [config = *config](const std::string& image) -> Result<runtime::ImageCommand> {
       auto c = runtime::remote_image_config(config, image);
       if (!c) return c.status();
@@ -141,18 +145,22 @@ Result<std::unique_ptr<runtime::Executor>> make_step_executor(const std::string&
 Result<std::unique_ptr<runtime::Executor>> make_workload_executor(const RegistryFlags& registry,
                                                                   const runtime::ExecutorOptions& options) {
   if (Status s = runtime::probe_containers(runtime::ContainerOptions{}); !s) return s;
-  return make_step_executor("container", registry, nullptr, "", options);
+  return make_step_executor("container", registry, nullptr, ClusterFlags{}, options);
 }
 
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
                                                          std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options,
-                                                         const std::string& emissary_image) {
-  if (kind != "kubernetes" && !emissary_image.empty()) {
+                                                         const ClusterFlags& flags) {
+  if (kind != "kubernetes" && !flags.emissary_image.empty()) {
     std::fprintf(stderr, "warning: --emissary-image %s is ignored: only --executor kubernetes runs steps in Pods\n",
-                 emissary_image.c_str());
+                 flags.emissary_image.c_str());
   }
-  auto steps = make_step_executor(kind, registry, cluster, emissary_image, options);
+  if (kind != "kubernetes" && !flags.managed_namespace.empty()) {
+    std::fprintf(stderr, "warning: --managed-namespace %s is ignored: only --executor kubernetes runs steps in Pods\n",
+                 flags.managed_namespace.c_str());
+  }
+  auto steps = make_step_executor(kind, registry, cluster, flags, options);
   if (!steps) return steps.status();
   runtime::ArtifactOptions artifacts;
   artifacts.data_dir = options.data_dir.empty()

@@ -37,6 +37,10 @@ struct ClusterFlags {
   // kubernetes executor (`skiff image push-self` makes it); "" = skiff/skiff:latest. Other
   // executors warn that they ignore it.
   std::string emissary_image;
+  // --managed-namespace: the kubernetes executor runs (and watches) Pods in this namespace
+  // only, so a Role there is all the RBAC it needs (deploy/rbac-namespaced.yaml); the
+  // server's Lease lives there too. "" = every namespace. Other executors warn.
+  std::string managed_namespace;
 };
 
 void add_cluster_flags(CLI::App* cmd, ClusterFlags* flags);
@@ -55,12 +59,13 @@ Result<std::shared_ptr<kube::Client>> cluster_client(const ClusterFlags& flags);
 // The executor `--executor KIND` asks for ("container" pulls through `registry`;
 // "kubernetes" runs Pods on `cluster` with `emissary_image`, reading images' entrypoints
 // through `registry`; else "host"), as `skiff run` and `skiff server` make it, inside the resource executor
-// (runtime/resource_executor.h), which acts on `cluster` (null: none). A bad registry
-// setting is kInvalid.
+// (runtime/resource_executor.h), which acts on `cluster` (null: none). `flags` gives the
+// emissary image and managed namespace (ignored, with a warning, by other executors). A
+// bad registry setting is kInvalid.
 Result<std::unique_ptr<runtime::Executor>> make_executor(const std::string& kind, const RegistryFlags& registry,
                                                          std::shared_ptr<kube::Client> cluster,
                                                          const runtime::ExecutorOptions& options,
-                                                         const std::string& emissary_image = "");
+                                                         const ClusterFlags& flags = {});
 
 // The container executor this machine's workloads (Applications' Deployments, Pods ...)
 // run on, pulling through `registry`; kUnavailable saying why when containers cannot run.

@@ -186,6 +186,8 @@ int run(const RunFlags& flags) {
   options.name = wf->metadata.name.empty() ? wf->metadata.generate_name.substr(0, 58) + random_suffix()
                                            : wf->metadata.name;
   if (!wf->metadata.namespace_.empty()) options.namespace_ = wf->metadata.namespace_;
+  // Pods can only go to the managed namespace: a workflow that names none runs there.
+  else if (kind == "kubernetes" && !flags.cluster.managed_namespace.empty()) options.namespace_ = flags.cluster.managed_namespace;
   if (!flags.namespace_.empty()) {
     if (!wf->metadata.namespace_.empty() && wf->metadata.namespace_ != flags.namespace_) {
       std::fprintf(stderr, "error: %s: the workflow's metadata.namespace is %s, but -n says %s: drop one of them\n",
@@ -252,7 +254,7 @@ int run(const RunFlags& flags) {
       }
     }
   }
-  auto executor = make_executor(kind, flags.registry, *cluster, exec_options, flags.cluster.emissary_image);
+  auto executor = make_executor(kind, flags.registry, *cluster, exec_options, flags.cluster);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -311,6 +313,7 @@ int run(const RunFlags& flags) {
   spec::Object shown;
   shown.kind = wf->kind;
   shown.metadata = wf->metadata;
+  shown.metadata.namespace_ = options.namespace_;  // where it ran (-n, --managed-namespace), not "default"
   shown.source_json = std::move(wf->source_json);
   auto record = runner.add(std::move(*wf), std::move(templates), options, watch);
   if (!record) {
@@ -344,7 +347,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-p,--parameter", flags->parameters, "name=value, overrides spec.arguments");
   cmd->add_option("--parameter-file", flags->parameter_file, "YAML/JSON map of parameters");
   cmd->add_option("--entrypoint", flags->entrypoint, "template to start from instead of spec.entrypoint");
-  cmd->add_option("-n,--namespace", flags->namespace_, "the workflow's namespace when its metadata gives none (default \"default\")");
+  cmd->add_option("-n,--namespace", flags->namespace_, "the workflow's namespace when its metadata gives none (default \"default\", or --managed-namespace)");
   cmd->add_option("--executor", flags->executor, "where steps run: container (in their images, through runc; the default when runc is usable), host, or kubernetes (as Pods on --kubeconfig's cluster)")
       ->check(CLI::IsMember({"host", "container", "kubernetes"}));
   add_registry_flags(cmd, &flags->registry);

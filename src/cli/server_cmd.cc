@@ -185,7 +185,7 @@ int serve(const ServerFlags& f) {
     std::fprintf(stderr, "error: %s\n", cluster.status().message().c_str());
     return kExitInvalid;
   }
-  auto executor = make_executor(kind, f.registry, *cluster, exec, f.cluster.emissary_image);
+  auto executor = make_executor(kind, f.registry, *cluster, exec, f.cluster);
   if (!executor) {
     std::fprintf(stderr, "error: %s\n", executor.status().message().c_str());
     return executor.status().code() == Code::kInvalid ? kExitInvalid : kExitInternal;
@@ -247,13 +247,16 @@ int serve(const ServerFlags& f) {
   }
   // On PostgreSQL, servers sharing the database elect a leader (docs/failover.md); the
   // others forward the API to it until it goes. SQLite has one server: no election.
-  // With a cluster configured the leadership is a Lease in the cluster (the context's
-  // namespace, or the server Pod's own), as Kubernetes' controllers hold theirs.
+  // With a cluster configured the leadership is a Lease in the cluster (the managed
+  // namespace, else the context's, or the server Pod's own), as Kubernetes' controllers
+  // hold theirs: with --managed-namespace, the Role there covers the Lease as well.
   std::unique_ptr<server::LeaderElection> election;
   if (std::string((*store)->backend()) == "postgres") {
     if (*cluster) {
-      election = server::lease_election((*cluster)->config(), (*cluster)->config().namespace_, "skiff-server",
-                                        server::unique_identity());
+      std::string lease_ns = kind == "kubernetes" && !f.cluster.managed_namespace.empty()
+                                 ? f.cluster.managed_namespace
+                                 : (*cluster)->config().namespace_;
+      election = server::lease_election((*cluster)->config(), lease_ns, "skiff-server", server::unique_identity());
     } else {
       auto opened = server::postgres_election(f.db);
       if (!opened) {

@@ -76,6 +76,22 @@ PodGc pod_gc_of(const WorkflowContext& wf) {
   return gc;
 }
 
+// A DNS-1123 label, as namespace names are.
+bool namespace_name(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+// Why a workflow in `ns` cannot run on an executor confined to `managed` ("" = it can).
+std::string outside_managed(const std::string& managed, const std::string& ns) {
+  if (managed.empty() || ns == managed) return "";
+  return "workflow namespace " + ns + " is not managed: skiff runs Pods only in namespace " + managed +
+         " (--managed-namespace " + managed + "); submit the workflow to " + managed +
+         ", or run a server per namespace, or drop --managed-namespace and give skiff a ClusterRole (deploy/rbac.yaml)";
+}
+
 class KubeExecutor final : public Executor {
  public:
   KubeExecutor(ExecutorOptions options, KubeOptions kube);
@@ -135,6 +151,7 @@ class KubeExecutor final : public Executor {
   void delete_claims(const std::string& ns, const std::string& workflow);
   void finish(Step& s, StepResult result);
   Result<ImageCommand> image_command(const std::string& image);
+  bool managed(const std::string& ns) const { return outside_managed(kube_.managed_namespace, ns).empty(); }
 
   ExecutorOptions options_;
   KubeOptions kube_;
@@ -240,7 +257,7 @@ void KubeExecutor::watch_pods() {
     w.label_selector = kWorkflowLabel;
     w.cancelled = [this] { return stopping_.load(); };
     w.max_reconnect_failures = 1000000;
-    Status s = kube_.client->watch("v1", "Pod", "", w, [this](const std::string& type, const Json& object) {
+    Status s = kube_.client->watch("v1", "Pod", kube_.managed_namespace, w, [this](const std::string& type, const Json& object) {
       if (type == "RELISTED") {
         for (const auto& item : object.value("items", Json::array())) post({Event::kPod, "", "MODIFIED", item});
       } else {
@@ -364,7 +381,14 @@ void KubeExecutor::start(StepRequest request) {
     std::lock_guard<std::mutex> lock(logs_mu_);
     logs_[s.node_id] = {s.ns, s.pod, step_files(s.workflow->run_dir, s.node_id).log, false};
   }
-  steps_[s.node_id] = std::move(s);
+  std::string outside = outside_managed(kube_.managed_namespace, s.ns);
+  std::string node_id = s.node_id;
+  steps_[node_id] = std::move(s);
+  if (!outside.empty()) {
+    // Fails now, before any API call: the Role skiff has would only answer 403 there.
+    post({Event::kCreateFailed, node_id, "", Json(), Status(Code::kInvalid, outside)});
+    return;
+  }
   queue_job([this, r = std::move(request)]() mutable { create(std::move(r)); });
 }
 
@@ -616,9 +640,11 @@ Status KubeExecutor::open_workflow(WorkflowContext* context) {
 
 void KubeExecutor::release_workflow(const std::string& namespace_, const std::string& name) {
   const std::string selector = std::string(kWorkflowLabel) + "=" + name;
-  delete_labelled("Pod", namespace_, selector, 0);
-  delete_claims(namespace_, name);
-  delete_labelled("Secret", namespace_, selector, 0);  // input artifacts' of steps that did not end
+  if (managed(namespace_)) {  // elsewhere it made nothing
+    delete_labelled("Pod", namespace_, selector, 0);
+    delete_claims(namespace_, name);
+    delete_labelled("Secret", namespace_, selector, 0);  // input artifacts' of steps that did not end
+  }
   std::string data_dir = options_.data_dir.empty()
                              ? std::filesystem::path(options_.run_dir).parent_path().parent_path().string()
                              : options_.data_dir;
@@ -631,6 +657,7 @@ void KubeExecutor::release_workflow(const std::string& namespace_, const std::st
 }
 
 void KubeExecutor::workflow_ended(const WorkflowContext& workflow, bool succeeded) {
+  if (!managed(workflow.namespace_)) return;  // it made nothing there
   // volumeClaimGC: its claims go when it succeeded (Argo's default), or whenever it ends.
   Json claim_gc = Json::parse(workflow.volume_claim_gc_json.empty() ? "{}" : workflow.volume_claim_gc_json, nullptr, false);
   std::string claim_strategy = claim_gc.is_object() ? claim_gc.value("strategy", "") : "";
@@ -651,6 +678,8 @@ Result<LogChunk> KubeExecutor::read_log(const LogRef& ref, uint64_t offset, size
     if (it != logs_.end()) place = it->second, known = true;
   }
   if (!known) {
+    if (std::string why = outside_managed(kube_.managed_namespace, ref.namespace_); !why.empty())
+      return Status(Code::kNotFound, "no pod for step " + ref.node_id + ": " + why);
     // A step of an earlier server: its Pod, found by its annotation.
     kube::ListOptions list;
     list.label_selector = std::string(kWorkflowLabel) + "=" + ref.workflow;
@@ -689,14 +718,28 @@ Result<LogChunk> KubeExecutor::read_log(const LogRef& ref, uint64_t offset, size
 Result<std::unique_ptr<Executor>> make_kube_executor(const ExecutorOptions& options, KubeOptions kube) {
   if (!kube.client) return invalid("--executor kubernetes needs a cluster: give --kubeconfig FILE or set KUBECONFIG");
   if (kube.pod.emissary_image.empty()) return invalid("--executor kubernetes needs --emissary-image");
+  if (!kube.managed_namespace.empty() && !namespace_name(kube.managed_namespace)) {
+    return invalid("--managed-namespace \"" + kube.managed_namespace +
+                   "\": not a namespace name (lower-case letters, digits and '-', at most 63)");
+  }
+  // What the watch will do, once, so that missing RBAC is said now and not retried forever.
   kube::ListOptions probe;
   probe.label_selector = kWorkflowLabel;
   probe.limit = 1;
-  auto pods = kube.client->list("v1", "Pod", "", probe);
+  auto pods = kube.client->list("v1", "Pod", kube.managed_namespace, probe);
   if (!pods) {
-    return Status(pods.status().code(), "the kubernetes executor cannot list Pods on " + kube.client->config().server +
-                                            ": " + pods.status().message() +
-                                            " (docs/kubernetes-executor.md lists the RBAC it needs)");
+    const std::string& why = pods.status().message();
+    std::string where = kube.managed_namespace.empty() ? "in all namespaces" : "in namespace " + kube.managed_namespace;
+    std::string fix = " (docs/kubernetes-executor.md lists the RBAC it needs)";
+    if (why.find("forbidden") != std::string::npos) {
+      fix = kube.managed_namespace.empty()
+                ? ": it watches Pods cluster-wide, which needs the ClusterRole of deploy/rbac.yaml; with a Role in one "
+                  "namespace only (deploy/rbac-namespaced.yaml), give --managed-namespace NAMESPACE"
+                : ": bind the Role of deploy/rbac-namespaced.yaml in namespace " + kube.managed_namespace +
+                      " to the identity skiff uses";
+    }
+    return Status(pods.status().code(), "the kubernetes executor cannot list Pods " + where + " on " +
+                                            kube.client->config().server + ": " + why + fix);
   }
   kube.pod.max_stdout = options.max_stdout;
   kube.pod.max_output_parameter = options.max_output_parameter;

@@ -25,9 +25,14 @@ struct KubeOptions {
   PodOptions pod;
   ImageLookup image_lookup;  // ENTRYPOINT/CMD of an image (through its registry), cached by the executor
   int api_threads = 4;       // concurrent API calls (Pod creates, deletes, log reads)
+  // --managed-namespace: "" = every namespace (one cluster-wide watch: a ClusterRole);
+  // else the watch and every list stay in this namespace (a Role there is enough) and a
+  // step of a workflow in any other namespace fails at once, saying so.
+  std::string managed_namespace;
 };
 
-// Fails when the cluster cannot be reached or does not let skiff list Pods.
+// Fails when the cluster cannot be reached or does not let skiff list Pods (in the
+// managed namespace when there is one).
 Result<std::unique_ptr<Executor>> make_kube_executor(const ExecutorOptions& options, KubeOptions kube);
 
 }  // namespace skiff::runtime

@@ -163,8 +163,12 @@ def main():
 
         def run(*args, timeout=240):
             t0 = time.time()
-            done = subprocess.run([skiff, "run", *args], capture_output=True, text=True, timeout=timeout,
-                                  env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"})
+            try:
+                done = subprocess.run([skiff, "run", *args], capture_output=True, text=True, timeout=timeout,
+                                      env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"})
+            except subprocess.TimeoutExpired as e:  # a hang is a failure, with what it printed
+                text = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+                done = subprocess.CompletedProcess(e.cmd, None, text(e.stdout), text(e.stderr) + f"\n(hung {timeout} s)")
             return done, time.time() - t0
 
         done, took = run(files["chain.yaml"], *flags, "--managed-namespace", ns, "-o", "json")

@@ -562,12 +562,15 @@ void KubeExecutor::apply(Event& e) {
       bool remove = phase != "Succeeded" && phase != "Failed" && !s.deleting;
       s.deleting = s.deleting || remove;
       s.fetching = true;
-      // The message ends with the Pod's Warning events (what `kubectl describe` shows),
-      // read before the Pod goes.
-      queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, remove, r = std::move(r)]() mutable {
+      // In the kubelet's words, the message ends with the Pod's Warning events (what
+      // `kubectl describe` shows), read before the Pod goes.
+      queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, remove, events = state.with_events,
+                 r = std::move(r)]() mutable {
         kube::ListOptions list;
         list.field_selector = "involvedObject.kind=Pod,involvedObject.name=" + pod;
-        if (auto events = kube_.client->list("v1", "Event", ns, list)) r.message += warning_events(*events);
+        if (events) {
+          if (auto found = kube_.client->list("v1", "Event", ns, list)) r.message += warning_events(*found);
+        }
         if (remove) remove_pod(ns, pod, 0);
         Event done{Event::kFetched, node_id};
         done.result = std::move(r);

@@ -422,6 +422,7 @@ PodState pod_state(const Json& pod) {
         std::string reason = state["waiting"].value("reason", "");
         if (stuck(reason, state["waiting"].value("message", ""))) {
           s.kind = PodState::kFailed;
+          s.with_events = true;
           s.message = reason + ": " + state["waiting"].value("message", "container " + c.value("name", "") + " cannot start");
           return s;
         }
@@ -434,6 +435,7 @@ PodState pod_state(const Json& pod) {
           s.message = "failed to load artifacts";  // Argo's words for any failed init container
           return s;
         }
+        s.with_events = true;
         s.message = "skiff's init container failed: " + t.value("reason", "Error") + " (exit code " +
                     std::to_string(t.value("exitCode", 0)) + ")";
         if (t.contains("message") && t["message"].is_string() && !t["message"].get<std::string>().empty())
@@ -470,6 +472,7 @@ PodState pod_state(const Json& pod) {
   if (pod_ended || status.value("reason", "") == "Evicted") {
     // Ended without main ending: evicted, past activeDeadlineSeconds, or its node lost.
     s.kind = PodState::kFailed;
+    s.with_events = true;
     std::string reason = status.value("reason", "");
     std::string message = status.value("message", "");
     s.message = reason.empty() ? "the pod ended before its main container ran" : reason;

@@ -73,6 +73,9 @@ struct PodState {
   std::string termination_message;  // main's terminated.message
   bool outputs_ready = false;
   bool deadline = false;  // kFailed past activeDeadlineSeconds: the step Failed (not Error)
+  // kFailed in the kubelet's words (a container that cannot start, an eviction): the
+  // message gets the Pod's Warning events. Not where Argo's message is exact.
+  bool with_events = false;
   std::string message;
 };
 PodState pod_state(const nlohmann::json& pod);

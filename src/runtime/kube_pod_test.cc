@@ -252,6 +252,7 @@ TEST(KubePod, StateFromStatus) {
                                   {"message", "Back-off pulling image \"nope\": ErrImagePull: nope: not found"}}}}}}}}}));
   EXPECT_EQ(missing.kind, PodState::kFailed);
   EXPECT_EQ(missing.message, "ImagePullBackOff: Back-off pulling image \"nope\": ErrImagePull: nope: not found");
+  EXPECT_TRUE(missing.with_events);  // the kubelet's words: the Pod's events follow them
 
   PodState running = pod_state(pod_with({{"phase", "Running"},
                                          {"podIP", "10.0.0.7"},
@@ -275,6 +276,21 @@ TEST(KubePod, StateFromStatus) {
   PodState evicted = pod_state(pod_with({{"phase", "Failed"}, {"reason", "Evicted"}, {"message", "low on memory"}}));
   EXPECT_EQ(evicted.kind, PodState::kFailed);
   EXPECT_EQ(evicted.message, "Evicted: low on memory");
+  EXPECT_TRUE(evicted.with_events);
+
+  // Argo's exact words, with nothing after them: a template's init container that failed,
+  // and a Pod past its activeDeadlineSeconds.
+  PodState init = pod_state(pod_with(
+      {{"phase", "Failed"},
+       {"initContainerStatuses",
+        {{{"name", "init"}, {"state", {{"terminated", {{"exitCode", 0}}}}}},
+         {{"name", "mine"}, {"state", {{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}}}}}}}));
+  EXPECT_EQ(init.kind, PodState::kFailed);
+  EXPECT_EQ(init.message, "failed to load artifacts");
+  EXPECT_FALSE(init.with_events);
+  PodState late = pod_state(pod_with({{"phase", "Failed"}, {"reason", "DeadlineExceeded"}}));
+  EXPECT_TRUE(late.deadline);
+  EXPECT_FALSE(late.with_events);
 }
 
 TEST(KubePod, ResultFromTheWaitContainersLastLine) {

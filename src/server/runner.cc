@@ -218,6 +218,10 @@ Status Runner::retry(const store::WorkflowRecord& record, spec::Object workflow,
 void Runner::forget(Run& run) {
   run.deleted = true;
   run.op->terminate("workflow deleted");
+  // Its steps are told now, not on the next turn: a server stopped right after the delete
+  // would leave them running, with no record left for the next server to find them by.
+  // (Nothing of a deleted run is stored, so there is nothing to persist first.)
+  carry_out(run, run.op->take_actions());
 }
 
 Status Runner::remove(const std::string& namespace_, const std::string& name) {

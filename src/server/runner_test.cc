@@ -329,6 +329,29 @@ spec:
   for (const auto& n : *nodes) EXPECT_EQ(nlohmann::json::parse(n.body)["phase"], "Failed") << n.body;
 }
 
+// Deleting a running workflow tells its steps at once, not on the runner's next turn: a
+// server stopped right after the delete would leave them running, and the next server
+// would find no record of them.
+TEST_F(RunnerTest, DeletingARunningWorkflowKillsItsStepsAtOnce) {
+  spec::Object wf = decode_one(R"(
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: long}
+spec:
+  entrypoint: nap
+  templates:
+    - name: nap
+      container: {image: busybox, command: [sleep, "600"]}
+)");
+  ASSERT_TRUE(runner_->add(wf, {}, {}).is_ok());
+  for (int i = 0; i < 5 && executor_->running() == 0; ++i) runner_->turn(0);
+  ASSERT_EQ(executor_->running(), 1u);
+  ASSERT_TRUE(runner_->remove("default", "long").is_ok());
+  auto ended = executor_->wait(0);  // no turn in between
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].message, "workflow deleted");
+}
+
 // A real supervisor's step outlives its executor (as under skiff server) and is adopted.
 TEST_F(RunnerTest, AResumedRunKeepsTheStepLimit) {
   WallClock wall;

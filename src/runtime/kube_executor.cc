@@ -151,7 +151,7 @@ class KubeExecutor final : public Executor {
   void delete_claims(const std::string& ns, const std::string& workflow);
   void finish(Step& s, StepResult result);
   Result<ImageCommand> image_command(const std::string& image);
-  bool managed(const std::string& ns) const { return outside_managed(kube_.managed_namespace, ns).empty(); }
+  bool managed(const std::string& ns) const { return kube_.managed_namespace.empty() || ns == kube_.managed_namespace; }
 
   ExecutorOptions options_;
   KubeOptions kube_;
@@ -566,9 +566,9 @@ void KubeExecutor::apply(Event& e) {
       // `kubectl describe` shows), read before the Pod goes.
       queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, remove, events = state.with_events,
                  r = std::move(r)]() mutable {
-        kube::ListOptions list;
-        list.field_selector = "involvedObject.kind=Pod,involvedObject.name=" + pod;
         if (events) {
+          kube::ListOptions list;
+          list.field_selector = "involvedObject.kind=Pod,involvedObject.name=" + pod;
           if (auto found = kube_.client->list("v1", "Event", ns, list)) r.message += warning_events(*found);
         }
         if (remove) remove_pod(ns, pod, 0);

@@ -129,7 +129,16 @@ def success(env, cenv, app_ns=SUCCESS_NS):
 
 def step_pods(env, cenv, name):
     """kubectl's view of the workflow's Pods: one per container step, none for the resource steps."""
-    items = kube_json(cenv, env["namespace"], "get", "pods", "-l", f"workflows.argoproj.io/workflow={name}").get("items", [])
+    # A step ends when its main and wait containers have; the kubelet then sets the Pod's
+    # phase at its next sync, seconds later on a loaded node: wait for that (60 s at most).
+    deadline = time.monotonic() + 60
+    while True:
+        items = kube_json(cenv, env["namespace"], "get", "pods", "-l",
+                          f"workflows.argoproj.io/workflow={name}").get("items", [])
+        settled = all(p.get("status", {}).get("phase") in ("Succeeded", "Failed") for p in items)
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     pods = {}
     for p in items:
         step = p["metadata"].get("annotations", {}).get("workflows.argoproj.io/node-name", "").rsplit(".", 1)[-1]

@@ -544,6 +544,7 @@ StepResult step_result(const std::string& node_id, const PodState& state, const 
     r.error = true;
     r.message = out["error"];
   }
+  if (out.value("reason", "") == "OOMKilled") r.reason = "OOMKilled";  // the emissary saw the cgroup's OOM kill
   if (out.contains("result") && out["result"].is_string()) r.stdout_text = out["result"];
   if (artifacts && out.contains("artifacts") && out["artifacts"].is_object()) *artifacts = std::move(out["artifacts"]);
   if (out.contains("containers") && out["containers"].is_array()) {

@@ -307,6 +307,11 @@ TEST(KubePod, ResultFromTheWaitContainersLastLine) {
   EXPECT_TRUE(missing.error);
   EXPECT_EQ(missing.message, "executable \"x\" not found in $PATH");
 
+  // The kubelet said Error, but the emissary saw the cgroup's OOM kill.
+  s.exit_code = 137;
+  EXPECT_EQ(step_result("n", s, "{\"exitCode\":137,\"reason\":\"OOMKilled\",\"result\":\"\"}").reason, "OOMKilled");
+  EXPECT_EQ(step_result("n", s, "{\"exitCode\":137,\"result\":\"\"}").reason, "");
+
   s.exit_code = 0;
   EXPECT_EQ(step_result("n", s, "").message, "the step's outputs could not be read from its pod's wait container");
 }

@@ -279,6 +279,22 @@ int exit_code_of(int status) {
   return 1;
 }
 
+// Whether the kernel's OOM killer has killed a process of this container's memory cgroup
+// (cgroup v2's memory.events, v1's memory.oom_control: "oom_kill N"). The kubelet says
+// OOMKilled only when its runtime saw the OOM event before the exit, which a loaded node
+// may not: this is what the cgroup itself recorded.
+bool oom_killed() {
+  for (const char* path : {"/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"}) {
+    std::ifstream in(path);
+    std::string key;
+    long long n = 0;
+    while (in >> key >> n) {
+      if (key == "oom_kill") return n > 0;
+    }
+  }
+  return false;
+}
+
 int wait_child(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -395,6 +411,7 @@ int run_main(const Settings& s, std::vector<std::string> argv) {
       }
       int code = wait_child(pid);
       done["exitCode"] = code;
+      if (code == 128 + SIGKILL && oom_killed()) done["reason"] = "OOMKilled";
       if (code == 0 || attempt >= s.retries) break;
       // containerSet retries: main runs again, its output kept from this attempt on.
       std::fprintf(stderr, "skiff-emissary: container %s exited with code %d; retry %d of %d\n", s.name.c_str(), code,

@@ -7,6 +7,7 @@
 #include "machine/workload.h"
 #include "runtime/fd.h"
 #include "util/json_text.h"
+#include "util/strings.h"
 
 namespace skiff::machine {
 namespace {
@@ -28,13 +29,7 @@ Status check_name(const KindInfo& info, const std::string& name) {
   bool label = std::string(info.kind) != "ConfigMap" && std::string(info.kind) != "Secret" &&
                std::string(info.kind) != "PersistentVolumeClaim";
   size_t max = label ? 63 : 253;
-  bool ok = !name.empty() && name.size() <= max && std::isalnum(static_cast<unsigned char>(name.front())) &&
-            std::isalnum(static_cast<unsigned char>(name.back()));
-  for (char c : name) {
-    bool lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (!label && c == '.');
-    ok = ok && lower;
-  }
-  if (ok) return Status::ok();
+  if (label ? dns1123_label(name) : dns1123_subdomain(name)) return Status::ok();
   return invalid(std::string(info.kind) + " \"" + name + "\" is invalid: metadata.name: a lowercase RFC 1123 " +
                  (label ? "label" : "subdomain") + " must consist of lower case alphanumeric characters, '-'" +
                  (label ? "" : " or '.'") + ", start and end with an alphanumeric character, at most " +

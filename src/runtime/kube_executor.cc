@@ -76,14 +76,6 @@ PodGc pod_gc_of(const WorkflowContext& wf) {
   return gc;
 }
 
-// A DNS-1123 label, as namespace names are.
-bool namespace_name(const std::string& s) {
-  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
-  for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  return true;
-}
-
 // Why a workflow in `ns` cannot run on an executor confined to `managed` ("" = it can).
 std::string outside_managed(const std::string& managed, const std::string& ns) {
   if (managed.empty() || ns == managed) return "";
@@ -721,7 +713,7 @@ Result<LogChunk> KubeExecutor::read_log(const LogRef& ref, uint64_t offset, size
 Result<std::unique_ptr<Executor>> make_kube_executor(const ExecutorOptions& options, KubeOptions kube) {
   if (!kube.client) return invalid("--executor kubernetes needs a cluster: give --kubeconfig FILE or set KUBECONFIG");
   if (kube.pod.emissary_image.empty()) return invalid("--executor kubernetes needs --emissary-image");
-  if (!kube.managed_namespace.empty() && !namespace_name(kube.managed_namespace)) {
+  if (!kube.managed_namespace.empty() && !dns1123_label(kube.managed_namespace)) {
     return invalid("--managed-namespace \"" + kube.managed_namespace +
                    "\": not a namespace name (lower-case letters, digits and '-', at most 63)");
   }

@@ -87,21 +87,6 @@ bool label_like(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-// A lowercase RFC 1123 subdomain: dot-separated labels of [a-z0-9-], alphanumeric at both ends.
-bool dns_subdomain(std::string_view s) {
-  if (s.empty() || s.size() > kMaxPrefixLength) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (label.empty() || !lower_alnum(label.front()) || !lower_alnum(label.back())) return false;
-    if (!std::all_of(label.begin(), label.end(), [&](char c) { return lower_alnum(c) || c == '-'; })) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 // What is wrong with `key` as a label key (Kubernetes' IsQualifiedName), or "".
 std::string key_problem(const std::string& key) {
   size_t slash = key.find('/');
@@ -113,7 +98,7 @@ std::string key_problem(const std::string& key) {
     std::string_view prefix = std::string_view(key).substr(0, slash);
     if (prefix.empty()) return "the prefix before '/' is empty";
     if (prefix.size() > kMaxPrefixLength) return fmt::format("the prefix before '/' is longer than {} characters", kMaxPrefixLength);
-    if (!dns_subdomain(prefix)) {
+    if (!dns1123_subdomain(prefix)) {
       return "the prefix before '/' must be a lowercase DNS subdomain (a-z, 0-9, '-' and '.', alphanumeric at both ends)";
     }
     name = std::string_view(key).substr(slash + 1);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "util/json_text.h"
+#include "util/strings.h"
 
 namespace skiff::server {
 
@@ -30,14 +31,8 @@ void fail(httplib::Response& res, const Status& s) {
   HttpError e = http_error(s.code());
   reply(res, e.http, {{"code", e.grpc}, {"message", s.message()}});
 }
-bool valid_name(const std::string& n) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !n.empty() && n.size() <= 253 && alnum(n.front()) && alnum(n.back()) &&
-         std::all_of(n.begin(), n.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
-}
-
 Status check_name(const std::string& what, const std::string& n) {
-  if (valid_name(n)) return Status::ok();
+  if (dns1123_subdomain(n)) return Status::ok();
   return invalid(what + " \"" + n + "\" must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit");
 }
 

@@ -30,9 +30,8 @@ void fail(httplib::Response& res, const Status& s);
 // when `empty_is_object`.
 Result<Json> parse_body(const httplib::Request& req, bool empty_is_object = false);
 
-// A Kubernetes name (RFC 1123 subdomain): lowercase letters, digits, '-' and '.', starting
-// and ending with a letter or digit — never "." or "..", which matters as names become paths.
-bool valid_name(const std::string& n);
+// OK when `n` is a Kubernetes name (an RFC 1123 subdomain, util/strings.h: never "." or
+// "..", which matters as names become paths), else an error naming `what`.
 Status check_name(const std::string& what, const std::string& n);
 // Kubernetes' generateName: the prefix and five random lowercase letters or digits.
 std::string generated_name(const std::string& prefix);

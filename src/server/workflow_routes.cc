@@ -8,6 +8,7 @@
 #include "server/stream_routes.h"
 #include "server/template_refs.h"
 #include "util/json_text.h"
+#include "util/strings.h"
 
 namespace skiff::server {
 namespace {
@@ -117,7 +118,7 @@ void add_actions(httplib::Server& s, ApiContext& ctx) {
     const spec::KindInfo* kind = spec::find_kind(body->value("resourceKind", ""), true);
     std::string name = body->value("resourceName", "");
     if (!kind || (kind->kind != spec::Kind::kWorkflowTemplate && kind->kind != spec::Kind::kClusterWorkflowTemplate) ||
-        !valid_name(name)) {
+        !dns1123_subdomain(name)) {
       return fail(res, invalid("submit needs resourceKind WorkflowTemplate or ClusterWorkflowTemplate and a resourceName"));
     }
     bool cluster = !kind->namespaced;

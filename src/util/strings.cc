@@ -112,4 +112,23 @@ bool parse_go_int64(std::string_view s, int64_t* out) {
   return ec == std::errc() && end == number.data() + number.size();
 }
 
+namespace {
+bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+// [a-z0-9-], alphanumeric at both ends, of any length.
+bool label_chars(std::string_view s) {
+  if (s.empty() || !lower_alnum(s.front()) || !lower_alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return lower_alnum(c) || c == '-'; });
+}
+}  // namespace
+
+bool dns1123_label(std::string_view s) { return s.size() <= 63 && label_chars(s); }
+
+// As Kubernetes' IsDNS1123Subdomain: the parts between dots are not limited to 63 each.
+bool dns1123_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (const std::string& part : split(s, '.'))
+    if (!label_chars(part)) return false;
+  return true;
+}
+
 }  // namespace skiff

@@ -27,4 +27,10 @@ long long parse_duration_ms(std::string_view s);
 // only, within int64. False for anything else ("", "-", "+-1", "1.0", " 1").
 bool parse_go_int64(std::string_view s, int64_t* out);
 
+// Kubernetes' names: a lowercase RFC 1123 label (Namespaces, Services: [a-z0-9-], at most
+// 63, alphanumeric at both ends) and subdomain (Pods, ConfigMaps and most other objects:
+// such parts joined by '.', at most 253 in all).
+bool dns1123_label(std::string_view s);
+bool dns1123_subdomain(std::string_view s);
+
 }  // namespace skiff

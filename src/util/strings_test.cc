@@ -33,4 +33,18 @@ TEST(Strings, ParsesIntegersAsGoDoes) {
   }
 }
 
+TEST(Strings, KubernetesNames) {
+  for (const char* ok : {"a", "ns-1", "0x"}) EXPECT_TRUE(dns1123_label(ok)) << ok;
+  EXPECT_TRUE(dns1123_label(std::string(63, 'a')));
+  for (const char* bad : {"", "-a", "a-", "A", "a.b", "a_b", "é"}) EXPECT_FALSE(dns1123_label(bad)) << bad;
+  EXPECT_FALSE(dns1123_label(std::string(64, 'a')));
+  for (const char* ok : {"a", "a.b", "my-app.example.com", "1.2"}) EXPECT_TRUE(dns1123_subdomain(ok)) << ok;
+  for (const char* bad : {"", ".a", "a.", "a..b", "a.-b", "A.b", "a/b"}) EXPECT_FALSE(dns1123_subdomain(bad)) << bad;
+  std::string long_name = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                          std::string(61, 'd');
+  EXPECT_TRUE(dns1123_subdomain(long_name));  // 253
+  EXPECT_TRUE(dns1123_subdomain(std::string(100, 'a')));  // a part may be longer than a label
+  EXPECT_FALSE(dns1123_subdomain(long_name + "d"));
+}
+
 }  // namespace skiff

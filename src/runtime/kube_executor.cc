@@ -109,6 +109,28 @@ class KubeExecutor final : public Executor {
     Status status;
     StepResult result;
     std::string main_log;  // kFetched with a log sink: main's whole log
+
+    static Event seen(std::string node_id, std::string type, Json pod) {
+      Event e;
+      e.node_id = std::move(node_id);
+      e.type = std::move(type);
+      e.pod = std::move(pod);
+      return e;
+    }
+    static Event create_failed(std::string node_id, Status status) {
+      Event e;
+      e.kind = kCreateFailed;
+      e.node_id = std::move(node_id);
+      e.status = std::move(status);
+      return e;
+    }
+    static Event fetched(std::string node_id, StepResult result) {
+      Event e;
+      e.kind = kFetched;
+      e.node_id = std::move(node_id);
+      e.result = std::move(result);
+      return e;
+    }
   };
   struct Step {
     std::string node_id, ns, pod, uid;
@@ -251,9 +273,9 @@ void KubeExecutor::watch_pods() {
     w.max_reconnect_failures = 1000000;
     Status s = kube_.client->watch("v1", "Pod", kube_.managed_namespace, w, [this](const std::string& type, const Json& object) {
       if (type == "RELISTED") {
-        for (const auto& item : object.value("items", Json::array())) post({Event::kPod, "", "MODIFIED", item});
+        for (const auto& item : object.value("items", Json::array())) post(Event::seen("", "MODIFIED", item));
       } else {
-        post({Event::kPod, "", type, object});
+        post(Event::seen("", type, object));
       }
       return !stopping_.load();
     });
@@ -283,14 +305,14 @@ void KubeExecutor::create(StepRequest request) {
   const std::string node_id = request.node_id;
   const std::string ns = request.workflow->namespace_;
   const std::string name = request.pod_name;
-  auto fail = [&](Status s) { post({Event::kCreateFailed, node_id, "", Json(), std::move(s)}); };
+  auto fail = [&](Status s) { post(Event::create_failed(node_id, std::move(s))); };
   kube::ObjectRef ref{"v1", "Pod", ns, name};
   if (request.adopt) {
     // Made by an earlier server: follow it (the watch reports it too; this is for one that
     // ended and whose events came before this step was known).
     auto existing = kube_.client->get(ref, ns);
     if (existing && existing->value("metadata", Json::object()).value("annotations", Json::object()).value(kStepAnnotation, "") == node_id) {
-      post({Event::kPod, node_id, "MODIFIED", *existing});
+      post(Event::seen(node_id, "MODIFIED", *existing));
       return;
     }
   }
@@ -307,14 +329,14 @@ void KubeExecutor::create(StepRequest request) {
   for (int attempt = 0;; ++attempt) {
     auto created = kube_.client->create(*pod, ns);
     if (created) {
-      post({Event::kPod, node_id, "ADDED", *created});
+      post(Event::seen(node_id, "ADDED", *created));
       return;
     }
     if (created.status().code() != Code::kAlreadyExists || attempt > 0) return fail(created.status());
     // A Pod of this name from another run of a workflow of the same name: it goes first.
     auto old = kube_.client->get(ref, ns);
     if (old && old->value("metadata", Json::object()).value("annotations", Json::object()).value(kStepAnnotation, "") == node_id) {
-      post({Event::kPod, node_id, "MODIFIED", *old});
+      post(Event::seen(node_id, "MODIFIED", *old));
       return;
     }
     kube::DeleteOptions del;
@@ -378,7 +400,7 @@ void KubeExecutor::start(StepRequest request) {
   steps_[node_id] = std::move(s);
   if (!outside.empty()) {
     // Fails now, before any API call: the Role skiff has would only answer 403 there.
-    post({Event::kCreateFailed, node_id, "", Json(), Status(Code::kInvalid, outside)});
+    post(Event::create_failed(node_id, Status(Code::kInvalid, outside)));
     return;
   }
   queue_job([this, r = std::move(request)]() mutable { create(std::move(r)); });
@@ -437,7 +459,7 @@ void KubeExecutor::fetch(Step& s, std::optional<PodState> known) {
   std::string log_file = step_files(s.workflow->run_dir, s.node_id).log;
   queue_job([this, node_id = s.node_id, ns = s.ns, pod = s.pod, known, gc, want_log, artifact_dir, log_file,
              inputs = s.has_inputs] {
-    Event e{Event::kFetched, node_id};
+    Event e = Event::fetched(node_id, {});
     std::string path = pod_path(ns, pod);
     PodState state;
     if (known) {
@@ -564,9 +586,7 @@ void KubeExecutor::apply(Event& e) {
           if (auto found = kube_.client->list("v1", "Event", ns, list)) r.message += warning_events(*found);
         }
         if (remove) remove_pod(ns, pod, 0);
-        Event done{Event::kFetched, node_id};
-        done.result = std::move(r);
-        post(std::move(done));
+        post(Event::fetched(node_id, std::move(r)));
       });
       break;
     }

@@ -76,9 +76,12 @@ PodGc pod_gc_of(const WorkflowContext& wf) {
   return gc;
 }
 
+// Whether an executor confined to namespace `managed` ("" = none) runs Pods in `ns`.
+bool is_managed(const std::string& managed, const std::string& ns) { return managed.empty() || ns == managed; }
+
 // Why a workflow in `ns` cannot run on an executor confined to `managed` ("" = it can).
 std::string outside_managed(const std::string& managed, const std::string& ns) {
-  if (managed.empty() || ns == managed) return "";
+  if (is_managed(managed, ns)) return "";
   return "workflow namespace " + ns + " is not managed: skiff runs Pods only in namespace " + managed +
          " (--managed-namespace " + managed + "); submit the workflow to " + managed +
          ", or run a server per namespace, or drop --managed-namespace and give skiff a ClusterRole (deploy/rbac.yaml)";
@@ -165,7 +168,7 @@ class KubeExecutor final : public Executor {
   void delete_claims(const std::string& ns, const std::string& workflow);
   void finish(Step& s, StepResult result);
   Result<ImageCommand> image_command(const std::string& image);
-  bool managed(const std::string& ns) const { return kube_.managed_namespace.empty() || ns == kube_.managed_namespace; }
+  bool managed(const std::string& ns) const { return is_managed(kube_.managed_namespace, ns); }
 
   ExecutorOptions options_;
   KubeOptions kube_;

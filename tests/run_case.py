@@ -162,8 +162,13 @@ class TestHttpHandler(http.server.BaseHTTPRequestHandler):
 
 def start_http_server():
     """A threaded server on 127.0.0.1 and a free port; returns (server, base URL)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TestHttpHandler)
-    server.daemon_threads = True
+    class Server(http.server.ThreadingHTTPServer):
+        # socketserver's listen backlog is 5: the runtime's 64 requests at once overflow it,
+        # and the kernel drops the rest's SYNs, which the client sends again only after 1, 2,
+        # 4 ... s (http/fan-out took 15-100 s for 150 requests of 0.2 s).
+        request_queue_size = 256
+        daemon_threads = True
+    server = Server(("127.0.0.1", 0), TestHttpHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
